@@ -1,0 +1,470 @@
+/* libymsg — the Yahoo! Messenger protocol (YMSG): wire codec, tables, auth primitives, client session.
+ *
+ * Everything here is sans-IO: functions take bytes and return bytes, views or events.  Nothing opens a
+ * socket, reads a clock or allocates behind the caller's back.  Errors are 0 (or a positive count) on
+ * success and a negative YMSG_E* code on failure; ymsg_strerror() names them.
+ *
+ * Facts come from shared/reference/YMSG.md (section numbers cited as §N).
+ */
+#ifndef YMSG_YMSG_H
+#define YMSG_YMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ================================================================================================
+ * Errors
+ * ============================================================================================== */
+#define YMSG_ERRORS(X)                                                                   \
+    X(YMSG_EAGAIN,   -1, "need more bytes")                                             \
+    X(YMSG_EMAGIC,   -2, "bad magic (not \"YMSG\")")                                   \
+    X(YMSG_ETOOBIG,  -3, "body longer than the configured cap")                         \
+    X(YMSG_EKEY,     -4, "key is not a decimal number")                                 \
+    X(YMSG_EODD,     -5, "odd number of fields (key without value)")                    \
+    X(YMSG_ETRAIL,   -6, "missing trailing separator")                                  \
+    X(YMSG_ENOSPC,   -7, "output buffer too small")                                     \
+    X(YMSG_EVALUE,   -8, "value contains the C0 80 separator")                          \
+    X(YMSG_EINVAL,   -9, "invalid argument")                                            \
+    X(YMSG_ENOENT,  -10, "no such key")                                                 \
+    X(YMSG_ENOMEM,  -11, "out of memory")                                               \
+    X(YMSG_EAUTH,   -12, "authentication failed")                                       \
+    X(YMSG_ESTATE,  -13, "not allowed in the current state")                            \
+    X(YMSG_EPROTO,  -14, "protocol violation by the peer")                              \
+    X(YMSG_ECRYPTO, -15, "crypto library failure")
+
+enum ymsg_error {
+#define YMSG_ERR_ENUM_(name, val, text) name = val,
+    YMSG_OK = 0,
+    YMSG_ERRORS(YMSG_ERR_ENUM_)
+#undef YMSG_ERR_ENUM_
+};
+
+/* Text for an error code; never NULL ("unknown error" for codes not listed above). */
+const char *ymsg_strerror(int err);
+
+/* ================================================================================================
+ * Tables (§2–4).  One X-macro list per table is the single source of numbers and names: the enums
+ * below and the name look-ups in lib/ymsg/tables.c are both generated from it.
+ * X(ENUM_SUFFIX, number, "display name")
+ * ============================================================================================== */
+#define YMSG_SERVICES(X)                                               \
+    X(LOGON, 0x01, "Logon")                                            \
+    X(LOGOFF, 0x02, "Logoff")                                          \
+    X(ISAWAY, 0x03, "Is away")                                         \
+    X(ISBACK, 0x04, "Is back")                                         \
+    X(IDLE, 0x05, "Idle")                                              \
+    X(MESSAGE, 0x06, "Message")                                        \
+    X(IDACT, 0x07, "Identity activate")                                \
+    X(IDDEACT, 0x08, "Identity deactivate")                            \
+    X(MAILSTAT, 0x09, "Mail status")                                   \
+    X(USERSTAT, 0x0A, "User status")                                   \
+    X(NEWMAIL, 0x0B, "New mail")                                       \
+    X(CHATINVITE, 0x0C, "Chat invite")                                 \
+    X(CALENDAR, 0x0D, "Calendar")                                      \
+    X(NEWPERSONALMAIL, 0x0E, "New personal mail")                      \
+    X(NEWCONTACT, 0x0F, "New contact")                                 \
+    X(ADDIDENT, 0x10, "Add identity")                                  \
+    X(ADDIGNORE, 0x11, "Add ignore")                                   \
+    X(PING, 0x12, "Ping")                                              \
+    X(GOTGROUPRENAME, 0x13, "Group renamed")                           \
+    X(SYSMESSAGE, 0x14, "System message")                              \
+    X(SKINNAME, 0x15, "Skin name")                                     \
+    X(PASSTHROUGH2, 0x16, "Passthrough 2")                             \
+    X(MASSMESSAGE, 0x17, "Mass message")                               \
+    X(CONFINVITE, 0x18, "Conference invite")                           \
+    X(CONFLOGON, 0x19, "Conference logon")                             \
+    X(CONFDECLINE, 0x1A, "Conference decline")                         \
+    X(CONFLOGOFF, 0x1B, "Conference logoff")                           \
+    X(CONFADDINVITE, 0x1C, "Conference add invite")                    \
+    X(CONFMSG, 0x1D, "Conference message")                             \
+    X(CHATLOGON, 0x1E, "Chat logon")                                   \
+    X(CHATLOGOFF, 0x1F, "Chat logoff")                                 \
+    X(CHATMSG, 0x20, "Chat message")                                   \
+    X(GAMELOGON, 0x28, "Game logon")                                   \
+    X(GAMELOGOFF, 0x29, "Game logoff")                                 \
+    X(GAMEMSG, 0x2A, "Game message")                                   \
+    X(FILETRANSFER, 0x46, "File transfer")                             \
+    X(VOICECHAT, 0x4A, "Voice chat")                                   \
+    X(NOTIFY, 0x4B, "Notify")                                          \
+    X(VERIFY, 0x4C, "Verify")                                          \
+    X(P2PFILEXFER, 0x4D, "P2P file transfer")                          \
+    X(PEERTOPEER, 0x4F, "Peer to peer")                                \
+    X(WEBCAM, 0x50, "Webcam")                                          \
+    X(AUTHRESP, 0x54, "Authentication response")                       \
+    X(LIST, 0x55, "List")                                              \
+    X(AUTH, 0x57, "Authentication")                                    \
+    X(AUTHBUDDY, 0x6D, "Authorize buddy")                              \
+    X(ADDBUDDY, 0x83, "Add buddy")                                     \
+    X(REMBUDDY, 0x84, "Remove buddy")                                  \
+    X(IGNORECONTACT, 0x85, "Ignore contact")                           \
+    X(REJECTCONTACT, 0x86, "Reject contact")                           \
+    X(GROUPRENAME, 0x89, "Group rename")                               \
+    X(KEEPALIVE, 0x8A, "Keep alive")                                   \
+    X(CHATONLINE, 0x96, "Chat online")                                 \
+    X(CHATGOTO, 0x97, "Chat goto")                                     \
+    X(CHATJOIN, 0x98, "Chat join")                                     \
+    X(CHATLEAVE, 0x99, "Chat leave")                                   \
+    X(CHATEXIT, 0x9B, "Chat exit")                                     \
+    X(CHATADDINVITE, 0x9D, "Chat add invite")                          \
+    X(CHATLOGOUT, 0xA0, "Chat logout")                                 \
+    X(CHATPING, 0xA1, "Chat ping")                                     \
+    X(COMMENT, 0xA8, "Chat comment")                                   \
+    X(GAME_INVITE, 0xB7, "Game invite")                                \
+    X(STEALTH_PERM, 0xB9, "Stealth permanent")                         \
+    X(STEALTH_SESSION, 0xBA, "Stealth session")                        \
+    X(AVATAR, 0xBC, "Avatar")                                          \
+    X(PICTURE_CHECKSUM, 0xBD, "Picture checksum")                      \
+    X(PICTURE, 0xBE, "Picture")                                        \
+    X(PICTURE_UPDATE, 0xC1, "Picture update")                          \
+    X(PICTURE_UPLOAD, 0xC2, "Picture upload")                          \
+    X(YAB_UPDATE, 0xC4, "Address book update")                         \
+    X(Y6_VISIBLE_TOGGLE, 0xC5, "Y6 visibility toggle")                 \
+    X(Y6_STATUS_UPDATE, 0xC6, "Y6 status update")                      \
+    X(PICTURE_STATUS, 0xC7, "Picture status")                          \
+    X(VERIFY_ID_EXISTS, 0xC8, "Verify id exists")                      \
+    X(AUDIBLE, 0xD0, "Audible")                                        \
+    X(Y7_PHOTO_SHARING, 0xD2, "Y7 photo sharing")                      \
+    X(Y7_CONTACT_DETAILS, 0xD3, "Y7 contact details")                  \
+    X(Y7_CHAT_SESSION, 0xD4, "Y7 chat session")                        \
+    X(AUTH_REQ_15, 0xD6, "Authorization request")                      \
+    X(FILETRANS_15, 0xDC, "File transfer v15")                         \
+    X(FILETRANS_INFO_15, 0xDD, "File transfer info v15")               \
+    X(FILETRANS_ACC_15, 0xDE, "File transfer accept v15")              \
+    X(Y7_MINGLE, 0xE1, "Y7 mingle")                                    \
+    X(UNKNOWN_E4, 0xE4, "Unknown 0xE4")                                \
+    X(CHGRP_15, 0xE7, "Change group")                                  \
+    X(MYSTERY_EF, 0xEF, "Mystery 0xEF")                                \
+    X(STATUS_15, 0xF0, "Status v15")                                   \
+    X(LIST_15, 0xF1, "List v15")                                       \
+    X(MESSAGE_ACK, 0xFB, "Message ack")                                \
+    X(WEBLOGIN, 0x226, "Web login")                                    \
+    X(SMS_MSG, 0x2EA, "SMS message")                                   \
+    X(DISCONNECT, 0x7D1, "Protocol error / disconnect")
+
+#define YMSG_KEYS(X)                                                   \
+    X(LOGIN_ID, 0, "login id")                                         \
+    X(ACTIVE_ID, 1, "active id")                                       \
+    X(AUTH_ID, 2, "id / flag")                                         \
+    X(MY_ID, 3, "my id")                                               \
+    X(FROM, 4, "from")                                                 \
+    X(TO, 5, "to")                                                     \
+    X(AUTH_RESP6, 6, "auth response 6")                                \
+    X(BUDDY, 7, "buddy")                                               \
+    X(NUM_ONLINE, 8, "online count")                                   \
+    X(MAIL_COUNT, 9, "mail count")                                     \
+    X(STATUS, 10, "status")                                            \
+    X(SESSION_ID, 11, "session id")                                    \
+    X(P2P_IP, 12, "p2p address")                                       \
+    X(FLAG, 13, "flag")                                                \
+    X(MSG, 14, "message")                                              \
+    X(TIME, 15, "time")                                                \
+    X(ERR_MSG, 16, "error message")                                    \
+    X(IN_CHAT, 17, "in chat")                                          \
+    X(MAIL_SUBJECT, 18, "mail subject")                                \
+    X(CUSTOM_MSG, 19, "custom message")                                \
+    X(URL, 20, "url")                                                  \
+    X(FILE_NAME, 27, "file name")                                      \
+    X(FILE_SIZE, 28, "file size")                                      \
+    X(STEALTH_VAL, 31, "stealth / msg marker")                         \
+    X(MSG_MARKER, 32, "msg marker")                                    \
+    X(EXPIRES, 38, "expires")                                          \
+    X(MAIL_FROM_EMAIL, 42, "mail from email")                          \
+    X(MAIL_FROM_NAME, 43, "mail from name")                            \
+    X(AWAY, 47, "away flag")                                           \
+    X(NOTIFY_TYPE, 49, "notify type")                                  \
+    X(FILE_TOKEN, 53, "file token")                                    \
+    X(FILE_TOKEN2, 54, "file token 2")                                 \
+    X(COOKIE, 59, "cookie")                                            \
+    X(MOBILE, 60, "mobile")                                            \
+    X(P2P_EXTRA, 61, "p2p extra")                                      \
+    X(IMV, 63, "imvironment")                                          \
+    X(IMV_FLAG, 64, "imvironment flag")                                \
+    X(GROUP, 65, "group")                                              \
+    X(ERROR_CODE, 66, "result code")                                   \
+    X(NEW_GROUP, 67, "new group")                                      \
+    X(SMS_CARRIER, 68, "sms carrier")                                  \
+    X(ALIAS, 69, "alias")                                              \
+    X(BUDDY_LIST, 87, "buddy list")                                    \
+    X(IGNORE_LIST, 88, "ignore list")                                  \
+    X(IDENTITIES, 89, "identities")                                    \
+    X(LIST_90, 90, "list flag 90")                                     \
+    X(COOKIE_LIFETIME, 93, "cookie lifetime")                          \
+    X(CHALLENGE, 94, "challenge")                                      \
+    X(AUTH_RESP96, 96, "auth response 96")                             \
+    X(UTF8, 97, "utf-8")                                               \
+    X(LOCALE, 98, "locale")                                            \
+    X(CHAT_ID, 109, "chat id")                                         \
+    X(ROOM_ID, 129, "room id")                                         \
+    X(CLIENT_VERSION, 135, "client version")                           \
+    X(IDLE_TIME, 137, "idle seconds")                                  \
+    X(NOT_IDLE, 138, "not idle")                                       \
+    X(PING_INTERVAL, 143, "ping interval")                             \
+    X(PING_FLAG, 144, "ping flag")                                     \
+    X(STEALTH_LIST, 185, "stealth list")                               \
+    X(STATUS_187, 187, "status 187")                                   \
+    X(ICON_CHECKSUM, 192, "icon checksum")                             \
+    X(AVATAR_B64, 197, "avatar")                                       \
+    X(STATUS_198, 198, "status 198")                                   \
+    X(IMAGE_TYPE, 206, "picture flag")                                 \
+    X(AVATAR_TYPE, 213, "avatar type")                                 \
+    X(FIRST_NAME, 216, "first name")                                   \
+    X(PENDING, 223, "pending")                                         \
+    X(OLD_GROUP, 224, "old group")                                     \
+    X(FEDERATION, 241, "federation")                                   \
+    X(CLIENT_ID, 244, "client version id")                             \
+    X(LAST_NAME, 254, "last name")                                     \
+    X(NEW_GROUP_CHG, 264, "new group (move)")                          \
+    X(Y_COOKIE, 277, "Y cookie")                                       \
+    X(T_COOKIE, 278, "T cookie")                                       \
+    X(ENTRY_BEGIN, 300, "begin entry")                                 \
+    X(ENTRY_END, 301, "end entry")                                     \
+    X(LIST_BEGIN, 302, "begin list")                                   \
+    X(LIST_END, 303, "end list")                                       \
+    X(AUTH16_RESP, 307, "v16 auth response")                           \
+    X(STEALTH_SETTING, 317, "stealth setting")                         \
+    X(ACK_334, 334, "flag 334")                                        \
+    X(MSG_ID, 429, "message id")                                       \
+    X(ACK_MSG_ID, 430, "acked message id")                             \
+    X(MSG_450, 450, "flag 450")                                        \
+    X(Y6_MARKER, 1002, "y6 marker")
+
+#define YMSG_STATUSES(X)                                               \
+    X(AVAILABLE, 0, "Available")                                       \
+    X(BRB, 1, "Be right back")                                         \
+    X(BUSY, 2, "Busy")                                                 \
+    X(NOTATHOME, 3, "Not at home")                                     \
+    X(NOTATDESK, 4, "Not at my desk")                                  \
+    X(NOTINOFFICE, 5, "Not in the office")                             \
+    X(ONPHONE, 6, "On the phone")                                      \
+    X(ONVACATION, 7, "On vacation")                                    \
+    X(OUTTOLUNCH, 8, "Out to lunch")                                   \
+    X(STEPPEDOUT, 9, "Stepped out")                                    \
+    X(P2P, 11, "Peer to peer")                                         \
+    X(INVISIBLE, 12, "Invisible")                                      \
+    X(NOTIFY, 0x16, "Notify")                                          \
+    X(CUSTOM, 99, "Custom")                                            \
+    X(IDLE, 999, "Idle")                                               \
+    X(WEBLOGIN, 0x5A55AA55, "Web login")                               \
+    X(OFFLINE, 0x5A55AA56, "Offline")                                  \
+    X(DISCONNECTED, 0xFFFFFFFF, "Disconnected / error")
+
+/* Header status values used as packet statuses (§1.3), beside the presence codes above. */
+#define YMSG_PKT_DEFAULT   0u          /* request / final packet of a multi-packet reply */
+#define YMSG_PKT_SERVERACK 1u          /* most server notifications */
+#define YMSG_PKT_NOTSENT   2u          /* on 0x06 from the server: your message was not sent */
+#define YMSG_PKT_AUTHREQ   3u          /* 0xD6: somebody asks to add you */
+#define YMSG_PKT_CONTINUED 5u          /* more packets of this reply follow; also offline-message batch */
+#define YMSG_PKT_ERROR     0xFFFFFFFFu /* login failure, kick */
+
+/* Login result codes: pwtoken_get first line (§4.2) and 0x54 key 66. */
+#define YMSG_LOGIN_CODES(X)                                                         \
+    X(OK, 0, "ok")                                                                  \
+    X(MISSING, 100, "user or password missing")                                     \
+    X(BAD_ID_FORMAT, 1013, "username format not acceptable")                        \
+    X(BAD_PASSWORD, 1212, "wrong password")                                         \
+    X(LOCKED, 1213, "account locked: too many failed attempts")                     \
+    X(LOCKED_OTHER, 1214, "account locked")                                         \
+    X(LOCKED_1216, 1216, "account locked (shown as wrong password)")                \
+    X(DEACTIVATED, 1218, "account deactivated")                                     \
+    X(NO_SUCH_USER, 1235, "no such user")                                           \
+    X(LOCKED_FREQUENT, 1236, "account locked: logging in too frequently")
+
+/* 0x54 key 66 (login failure) and 0x02 key 66 (kick) codes. */
+#define YMSG_AUTH_CODES(X)                                                          \
+    X(UNKNOWN, 0, "unknown error")                                                  \
+    X(NO_SUCH_USER, 3, "user does not exist")                                       \
+    X(BAD_PASSWORD, 13, "bad password")                                             \
+    X(LOCKED, 14, "account locked")                                                 \
+    X(VERIFY, 29, "verification needed")                                            \
+    X(TRANSIENT, 52, "transient error, reconnect")                                  \
+    X(DUPLICATE_LOGIN, 42, "signed in from another location")                       \
+    X(BAD_ID_FORMAT, 1013, "username format not acceptable")
+
+/* Ack codes in key 66 of buddy-list acks (0x83/0x84/0x85/0x89/0xE7), §4.2. */
+#define YMSG_RESULT_CODES(X)                                                        \
+    X(OK, 0, "ok")                                                                  \
+    X(FAILURE, 1, "general failure")                                                \
+    X(DUPLICATE, 2, "already on the list")                                          \
+    X(NOT_FOUND, 3, "not on the list / no such contact")                            \
+    X(LIST_FULL, 6, "contact list full")                                            \
+    X(TOO_MANY_GROUPS, 7, "too many groups")                                        \
+    X(GROUP_EXISTS, 8, "group already exists")                                      \
+    X(IS_BUDDY, 12, "is a buddy (remove it first)")
+
+#define YMSG_ENUM_(prefix, name, val, text) prefix##name = val,
+#define YMSG_SVC_ENUM_(name, val, text)    YMSG_ENUM_(YMSG_SVC_, name, val, text)
+#define YMSG_KEY_ENUM_(name, val, text)    YMSG_ENUM_(YMSG_KEY_, name, val, text)
+#define YMSG_ST_ENUM_(name, val, text)     YMSG_ENUM_(YMSG_STATUS_, name, val, text)
+#define YMSG_LC_ENUM_(name, val, text)     YMSG_ENUM_(YMSG_LOGIN_, name, val, text)
+#define YMSG_AC_ENUM_(name, val, text)     YMSG_ENUM_(YMSG_AUTH_, name, val, text)
+#define YMSG_RC_ENUM_(name, val, text)     YMSG_ENUM_(YMSG_RESULT_, name, val, text)
+enum ymsg_service { YMSG_SERVICES(YMSG_SVC_ENUM_) };
+enum ymsg_key { YMSG_KEYS(YMSG_KEY_ENUM_) };
+enum ymsg_status { YMSG_STATUSES(YMSG_ST_ENUM_) };
+enum ymsg_login_code { YMSG_LOGIN_CODES(YMSG_LC_ENUM_) };
+enum ymsg_auth_code { YMSG_AUTH_CODES(YMSG_AC_ENUM_) };
+enum ymsg_result_code { YMSG_RESULT_CODES(YMSG_RC_ENUM_) };
+
+/* Name look-ups; NULL when the number is not in the table. */
+const char *ymsg_service_name(uint32_t service);
+const char *ymsg_key_name(uint32_t key);
+const char *ymsg_status_name(uint32_t status);
+const char *ymsg_login_code_name(int code);     /* pwtoken_get / pwtoken_login first line */
+const char *ymsg_auth_code_name(int code);      /* 0x54 / 0x02 key 66 */
+const char *ymsg_result_code_name(int code);    /* buddy-list ack key 66 */
+/* Reverse look-up by enum suffix or display name, case-insensitive ("AUTH", "Message"); -1 if none. */
+long ymsg_service_by_name(const char *name);
+
+/* ================================================================================================
+ * Wire codec (§1)
+ * ============================================================================================== */
+#define YMSG_HEADER_LEN   20
+#define YMSG_MAX_BODY     65535u     /* the u16 length field */
+#define YMSG_VERSION      16
+#define YMSG_SEP0         0xC0
+#define YMSG_SEP1         0x80
+
+/* The 20-byte header.  All fields are big-endian on the wire, except that YMSG 8–10 clients sent the
+ * version little-endian ("09 00 00 00", §1.1): the decoder accepts that and sets version_le. */
+struct ymsg_header {
+    uint16_t version;     /* protocol version (16 for v16 clients) */
+    uint16_t vendor;      /* vendor id: 0 Windows/libpurple, 100 Mac */
+    uint16_t length;      /* body length, excluding the header */
+    uint16_t service;     /* enum ymsg_service */
+    uint32_t status;      /* presence code or packet status (§1.3) */
+    uint32_t session;     /* session id */
+    uint8_t  version_le;  /* 1 when the version arrived little-endian (old clients) */
+};
+
+/* A decoded packet: a view into the caller's buffer, valid as long as that buffer is.  Its body has
+ * already been validated by ymsg_decode(), so iteration over it cannot fail. */
+struct ymsg_packet {
+    struct ymsg_header hdr;
+    const uint8_t *body;  /* hdr.length bytes */
+    size_t npairs;        /* number of key/value pairs in body */
+};
+
+/* One key/value pair: a view into the packet body.  Values are binary-safe, not NUL-terminated. */
+struct ymsg_kv {
+    uint32_t key;
+    const uint8_t *val;
+    size_t len;
+};
+
+/* Limits of the stream decoder (every limit is a knob, §engineering standards). */
+struct ymsg_limits {
+    size_t max_body;      /* bodies longer than this are YMSG_ETOOBIG; default/maximum 65535 */
+    size_t max_pairs;     /* more pairs than this are YMSG_ETOOBIG; default 4096 */
+};
+void ymsg_limits_default(struct ymsg_limits *lim);
+
+/* Header only.  Returns YMSG_HEADER_LEN, YMSG_EAGAIN (len < 20) or YMSG_EMAGIC. */
+int ymsg_header_decode(const uint8_t *buf, size_t len, struct ymsg_header *out);
+/* Writes exactly YMSG_HEADER_LEN bytes (big-endian, or the version LE when hdr->version_le). */
+void ymsg_header_encode(uint8_t out[YMSG_HEADER_LEN], const struct ymsg_header *hdr);
+
+/* The streaming decoder, picohttpparser style: it owns no buffer and keeps no state.  Call it on the
+ * unconsumed bytes (any chunking: one byte at a time or many packets at once).
+ *   > 0          one complete packet is in *pkt (a view into buf); that many bytes were consumed;
+ *   YMSG_EAGAIN  the bytes so far are a valid prefix: read more and call again;
+ *   < 0          malformed: *err_off (if not NULL) is the offset in buf of the offending byte.
+ *                YMSG_EMAGIC, YMSG_ETOOBIG, YMSG_EKEY, YMSG_EODD, YMSG_ETRAIL.
+ * lim may be NULL (defaults).  Nothing is allocated. */
+ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim,
+                    struct ymsg_packet *pkt, size_t *err_off);
+
+/* After YMSG_EMAGIC: offset of the next "YMSG" in buf after offset 0 (what real clients do to
+ * resync), or the offset from which a partial "Y", "YM", "YMS" at the end may still become one. */
+size_t ymsg_resync(const uint8_t *buf, size_t len);
+
+/* Body validation alone (used by ymsg_decode).  Returns the number of pairs or a negative error with
+ * *err_off relative to body. */
+ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, size_t *err_off);
+
+/* Iteration: *pos starts at 0.  Returns 1 with *kv filled, 0 at the end. */
+int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv);
+/* First / n-th (0-based) value of key.  Returns 0 or YMSG_ENOENT. */
+int ymsg_get(const struct ymsg_packet *pkt, uint32_t key, struct ymsg_kv *out);
+int ymsg_get_nth(const struct ymsg_packet *pkt, uint32_t key, size_t n, struct ymsg_kv *out);
+/* How many times key occurs. */
+size_t ymsg_count(const struct ymsg_packet *pkt, uint32_t key);
+/* Every value of key into out[0..max): returns how many were found (may exceed max; only max stored). */
+size_t ymsg_get_all(const struct ymsg_packet *pkt, uint32_t key, struct ymsg_kv *out, size_t max);
+/* First value of key copied NUL-terminated into dst (truncated to cap-1).  Returns the value's full
+ * length, or YMSG_ENOENT.  NULL-safe convenience for drivers. */
+ssize_t ymsg_get_str(const struct ymsg_packet *pkt, uint32_t key, char *dst, size_t cap);
+/* First value of key as a decimal integer (optional sign).  Returns 0, YMSG_ENOENT or YMSG_EINVAL. */
+int ymsg_get_int(const struct ymsg_packet *pkt, uint32_t key, long long *out);
+/* 1 if the value equals the NUL-terminated string s. */
+int ymsg_kv_eq(const struct ymsg_kv *kv, const char *s);
+
+/* Builder: appends packets to a caller-owned, capped buffer.  Errors are sticky: after the first
+ * failure every call is a no-op and ymsg_build_end() returns that error, so a caller may chain calls
+ * and check once.  Values containing C0 80 are refused (YMSG_EVALUE). */
+struct ymsg_builder {
+    uint8_t *buf;         /* caller's memory */
+    size_t cap;           /* its size: nothing is ever written past it */
+    size_t len;           /* bytes used (complete packets + the one being built) */
+    size_t start;         /* offset of the packet being built */
+    int err;              /* first error, or 0 */
+    uint16_t version;     /* written into every header; default YMSG_VERSION */
+    uint16_t vendor;      /* default 0 */
+};
+void ymsg_builder_init(struct ymsg_builder *b, uint8_t *buf, size_t cap);
+/* Forget every packet built so far (keeps buf/cap/version/vendor). */
+void ymsg_builder_reset(struct ymsg_builder *b);
+int ymsg_build_begin(struct ymsg_builder *b, uint16_t service, uint32_t status, uint32_t session);
+int ymsg_build_kv(struct ymsg_builder *b, uint32_t key, const void *val, size_t len);
+int ymsg_build_str(struct ymsg_builder *b, uint32_t key, const char *s);        /* NULL = "" */
+int ymsg_build_int(struct ymsg_builder *b, uint32_t key, long long v);
+/* Copies every pair of pkt (e.g. to relay a packet with a different header). */
+int ymsg_build_pairs(struct ymsg_builder *b, const struct ymsg_packet *pkt);
+/* Patches the length; returns the finished packet's size (> 0) or the sticky error. */
+ssize_t ymsg_build_end(struct ymsg_builder *b);
+
+/* A readable dump of a packet, in the spirit of the seed's Packet.toString():
+ *   "AUTHRESP(0x54) status=0 (Available) session=0x00000000 version=16 vendor=0 len=75\n"
+ *   "  1 (active id) = alice\n" ... one line per pair; non-printable bytes escaped as \xNN.
+ * snprintf contract: returns the length the full text needs; writes at most cap bytes incl. NUL. */
+int ymsg_packet_format(const struct ymsg_packet *pkt, char *out, size_t cap);
+/* One JSON object (no trailing newline) with service, service_name, status, session, version, vendor,
+ * and "pairs": [[key, "value"], ...] (values as JSON strings; bytes that are not valid UTF-8 escaped
+ * as \u00XX).  Same snprintf contract. */
+int ymsg_packet_json(const struct ymsg_packet *pkt, char *out, size_t cap);
+
+/* ================================================================================================
+ * Auth primitives (§5)
+ * ============================================================================================== */
+/* Yahoo's base64: standard alphabet with '+' '/' '=' replaced by '.' '_' '-'.  Writes NUL-terminated
+ * text; returns its length, or YMSG_ENOSPC if cap < 4*ceil(n/3)+1. */
+ssize_t ymsg_y64_encode(const uint8_t *in, size_t n, char *out, size_t cap);
+/* Inverse; returns the decoded byte count, YMSG_EINVAL on bad input or YMSG_ENOSPC. */
+ssize_t ymsg_y64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
+/* The v16 token-login response (key 307): Y64(MD5(crumb ‖ challenge)), 24 chars + NUL. */
+int ymsg_auth16_response(const char *crumb, const char *challenge, char out[25]);
+/* YMSG 9/10 "method 0" responses (§5.3): keys 6 and 96, 24 chars + NUL each.  The challenge must be
+ * at least 16 bytes (YMSG_EINVAL otherwise).  Uses md5crypt with salt "$1$_2S43d5f$". */
+int ymsg_auth_method0(const char *user, const char *password, const char *challenge,
+                      char resp6[25], char resp96[25]);
+/* Same computation from the stored hashes a server keeps instead of the password:
+ * p = Y64(MD5(password)), c = Y64(MD5(md5crypt(password, "$1$_2S43d5f$"))). */
+int ymsg_auth_method0_hashes(const char *password, char p[25], char c[25]);
+int ymsg_auth_method0_from_hashes(const char *user, const char *p, const char *c,
+                                  const char *challenge, char resp6[25], char resp96[25]);
+/* Constant-time comparison of two NUL-terminated strings (1 = equal). */
+int ymsg_ct_streq(const char *a, const char *b);
+
+/* ================================================================================================
+ * Client session (sans-IO) — see the section below, maintained with lib/ymsg/session.c.
+ * ============================================================================================== */
+/* @@SESSION-API@@ */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* YMSG_YMSG_H */

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the project needs, if any are missing.
+#   scripts/deps.sh build   - what building and running needs
+#   scripts/deps.sh test    - plus what the test suite needs (tshark, tmux, node/npm, clang, python3)
+# As root it runs apt-get; otherwise it prints the exact command to run and fails.
+set -euo pipefail
+what=${1:-build}
+build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-dev libssl-dev
+            libsqlite3-dev libsodium-dev libpcap-dev libncurses-dev libcrypt-dev libcmocka-dev)
+test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl)
+pkgs=("${build_pkgs[@]}")
+[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$st" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing Debian packages: ${missing[*]}" >&2
+  echo "run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+apt-get update -q >/dev/null
+$cmd >/dev/null
