@@ -319,6 +319,8 @@ const char *ymsg_auth_code_name(int code);      /* 0x54 / 0x02 key 66 */
 const char *ymsg_result_code_name(int code);    /* buddy-list ack key 66 */
 /* Reverse look-up by enum suffix or display name, case-insensitive ("AUTH", "Message"); -1 if none. */
 long ymsg_service_by_name(const char *name);
+/* The enum suffix of a service ("AUTHRESP" for 0x54), as the readable dump prints it; NULL if unknown. */
+const char *ymsg_service_ident(uint32_t service);
 
 /* ================================================================================================
  * Wire codec (§1)
@@ -358,9 +360,10 @@ struct ymsg_kv {
 
 /* Limits of the stream decoder (every limit is a knob, §engineering standards). */
 struct ymsg_limits {
-    size_t max_body;      /* bodies longer than this are YMSG_ETOOBIG; default/maximum 65535 */
-    size_t max_pairs;     /* more pairs than this are YMSG_ETOOBIG; default 4096 */
+    size_t max_body;      /* bodies longer than this are YMSG_ETOOBIG; default/maximum 65535 (0 = default) */
+    size_t max_pairs;     /* more pairs than this are YMSG_ETOOBIG; default 4096 (0 = default) */
 };
+#define YMSG_DEFAULT_MAX_PAIRS 4096u
 void ymsg_limits_default(struct ymsg_limits *lim);
 
 /* Header only.  Returns YMSG_HEADER_LEN, YMSG_EAGAIN (len < 20) or YMSG_EMAGIC. */
@@ -462,7 +465,212 @@ int ymsg_ct_streq(const char *a, const char *b);
 /* ================================================================================================
  * Client session (sans-IO) — see the section below, maintained with lib/ymsg/session.c.
  * ============================================================================================== */
-/* @@SESSION-API@@ */
+/* The session is a state machine fed by a driver (see client/ for one): the driver
+ *   1. creates it with a config and calls ymsg_session_start();
+ *   2. writes what ymsg_session_output() returns to the pager socket, then ymsg_session_consume();
+ *   3. passes every byte read from the socket to ymsg_session_feed();
+ *   4. calls ymsg_session_tick(now_ms) at least once per ymsg_session_timeout() (keepalives, timers);
+ *   5. drains events with ymsg_session_next_event() after each of the calls above.  One event type,
+ *      YMSG_EV_HTTP_GET, is a request *to the driver*: perform that GET (ymsg_http_get() below does it
+ *      with libcurl) and hand the result to ymsg_session_http_response().  That keeps the token login
+ *      (§5.1) inside the session while the session itself never does I/O.
+ * Events are polled rather than delivered by callback so that a driver may issue commands while
+ * handling an event without re-entering the session.  The session allocates with malloc(), but every
+ * allocation is bounded by a cap in struct ymsg_session_config; hitting a cap is logged and counted,
+ * never fatal to the process. */
+struct ymsg_session;
+
+enum ymsg_log_level { YMSG_LOG_DEBUG = 0, YMSG_LOG_INFO = 1, YMSG_LOG_WARN = 2, YMSG_LOG_ERROR = 3 };
+typedef void (*ymsg_log_fn)(void *ud, int level, const char *msg);
+/* Every packet decoded from the server (dir 0) or queued for it (dir 1), before the session acts on it.
+ * For debugging and for ymsg probe, which compares exact bytes. */
+typedef void (*ymsg_packet_fn)(void *ud, int dir, const struct ymsg_packet *pkt);
+
+struct ymsg_session_config {
+    const char *user;            /* Yahoo id (lower-cased by the session); copied */
+    const char *password;        /* copied; wiped when the session is freed */
+    uint32_t initial_status;     /* header status of 0x54: YMSG_STATUS_AVAILABLE or _INVISIBLE (12) */
+    const char *login_url;       /* base of the token login; default "https://login.yahoo.com" */
+    const char *locale;          /* key 98; default "us" */
+    const char *client_version;  /* key 135; default "9.0.0.2162" */
+    size_t max_inbuf;            /* bytes buffered from the server; default 256 KiB, minimum 65555 */
+    size_t max_outbuf;           /* bytes waiting to be written; default 256 KiB */
+    size_t max_events;           /* undelivered events; default 4096 (more are dropped and counted) */
+    size_t max_buddies;          /* roster entries kept; default 5000 */
+    size_t max_groups;           /* groups kept; default 500 */
+    size_t max_ignored;          /* ignore-list entries kept; default 1000 */
+    size_t max_list_text;        /* accumulated 0x55 key 87/88 text; default 256 KiB */
+    size_t max_http_body;        /* token-login response bytes looked at; default 64 KiB */
+    uint32_t keepalive_ms;       /* 0x8A period; default 60000 (§7.5) */
+    uint32_t ping_ms;            /* 0x12 period; default 3600000 */
+    uint32_t login_timeout_ms;   /* from start to logged in; default 60000 */
+    ymsg_log_fn log;             /* may be NULL */
+    void *log_ud;                /* passed to log */
+    int log_level;               /* minimum level passed to log; default YMSG_LOG_INFO */
+    ymsg_packet_fn on_packet;    /* may be NULL */
+    void *packet_ud;             /* passed to on_packet */
+};
+/* Zeroes *cfg and fills in every default (user and password stay NULL). */
+void ymsg_session_config_default(struct ymsg_session_config *cfg);
+
+enum ymsg_session_state {
+    YMSG_SS_IDLE = 0,            /* created, ymsg_session_start() not called yet */
+    YMSG_SS_AUTH,                /* 0x57 sent, waiting for the challenge */
+    YMSG_SS_TOKEN,               /* waiting for the driver's pwtoken_get result */
+    YMSG_SS_CRUMB,               /* waiting for the driver's pwtoken_login result */
+    YMSG_SS_AUTHRESP,            /* 0x54 sent, waiting for the buddy list */
+    YMSG_SS_ONLINE,              /* logged in */
+    YMSG_SS_CLOSED               /* failed, kicked, logged off or disconnected: close the socket */
+};
+
+enum ymsg_event_type {
+    YMSG_EV_HTTP_GET = 1,        /* driver: GET text (URL; holds the password, do not log it) */
+    YMSG_EV_LOGGED_IN,           /* who = own id; status = initial status */
+    YMSG_EV_LOGIN_FAILED,        /* code + text; flags: YMSG_EVF_NETWORK if the login server failed */
+    YMSG_EV_BUDDY_LIST,          /* the roster is complete (or was replaced): read it with the accessors */
+    YMSG_EV_PRESENCE,            /* who; online; status; text = custom message; away; idle; service */
+    YMSG_EV_MESSAGE,             /* who = sender; to; text (UTF-8); time; flags YMSG_EVF_OFFLINE */
+    YMSG_EV_BUZZ,                /* who; time; flags as for MESSAGE */
+    YMSG_EV_TYPING,              /* who; on */
+    YMSG_EV_AUTH_REQUEST,        /* who asks to add you; text = their message */
+    YMSG_EV_AUTH_ANSWER,         /* who answered your add; on = accepted; text = reason */
+    YMSG_EV_LIST_ACK,            /* service (0x83/0x84/0x85/0x89/0xE7/0xB9); who; group; group2; code; text */
+    YMSG_EV_NOT_SENT,            /* server refused a message (0x06 status 2); who; text */
+    YMSG_EV_SYSTEM,              /* server notice (0x14, 0x06 errors, new mail); text; code */
+    YMSG_EV_KICKED,              /* signed in elsewhere (0x02 status -1); code = key 66 */
+    YMSG_EV_DISCONNECTED         /* session closed; text = reason; code = YMSG_E* or 0 after logoff */
+};
+/* YMSG_EV_* flags */
+#define YMSG_EVF_OFFLINE 1u      /* message was stored while you were offline */
+#define YMSG_EVF_NETWORK 2u      /* LOGIN_FAILED: login server unreachable / unusable (not a verdict) */
+
+/* An event; strings are UTF-8, NUL-terminated, never NULL ("" when absent) and stay valid until the
+ * next ymsg_session_next_event() or ymsg_session_free(). */
+struct ymsg_event {
+    enum ymsg_event_type type;   /* what happened */
+    const char *who;             /* the other party (buddy, sender, requester) */
+    const char *to;              /* recipient of a message (an own id or alias) */
+    const char *text;            /* message / status message / reason / URL */
+    const char *group;           /* group (list acks; new name for renames and moves) */
+    const char *group2;          /* old group of a move or rename */
+    int code;                    /* result / error code (key 66, pwtoken code, YMSG_E*) */
+    uint32_t status;             /* presence code (§4.1) or header status */
+    uint32_t service;            /* service the event came from */
+    int on;                      /* typing on, auth accepted, ignore added, buddy online */
+    int away;                    /* key 47: 0 available, 1 away/busy, 2 idle */
+    long long time;              /* unix time of a message (key 15), 0 if none */
+    long long idle;              /* idle seconds (key 137), -1 if none */
+    unsigned flags;              /* YMSG_EVF_* */
+};
+const char *ymsg_event_type_name(enum ymsg_event_type type);
+
+#define YMSG_ID_MAX    97        /* ids (federated ids are e-mail addresses) incl. NUL; longer ones are dropped */
+#define YMSG_GROUP_MAX 97        /* group names incl. NUL; longer ones are truncated */
+#define YMSG_STATUS_MSG_MAX 256  /* custom status message incl. NUL (§1.5: 255 bytes) */
+
+/* One roster entry, kept up to date by list, presence and ack packets. */
+struct ymsg_buddy {
+    char id[YMSG_ID_MAX];        /* buddy id */
+    char group[YMSG_GROUP_MAX];  /* group it is listed in */
+    char msg[YMSG_STATUS_MSG_MAX]; /* custom status message */
+    uint32_t status;             /* presence code while online */
+    long long idle;              /* idle seconds reported, -1 if none */
+    uint8_t online;              /* 1 once a presence packet said so, 0 after a logoff */
+    uint8_t away;                /* key 47 */
+    uint8_t pending;             /* key 223: the buddy has not authorised you yet */
+    uint8_t stealth;             /* key 317 */
+    uint8_t federation;          /* key 241 */
+};
+
+/* Allocation or a bad config (no user/password, caps too small) fail with NULL. */
+struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg);
+void ymsg_session_free(struct ymsg_session *s);
+/* Queues 0x57 and starts the login timer. */
+int ymsg_session_start(struct ymsg_session *s, uint64_t now_ms);
+/* Bytes from the server (any chunking).  Returns 0, or a negative error when the session had to close
+ * (a DISCONNECTED event tells why).  Malformed packets are skipped and logged, not fatal. */
+int ymsg_session_feed(struct ymsg_session *s, const uint8_t *buf, size_t len);
+/* Bytes to send: returns how many are pending and points *out at them; consume what was written. */
+size_t ymsg_session_output(struct ymsg_session *s, const uint8_t **out);
+void ymsg_session_consume(struct ymsg_session *s, size_t n);
+/* Timers: keepalive, ping, login timeout.  now_ms is any monotonic clock. */
+int ymsg_session_tick(struct ymsg_session *s, uint64_t now_ms);
+/* Milliseconds until the next timer is due (0 = now); call tick by then. */
+uint64_t ymsg_session_timeout(const struct ymsg_session *s, uint64_t now_ms);
+/* The answer to a YMSG_EV_HTTP_GET: HTTP status (0 = the request failed: text in body), the raw header
+ * block (for Set-Cookie; may be NULL) and the body (chunked or not, with or without final CRLF). */
+int ymsg_session_http_response(struct ymsg_session *s, int http_status, const char *headers,
+                               size_t headers_len, const char *body, size_t body_len);
+/* The driver lost or closed the connection: emits DISCONNECTED (once) and closes the session. */
+void ymsg_session_close(struct ymsg_session *s, const char *reason);
+/* Next event or NULL; the previous one returned is released by this call. */
+const struct ymsg_event *ymsg_session_next_event(struct ymsg_session *s);
+
+enum ymsg_session_state ymsg_session_state(const struct ymsg_session *s);
+uint32_t ymsg_session_id(const struct ymsg_session *s);
+const char *ymsg_session_user(const struct ymsg_session *s);
+/* Own presence as last set (12 while invisible). */
+uint32_t ymsg_session_my_status(const struct ymsg_session *s);
+/* Roster: buddies in list order, groups (including empty ones), the ignore list. */
+size_t ymsg_session_buddy_count(const struct ymsg_session *s);
+const struct ymsg_buddy *ymsg_session_buddy(const struct ymsg_session *s, size_t i);
+const struct ymsg_buddy *ymsg_session_find_buddy(const struct ymsg_session *s, const char *id);
+size_t ymsg_session_group_count(const struct ymsg_session *s);
+const char *ymsg_session_group(const struct ymsg_session *s, size_t i);
+size_t ymsg_session_ignored_count(const struct ymsg_session *s);
+const char *ymsg_session_ignored(const struct ymsg_session *s, size_t i);
+
+/* Counters, for the driver's diagnostics and the benchmark. */
+struct ymsg_session_stats {
+    uint64_t packets_in;         /* packets decoded */
+    uint64_t packets_out;        /* packets queued */
+    uint64_t bad_packets;        /* malformed packets skipped */
+    uint64_t resyncs;            /* bad-magic recoveries */
+    uint64_t unknown_services;   /* packets of services the session does not handle */
+    uint64_t events;             /* events queued */
+    uint64_t events_dropped;     /* events lost to max_events */
+    uint64_t capped;             /* roster / list entries lost to a cap */
+};
+void ymsg_session_get_stats(const struct ymsg_session *s, struct ymsg_session_stats *st);
+
+/* Commands.  0 on success (the packet is queued), YMSG_ESTATE when not logged in, YMSG_EINVAL for bad
+ * arguments (empty ids, text with C0 80), YMSG_ENOSPC when the output buffer is full. */
+int ymsg_session_send_message(struct ymsg_session *s, const char *to, const char *utf8_text);
+int ymsg_session_buzz(struct ymsg_session *s, const char *to);
+int ymsg_session_typing(struct ymsg_session *s, const char *to, int on);
+/* status: 0 available, 1..9 away codes, 99 custom (msg, away 0/1), 999 idle, 12 invisible (0xC5 13=2).
+ * Leaving invisible sends 0xC5 13=1 after the 0xC6. */
+int ymsg_session_set_status(struct ymsg_session *s, uint32_t status, const char *msg, int away);
+int ymsg_session_add_buddy(struct ymsg_session *s, const char *who, const char *group, const char *msg);
+int ymsg_session_remove_buddy(struct ymsg_session *s, const char *who, const char *group);
+int ymsg_session_move_buddy(struct ymsg_session *s, const char *who, const char *from, const char *to);
+int ymsg_session_auth_reply(struct ymsg_session *s, const char *who, int accept, const char *msg);
+int ymsg_session_ignore(struct ymsg_session *s, const char *who, int ignore);
+int ymsg_session_rename_group(struct ymsg_session *s, const char *from, const char *to);
+/* Queues 0x02 and closes the session (DISCONNECTED, code 0) once the output is flushed by the driver. */
+int ymsg_session_logoff(struct ymsg_session *s);
+/* Queues one complete packet built by the caller (ymsg probe); its session id is patched to the
+ * session's.  YMSG_EINVAL unless buf holds exactly one valid packet. */
+int ymsg_session_send_raw(struct ymsg_session *s, const uint8_t *buf, size_t len);
+
+/* The default driver for YMSG_EV_HTTP_GET (lib/ymsg/login_curl.c): a blocking libcurl GET with
+ * certificate verification on.  Not sans-IO; kept beside the session so every driver shares it. */
+struct ymsg_http_config {
+    const char *ca_file;         /* CA bundle (PEM) to verify against; NULL = system default */
+    long timeout_ms;             /* whole request; default (0) 15000 */
+    size_t max_bytes;            /* cap on headers and on body; default (0) 64 KiB */
+};
+struct ymsg_http_result {
+    int status;                  /* HTTP status, 0 when the request failed */
+    char *headers;               /* raw header block, NUL-terminated (malloc'd) */
+    size_t headers_len;          /* its length */
+    char *body;                  /* body as received (de-chunked by curl), NUL-terminated (malloc'd) */
+    size_t body_len;             /* its length */
+    char error[256];             /* curl's error text when status is 0 */
+};
+/* Returns 0 (result filled, check status) or YMSG_ENOMEM; free the result with ymsg_http_result_free. */
+int ymsg_http_get(const struct ymsg_http_config *cfg, const char *url, struct ymsg_http_result *res);
+void ymsg_http_result_free(struct ymsg_http_result *res);
 
 #ifdef __cplusplus
 }
