@@ -296,8 +296,11 @@ int amf_str_eq(const struct amf_value *v, const char *s);
 /* Deep equality of two graphs, including their shape: shared nodes must be shared in both and cycles
  * must be the same cycles.  Doubles compare bit-for-bit (NaN == NaN, 0.0 != -0.0).  Flags: */
 #define AMF_EQ_NUMERIC  0x01u  /* AMF_INT and AMF_DOUBLE compare by numeric value */
+#define AMF_EQ_UNFOLD   0x02u  /* compare the unfolded trees: sharing may differ (cycles still end);
+                                * for AMF0 bodies whose AMF3 parts shared nodes across two 0x11
+                                * values, which writers re-emit unshared (§2.8) */
 #define AMF_EQ_NO_FLAGS 0x00u
-/* Returns 1 equal, 0 different, or a negative error (AMF_ENOMEM, AMF_EDEPTH past 100000 levels). */
+/* Returns 1 equal, 0 different, or a negative error (AMF_ENOMEM, AMF_EDEPTH past 10000 levels). */
 int amf_value_equal(const struct amf_value *a, const struct amf_value *b, unsigned flags);
 
 /* ================================================================================================

@@ -1,0 +1,206 @@
+/* Arena, output buffer, limits and error text. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* One malloc()ed block; allocations are bump-pointer within it. */
+struct amf_block {
+    struct amf_block *next;  /* older block */
+    size_t size;             /* usable bytes in data */
+    max_align_t align_;      /* aligns data */
+    unsigned char data[];    /* the bytes handed out */
+};
+
+struct amf_arena {
+    struct amf_block *head;  /* current block (newest first) */
+    unsigned char *cur;      /* next free byte in head */
+    unsigned char *end;      /* end of head's data */
+    unsigned char *last;     /* start of the most recent allocation (for in-place growth) */
+    size_t used;             /* bytes handed out, counted against max */
+    size_t max;              /* cap on used */
+    size_t next_size;        /* size of the next block (doubles up to 1 MiB) */
+};
+
+#define AMF_ARENA_MIN   (16u * 1024)
+#define AMF_ARENA_BLOCK (1024u * 1024)
+
+amf_arena *amf_arena_new(size_t max_bytes)
+{
+    amf_arena *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->max = max_bytes ? max_bytes : amf_limits_default_()->max_arena;
+    a->next_size = AMF_ARENA_MIN;
+    return a;
+}
+
+static void free_blocks(struct amf_block *b, struct amf_block *stop)
+{
+    while (b && b != stop) {
+        struct amf_block *n = b->next;
+        free(b);
+        b = n;
+    }
+}
+
+void amf_arena_free(amf_arena *a)
+{
+    if (!a) return;
+    free_blocks(a->head, NULL);
+    free(a);
+}
+
+void amf_arena_reset(amf_arena *a)
+{
+    if (!a || !a->head) return;
+    struct amf_block *first = a->head;
+    while (first->next) first = first->next;
+    free_blocks(a->head, first);
+    first->next = NULL;
+    a->head = first;
+    a->cur = first->data;
+    a->end = first->data + first->size;
+    a->last = NULL;
+    a->used = 0;
+    a->next_size = first->size * 2 > AMF_ARENA_BLOCK ? AMF_ARENA_BLOCK : first->size * 2;
+}
+
+size_t amf_arena_used(const amf_arena *a) { return a ? a->used : 0; }
+
+static void *arena_slow(amf_arena *a, size_t size)
+{
+    size_t bs = a->next_size;
+    if (size > bs / 4) bs = size;  /* big allocations get a block of their own */
+    else if (a->next_size < AMF_ARENA_BLOCK) a->next_size *= 2;
+    struct amf_block *b = malloc(sizeof *b + bs);
+    if (!b) return NULL;
+    b->size = bs;
+    if (bs == size && a->head) {
+        /* keep the current block current: slot the dedicated block behind it */
+        b->next = a->head->next;
+        a->head->next = b;
+        a->used += size;
+        a->last = NULL;
+        return b->data;
+    }
+    b->next = a->head;
+    a->head = b;
+    a->cur = b->data + size;
+    a->end = b->data + bs;
+    a->last = b->data;
+    a->used += size;
+    return b->data;
+}
+
+void *amf_arena_alloc(amf_arena *a, size_t size)
+{
+    size = (size + 7) & ~(size_t)7;
+    if (AMF_UNLIKELY(size == 0)) size = 8;
+    if (AMF_UNLIKELY(size > a->max - a->used || a->used > a->max)) return NULL;
+    if (AMF_LIKELY((size_t)(a->end - a->cur) >= size)) {
+        void *p = a->cur;
+        a->last = a->cur;
+        a->cur += size;
+        a->used += size;
+        return p;
+    }
+    return arena_slow(a, size);
+}
+
+void *amf_arena_grow_(amf_arena *a, void *p, size_t old_size, size_t new_size)
+{
+    size_t o = (old_size + 7) & ~(size_t)7, n = (new_size + 7) & ~(size_t)7;
+    if (p && p == a->last && n >= o && (size_t)(a->end - (unsigned char *)p) >= n) {
+        if (n - o > a->max - a->used) return NULL;
+        a->used += n - o;
+        a->cur = (unsigned char *)p + n;
+        return p;
+    }
+    void *q = amf_arena_alloc(a, new_size);
+    if (q && p && old_size) memcpy(q, p, old_size);
+    return q;
+}
+
+char *amf_arena_strdup(amf_arena *a, const void *p, size_t len)
+{
+    char *s = amf_arena_alloc(a, len + 1);
+    if (!s) return NULL;
+    if (len) memcpy(s, p, len);
+    s[len] = 0;
+    return s;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+void amf_buf_init(struct amf_buf *b, size_t max)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->max = max ? max : (size_t)256 << 20;
+}
+
+void amf_buf_free(struct amf_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int amf_buf_reserve(struct amf_buf *b, size_t n)
+{
+    if (AMF_LIKELY(b->cap - b->len >= n)) return 0;
+    if (n > b->max - b->len) return AMF_EOUTPUT;
+    size_t want = b->len + n, nc = b->cap ? b->cap : 256;
+    while (nc < want) nc = nc > SIZE_MAX / 2 ? want : nc * 2;
+    if (nc > b->max) nc = b->max;
+    uint8_t *d = realloc(b->data, nc);
+    if (!d) return AMF_ENOMEM;
+    b->data = d;
+    b->cap = nc;
+    return 0;
+}
+
+int amf_buf_append(struct amf_buf *b, const void *p, size_t n)
+{
+    int r = amf_buf_reserve(b, n);
+    if (r) return r;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+
+static const struct amf_limits default_limits = {
+    .max_input = (size_t)64 << 20,
+    .max_arena = (size_t)256 << 20,
+    .max_depth = 512,
+    .max_elements = 16u << 20,
+    .max_string = 64u << 20,
+    .max_refs = 16u << 20,
+    .max_messages = 4096,
+};
+
+const struct amf_limits *amf_limits_default_(void) { return &default_limits; }
+
+void amf_limits_default(struct amf_limits *lim) { *lim = default_limits; }
+
+const char *amf_strerror(int err)
+{
+    switch (err) {
+    case AMF_OK: return "success";
+#define AMF_ERR_CASE_(name, val, text) case name: return text;
+    AMF_ERRORS(AMF_ERR_CASE_)
+#undef AMF_ERR_CASE_
+    default: return "unknown error";
+    }
+}
+
+const char *amf_type_name(int type)
+{
+    static const char *const names[AMF_TYPE_COUNT_] = {
+        "undefined", "null", "boolean", "integer", "double", "string", "date", "xmldoc", "xml",
+        "array", "object", "bytearray", "vector<int>", "vector<uint>", "vector<double>",
+        "vector<object>", "dictionary", "unsupported",
+    };
+    return type >= 0 && type < AMF_TYPE_COUNT_ ? names[type] : "invalid";
+}

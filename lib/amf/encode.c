@@ -1,0 +1,754 @@
+/* AMF0 and AMF3 encoders and the remoting envelope writer.
+ *
+ * References are found through open-addressing hash tables: strings by content, objects by node
+ * address, traits by address first and by content second.  Entries carry a generation number, so
+ * "start fresh tables" (every call, every 0x11 value, every envelope header/body) is one increment
+ * instead of a memset.  Complex nodes enter the object table before their children are written —
+ * the same order the decoder uses — so indices agree and cycles become references. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct str_ent {
+    const char *ptr;   /* string bytes (the value's own) */
+    uint32_t len;      /* byte length */
+    uint32_t idx;      /* table index */
+    uint32_t gen;      /* valid when equal to the table's gen */
+    uint32_t hash;     /* low bits of the hash */
+};
+struct str_tab {
+    struct str_ent *e; /* slots */
+    uint32_t cap;      /* power of two (0 = none yet) */
+    uint32_t count;    /* live entries (== next index) */
+    uint32_t gen;      /* current generation (starts at 1) */
+};
+
+struct ptr_ent {
+    const void *key;   /* node or traits address */
+    uint32_t idx;      /* table index */
+    uint32_t gen;      /* valid when equal to the table's gen */
+};
+struct ptr_tab {
+    struct ptr_ent *e; /* slots */
+    uint32_t cap;      /* power of two */
+    uint32_t count;    /* live entries */
+    uint32_t gen;      /* current generation */
+};
+
+struct amf_enc {
+    struct amf_buf *out;            /* destination */
+    const struct amf_limits *lim;   /* depth limit */
+    const struct amf_registry *reg; /* externalizable classes */
+    uint32_t depth;                 /* current nesting */
+    struct str_tab strs;            /* AMF3 string table */
+    struct ptr_tab objs3;           /* AMF3 object table (count = next index) */
+    struct ptr_tab traits;          /* AMF3 traits by address */
+    struct ptr_tab traitc;          /* AMF3 traits by content: key = traits, hash of content */
+    uint32_t ntraits;               /* next traits index */
+    struct ptr_tab objs0;           /* AMF0 reference table */
+    uint32_t nobjs0;                /* next AMF0 index (may pass 65535; those are not stored) */
+};
+
+struct amf_encoder {
+    struct amf_enc e;               /* tables kept between calls */
+};
+
+#define TRY(x) do { int r_ = (x); if (AMF_UNLIKELY(r_)) return r_; } while (0)
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Tables */
+
+static void str_reset(struct str_tab *t) { t->gen++; t->count = 0; if (!t->gen) t->gen = 1; }
+static void ptr_reset(struct ptr_tab *t) { t->gen++; t->count = 0; if (!t->gen) t->gen = 1; }
+
+static int str_grow(struct str_tab *t)
+{
+    uint32_t nc = t->cap ? t->cap * 2 : 256;
+    if (!nc) return AMF_ENOMEM;
+    struct str_ent *n = calloc(nc, sizeof *n);
+    if (!n) return AMF_ENOMEM;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        struct str_ent *s = &t->e[i];
+        if (s->gen != t->gen) continue;
+        uint32_t j = s->hash & (nc - 1);
+        while (n[j].gen == t->gen) j = (j + 1) & (nc - 1);
+        n[j] = *s;
+    }
+    free(t->e);
+    t->e = n;
+    t->cap = nc;
+    return 0;
+}
+
+/* Index of an equal string, or -1 after adding it as the next index (or an error < -1). */
+static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
+{
+    if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
+        if (str_grow(t)) return AMF_ENOMEM;
+    }
+    uint32_t h = (uint32_t)amf_hash_bytes(p, len);
+    uint32_t j = h & (t->cap - 1);
+    for (;;) {
+        struct str_ent *s = &t->e[j];
+        if (s->gen != t->gen) break;
+        if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) return s->idx;
+        j = (j + 1) & (t->cap - 1);
+    }
+    struct str_ent *s = &t->e[j];
+    s->ptr = p; s->len = len; s->hash = h; s->gen = t->gen; s->idx = t->count++;
+    return -1;
+}
+
+static int ptr_grow(struct ptr_tab *t, uint64_t (*hf)(const void *))
+{
+    uint32_t nc = t->cap ? t->cap * 2 : 256;
+    if (!nc) return AMF_ENOMEM;
+    struct ptr_ent *n = calloc(nc, sizeof *n);
+    if (!n) return AMF_ENOMEM;
+    for (uint32_t i = 0; i < t->cap; i++) {
+        struct ptr_ent *s = &t->e[i];
+        if (s->gen != t->gen) continue;
+        uint32_t j = (uint32_t)hf(s->key) & (nc - 1);
+        while (n[j].gen == t->gen) j = (j + 1) & (nc - 1);
+        n[j] = *s;
+    }
+    free(t->e);
+    t->e = n;
+    t->cap = nc;
+    return 0;
+}
+
+static uint64_t hash_addr(const void *p) { return amf_hash_ptr(p); }
+
+/* Address table: index of key, or -1 after adding it with index idx (or < -1 on error). */
+static int64_t ptr_find_add(struct ptr_tab *t, const void *key, uint32_t idx)
+{
+    if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
+        if (ptr_grow(t, hash_addr)) return AMF_ENOMEM;
+    }
+    uint32_t j = (uint32_t)amf_hash_ptr(key) & (t->cap - 1);
+    for (;;) {
+        struct ptr_ent *s = &t->e[j];
+        if (s->gen != t->gen) break;
+        if (s->key == key) return s->idx;
+        j = (j + 1) & (t->cap - 1);
+    }
+    t->e[j].key = key; t->e[j].idx = idx; t->e[j].gen = t->gen;
+    t->count++;
+    return -1;
+}
+
+static uint64_t hash_traits(const void *p)
+{
+    const struct amf_traits *t = p;
+    uint64_t h = amf_hash_bytes(t->class_name.ptr, t->class_name.len);
+    h ^= (uint64_t)t->sealed_count * 0x9e3779b97f4a7c15ull + t->dynamic * 3u + t->externalizable * 5u;
+    for (uint32_t i = 0; i < t->sealed_count; i++)
+        h = (h * 31) ^ amf_hash_bytes(t->sealed[i].ptr, t->sealed[i].len);
+    return h;
+}
+
+static int sv_eq(struct amf_str a, struct amf_str b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
+
+static int traits_same(const struct amf_traits *a, const struct amf_traits *b)
+{
+    if (a == b) return 1;
+    if (!sv_eq(a->class_name, b->class_name) || a->sealed_count != b->sealed_count ||
+        a->dynamic != b->dynamic || a->externalizable != b->externalizable)
+        return 0;
+    for (uint32_t i = 0; i < a->sealed_count; i++)
+        if (!sv_eq(a->sealed[i], b->sealed[i])) return 0;
+    return 1;
+}
+
+/* Traits-by-content table. */
+static int64_t traitc_find_add(struct ptr_tab *t, const struct amf_traits *key, uint32_t idx)
+{
+    if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
+        if (ptr_grow(t, hash_traits)) return AMF_ENOMEM;
+    }
+    uint32_t j = (uint32_t)hash_traits(key) & (t->cap - 1);
+    for (;;) {
+        struct ptr_ent *s = &t->e[j];
+        if (s->gen != t->gen) break;
+        if (traits_same(s->key, key)) return s->idx;
+        j = (j + 1) & (t->cap - 1);
+    }
+    t->e[j].key = key; t->e[j].idx = idx; t->e[j].gen = t->gen;
+    t->count++;
+    return -1;
+}
+
+static void reset3(struct amf_enc *e)
+{
+    str_reset(&e->strs);
+    ptr_reset(&e->objs3);
+    ptr_reset(&e->traits);
+    ptr_reset(&e->traitc);
+    e->ntraits = 0;
+}
+
+static void reset_all(struct amf_enc *e)
+{
+    reset3(e);
+    ptr_reset(&e->objs0);
+    e->nobjs0 = 0;
+    e->depth = 0;
+}
+
+static void enc_free(struct amf_enc *e)
+{
+    free(e->strs.e); free(e->objs3.e); free(e->traits.e); free(e->traitc.e); free(e->objs0.e);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Output */
+
+static inline int put(struct amf_enc *e, const void *p, size_t n)
+{
+    struct amf_buf *b = e->out;
+    if (AMF_UNLIKELY(b->cap - b->len < n)) TRY(amf_buf_reserve(b, n));
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int put1(struct amf_enc *e, uint8_t c)
+{
+    struct amf_buf *b = e->out;
+    if (AMF_UNLIKELY(b->cap == b->len)) TRY(amf_buf_reserve(b, 1));
+    b->data[b->len++] = c;
+    return 0;
+}
+
+static inline int put_dbl(struct amf_enc *e, uint8_t marker, double d)
+{
+    struct amf_buf *b = e->out;
+    if (AMF_UNLIKELY(b->cap - b->len < 9)) TRY(amf_buf_reserve(b, 9));
+    b->data[b->len] = marker;
+    amf_wrdbl(b->data + b->len + 1, d);
+    b->len += 9;
+    return 0;
+}
+
+static inline int put_u29(struct amf_enc *e, uint32_t v)
+{
+    struct amf_buf *b = e->out;
+    if (AMF_UNLIKELY(v > 0x1FFFFFFF)) return AMF_ERANGE;
+    if (AMF_UNLIKELY(b->cap - b->len < 4)) TRY(amf_buf_reserve(b, 4));
+    uint8_t *p = b->data + b->len;
+    if (v < 0x80) { p[0] = (uint8_t)v; b->len += 1; }
+    else if (v < 0x4000) { p[0] = (uint8_t)(v >> 7 | 0x80); p[1] = v & 0x7f; b->len += 2; }
+    else if (v < 0x200000) {
+        p[0] = (uint8_t)(v >> 14 | 0x80); p[1] = (uint8_t)(v >> 7 | 0x80); p[2] = v & 0x7f;
+        b->len += 3;
+    } else {
+        p[0] = (uint8_t)(v >> 22 | 0x80); p[1] = (uint8_t)(v >> 15 | 0x80);
+        p[2] = (uint8_t)(v >> 8 | 0x80); p[3] = (uint8_t)v;
+        b->len += 4;
+    }
+    return 0;
+}
+
+/* Inline length with the low "not a reference" bit. */
+static inline int put_len29(struct amf_enc *e, uint32_t len)
+{
+    if (AMF_UNLIKELY(len > 0x0FFFFFFF)) return AMF_ERANGE;
+    return put_u29(e, len << 1 | 1);
+}
+
+static int enter(struct amf_enc *e)
+{
+    if (AMF_UNLIKELY(++e->depth > e->lim->max_depth)) return AMF_EDEPTH;
+    return 0;
+}
+
+/* ================================================================================================
+ * AMF3
+ * ============================================================================================== */
+
+static int wr_str3(struct amf_enc *e, const char *p, uint32_t len)
+{
+    if (len == 0) return put1(e, 0x01);  /* never a reference, never in the table (§2.3) */
+    int64_t idx = str_find_add(&e->strs, p, len);
+    if (idx >= 0) return put_u29(e, (uint32_t)idx << 1);
+    if (idx < -1) return (int)idx;
+    TRY(put_len29(e, len));
+    return put(e, p, len);
+}
+
+/* Emits a reference when v was written before (returns 1), else gives it the next index. */
+static int obj3_ref(struct amf_enc *e, const struct amf_value *v)
+{
+    int64_t idx = ptr_find_add(&e->objs3, v, e->objs3.count);
+    if (idx >= 0) {
+        if (AMF_UNLIKELY(idx > 0x0FFFFFFF)) return AMF_ERANGE;
+        TRY(put_u29(e, (uint32_t)idx << 1));
+        return 1;
+    }
+    return idx < -1 ? (int)idx : 0;
+}
+
+static int wr3(struct amf_enc *e, const struct amf_value *v);
+
+static int wr3_traits(struct amf_enc *e, const struct amf_traits *t)
+{
+    int64_t idx = ptr_find_add(&e->traits, t, e->ntraits);
+    if (idx < -1) return (int)idx;
+    if (idx == -1) {
+        idx = traitc_find_add(&e->traitc, t, e->ntraits);
+        if (idx < -1) return (int)idx;
+        if (idx >= 0) {
+            /* same content as an earlier traits object: record this address under that index */
+            for (uint32_t j = (uint32_t)amf_hash_ptr(t) & (e->traits.cap - 1);;
+                 j = (j + 1) & (e->traits.cap - 1))
+                if (e->traits.e[j].key == t && e->traits.e[j].gen == e->traits.gen) {
+                    e->traits.e[j].idx = (uint32_t)idx;
+                    break;
+                }
+        }
+    }
+    if (idx >= 0) {
+        if (idx > 0x07FFFFFF) return AMF_ERANGE;
+        return put_u29(e, (uint32_t)idx << 2 | 1);
+    }
+    e->ntraits++;
+    if (t->externalizable) {
+        TRY(put1(e, 0x07));
+    } else {
+        if (t->sealed_count > 0x01FFFFFF) return AMF_ERANGE;
+        TRY(put_u29(e, t->sealed_count << 4 | (t->dynamic ? 8u : 0u) | 3u));
+    }
+    TRY(wr_str3(e, t->class_name.ptr, t->class_name.len));
+    if (!t->externalizable)
+        for (uint32_t i = 0; i < t->sealed_count; i++)
+            TRY(wr_str3(e, t->sealed[i].ptr, t->sealed[i].len));
+    return 0;
+}
+
+static int wr3_object(struct amf_enc *e, const struct amf_value *v)
+{
+    const struct amf_object *o = v->u.object;
+    const struct amf_traits *t = o->traits;
+    TRY(wr3_traits(e, t));
+    TRY(enter(e));
+    if (t->externalizable) {
+        const struct amf_ext_class *c = amf_ext_find_(e->reg, t->class_name.ptr, t->class_name.len);
+        if (!c || !c->write) return AMF_EEXTERNAL;
+        struct amf_ext_io io = { .dec = NULL, .enc = e };
+        int r = c->write(&io, v, c->user);
+        if (r) return r < 0 ? r : AMF_EEXTBODY;
+    } else {
+        for (uint32_t i = 0; i < t->sealed_count; i++) {
+            const struct amf_value *m = o->sealed ? o->sealed[i] : NULL;
+            if (m) TRY(wr3(e, m));
+            else TRY(put1(e, 0x00));
+        }
+        if (t->dynamic) {
+            for (uint32_t i = 0; i < o->dyn_count; i++) {
+                if (o->dyn[i].name.len == 0) continue;  /* "" would end the list */
+                TRY(wr_str3(e, o->dyn[i].name.ptr, o->dyn[i].name.len));
+                TRY(wr3(e, o->dyn[i].value));
+            }
+            TRY(put1(e, 0x01));
+        }
+    }
+    e->depth--;
+    return 0;
+}
+
+static int wr3(struct amf_enc *e, const struct amf_value *v)
+{
+    int r;
+    switch (v->type) {
+    case AMF_UNDEFINED: return put1(e, 0x00);
+    case AMF_NULL: return put1(e, 0x01);
+    case AMF_BOOL: return put1(e, v->u.b ? 0x03 : 0x02);
+    case AMF_INT:
+        if (v->u.i >= -268435456 && v->u.i <= 268435455) {
+            TRY(put1(e, 0x04));
+            return put_u29(e, (uint32_t)v->u.i & 0x1FFFFFFF);
+        }
+        return put_dbl(e, 0x05, (double)v->u.i);
+    case AMF_DOUBLE: return put_dbl(e, 0x05, v->u.d);
+    case AMF_STRING:
+        TRY(put1(e, 0x06));
+        return wr_str3(e, v->u.s.ptr, v->u.s.len);
+    case AMF_UNSUPPORTED: return AMF_ETYPE;
+    default: break;
+    }
+    static const uint8_t markers[AMF_TYPE_COUNT_] = {
+        [AMF_DATE] = 0x08, [AMF_XMLDOC] = 0x07, [AMF_XML] = 0x0B, [AMF_ARRAY] = 0x09,
+        [AMF_OBJECT] = 0x0A, [AMF_BYTEARRAY] = 0x0C, [AMF_VECTOR_INT] = 0x0D,
+        [AMF_VECTOR_UINT] = 0x0E, [AMF_VECTOR_DOUBLE] = 0x0F, [AMF_VECTOR_OBJECT] = 0x10,
+        [AMF_DICTIONARY] = 0x11,
+    };
+    if (v->type >= AMF_TYPE_COUNT_ || !markers[v->type]) return AMF_ETYPE;
+    TRY(put1(e, markers[v->type]));
+    if ((r = obj3_ref(e, v))) return r < 0 ? r : 0;
+    switch (v->type) {
+    case AMF_DATE: {
+        uint8_t buf[9];
+        buf[0] = 0x01;  /* U29D: inline, no other bits */
+        amf_wrdbl(buf + 1, v->u.d);
+        return put(e, buf, 9);
+    }
+    case AMF_XMLDOC: case AMF_XML: case AMF_BYTEARRAY:
+        TRY(put_len29(e, v->u.s.len));
+        return put(e, v->u.s.ptr, v->u.s.len);
+    case AMF_ARRAY: {
+        const struct amf_array *ar = v->u.array;
+        TRY(put_len29(e, ar->dense_count));
+        TRY(enter(e));
+        for (uint32_t i = 0; i < ar->assoc_count; i++) {
+            if (ar->assoc[i].name.len == 0) continue;
+            TRY(wr_str3(e, ar->assoc[i].name.ptr, ar->assoc[i].name.len));
+            TRY(wr3(e, ar->assoc[i].value));
+        }
+        TRY(put1(e, 0x01));
+        for (uint32_t i = 0; i < ar->dense_count; i++) TRY(wr3(e, ar->dense[i]));
+        e->depth--;
+        return 0;
+    }
+    case AMF_OBJECT: return wr3_object(e, v);
+    case AMF_VECTOR_INT: case AMF_VECTOR_UINT: case AMF_VECTOR_DOUBLE: case AMF_VECTOR_OBJECT: {
+        const struct amf_vector *vec = v->u.vector;
+        TRY(put_len29(e, vec->count));
+        TRY(put1(e, vec->fixed ? 1 : 0));
+        if (v->type == AMF_VECTOR_OBJECT) {
+            TRY(wr_str3(e, vec->type_name.ptr, vec->type_name.len));
+            TRY(enter(e));
+            for (uint32_t i = 0; i < vec->count; i++) TRY(wr3(e, vec->items.v[i]));
+            e->depth--;
+            return 0;
+        }
+        size_t el = v->type == AMF_VECTOR_DOUBLE ? 8 : 4;
+        TRY(amf_buf_reserve(e->out, (size_t)vec->count * el));
+        uint8_t *p = e->out->data + e->out->len;
+        if (el == 8)
+            for (uint32_t i = 0; i < vec->count; i++, p += 8) amf_wrdbl(p, vec->items.d[i]);
+        else
+            for (uint32_t i = 0; i < vec->count; i++, p += 4) amf_wr32(p, vec->items.u[i]);
+        e->out->len += (size_t)vec->count * el;
+        return 0;
+    }
+    case AMF_DICTIONARY: {
+        const struct amf_dict *dc = v->u.dict;
+        TRY(put_len29(e, dc->count));
+        TRY(put1(e, dc->weak ? 1 : 0));
+        TRY(enter(e));
+        for (uint32_t i = 0; i < dc->count; i++) {
+            TRY(wr3(e, dc->entries[i].key));
+            TRY(wr3(e, dc->entries[i].value));
+        }
+        e->depth--;
+        return 0;
+    }
+    default: return AMF_ETYPE;
+    }
+}
+
+/* ================================================================================================
+ * AMF0
+ * ============================================================================================== */
+
+/* 0x11 + one AMF3 value in fresh AMF3 tables: writers never reference across two 0x11 values
+ * (§2.8), because Zend starts a new AMF3 context at each one. */
+static int wr0_avmplus(struct amf_enc *e, const struct amf_value *v)
+{
+    TRY(put1(e, 0x11));
+    reset3(e);
+    return wr3(e, v);
+}
+
+static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
+{
+    if (len > 0xFFFF) return AMF_ERANGE;
+    uint8_t h[2];
+    amf_wr16(h, (uint16_t)len);
+    TRY(put(e, h, 2));
+    return put(e, p, len);
+}
+
+/* AMF0 reference (returns 1 after writing it) or a new table slot. */
+static int obj0_ref(struct amf_enc *e, const struct amf_value *v)
+{
+    uint32_t idx = e->nobjs0;
+    if (idx <= 0xFFFF) {
+        int64_t f = ptr_find_add(&e->objs0, v, idx);
+        if (f < -1) return (int)f;
+        if (f >= 0) {
+            uint8_t b[3] = { 0x07, (uint8_t)(f >> 8), (uint8_t)f };
+            TRY(put(e, b, 3));
+            return 1;
+        }
+    }
+    /* past 65535 nothing can refer to it, but the reader still counts it */
+    e->nobjs0++;
+    return 0;
+}
+
+static int wr0(struct amf_enc *e, const struct amf_value *v);
+
+static int wr0_member(struct amf_enc *e, const char *name, uint32_t nlen, const struct amf_value *v)
+{
+    TRY(wr0_u16str(e, name, nlen));
+    return wr0(e, v);
+}
+
+static int wr0_end(struct amf_enc *e) { return put(e, "\0\0\x09", 3); }
+
+static int wr0(struct amf_enc *e, const struct amf_value *v)
+{
+    int r;
+    if (v->flags & AMF_VF_AVMPLUS) return wr0_avmplus(e, v);
+    switch (v->type) {
+    case AMF_UNDEFINED: return put1(e, 0x06);
+    case AMF_NULL: return put1(e, 0x05);
+    case AMF_UNSUPPORTED: return put1(e, 0x0D);
+    case AMF_BOOL: { uint8_t b[2] = { 0x01, v->u.b ? 1 : 0 }; return put(e, b, 2); }
+    case AMF_INT: return put_dbl(e, 0x00, (double)v->u.i);
+    case AMF_DOUBLE: return put_dbl(e, 0x00, v->u.d);
+    case AMF_STRING: case AMF_XMLDOC: {
+        uint8_t h[5];
+        if (v->type == AMF_STRING && v->u.s.len <= 0xFFFF) {
+            h[0] = 0x02;
+            amf_wr16(h + 1, (uint16_t)v->u.s.len);
+            TRY(put(e, h, 3));
+        } else {
+            h[0] = v->type == AMF_STRING ? 0x0C : 0x0F;
+            amf_wr32(h + 1, v->u.s.len);
+            TRY(put(e, h, 5));
+        }
+        return put(e, v->u.s.ptr, v->u.s.len);
+    }
+    case AMF_DATE: {
+        uint8_t b[11];
+        b[0] = 0x0B;
+        amf_wrdbl(b + 1, v->u.d);
+        amf_wr16(b + 9, (uint16_t)v->tz);
+        return put(e, b, 11);
+    }
+    case AMF_ARRAY: {
+        const struct amf_array *ar = v->u.array;
+        if ((r = obj0_ref(e, v))) return r < 0 ? r : 0;
+        TRY(enter(e));
+        if ((v->flags & AMF_VF_ECMA) || ar->assoc_count) {
+            uint8_t h[5];
+            h[0] = 0x08;
+            amf_wr32(h + 1, (v->flags & AMF_VF_ECMA) ? ar->ecma_count : ar->dense_count);
+            TRY(put(e, h, 5));
+            for (uint32_t i = 0; i < ar->dense_count; i++) {
+                char key[16];
+                int n = snprintf(key, sizeof key, "%u", i);
+                TRY(wr0_member(e, key, (uint32_t)n, ar->dense[i]));
+            }
+            for (uint32_t i = 0; i < ar->assoc_count; i++)
+                TRY(wr0_member(e, ar->assoc[i].name.ptr, ar->assoc[i].name.len, ar->assoc[i].value));
+            TRY(wr0_end(e));
+        } else {
+            uint8_t h[5];
+            h[0] = 0x0A;
+            amf_wr32(h + 1, ar->dense_count);
+            TRY(put(e, h, 5));
+            for (uint32_t i = 0; i < ar->dense_count; i++) TRY(wr0(e, ar->dense[i]));
+        }
+        e->depth--;
+        return 0;
+    }
+    case AMF_OBJECT: {
+        const struct amf_object *o = v->u.object;
+        const struct amf_traits *t = o->traits;
+        /* sealed members and externalizable bodies only exist in AMF3 */
+        if (t->externalizable || t->sealed_count) return wr0_avmplus(e, v);
+        if ((r = obj0_ref(e, v))) return r < 0 ? r : 0;
+        TRY(enter(e));
+        if (t->class_name.len) {
+            TRY(put1(e, 0x10));
+            TRY(wr0_u16str(e, t->class_name.ptr, t->class_name.len));
+        } else {
+            TRY(put1(e, 0x03));
+        }
+        for (uint32_t i = 0; i < o->dyn_count; i++)
+            TRY(wr0_member(e, o->dyn[i].name.ptr, o->dyn[i].name.len, o->dyn[i].value));
+        TRY(wr0_end(e));
+        e->depth--;
+        return 0;
+    }
+    case AMF_XML: case AMF_BYTEARRAY: case AMF_VECTOR_INT: case AMF_VECTOR_UINT:
+    case AMF_VECTOR_DOUBLE: case AMF_VECTOR_OBJECT: case AMF_DICTIONARY:
+        return wr0_avmplus(e, v);
+    default: return AMF_ETYPE;
+    }
+}
+
+/* ================================================================================================
+ * Entry points
+ * ============================================================================================== */
+
+static void enc_setup(struct amf_enc *e, const struct amf_opts *opts)
+{
+    e->lim = opts && opts->limits ? opts->limits : amf_limits_default_();
+    e->reg = opts ? opts->registry : NULL;
+}
+
+static int enc_value(struct amf_enc *e, int encoding, const struct amf_value *v,
+                     struct amf_buf *out)
+{
+    if (!v || !out || (encoding != AMF_AMF0 && encoding != AMF_AMF3)) return AMF_EINVAL;
+    e->out = out;
+    reset_all(e);
+    size_t start = out->len;
+    int r = encoding == AMF_AMF3 ? wr3(e, v) : wr0(e, v);
+    if (r) out->len = start;  /* a failed encode appends nothing */
+    return r;
+}
+
+amf_encoder *amf_encoder_new(const struct amf_opts *opts)
+{
+    amf_encoder *x = calloc(1, sizeof *x);
+    if (!x) return NULL;
+    enc_setup(&x->e, opts);
+    return x;
+}
+
+void amf_encoder_free(amf_encoder *x)
+{
+    if (!x) return;
+    enc_free(&x->e);
+    free(x);
+}
+
+int amf_encoder_write(amf_encoder *x, int encoding, const struct amf_value *v, struct amf_buf *out)
+{
+    if (!x) return AMF_EINVAL;
+    return enc_value(&x->e, encoding, v, out);
+}
+
+int amf_encode(const struct amf_opts *opts, int encoding, const struct amf_value *v,
+               struct amf_buf *out)
+{
+    struct amf_enc e;
+    memset(&e, 0, sizeof e);
+    enc_setup(&e, opts);
+    int r = enc_value(&e, encoding, v, out);
+    enc_free(&e);
+    return r;
+}
+
+/* Envelope: every length field gets the real byte length of its value. */
+static int wr_envelope_value(struct amf_enc *e, const struct amf_value *v)
+{
+    size_t at = e->out->len;
+    TRY(put(e, "\0\0\0\0", 4));
+    reset_all(e);
+    TRY(wr0(e, v));
+    size_t n = e->out->len - at - 4;
+    amf_wr32(e->out->data + at, n > 0xFFFFFFFEu ? 0xFFFFFFFFu : (uint32_t)n);
+    return 0;
+}
+
+static int packet_encode(struct amf_enc *e, const struct amf_packet *p)
+{
+    uint8_t h[4];
+    if (p->header_count > 0xFFFF || p->body_count > 0xFFFF) return AMF_ERANGE;
+    amf_wr16(h, p->version);
+    amf_wr16(h + 2, (uint16_t)p->header_count);
+    TRY(put(e, h, 4));
+    for (uint32_t i = 0; i < p->header_count; i++) {
+        const struct amf_header *hd = &p->headers[i];
+        if (!hd->value) return AMF_EINVAL;
+        TRY(wr0_u16str(e, hd->name.ptr, hd->name.len));
+        TRY(put1(e, hd->must_understand ? 1 : 0));
+        TRY(wr_envelope_value(e, hd->value));
+    }
+    amf_wr16(h, (uint16_t)p->body_count);
+    TRY(put(e, h, 2));
+    for (uint32_t i = 0; i < p->body_count; i++) {
+        const struct amf_body *b = &p->bodies[i];
+        if (!b->value) return AMF_EINVAL;
+        TRY(wr0_u16str(e, b->target.ptr, b->target.len));
+        TRY(wr0_u16str(e, b->response.ptr, b->response.len));
+        TRY(wr_envelope_value(e, b->value));
+    }
+    return 0;
+}
+
+int amf_packet_encode(const struct amf_opts *opts, const struct amf_packet *p, struct amf_buf *out)
+{
+    if (!p || !out) return AMF_EINVAL;
+    struct amf_enc e;
+    memset(&e, 0, sizeof e);
+    enc_setup(&e, opts);
+    e.out = out;
+    size_t start = out->len;
+    int r = packet_encode(&e, p);
+    if (r) out->len = start;
+    enc_free(&e);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Writing primitives for externalizable handlers. */
+
+#define IO_ENC(io) struct amf_enc *e = (io) ? (io)->enc : NULL; if (!e) return AMF_EINVAL
+
+int amf_ext_write_u8(struct amf_ext_io *io, uint8_t v)
+{
+    IO_ENC(io);
+    return put1(e, v);
+}
+
+int amf_ext_write_u16(struct amf_ext_io *io, uint16_t v)
+{
+    IO_ENC(io);
+    uint8_t b[2];
+    amf_wr16(b, v);
+    return put(e, b, 2);
+}
+
+int amf_ext_write_u32(struct amf_ext_io *io, uint32_t v)
+{
+    IO_ENC(io);
+    uint8_t b[4];
+    amf_wr32(b, v);
+    return put(e, b, 4);
+}
+
+int amf_ext_write_double(struct amf_ext_io *io, double v)
+{
+    IO_ENC(io);
+    uint8_t b[8];
+    amf_wrdbl(b, v);
+    return put(e, b, 8);
+}
+
+int amf_ext_write_u29(struct amf_ext_io *io, uint32_t v)
+{
+    IO_ENC(io);
+    return put_u29(e, v);
+}
+
+int amf_ext_write_bytes(struct amf_ext_io *io, const void *p, size_t n)
+{
+    IO_ENC(io);
+    return put(e, p, n);
+}
+
+int amf_ext_write_utf_vr(struct amf_ext_io *io, const char *s, size_t len)
+{
+    IO_ENC(io);
+    if (len > 0x0FFFFFFF) return AMF_ERANGE;
+    return wr_str3(e, s, (uint32_t)len);
+}
+
+int amf_ext_write_value(struct amf_ext_io *io, const struct amf_value *v)
+{
+    IO_ENC(io);
+    if (!v) return put1(e, 0x01);
+    return wr3(e, v);
+}
