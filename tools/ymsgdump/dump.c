@@ -283,12 +283,11 @@ static void process(struct dump *c, struct yd_flow *f, int d, struct stream *s)
                         (unsigned long long)(s->base - s->resync_at));
                 continue;
             }
+            if (s->len < 4 && memcmp(s->buf, "YMSG", s->len) == 0)
+                return;             /* a partial "YMS" may still complete */
             size_t k = ymsg_resync(s->buf, s->len);
-            if (k == 0) {
-                if (s->len < 4)
-                    return;         /* a partial "YMS" may still complete */
+            if (k == 0)
                 k = 1;
-            }
             if (k > s->len)
                 k = s->len;
             consume(s, k);

@@ -256,6 +256,34 @@ static void test_malformed_in_capture(void **state)
     cb_free(&c.file);
 }
 
+static void test_resync_small_segments(void **state)
+{
+    (void)state;
+    /* A malformed packet, junk, then good packets, arriving 1, 2 and 3 bytes per segment: the
+     * resynchronisation must not lose a magic split across segments. */
+    uint8_t buf[1024];
+    size_t n = 0;
+    memcpy(buf, pkts, pkts_len);
+    buf[auth_len + YMSG_HEADER_LEN] = 'x';
+    n = pkts_len;
+    memcpy(buf + n, "YMjunkY", 7);
+    n += 7;
+    memcpy(buf + n, pkts, pkts_len);
+    n += pkts_len;
+    for (size_t step = 1; step <= 3; step++) {
+        struct cb_capture c;
+        cb_capture_init(&c, CB_ETHER, 0);
+        cseg(&c, 1000, 0x02, NULL, 0);
+        for (size_t off = 0; off < n; off += step)
+            cseg(&c, 1001 + (uint32_t)off, 0x18, buf + off, off + step <= n ? step : n - off);
+        assert_int_equal(run(c.file.p, c.file.len), YD_EXIT_MALFORMED);
+        assert_int_equal(count(out_text, "AUTH(0x57)"), 2);
+        assert_int_equal(count(out_text, "MESSAGE(0x06)"), 1);
+        assert_int_equal(count(err_text, "malformed"), 1);
+        cb_free(&c.file);
+    }
+}
+
 static void test_gap_in_capture(void **state)
 {
     (void)state;
@@ -324,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_truncated_capture),
         cmocka_unit_test(test_truncated_ymsg_in_capture),
         cmocka_unit_test(test_malformed_in_capture),
+        cmocka_unit_test(test_resync_small_segments),
         cmocka_unit_test(test_gap_in_capture),
         cmocka_unit_test(test_http_skipped),
         cmocka_unit_test(test_mid_stream_and_max_body),
