@@ -215,7 +215,7 @@ static int rd3_object(struct amf_dec *d, struct amf_value **out)
         t = d->traits[idx];
     } else {
         struct amf_str cls;
-        int ext = (h & 4) != 0, dyn = (h & 8) != 0;
+        int ext = (h & 4) != 0, dyn = !ext && (h & 8) != 0;  /* no members behind ext traits */
         uint32_t n = ext ? 0 : h >> 4;
         TRY(rd_str3(d, &cls));
         if (AMF_UNLIKELY(n > d->lim->max_elements)) return AMF_ECOUNT;

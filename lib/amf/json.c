@@ -570,6 +570,7 @@ static void dump_value(struct dump *d, const struct amf_value *v, int depth)
     struct out *o = &d->o;
     if (o->err) return;
     if (depth > JSON_MAX_DEPTH) { o->err = AMF_EDEPTH; return; }
+    if (v->flags & AMF_VF_AVMPLUS) emits(o, "avm+ ");
     switch (v->type) {
     case AMF_UNDEFINED: emits(o, "undefined\n"); return;
     case AMF_NULL: emits(o, "null\n"); return;
