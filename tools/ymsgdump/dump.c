@@ -155,8 +155,8 @@ static void emit(struct dump *c, const struct yd_flow *f, int d, uint64_t off,
         char a[YD_ENDPOINT_STRLEN], b[YD_ENDPOINT_STRLEN], tbuf[32];
         struct tm tm;
         time_t t = c->ts.tv_sec;
-        gmtime_r(&t, &tm);
-        strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm);
+        if (!gmtime_r(&t, &tm) || !strftime(tbuf, sizeof tbuf, "%Y-%m-%d %H:%M:%S", &tm))
+            snprintf(tbuf, sizeof tbuf, "%lld", (long long)t);   /* a year out of range */
         yd_endpoint_str(&f->ep[d], a, sizeof a);
         yd_endpoint_str(&f->ep[!d], b, sizeof b);
         fprintf(c->out, "%s#%llu frame %llu %s.%06ld %s -> %s (%s)%s\n", on,

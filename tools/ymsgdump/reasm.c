@@ -2,7 +2,8 @@
  * order.  Out-of-order segments wait in a sorted list bounded by max_buffer bytes; retransmitted and
  * overlapping bytes are trimmed (the first copy seen wins); bytes missing from the capture are reported
  * as gaps rather than waited for forever.  Connections live in a hash table bounded by max_streams,
- * with the least recently active one evicted to make room. */
+ * with the least recently active one evicted to make room (ended connections first in practice, as they
+ * stop being active). */
 #include "ymsgdump.h"
 
 #include <stdlib.h>
@@ -151,12 +152,23 @@ static void flush_half(struct yd_reasm *r, struct yd_flow *f, int d)
         skip_hole(r, f, d);
 }
 
-static void flow_close(struct yd_reasm *r, struct yd_flow *f)
+/* The connection is over: everything held is delivered and the consumer told.  The flow stays in the
+ * table (like TCP's TIME-WAIT) so that the final ACK and late retransmissions are not taken for a new
+ * connection; only a new SYN replaces it. */
+static void flow_end(struct yd_reasm *r, struct yd_flow *f)
 {
+    if (f->ended)
+        return;
+    f->ended = 1;
     flush_half(r, f, 0);
     flush_half(r, f, 1);
     if (r->cb.close)
         r->cb.close(r->cb.ctx, f);
+}
+
+static void flow_free(struct yd_reasm *r, struct yd_flow *f)
+{
+    flow_end(r, f);
     struct yd_flow **pp = &r->buckets[flow_bucket(r, &f->ep[0], &f->ep[1])];
     while (*pp && *pp != f)
         pp = &(*pp)->hnext;
@@ -198,8 +210,9 @@ static struct yd_flow *flow_find(struct yd_reasm *r, const struct yd_segment *s,
 static struct yd_flow *flow_new(struct yd_reasm *r, const struct yd_segment *s, int *dir)
 {
     if (r->nflows >= r->lim.max_streams && r->lru_head) {
-        r->st.evicted++;
-        flow_close(r, r->lru_head);
+        if (!r->lru_head->ended)
+            r->st.evicted++;
+        flow_free(r, r->lru_head);
     }
     struct yd_flow *f = calloc(1, sizeof *f);
     if (!f)
@@ -296,11 +309,15 @@ int yd_reasm_segment(struct yd_reasm *r, const struct yd_segment *s)
 {
     int d;
     struct yd_flow *f = flow_find(r, s, &d);
-    if (f && (s->flags & YD_TCP_SYN) && !(s->flags & YD_TCP_ACK) && f->half[d].have_seq &&
-        !(f->half[d].saw_syn && f->half[d].isn == s->seq)) {
-        /* A new connection reusing the 4-tuple of one whose end we did not see. */
-        flow_close(r, f);
+    if (f && (s->flags & YD_TCP_SYN) && !(s->flags & YD_TCP_ACK) &&
+        (f->ended || (f->half[d].have_seq && !(f->half[d].saw_syn && f->half[d].isn == s->seq)))) {
+        /* A new connection reusing the 4-tuple of one that ended (or whose end we did not see). */
+        flow_free(r, f);
         f = NULL;
+    }
+    if (f && f->ended) {
+        r->st.late++;
+        return 0;
     }
     if (!f) {
         if (s->flags & YD_TCP_RST)
@@ -335,19 +352,15 @@ int yd_reasm_segment(struct yd_reasm *r, const struct yd_segment *s)
         h->fin_seq = seq + (uint32_t)s->len;
         drain(r, f, d);
     }
-    if (s->flags & YD_TCP_RST) {
-        flow_close(r, f);
-        return rc;
-    }
-    if (f->half[0].done && f->half[1].done)
-        flow_close(r, f);
+    if ((s->flags & YD_TCP_RST) || (f->half[0].done && f->half[1].done))
+        flow_end(r, f);
     return rc;
 }
 
 void yd_reasm_finish(struct yd_reasm *r)
 {
     while (r->lru_head)
-        flow_close(r, r->lru_head);
+        flow_free(r, r->lru_head);
 }
 
 void yd_reasm_free(struct yd_reasm *r)

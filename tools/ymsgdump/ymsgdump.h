@@ -77,6 +77,7 @@ struct yd_flow {
     struct yd_flow *hnext;      /* hash chain */
     struct yd_flow *prev, *next;/* LRU list, least recently used first */
     uint64_t id;                /* 1, 2, ... in order of first appearance */
+    uint8_t ended;              /* closed (FIN both ways or RST): kept only to ignore late segments */
     void *user;                 /* consumer state (created/freed by the callbacks' owner) */
 };
 
@@ -104,6 +105,7 @@ struct yd_reasm_stats {
     uint64_t flows;         /* connections seen */
     uint64_t evicted;       /* closed early because of max_streams */
     uint64_t retransmitted; /* segments whose bytes had all been delivered already */
+    uint64_t late;          /* segments of a connection that had already ended */
     uint64_t overflows;     /* holes given up on because of max_buffer */
     uint64_t gap_bytes;     /* bytes reported through the gap callback */
 };

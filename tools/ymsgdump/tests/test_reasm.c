@@ -94,6 +94,9 @@ static void test_in_order_and_fin(void **state)
     assert_string_equal(events, "D0:hello D1:hi D0:world ");
     seg(r, 1, 40000, 903, FIN | ACK, NULL);          /* both FINs: the flow closes */
     assert_string_equal(events, "D0:hello D1:hi D0:world C1 ");
+    seg(r, 0, 40000, 112, ACK, NULL);                /* the last ACK, a late retransmission: */
+    seg(r, 0, 40000, 106, ACK, "world");             /* not a new connection */
+    assert_int_equal(yd_reasm_stats(r)->late, 2);
     assert_int_equal(yd_reasm_stats(r)->flows, 1);
     yd_reasm_free(r);
 }
@@ -186,8 +189,11 @@ static void test_rst(void **state)
     seg(r, 0, 40000, 107, ACK, "ghi");
     seg(r, 1, 40000, 901, RST, NULL);
     assert_string_equal(events, "D0:abc G0:3 D0:ghi C1 ");
-    seg(r, 1, 40000, 901, RST, NULL);                /* RST of an unknown flow: nothing */
-    seg(r, 0, 40000, 200, ACK, "new");               /* a later segment starts a new flow */
+    seg(r, 1, 40000, 901, RST, NULL);                /* repeated RST, late data: ignored */
+    seg(r, 0, 40000, 110, ACK, "jkl");
+    seg(r, 0, 40000, 200, SYN, NULL);                /* a new SYN starts a new connection */
+    seg(r, 0, 40000, 201, ACK, "new");
+    seg(r, 1, 40001, 1, RST, NULL);                  /* RST of an unknown flow: nothing */
     yd_reasm_free(r);
     assert_string_equal(events, "D0:abc G0:3 D0:ghi C1 D0:new C2 ");
 }
