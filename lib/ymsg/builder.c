@@ -106,7 +106,7 @@ int ymsg_build_kv(struct ymsg_builder *b, uint32_t key, const void *val, size_t 
         return fail(b, YMSG_ESTATE);
     if (len && !val)
         return fail(b, YMSG_EINVAL);
-    if (len >= 2 && ymsg_find_sep_(val, (const uint8_t *)val + len))
+    if (len >= 2 && ymsg_find_sep_(val, val, (const uint8_t *)val + len))
         return fail(b, YMSG_EVALUE);
     uint8_t kd[10];
     size_t kn = fmt_u32(key, kd);

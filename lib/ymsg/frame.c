@@ -81,12 +81,12 @@ static inline ssize_t body_fail(int err, const uint8_t *at, const uint8_t *body,
     return err;
 }
 
-/* One pass over the body: keys are parsed inline (they are 1-3 digits in practice), values are skipped
- * with the separator search.  After this, iteration can trust the layout and skip every check. */
-ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, size_t *err_off)
+/* The reference validator: pair by pair, byte by byte for keys.  It defines every error and offset.
+ * Starts at body offset `from`, which must be the start of a pair, with n pairs already counted. */
+static ssize_t validate_scalar(const uint8_t *body, size_t len, size_t from, size_t n, size_t max_pairs,
+                               size_t *err_off)
 {
-    const uint8_t *p = body, *end = body + len;
-    size_t n = 0;
+    const uint8_t *p = body + from, *end = body + len;
 
     while (p < end) {
         const uint8_t *k = p;
@@ -116,7 +116,7 @@ ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, si
         if (p == end)
             return body_fail(YMSG_EODD, k, body, err_off);
         /* value: anything up to the next C0 80 */
-        const uint8_t *s = ymsg_find_sep_(p, end);
+        const uint8_t *s = ymsg_find_sep_(body, p, end);
         if (!s)
             return body_fail(YMSG_ETRAIL, p, body, err_off);
         if (++n > max_pairs)
@@ -124,6 +124,56 @@ ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, si
         p = s + 2;
     }
     return (ssize_t)n;
+}
+
+/* The fast path works on 64-byte windows starting at a pair boundary: one set of independent loads
+ * yields the positions of every C0 80 separator and every digit in the window, and then each pair in
+ * it costs a few bit operations (key end, value end, "are all key bytes digits").  Only when a pair
+ * does not fit does the window move, so the dependency chain load -> mask -> next position is paid
+ * once per window rather than once per field; that latency, not the work, is what bounds a
+ * pair-by-pair scan.  A key must be 1..9 digits here; 10-digit keys (which may overflow) and every
+ * error go to validate_scalar() from the start of the current pair, so errors and offsets are exactly
+ * the reference's.  After this, iteration can trust the layout and skip every check. */
+ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, size_t *err_off)
+{
+    size_t n = 0;
+    const uint8_t *p = body;
+#if defined(__SSE2__)
+    const uint8_t *end = body + len;
+    while (p < end) {
+        uint64_t dig, sep = ymsg_window64_(body, p, end, &dig);
+        unsigned off = 0; /* start of the current pair, relative to p */
+        while (sep) {
+            unsigned ke = (unsigned)__builtin_ctzll(sep), kl = ke - off;
+            uint64_t need = ((1ull << kl) - 1) << off;
+            uint64_t rest = sep & (sep - 1);
+            if (kl - 1 >= 9 || (dig & need) != need || (rest && n >= max_pairs)) {
+                p += off;
+                goto slow;
+            }
+            if (!rest)
+                break; /* the value ends beyond the window */
+            n++;
+            off = (unsigned)__builtin_ctzll(rest) + 2;
+            sep = rest & (rest - 1);
+        }
+        if (off) {
+            p += off;
+            continue;
+        }
+        /* one pair longer than the window: its key (checked above) ends in it, its value does not */
+        if (!sep || end - p < 65 || n >= max_pairs)
+            goto slow;
+        const uint8_t *s = ymsg_find_sep_(body, p + 64, end);
+        if (!s)
+            goto slow;
+        n++;
+        p = s + 2;
+    }
+    return (ssize_t)n;
+slow: /* p is the start of the pair that stopped the fast path */
+#endif
+    return validate_scalar(body, len, (size_t)(p - body), n, max_pairs, err_off);
 }
 
 ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim,

@@ -13,10 +13,38 @@ int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv)
         return 0;
     const uint8_t *body = pkt->body, *p = body + *pos, *end = body + len;
     uint32_t key = 0;
+#if defined(__SSE2__)
+    if (end - p >= 33) {
+        /* one 32-byte separator mask holds the key's end (always in the first 11 bytes) and usually
+         * the value's */
+        uint32_t sep = ymsg_sep_mask32_(p);
+        unsigned kl = (unsigned)__builtin_ctz(sep);
+        if (kl <= 8) {
+            /* up to 8 digits at once (SWAR): shift in leading zero digits, then combine pairwise */
+            uint64_t x;
+            memcpy(&x, p, 8);
+            x = (x & 0x0F0F0F0F0F0F0F0Full) << (8 * (8 - kl));
+            x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+            x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+            key = (uint32_t)(x * 10000 + (x >> 32));
+        } else {
+            for (unsigned j = 0; j < kl; j++)
+                key = key * 10 + (uint32_t)(p[j] - '0');
+        }
+        uint32_t rest = sep & (sep - 1);
+        const uint8_t *s = rest ? p + __builtin_ctz(rest) : ymsg_find_sep_(body, p + 32, end);
+        kv->key = key;
+        kv->val = p + kl + 2;
+        kv->len = (size_t)(s - kv->val);
+        *pos = (size_t)(s + 2 - body);
+        return 1;
+    }
+#endif
+
     while (*p != YMSG_SEP0)
         key = key * 10 + (uint32_t)(*p++ - '0');
     p += 2;
-    const uint8_t *s = ymsg_find_sep_(p, end);
+    const uint8_t *s = ymsg_find_sep_(body, p, end);
     kv->key = key;
     kv->val = p;
     kv->len = (size_t)(s - p);
