@@ -115,6 +115,13 @@ static void deliver_gap(struct yd_reasm *r, struct yd_flow *f, int d, uint32_t n
         r->cb.gap(r->cb.ctx, f, d, n);
 }
 
+/* What a held segment counts against max_buffer: its data and its bookkeeping, so that a flood of
+ * tiny segments is bounded as well as a few big ones. */
+static size_t held_cost(const struct yd_held *s)
+{
+    return sizeof *s + (s->hole ? 0 : s->len);
+}
+
 /* Delivers whatever held segments have become contiguous with h->next. */
 static void drain(struct yd_reasm *r, struct yd_flow *f, int d)
 {
@@ -123,8 +130,9 @@ static void drain(struct yd_reasm *r, struct yd_flow *f, int d)
     while ((s = h->held) != NULL && seq_le(s->seq, h->next)) {
         uint32_t skip = h->next - s->seq;
         h->held = s->next;
-        if (!s->hole)
-            h->held_bytes -= s->len;
+        if (!h->held)
+            h->held_tail = NULL;
+        h->held_bytes -= held_cost(s);
         if (skip < s->len) {
             if (s->hole)
                 deliver_gap(r, f, d, s->len - skip);
@@ -236,6 +244,8 @@ static int hold(struct yd_reasm *r, struct yd_flow *f, int d, uint32_t seq, cons
 {
     struct yd_half *h = &f->half[d];
     struct yd_held **pp = &h->held;
+    if (h->held_tail && seq_le(h->held_tail->seq, seq))
+        pp = &h->held_tail;     /* after the last one: no walk (checked for covering below) */
     while (*pp && seq_le((*pp)->seq, seq)) {
         /* Already covered by a held segment: a retransmission of out-of-order data. */
         if (!(*pp)->hole && data && seq_le(seq + len, (*pp)->seq + (*pp)->len)) {
@@ -254,8 +264,9 @@ static int hold(struct yd_reasm *r, struct yd_flow *f, int d, uint32_t seq, cons
         memcpy(s->data, data, len);
     s->next = *pp;
     *pp = s;
-    if (data)
-        h->held_bytes += len;
+    if (!s->next)
+        h->held_tail = s;
+    h->held_bytes += held_cost(s);
     /* Bounded buffer: stop waiting for the oldest hole rather than hold more. */
     while (h->held_bytes > r->lim.max_buffer && h->held) {
         r->st.overflows++;

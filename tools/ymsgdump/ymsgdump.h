@@ -66,7 +66,8 @@ struct yd_half {
     uint32_t isn;           /* sequence number of the SYN, when saw_syn */
     uint32_t fin_seq;       /* sequence number of the FIN */
     struct yd_held *held;   /* out-of-order segments, sorted, possibly overlapping */
-    size_t held_bytes;      /* sum of their data lengths (the reassembly buffer in use) */
+    struct yd_held *held_tail; /* last of them: segments after a hole mostly arrive in order */
+    size_t held_bytes;      /* their data plus per-segment overhead: the reassembly buffer in use */
     uint64_t delivered;     /* stream bytes delivered so far (data and gaps) */
 };
 
@@ -95,7 +96,8 @@ struct yd_reasm_cb {
 /* Limits (knobs of the command line). */
 struct yd_reasm_limits {
     size_t max_streams;     /* connections tracked at once; the least recently active is evicted */
-    size_t max_buffer;      /* out-of-order bytes held per direction before giving up on a hole */
+    size_t max_buffer;      /* out-of-order bytes (with per-segment overhead) held per direction
+                               before giving up on a hole */
 };
 #define YD_DEFAULT_MAX_STREAMS 4096
 #define YD_DEFAULT_MAX_BUFFER  (1u << 20)

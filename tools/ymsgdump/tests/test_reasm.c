@@ -166,7 +166,8 @@ static void test_gap_at_end(void **state)
 static void test_buffer_bound(void **state)
 {
     (void)state;
-    struct yd_reasm *r = mk(16, 8);
+    /* Room for 8 bytes of data in two segments' bookkeeping. */
+    struct yd_reasm *r = mk(16, 8 + 2 * sizeof(struct yd_held));
     handshake(r, 40000, 100, 900);
     seg(r, 0, 40000, 111, ACK, "klmno");
     assert_string_equal(events, "");
@@ -178,6 +179,48 @@ static void test_buffer_bound(void **state)
     assert_string_equal(events, "G0:10 D0:klmno D0:pqrst D0:uvwxy ");
     assert_int_equal(yd_reasm_stats(r)->retransmitted, 1);
     yd_reasm_free(r);
+}
+
+/* Concatenates delivered bytes (no event text) for the bulk test. */
+static char bulk[4096];
+static size_t bulk_len;
+static void bulk_data(void *ctx, struct yd_flow *f, int d, const uint8_t *p, size_t n)
+{
+    (void)ctx;
+    (void)f;
+    (void)d;
+    assert_true(bulk_len + n <= sizeof bulk);
+    memcpy(bulk + bulk_len, p, n);
+    bulk_len += n;
+}
+
+static void test_many_small_segments(void **state)
+{
+    (void)state;
+    char want[2000];
+    for (size_t i = 0; i < sizeof want; i++)
+        want[i] = (char)('a' + i % 26);
+    for (int order = 0; order < 3; order++) {
+        struct yd_reasm_limits lim = {16, 1u << 20};
+        struct yd_reasm_cb cb = {NULL, bulk_data, NULL, NULL};
+        struct yd_reasm *r = yd_reasm_new(&lim, &cb);
+        bulk_len = 0;
+        handshake(r, 40000, 100, 900);
+        char one[2] = {0, 0};
+        /* 0: all but the first byte in order, then the first; 1: reversed; 2: odd then even */
+        for (size_t k = 0; k < sizeof want; k++) {
+            size_t i = order == 0 ? (k + 1) % sizeof want
+                     : order == 1 ? sizeof want - 1 - k
+                     : (k < sizeof want / 2 ? 2 * k + 1 : 2 * (k - sizeof want / 2));
+            one[0] = want[i];
+            seg(r, 0, 40000, 101 + (uint32_t)i, ACK, one);
+            seg(r, 0, 40000, 101 + (uint32_t)i, ACK, one);   /* and its retransmission */
+        }
+        assert_int_equal(bulk_len, sizeof want);
+        assert_memory_equal(bulk, want, sizeof want);
+        assert_int_equal(yd_reasm_stats(r)->gap_bytes, 0);
+        yd_reasm_free(r);
+    }
 }
 
 static void test_rst(void **state)
@@ -397,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_overlap),
         cmocka_unit_test(test_gap_at_end),
         cmocka_unit_test(test_buffer_bound),
+        cmocka_unit_test(test_many_small_segments),
         cmocka_unit_test(test_rst),
         cmocka_unit_test(test_direction),
         cmocka_unit_test(test_eviction),
