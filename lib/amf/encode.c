@@ -22,6 +22,7 @@ struct str_tab {
     uint32_t cap;      /* power of two (0 = none yet) */
     uint32_t count;    /* live entries (== next index) */
     uint32_t gen;      /* current generation (starts at 1) */
+    uint32_t base;     /* entries with a lower index belong to an earlier 0x11 value: not reused */
 };
 
 struct ptr_ent {
@@ -34,6 +35,7 @@ struct ptr_tab {
     uint32_t cap;      /* power of two */
     uint32_t count;    /* live entries */
     uint32_t gen;      /* current generation */
+    uint32_t base;     /* entries with a lower index belong to an earlier 0x11 value: not reused */
 };
 
 struct amf_enc {
@@ -59,8 +61,8 @@ struct amf_encoder {
 /* ---------------------------------------------------------------------------------------------- */
 /* Tables */
 
-static void str_reset(struct str_tab *t) { t->gen++; t->count = 0; if (!t->gen) t->gen = 1; }
-static void ptr_reset(struct ptr_tab *t) { t->gen++; t->count = 0; if (!t->gen) t->gen = 1; }
+static void str_reset(struct str_tab *t) { t->gen++; t->count = t->base = 0; if (!t->gen) t->gen = 1; }
+static void ptr_reset(struct ptr_tab *t) { t->gen++; t->count = t->base = 0; if (!t->gen) t->gen = 1; }
 
 static int str_grow(struct str_tab *t)
 {
@@ -92,7 +94,11 @@ static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
     for (;;) {
         struct str_ent *s = &t->e[j];
         if (s->gen != t->gen) break;
-        if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) return s->idx;
+        if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) {
+            if (s->idx >= t->base) return s->idx;
+            s->idx = t->count++;  /* from an earlier 0x11 value: written inline again */
+            return -1;
+        }
         j = (j + 1) & (t->cap - 1);
     }
     struct str_ent *s = &t->e[j];
@@ -131,12 +137,28 @@ static int64_t ptr_find_add(struct ptr_tab *t, const void *key, uint32_t idx)
     for (;;) {
         struct ptr_ent *s = &t->e[j];
         if (s->gen != t->gen) break;
-        if (s->key == key) return s->idx;
+        if (s->key == key) {
+            if (s->idx >= t->base) return s->idx;
+            s->idx = idx;  /* from an earlier 0x11 value: written in full again */
+            t->count++;
+            return -1;
+        }
         j = (j + 1) & (t->cap - 1);
     }
     t->e[j].key = key; t->e[j].idx = idx; t->e[j].gen = t->gen;
     t->count++;
     return -1;
+}
+
+/* Look-up only: index of key or -1. */
+static int64_t ptr_find(const struct ptr_tab *t, const void *key)
+{
+    if (!t->cap) return -1;
+    for (uint32_t j = (uint32_t)amf_hash_ptr(key) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+        const struct ptr_ent *s = &t->e[j];
+        if (s->gen != t->gen) return -1;
+        if (s->key == key) return s->idx >= t->base ? (int64_t)s->idx : -1;
+    }
 }
 
 static uint64_t hash_traits(const void *p)
@@ -175,7 +197,13 @@ static int64_t traitc_find_add(struct ptr_tab *t, const struct amf_traits *key, 
     for (;;) {
         struct ptr_ent *s = &t->e[j];
         if (s->gen != t->gen) break;
-        if (traits_same(s->key, key)) return s->idx;
+        if (traits_same(s->key, key)) {
+            if (s->idx >= t->base) return s->idx;
+            s->key = key;
+            s->idx = idx;
+            t->count++;
+            return -1;
+        }
         j = (j + 1) & (t->cap - 1);
     }
     t->e[j].key = key; t->e[j].idx = idx; t->e[j].gen = t->gen;
@@ -456,12 +484,16 @@ static int wr3(struct amf_enc *e, const struct amf_value *v)
  * AMF0
  * ============================================================================================== */
 
-/* 0x11 + one AMF3 value in fresh AMF3 tables: writers never reference across two 0x11 values
- * (§2.8), because Zend starts a new AMF3 context at each one. */
+/* 0x11 + one AMF3 value.  Nothing written for an earlier 0x11 value of the same body is referenced
+ * (§2.8: Zend starts a new AMF3 context at each one), but the indices keep counting, because
+ * BlazeDS, PyAMF and our reader keep one AMF3 context per body.  A body with a single 0x11 value
+ * (what Flex sends) therefore reads the same under both rules. */
 static int wr0_avmplus(struct amf_enc *e, const struct amf_value *v)
 {
     TRY(put1(e, 0x11));
-    reset3(e);
+    e->strs.base = e->strs.count;
+    e->objs3.base = e->objs3.count;
+    e->traits.base = e->traitc.base = e->ntraits;
     return wr3(e, v);
 }
 
@@ -478,16 +510,14 @@ static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
 static int obj0_ref(struct amf_enc *e, const struct amf_value *v)
 {
     uint32_t idx = e->nobjs0;
-    if (idx <= 0xFFFF) {
-        int64_t f = ptr_find_add(&e->objs0, v, idx);
-        if (f < -1) return (int)f;
-        if (f >= 0) {
-            uint8_t b[3] = { 0x07, (uint8_t)(f >> 8), (uint8_t)f };
-            TRY(put(e, b, 3));
-            return 1;
-        }
+    int64_t f = idx <= 0xFFFF ? ptr_find_add(&e->objs0, v, idx) : ptr_find(&e->objs0, v);
+    if (f < -1) return (int)f;
+    if (f >= 0) {
+        uint8_t b[3] = { 0x07, (uint8_t)(f >> 8), (uint8_t)f };
+        TRY(put(e, b, 3));
+        return 1;
     }
-    /* past 65535 nothing can refer to it, but the reader still counts it */
+    /* past 65535 nothing can refer to it (not stored), but the reader still counts it */
     e->nobjs0++;
     return 0;
 }
