@@ -1,0 +1,878 @@
+/* AMF gateway core: envelope walking, classic and Flex dispatch, faults, login; see gateway.h. */
+#include <ctype.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../log.h"
+#include "../store.h"
+#include "internal.h"
+
+#define GW_TEXT "text/plain; charset=utf-8"
+#define GW_AMF "application/x-amf"
+#define GW_MAX_TARGET 256    /* longest "Service.method" / response URI we act on */
+#define GW_MAX_PASSWORD 1024 /* longer passwords are refused without hashing */
+
+void gateway_config_default(struct gateway_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->max_body = 1u << 20;
+    c->max_arena = 32u << 20;
+    c->max_depth = 64;
+    c->max_elements = 65536;
+    c->max_messages = 64;
+    c->max_sessions = 100000;
+    c->session_idle = 1800;
+    c->phonebook_max = 1000;
+    c->crossdomain = "";
+    c->crossdomain_secure = 1;
+    c->login_rate = 5;
+    c->login_burst = 20;
+    c->fail_window = 600;
+    c->addr_max_failures = 20;
+    c->account_max_failures = 5;
+    c->account_lock_time = 300;
+    c->max_tracked = 200000;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * crossdomain.xml
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Domain patterns as Flash accepts them: "*", "host.name", "*.suffix", optionally with ":port",
+ * or an IP address.  Anything else (quotes, angle brackets, spaces) is refused, so the config can
+ * never inject markup into the policy. */
+static int domain_ok(const char *d, size_t n)
+{
+    if (n == 0 || n > 253) return 0;
+    if (n == 1 && d[0] == '*') return 1;
+    size_t i = 0;
+    if (n > 2 && d[0] == '*' && d[1] == '.') i = 2;
+    for (; i < n; i++) {
+        unsigned char ch = (unsigned char)d[i];
+        if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']')) return 0;
+    }
+    return 1;
+}
+
+static int build_crossdomain(struct gateway *gw, char *err, size_t errlen)
+{
+    static const char head[] = "<?xml version=\"1.0\"?>\n"
+                               "<!DOCTYPE cross-domain-policy SYSTEM "
+                               "\"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd\">\n"
+                               "<cross-domain-policy>\n"
+                               "  <site-control permitted-cross-domain-policies=\"master-only\"/>\n";
+    static const char tail[] = "</cross-domain-policy>\n";
+    const char *list = gw->crossdomain_domains;
+    size_t cap = sizeof head + sizeof tail + 1, used = 0;
+    /* Upper bound: every domain costs its length plus the element around it. */
+    cap += strlen(list) * 2 + 64 * (strlen(list) / 1 + 1);
+    char *x = malloc(cap);
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    used += (size_t)snprintf(x, cap, "%s", head);
+    const char *p = list;
+    while (*p) {
+        size_t skip = strspn(p, ", \t");
+        p += skip;
+        size_t n = strcspn(p, ", \t");
+        if (!n) break;
+        if (!domain_ok(p, n)) {
+            snprintf(err, errlen, "crossdomain: domain \"%.*s\" is not a host name, \"*\" or \"*.suffix\"",
+                     (int)(n > 64 ? 64 : n), p);
+            free(x);
+            return -1;
+        }
+        used += (size_t)snprintf(x + used, cap - used, "  <allow-access-from domain=\"%.*s\"%s/>\n", (int)n, p,
+                                 gw->cfg.crossdomain_secure ? "" : " secure=\"false\"");
+        p += n;
+    }
+    used += (size_t)snprintf(x + used, cap - used, "%s", tail);
+    gw->crossdomain_xml = x;
+    gw->crossdomain_len = used;
+    return 0;
+}
+
+const char *gateway_crossdomain(const struct gateway *gw, size_t *len)
+{
+    *len = gw->crossdomain_len;
+    return gw->crossdomain_xml;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Life cycle
+ * ---------------------------------------------------------------------------------------------- */
+
+struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, char *err, size_t errlen)
+{
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "libsodium failed to initialise");
+        return NULL;
+    }
+    struct gateway *gw = calloc(1, sizeof *gw);
+    if (!gw) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    gw->cfg = *cfg;
+    gw->st = st;
+    gw->crossdomain_domains = strdup(cfg->crossdomain ? cfg->crossdomain : "");
+    if (!gw->crossdomain_domains) {
+        snprintf(err, errlen, "out of memory");
+        free(gw);
+        return NULL;
+    }
+    gw->cfg.crossdomain = gw->crossdomain_domains;
+    if (cfg->max_sessions < 1 || cfg->session_idle < 1 || cfg->phonebook_max < 0 || cfg->max_body < 16) {
+        snprintf(err, errlen, "gateway: max_sessions, session_idle and max_body must be positive");
+        free(gw->crossdomain_domains);
+        free(gw);
+        return NULL;
+    }
+    if (build_crossdomain(gw, err, errlen) < 0) {
+        free(gw->crossdomain_domains);
+        free(gw);
+        return NULL;
+    }
+    amf_limits_default(&gw->lim);
+    gw->lim.max_input = cfg->max_body;
+    gw->lim.max_arena = cfg->max_arena;
+    gw->lim.max_depth = cfg->max_depth;
+    gw->lim.max_elements = cfg->max_elements;
+    gw->lim.max_string = cfg->max_body > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)cfg->max_body;
+    gw->lim.max_refs = cfg->max_elements * 4u > cfg->max_elements ? cfg->max_elements * 4u : cfg->max_elements;
+    gw->lim.max_messages = cfg->max_messages;
+    gw->opts.limits = &gw->lim;
+    gw->opts.registry = NULL;
+    gw->opts.flags = AMF_DEC_BORROW;
+    gw->arena = amf_arena_new(cfg->max_arena);
+    if (!gw->arena) {
+        snprintf(err, errlen, "out of memory");
+        free(gw->crossdomain_xml);
+        free(gw->crossdomain_domains);
+        free(gw);
+        return NULL;
+    }
+    gw_sessions_init(gw);
+    rl_init(&gw->rl_addr, (size_t)cfg->max_tracked, (double)cfg->login_rate, (double)cfg->login_burst);
+    rl_init(&gw->rl_acct, (size_t)cfg->max_tracked, 1.0, 1.0);
+    randombytes_buf(gw->mac_key, sizeof gw->mac_key);
+    gw_registry_add(&gw->reg, &gw_phonebook_service);
+    return gw;
+}
+
+void gateway_free(struct gateway *gw)
+{
+    if (!gw) return;
+    gw_sessions_free(gw);
+    rl_free(&gw->rl_addr);
+    rl_free(&gw->rl_acct);
+    amf_arena_free(gw->arena);
+    free(gw->crossdomain_xml);
+    free(gw->crossdomain_domains);
+    sodium_memzero(gw->mac_key, sizeof gw->mac_key);
+    free(gw);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Login and throttling (the same policy as ymsgd's token login, with its own tables)
+ * ---------------------------------------------------------------------------------------------- */
+
+/* Lower-cases a Yahoo-style id (1..32 of [A-Za-z0-9._-], starting with a letter or digit). */
+static int normalize_user(const char *in, size_t len, char out[GW_USER_MAX + 1])
+{
+    if (len == 0 || len > GW_USER_MAX || !isalnum((unsigned char)in[0])) return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (!(isalnum(ch) || ch == '.' || ch == '_' || ch == '-')) return -1;
+        out[i] = (char)tolower(ch);
+    }
+    out[len] = 0;
+    return 0;
+}
+
+static void cred_mac(const struct gateway *gw, const char *pw, size_t plen, uint8_t out[16])
+{
+    crypto_generichash(out, 16, (const uint8_t *)pw, plen, gw->mac_key, sizeof gw->mac_key);
+}
+
+static void login_failed(struct gateway *gw, const char *peer, const char *user, double now)
+{
+    double window = (double)gw->cfg.fail_window;
+    rl_fail(&gw->rl_addr, peer, window, now);
+    if (!user) return;
+    uint32_t n = rl_fail(&gw->rl_acct, user, window, now);
+    struct rl_entry *e = rl_get(&gw->rl_acct, user, 0);
+    if (e && n >= (uint32_t)gw->cfg.account_max_failures && e->locked_until <= now) {
+        e->locked_until = now + (double)gw->cfg.account_lock_time;
+        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%u failures in %lds; locked for %lds", n,
+                  gw->cfg.fail_window, gw->cfg.account_lock_time);
+    }
+}
+
+int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen)
+{
+    struct gateway *gw = call->gw;
+    const char *peer = call->peer ? call->peer : "";
+    char name[GW_USER_MAX + 1];
+    double now = rl_now(), window = (double)gw->cfg.fail_window;
+    uint8_t mac[16];
+    int valid = normalize_user(user, ulen, name) == 0 && plen <= GW_MAX_PASSWORD && !memchr(password, 0, plen);
+    if (valid) cred_mac(gw, password, plen, mac);
+    /* A session already holding this user with this password (a classic client resending its
+     * Credentials header on every call) skips the expensive hash. */
+    if (valid && call->sess && call->sess->has_cred && !strcmp(call->sess->user, name) &&
+        sodium_memcmp(call->sess->cred_mac, mac, sizeof mac) == 0)
+        return 1;
+    if (!rl_take(&gw->rl_addr, peer, now) ||
+        rl_failures(&gw->rl_addr, peer, window, now) >= (uint32_t)gw->cfg.addr_max_failures) {
+        log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
+        return gw_fault(call, GW_FAULT_AUTH, "too many login attempts from this address; try again later");
+    }
+    if (!valid) {
+        login_failed(gw, peer, NULL, now);
+        return 0;
+    }
+    struct rl_entry *acct = rl_get(&gw->rl_acct, name, 0);
+    int locked = acct && acct->locked_until > now;
+    if (locked && rl_failures(&gw->rl_addr, peer, window, now) > 0) {
+        login_failed(gw, peer, name, now);
+        return 0;
+    }
+    struct store_user u;
+    int rc = gw->st->user_get(gw->st, name, &u);
+    if (rc == STORE_NOTFOUND) {
+        login_failed(gw, peer, NULL, now);
+        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "no such user");
+        return 0;
+    }
+    if (rc != STORE_OK) return gw_fault(call, GW_FAULT_BUSY, "account store unavailable; try again later");
+    char pwz[GW_MAX_PASSWORD + 1];
+    memcpy(pwz, password, plen);
+    pwz[plen] = 0;
+    int ok = crypto_pwhash_str_verify(u.pwhash, pwz, plen) == 0;
+    sodium_memzero(pwz, sizeof pwz);
+    sodium_memzero(&u, sizeof u);
+    if (!ok) {
+        login_failed(gw, peer, name, now);
+        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "wrong password");
+        return 0;
+    }
+    if (!call->sess && !(call->sess = gw_session_new(gw)))
+        return gw_fault(call, GW_FAULT_BUSY, "too many sessions; try again later");
+    snprintf(call->sess->user, sizeof call->sess->user, "%s", name);
+    memcpy(call->sess->cred_mac, mac, sizeof mac);
+    call->sess->has_cred = 1;
+    if (gw_session_new_cookie(gw, call->sess) < 0) {
+        call->sess->user[0] = 0;
+        call->sess->has_cred = 0;
+        return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+    }
+    log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
+    return 1;
+}
+
+void gw_logout(struct gw_call *call)
+{
+    if (!call->sess) return;
+    if (call->sess->user[0]) log_event(LOG_INFO, call->peer, call->sess->user, "amf_logout", 0, NULL);
+    call->sess->user[0] = 0;
+    call->sess->has_cred = 0;
+    sodium_memzero(call->sess->cred_mac, sizeof call->sess->cred_mac);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * Envelope reading (our own walker over amf_decode, so one bad body value becomes a fault for that
+ * body instead of failing the whole request)
+ * ---------------------------------------------------------------------------------------------- */
+
+struct rd {
+    const uint8_t *p;  /* request body */
+    size_t len;        /* its length */
+    size_t off;        /* read position */
+};
+
+static int rd_u16(struct rd *r, uint16_t *v)
+{
+    if (r->len - r->off < 2) return -1;
+    *v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
+    r->off += 2;
+    return 0;
+}
+
+static int rd_u32(struct rd *r, uint32_t *v)
+{
+    if (r->len - r->off < 4) return -1;
+    const uint8_t *p = r->p + r->off;
+    *v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    r->off += 4;
+    return 0;
+}
+
+static int rd_str(struct rd *r, struct amf_str *s)
+{
+    uint16_t n;
+    if (rd_u16(r, &n) < 0 || r->len - r->off < n) return -1;
+    s->ptr = (const char *)r->p + r->off;
+    s->len = n;
+    r->off += n;
+    return 0;
+}
+
+struct in_body {
+    struct amf_str target;     /* target URI */
+    struct amf_str response;   /* response URI */
+    struct amf_value *value;   /* decoded value, NULL when undecodable */
+    int err;                   /* AMF_E* when value is NULL */
+    size_t err_off;            /* offset of the offending byte in the request */
+};
+
+/* Per-request state. */
+struct req {
+    struct gateway *gw;            /* gateway */
+    const struct gw_request *in;   /* the HTTP request */
+    struct gw_session *cookie_sess;/* session named by the cookie, if any */
+    struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
+    int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
+    int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
+    char cred_code[48];            /* fault code when cred_state is -1 */
+    char cred_text[256];           /* fault text when cred_state is -1 */
+};
+
+/* NUL-terminated arena copy of a wire string (NULL when too long or containing NUL). */
+static char *cstr(amf_arena *a, struct amf_str s, size_t max)
+{
+    if (!s.ptr || s.len > max || memchr(s.ptr, 0, s.len)) return NULL;
+    return amf_arena_strdup(a, s.ptr, s.len);
+}
+
+static int has_avmplus(const struct amf_value *v)
+{
+    if (!v) return 0;
+    if (v->flags & AMF_VF_AVMPLUS) return 1;
+    if (v->type == AMF_ARRAY)
+        for (uint32_t i = 0; i < v->u.array->dense_count; i++)
+            if (v->u.array->dense[i]->flags & AMF_VF_AVMPLUS) return 1;
+    return 0;
+}
+
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+}
+
+/* Classic fault value: what Flash's onStatus handlers read, in the AMFPHP/Zend/PyAMF shape
+ * (level, code, description, details) plus the RocketAMF/BlazeDS names (faultCode, faultString,
+ * faultDetail) so either kind of client finds its fields. */
+static struct amf_value *classic_fault(amf_arena *a, const char *code, const char *text)
+{
+    struct amf_value *o = amf_new_object(a, NULL);
+    if (!o) return NULL;
+    struct {
+        const char *name;  /* member */
+        const char *value; /* text */
+    } m[] = {{"level", "error"},      {"code", code},          {"description", text}, {"details", ""},
+             {"faultCode", code},     {"faultString", text},   {"faultDetail", ""}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        struct amf_value *s = amf_new_stringz(a, m[i].value);
+        if (!s || amf_object_add(a, o, m[i].name, strlen(m[i].name), s)) return NULL;
+    }
+    return o;
+}
+
+/* Response target "<responseURI>/onResult" or "/onStatus". */
+static char *reply_target(amf_arena *a, struct amf_str resp, int ok)
+{
+    const char *suffix = ok ? "/onResult" : "/onStatus";
+    size_t rl = resp.ptr && resp.len <= GW_MAX_TARGET && !memchr(resp.ptr, 0, resp.len) ? resp.len : 0;
+    char *t = amf_arena_alloc(a, rl + strlen(suffix) + 1);
+    if (!t) return NULL;
+    if (rl) memcpy(t, resp.ptr, rl);
+    strcpy(t + rl, suffix);
+    return t;
+}
+
+static void use_session(struct req *rq, struct gw_session *s)
+{
+    if (s) rq->out_sess = s;
+}
+
+/* Splits "a.b.Service.method" on the last dot into arena strings. */
+static int split_target(amf_arena *a, const char *t, const char **svc, const char **meth)
+{
+    const char *dot = strrchr(t, '.');
+    if (!dot || dot == t || !dot[1]) return -1;
+    char *s = amf_arena_strdup(a, t, (size_t)(dot - t));
+    if (!s) return -1;
+    *svc = s;
+    *meth = dot + 1;
+    return 0;
+}
+
+/* Runs one call; on success *out is the result, else -1 with the fault on call. */
+static int run_call(struct req *rq, struct gw_call *call, struct amf_value *args, struct amf_value **out)
+{
+    static struct amf_value *none[1];
+    if (args && args->type == AMF_ARRAY && args->u.array->assoc_count == 0) {
+        call->args = args->u.array->dense;
+        call->nargs = args->u.array->dense_count;
+    } else if (!args || args->type == AMF_NULL || args->type == AMF_UNDEFINED) {
+        call->args = none;
+        call->nargs = 0;
+    } else if (args->type == AMF_ARRAY) {
+        return gw_fault(call, GW_FAULT_ARGUMENT, "%s.%s: arguments must be a plain array (got named members)",
+                        call->service, call->method);
+    } else {
+        /* A single non-array value is the one argument (Zend and PyAMF do the same). */
+        struct amf_value **one = amf_arena_alloc(call->arena, sizeof *one);
+        if (!one) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+        one[0] = args;
+        call->args = one;
+        call->nargs = 1;
+    }
+    if (rq->cred_state < 0) return gw_fault(call, rq->cred_code, "%s", rq->cred_text);
+    int rc = gw_invoke(&rq->gw->reg, call, out);
+    if (rc < 0)
+        log_event(LOG_DEBUG, call->peer, call->sess ? call->sess->user : NULL, "amf_fault", 0, "%s.%s: %s: %s",
+                  call->service, call->method, call->fault_code, call->fault_string);
+    return rc;
+}
+
+static void call_init(struct req *rq, struct gw_call *call, struct gw_session *sess)
+{
+    memset(call, 0, sizeof *call);
+    call->gw = rq->gw;
+    call->sess = sess;
+    call->arena = rq->gw->arena;
+    call->peer = rq->in->peer ? rq->in->peer : "";
+    call->amf3 = rq->amf3;
+    call->service = "";
+    call->method = "";
+}
+
+/* Classic NetConnection call: target "Service.method", value = argument array. */
+static int classic_body(struct req *rq, const struct in_body *b, struct amf_value **out)
+{
+    amf_arena *a = rq->gw->arena;
+    struct gw_call call;
+    call_init(rq, &call, rq->cookie_sess);
+    call.amf3 = rq->amf3 || has_avmplus(b->value);
+    struct amf_value *res = NULL;
+    const char *target = cstr(a, b->target, GW_MAX_TARGET);
+    int rc;
+    if (!target) {
+        rc = gw_fault(&call, GW_FAULT_NO_SERVICE, "target URI is not a valid Service.method name");
+    } else if (split_target(a, target, &call.service, &call.method) < 0) {
+        rc = gw_fault(&call, GW_FAULT_NO_SERVICE, "target \"%.64s\" is not of the form Service.method", target);
+    } else {
+        rc = run_call(rq, &call, b->value, &res);
+    }
+    use_session(rq, call.sess);
+    if (rc == 0) {
+        if (call.amf3) res->flags |= AMF_VF_AVMPLUS;
+        *out = res;
+        return 1;
+    }
+    *out = classic_fault(a, call.fault_code, call.fault_string);
+    return 0;
+}
+
+/* Flex reply: AcknowledgeMessage (or DSK when the request came as a small message) or
+ * ErrorMessage, wrapped for AMF0 with the 0x11 marker. */
+static struct amf_value *flex_reply(struct req *rq, const struct amf_flex_msg *m, struct gw_session *sess,
+                                    struct amf_value *body, const struct gw_call *fault)
+{
+    amf_arena *a = rq->gw->arena;
+    struct amf_flex_msg r;
+    char mid[37];
+    gw_uuid(mid);
+    amf_flex_init(&r, fault ? AMF_FLEX_ERROR : AMF_FLEX_ACK);
+    r.message_id = (struct amf_str){amf_arena_strdup(a, mid, 36), 36};
+    r.correlation_id = m->message_id;
+    r.client_id = m->client_id.ptr ? m->client_id : (sess ? (struct amf_str){sess->dsid, 36} : m->client_id);
+    r.destination = m->destination;
+    r.timestamp = wall_ms();
+    r.body = body;
+    struct amf_value *h = amf_new_object(a, NULL), *v;
+    if (!h || !r.message_id.ptr) return NULL;
+    if (sess) {
+        if (!(v = amf_new_string(a, sess->dsid, 36)) || amf_object_add(a, h, "DSId", 4, v)) return NULL;
+    }
+    if (m->kind == AMF_FLEX_COMMAND) {
+        if (!(v = amf_new_int(a, 1)) || amf_object_add(a, h, "DSMessagingVersion", 18, v)) return NULL;
+    }
+    r.headers = h;
+    if (fault) {
+        r.fault_code = (struct amf_str){fault->fault_code, (uint32_t)strlen(fault->fault_code)};
+        r.fault_string = (struct amf_str){fault->fault_string, (uint32_t)strlen(fault->fault_string)};
+        r.fault_detail = (struct amf_str){"", 0};
+    }
+    struct amf_value *out = NULL;
+    if (!fault && m->small) {
+        /* DSK body: the present AbstractMessage/AsyncMessage fields by name (libamf's writer). */
+        struct amf_value *ext = amf_new_object(a, NULL);
+        if (!ext) return NULL;
+        struct amf_value *cid = r.client_id.ptr ? amf_new_string(a, r.client_id.ptr, r.client_id.len) : NULL;
+        struct amf_value *cor = r.correlation_id.ptr ? amf_new_string(a, r.correlation_id.ptr, r.correlation_id.len)
+                                                     : NULL;
+        struct amf_value *msgid = amf_new_string(a, mid, 36), *ts = amf_new_number(a, r.timestamp);
+        if (!msgid || !ts) return NULL;
+        if (amf_object_add(a, ext, "body", 4, body ? body : amf_new_null(a)) ||
+            (cid && amf_object_add(a, ext, "clientId", 8, cid)) || amf_object_add(a, ext, "headers", 7, h) ||
+            amf_object_add(a, ext, "messageId", 9, msgid) || amf_object_add(a, ext, "timestamp", 9, ts) ||
+            (cor && amf_object_add(a, ext, "correlationId", 13, cor)))
+            return NULL;
+        out = amf_new_external(a, "DSK", ext);
+    } else if (amf_flex_build(a, &r, &out) != 0) {
+        out = NULL;
+    }
+    if (out) out->flags |= AMF_VF_AVMPLUS;
+    return out;
+}
+
+/* Decodes base64 "user:password" (CommandMessage LOGIN body, DSRemoteCredentials) and logs in.
+ * Returns 1 ok, 0 bad credentials, -1 fault set. */
+static int login_b64(struct gw_call *call, const struct amf_value *cred)
+{
+    if (!cred || cred->type != AMF_STRING || cred->u.s.len == 0 || cred->u.s.len > 4 * GW_MAX_PASSWORD)
+        return gw_fault(call, GW_FAULT_AUTH, "Login failed: credentials not supplied");
+    uint8_t *raw = amf_arena_alloc(call->arena, cred->u.s.len);
+    size_t n = 0;
+    if (!raw) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+    if (sodium_base642bin(raw, cred->u.s.len, cred->u.s.ptr, cred->u.s.len, " \r\n", &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return gw_fault(call, GW_FAULT_AUTH, "Login failed: credentials are not base64 \"user:password\"");
+    const uint8_t *colon = memchr(raw, ':', n);
+    if (!colon) return gw_fault(call, GW_FAULT_AUTH, "Login failed: credentials are not \"user:password\"");
+    size_t ulen = (size_t)(colon - raw);
+    int rc = gw_login(call, (const char *)raw, ulen, (const char *)colon + 1, n - ulen - 1);
+    sodium_memzero(raw, n);
+    return rc;
+}
+
+static int flex_body(struct req *rq, const struct in_body *b, const struct amf_flex_msg *m, struct amf_value **out)
+{
+    struct gateway *gw = rq->gw;
+    amf_arena *a = gw->arena;
+    struct gw_session *sess = NULL;
+    char dsid[37];
+    if (m->ds_id.ptr && m->ds_id.len == 36) {
+        memcpy(dsid, m->ds_id.ptr, 36);
+        dsid[36] = 0;
+        sess = gw_session_by_dsid(gw, dsid);
+    }
+    if (!sess) sess = rq->cookie_sess;
+    struct gw_call call;
+    call_init(rq, &call, sess);
+    call.amf3 = 1;
+    struct amf_value *res = NULL;
+    int rc = 0;
+    (void)b;
+    switch (m->kind) {
+    case AMF_FLEX_COMMAND:
+        switch (m->operation) {
+        case AMF_FLEX_OP_CLIENT_PING:
+        case AMF_FLEX_OP_CLUSTER_REQUEST:
+        case AMF_FLEX_OP_TRIGGER_CONNECT:
+            if (!call.sess && !(call.sess = gw_session_new(gw)))
+                rc = gw_fault(&call, GW_FAULT_BUSY, "too many sessions; try again later");
+            break;
+        case AMF_FLEX_OP_LOGIN: {
+            int ok = login_b64(&call, m->body);
+            if (ok == 0) rc = gw_fault(&call, GW_FAULT_AUTH, "Login failed: wrong user name or password");
+            else if (ok < 0) rc = -1;
+            else if (!(res = amf_new_stringz(a, "success"))) rc = gw_fault(&call, GW_FAULT_BUSY, "out of memory");
+            break;
+        }
+        case AMF_FLEX_OP_LOGOUT:
+        case AMF_FLEX_OP_DISCONNECT:
+            gw_logout(&call);
+            break;
+        default:
+            rc = gw_fault(&call, GW_FAULT_MESSAGE, "CommandMessage operation %d is not supported by this endpoint",
+                          (int)m->operation);
+        }
+        break;
+    case AMF_FLEX_REMOTING: {
+        const char *op = cstr(a, m->operation_name, GW_MAX_TARGET);
+        const char *src = m->source.len ? cstr(a, m->source, GW_MAX_TARGET) : "";
+        const char *dst = m->destination.len ? cstr(a, m->destination, GW_MAX_TARGET) : "";
+        if (!op || !*op || !src || !dst) {
+            rc = gw_fault(&call, GW_FAULT_NO_SERVICE, "RemotingMessage without a valid operation");
+            break;
+        }
+        /* Service: source when set; else a dotted operation ("Phonebook.login", the seed's client);
+         * else the destination (PyAMF's destination.operation). */
+        if (*src) {
+            call.service = src;
+            call.method = op;
+        } else if (split_target(a, op, &call.service, &call.method) < 0) {
+            call.service = dst;
+            call.method = op;
+        }
+        /* DSRemoteCredentials (RemoteObject.setRemoteCredentials): log in when not already. */
+        struct amf_value *rcred = m->headers ? amf_object_get(m->headers, "DSRemoteCredentials") : NULL;
+        if (rcred && rcred->type == AMF_STRING && rcred->u.s.len) {
+            int ok = login_b64(&call, rcred);
+            if (ok == 0) rc = gw_fault(&call, GW_FAULT_AUTH, "Login failed: wrong user name or password");
+            else if (ok < 0) rc = -1;
+            if (rc) break;
+        }
+        rc = run_call(rq, &call, m->body, &res);
+        break;
+    }
+    default:
+        rc = gw_fault(&call, GW_FAULT_MESSAGE, "%s is not a request message", amf_flex_class(m->kind));
+    }
+    use_session(rq, call.sess);
+    *out = flex_reply(rq, m, call.sess, rc == 0 ? res : NULL, rc == 0 ? NULL : &call);
+    return rc == 0;
+}
+
+/* Header "Credentials" {userid, password}: log in before the bodies run. */
+static void credentials_header(struct req *rq, const struct amf_value *v)
+{
+    struct gw_call call;
+    call_init(rq, &call, rq->cookie_sess);
+    const struct amf_value *u = amf_object_get(v, "userid"), *p = amf_object_get(v, "password");
+    int rc;
+    if (!u || u->type != AMF_STRING || !p || p->type != AMF_STRING)
+        rc = gw_fault(&call, GW_FAULT_AUTH, "Credentials header needs string userid and password");
+    else
+        rc = gw_login(&call, u->u.s.ptr, u->u.s.len, p->u.s.ptr, p->u.s.len);
+    if (rc == 0) gw_fault(&call, GW_FAULT_AUTH, "Credentials: wrong user name or password");
+    rq->cookie_sess = call.sess;
+    use_session(rq, call.sess);
+    if (rc == 1) {
+        rq->cred_state = 1;
+        return;
+    }
+    rq->cred_state = -1;
+    snprintf(rq->cred_code, sizeof rq->cred_code, "%s", call.fault_code);
+    snprintf(rq->cred_text, sizeof rq->cred_text, "%s", call.fault_string);
+}
+
+static void reply_text(struct gw_response *out, int status, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_text(struct gw_response *out, int status, const char *reason, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n > sizeof buf - 2) n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    out->status = status;
+    out->reason = reason;
+    out->content_type = GW_TEXT;
+    out->body = malloc((size_t)n);
+    if (out->body) {
+        memcpy(out->body, buf, (size_t)n);
+        out->len = (size_t)n;
+    }
+}
+
+static int content_type_ok(const char *ct)
+{
+    if (!ct) return 0;
+    while (*ct == ' ' || *ct == '\t') ct++;
+    size_t n = strlen(GW_AMF);
+    return strncasecmp(ct, GW_AMF, n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
+}
+
+/* Pass 1: frames every header and body and decodes their values.  Returns 0, or -1 with a 400 reply. */
+static int read_envelope(struct req *rq, struct rd *r, uint16_t *version, struct amf_header **hdrs, uint32_t *nh,
+                         struct in_body **bodies, uint32_t *nb, struct gw_response *out)
+{
+    struct gateway *gw = rq->gw;
+    amf_arena *a = gw->arena;
+    uint16_t n;
+    if (rd_u16(r, version) < 0) goto trunc;
+    if (*version != 0 && *version != 1 && *version != 3) {
+        reply_text(out, 400, "Bad Request", "AMF: unknown remoting version %u", *version);
+        return -1;
+    }
+    if (rd_u16(r, &n) < 0) goto trunc;
+    if (n > gw->cfg.max_messages) {
+        reply_text(out, 400, "Bad Request", "AMF: %u headers exceed the limit of %u", n, gw->cfg.max_messages);
+        return -1;
+    }
+    *nh = n;
+    *hdrs = n ? amf_arena_alloc(a, n * sizeof **hdrs) : NULL;
+    if (n && !*hdrs) goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        struct amf_header *h = &(*hdrs)[i];
+        size_t consumed = 0;
+        if (rd_str(r, &h->name) < 0 || r->off >= r->len) goto trunc;
+        h->must_understand = r->p[r->off++];
+        if (rd_u32(r, &h->length) < 0) goto trunc;
+        int e = amf_decode(&gw->opts, a, AMF_AMF0, r->p + r->off, r->len - r->off, &h->value, &consumed);
+        if (e) {
+            reply_text(out, 400, "Bad Request", "AMF: header %u: %s at byte %zu", i + 1, amf_strerror(e),
+                       r->off + consumed);
+            return -1;
+        }
+        r->off += consumed;
+    }
+    if (rd_u16(r, &n) < 0) goto trunc;
+    if (n > gw->cfg.max_messages) {
+        reply_text(out, 400, "Bad Request", "AMF: %u bodies exceed the limit of %u", n, gw->cfg.max_messages);
+        return -1;
+    }
+    *nb = n;
+    *bodies = n ? amf_arena_alloc(a, n * sizeof **bodies) : NULL;
+    if (n && !*bodies) goto nomem;
+    for (uint32_t i = 0; i < n; i++) {
+        struct in_body *b = &(*bodies)[i];
+        uint32_t length;
+        size_t consumed = 0;
+        memset(b, 0, sizeof *b);
+        if (rd_str(r, &b->target) < 0 || rd_str(r, &b->response) < 0 || rd_u32(r, &length) < 0) goto trunc;
+        size_t start = r->off;
+        int e = amf_decode(&gw->opts, a, AMF_AMF0, r->p + start, r->len - start, &b->value, &consumed);
+        if (!e) {
+            r->off = start + consumed;
+            continue;
+        }
+        if (e == AMF_EARENA || e == AMF_ENOMEM) {
+            reply_text(out, 413, "Payload Too Large", "AMF: body %u needs more memory than allowed", i + 1);
+            return -1;
+        }
+        /* A bad value: the body gets a fault, provided we can find where the next one starts (the
+         * length field, when it is real) or there is no next one. */
+        b->value = NULL;
+        b->err = e;
+        b->err_off = start + consumed;
+        if (i + 1 == n) {
+            r->off = r->len;
+        } else if (length != 0xFFFFFFFFu && length <= r->len - start && length > 0) {
+            r->off = start + length;
+        } else {
+            reply_text(out, 400, "Bad Request", "AMF: body %u: %s at byte %zu", i + 1, amf_strerror(e), b->err_off);
+            return -1;
+        }
+    }
+    if (r->off != r->len) {
+        reply_text(out, 400, "Bad Request", "AMF: %zu bytes after the last body", r->len - r->off);
+        return -1;
+    }
+    return 0;
+trunc:
+    reply_text(out, 400, "Bad Request", "AMF: envelope truncated at byte %zu", r->off);
+    return -1;
+nomem:
+    reply_text(out, 413, "Payload Too Large", "AMF: request needs more memory than allowed");
+    return -1;
+}
+
+static void handle_envelope(struct req *rq, struct gw_response *out)
+{
+    struct gateway *gw = rq->gw;
+    amf_arena *a = gw->arena;
+    struct rd r = {rq->in->body, rq->in->len, 0};
+    uint16_t version = 0;
+    struct amf_header *hdrs = NULL;
+    struct in_body *bodies = NULL;
+    uint32_t nh = 0, nb = 0;
+    if (read_envelope(rq, &r, &version, &hdrs, &nh, &bodies, &nb, out) < 0) return;
+    rq->amf3 = 0;
+    for (uint32_t i = 0; i < nb; i++)
+        if (bodies[i].value && has_avmplus(bodies[i].value)) rq->amf3 = 1;
+
+    struct amf_packet p;
+    amf_packet_init(&p, version);
+    const char *unknown_mu = NULL;
+    for (uint32_t i = 0; i < nh; i++) {
+        struct amf_str nm = hdrs[i].name;
+        if (nm.len == 11 && !memcmp(nm.ptr, "Credentials", 11)) credentials_header(rq, hdrs[i].value);
+        else if (hdrs[i].must_understand && !unknown_mu) unknown_mu = cstr(a, nm, 64) ? cstr(a, nm, 64) : "?";
+    }
+    for (uint32_t i = 0; i < nb; i++) {
+        const struct in_body *b = &bodies[i];
+        struct amf_value *v = NULL;
+        int ok = 0;
+        struct amf_flex_msg m;
+        if (!b->value) {
+            char text[160];
+            snprintf(text, sizeof text, "undecodable AMF value: %s at byte %zu", amf_strerror(b->err), b->err_off);
+            v = classic_fault(a, GW_FAULT_MESSAGE, text);
+            if (v && rq->amf3) {
+                /* Keep a Flex client's error handler working: answer with an ErrorMessage. */
+                struct amf_flex_msg none;
+                struct gw_call fc;
+                amf_flex_init(&none, AMF_FLEX_REMOTING);
+                call_init(rq, &fc, NULL);
+                gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
+                v = flex_reply(rq, &none, NULL, NULL, &fc);
+            }
+        } else if (unknown_mu) {
+            char text[160];
+            snprintf(text, sizeof text, "header \"%s\" must be understood but is not supported", unknown_mu);
+            v = classic_fault(a, "Client.Header.MustUnderstand", text);
+        } else if (b->target.len == 4 && !memcmp(b->target.ptr, "null", 4) &&
+                   amf_flex_parse(a, b->value, &m) == 0) {
+            ok = flex_body(rq, b, &m, &v);
+        } else {
+            ok = classic_body(rq, b, &v);
+        }
+        const char *target = reply_target(a, b->response, ok);
+        if (!v || !target || amf_packet_add_body(a, &p, target, "null", v) != 0) {
+            reply_text(out, 500, "Internal Server Error", "AMF: out of memory building the reply");
+            return;
+        }
+    }
+    struct amf_buf buf;
+    amf_buf_init(&buf, 64u << 20);
+    int e = amf_packet_encode(&gw->opts, &p, &buf);
+    if (e) {
+        amf_buf_free(&buf);
+        log_event(LOG_WARN, rq->in->peer, NULL, "amf_encode_failed", 0, "%s", amf_strerror(e));
+        reply_text(out, 500, "Internal Server Error", "AMF: cannot encode the reply: %s", amf_strerror(e));
+        return;
+    }
+    out->status = 200;
+    out->reason = "OK";
+    out->content_type = GW_AMF;
+    out->body = buf.data;
+    out->len = buf.len;
+}
+
+void gateway_handle(struct gateway *gw, const struct gw_request *in, struct gw_response *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!in->is_post) {
+        reply_text(out, 405, "Method Not Allowed", "AMF gateway: send POST with Content-Type: application/x-amf");
+        return;
+    }
+    if (!content_type_ok(in->content_type)) {
+        reply_text(out, 415, "Unsupported Media Type", "AMF gateway: Content-Type must be application/x-amf");
+        return;
+    }
+    if (in->len > gw->cfg.max_body) {
+        reply_text(out, 413, "Payload Too Large", "AMF gateway: body larger than %zu bytes", gw->cfg.max_body);
+        return;
+    }
+    struct req rq;
+    memset(&rq, 0, sizeof rq);
+    rq.gw = gw;
+    rq.in = in;
+    gw->req_gen++;
+    rq.cookie_sess = gw_session_by_cookie(gw, in->cookie);
+    handle_envelope(&rq, out);
+    if (out->status == 200 && rq.out_sess && !rq.out_sess->cookie_sent) {
+        memcpy(out->set_cookie, rq.out_sess->cookie, sizeof out->set_cookie);
+        rq.out_sess->cookie_sent = 1;
+    }
+    amf_arena_reset(gw->arena);
+    if (!out->body && out->status != 200) reply_text(out, 500, "Internal Server Error", "AMF: out of memory");
+}

@@ -1,0 +1,81 @@
+/* The AMF gateway of ymsgd: Flash Remoting (classic NetConnection "Service.method" calls and Flex
+ * RemoteObject messages) over HTTP POST application/x-amf on /api, /api.php, /gateway and /amf, the
+ * Phonebook service of the seed's "Using amf in flex" post, and /crossdomain.xml.
+ *
+ * Layers: gateway_handle() is the whole request logic without I/O (bytes + cookie + peer in, status
+ * + bytes + cookie out), so unit tests and the fuzz harness drive it directly; gateway_register()
+ * puts it behind ymsgd's evhttp front (http.h).  Everything runs on ymsgd's one event loop.
+ *
+ * Sessions: a session is found by the YMSGAMF cookie or, for Flex clients, by the DSId the ping
+ * handed out (headers.DSId).  Logging in (Phonebook.login, CommandMessage LOGIN, the classic
+ * Credentials header, DSRemoteCredentials) attaches a user to the session and issues a fresh cookie.
+ * The table is bounded: when it is full, expired and then anonymous sessions are dropped first. */
+#ifndef YMSGD_GATEWAY_H
+#define YMSGD_GATEWAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_server;
+struct server;
+struct store;
+struct gateway;
+
+#define GW_COOKIE_NAME "YMSGAMF"
+#define GW_COOKIE_LEN 32  /* hex characters of a cookie value (128 random bits) */
+
+struct gateway_config {
+    size_t max_body;            /* largest request body in bytes (413 beyond) */
+    size_t max_arena;           /* memory one request's decoded values may use, in bytes */
+    uint32_t max_depth;         /* AMF container nesting accepted */
+    uint32_t max_elements;      /* entries in one AMF container */
+    uint32_t max_messages;      /* envelope headers, and separately bodies, per request */
+    long max_sessions;          /* sessions kept (anonymous ones are evicted first when full) */
+    long session_idle;          /* seconds a session lives without being used */
+    long phonebook_max;         /* entries a phonebook may hold (the seed's demo kept 10) */
+    const char *crossdomain;    /* domains for crossdomain.xml, comma or space separated ("" = none) */
+    int crossdomain_secure;     /* 0: allow-access-from carries secure="false" (HTTP SWFs may call HTTPS) */
+    long login_rate;            /* login attempts per second per address (token bucket) */
+    long login_burst;           /* ... and the bucket size */
+    long fail_window;           /* seconds over which failed logins are counted */
+    long addr_max_failures;     /* failures from one address in fail_window before it is refused */
+    long account_max_failures;  /* failures against one account in fail_window before it locks */
+    long account_lock_time;     /* seconds an account lock lasts */
+    long max_tracked;           /* entries in each throttle table */
+};
+
+/* Defaults (documented in docs/ymsgd.8 and gateway.c). */
+void gateway_config_default(struct gateway_config *c);
+
+/* A gateway over store st (accounts and phonebooks).  NULL with a message in err when the config is
+ * invalid (e.g. a crossdomain domain with characters that are not allowed) or memory is short. */
+struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, char *err, size_t errlen);
+void gateway_free(struct gateway *gw);
+
+/* One HTTP request, without I/O. */
+struct gw_request {
+    const uint8_t *body;        /* POST body */
+    size_t len;                 /* its length */
+    const char *content_type;   /* Content-Type header or NULL */
+    const char *cookie;         /* YMSGAMF cookie value presented, or NULL */
+    const char *peer;           /* client address (throttling key, logs) */
+    int is_post;                /* 1 for POST; anything else gets 405 */
+};
+struct gw_response {
+    int status;                 /* HTTP status */
+    const char *reason;         /* reason phrase */
+    const char *content_type;   /* application/x-amf or text/plain */
+    uint8_t *body;              /* malloc()ed reply body (free() it) */
+    size_t len;                 /* its length */
+    char set_cookie[GW_COOKIE_LEN + 1]; /* cookie value to set ("" = none) */
+};
+/* Fills *out (always; status 500 only when memory is short).  Free out->body. */
+void gateway_handle(struct gateway *gw, const struct gw_request *in, struct gw_response *out);
+
+/* The crossdomain.xml document built from the config (NUL-terminated). */
+const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
+
+/* Registers /api, /api.php, /gateway, /amf and /crossdomain.xml on hs.  Returns 0 or -1. */
+int gateway_register(struct gateway *gw, struct http_server *hs);
+
+#endif

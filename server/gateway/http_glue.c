@@ -1,0 +1,116 @@
+/* The gateway behind ymsgd's evhttp front: request bytes and headers in, gateway_handle(), reply out
+ * with a Content-Length (keep-alive friendly).  /crossdomain.xml is served from here too. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "../http.h"
+#include "../log.h"
+#include "internal.h"
+
+/* The YMSGAMF value from a Cookie header ("a=1; YMSGAMF=abc; b=2"), or "" when absent. */
+static void cookie_value(const char *hdr, char out[GW_COOKIE_LEN + 1])
+{
+    size_t nl = strlen(GW_COOKIE_NAME);
+    out[0] = 0;
+    while (hdr && *hdr) {
+        while (*hdr == ' ' || *hdr == ';' || *hdr == '\t') hdr++;
+        size_t n = strcspn(hdr, ";");
+        if (n > nl && !strncmp(hdr, GW_COOKIE_NAME, nl) && hdr[nl] == '=') {
+            size_t vl = n - nl - 1;
+            while (vl && (hdr[nl + 1 + vl - 1] == ' ' || hdr[nl + 1 + vl - 1] == '\t')) vl--;
+            if (vl == GW_COOKIE_LEN) {
+                memcpy(out, hdr + nl + 1, vl);
+                out[vl] = 0;
+                return;
+            }
+        }
+        hdr += n;
+    }
+}
+
+static void send_reply(struct evhttp_request *req, int status, const char *reason, const char *ctype, const void *body,
+                 size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    evhttp_add_header(h, "Content-Type", ctype);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    if (len && evbuffer_add(b, body, len) != 0) {
+        evbuffer_free(b);
+        evhttp_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    evhttp_send_reply(req, status, reason, b);
+    evbuffer_free(b);
+}
+
+static void on_gateway(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct gateway *gw = arg;
+    char peer[64], cookie[GW_COOKIE_LEN + 1];
+    struct evkeyvalq *in_h = evhttp_request_get_input_headers(req);
+    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(ib);
+    http_peer_addr(req, peer, sizeof peer);
+    cookie_value(evhttp_find_header(in_h, "Cookie"), cookie);
+    struct gw_request in = {
+        .body = NULL,
+        .len = len,
+        .content_type = evhttp_find_header(in_h, "Content-Type"),
+        .cookie = cookie[0] ? cookie : NULL,
+        .peer = peer,
+        .is_post = evhttp_request_get_command(req) == EVHTTP_REQ_POST,
+    };
+    /* Only make the body contiguous when it will be read. */
+    if (in.is_post && len <= gw->cfg.max_body) in.body = len ? evbuffer_pullup(ib, -1) : (const uint8_t *)"";
+    if (in.is_post && len && !in.body) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    struct gw_response out;
+    gateway_handle(gw, &in, &out);
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    if (out.status == 405) evhttp_add_header(oh, "Allow", "POST");
+    if (out.set_cookie[0]) {
+        char sc[128];
+        snprintf(sc, sizeof sc, "%s=%s; HttpOnly; Path=/", GW_COOKIE_NAME, out.set_cookie);
+        evhttp_add_header(oh, "Set-Cookie", sc);
+    }
+    if (out.status != 200) log_event(LOG_INFO, peer, NULL, "amf_http_error", out.status, "%s", path);
+    send_reply(req, out.status, out.reason, out.content_type, out.body, out.len);
+    free(out.body);
+}
+
+static void on_crossdomain(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct gateway *gw = arg;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        static const char msg[] = "crossdomain.xml: GET only\n";
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        send_reply(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", msg, sizeof msg - 1);
+        return;
+    }
+    size_t len;
+    const char *x = gateway_crossdomain(gw, &len);
+    send_reply(req, 200, "OK", "text/x-cross-domain-policy", x, len);
+}
+
+int gateway_register(struct gateway *gw, struct http_server *hs)
+{
+    static const char *const paths[] = {"/api", "/api.php", "/gateway", "/amf"};
+    gw->hs = hs;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        if (http_register(hs, paths[i], on_gateway, gw) < 0) return -1;
+    return http_register(hs, "/crossdomain.xml", on_crossdomain, gw);
+}

@@ -1,0 +1,75 @@
+/* Internals shared by the gateway's files (not used outside server/gateway/). */
+#ifndef YMSGD_GATEWAY_INTERNAL_H
+#define YMSGD_GATEWAY_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <amf/amf.h>
+
+#include "../hmap.h"
+#include "../ratelimit.h"
+#include "gateway.h"
+#include "service.h"
+
+#define GW_USER_MAX 32  /* longest account name (ymsgd's NAME_MAX_LEN) */
+
+struct gw_session {
+    char cookie[GW_COOKIE_LEN + 1]; /* YMSGAMF cookie value (key in by_cookie) */
+    char dsid[37];                  /* Flex client id handed out by the ping (key in by_dsid) */
+    char user[GW_USER_MAX + 1];     /* logged-in account, "" when anonymous */
+    uint8_t cred_mac[16];           /* keyed hash of the password last verified for user */
+    uint8_t has_cred;               /* cred_mac is valid */
+    uint8_t cookie_sent;            /* the client has been given this cookie value */
+    double last_used;               /* monotonic time of the last request */
+    uint64_t gen;                   /* request generation that last used it (pinned while equal) */
+    struct gw_session *prev;        /* LRU list: towards the most recently used */
+    struct gw_session *next;        /* LRU list: towards the least recently used */
+};
+
+struct gateway {
+    struct gateway_config cfg;      /* settings (crossdomain points into policy storage below) */
+    struct store *st;               /* accounts and phonebook blobs */
+    struct gw_registry reg;         /* services */
+    struct amf_limits lim;          /* decoder limits derived from cfg */
+    struct amf_opts opts;           /* decode/encode options using lim */
+    amf_arena *arena;               /* per-request arena, reset after each request */
+    struct hmap by_cookie;          /* cookie -> session */
+    struct hmap by_dsid;            /* DSId -> session */
+    struct gw_session *lru_head;    /* most recently used session */
+    struct gw_session *lru_tail;    /* least recently used session */
+    size_t nsessions;               /* sessions in the tables */
+    uint64_t req_gen;               /* current request number: its sessions are never evicted */
+    struct rl_table rl_addr;        /* login attempts and failures per address */
+    struct rl_table rl_acct;        /* failures and locks per account */
+    uint8_t mac_key[32];            /* key for gw_session.cred_mac (per process) */
+    char *crossdomain_xml;          /* the policy document */
+    size_t crossdomain_len;         /* its length */
+    char *crossdomain_domains;      /* copy of cfg.crossdomain */
+    struct http_server *hs;         /* front the routes are registered on (NULL in tests) */
+};
+
+/* Sessions (session.c). */
+void gw_sessions_init(struct gateway *gw);
+void gw_sessions_free(struct gateway *gw);
+/* Live session by cookie / DSId (expired ones are dropped); touches it.  NULL when absent. */
+struct gw_session *gw_session_by_cookie(struct gateway *gw, const char *cookie);
+struct gw_session *gw_session_by_dsid(struct gateway *gw, const char *dsid);
+/* A new anonymous session, or NULL when the table is full of logged-in sessions or memory is short. */
+struct gw_session *gw_session_new(struct gateway *gw);
+/* Gives s a fresh cookie value (after a login, against session fixation). */
+int gw_session_new_cookie(struct gateway *gw, struct gw_session *s);
+/* A random upper-case 8-4-4-4-12 UUID (version 4). */
+void gw_uuid(char out[37]);
+
+/* Login (gateway.c): checks user/password against the store under the throttling policy and
+ * attaches the user to *sessp (creating the session when *sessp is NULL).
+ * Returns 1 logged in, 0 wrong user or password, or -1 with a fault set on call (throttled, busy). */
+int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen);
+/* Detaches the user from the call's session. */
+void gw_logout(struct gw_call *call);
+
+/* Phonebook service (phonebook.c). */
+extern const struct gw_service gw_phonebook_service;
+
+#endif

@@ -1,0 +1,165 @@
+/* Gateway sessions: two hash indexes (cookie, DSId) over one LRU list, bounded by max_sessions. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void gw_uuid(char out[37])
+{
+    uint8_t b[16];
+    static const char hex[] = "0123456789ABCDEF";
+    randombytes_buf(b, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = 0;
+}
+
+static void random_cookie(char out[GW_COOKIE_LEN + 1])
+{
+    uint8_t b[GW_COOKIE_LEN / 2];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(out, GW_COOKIE_LEN + 1, b, sizeof b);
+}
+
+void gw_sessions_init(struct gateway *gw)
+{
+    hmap_init(&gw->by_cookie);
+    hmap_init(&gw->by_dsid);
+    gw->lru_head = gw->lru_tail = NULL;
+    gw->nsessions = 0;
+}
+
+static void lru_unlink(struct gateway *gw, struct gw_session *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else gw->lru_head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    else gw->lru_tail = s->prev;
+    s->prev = s->next = NULL;
+}
+
+static void lru_push_front(struct gateway *gw, struct gw_session *s)
+{
+    s->prev = NULL;
+    s->next = gw->lru_head;
+    if (gw->lru_head) gw->lru_head->prev = s;
+    gw->lru_head = s;
+    if (!gw->lru_tail) gw->lru_tail = s;
+}
+
+static void session_drop(struct gateway *gw, struct gw_session *s)
+{
+    hmap_del(&gw->by_cookie, s->cookie);
+    hmap_del(&gw->by_dsid, s->dsid);
+    lru_unlink(gw, s);
+    gw->nsessions--;
+    sodium_memzero(s, sizeof *s);
+    free(s);
+}
+
+void gw_sessions_free(struct gateway *gw)
+{
+    while (gw->lru_head) session_drop(gw, gw->lru_head);
+    hmap_free(&gw->by_cookie);
+    hmap_free(&gw->by_dsid);
+}
+
+static int expired(const struct gateway *gw, const struct gw_session *s, double now)
+{
+    return now - s->last_used > (double)gw->cfg.session_idle;
+}
+
+static struct gw_session *touch(struct gateway *gw, struct gw_session *s)
+{
+    double now = rl_now();
+    if (!s) return NULL;
+    if (expired(gw, s, now)) {
+        session_drop(gw, s);
+        return NULL;
+    }
+    s->last_used = now;
+    s->gen = gw->req_gen;
+    if (gw->lru_head != s) {
+        lru_unlink(gw, s);
+        lru_push_front(gw, s);
+    }
+    return s;
+}
+
+struct gw_session *gw_session_by_cookie(struct gateway *gw, const char *cookie)
+{
+    if (!cookie || strlen(cookie) != GW_COOKIE_LEN) return NULL;
+    struct gw_session *s = touch(gw, hmap_get(&gw->by_cookie, cookie));
+    if (s) s->cookie_sent = 1; /* the client presented it */
+    return s;
+}
+
+struct gw_session *gw_session_by_dsid(struct gateway *gw, const char *dsid)
+{
+    if (!dsid || strlen(dsid) != 36) return NULL;
+    return touch(gw, hmap_get(&gw->by_dsid, dsid));
+}
+
+/* Makes room for one more session: expired ones first (from the old end), then the least recently
+ * used anonymous one.  Logged-in sessions are never evicted before they expire, so a flood of pings
+ * cannot log anybody out.  Returns 0 when there is room. */
+static int make_room(struct gateway *gw)
+{
+    double now = rl_now();
+    while (gw->lru_tail && expired(gw, gw->lru_tail, now)) session_drop(gw, gw->lru_tail);
+    if (gw->nsessions < (size_t)gw->cfg.max_sessions) return 0;
+    for (struct gw_session *s = gw->lru_tail; s; s = s->prev)
+        if (!s->user[0] && s->gen != gw->req_gen) {
+            session_drop(gw, s);
+            return 0;
+        }
+    return -1;
+}
+
+struct gw_session *gw_session_new(struct gateway *gw)
+{
+    if (make_room(gw) < 0) return NULL;
+    struct gw_session *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    random_cookie(s->cookie);
+    gw_uuid(s->dsid);
+    s->last_used = rl_now();
+    s->gen = gw->req_gen;
+    if (hmap_put(&gw->by_cookie, s->cookie, s) < 0) {
+        free(s);
+        return NULL;
+    }
+    if (hmap_put(&gw->by_dsid, s->dsid, s) < 0) {
+        hmap_del(&gw->by_cookie, s->cookie);
+        free(s);
+        return NULL;
+    }
+    lru_push_front(gw, s);
+    gw->nsessions++;
+    return s;
+}
+
+int gw_session_new_cookie(struct gateway *gw, struct gw_session *s)
+{
+    hmap_del(&gw->by_cookie, s->cookie);
+    random_cookie(s->cookie);
+    s->cookie_sent = 0;
+    if (hmap_put(&gw->by_cookie, s->cookie, s) < 0) {
+        /* Cannot index it: drop the session rather than keep one that cannot be found. */
+        hmap_del(&gw->by_dsid, s->dsid);
+        lru_unlink(gw, s);
+        gw->nsessions--;
+        sodium_memzero(s, sizeof *s);
+        free(s);
+        return -1;
+    }
+    return 0;
+}
