@@ -4,6 +4,8 @@
  * presence, 0xF1 buddy lists with ~18 buddies, keepalives (0x8A) and typing notifications (0x4B) —
  * then, on one core:
  *   decode+iterate  ymsg_decode() every packet and visit every key/value view with ymsg_next();
+ *   decode+batch    the same visiting the views with ymsg_next_batch() (64 at a time);
+ *   decode_pairs    one pass: ymsg_decode_pairs() validates and stores the views, then visit them;
  *   decode only     ymsg_decode() (which validates the whole body);
  *   memchr peer     a loop that visits every 0xC0 byte of the same buffer with memchr() — the floor any
  *                   separator-scanning parser pays.
@@ -195,7 +197,7 @@ int main(int argc, char **argv)
            "avg %.0f bytes\n",
            (double)len / 1e6, npk, mix[0], mix[1], mix[2], mix[3], mix[4], (double)len / (double)npk);
 
-    double best_full = 1e9, best_dec = 1e9, best_memchr = 1e9;
+    double best_full = 1e9, best_batch = 1e9, best_one = 1e9, best_dec = 1e9, best_memchr = 1e9;
     uint64_t sink = 0, pairs = 0, seps = 0;
     for (int r = 0; r < runs; r++) {
         /* decode + iterate every pair */
@@ -228,6 +230,71 @@ int main(int argc, char **argv)
         sink += acc;
         pairs = np;
 
+        /* decode + batch iteration */
+        t0 = now();
+        pos = 0;
+        acc = 0;
+        np = 0;
+        while (pos < len) {
+            struct ymsg_packet pkt;
+            ssize_t n = ymsg_decode(buf + pos, len - pos, NULL, &pkt, NULL);
+            if (n <= 0)
+                return 1;
+            size_t it = 0, k;
+            struct ymsg_kv kv[64];
+            while ((k = ymsg_next_batch(&pkt, &it, kv, 64)) > 0)
+                for (size_t j = 0; j < k; j++) {
+                    acc += kv[j].key + kv[j].len;
+                    np++;
+                }
+            pos += (size_t)n;
+        }
+        t = now() - t0;
+        if (t < best_batch)
+            best_batch = t;
+        if (np != pairs) {
+            fprintf(stderr, "batch iteration saw %llu pairs, ymsg_next %llu\n", (unsigned long long)np,
+                    (unsigned long long)pairs);
+            return 1;
+        }
+        sink += acc;
+
+        /* one pass: ymsg_decode_pairs() validates and fills the views */
+        t0 = now();
+        pos = 0;
+        acc = 0;
+        np = 0;
+        while (pos < len) {
+            struct ymsg_packet pkt;
+            struct ymsg_kv kv[64];
+            ssize_t n = ymsg_decode_pairs(buf + pos, len - pos, NULL, &pkt, kv, 64, NULL);
+            if (n <= 0)
+                return 1;
+            size_t k = pkt.npairs < 64 ? pkt.npairs : 64;
+            for (size_t j = 0; j < k; j++) {
+                acc += kv[j].key + kv[j].len;
+                np++;
+            }
+            if (pkt.npairs > 64) { /* 0xF1 lists have more than 64 pairs */
+                size_t it = (size_t)(kv[63].val + kv[63].len + 2 - pkt.body);
+                struct ymsg_kv one;
+                while (ymsg_next(&pkt, &it, &one)) {
+                    acc += one.key + one.len;
+                    np++;
+                }
+            }
+            pos += (size_t)n;
+        }
+        t = now() - t0;
+        if (t < best_one)
+            best_one = t;
+        if (np != pairs) {
+            fprintf(stderr, "one-pass decode saw %llu pairs, ymsg_next %llu\n", (unsigned long long)np,
+                    (unsigned long long)pairs);
+            return 1;
+        }
+        sink += acc;
+
         /* decode only */
         t0 = now();
         pos = 0;
@@ -257,12 +324,17 @@ int main(int argc, char **argv)
     double mbs = (double)len / 1e6;
     printf("decode+iterate: %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_full,
            (double)npk / best_full / 1e6, (double)pairs / best_full / 1e6, best_full * 1e3);
+    printf("decode+batch:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_batch,
+           (double)npk / best_batch / 1e6, (double)pairs / best_batch / 1e6, best_batch * 1e3);
+    printf("decode_pairs:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_one,
+           (double)npk / best_one / 1e6, (double)pairs / best_one / 1e6, best_one * 1e3);
     printf("decode only:    %8.1f MB/s  %6.2f M packets/s  (%.1f ms)\n", mbs / best_dec,
            (double)npk / best_dec / 1e6, best_dec * 1e3);
     printf("memchr peer:    %8.1f MB/s  (%llu x 0xC0, %.1f ms)\n", mbs / best_memchr, (unsigned long long)seps,
            best_memchr * 1e3);
-    printf("ratio decode+iterate / memchr: %.2fx   decode only / memchr: %.2fx   (best of %d runs)\n",
-           best_memchr / best_full, best_memchr / best_dec, runs);
+    printf("ratio to memchr: decode+ymsg_next %.2fx, decode+ymsg_next_batch %.2fx, ymsg_decode_pairs %.2fx, "
+           "decode only %.2fx (best of %d runs)\n",
+           best_memchr / best_full, best_memchr / best_batch, best_memchr / best_one, best_memchr / best_dec, runs);
     if (sink == 42)
         printf(" \n"); /* keeps the work observable */
     free(buf);

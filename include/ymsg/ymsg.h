@@ -381,6 +381,13 @@ void ymsg_header_encode(uint8_t out[YMSG_HEADER_LEN], const struct ymsg_header *
 ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim,
                     struct ymsg_packet *pkt, size_t *err_off);
 
+/* ymsg_decode() that also stores the first kvcap pairs' views in kv[] in the same pass, for callers that
+ * want them all (one pass over the body instead of validate-then-iterate).  pkt->npairs says how many
+ * there are; if more than kvcap, continue with ymsg_next() from the offset just past kv[kvcap-1]'s
+ * value and its separator.  kv[] is unspecified after an error. */
+ssize_t ymsg_decode_pairs(const uint8_t *buf, size_t len, const struct ymsg_limits *lim, struct ymsg_packet *pkt,
+                          struct ymsg_kv *kv, size_t kvcap, size_t *err_off);
+
 /* After YMSG_EMAGIC: offset of the next "YMSG" in buf after offset 0 (what real clients do to
  * resync), or the offset from which a partial "Y", "YM", "YMS" at the end may still become one. */
 size_t ymsg_resync(const uint8_t *buf, size_t len);
@@ -391,6 +398,10 @@ ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, si
 
 /* Iteration: *pos starts at 0.  Returns 1 with *kv filled, 0 at the end. */
 int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv);
+/* Batch iteration: up to max pairs from *pos into out[], advancing *pos; returns how many (0 at the
+ * end).  Same pairs as ymsg_next(), cheaper per pair when a caller wants them all (it resolves
+ * several pairs per 64-byte window). */
+size_t ymsg_next_batch(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *out, size_t max);
 /* First / n-th (0-based) value of key.  Returns 0 or YMSG_ENOENT. */
 int ymsg_get(const struct ymsg_packet *pkt, uint32_t key, struct ymsg_kv *out);
 int ymsg_get_nth(const struct ymsg_packet *pkt, uint32_t key, size_t n, struct ymsg_kv *out);

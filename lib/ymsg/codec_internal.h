@@ -119,6 +119,24 @@ static inline uint64_t ymsg_window64_(const uint8_t *base, const uint8_t *p, con
 }
 #endif
 
+/* Key digits at k (kl of them, all digits: the body is validated).  Up to 8 digits are combined at
+ * once (SWAR) when 8 bytes are readable: shift in leading zero digits, then add pairwise. */
+static inline uint32_t ymsg_parse_key_(const uint8_t *k, unsigned kl, const uint8_t *end)
+{
+    if (kl <= 8 && end - k >= 8) {
+        uint64_t x;
+        memcpy(&x, k, 8);
+        x = (x & 0x0F0F0F0F0F0F0F0Full) << (8 * (8 - kl));
+        x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
+        x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
+        return (uint32_t)(x * 10000 + (x >> 32));
+    }
+    uint32_t key = 0;
+    for (unsigned j = 0; j < kl; j++)
+        key = key * 10 + (uint32_t)(k[j] - '0');
+    return key;
+}
+
 static inline uint16_t ymsg_rd16_(const uint8_t *p)
 {
     return (uint16_t)((unsigned)p[0] << 8 | p[1]);

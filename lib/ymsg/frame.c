@@ -84,7 +84,7 @@ static inline ssize_t body_fail(int err, const uint8_t *at, const uint8_t *body,
 /* The reference validator: pair by pair, byte by byte for keys.  It defines every error and offset.
  * Starts at body offset `from`, which must be the start of a pair, with n pairs already counted. */
 static ssize_t validate_scalar(const uint8_t *body, size_t len, size_t from, size_t n, size_t max_pairs,
-                               size_t *err_off)
+                               struct ymsg_kv *kv, size_t kvcap, size_t *err_off)
 {
     const uint8_t *p = body + from, *end = body + len;
 
@@ -119,8 +119,11 @@ static ssize_t validate_scalar(const uint8_t *body, size_t len, size_t from, siz
         const uint8_t *s = ymsg_find_sep_(body, p, end);
         if (!s)
             return body_fail(YMSG_ETRAIL, p, body, err_off);
-        if (++n > max_pairs)
+        if (n >= max_pairs)
             return body_fail(YMSG_ETOOBIG, k, body, err_off);
+        if (n < kvcap)
+            kv[n] = (struct ymsg_kv){(uint32_t)v, p, (size_t)(s - p)};
+        n++;
         p = s + 2;
     }
     return (ssize_t)n;
@@ -134,7 +137,8 @@ static ssize_t validate_scalar(const uint8_t *body, size_t len, size_t from, siz
  * pair-by-pair scan.  A key must be 1..9 digits here; 10-digit keys (which may overflow) and every
  * error go to validate_scalar() from the start of the current pair, so errors and offsets are exactly
  * the reference's.  After this, iteration can trust the layout and skip every check. */
-ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, size_t *err_off)
+static ssize_t validate_body(const uint8_t *body, size_t len, size_t max_pairs, struct ymsg_kv *kv, size_t kvcap,
+                             size_t *err_off)
 {
     size_t n = 0;
     const uint8_t *p = body;
@@ -153,8 +157,11 @@ ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, si
             }
             if (!rest)
                 break; /* the value ends beyond the window */
+            unsigned ve = (unsigned)__builtin_ctzll(rest);
+            if (n < kvcap)
+                kv[n] = (struct ymsg_kv){ymsg_parse_key_(p + off, kl, end), p + ke + 2, ve - ke - 2};
             n++;
-            off = (unsigned)__builtin_ctzll(rest) + 2;
+            off = ve + 2;
             sep = rest & (rest - 1);
         }
         if (off) {
@@ -167,17 +174,26 @@ ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, si
         const uint8_t *s = ymsg_find_sep_(body, p + 64, end);
         if (!s)
             goto slow;
+        if (n < kvcap) {
+            unsigned ke = (unsigned)__builtin_ctzll(sep);
+            kv[n] = (struct ymsg_kv){ymsg_parse_key_(p, ke, end), p + ke + 2, (size_t)(s - p) - ke - 2};
+        }
         n++;
         p = s + 2;
     }
     return (ssize_t)n;
 slow: /* p is the start of the pair that stopped the fast path */
 #endif
-    return validate_scalar(body, len, (size_t)(p - body), n, max_pairs, err_off);
+    return validate_scalar(body, len, (size_t)(p - body), n, max_pairs, kv, kvcap, err_off);
 }
 
-ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim,
-                    struct ymsg_packet *pkt, size_t *err_off)
+ssize_t ymsg_body_validate(const uint8_t *body, size_t len, size_t max_pairs, size_t *err_off)
+{
+    return validate_body(body, len, max_pairs, NULL, 0, err_off);
+}
+
+ssize_t ymsg_decode_pairs(const uint8_t *buf, size_t len, const struct ymsg_limits *lim, struct ymsg_packet *pkt,
+                          struct ymsg_kv *kv, size_t kvcap, size_t *err_off)
 {
     size_t max_body = YMSG_MAX_BODY, max_pairs = YMSG_DEFAULT_MAX_PAIRS;
     if (lim) {
@@ -211,7 +227,7 @@ ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *li
     if (len - YMSG_HEADER_LEN < blen)
         return YMSG_EAGAIN;
     size_t off;
-    ssize_t n = ymsg_body_validate(buf + YMSG_HEADER_LEN, blen, max_pairs, &off);
+    ssize_t n = validate_body(buf + YMSG_HEADER_LEN, blen, max_pairs, kv, kv ? kvcap : 0, &off);
     if (n < 0) {
         if (err_off)
             *err_off = YMSG_HEADER_LEN + off;
@@ -220,6 +236,12 @@ ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *li
     pkt->body = buf + YMSG_HEADER_LEN;
     pkt->npairs = (size_t)n;
     return (ssize_t)(YMSG_HEADER_LEN + blen);
+}
+
+ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim, struct ymsg_packet *pkt,
+                    size_t *err_off)
+{
+    return ymsg_decode_pairs(buf, len, lim, pkt, NULL, 0, err_off);
 }
 
 size_t ymsg_resync(const uint8_t *buf, size_t len)

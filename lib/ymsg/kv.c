@@ -19,18 +19,7 @@ int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv)
          * the value's */
         uint32_t sep = ymsg_sep_mask32_(p);
         unsigned kl = (unsigned)__builtin_ctz(sep);
-        if (kl <= 8) {
-            /* up to 8 digits at once (SWAR): shift in leading zero digits, then combine pairwise */
-            uint64_t x;
-            memcpy(&x, p, 8);
-            x = (x & 0x0F0F0F0F0F0F0F0Full) << (8 * (8 - kl));
-            x = (x * 10 + (x >> 8)) & 0x00FF00FF00FF00FFull;
-            x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
-            key = (uint32_t)(x * 10000 + (x >> 32));
-        } else {
-            for (unsigned j = 0; j < kl; j++)
-                key = key * 10 + (uint32_t)(p[j] - '0');
-        }
+        key = ymsg_parse_key_(p, kl, end);
         uint32_t rest = sep & (sep - 1);
         const uint8_t *s = rest ? p + __builtin_ctz(rest) : ymsg_find_sep_(body, p + 32, end);
         kv->key = key;
@@ -50,6 +39,38 @@ int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv)
     kv->len = (size_t)(s - p);
     *pos = (size_t)(s + 2 - body);
     return 1;
+}
+
+size_t ymsg_next_batch(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *out, size_t max)
+{
+    size_t len = pkt->hdr.length, n = 0;
+    const uint8_t *body = pkt->body, *end = body + len;
+    while (n < max && *pos < len) {
+#if defined(__SSE2__)
+        const uint8_t *p = body + *pos;
+        uint64_t sep = ymsg_window64_(body, p, end, NULL);
+        unsigned off = 0;
+        while (n < max) {
+            uint64_t rest = sep & (sep - 1);
+            if (!rest)
+                break; /* no complete pair left in the window */
+            unsigned ke = (unsigned)__builtin_ctzll(sep), ve = (unsigned)__builtin_ctzll(rest);
+            out[n].key = ymsg_parse_key_(p + off, ke - off, end);
+            out[n].val = p + ke + 2;
+            out[n].len = ve - ke - 2;
+            n++;
+            off = ve + 2;
+            sep = rest & (rest - 1);
+        }
+        if (off) {
+            *pos += off;
+            continue;
+        }
+#endif
+        if (n < max) /* a pair longer than the window */
+            n += (size_t)ymsg_next(pkt, pos, &out[n]);
+    }
+    return n;
 }
 
 int ymsg_get_nth(const struct ymsg_packet *pkt, uint32_t key, size_t n, struct ymsg_kv *out)

@@ -7,6 +7,7 @@
  *   2. Every decoded packet iterates to exactly npairs pairs, and the look-ups agree with iteration.
  *   3. ymsg_packet_format / ymsg_packet_json honour the snprintf contract; the JSON is valid JSON.
  *   4. Re-encoding a packet with the builder decodes back to the same header and the same pairs.
+ *      ymsg_decode_pairs() and ymsg_next_batch() yield exactly the views ymsg_next() does.
  *   5. ymsg_resync returns an offset that starts a (possibly partial) magic and skips no magic. */
 #include <stdint.h>
 #include <stdio.h>
@@ -275,6 +276,30 @@ static void check_packet(const struct ymsg_packet *pkt, size_t raw_len)
     }
     CHECK(ymsg_get_nth(pkt, 0xFFFFFFFFu, pkt->npairs, NULL) == YMSG_ENOENT ||
           ymsg_count(pkt, 0xFFFFFFFFu) > pkt->npairs);
+
+    /* one-pass decode and batch iteration give the same views as ymsg_next */
+    {
+        struct ymsg_kv one[8], batch[5];
+        struct ymsg_packet q1;
+        const uint8_t *raw = pkt->body - YMSG_HEADER_LEN;
+        CHECK(ymsg_decode_pairs(raw, raw_len, NULL, &q1, one, 8, NULL) == (ssize_t)raw_len);
+        CHECK(q1.npairs == pkt->npairs);
+        size_t p1 = 0, pb = 0, i = 0, got = 0, bi = 0;
+        struct ymsg_kv ref;
+        while (ymsg_next(pkt, &p1, &ref)) {
+            if (i < 8)
+                CHECK(one[i].key == ref.key && one[i].val == ref.val && one[i].len == ref.len);
+            if (bi == got) {
+                got = ymsg_next_batch(pkt, &pb, batch, 5);
+                bi = 0;
+                CHECK(got >= 1 && got <= 5);
+            }
+            CHECK(batch[bi].key == ref.key && batch[bi].val == ref.val && batch[bi].len == ref.len);
+            bi++;
+            i++;
+        }
+        CHECK(bi == got && ymsg_next_batch(pkt, &pb, batch, 5) == 0 && pb == pkt->hdr.length);
+    }
 
     check_render(pkt);
 

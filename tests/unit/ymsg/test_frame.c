@@ -457,6 +457,180 @@ static void test_resync(void **state)
     assert_int_equal(ymsg_decode(buf + skip, 10 + pn - skip, NULL, &pkt, NULL), (ssize_t)pn);
 }
 
+/* ---- the SSE2 fast paths against an independent model of the documented rules ---- */
+
+/* The body rules of ymsg.h / frame.c written out plainly: returns pairs or an error with *off. */
+static ssize_t model_validate(const uint8_t *b, size_t len, size_t max_pairs, size_t *off)
+{
+    size_t i = 0, n = 0;
+    while (i < len) {
+        size_t k = i;
+        unsigned long long v = 0;
+        while (i < len && b[i] >= '0' && b[i] <= '9') {
+            if (i - k == 10) {
+                *off = i;
+                return YMSG_EKEY;
+            }
+            v = v * 10 + (unsigned)(b[i] - '0');
+            i++;
+        }
+        if (i == len) {
+            *off = k;
+            return YMSG_ETRAIL;
+        }
+        if (b[i] != 0xC0) {
+            *off = i;
+            return YMSG_EKEY;
+        }
+        if (i + 1 == len) {
+            *off = i;
+            return YMSG_ETRAIL;
+        }
+        if (b[i + 1] != 0x80) {
+            *off = i;
+            return YMSG_EKEY;
+        }
+        if (i == k || v > 0xFFFFFFFFull) {
+            *off = k;
+            return YMSG_EKEY;
+        }
+        i += 2;
+        if (i == len) {
+            *off = k;
+            return YMSG_EODD;
+        }
+        size_t vs = i;
+        while (i + 1 < len && !(b[i] == 0xC0 && b[i + 1] == 0x80))
+            i++;
+        if (i + 1 >= len) {
+            *off = vs;
+            return YMSG_ETRAIL;
+        }
+        if (n == max_pairs) {
+            *off = k;
+            return YMSG_ETOOBIG;
+        }
+        n++;
+        i += 2;
+    }
+    return (ssize_t)n;
+}
+
+struct gen_pair {
+    uint32_t key;  /* key number */
+    size_t len;    /* value length */
+    uint8_t *val;  /* value bytes (no C0 80) */
+};
+
+static void test_random_bodies(void **state)
+{
+    (void)state;
+    struct rng r = {0xD1B54A32D192ED03ull};
+    static uint8_t buf[70000], val_store[65536];
+    static struct gen_pair pairs[2048];
+    static struct ymsg_kv kv[2048];
+    for (int iter = 0; iter < 3000; iter++) {
+        /* a packet with random pairs: keys of 1..10 digits, values 0..~200 bytes (sometimes long, full
+         * of C0 and 80 bytes that never form C0 80) */
+        size_t np = rnd(&r) % (iter % 10 == 0 ? 400 : 30), used = 0;
+        struct ymsg_builder b;
+        ymsg_builder_init(&b, buf, sizeof buf);
+        ymsg_build_begin(&b, 6, 0, 0);
+        for (size_t i = 0; i < np; i++) {
+            uint32_t key;
+            switch (rnd(&r) % 4) {
+            case 0: key = rnd(&r) % 10; break;
+            case 1: key = rnd(&r) % 1000; break;
+            case 2: key = rnd(&r); break;
+            default: key = 4294967295u - rnd(&r) % 3; break;
+            }
+            size_t vl = rnd(&r) % 8 == 0 ? rnd(&r) % 300 : rnd(&r) % 20;
+            if (used + vl > sizeof val_store)
+                break;
+            uint8_t *v = val_store + used;
+            for (size_t j = 0; j < vl; j++) {
+                unsigned x = rnd(&r) % 8;
+                v[j] = x == 0 ? 0xC0 : x == 1 ? 0x80 : (uint8_t)rnd(&r);
+                if (j && v[j - 1] == 0xC0 && v[j] == 0x80)
+                    v[j] = 0x81;
+            }
+            pairs[i] = (struct gen_pair){key, vl, v};
+            used += vl;
+            if (ymsg_build_kv(&b, key, v, vl) != 0) {
+                np = i;
+                break;
+            }
+        }
+        if (b.err)
+            continue;
+        ssize_t sz = ymsg_build_end(&b);
+        assert_true(sz > 0);
+        /* decode_pairs with several capacities, next, next_batch: all equal the generated list */
+        size_t caps[] = {0, 1, 7, 2048};
+        for (size_t c = 0; c < 4; c++) {
+            struct ymsg_packet pkt;
+            assert_int_equal(ymsg_decode_pairs(buf, (size_t)sz, NULL, &pkt, kv, caps[c], NULL), sz);
+            assert_int_equal(pkt.npairs, np);
+            for (size_t i = 0; i < np && i < caps[c]; i++) {
+                assert_int_equal(kv[i].key, pairs[i].key);
+                assert_int_equal(kv[i].len, pairs[i].len);
+                assert_memory_equal(kv[i].val, pairs[i].val, pairs[i].len);
+            }
+        }
+        struct ymsg_packet pkt;
+        decode_one(buf, (size_t)sz, &pkt);
+        size_t pos = 0, i = 0;
+        struct ymsg_kv one;
+        while (ymsg_next(&pkt, &pos, &one)) {
+            assert_true(i < np);
+            assert_int_equal(one.key, pairs[i].key);
+            assert_int_equal(one.len, pairs[i].len);
+            assert_ptr_equal(one.val, kv[i].val);
+            i++;
+        }
+        assert_int_equal(i, np);
+        size_t bmax = 1 + rnd(&r) % 70, got, k;
+        pos = 0;
+        i = 0;
+        while ((got = ymsg_next_batch(&pkt, &pos, kv, bmax)) > 0) {
+            assert_true(got <= bmax);
+            for (k = 0; k < got; k++, i++) {
+                assert_int_equal(kv[k].key, pairs[i].key);
+                assert_int_equal(kv[k].len, pairs[i].len);
+                assert_memory_equal(kv[k].val, pairs[i].val, pairs[i].len);
+            }
+        }
+        assert_int_equal(i, np);
+        assert_int_equal(pos, pkt.hdr.length);
+
+        /* corrupt a few bytes: the library (fast path + scalar fallback) and the model agree on the
+         * verdict and the offset, with and without a pair cap */
+        size_t blen = (size_t)sz - 20;
+        for (int m = 0; m < 4 && blen; m++) {
+            size_t at = 20 + rnd(&r) % blen;
+            uint8_t old = buf[at];
+            static const uint8_t pick[] = {0xC0, 0x80, '0', '9', 'a', 0x00, '/', ':'};
+            buf[at] = pick[rnd(&r) % sizeof pick];
+            size_t maxp = rnd(&r) % 2 ? YMSG_DEFAULT_MAX_PAIRS : rnd(&r) % (np + 2);
+            size_t mo = 0, lo = 0;
+            ssize_t want = model_validate(buf + 20, blen, maxp ? maxp : YMSG_DEFAULT_MAX_PAIRS, &mo);
+            ssize_t gotv = ymsg_body_validate(buf + 20, blen, maxp ? maxp : YMSG_DEFAULT_MAX_PAIRS, &lo);
+            if (want != gotv || (want < 0 && mo != lo))
+                fail_msg("iter %d: model %zd at %zu, library %zd at %zu", iter, want, mo, gotv, lo);
+            buf[at] = old;
+        }
+        /* truncations: every cut of the body is an error or a shorter valid body, as the model says */
+        for (int m = 0; m < 3 && blen; m++) {
+            size_t cut = rnd(&r) % blen;
+            size_t mo = 0, lo = 0;
+            ssize_t want = model_validate(buf + 20, cut, YMSG_DEFAULT_MAX_PAIRS, &mo);
+            ssize_t gotv = ymsg_body_validate(buf + 20, cut, YMSG_DEFAULT_MAX_PAIRS, &lo);
+            if (want != gotv || (want < 0 && mo != lo))
+                fail_msg("iter %d cut %zu: model %zd at %zu, library %zd at %zu", iter, cut, want, mo, gotv, lo);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_empty_body_and_eagain),
         cmocka_unit_test(test_chunking),
         cmocka_unit_test(test_resync),
+        cmocka_unit_test(test_random_bodies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
