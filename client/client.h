@@ -1,0 +1,76 @@
+/* ymsg, the terminal client: shared pieces of the driver, the one-shot commands, the TUI and probe. */
+#ifndef YMSG_CLIENT_H
+#define YMSG_CLIENT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ymsg/ymsg.h"
+
+/* Exit codes (documented in ymsg --help). */
+#define EXIT_OKAY     0
+#define EXIT_FAILED   1   /* the server refused the command, or probe found a leak */
+#define EXIT_LOGIN    2   /* login refused: wrong password, no such user, locked */
+#define EXIT_NETWORK  3   /* server or login server unreachable, connection lost, timeout */
+#define EXIT_USAGE    64  /* bad command line */
+
+/* Everything the command line configures. */
+struct opts {
+    char host[256];               /* pager host */
+    char port[16];                /* pager port */
+    const char *login_url;        /* token login base URL */
+    const char *ca_file;          /* CA bundle for the login URL */
+    const char *credentials;      /* file with user:password */
+    const char *target_credentials; /* probe: the target's credentials file */
+    int invisible;                /* log in invisible */
+    int json;                     /* JSON output */
+    int verbose;                  /* 1 = info log, 2 = debug log + packets */
+    long count;                   /* listen: stop after N events (0 = no limit) */
+    double timeout;               /* seconds to run (0 = no limit) */
+    const char *to;               /* --to */
+    const char *group;            /* --group */
+    const char *message;          /* --message */
+    long settle_ms;               /* buddies/probe: wait for presence after the list */
+    int away;                     /* status custom: mark as away (key 47 = 1) */
+};
+
+/* The driver: one pager connection and its session. */
+struct drv {
+    struct ymsg_session *s;       /* the sans-IO session */
+    int fd;                       /* pager socket, -1 when closed */
+    struct ymsg_http_config http; /* for YMSG_EV_HTTP_GET */
+    const struct opts *o;         /* options */
+    char user[YMSG_ID_MAX];       /* own id */
+    int verbose;                  /* log level switch */
+    ymsg_packet_fn on_packet;     /* extra packet hook (probe), may be NULL */
+    void *packet_ud;              /* its argument */
+    int net_error;                /* the connection failed (as opposed to a login verdict) */
+};
+
+uint64_t now_ms(void);
+/* Reads credentials: file, then YMSG_USER/YMSG_PASSWORD, then a prompt on the terminal. */
+int read_credentials(const char *file, const char *env_user, const char *env_pass, char *user, size_t ucap,
+                     char *pass, size_t pcap);
+/* Connects and starts the session (status 12 when invisible).  Returns 0 or EXIT_NETWORK. */
+int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, int invisible);
+/* Waits up to timeout_ms for the socket (and extra_fd if >= 0), reads, ticks, writes.
+ * Returns 0, or EXIT_NETWORK once the connection is gone.  *extra_ready is set if extra_fd is readable. */
+int drv_step(struct drv *d, int extra_fd, int timeout_ms, int *extra_ready);
+/* Next event for the application; performs HTTP requests the session asks for on the way. */
+const struct ymsg_event *drv_next_event(struct drv *d);
+/* Runs until logged in.  Returns 0, EXIT_LOGIN or EXIT_NETWORK; prints the reason to stderr. */
+int drv_login(struct drv *d, int timeout_ms, void (*cb)(void *, const struct ymsg_event *), void *ud);
+/* Writes pending output (bounded wait) and closes. */
+void drv_close(struct drv *d);
+
+/* JSON helpers */
+void json_str(FILE *f, const char *s);
+void json_event(FILE *f, const struct ymsg_event *ev);
+void json_buddies(FILE *f, struct ymsg_session *s);
+const char *status_text(uint32_t status);
+
+int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o);
+int cmd_tui(const struct opts *o);
+int cmd_probe(int argc, char **argv, const struct opts *o);
+
+#endif

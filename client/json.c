@@ -1,0 +1,146 @@
+/* JSON output of events and of the roster: one object per line, strings escaped per RFC 8259. */
+#include "client.h"
+
+#include <string.h>
+
+void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(f, "\\u%04x", *p);
+            else
+                fputc(*p, f); /* the session hands out valid UTF-8 */
+        }
+    }
+    fputc('"', f);
+}
+
+const char *status_text(uint32_t status)
+{
+    const char *n = ymsg_status_name(status);
+    return n ? n : "Unknown";
+}
+
+static void field(FILE *f, const char *name, const char *val)
+{
+    fprintf(f, ",\"%s\":", name);
+    json_str(f, val);
+}
+
+void json_event(FILE *f, const struct ymsg_event *ev)
+{
+    fprintf(f, "{\"event\":\"%s\"", ymsg_event_type_name(ev->type));
+    switch (ev->type) {
+    case YMSG_EV_LOGGED_IN:
+        field(f, "user", ev->who);
+        fprintf(f, ",\"status\":%u", ev->status);
+        break;
+    case YMSG_EV_LOGIN_FAILED:
+        fprintf(f, ",\"code\":%d,\"network\":%s", ev->code, ev->flags & YMSG_EVF_NETWORK ? "true" : "false");
+        field(f, "reason", ev->text);
+        break;
+    case YMSG_EV_BUDDY_LIST:
+        fprintf(f, ",\"buddies\":%d", ev->code);
+        break;
+    case YMSG_EV_PRESENCE:
+        field(f, "who", ev->who);
+        fprintf(f, ",\"online\":%s,\"status\":%u", ev->on ? "true" : "false", ev->status);
+        field(f, "status_name", ev->on ? status_text(ev->status) : "Offline");
+        field(f, "message", ev->text);
+        fprintf(f, ",\"away\":%d,\"idle\":%lld", ev->away, ev->idle);
+        break;
+    case YMSG_EV_MESSAGE:
+    case YMSG_EV_BUZZ:
+        field(f, "from", ev->who);
+        field(f, "to", ev->to);
+        if (ev->type == YMSG_EV_MESSAGE)
+            field(f, "text", ev->text);
+        fprintf(f, ",\"time\":%lld,\"offline\":%s", ev->time, ev->flags & YMSG_EVF_OFFLINE ? "true" : "false");
+        break;
+    case YMSG_EV_TYPING:
+        field(f, "from", ev->who);
+        fprintf(f, ",\"typing\":%s", ev->on ? "true" : "false");
+        break;
+    case YMSG_EV_AUTH_REQUEST:
+        field(f, "from", ev->who);
+        field(f, "message", ev->text);
+        break;
+    case YMSG_EV_AUTH_ANSWER:
+        field(f, "from", ev->who);
+        fprintf(f, ",\"accepted\":%s", ev->on ? "true" : "false");
+        field(f, "message", ev->text);
+        break;
+    case YMSG_EV_LIST_ACK: {
+        const char *svc = ymsg_service_name(ev->service);
+        field(f, "op", svc ? svc : "unknown");
+        fprintf(f, ",\"service\":%u,\"code\":%d", ev->service, ev->code);
+        field(f, "result", ev->text);
+        field(f, "who", ev->who);
+        field(f, "group", ev->group);
+        if (ev->group2[0])
+            field(f, "old_group", ev->group2);
+        break;
+    }
+    case YMSG_EV_NOT_SENT:
+        field(f, "to", ev->who);
+        field(f, "reason", ev->text);
+        break;
+    case YMSG_EV_SYSTEM:
+        field(f, "text", ev->text);
+        break;
+    case YMSG_EV_KICKED:
+        fprintf(f, ",\"code\":%d", ev->code);
+        field(f, "reason", ev->text);
+        break;
+    case YMSG_EV_DISCONNECTED:
+        fprintf(f, ",\"code\":%d", ev->code);
+        field(f, "reason", ev->text);
+        break;
+    default:
+        break;
+    }
+    fputs("}\n", f);
+    fflush(f);
+}
+
+void json_buddies(FILE *f, struct ymsg_session *s)
+{
+    fputs("{\"user\":", f);
+    json_str(f, ymsg_session_user(s));
+    fputs(",\"groups\":[", f);
+    for (size_t i = 0; i < ymsg_session_group_count(s); i++) {
+        if (i)
+            fputc(',', f);
+        json_str(f, ymsg_session_group(s, i));
+    }
+    fputs("],\"buddies\":[", f);
+    for (size_t i = 0; i < ymsg_session_buddy_count(s); i++) {
+        const struct ymsg_buddy *b = ymsg_session_buddy(s, i);
+        fputs(i ? ",{\"id\":" : "{\"id\":", f);
+        json_str(f, b->id);
+        fputs(",\"group\":", f);
+        json_str(f, b->group);
+        fprintf(f, ",\"online\":%s,\"status\":%u,\"status_name\":", b->online ? "true" : "false",
+                b->online ? b->status : (uint32_t)YMSG_STATUS_OFFLINE);
+        json_str(f, b->online ? status_text(b->status) : "Offline");
+        fputs(",\"message\":", f);
+        json_str(f, b->msg);
+        fprintf(f, ",\"away\":%d,\"idle\":%lld,\"pending\":%s}", b->away, b->idle, b->pending ? "true" : "false");
+    }
+    fputs("],\"ignored\":[", f);
+    for (size_t i = 0; i < ymsg_session_ignored_count(s); i++) {
+        if (i)
+            fputc(',', f);
+        json_str(f, ymsg_session_ignored(s, i));
+    }
+    fputs("]}\n", f);
+    fflush(f);
+}

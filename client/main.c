@@ -1,0 +1,158 @@
+/* ymsg — a Yahoo! Messenger (YMSG16) terminal client, bot and invisibility audit tool on libymsg. */
+#include "client.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: ymsg [OPTIONS]                        interactive terminal client\n"
+    "       ymsg [OPTIONS] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  send --to USER TEXT           send one message\n"
+    "  buzz --to USER                send a buzz\n"
+    "  listen [--json] [--count N] [--timeout S]\n"
+    "                                print events (one JSON object per line with --json)\n"
+    "  status available|away|busy|brb|idle|invisible|custom TEXT [--away]\n"
+    "                                sign in with that status and stay (like listen)\n"
+    "  buddies [--json]              print the buddy list with presence\n"
+    "  add USER [--group G] [--message M]   add a buddy (asks for authorisation)\n"
+    "  remove USER [--group G]       remove a buddy\n"
+    "  move USER GROUP               move a buddy to another group\n"
+    "  rename-group OLD NEW          rename a group\n"
+    "  accept USER | decline USER [--message M]   answer an authorisation request\n"
+    "  ignore USER | unignore USER   edit the ignore list\n"
+    "  probe USER [--target-credentials FILE] [--json]\n"
+    "                                audit the server: does USER's invisibility leak?\n"
+    "\n"
+    "options:\n"
+    "  --server HOST:PORT            pager server (default scs.msg.yahoo.com:5050)\n"
+    "  --login-url URL               token login base (default https://login.yahoo.com)\n"
+    "  --ca-file FILE                CA bundle used to verify the login server\n"
+    "  --credentials FILE            read 'user:password' from FILE\n"
+    "  --invisible                   sign in invisible\n"
+    "  --json                        JSON output\n"
+    "  --timeout S, --count N        stop after S seconds / N events\n"
+    "  --settle MS                   wait MS for presence after the list (buddies, probe; default 800)\n"
+    "  -v, --verbose                 log to stderr (-vv debug, -vvv packet dumps)\n"
+    "  -h, --help\n"
+    "\n"
+    "Credentials come from --credentials FILE, else YMSG_USER / YMSG_PASSWORD, else a prompt.\n"
+    "They are never taken from the command line.\n"
+    "\n"
+    "exit codes:\n"
+    "  0   success\n"
+    "  1   the server refused the command, or probe found a leak\n"
+    "  2   login failed (wrong password, no such user, account locked)\n"
+    "  3   network failure (server or login server unreachable, connection lost, timeout)\n"
+    "  64  usage error\n";
+
+static int need_value(int argc, char **argv, int i)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "ymsg: %s needs a value\n", argv[i]);
+        return 0;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    struct opts o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.host, sizeof o.host, "scs.msg.yahoo.com");
+    snprintf(o.port, sizeof o.port, "5050");
+    o.settle_ms = 800;
+    const char *cmd = NULL;
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    int nargs = 0;
+    if (!args)
+        return EXIT_FAILED;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_text, stdout);
+            free(args);
+            return EXIT_OKAY;
+        } else if (!strcmp(a, "--")) {
+            for (i++; i < argc; i++)
+                args[nargs++] = argv[i];
+        } else if (!strcmp(a, "--password") || !strcmp(a, "-p") || !strncmp(a, "--password=", 11)) {
+            fprintf(stderr, "ymsg: passwords are not accepted on the command line (they show in ps); use "
+                            "--credentials FILE, YMSG_PASSWORD or the prompt\n");
+            free(args);
+            return EXIT_USAGE;
+        } else if (!strcmp(a, "--server")) {
+            if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
+            const char *v = argv[++i], *colon = strrchr(v, ':');
+            if (!colon || colon == v || !colon[1] || (size_t)(colon - v) >= sizeof o.host ||
+                strlen(colon + 1) >= sizeof o.port) {
+                fprintf(stderr, "ymsg: --server wants HOST:PORT\n");
+                free(args);
+                return EXIT_USAGE;
+            }
+            snprintf(o.host, sizeof o.host, "%.*s", (int)(colon - v), v);
+            if (o.host[0] == '[' && o.host[strlen(o.host) - 1] == ']') { /* [::1]:5050 */
+                memmove(o.host, o.host + 1, strlen(o.host));
+                o.host[strlen(o.host) - 1] = 0;
+            }
+            snprintf(o.port, sizeof o.port, "%s", colon + 1);
+        } else if (!strcmp(a, "--login-url") || !strcmp(a, "--ca-file") || !strcmp(a, "--credentials") ||
+                   !strcmp(a, "--target-credentials") || !strcmp(a, "--to") || !strcmp(a, "--group") ||
+                   !strcmp(a, "--message") || !strcmp(a, "--count") || !strcmp(a, "--timeout") ||
+                   !strcmp(a, "--settle")) {
+            if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
+            const char *v = argv[++i];
+            char *end = NULL;
+            if (!strcmp(a, "--login-url")) o.login_url = v;
+            else if (!strcmp(a, "--ca-file")) o.ca_file = v;
+            else if (!strcmp(a, "--credentials")) o.credentials = v;
+            else if (!strcmp(a, "--target-credentials")) o.target_credentials = v;
+            else if (!strcmp(a, "--to")) o.to = v;
+            else if (!strcmp(a, "--group")) o.group = v;
+            else if (!strcmp(a, "--message")) o.message = v;
+            else if (!strcmp(a, "--count")) o.count = strtol(v, &end, 10);
+            else if (!strcmp(a, "--timeout")) o.timeout = strtod(v, &end);
+            else o.settle_ms = strtol(v, &end, 10);
+            if (end && (*end || end == v || o.count < 0 || o.timeout < 0 || o.settle_ms < 0)) {
+                fprintf(stderr, "ymsg: %s: bad number '%s'\n", a, v);
+                free(args);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--json")) {
+            o.json = 1;
+        } else if (!strcmp(a, "--invisible")) {
+            o.invisible = 1;
+        } else if (!strcmp(a, "--away")) {
+            o.away = 1;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o.verbose++;
+        } else if (!strcmp(a, "-vv")) {
+            o.verbose += 2;
+        } else if (!strcmp(a, "-vvv")) {
+            o.verbose += 3;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "ymsg: unknown option %s (see ymsg --help)\n", a);
+            free(args);
+            return EXIT_USAGE;
+        } else if (!cmd) {
+            cmd = a;
+        } else {
+            args[nargs++] = argv[i];
+        }
+    }
+    int rc;
+    if (!cmd)
+        rc = cmd_tui(&o);
+    else if (!strcmp(cmd, "probe"))
+        rc = cmd_probe(nargs, args, &o);
+    else if (!strcmp(cmd, "help")) {
+        fputs(usage_text, stdout);
+        rc = EXIT_OKAY;
+    } else
+        rc = cmd_bot(cmd, nargs, args, &o);
+    free(args);
+    return rc;
+}
