@@ -10,12 +10,20 @@ build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-
 test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+# npm packages the AMF interop tests and bench/amf use as independent peers (pinned by package-lock.json)
+npm_peers() {
+  [ "$what" = test ] || return 0
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/tests/interop/amf"
+  [ -d "$dir/node_modules" ] && return 0
+  echo "installing npm AMF peers into $dir" >&2
+  npm ci --prefix "$dir" --no-audit --no-fund >&2
+}
 missing=()
 for p in "${pkgs[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+[ ${#missing[@]} -eq 0 ] && { npm_peers; exit 0; }
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${missing[*]}" >&2
@@ -28,3 +36,4 @@ export DEBIAN_FRONTEND=noninteractive
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
 apt-get update -q >/dev/null
 $cmd >/dev/null
+npm_peers
