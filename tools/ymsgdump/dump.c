@@ -20,14 +20,17 @@
 
 enum stream_mode { MODE_UNKNOWN, MODE_YMSG, MODE_OTHER };
 
+#define DATA(s) ((s)->buf + (s)->off)
+
 /* The YMSG decoder state of one direction of one connection (or of the raw input). */
 struct stream {
     enum stream_mode mode;  /* what the stream turned out to be */
     uint8_t scan;           /* no clean start seen: look for the first "YMSG" anywhere */
     uint8_t resync;         /* after an error or a gap: skipping to the next "YMSG" */
     uint8_t http_done;      /* --http: first line handled */
-    uint8_t *buf;           /* undecoded bytes */
-    size_t len;             /* bytes in buf */
+    uint8_t *buf;           /* buffer; the undecoded bytes are buf[off .. off+len) */
+    size_t off;             /* start of the undecoded bytes (compacted only when space is needed) */
+    size_t len;             /* undecoded bytes */
     size_t cap;             /* size of buf; grows up to the largest packet allowed */
     uint64_t base;          /* stream offset of buf[0] */
     uint64_t scanned;       /* bytes skipped while scanning/resyncing */
@@ -171,7 +174,7 @@ static void emit(struct dump *c, const struct yd_flow *f, int d, uint64_t off,
 
 static void consume(struct stream *s, size_t n)
 {
-    memmove(s->buf, s->buf + n, s->len - n);
+    s->off = s->len == n ? 0 : s->off + n;
     s->len -= n;
     s->base += n;
 }
@@ -181,6 +184,7 @@ static void become_other(struct stream *s)
     s->mode = MODE_OTHER;
     s->base += s->len;
     s->len = 0;
+    s->off = 0;
 }
 
 static int looks_http(const uint8_t *p, size_t n)
@@ -200,16 +204,16 @@ static void http_line(struct dump *c, const struct yd_flow *f, int d, struct str
 {
     if (s->http_done || !c->o->http || c->raw)
         return;
-    const uint8_t *nl = memchr(s->buf, '\n', s->len);
+    const uint8_t *nl = memchr(DATA(s), '\n', s->len);
     if (!nl && s->len < HTTP_LINE_MAX)
         return;
     s->http_done = 1;
-    size_t n = nl ? (size_t)(nl - s->buf) : HTTP_LINE_MAX;
+    size_t n = nl ? (size_t)(nl - DATA(s)) : HTTP_LINE_MAX;
     if (n > HTTP_LINE_MAX)
         n = HTTP_LINE_MAX;
-    if (!looks_http(s->buf, n))
+    if (!looks_http(DATA(s), n))
         return;
-    if (n && s->buf[n - 1] == '\r')
+    if (n && DATA(s)[n - 1] == '\r')
         n--;
     char a[YD_ENDPOINT_STRLEN], b[YD_ENDPOINT_STRLEN];
     yd_endpoint_str(&f->ep[d], a, sizeof a);
@@ -218,7 +222,7 @@ static void http_line(struct dump *c, const struct yd_flow *f, int d, struct str
         fprintf(c->out, "{\"frame\":%llu,\"ts\":%lld.%06ld,\"src\":\"%s\",\"dst\":\"%s\",\"http\":\"",
                 (unsigned long long)c->frame, (long long)c->ts.tv_sec, (long)c->ts.tv_usec, a, b);
         for (size_t i = 0; i < n; i++) {
-            uint8_t ch = s->buf[i];
+            uint8_t ch = DATA(s)[i];
             if (ch == '"' || ch == '\\')
                 fprintf(c->out, "\\%c", ch);
             else if (ch < 0x20 || ch >= 0x7F)
@@ -230,7 +234,7 @@ static void http_line(struct dump *c, const struct yd_flow *f, int d, struct str
     } else {
         fprintf(c->out, "# frame %llu %s -> %s HTTP: ", (unsigned long long)c->frame, a, b);
         for (size_t i = 0; i < n; i++) {
-            uint8_t ch = s->buf[i];
+            uint8_t ch = DATA(s)[i];
             if (ch < 0x20 || ch >= 0x7F)
                 fprintf(c->out, "\\x%02X", ch);
             else
@@ -248,22 +252,23 @@ static void process(struct dump *c, struct yd_flow *f, int d, struct stream *s)
             if (s->http_done || !c->o->http || s->len >= HTTP_LINE_MAX) {
                 s->base += s->len;
                 s->len = 0;
+                s->off = 0;
             }
             return;
         }
         if (s->mode == MODE_UNKNOWN) {
-            if (s->len >= 4 && memcmp(s->buf, "YMSG", 4) == 0) {
+            if (s->len >= 4 && memcmp(DATA(s), "YMSG", 4) == 0) {
                 s->mode = MODE_YMSG;
                 continue;
             }
-            if (s->len < 4 && memcmp(s->buf, "YMSG", s->len) == 0)
+            if (s->len < 4 && memcmp(DATA(s), "YMSG", s->len) == 0)
                 return;
             if (!s->scan) {
                 s->mode = MODE_OTHER;
                 continue;
             }
             /* Joined mid-stream: the first packet starts at the first "YMSG", if any. */
-            size_t k = ymsg_resync(s->buf, s->len);
+            size_t k = ymsg_resync(DATA(s), s->len);
             if (k == 0)
                 k = 1;
             if (k > s->len)
@@ -276,16 +281,16 @@ static void process(struct dump *c, struct yd_flow *f, int d, struct stream *s)
         }
         /* MODE_YMSG */
         if (s->resync) {
-            if (s->len >= 4 && memcmp(s->buf, "YMSG", 4) == 0) {
+            if (s->len >= 4 && memcmp(DATA(s), "YMSG", 4) == 0) {
                 s->resync = 0;
                 problem(c, f, d, "resynchronised at stream offset %llu (%llu bytes skipped)",
                         (unsigned long long)s->base,
                         (unsigned long long)(s->base - s->resync_at));
                 continue;
             }
-            if (s->len < 4 && memcmp(s->buf, "YMSG", s->len) == 0)
+            if (s->len < 4 && memcmp(DATA(s), "YMSG", s->len) == 0)
                 return;             /* a partial "YMS" may still complete */
-            size_t k = ymsg_resync(s->buf, s->len);
+            size_t k = ymsg_resync(DATA(s), s->len);
             if (k == 0)
                 k = 1;
             if (k > s->len)
@@ -295,7 +300,7 @@ static void process(struct dump *c, struct yd_flow *f, int d, struct stream *s)
         }
         struct ymsg_packet pkt;
         size_t eoff = 0;
-        ssize_t r = ymsg_decode(s->buf, s->len, &c->lim, &pkt, &eoff);
+        ssize_t r = ymsg_decode(DATA(s), s->len, &c->lim, &pkt, &eoff);
         if (r > 0) {
             emit(c, f, d, s->base, &pkt);
             consume(s, (size_t)r);
@@ -322,6 +327,10 @@ static void feed(struct dump *c, struct yd_flow *f, int d, struct stream *s, con
             s->base += n;
             return;
         }
+        if (s->off && s->off + s->len == s->cap) {
+            memmove(s->buf, DATA(s), s->len);
+            s->off = 0;
+        }
         if (s->len == s->cap) {
             size_t nc = s->cap ? s->cap * 2 : FIRST_BUF;
             if (nc > c->maxcap)
@@ -336,6 +345,7 @@ static void feed(struct dump *c, struct yd_flow *f, int d, struct stream *s, con
                 c->malformed++;
                 s->base += s->len;
                 s->len = 0;
+                s->off = 0;
                 if (s->mode == MODE_YMSG) {
                     s->resync = 1;
                     s->resync_at = s->base;
@@ -347,10 +357,10 @@ static void feed(struct dump *c, struct yd_flow *f, int d, struct stream *s, con
             s->buf = nb;
             s->cap = nc;
         }
-        size_t k = s->cap - s->len;
+        size_t k = s->cap - s->off - s->len;
         if (k > n)
             k = n;
-        memcpy(s->buf + s->len, p, k);
+        memcpy(DATA(s) + s->len, p, k);
         s->len += k;
         p += k;
         n -= k;
@@ -382,6 +392,7 @@ static void gap(struct dump *c, struct yd_flow *f, int d, struct stream *s, uint
     }
     s->base += s->len + n;
     s->len = 0;
+    s->off = 0;
 }
 
 /* End of a stream: a YMSG packet cut short is reported. */
@@ -390,7 +401,7 @@ static void end_stream(struct dump *c, struct yd_flow *f, int d, struct stream *
     if (s->mode == MODE_YMSG && !s->resync && s->len > 0) {
         struct ymsg_header h;
         c->malformed++;
-        if (ymsg_header_decode(s->buf, s->len, &h) == YMSG_HEADER_LEN)
+        if (ymsg_header_decode(DATA(s), s->len, &h) == YMSG_HEADER_LEN)
             problem(c, f, d, "truncated YMSG packet at end of stream: stream offset %llu, %zu of %u "
                     "bytes", (unsigned long long)s->base, s->len,
                     (unsigned)(YMSG_HEADER_LEN + h.length));
