@@ -78,4 +78,9 @@ const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 /* Registers /api, /api.php, /gateway, /amf and /crossdomain.xml on hs.  Returns 0 or -1. */
 int gateway_register(struct gateway *gw, struct http_server *hs);
 
+/* ymsgd start-up (glue.c): a gateway configured from srv->cfg (the amf_* knobs and the login
+ * throttling knobs), registered on srv->http.  NULL with a message in err.  gateway_free() it after
+ * http_free(). */
+struct gateway *gateway_start(struct server *srv, char *err, size_t errlen);
+
 #endif

@@ -1,0 +1,63 @@
+/* Authentication state: password hashing, the one-time tokens of /config/pwtoken_get, the crumbs and
+ * Y/T/B cookies of /config/pwtoken_login, and the throttling of failed logins.
+ *
+ * Throttling policy (documented in docs/ymsgd.8, "LOGIN THROTTLING"):
+ *  - Every attempt takes a token from the source address's bucket (login_rate/login_burst); an empty
+ *    bucket answers 1236 ("logging in too frequently") without looking at the password.
+ *  - An address with addr_max_failures failures within fail_window also gets 1236 until the window
+ *    passes.
+ *  - An account with account_max_failures failures within fail_window is locked for
+ *    account_lock_time seconds.  While locked, attempts from an address that has itself failed
+ *    within fail_window get 1213 without a password check, and a wrong password from anywhere gets
+ *    1213 too (so guessing learns nothing).  A correct password from an address with no recent
+ *    failures is still accepted: a stranger can slow an account down but cannot lock its owner out,
+ *    and the lock only ever counts failures and lasts minutes. */
+#ifndef YMSGD_AUTH_H
+#define YMSGD_AUTH_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+#define AUTH_SECRET_LEN 48 /* buffer size for tokens, crumbs and cookie values */
+
+struct auth_login {
+    char user[NAME_MAX_LEN + 1];  /* who logged in over HTTP */
+    char crumb[AUTH_SECRET_LEN];  /* crumb=… line; 307 = Y64(MD5(crumb ‖ challenge)) */
+    char y[AUTH_SECRET_LEN];      /* Y cookie value (key of the table) */
+    char t[AUTH_SECRET_LEN];      /* T cookie value */
+    char b[AUTH_SECRET_LEN];      /* B cookie value */
+    double expires;               /* monotonic expiry */
+};
+
+struct auth *auth_new(struct server *srv);
+void auth_free(struct auth *a);
+/* Drops expired tokens/crumbs and idle throttle entries. */
+void auth_sweep(struct auth *a);
+
+/* Hashes a password for storage: argon2id string into pwhash, and the method-0 hashes P and C into
+ * p/c when legacy is set (else they are made empty).  Returns 0 or -1. */
+int auth_hash_password(const struct config *cfg, const char *password, int legacy, char pwhash[256],
+                       char p[32], char c[32]);
+
+/* pwtoken_get: checks user/password under the throttling policy.  Returns the login code
+ * (0, 1212, 1213, 1235, 1236).  On 0 a fresh token is written to token. */
+int auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
+                        char token[AUTH_SECRET_LEN]);
+/* pwtoken_login: consumes a token; on success fills *out (crumb and cookies) and returns 0, else -1. */
+int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out);
+/* 0x54 (v16): finds the crumb issued with Y cookie y (text up to the first ';'), checks T, user and
+ * 307 = Y64(MD5(crumb ‖ challenge)); consumes the crumb either way.  Returns 0 ok, -1 bad/expired. */
+int auth_cookie_login(struct auth *a, const char *user, const char *y, const char *t, const char *challenge,
+                      const char *resp307);
+/* 0x54 (method 0): checks keys 6/96 against the stored P/C under the throttling policy.  Returns a
+ * 0x54 key-66 code: 0 ok, 3 no such user, 13 bad, 14 locked. */
+int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge,
+                       const char *r6, const char *r96);
+/* Whether an address may attempt a YMSG login now (takes a token from its bucket). */
+int auth_addr_allowed(struct auth *a, const char *addr);
+
+/* Random text of Y64 characters ([A-Za-z0-9._]) starting with a letter: nbytes of entropy. */
+void auth_random_text(char *out, size_t cap, size_t nbytes);
+
+#endif

@@ -1,0 +1,451 @@
+/* Buddy lists and their operations; see buddy.h. */
+#include "buddy.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "presence.h"
+
+#define SPLIT_AT 900 /* body bytes after which a list continues in another packet */
+
+struct row {
+    char *buddy;   /* id */
+    char *group;   /* group */
+    int pending;   /* not yet authorised */
+    int stealth;   /* permanent stealth towards this buddy */
+};
+
+struct rows {
+    struct row *r;     /* collected rows */
+    size_t n, cap;     /* used / allocated */
+};
+
+static void collect_row(void *arg, const struct store_buddy *b)
+{
+    struct rows *l = arg;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        struct row *nr = realloc(l->r, ncap * sizeof *nr);
+        if (!nr) return;
+        l->r = nr;
+        l->cap = ncap;
+    }
+    struct row *r = &l->r[l->n];
+    r->buddy = strdup(b->buddy);
+    r->group = strdup(b->group);
+    r->pending = b->pending;
+    r->stealth = b->stealth;
+    if (!r->buddy || !r->group) {
+        free(r->buddy);
+        free(r->group);
+        return;
+    }
+    l->n++;
+}
+
+static void collect_name(void *arg, const char *name)
+{
+    struct store_buddy b = {name, "", 0, 0};
+    collect_row(arg, &b);
+}
+
+static void rows_free(struct rows *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->r[i].buddy);
+        free(l->r[i].group);
+    }
+    free(l->r);
+}
+
+/* Sets the header status of the packet being built (continuation vs last). */
+static void set_status(struct ymsg_builder *b, uint32_t status)
+{
+    if (b->err || b->start == SIZE_MAX) return;
+    uint8_t *p = b->buf + b->start + 12;
+    p[0] = (uint8_t)(status >> 24);
+    p[1] = (uint8_t)(status >> 16);
+    p[2] = (uint8_t)(status >> 8);
+    p[3] = (uint8_t)status;
+}
+
+/* 0xF1 LIST_15: 302=318, per group 300=318 65=G 302=319 (300=319 7=b [223=1] [317=2] 301=319)…
+ * 303=319 301=318, then the ignore list 302=320 (300=320 7=x 301=320)… 303=320, and 303=318 last.
+ * Split at entry boundaries into ~1 KB packets: status 5 for all but the last (status 0).  No
+ * buddies and no ignores: one empty 0xF1 with status 0. */
+static void send_list15(struct conn *c, struct rows *bl, struct rows *ig)
+{
+    if (bl->n == 0 && ig->n == 0) {
+        pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+        pkt_send(c);
+        return;
+    }
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+    ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 318);
+    const char *group = NULL;
+    for (size_t i = 0; i < bl->n; i++) {
+        struct row *r = &bl->r[i];
+        if (pkt_body_len() > SPLIT_AT) {
+            set_status(b, YMSG_PKT_CONTINUED);
+            if (pkt_send(c) < 0) return;
+            b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+        }
+        if (!group || strcmp(group, r->group) != 0) {
+            if (group) {
+                ymsg_build_int(b, YMSG_KEY_LIST_END, 319);
+                ymsg_build_int(b, YMSG_KEY_ENTRY_END, 318);
+            }
+            group = r->group;
+            ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 318);
+            ymsg_build_str(b, YMSG_KEY_GROUP, group);
+            ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 319);
+        }
+        ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 319);
+        ymsg_build_str(b, YMSG_KEY_BUDDY, r->buddy);
+        if (r->pending) ymsg_build_str(b, YMSG_KEY_PENDING, "1");
+        if (r->stealth) ymsg_build_str(b, YMSG_KEY_STEALTH_SETTING, "2");
+        ymsg_build_int(b, YMSG_KEY_ENTRY_END, 319);
+    }
+    if (group) {
+        ymsg_build_int(b, YMSG_KEY_LIST_END, 319);
+        ymsg_build_int(b, YMSG_KEY_ENTRY_END, 318);
+    }
+    if (ig->n) {
+        ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 320);
+        for (size_t i = 0; i < ig->n; i++) {
+            if (pkt_body_len() > SPLIT_AT) {
+                set_status(b, YMSG_PKT_CONTINUED);
+                if (pkt_send(c) < 0) return;
+                b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+            }
+            ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 320);
+            ymsg_build_str(b, YMSG_KEY_BUDDY, ig->r[i].buddy);
+            ymsg_build_int(b, YMSG_KEY_ENTRY_END, 320);
+        }
+        ymsg_build_int(b, YMSG_KEY_LIST_END, 320);
+    }
+    ymsg_build_int(b, YMSG_KEY_LIST_END, 318);
+    pkt_send(c);
+}
+
+/* Appends text to a growable string; returns 0 or -1. */
+static int sb_add(char **s, size_t *len, size_t *cap, const char *t)
+{
+    size_t n = strlen(t);
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 256) + n;
+        char *ns = realloc(*s, ncap);
+        if (!ns) return -1;
+        *s = ns;
+        *cap = ncap;
+    }
+    memcpy(*s + *len, t, n + 1);
+    *len += n;
+    return 0;
+}
+
+/* Old 0x55 LIST: 87 = "G1:b1,b2\nG2:b3\n", 88 = "i1,i2", 89 = own id; key 87/88 values longer than
+ * ~800 bytes continue in further 0x55 packets with status 5 (values are concatenated by clients). */
+static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
+{
+    char *s87 = NULL, *s88 = NULL;
+    size_t l87 = 0, c87 = 0, l88 = 0, c88 = 0;
+    const char *group = NULL;
+    for (size_t i = 0; i < bl->n; i++) {
+        if (bl->r[i].pending) continue;
+        if (!group || strcmp(group, bl->r[i].group) != 0) {
+            if (group) sb_add(&s87, &l87, &c87, "\n");
+            group = bl->r[i].group;
+            sb_add(&s87, &l87, &c87, group);
+            sb_add(&s87, &l87, &c87, ":");
+        } else {
+            sb_add(&s87, &l87, &c87, ",");
+        }
+        sb_add(&s87, &l87, &c87, bl->r[i].buddy);
+    }
+    if (group) sb_add(&s87, &l87, &c87, "\n");
+    for (size_t i = 0; i < ig->n; i++) {
+        if (i) sb_add(&s88, &l88, &c88, ",");
+        sb_add(&s88, &l88, &c88, ig->r[i].buddy);
+    }
+    size_t o87 = 0, o88 = 0;
+    do {
+        size_t n87 = l87 - o87 > 800 ? 800 : l87 - o87, n88 = l88 - o88 > 800 ? 800 : l88 - o88;
+        int last = o87 + n87 == l87 && o88 + n88 == l88;
+        struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LIST, last ? YMSG_PKT_DEFAULT : YMSG_PKT_CONTINUED);
+        if (n87) ymsg_build_kv(b, YMSG_KEY_BUDDY_LIST, s87 + o87, n87);
+        if (n88) ymsg_build_kv(b, YMSG_KEY_IGNORE_LIST, s88 + o88, n88);
+        if (last) {
+            ymsg_build_str(b, YMSG_KEY_IDENTITIES, c->user);
+            ymsg_build_str(b, YMSG_KEY_MY_ID, c->user);
+            ymsg_build_str(b, YMSG_KEY_LIST_90, "1");
+            ymsg_build_str(b, 100, "0");
+            ymsg_build_str(b, 101, "");
+            ymsg_build_str(b, 102, "");
+            ymsg_build_int(b, YMSG_KEY_COOKIE_LIFETIME, c->srv->cfg->crumb_lifetime);
+        }
+        o87 += n87;
+        o88 += n88;
+        if (pkt_send(c) < 0) break;
+    } while (o87 < l87 || o88 < l88);
+    free(s87);
+    free(s88);
+}
+
+void buddy_send_list(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct rows bl = {0}, ig = {0};
+    srv->st->buddy_list(srv->st, c->user, collect_row, &bl);
+    srv->st->ignore_list(srv->st, c->user, collect_name, &ig);
+    if (c->old_proto) send_list55(c, &bl, &ig);
+    else send_list15(c, &bl, &ig);
+    rows_free(&bl);
+    rows_free(&ig);
+}
+
+static void send_authreq(struct conn *t, const char *requester, const char *msg)
+{
+    struct ymsg_builder *b = pkt_begin(t, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_AUTHREQ);
+    ymsg_build_str(b, YMSG_KEY_FROM, requester);
+    ymsg_build_str(b, YMSG_KEY_TO, t->user);
+    if (msg && *msg) {
+        ymsg_build_str(b, YMSG_KEY_MSG, msg);
+        ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+    }
+    pkt_send(t);
+}
+
+struct ar {
+    char *req;  /* requester */
+    char *msg;  /* request text */
+};
+
+struct ars {
+    struct ar *a;    /* collected requests */
+    size_t n, cap;   /* used / allocated */
+};
+
+static void collect_ar(void *arg, const char *requester, const char *msg)
+{
+    struct ars *l = arg;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        struct ar *na = realloc(l->a, ncap * sizeof *na);
+        if (!na) return;
+        l->a = na;
+        l->cap = ncap;
+    }
+    l->a[l->n].req = strdup(requester);
+    l->a[l->n].msg = strdup(msg);
+    if (l->a[l->n].req && l->a[l->n].msg) l->n++;
+    else {
+        free(l->a[l->n].req);
+        free(l->a[l->n].msg);
+    }
+}
+
+void buddy_send_authreqs(struct conn *c)
+{
+    struct ars l = {0};
+    c->srv->st->authreq_list(c->srv->st, c->user, collect_ar, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        send_authreq(c, l.a[i].req, l.a[i].msg);
+        free(l.a[i].req);
+        free(l.a[i].msg);
+    }
+    free(l.a);
+}
+
+/* ---- operations ----------------------------------------------------------------------------- */
+
+/* Copies key's first value into out as text (truncated to cap-1); returns its length or -1. */
+static ssize_t get_text(const struct ymsg_packet *pkt, uint32_t key, char *out, size_t cap)
+{
+    ssize_t n = ymsg_get_str(pkt, key, out, cap);
+    if (n < 0) return -1;
+    if ((size_t)n >= cap) n = (ssize_t)cap - 1;
+    return (ssize_t)strlen(out);
+}
+
+static int get_name(const struct ymsg_packet *pkt, uint32_t key, char out[NAME_MAX_LEN + 1])
+{
+    struct ymsg_kv kv;
+    if (ymsg_get(pkt, key, &kv) < 0) return -1;
+    return name_normalize((const char *)kv.val, kv.len, out);
+}
+
+static int valid_group(const char *g)
+{
+    if (!*g) return 0;
+    for (const unsigned char *p = (const unsigned char *)g; *p; p++)
+        if (*p < ' ') return 0;
+    return 1;
+}
+
+void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char who[NAME_MAX_LEN + 1], group[STORE_GROUP_MAX + 1], msg[512];
+    int code = YMSG_RESULT_OK;
+    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0) {
+        log_event(LOG_DEBUG, c->peer, c->user, "add_malformed", 0, NULL);
+        return;
+    }
+    if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0 || !valid_group(group)) snprintf(group, sizeof group, "Friends");
+    if (get_text(pkt, YMSG_KEY_MSG, msg, sizeof msg) < 0) msg[0] = 0;
+    int pending = 1;
+    int have = srv->st->buddy_get(srv->st, c->user, who, &pending, NULL);
+    if (!strcmp(who, c->user)) code = YMSG_RESULT_FAILURE;
+    else if (have == STORE_OK) code = YMSG_RESULT_DUPLICATE;
+    else if (srv->st->user_exists(srv->st, who) != 1) code = YMSG_RESULT_NOT_FOUND;
+    else if (srv->st->ignore_check(srv->st, c->user, who) == 1) code = YMSG_RESULT_FAILURE; /* unignore first */
+    else if (srv->st->buddy_count(srv->st, c->user) >= srv->cfg->max_buddies) code = YMSG_RESULT_LIST_FULL;
+    else if (srv->st->buddy_add(srv->st, c->user, who, group, 1) != STORE_OK) code = YMSG_RESULT_FAILURE;
+    if (code == YMSG_RESULT_OK) {
+        pending = 1;
+        srv->st->authreq_put(srv->st, c->user, who, msg);
+    }
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_ADDBUDDY, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, who);
+    ymsg_build_str(b, YMSG_KEY_GROUP, group);
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    if ((code == YMSG_RESULT_OK || code == YMSG_RESULT_DUPLICATE) && pending) ymsg_build_str(b, YMSG_KEY_PENDING, "1");
+    ymsg_build_str(b, YMSG_KEY_FEDERATION, "0");
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, "buddy_add", code, "%s", who);
+    if (code != YMSG_RESULT_OK) return;
+    /* The request reaches the target now if online (whatever the target's visibility: the requester
+     * learns nothing from it), otherwise at its next login. */
+    struct conn *t = online_get(srv, who);
+    if (t) send_authreq(t, c->user, msg);
+}
+
+void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char req[NAME_MAX_LEN + 1], reason[512];
+    long long v13 = 0;
+    if (get_name(pkt, YMSG_KEY_TO, req) < 0 || ymsg_get_int(pkt, YMSG_KEY_FLAG, &v13) < 0 || (v13 != 1 && v13 != 2))
+        return;
+    if (srv->st->authreq_del(srv->st, req, c->user) != STORE_OK) {
+        log_event(LOG_DEBUG, c->peer, c->user, "auth_no_request", 0, "%s", req);
+        return;
+    }
+    if (get_text(pkt, YMSG_KEY_MSG, reason, sizeof reason) < 0) reason[0] = 0;
+    struct pres_snap s;
+    pres_begin(srv, c->user, req, &s);
+    if (v13 == 1) srv->st->buddy_set_pending(srv->st, req, c->user, 0);
+    else srv->st->buddy_del(srv->st, req, c->user);
+    struct conn *r = online_get(srv, req);
+    if (r) {
+        struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_FROM, c->user);
+        ymsg_build_str(b, YMSG_KEY_TO, req);
+        ymsg_build_int(b, YMSG_KEY_FLAG, v13);
+        if (v13 == 2) {
+            ymsg_build_str(b, YMSG_KEY_MSG, reason);
+            ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+        }
+        pkt_send(r);
+    }
+    /* Accepting makes the requester a watcher: it learns c's presence only if can_see() allows. */
+    pres_end(srv, &s, 0);
+    log_event(LOG_INFO, c->peer, c->user, v13 == 1 ? "auth_accept" : "auth_decline", 0, "%s", req);
+}
+
+void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char who[NAME_MAX_LEN + 1], group[STORE_GROUP_MAX + 1];
+    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0) return;
+    if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0) group[0] = 0;
+    int rc = srv->st->buddy_del(srv->st, c->user, who);
+    if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
+    int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, who);
+    ymsg_build_str(b, YMSG_KEY_GROUP, group);
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    ymsg_build_str(b, YMSG_KEY_FEDERATION, "0");
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, "buddy_remove", code, "%s", who);
+}
+
+void buddy_handle_move(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char who[NAME_MAX_LEN + 1], oldg[STORE_GROUP_MAX + 1], newg[STORE_GROUP_MAX + 1];
+    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0 || get_text(pkt, YMSG_KEY_NEW_GROUP_CHG, newg, sizeof newg) < 0 ||
+        !valid_group(newg))
+        return;
+    if (get_text(pkt, YMSG_KEY_OLD_GROUP, oldg, sizeof oldg) < 0) oldg[0] = 0;
+    int rc = srv->st->buddy_set_group(srv->st, c->user, who, newg);
+    int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_CHGRP_15, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 240);
+    ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 240);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, who);
+    ymsg_build_str(b, YMSG_KEY_OLD_GROUP, oldg);
+    ymsg_build_str(b, YMSG_KEY_NEW_GROUP_CHG, newg);
+    ymsg_build_int(b, YMSG_KEY_ENTRY_END, 240);
+    ymsg_build_int(b, YMSG_KEY_LIST_END, 240);
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, "buddy_move", code, "%s", who);
+}
+
+void buddy_handle_rename_group(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char oldg[STORE_GROUP_MAX + 1], newg[STORE_GROUP_MAX + 1];
+    if (get_text(pkt, YMSG_KEY_GROUP, oldg, sizeof oldg) < 0 || get_text(pkt, YMSG_KEY_NEW_GROUP, newg, sizeof newg) < 0 ||
+        !valid_group(newg))
+        return;
+    int rc = srv->st->group_rename(srv->st, c->user, oldg, newg);
+    int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND
+             : rc == STORE_EXISTS ? YMSG_RESULT_GROUP_EXISTS : YMSG_RESULT_FAILURE;
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_GROUPRENAME, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, YMSG_KEY_GROUP, newg);   /* the ack swaps 65/67 (§6.4) */
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    ymsg_build_str(b, YMSG_KEY_NEW_GROUP, oldg);
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, "group_rename", code, NULL);
+}
+
+void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char who[NAME_MAX_LEN + 1];
+    long long v13 = 0;
+    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0 || ymsg_get_int(pkt, YMSG_KEY_FLAG, &v13) < 0 || (v13 != 1 && v13 != 2))
+        return;
+    int code, ignored = srv->st->ignore_check(srv->st, c->user, who);
+    struct pres_snap s;
+    pres_begin(srv, c->user, who, &s);
+    if (v13 == 1) {
+        if (ignored == 1) code = YMSG_RESULT_DUPLICATE;
+        else if (srv->st->buddy_get(srv->st, c->user, who, NULL, NULL) == STORE_OK) code = YMSG_RESULT_IS_BUDDY;
+        else code = srv->st->ignore_add(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
+    } else {
+        if (ignored != 1) code = YMSG_RESULT_NOT_FOUND;
+        else code = srv->st->ignore_del(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
+    }
+    /* Ignoring someone hides c from them exactly like signing off would (can_see checks ignores). */
+    pres_end(srv, &s, 0);
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_IGNORECONTACT, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_LOGIN_ID, who);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_int(b, YMSG_KEY_FLAG, v13);
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, v13 == 1 ? "ignore" : "unignore", code, "%s", who);
+}

@@ -1,0 +1,20 @@
+/* Buddy list, groups, authorisation and ignore list (YMSG.md §6): the login-time lists (0xF1 for
+ * YMSG 13+, 0x55 for older clients), pending authorisation requests (0xD6 status 3), and the client
+ * operations 0x83 add, 0x84 remove, 0xE7 move, 0x89 rename group, 0x85 ignore, 0xD6 answer.
+ * Acks never depend on whether the other user is online or invisible (§8.2 rule 10). */
+#ifndef YMSGD_BUDDY_H
+#define YMSGD_BUDDY_H
+
+#include "server.h"
+
+void buddy_send_list(struct conn *c);
+void buddy_send_authreqs(struct conn *c);
+
+void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt);
+void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt);
+void buddy_handle_move(struct conn *c, const struct ymsg_packet *pkt);
+void buddy_handle_rename_group(struct conn *c, const struct ymsg_packet *pkt);
+void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt);
+void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt);
+
+#endif

@@ -1,0 +1,200 @@
+/* Configuration table, file parser and flag help; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_STR, K_LONG, K_LL, K_BOOL };
+
+struct knob {
+    const char *name;   /* underscore form; flags use dashes */
+    enum kind kind;     /* how the value is parsed */
+    size_t off;         /* offset in struct config */
+    const char *def;    /* default, as text */
+    long long min, max; /* bounds for numbers */
+    const char *help;   /* one line for --help and the man page */
+};
+
+#define F(field) offsetof(struct config, field)
+static const struct knob knobs[] = {
+    {"data_dir", K_STR, F(data_dir), "data", 0, 0, "directory for ymsgd.db (created on first start)"},
+    {"ymsg_listen", K_STR, F(ymsg_listen), "127.0.0.1:5050", 0, 0, "YMSG pager listener HOST:PORT"},
+    {"http_listen", K_STR, F(http_listen), "127.0.0.1:8080", 0, 0, "HTTP listener HOST:PORT (\"\" = off)"},
+    {"https_listen", K_STR, F(https_listen), "127.0.0.1:8443", 0, 0, "HTTPS listener HOST:PORT (needs tls_cert/tls_key)"},
+    {"tls_cert", K_STR, F(tls_cert), "", 0, 0, "PEM certificate chain for HTTPS"},
+    {"tls_key", K_STR, F(tls_key), "", 0, 0, "PEM private key for HTTPS"},
+    {"capacity_host", K_STR, F(capacity_host), "", 0, 0, "CS_IP_ADDRESS in /capacity (\"\" = address the client used)"},
+    {"log_level", K_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"pwhash_opslimit", K_LL, F(pwhash_opslimit), "2", 1, 1000, "argon2id opslimit for new password hashes"},
+    {"pwhash_memlimit", K_LL, F(pwhash_memlimit), "67108864", 8192, 4398046511104LL, "argon2id memlimit in bytes"},
+    {"legacy_auth", K_BOOL, F(legacy_auth), "off", 0, 1, "allow YMSG 9/10 method-0 logins (stores password-equivalent hashes)"},
+    {"token_lifetime", K_LONG, F(token_lifetime), "300", 1, 86400, "seconds a login token is valid"},
+    {"crumb_lifetime", K_LONG, F(crumb_lifetime), "600", 1, 86400 * 7, "seconds a crumb and its Y/T cookies are valid"},
+    {"idle_timeout", K_LONG, F(idle_timeout), "300", 1, 86400, "seconds of silence before a session is closed"},
+    {"login_timeout", K_LONG, F(login_timeout), "60", 1, 3600, "seconds allowed to complete a login"},
+    {"max_sessions", K_LONG, F(max_sessions), "100000", 1, 10000000, "maximum simultaneous YMSG connections"},
+    {"max_conns_per_addr", K_LONG, F(max_conns_per_addr), "64", 1, 10000000, "simultaneous YMSG connections per address"},
+    {"conn_rate", K_LONG, F(conn_rate), "20", 1, 10000000, "new YMSG connections per second per address"},
+    {"conn_burst", K_LONG, F(conn_burst), "40", 1, 10000000, "burst of new connections per address"},
+    {"login_rate", K_LONG, F(login_rate), "5", 1, 10000000, "login attempts per second per address"},
+    {"login_burst", K_LONG, F(login_burst), "20", 1, 10000000, "burst of login attempts per address"},
+    {"fail_window", K_LONG, F(fail_window), "600", 1, 86400, "seconds over which failed logins count"},
+    {"addr_max_failures", K_LONG, F(addr_max_failures), "20", 1, 1000000, "failures per address before 1236"},
+    {"account_max_failures", K_LONG, F(account_max_failures), "5", 1, 1000000, "failures per account before it locks"},
+    {"account_lock_time", K_LONG, F(account_lock_time), "300", 1, 86400, "seconds an account lock lasts"},
+    {"max_tracked", K_LONG, F(max_tracked), "200000", 16, 100000000, "entries per rate-limit/token table"},
+    {"max_packet", K_LONG, F(max_packet), "65535", 64, 65535, "largest YMSG body accepted (bytes)"},
+    {"max_pairs", K_LONG, F(max_pairs), "4096", 8, 65535, "most key/value pairs in one packet"},
+    {"out_cap", K_LONG, F(out_cap), "262144", 4096, 1073741824, "queued output bytes before a slow client is dropped"},
+    {"http_max_body", K_LONG, F(http_max_body), "65536", 0, 1073741824, "largest HTTP request body"},
+    {"http_timeout", K_LONG, F(http_timeout), "30", 1, 3600, "HTTP connection idle timeout (s)"},
+    {"offline_max", K_LONG, F(offline_max), "200", 0, 1000000, "offline messages kept per recipient"},
+    {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies per user"},
+    {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
+};
+#undef F
+#define NKNOBS (sizeof knobs / sizeof knobs[0])
+
+static const struct knob *find_knob(const char *name)
+{
+    char norm[64];
+    size_t i;
+    for (i = 0; name[i] && i + 1 < sizeof norm; i++) norm[i] = name[i] == '-' ? '_' : name[i];
+    norm[i] = 0;
+    for (size_t k = 0; k < NKNOBS; k++)
+        if (strcmp(knobs[k].name, norm) == 0) return &knobs[k];
+    return NULL;
+}
+
+int config_has_key(const char *name) { return find_knob(name) != NULL; }
+
+static int apply(struct config *cfg, const struct knob *k, const char *v, char *err, size_t errlen)
+{
+    char *field = (char *)cfg + k->off;
+    if (k->kind == K_STR) {
+        char *dup = strdup(v);
+        if (!dup) { snprintf(err, errlen, "out of memory"); return -1; }
+        free(*(char **)field);
+        *(char **)field = dup;
+        return 0;
+    }
+    if (k->kind == K_BOOL) {
+        int b;
+        if (!strcasecmp(v, "on") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1")) b = 1;
+        else if (!strcasecmp(v, "off") || !strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0")) b = 0;
+        else { snprintf(err, errlen, "%s: expected on/off, got \"%s\"", k->name, v); return -1; }
+        *(int *)field = b;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < k->min || n > k->max) {
+        snprintf(err, errlen, "%s: expected an integer in [%lld, %lld], got \"%s\"", k->name, k->min, k->max, v);
+        return -1;
+    }
+    if (k->kind == K_LL) *(long long *)field = n;
+    else *(long *)field = (long)n;
+    return 0;
+}
+
+void config_defaults(struct config *cfg)
+{
+    char err[128];
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t k = 0; k < NKNOBS; k++) apply(cfg, &knobs[k], knobs[k].def, err, sizeof err);
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t k = 0; k < NKNOBS; k++)
+        if (knobs[k].kind == K_STR) {
+            char **p = (char **)((char *)cfg + knobs[k].off);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+    const struct knob *k = find_knob(key);
+    if (!k) { snprintf(err, errlen, "unknown setting \"%s\"", key); return -1; }
+    return apply(cfg, k, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) s[--n] = 0;
+    return s;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    char line[4096], msg[256];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';') continue;
+        char *eq = strchr(s, '=');
+        if (!eq) { snprintf(err, errlen, "%s:%d: expected key = value", path, lineno); rc = -1; break; }
+        *eq = 0;
+        char *key = trim(s), *val = trim(eq + 1);
+        size_t vl = strlen(val);
+        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') { val[vl - 1] = 0; val++; }
+        if (config_set(cfg, key, val, msg, sizeof msg) < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void config_usage(void *fp)
+{
+    FILE *f = fp;
+    for (size_t k = 0; k < NKNOBS; k++) {
+        char flag[64];
+        size_t i;
+        for (i = 0; knobs[k].name[i]; i++) flag[i] = knobs[k].name[i] == '_' ? '-' : knobs[k].name[i];
+        flag[i] = 0;
+        fprintf(f, "  --%-22s %s (default: %s)\n", flag, knobs[k].help, *knobs[k].def ? knobs[k].def : "\"\"");
+    }
+}
+
+int config_split_hostport(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon;
+    char *end;
+    if (!s || !*s) return -1;
+    if (s[0] == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':') return -1;
+        if ((size_t)(rb - s - 1) >= cap) return -1;
+        memcpy(host, s + 1, (size_t)(rb - s - 1));
+        host[rb - s - 1] = 0;
+        colon = rb + 1;
+    } else if ((colon = strrchr(s, ':')) != NULL) {
+        if ((size_t)(colon - s) >= cap) return -1;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = 0;
+    } else {
+        snprintf(host, cap, "0.0.0.0");
+        colon = s - 1;
+    }
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || p < 0 || p > 65535) return -1;
+    *port = (int)p;
+    if (!*host) snprintf(host, cap, "0.0.0.0");
+    return 0;
+}

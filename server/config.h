@@ -1,0 +1,59 @@
+/* ymsgd configuration: one table of knobs (config.c) drives the defaults, the config file
+ * (`key = value` lines, `#` comments), the command-line flags (`--key-name VALUE`) and --help. */
+#ifndef YMSGD_CONFIG_H
+#define YMSGD_CONFIG_H
+
+#include <stddef.h>
+
+struct config {
+    char *data_dir;             /* directory holding ymsgd.db (created on first start) */
+    char *ymsg_listen;          /* HOST:PORT of the YMSG pager listener */
+    char *http_listen;          /* HOST:PORT of the plain HTTP listener (capacity, token login) */
+    char *https_listen;         /* HOST:PORT of the HTTPS listener, used when tls_cert and tls_key are set */
+    char *tls_cert;             /* PEM certificate chain for HTTPS ("" = no HTTPS) */
+    char *tls_key;              /* PEM private key for HTTPS */
+    char *capacity_host;        /* CS_IP_ADDRESS answered by /capacity ("" = the address the client reached) */
+    char *log_level;            /* debug | info | warn | error */
+    long long pwhash_opslimit;  /* argon2id opslimit for new password hashes */
+    long long pwhash_memlimit;  /* argon2id memlimit (bytes) for new password hashes */
+    int legacy_auth;            /* accept YMSG 9/10 "method 0" logins (stores password-equivalent hashes) */
+    long token_lifetime;        /* seconds a pwtoken_get token stays valid */
+    long crumb_lifetime;        /* seconds the crumb and Y/T cookies from pwtoken_login stay valid */
+    long idle_timeout;          /* seconds without any packet before a logged-in session is closed */
+    long login_timeout;         /* seconds a connection may take to finish logging in */
+    long max_sessions;          /* maximum simultaneous YMSG connections */
+    long max_conns_per_addr;    /* maximum simultaneous YMSG connections from one address */
+    long conn_rate;             /* new YMSG connections per second per address (token bucket rate) */
+    long conn_burst;            /* ... and its burst size */
+    long login_rate;            /* login attempts (pwtoken_get, 0x54) per second per address */
+    long login_burst;           /* ... and its burst size; beyond it pwtoken_get answers 1236 */
+    long fail_window;           /* seconds over which failed logins are counted */
+    long addr_max_failures;     /* failures from one address in fail_window before it gets 1236 */
+    long account_max_failures;  /* failures against one account in fail_window before it locks */
+    long account_lock_time;     /* seconds an account lock lasts (1213 to addresses with failures) */
+    long max_tracked;           /* cap on entries in each rate-limit / token table */
+    long max_packet;            /* largest accepted YMSG body in bytes (<= 65535) */
+    long max_pairs;             /* most key/value pairs accepted in one packet */
+    long out_cap;               /* bytes queued to a client before it is disconnected as too slow */
+    long http_max_body;         /* largest HTTP request body accepted */
+    long http_timeout;          /* seconds an HTTP connection may stay idle */
+    long offline_max;           /* offline messages kept per recipient (more are dropped) */
+    long max_buddies;           /* buddies per user (more are refused with 66=6) */
+    long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
+};
+
+/* Fills every field with its default (strings are heap copies). */
+void config_defaults(struct config *cfg);
+void config_free(struct config *cfg);
+/* Sets one knob by name (underscores or dashes).  Returns 0, or -1 with a message in err. */
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
+/* Reads a `key = value` file.  Returns 0, or -1 with "file:line: message" in err. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/* 1 if name (without leading dashes, dashes or underscores) is a knob taking a value. */
+int config_has_key(const char *name);
+/* Prints the flag list with defaults and help to f. */
+void config_usage(void *f);
+/* Parses "HOST:PORT" / "[V6]:PORT" / "PORT" into host (cap bytes) and port. */
+int config_split_hostport(const char *s, char *host, size_t cap, int *port);
+
+#endif

@@ -1,0 +1,414 @@
+/* YMSG listener and connection state machine; see conn.h and enum conn_state in server.h. */
+#include "conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "buddy.h"
+#include "im.h"
+#include "log.h"
+#include "login_ymsg.h"
+#include "presence.h"
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+static uint8_t g_out[YMSG_HEADER_LEN + YMSG_MAX_BODY]; /* the shared packet builder's memory */
+static struct ymsg_builder g_b;                         /* the shared builder */
+static int g_b_ready;                                   /* g_b initialised */
+
+struct ymsg_builder *pkt_begin(struct conn *c, uint16_t service, uint32_t status)
+{
+    if (!g_b_ready) {
+        ymsg_builder_init(&g_b, g_out, sizeof g_out);
+        g_b_ready = 1;
+    }
+    ymsg_builder_reset(&g_b);
+    g_b.err = 0;
+    /* Replies carry the client's own version (16 for v16 clients); bytes 4-7 are ignored by clients. */
+    g_b.version = c->version ? c->version : YMSG_VERSION;
+    g_b.vendor = 0;
+    ymsg_build_begin(&g_b, service, status, c->session_id);
+    return &g_b;
+}
+
+size_t pkt_body_len(void)
+{
+    if (g_b.err || g_b.start == SIZE_MAX) return 0;
+    return g_b.len - g_b.start - YMSG_HEADER_LEN;
+}
+
+int pkt_send(struct conn *c)
+{
+    size_t start = g_b.start;
+    ssize_t n = ymsg_build_end(&g_b);
+    if (n < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "build_failed", (long)n, "%s", ymsg_strerror((int)n));
+        return -1;
+    }
+    if (c->state >= CONN_DEAD || !c->bev) return -1;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (bufferevent_write(c->bev, g_out + start, (size_t)n) < 0) {
+        conn_close(c, 0, "write failed");
+        return -1;
+    }
+    if (evbuffer_get_length(out) > (size_t)c->srv->cfg->out_cap) {
+        log_event(LOG_WARN, c->peer, c->user, "slow_reader", (long)evbuffer_get_length(out),
+                  "output above out_cap=%ld; disconnecting", c->srv->cfg->out_cap);
+        /* Abortive close (RST): what is already in the kernel's send buffer is dropped too, so a
+         * reader that does not read cannot keep that memory pinned either. */
+        struct linger lg = {1, 0};
+        setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        conn_close(c, 0, "slow reader");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+struct conn *online_get(struct server *srv, const char *user)
+{
+    struct conn *c = hmap_get(&srv->online, user);
+    return (c && c->state == CONN_ONLINE) ? c : NULL;
+}
+
+/* Takes a logged-in session off line: fan-out first (watchers see it while it is still online), then
+ * unregister, so pres_end computes "now offline". */
+static void go_offline(struct conn *c)
+{
+    if (c->state != CONN_ONLINE) return;
+    struct server *srv = c->srv;
+    struct pres_snap s;
+    pres_begin(srv, c->user, NULL, &s);
+    if (hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    c->state = CONN_CLOSING;
+    pres_end(srv, &s, 0);
+}
+
+static void kill_conn(struct conn *c)
+{
+    if (c->state == CONN_DEAD) return;
+    struct server *srv = c->srv;
+    go_offline(c);
+    if (hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    c->state = CONN_DEAD;
+    if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    c->next_dead = srv->dead;
+    srv->dead = c;
+    event_active(srv->reaper, EV_TIMEOUT, 0);
+}
+
+void conn_close(struct conn *c, int flush, const char *why)
+{
+    if (c->state >= CONN_DEAD) return;
+    log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "close", flush, "%s", why);
+    if (!flush || !c->bev || evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        kill_conn(c);
+        return;
+    }
+    go_offline(c);
+    c->state = CONN_CLOSING;
+    bufferevent_disable(c->bev, EV_READ);
+    struct timeval tv = {10, 0}; /* a peer that will not read its last packets is cut off */
+    bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
+static void free_conn(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->counted_addr) {
+        struct rl_entry *e = rl_get(&srv->conn_rl, c->addr, 0);
+        if (e && e->active) e->active--;
+    }
+    if (c->bev) bufferevent_free(c->bev);
+    free(c->challenge);
+    free(c->status_msg);
+    for (uint16_t i = 0; i < c->nallow; i++) free(c->allow[i]);
+    free(c->allow);
+    srv->nconns--;
+    free(c);
+}
+
+static void reaper_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    while (srv->dead) {
+        struct conn *c = srv->dead;
+        srv->dead = c->next_dead;
+        free_conn(c);
+    }
+}
+
+void conn_close_all(struct server *srv)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    /* Online sessions first (their fan-out may still reach others), then everything else is on the
+     * dead list after kill_conn. */
+    while (hmap_next(&srv->online, &pos, &k, &v)) {
+        kill_conn(v);
+        pos = 0;
+    }
+    reaper_cb(-1, 0, srv);
+}
+
+void conn_set_online_timeouts(struct conn *c)
+{
+    struct timeval tv = {c->srv->cfg->idle_timeout, 0};
+    bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+/* ---- input ---------------------------------------------------------------------------------- */
+
+static void dispatch_online(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct ymsg_builder *b;
+    switch (pkt->hdr.service) {
+    case YMSG_SVC_KEEPALIVE:
+        pkt_begin(c, YMSG_SVC_KEEPALIVE, YMSG_PKT_SERVERACK);
+        pkt_send(c);
+        break;
+    case YMSG_SVC_PING:
+        b = pkt_begin(c, YMSG_SVC_PING, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_PING_INTERVAL, "60");
+        ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
+        pkt_send(c);
+        break;
+    case YMSG_SVC_LOGOFF:
+        log_event(LOG_INFO, c->peer, c->user, "logout", 0, NULL);
+        conn_close(c, 1, "client sign-off");
+        break;
+    case YMSG_SVC_MESSAGE:
+        im_handle_message(c, pkt);
+        break;
+    case YMSG_SVC_NOTIFY: case YMSG_SVC_P2PFILEXFER: case YMSG_SVC_PICTURE: case YMSG_SVC_WEBCAM:
+    case YMSG_SVC_VOICECHAT: case YMSG_SVC_GAME_INVITE: case YMSG_SVC_AUDIBLE: case YMSG_SVC_Y7_CONTACT_DETAILS:
+    case YMSG_SVC_FILETRANS_15: case YMSG_SVC_FILETRANS_INFO_15: case YMSG_SVC_FILETRANS_ACC_15:
+        im_handle_relay(c, pkt);
+        break;
+    case YMSG_SVC_Y6_STATUS_UPDATE: case YMSG_SVC_Y6_VISIBLE_TOGGLE: case YMSG_SVC_ISAWAY: case YMSG_SVC_ISBACK:
+    case YMSG_SVC_USERSTAT:
+        presence_handle_status(c, pkt);
+        break;
+    case YMSG_SVC_STEALTH_PERM: case YMSG_SVC_STEALTH_SESSION:
+        presence_handle_stealth(c, pkt);
+        break;
+    case YMSG_SVC_ADDBUDDY:
+        buddy_handle_add(c, pkt);
+        break;
+    case YMSG_SVC_REMBUDDY:
+        buddy_handle_remove(c, pkt);
+        break;
+    case YMSG_SVC_CHGRP_15:
+        buddy_handle_move(c, pkt);
+        break;
+    case YMSG_SVC_GROUPRENAME:
+        buddy_handle_rename_group(c, pkt);
+        break;
+    case YMSG_SVC_IGNORECONTACT:
+        buddy_handle_ignore(c, pkt);
+        break;
+    case YMSG_SVC_AUTH_REQ_15:
+        buddy_handle_auth(c, pkt);
+        break;
+    default:
+        /* Includes 0xFB acks (never relayed, §8.2 rule 7) and 0x4F P2P (never relayed, rule 13). */
+        log_event(LOG_DEBUG, c->peer, c->user, "ignored_service", pkt->hdr.service, NULL);
+        break;
+    }
+}
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (c->state < CONN_CLOSING) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0) break;
+        const uint8_t *p = evbuffer_pullup(in, -1);
+        struct ymsg_packet pkt;
+        size_t off = 0;
+        ssize_t n = ymsg_decode(p, len, &c->srv->lim, &pkt, &off);
+        if (n == YMSG_EAGAIN) break;
+        if (n == YMSG_EMAGIC) {
+            size_t skip = ymsg_resync(p, len);
+            if (skip == 0) skip = 1;
+            log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "malformed", n, "bad magic; skipped %zu bytes", skip);
+            evbuffer_drain(in, skip);
+            continue;
+        }
+        if (n < 0) {
+            struct ymsg_header h;
+            log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "malformed", n, "%s at offset %zu",
+                      ymsg_strerror((int)n), off);
+            /* A bad body inside a complete frame is skipped; anything else ends the connection. */
+            if (n != YMSG_ETOOBIG && ymsg_header_decode(p, len, &h) == YMSG_HEADER_LEN &&
+                len >= (size_t)YMSG_HEADER_LEN + h.length) {
+                evbuffer_drain(in, (size_t)YMSG_HEADER_LEN + h.length);
+                continue;
+            }
+            conn_close(c, 0, "malformed input");
+            return;
+        }
+        if (!c->version) {
+            c->version = pkt.hdr.version;
+            c->version_le = pkt.hdr.version_le;
+        }
+        if (c->state == CONN_ONLINE) dispatch_online(c, &pkt);
+        else login_handle(c, &pkt);
+        if (c->state >= CONN_DEAD) return; /* buffers are gone with the connection */
+        evbuffer_drain(in, (size_t)n);
+    }
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    /* Output fully written: offline messages queued earlier have reached the socket. */
+    if (c->offline_upto && c->user[0]) {
+        c->srv->st->offline_del_upto(c->srv->st, c->user, c->offline_upto);
+        c->offline_upto = 0;
+    }
+    if (c->state == CONN_CLOSING) kill_conn(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    const char *why = (what & BEV_EVENT_TIMEOUT) ? "timeout" : (what & BEV_EVENT_EOF) ? "eof" : "error";
+    if (c->state == CONN_ONLINE) log_event(LOG_INFO, c->peer, c->user, "disconnect", 0, "%s", why);
+    else log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "disconnect", 0, "%s", why);
+    kill_conn(c);
+}
+
+/* ---- accept --------------------------------------------------------------------------------- */
+
+static void addr_text(const struct sockaddr *sa, char *addr, size_t acap, char *peer, size_t pcap)
+{
+    int port = 0;
+    addr[0] = 0;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, (socklen_t)acap);
+        port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        snprintf(peer, pcap, "%s:%d", addr, port);
+    } else if (sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, (socklen_t)acap);
+        port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        snprintf(peer, pcap, "[%s]:%d", addr, port);
+    } else {
+        snprintf(addr, acap, "unix");
+        snprintf(peer, pcap, "unix");
+    }
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    struct server *srv = arg;
+    char addr[48], peer[56];
+    addr_text(sa, addr, sizeof addr, peer, sizeof peer);
+    if (srv->stopping) {
+        close(fd);
+        return;
+    }
+    if (srv->nconns >= (size_t)srv->cfg->max_sessions) {
+        log_event(LOG_WARN, peer, NULL, "refused", 1, "max_sessions=%ld reached", srv->cfg->max_sessions);
+        close(fd);
+        return;
+    }
+    double now = rl_now();
+    struct rl_entry *e = rl_get(&srv->conn_rl, addr, 1);
+    if (e && e->active >= (uint32_t)srv->cfg->max_conns_per_addr) {
+        log_event(LOG_WARN, peer, NULL, "refused", 2, "max_conns_per_addr=%ld", srv->cfg->max_conns_per_addr);
+        close(fd);
+        return;
+    }
+    if (!rl_take(&srv->conn_rl, addr, now)) {
+        log_event(LOG_WARN, peer, NULL, "refused", 3, "conn_rate=%ld/s exceeded", srv->cfg->conn_rate);
+        close(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    struct bufferevent *bev = c ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!bev) {
+        free(c);
+        close(fd);
+        log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->srv = srv;
+    c->bev = bev;
+    c->state = CONN_NEW;
+    do c->session_id = randombytes_random(); while (c->session_id == 0);
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    if (e) {
+        e->active++;
+        c->counted_addr = 1;
+    }
+    srv->nconns++;
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    /* Never hold more than one maximal packet of unread input. */
+    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);
+    struct timeval tv = {srv->cfg->login_timeout, 0};
+    bufferevent_set_timeouts(bev, &tv, NULL);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    log_event(LOG_DEBUG, peer, NULL, "connect", 0, NULL);
+}
+
+static void accept_error_cb(struct evconnlistener *lis, void *arg)
+{
+    int err = EVUTIL_SOCKET_ERROR();
+    log_event(LOG_ERROR, NULL, NULL, "accept_error", err, "%s", evutil_socket_error_to_string(err));
+}
+
+int conn_listen(struct server *srv, char *err, size_t errlen)
+{
+    char host[256];
+    int port;
+    if (config_split_hostport(srv->cfg->ymsg_listen, host, sizeof host, &port) < 0) {
+        snprintf(err, errlen, "bad ymsg_listen \"%s\"", srv->cfg->ymsg_listen);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    char spec[300];
+    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(err, errlen, "bad ymsg_listen address \"%s\"", srv->cfg->ymsg_listen);
+        return -1;
+    }
+    srv->ymsg_lis = evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+                                            (struct sockaddr *)&ss, sl);
+    if (!srv->ymsg_lis) {
+        snprintf(err, errlen, "cannot listen on %s: %s", srv->cfg->ymsg_listen, strerror(errno));
+        return -1;
+    }
+    evconnlistener_set_error_cb(srv->ymsg_lis, accept_error_cb);
+    srv->reaper = event_new(srv->base, -1, 0, reaper_cb, srv);
+    return srv->reaper ? 0 : -1;
+}
+
+void conn_stop_listening(struct server *srv)
+{
+    if (srv->ymsg_lis) {
+        evconnlistener_free(srv->ymsg_lis);
+        srv->ymsg_lis = NULL;
+    }
+}

@@ -1,0 +1,37 @@
+/* ymsgd start-up glue: the gateway's settings from ymsgd's config (the amf_* knobs, plus the login
+ * throttling knobs it shares with the token login), then the routes. */
+#include <stdio.h>
+
+#include "../config.h"
+#include "../server.h"
+#include "internal.h"
+
+struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *k = srv->cfg;
+    struct gateway_config c;
+    gateway_config_default(&c);
+    c.max_body = (size_t)k->amf_max_body;
+    c.max_depth = (uint32_t)k->amf_max_depth;
+    c.max_elements = (uint32_t)k->amf_max_elements;
+    c.max_sessions = k->amf_max_sessions;
+    c.session_idle = k->amf_session_idle;
+    c.phonebook_max = k->amf_phonebook_max;
+    c.crossdomain = k->amf_crossdomain;
+    c.crossdomain_secure = k->amf_crossdomain_secure;
+    c.login_rate = k->login_rate;
+    c.login_burst = k->login_burst;
+    c.fail_window = k->fail_window;
+    c.addr_max_failures = k->addr_max_failures;
+    c.account_max_failures = k->account_max_failures;
+    c.account_lock_time = k->account_lock_time;
+    c.max_tracked = k->max_tracked;
+    struct gateway *gw = gateway_new(&c, srv->st, err, errlen);
+    if (!gw) return NULL;
+    if (gateway_register(gw, srv->http) < 0) {
+        snprintf(err, errlen, "gateway: cannot register the HTTP routes");
+        gateway_free(gw);
+        return NULL;
+    }
+    return gw;
+}

@@ -1,0 +1,37 @@
+/* The HTTP/HTTPS front of ymsgd, on libevent's evhttp.  One route table serves both the plain
+ * listener (http_listen) and the TLS one (https_listen, when tls_cert and tls_key are set).
+ *
+ * Adding routes (e.g. the AMF gateway's /api and /crossdomain.xml): call http_register() after
+ * http_new(), from server start-up (main.c, next to login_http_register()).  Paths match exactly;
+ * a path ending in '*' matches by prefix.  Requests in absolute form ("GET https://host/path") are
+ * routed by their path like origin-form ones. */
+#ifndef YMSGD_HTTP_H
+#define YMSGD_HTTP_H
+
+#include <stddef.h>
+
+struct evhttp_request;
+struct server;
+struct http_server;
+
+/* path is the decoded-free request path ("/config/pwtoken_get"); query is the raw query string
+ * without '?' ("" when none). */
+typedef void (*http_handler)(struct evhttp_request *req, const char *path, const char *query, void *arg);
+
+struct http_server *http_new(struct server *srv, char *err, size_t errlen);
+void http_free(struct http_server *hs);
+/* Returns 0, or -1 when the table is full / out of memory. */
+int http_register(struct http_server *hs, const char *path, http_handler fn, void *arg);
+
+/* Helpers for handlers. */
+/* Source address (no port) of the request. */
+void http_peer_addr(struct evhttp_request *req, char *out, size_t cap);
+/* Local address the client connected to (no port). */
+void http_local_addr(struct evhttp_request *req, char *out, size_t cap);
+/* Sends a complete reply.  For HTTP/1.1 requests the body goes out with Transfer-Encoding: chunked
+ * as one chunk (libyahoo2 requires that); for HTTP/1.0 with Content-Length.  Headers already added
+ * to the request's output headers are sent first, in order. */
+void http_reply(struct evhttp_request *req, int code, const char *reason, const char *content_type,
+                const void *body, size_t len);
+
+#endif

@@ -1,0 +1,111 @@
+/* Token login over HTTP(S); see login_http.h.
+ *
+ * Byte-level quirks honoured here (YMSG.md §13.2):
+ *  - pwtoken_get's body is "0\r\nymsgr=T\r\npartnerid=P" with no trailing CRLF (libpurple accepts
+ *    only 2–3 CRLF-separated fields); error bodies are the bare code.
+ *  - HTTP/1.1 replies are chunked (libyahoo2 skips a chunk-size line blindly) — see http_reply().
+ *  - pwtoken_login's Set-Cookie headers are never the last header line (libyahoo2 finds them with
+ *    strstr and crashes on the last line); Content-Type and Cache-Control follow them.
+ *  - crumb= is the line right after the code, and the body ends with "cookievalidfor=N\r\n", a line
+ *    that does not start with a digit (libpurple reads the line after each digit-led line). */
+#include "login_http.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "http.h"
+#include "httputil.h"
+#include "log.h"
+#include "server.h"
+
+static void reply_text(struct evhttp_request *req, const char *body)
+{
+    http_reply(req, 200, "OK", "text/plain", body, strlen(body));
+}
+
+static void h_capacity(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct server *srv = arg;
+    char ip[256], body[320];
+    int port;
+    if (srv->cfg->capacity_host[0]) {
+        snprintf(ip, sizeof ip, "%s", srv->cfg->capacity_host);
+    } else if (config_split_hostport(srv->cfg->ymsg_listen, ip, sizeof ip, &port) < 0 || !strcmp(ip, "0.0.0.0") ||
+               !strcmp(ip, "::") || !ip[0]) {
+        http_local_addr(req, ip, sizeof ip);
+    }
+    snprintf(body, sizeof body, "COLO_CAPACITY=1\r\nCS_IP_ADDRESS=%s\r\n", ip);
+    reply_text(req, body);
+}
+
+static void h_pwtoken_get(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct server *srv = arg;
+    char peer[64], login[256], user[NAME_MAX_LEN + 1], pass[1024], token[AUTH_SECRET_LEN], body[160];
+    http_peer_addr(req, peer, sizeof peer);
+    ssize_t ln = http_query_get(query, "login", login, sizeof login);
+    ssize_t pn = http_query_get(query, "passwd", pass, sizeof pass);
+    int code;
+    if (ln <= 0 || pn <= 0) {
+        code = 100;
+    } else if (strchr(login, '@') || name_normalize(login, (size_t)ln, user) < 0) {
+        code = 1235; /* not an id we could have: same answer as an unknown id */
+        if (strchr(login, '@')) code = 1013;
+    } else {
+        code = auth_password_login(srv->auth, peer, user, pass, token);
+    }
+    sodium_memzero(pass, sizeof pass);
+    log_event(code ? LOG_INFO : LOG_DEBUG, peer, ln > 0 ? login : NULL, "pwtoken_get", code, NULL);
+    if (code == 0) snprintf(body, sizeof body, "0\r\nymsgr=%s\r\npartnerid=%s", token, user);
+    else snprintf(body, sizeof body, "%d", code);
+    sodium_memzero(token, sizeof token);
+    reply_text(req, body);
+}
+
+static void h_pwtoken_login(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct server *srv = arg;
+    char peer[64], token[AUTH_SECRET_LEN * 2], expires[64], hdr[256], body[512];
+    struct auth_login l;
+    http_peer_addr(req, peer, sizeof peer);
+    ssize_t tn = http_query_get(query, "token", token, sizeof token);
+    if (tn <= 0 || auth_token_redeem(srv->auth, token, &l) < 0) {
+        log_event(LOG_INFO, peer, NULL, "pwtoken_login", 100, "missing, unknown or expired token");
+        reply_text(req, "100");
+        return;
+    }
+    time_t exp = time(NULL) + srv->cfg->crumb_lifetime;
+    struct tm tm;
+    gmtime_r(&exp, &tm);
+    strftime(expires, sizeof expires, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    snprintf(hdr, sizeof hdr, "Y=%s; expires=%s; path=/; domain=.yahoo.com", l.y, expires);
+    evhttp_add_header(h, "Set-Cookie", hdr);
+    snprintf(hdr, sizeof hdr, "T=%s; expires=%s; path=/; domain=.yahoo.com", l.t, expires);
+    evhttp_add_header(h, "Set-Cookie", hdr);
+    snprintf(hdr, sizeof hdr, "B=%s; expires=%s; path=/; domain=.yahoo.com", l.b, expires);
+    evhttp_add_header(h, "Set-Cookie", hdr);
+    snprintf(body, sizeof body,
+             "0\r\ncrumb=%s\r\nY=%s; path=/; domain=.yahoo.com\r\nT=%s; path=/; domain=.yahoo.com\r\n"
+             "cookievalidfor=%ld\r\n",
+             l.crumb, l.y, l.t, srv->cfg->crumb_lifetime);
+    log_event(LOG_INFO, peer, l.user, "pwtoken_login", 0, NULL);
+    sodium_memzero(&l, sizeof l);
+    reply_text(req, body);
+    sodium_memzero(body, sizeof body);
+}
+
+int login_http_register(struct http_server *hs, struct server *srv)
+{
+    if (http_register(hs, "/capacity", h_capacity, srv) < 0 ||
+        http_register(hs, "/config/pwtoken_get", h_pwtoken_get, srv) < 0 ||
+        http_register(hs, "/config/pwtoken_login", h_pwtoken_login, srv) < 0)
+        return -1;
+    return 0;
+}

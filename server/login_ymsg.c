@@ -1,0 +1,161 @@
+/* YMSG login; see login_ymsg.h. */
+#include "login_ymsg.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "buddy.h"
+#include "conn.h"
+#include "im.h"
+#include "log.h"
+#include "presence.h"
+
+static void fail_login(struct conn *c, int code, const char *why)
+{
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_AUTHRESP, YMSG_PKT_ERROR);
+    ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "login_failed", code, "%s", why);
+    conn_close(c, 1, "login failed");
+}
+
+static void handle_auth(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct ymsg_kv kv = {0, NULL, 0};
+    if (c->state != CONN_NEW) return; /* one challenge per connection */
+    if (ymsg_get(pkt, YMSG_KEY_ACTIVE_ID, &kv) < 0 || name_normalize((const char *)kv.val, kv.len, c->user) < 0) {
+        /* Keep the exchange going so the failure comes in the 0x54 answer clients understand. */
+        c->user[0] = 0;
+    }
+    char chal[40];
+    unsigned char raw[18];
+    randombytes_buf(raw, sizeof raw);
+    ymsg_y64_encode(raw, sizeof raw, chal, sizeof chal); /* 24 chars of [A-Za-z0-9._]: no padding */
+    free(c->challenge);
+    c->challenge = strdup(chal);
+    if (!c->challenge) {
+        conn_close(c, 0, "out of memory");
+        return;
+    }
+    c->legacy_method = c->srv->cfg->legacy_auth && c->version >= 9 && c->version <= 10;
+    c->old_proto = c->version < 13;
+    c->state = CONN_CHALLENGED;
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_AUTH, YMSG_PKT_SERVERACK);
+    ymsg_build_kv(b, YMSG_KEY_ACTIVE_ID, kv.val ? kv.val : (const uint8_t *)"", kv.val ? kv.len : 0);
+    ymsg_build_str(b, YMSG_KEY_CHALLENGE, c->challenge);
+    ymsg_build_str(b, YMSG_KEY_FLAG, c->legacy_method ? "0" : "2");
+    pkt_send(c);
+}
+
+static void login_complete(struct conn *c, uint32_t initial_status)
+{
+    struct server *srv = c->srv;
+    struct pres_snap s;
+    pres_begin(srv, c->user, NULL, &s);
+    struct conn *old = online_get(srv, c->user);
+    if (old) {
+        struct ymsg_builder *b = pkt_begin(old, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
+        ymsg_build_int(b, YMSG_KEY_ERROR_CODE, YMSG_AUTH_DUPLICATE_LOGIN);
+        pkt_send(old);
+        log_event(LOG_INFO, old->peer, old->user, "kicked", YMSG_AUTH_DUPLICATE_LOGIN, "signed in from %s", c->peer);
+        /* Detach without a presence fan-out: the snapshot above covers the hand-over. */
+        hmap_del(&srv->online, old->user);
+        old->state = CONN_CLOSING; /* not ONLINE any more, so conn_close() will not announce it */
+        conn_close(old, 1, "duplicate login");
+    }
+    free(c->challenge);
+    c->challenge = NULL;
+    presence_set_initial(c, initial_status);
+    if (hmap_put(&srv->online, c->user, c) < 0) {
+        free(s.v);
+        conn_close(c, 0, "out of memory");
+        return;
+    }
+    c->state = CONN_ONLINE;
+    conn_set_online_timeouts(c);
+    log_event(LOG_INFO, c->peer, c->user, "login", 0, "version=%u invisible=%d", c->version, c->invisible);
+
+    buddy_send_list(c);
+    presence_send_online_list(c);
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_PING, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_PING_INTERVAL, "60");
+    ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
+    pkt_send(c);
+    buddy_send_authreqs(c);
+    im_deliver_offline(c);
+    pres_end(srv, &s, 1);
+}
+
+static void handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    if (c->state != CONN_CHALLENGED) {
+        fail_login(c, YMSG_AUTH_UNKNOWN, "0x54 before 0x57");
+        return;
+    }
+    if (!c->user[0]) {
+        fail_login(c, YMSG_AUTH_NO_SUCH_USER, "invalid id in 0x57");
+        return;
+    }
+    /* The id in 0x54 (key 0, else 1) must be the one that got the challenge. */
+    struct ymsg_kv kv;
+    char id[NAME_MAX_LEN + 1];
+    if ((ymsg_get(pkt, YMSG_KEY_LOGIN_ID, &kv) == 0 || ymsg_get(pkt, YMSG_KEY_ACTIVE_ID, &kv) == 0) &&
+        (name_normalize((const char *)kv.val, kv.len, id) < 0 || strcmp(id, c->user) != 0)) {
+        fail_login(c, YMSG_AUTH_BAD_PASSWORD, "id differs from 0x57");
+        return;
+    }
+    if (!auth_addr_allowed(srv->auth, c->addr)) {
+        fail_login(c, YMSG_AUTH_LOCKED, "login rate limit for address");
+        return;
+    }
+    char y[1024], t[1024], r307[64], r6[64], r96[64];
+    if (ymsg_get_str(pkt, YMSG_KEY_AUTH16_RESP, r307, sizeof r307) >= 0 &&
+        ymsg_get_str(pkt, YMSG_KEY_Y_COOKIE, y, sizeof y) >= 0 && ymsg_get_str(pkt, YMSG_KEY_T_COOKIE, t, sizeof t) >= 0) {
+        if (auth_cookie_login(srv->auth, c->user, y, t, c->challenge, r307) < 0) {
+            int exists = srv->st->user_exists(srv->st, c->user);
+            fail_login(c, exists == 0 ? YMSG_AUTH_NO_SUCH_USER : YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
+            return;
+        }
+    } else if (c->legacy_method && ymsg_get_str(pkt, YMSG_KEY_AUTH_RESP6, r6, sizeof r6) >= 0 &&
+               ymsg_get_str(pkt, YMSG_KEY_AUTH_RESP96, r96, sizeof r96) >= 0) {
+        int code = auth_method0_login(srv->auth, c->addr, c->user, c->challenge, r6, r96);
+        if (code) {
+            fail_login(c, code, "method 0 check failed");
+            return;
+        }
+    } else {
+        fail_login(c, YMSG_AUTH_BAD_PASSWORD, "no usable credentials in 0x54");
+        return;
+    }
+    login_complete(c, pkt->hdr.status);
+}
+
+void login_handle(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct ymsg_builder *b;
+    switch (pkt->hdr.service) {
+    case YMSG_SVC_VERIFY:
+        pkt_begin(c, YMSG_SVC_VERIFY, YMSG_PKT_SERVERACK);
+        pkt_send(c);
+        break;
+    case YMSG_SVC_AUTH:
+        handle_auth(c, pkt);
+        break;
+    case YMSG_SVC_AUTHRESP:
+        handle_authresp(c, pkt);
+        break;
+    case YMSG_SVC_KEEPALIVE:
+    case YMSG_SVC_PING:
+        b = pkt_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
+        (void)b;
+        pkt_send(c);
+        break;
+    default:
+        log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "dropped_before_login", pkt->hdr.service, NULL);
+        break;
+    }
+}

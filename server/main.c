@@ -1,0 +1,327 @@
+/* ymsgd: the YMSG-compatible server.  Command line, user administration and start-up; the protocol
+ * lives in conn.c (state machine), login_*.c, presence.c, im.c and buddy.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "config.h"
+#include "conn.h"
+#include "http.h"
+#include "log.h"
+#include "login_http.h"
+#include "server.h"
+#include "store.h"
+
+#define YMSGD_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ymsgd [OPTIONS]                   run the server\n"
+            "       ymsgd [OPTIONS] user add NAME     create an account (password read from stdin)\n"
+            "       ymsgd [OPTIONS] user passwd NAME  change a password (read from stdin)\n"
+            "       ymsgd [OPTIONS] user del NAME     delete an account and everything it owns\n"
+            "       ymsgd [OPTIONS] user list         list accounts\n"
+            "\n"
+            "Options (each may also be given as `key = value` in the --config file; flags win):\n"
+            "  --config FILE            read settings from FILE\n"
+            "  --help                   this text\n"
+            "  --version                print the version\n");
+    config_usage(f);
+    fprintf(f, "\nSee ymsgd(8).\n");
+}
+
+/* Reads one password line from stdin (no echo on a terminal).  Returns 0 or -1. */
+static int read_password(char *buf, size_t cap)
+{
+    struct termios old, noecho;
+    int tty = isatty(STDIN_FILENO);
+    if (tty) {
+        fprintf(stderr, "password: ");
+        tcgetattr(STDIN_FILENO, &old);
+        noecho = old;
+        noecho.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+    }
+    char *r = fgets(buf, (int)cap, stdin);
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    if (!r) return -1;
+    buf[strcspn(buf, "\r\n")] = 0;
+    return buf[0] ? 0 : -1;
+}
+
+static void print_name(void *arg, const char *name)
+{
+    (void)arg;
+    printf("%s\n", name);
+}
+
+static int cmd_user(struct config *cfg, struct store *st, int argc, char **argv)
+{
+    char name[NAME_MAX_LEN + 1], pw[1024], hash[256], p[32], c[32];
+    if (argc >= 1 && !strcmp(argv[0], "list")) return st->user_list(st, print_name, NULL) < 0;
+    if (argc != 2 || (strcmp(argv[0], "add") && strcmp(argv[0], "del") && strcmp(argv[0], "passwd"))) {
+        fprintf(stderr, "ymsgd: user add|del|passwd NAME, or user list\n");
+        return 2;
+    }
+    if (name_normalize(argv[1], strlen(argv[1]), name) < 0) {
+        fprintf(stderr, "ymsgd: invalid id \"%s\" (1-32 of a-z 0-9 . _ -, starting with a letter or digit)\n", argv[1]);
+        return 2;
+    }
+    if (!strcmp(argv[0], "del")) {
+        int rc = st->user_del(st, name);
+        if (rc == STORE_NOTFOUND) fprintf(stderr, "ymsgd: no such user %s\n", name);
+        return rc != STORE_OK;
+    }
+    if (read_password(pw, sizeof pw) < 0) {
+        fprintf(stderr, "ymsgd: no password on stdin\n");
+        return 2;
+    }
+    int rc = auth_hash_password(cfg, pw, cfg->legacy_auth, hash, p, c);
+    sodium_memzero(pw, sizeof pw);
+    if (rc < 0) {
+        fprintf(stderr, "ymsgd: password hashing failed (memlimit too high?)\n");
+        return 1;
+    }
+    if (!strcmp(argv[0], "add")) rc = st->user_add(st, name, hash, p, c);
+    else rc = st->user_set_password(st, name, hash, p, c);
+    if (rc == STORE_EXISTS) fprintf(stderr, "ymsgd: user %s exists\n", name);
+    if (rc == STORE_NOTFOUND) fprintf(stderr, "ymsgd: no such user %s\n", name);
+    return rc != STORE_OK;
+}
+
+/* First start: two demo accounts that are each other's buddies, credentials printed once. */
+static void make_demo_accounts(struct config *cfg, struct store *st)
+{
+    static const char *const names[2] = {"demo", "demo2"};
+    char pw[2][32];
+    for (int i = 0; i < 2; i++) {
+        char hash[256], p[32], c[32];
+        auth_random_text(pw[i], sizeof pw[i], 9);
+        if (auth_hash_password(cfg, pw[i], cfg->legacy_auth, hash, p, c) < 0 ||
+            st->user_add(st, names[i], hash, p, c) != STORE_OK) {
+            log_event(LOG_ERROR, NULL, names[i], "demo_account_failed", 1, NULL);
+            return;
+        }
+    }
+    st->buddy_add(st, "demo", "demo2", "Friends", 0);
+    st->buddy_add(st, "demo2", "demo", "Friends", 0);
+    printf("ymsgd: first start: created demo accounts (each other's buddies)\n"
+           "  user demo   password %s\n"
+           "  user demo2  password %s\n",
+           pw[0], pw[1]);
+    fflush(stdout);
+    sodium_memzero(pw, sizeof pw);
+}
+
+static struct server g_srv;
+
+static void exit_when_drained(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->nconns == 0) event_base_loopbreak(srv->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    if (srv->stopping) {
+        event_base_loopbreak(srv->base);
+        return;
+    }
+    srv->stopping = 1;
+    log_event(LOG_INFO, NULL, NULL, "shutdown", (long)sig, "stop accepting, flushing sessions");
+    conn_stop_listening(srv);
+    http_free(srv->http);
+    srv->http = NULL;
+    /* Flush every session's queued output, then leave; give up after 2 s. */
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&srv->online, &pos, &k, &v)) {
+        conn_close(v, 1, "shutdown");
+        pos = 0;
+    }
+    struct timeval tick = {0, 50000}, limit = {2, 0};
+    struct event *ev = event_new(srv->base, -1, EV_PERSIST, exit_when_drained, srv);
+    if (ev) event_add(ev, &tick);
+    event_base_loopexit(srv->base, &limit);
+}
+
+static void sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    auth_sweep(srv->auth);
+    rl_sweep(&srv->conn_rl, 1.0, rl_now());
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int run_server(struct config *cfg, struct store *st, int created)
+{
+    struct server *srv = &g_srv;
+    char err[512];
+    srv->cfg = cfg;
+    srv->st = st;
+    ymsg_limits_default(&srv->lim);
+    srv->lim.max_body = (size_t)cfg->max_packet;
+    srv->lim.max_pairs = (size_t)cfg->max_pairs;
+    hmap_init(&srv->online);
+    rl_init(&srv->conn_rl, (size_t)cfg->max_tracked, (double)cfg->conn_rate, (double)cfg->conn_burst);
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    srv->base = event_base_new();
+    if (!srv->base || !(srv->auth = auth_new(srv))) {
+        fprintf(stderr, "ymsgd: out of memory\n");
+        return 1;
+    }
+    if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
+        login_http_register(srv->http, srv) < 0) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        return 1;
+    }
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    evsignal_add(srv->sig_int, NULL);
+    evsignal_add(srv->sig_term, NULL);
+    struct timeval sweep = {30, 0};
+    srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
+    event_add(srv->sweeper, &sweep);
+    log_event(LOG_INFO, NULL, NULL, "listening", 0, "ymsg=%s http=%s https=%s data=%s", cfg->ymsg_listen,
+              cfg->http_listen[0] ? cfg->http_listen : "off",
+              (cfg->tls_cert[0] && cfg->tls_key[0]) ? cfg->https_listen : "off", cfg->data_dir);
+    event_base_dispatch(srv->base);
+    conn_stop_listening(srv);
+    conn_close_all(srv);
+    http_free(srv->http);
+    auth_free(srv->auth);
+    rl_free(&srv->conn_rl);
+    hmap_free(&srv->online);
+    event_free(srv->sweeper);
+    event_free(srv->sig_int);
+    event_free(srv->sig_term);
+    if (srv->reaper) event_free(srv->reaper);
+    event_base_free(srv->base);
+    log_event(LOG_INFO, NULL, NULL, "stopped", 0, NULL);
+    return 0;
+}
+
+static void count_cb(void *arg, const char *name)
+{
+    (void)name;
+    (*(int *)arg)++;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    char *pos[8];
+    int npos = 0, rc;
+    if (sodium_init() < 0) {
+        fprintf(stderr, "ymsgd: libsodium failed to initialise\n");
+        return 1;
+    }
+    config_defaults(&cfg);
+    /* Pass 1: the config file, so that flags given anywhere override it. */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            if (config_load_file(&cfg, argv[i + 1], err, sizeof err) < 0) {
+                fprintf(stderr, "ymsgd: %s\n", err);
+                return 2;
+            }
+            i++;
+        } else if (!strncmp(argv[i], "--config=", 9)) {
+            if (config_load_file(&cfg, argv[i] + 9, err, sizeof err) < 0) {
+                fprintf(stderr, "ymsgd: %s\n", err);
+                return 2;
+            }
+        }
+    }
+    /* Pass 2: flags and positional words. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("ymsgd %s\n", YMSGD_VERSION);
+            return 0;
+        }
+        if (!strcmp(a, "--config")) {
+            i++;
+            continue;
+        }
+        if (!strncmp(a, "--config=", 9)) continue;
+        if (!strncmp(a, "--", 2)) {
+            char key[64];
+            const char *val, *eq = strchr(a, '=');
+            size_t kl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            if (kl >= sizeof key) kl = sizeof key - 1;
+            memcpy(key, a + 2, kl);
+            key[kl] = 0;
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else {
+                fprintf(stderr, "ymsgd: %s needs a value (see --help)\n", a);
+                return 2;
+            }
+            if (config_set(&cfg, key, val, err, sizeof err) < 0) {
+                fprintf(stderr, "ymsgd: %s (see --help)\n", err);
+                return 2;
+            }
+            continue;
+        }
+        if (npos < 8) pos[npos++] = argv[i];
+        else {
+            fprintf(stderr, "ymsgd: too many arguments\n");
+            return 2;
+        }
+    }
+    int lvl = log_level_parse(cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "ymsgd: log_level must be debug, info, warn or error\n");
+        return 2;
+    }
+    log_set_level((enum log_level)lvl);
+    if (npos > 0 && strcmp(pos[0], "user") != 0) {
+        fprintf(stderr, "ymsgd: unknown command \"%s\" (see --help)\n", pos[0]);
+        return 2;
+    }
+    int created = 0;
+    struct store *st = store_sqlite_open(cfg.data_dir, &created, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        return 1;
+    }
+    if (npos > 0) {
+        rc = cmd_user(&cfg, st, npos - 1, pos + 1);
+    } else {
+        int users = 0;
+        if (created && st->user_list(st, count_cb, &users) == 0 && users == 0) make_demo_accounts(&cfg, st);
+        rc = run_server(&cfg, st, created);
+    }
+    st->close(st);
+    config_free(&cfg);
+    return rc;
+}

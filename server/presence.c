@@ -1,0 +1,354 @@
+/* Presence fan-out and invisibility; see presence.h for the rules. */
+#include "presence.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "log.h"
+
+static int session_allows(const struct conn *t, const char *viewer)
+{
+    for (uint16_t i = 0; i < t->nallow; i++)
+        if (strcmp(t->allow[i], viewer) == 0) return 1;
+    return 0;
+}
+
+int can_see(struct server *srv, const char *viewer, const char *target)
+{
+    if (strcmp(viewer, target) == 0) return 1;
+    struct conn *t = online_get(srv, target);
+    if (!t) return 0;
+    if (t->invisible && !session_allows(t, viewer)) return 0;
+    int stealth = 0, rc = srv->st->buddy_get(srv->st, target, viewer, NULL, &stealth);
+    if (rc == STORE_ERR || (rc == STORE_OK && stealth)) return 0;
+    if (srv->st->ignore_check(srv->st, target, viewer) != 0) return 0;
+    return 1;
+}
+
+/* ---- packet encoders ------------------------------------------------------------------------ */
+
+static void put_status_keys(struct ymsg_builder *b, const struct conn *t)
+{
+    ymsg_build_int(b, YMSG_KEY_STATUS, t->status);
+    if (t->status == YMSG_STATUS_CUSTOM || t->status_msg) {
+        ymsg_build_str(b, YMSG_KEY_CUSTOM_MSG, t->status_msg ? t->status_msg : "");
+        ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
+        if (t->msg_utf8) ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+    }
+}
+
+static void put_idle(struct ymsg_builder *b, const struct conn *t)
+{
+    if (t->status == YMSG_STATUS_IDLE) {
+        long long secs = (long long)time(NULL) - t->idle_since;
+        ymsg_build_int(b, YMSG_KEY_IDLE_TIME, secs < 0 ? 0 : secs);
+    }
+}
+
+/* One 0xF0 entry (300=315 … 301=315). */
+static void put_f0_entry(struct ymsg_builder *b, const struct conn *t)
+{
+    ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 315);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, t->user);
+    put_status_keys(b, t);
+    ymsg_build_str(b, YMSG_KEY_FLAG, "1");
+    put_idle(b, t);
+    ymsg_build_int(b, YMSG_KEY_ENTRY_END, 315);
+}
+
+/* Old-client (0x01 / 0x03 / 0x04) per-buddy keys. */
+static void put_old_entry(struct ymsg_builder *b, const struct conn *t)
+{
+    ymsg_build_str(b, YMSG_KEY_BUDDY, t->user);
+    ymsg_build_int(b, YMSG_KEY_STATUS, t->status);
+    ymsg_build_str(b, YMSG_KEY_SESSION_ID, "0");
+    ymsg_build_str(b, YMSG_KEY_IN_CHAT, "0");
+    ymsg_build_str(b, YMSG_KEY_FLAG, "1");
+    if (t->status == YMSG_STATUS_CUSTOM || t->status_msg) {
+        ymsg_build_str(b, YMSG_KEY_CUSTOM_MSG, t->status_msg ? t->status_msg : "");
+        ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
+    }
+    put_idle(b, t);
+}
+
+static void send_online(struct conn *v, const struct conn *t)
+{
+    struct ymsg_builder *b;
+    if (v->old_proto) {
+        b = pkt_begin(v, YMSG_SVC_LOGON, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_LOGIN_ID, v->user);
+        ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, v->user);
+        ymsg_build_str(b, YMSG_KEY_NUM_ONLINE, "1");
+        put_old_entry(b, t);
+    } else {
+        b = pkt_begin(v, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
+        ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
+        put_f0_entry(b, t);
+        ymsg_build_int(b, YMSG_KEY_LIST_END, 315);
+    }
+    pkt_send(v);
+}
+
+/* The only packet that ever says "t is gone": identical for sign-off and for becoming invisible,
+ * stealthed or ignored (§8.2 rule 1). */
+static void send_offline(struct conn *v, const char *t)
+{
+    struct ymsg_builder *b = pkt_begin(v, YMSG_SVC_LOGOFF, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, t);
+    pkt_send(v);
+}
+
+static void send_change(struct conn *v, const struct conn *t)
+{
+    struct ymsg_builder *b;
+    if (v->old_proto) {
+        int back = t->status == YMSG_STATUS_AVAILABLE && !t->status_msg;
+        b = pkt_begin(v, back ? YMSG_SVC_ISBACK : YMSG_SVC_ISAWAY, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_LOGIN_ID, v->user);
+        put_old_entry(b, t);
+    } else {
+        b = pkt_begin(v, YMSG_SVC_Y6_STATUS_UPDATE, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_BUDDY, t->user);
+        put_status_keys(b, t);
+        put_idle(b, t);
+    }
+    pkt_send(v);
+}
+
+/* ---- transitions ---------------------------------------------------------------------------- */
+
+struct collect {
+    struct pres_snap *s;   /* snapshot being filled */
+    size_t cap;            /* allocated entries */
+    struct server *srv;    /* for online look-ups */
+};
+
+static void collect_watcher(void *arg, const char *name)
+{
+    struct collect *c = arg;
+    if (!online_get(c->srv, name)) return;
+    if (c->s->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 16;
+        struct pres_entry *nv = realloc(c->s->v, ncap * sizeof *nv);
+        if (!nv) return;
+        c->s->v = nv;
+        c->cap = ncap;
+    }
+    struct pres_entry *e = &c->s->v[c->s->n++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->before = 0;
+}
+
+void pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->target, sizeof s->target, "%s", target);
+    struct collect c = {s, 0, srv};
+    if (only_viewer) collect_watcher(&c, only_viewer);
+    else srv->st->watchers(srv->st, target, collect_watcher, &c);
+    for (size_t i = 0; i < s->n; i++) {
+        int pending = 1;
+        /* Only an authorised watcher can have been told anything. */
+        if (only_viewer && (srv->st->buddy_get(srv->st, s->v[i].name, target, &pending, NULL) != STORE_OK || pending))
+            continue;
+        s->v[i].before = (uint8_t)can_see(srv, s->v[i].name, target);
+    }
+}
+
+void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        struct conn *v = online_get(srv, s->v[i].name);
+        if (!v) continue;
+        int after = 0, pending = 1;
+        if (srv->st->buddy_get(srv->st, s->v[i].name, s->target, &pending, NULL) == STORE_OK && !pending)
+            after = can_see(srv, s->v[i].name, s->target);
+        struct conn *t = online_get(srv, s->target);
+        if (s->v[i].before && !after) send_offline(v, s->target);
+        else if (!s->v[i].before && after && t) send_online(v, t);
+        else if (s->v[i].before && after && status_changed && t) send_change(v, t);
+    }
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+/* ---- lists ---------------------------------------------------------------------------------- */
+
+struct namelist {
+    char (*names)[NAME_MAX_LEN + 1]; /* collected ids */
+    size_t n, cap;                   /* used / allocated */
+};
+
+static void collect_accepted(void *arg, const struct store_buddy *b)
+{
+    struct namelist *l = arg;
+    if (b->pending) return;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 32;
+        void *nn = realloc(l->names, ncap * sizeof *l->names);
+        if (!nn) return;
+        l->names = nn;
+        l->cap = ncap;
+    }
+    snprintf(l->names[l->n++], NAME_MAX_LEN + 1, "%s", b->buddy);
+}
+
+#define SPLIT_AT 900 /* body bytes after which a list continues in another packet (~1 KB packets) */
+
+void presence_send_online_list(struct conn *c)
+{
+    struct server *srv = c->srv;
+    struct namelist l = {0};
+    srv->st->buddy_list(srv->st, c->user, collect_accepted, &l);
+    /* Keep only online buddies this user may see. */
+    size_t k = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (can_see(srv, c->user, l.names[i])) memmove(l.names[k++], l.names[i], sizeof l.names[0]);
+    l.n = k;
+    if (c->old_proto) {
+        struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LOGON, YMSG_PKT_DEFAULT);
+        ymsg_build_str(b, YMSG_KEY_LOGIN_ID, c->user);
+        ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+        ymsg_build_int(b, YMSG_KEY_NUM_ONLINE, (long long)l.n);
+        for (size_t i = 0; i < l.n; i++) {
+            struct conn *t = online_get(srv, l.names[i]);
+            if (t) put_old_entry(b, t);
+        }
+        pkt_send(c);
+    } else if (l.n) {
+        size_t i = 0;
+        while (i < l.n && c->state < CONN_CLOSING) {
+            struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
+            size_t status_off = b->start + 12;
+            ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
+            for (; i < l.n && pkt_body_len() < SPLIT_AT; i++) {
+                struct conn *t = online_get(srv, l.names[i]);
+                if (t) put_f0_entry(b, t);
+            }
+            ymsg_build_int(b, YMSG_KEY_LIST_END, 315);
+            if (i < l.n && !b->err) { /* more follow: status 5 (continued) */
+                b->buf[status_off] = 0;
+                b->buf[status_off + 1] = 0;
+                b->buf[status_off + 2] = 0;
+                b->buf[status_off + 3] = YMSG_PKT_CONTINUED;
+            }
+            pkt_send(c);
+        }
+    }
+    free(l.names);
+}
+
+/* ---- client status packets ------------------------------------------------------------------ */
+
+void presence_set_initial(struct conn *c, uint32_t status)
+{
+    c->invisible = status == YMSG_STATUS_INVISIBLE;
+    c->status = (status <= YMSG_STATUS_STEPPEDOUT) ? status : YMSG_STATUS_AVAILABLE;
+    c->away = c->status != YMSG_STATUS_AVAILABLE;
+}
+
+static void set_msg(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct ymsg_kv kv;
+    free(c->status_msg);
+    c->status_msg = NULL;
+    c->msg_utf8 = 0;
+    if (ymsg_get(pkt, YMSG_KEY_CUSTOM_MSG, &kv) == 0 && kv.len > 0) {
+        size_t n = kv.len > 255 ? 255 : kv.len;
+        c->status_msg = malloc(n + 1);
+        if (c->status_msg) {
+            memcpy(c->status_msg, kv.val, n);
+            c->status_msg[n] = 0;
+            /* A NUL inside would end the text early; that only shortens it. */
+        }
+        struct ymsg_kv u;
+        c->msg_utf8 = ymsg_get(pkt, YMSG_KEY_UTF8, &u) == 0 && ymsg_kv_eq(&u, "1");
+    }
+}
+
+void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    uint16_t svc = pkt->hdr.service;
+    long long v;
+    struct pres_snap s;
+
+    if (svc == YMSG_SVC_USERSTAT) {
+        presence_send_online_list(c);
+        return;
+    }
+    pres_begin(srv, c->user, NULL, &s);
+    if (svc == YMSG_SVC_Y6_VISIBLE_TOGGLE) {
+        if (ymsg_get_int(pkt, YMSG_KEY_FLAG, &v) == 0 && (v == 1 || v == 2)) c->invisible = v == 2;
+    } else {
+        /* 0xC6 (YMSG 13+) and 0x03 / 0x04 (older): code in key 10, else in the header status. */
+        uint32_t code = pkt->hdr.status;
+        if (ymsg_get_int(pkt, YMSG_KEY_STATUS, &v) == 0) code = (uint32_t)v;
+        if (code == YMSG_STATUS_INVISIBLE) {
+            c->invisible = 1;
+        } else {
+            if (svc != YMSG_SVC_Y6_STATUS_UPDATE && c->invisible) c->invisible = 0; /* old clients: back */
+            if (code > YMSG_STATUS_STEPPEDOUT && code != YMSG_STATUS_CUSTOM && code != YMSG_STATUS_IDLE)
+                code = YMSG_STATUS_AVAILABLE;
+            c->status = code;
+            set_msg(c, pkt);
+            c->away = code != YMSG_STATUS_AVAILABLE;
+            if (ymsg_get_int(pkt, YMSG_KEY_AWAY, &v) == 0 && v >= 0 && v <= 2) c->away = (uint8_t)v;
+            if (code == YMSG_STATUS_IDLE) {
+                long long idle = 0;
+                ymsg_get_int(pkt, YMSG_KEY_IDLE_TIME, &idle);
+                if (idle < 0 || idle > 86400 * 365) idle = 0;
+                c->idle_since = (int64_t)time(NULL) - idle;
+            }
+        }
+    }
+    log_event(LOG_DEBUG, c->peer, c->user, "status", (long)c->status, "invisible=%d", c->invisible);
+    pres_end(srv, &s, 1);
+}
+
+static void allow_set(struct conn *c, const char *who, int on)
+{
+    for (uint16_t i = 0; i < c->nallow; i++)
+        if (strcmp(c->allow[i], who) == 0) {
+            if (!on) {
+                free(c->allow[i]);
+                c->allow[i] = c->allow[--c->nallow];
+            }
+            return;
+        }
+    if (!on || c->nallow >= 1000) return;
+    char **na = realloc(c->allow, (c->nallow + 1u) * sizeof *na);
+    if (!na) return;
+    c->allow = na;
+    if ((c->allow[c->nallow] = strdup(who)) != NULL) c->nallow++;
+}
+
+void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    long long v31 = 0;
+    if (ymsg_get_int(pkt, YMSG_KEY_STEALTH_VAL, &v31) < 0 || (v31 != 1 && v31 != 2)) return;
+    int perm = pkt->hdr.service == YMSG_SVC_STEALTH_PERM;
+    size_t n = ymsg_count(pkt, YMSG_KEY_BUDDY);
+    for (size_t i = 0; i < n && i < 1000; i++) {
+        struct ymsg_kv kv;
+        char who[NAME_MAX_LEN + 1];
+        if (ymsg_get_nth(pkt, YMSG_KEY_BUDDY, i, &kv) < 0 || name_normalize((const char *)kv.val, kv.len, who) < 0)
+            continue;
+        struct pres_snap s;
+        pres_begin(srv, c->user, who, &s);
+        int rc = 0;
+        if (perm) rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
+        else allow_set(c, who, v31 == 1);
+        pres_end(srv, &s, 0);
+        struct ymsg_builder *b = pkt_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
+        ymsg_build_str(b, YMSG_KEY_BUDDY, who);
+        ymsg_build_int(b, YMSG_KEY_STEALTH_VAL, v31);
+        pkt_send(c);
+        log_event(LOG_DEBUG, c->peer, c->user, perm ? "stealth_perm" : "stealth_session", rc, "%s=%lld", who, v31);
+    }
+}

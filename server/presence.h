@@ -1,0 +1,52 @@
+/* Presence and invisibility.
+ *
+ * can_see() is the single decision point for "may viewer learn that target is online?".  Every packet
+ * that carries presence, or that could make the target's client answer automatically, is routed
+ * through it (here, in im.c and in buddy.c).  To anyone it returns 0 for, an invisible user is
+ * indistinguishable from an offline one (YMSG.md §8.2):
+ *  - going invisible and signing off both produce exactly `0x02 status 1, 7=<id>` (rule 1, 9);
+ *  - status/idle/custom-message changes of an invisible user reach only viewers who can see them
+ *    (rule 2, 11); login/logout while invisible send nothing (rule 9);
+ *  - online lists (0xF0 / 0x01, 0x0A refresh) omit them (rule 10).
+ *
+ * Transitions are computed, not guessed: pres_begin() records, for every watcher (a user with target
+ * on their authorised buddy list, or just one named viewer), whether they could see target; the
+ * caller changes state; pres_end() sends came-online / went-offline / status-change packets only to
+ * those whose answer changed (or, for status changes, who can still see).  So nobody ever receives
+ * "offline" twice, and nothing is sent to those who could not and still cannot see. */
+#ifndef YMSGD_PRESENCE_H
+#define YMSGD_PRESENCE_H
+
+#include "server.h"
+
+/* 1 when viewer may learn that target is online: target is logged in, does not ignore viewer, has
+ * not set permanent stealth (0xB9) for viewer, and is either visible or has revealed itself to viewer
+ * for this session (0xBA).  A user always sees himself.  Store errors answer 0. */
+int can_see(struct server *srv, const char *viewer, const char *target);
+
+struct pres_entry {
+    char name[NAME_MAX_LEN + 1]; /* viewer */
+    uint8_t before;              /* could see target at pres_begin() */
+};
+
+struct pres_snap {
+    char target[NAME_MAX_LEN + 1]; /* whose presence changes */
+    struct pres_entry *v;          /* watchers that were online at pres_begin() */
+    size_t n;                      /* entries in v */
+};
+
+/* only_viewer = NULL: all watchers of target; otherwise just that user (if a watcher, or about to be). */
+void pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s);
+/* status_changed: also send 0xC6 / 0x03 / 0x04 to viewers who could and still can see target. */
+void pres_end(struct server *srv, struct pres_snap *s, int status_changed);
+
+/* Sends c the online buddies it can see (0xF0 list for YMSG >= 13, 0x01 for older clients). */
+void presence_send_online_list(struct conn *c);
+/* Applies the initial presence from the 0x54 header status. */
+void presence_set_initial(struct conn *c, uint32_t status);
+
+/* Client packets: 0xC6, 0xC5, 0x03, 0x04 (status), 0xB9 / 0xBA (stealth), 0x0A (refresh). */
+void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt);
+void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt);
+
+#endif

@@ -1,0 +1,85 @@
+/* ymsgd core types: the server context and the per-connection state shared by the protocol modules
+ * (conn, login, presence, im, buddy).  One event loop, no threads: every handler runs to completion.
+ *
+ * Memory per logged-in session is kept small on purpose (see docs/PERFORMANCE.md): struct conn holds
+ * fixed-size names and pointers only; optional state (custom status text, per-session visibility
+ * list, login challenge) is allocated only while it exists, and the bufferevent's buffers grow on
+ * demand and are capped by out_cap / max_packet. */
+#ifndef YMSGD_SERVER_H
+#define YMSGD_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <ymsg/ymsg.h>
+
+#include "config.h"
+#include "hmap.h"
+#include "ratelimit.h"
+#include "store.h"
+
+#define NAME_MAX_LEN 32 /* longest Yahoo id accepted */
+
+struct auth;
+struct http_server;
+struct evconnlistener;
+struct bufferevent;
+
+/* Connection states (memcached style: one documented value per state). */
+enum conn_state {
+    CONN_NEW,        /* accepted; only 0x4C / 0x57 (and keepalives) are acted on */
+    CONN_CHALLENGED, /* 0x57 answered with a challenge; waiting for 0x54 */
+    CONN_ONLINE,     /* logged in: registered in srv->online, all services dispatched */
+    CONN_CLOSING,    /* no more input; output is flushed, then the connection is freed */
+    CONN_DEAD,       /* on the reaper list; freed at the next loop iteration */
+};
+
+struct conn {
+    struct server *srv;        /* owning server */
+    struct bufferevent *bev;   /* socket + buffers */
+    struct conn *next_dead;    /* reaper list link */
+    char *challenge;           /* challenge sent in 0x57 (freed after login) */
+    char *status_msg;          /* custom status text (key 19) or NULL */
+    char **allow;              /* 0xBA: ids this invisible user appears online to (this session) */
+    int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
+    int64_t idle_since;        /* wall time the idle status (999) began */
+    uint32_t session_id;       /* random id put in every packet header we send */
+    uint32_t status;           /* presence code (0-9, 99, 999); never 12 (see invisible) */
+    uint16_t version;          /* client's header version */
+    uint16_t nallow;           /* entries in allow */
+    uint8_t state;             /* enum conn_state */
+    uint8_t version_le;        /* client wrote its version little-endian (YMSG 9/10) */
+    uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */
+    uint8_t invisible;         /* appears offline to everyone not in allow */
+    uint8_t away;              /* key 47: 0 available, 1 away/busy, 2 idle */
+    uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */
+    uint8_t legacy_method;     /* challenge was issued for method 0 (13=0) */
+    uint8_t counted_addr;      /* holds a slot in the per-address connection count */
+    char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
+    char addr[48];             /* peer address (no port): rate-limit key */
+    char peer[56];             /* "addr:port" for logs */
+};
+
+struct server {
+    struct event_base *base;       /* the one event loop */
+    struct config *cfg;            /* settings */
+    struct store *st;              /* persistence */
+    struct auth *auth;             /* tokens, crumbs, login throttling */
+    struct http_server *http;      /* HTTP / HTTPS front (token login and registered routes) */
+    struct evconnlistener *ymsg_lis; /* YMSG pager listener */
+    struct event *reaper;          /* frees dead connections outside their callbacks */
+    struct event *sweeper;         /* periodic expiry of tokens and rate-limit entries */
+    struct event *sig_int, *sig_term; /* graceful stop */
+    struct conn *dead;             /* connections waiting for the reaper */
+    struct hmap online;            /* user -> struct conn (state ONLINE) */
+    struct rl_table conn_rl;       /* per-address connection rate and concurrency */
+    struct ymsg_limits lim;        /* decoder caps from the config */
+    size_t nconns;                 /* open YMSG connections */
+    int stopping;                  /* set by SIGINT/SIGTERM */
+};
+
+/* Validates and lower-cases a Yahoo id (1..32 of [a-z0-9._-], starting with a letter or digit). */
+int name_normalize(const char *in, size_t len, char out[NAME_MAX_LEN + 1]);
+
+#endif

@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""Multi-client end-to-end scenarios against the real ymsgd: usage test_scenarios.py YMSGD [TEST...]"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ymsgd_harness import Client, Server, encode, http_get, resp307, run_tests  # noqa: E402
+
+YMSGD = os.path.abspath(sys.argv[1])
+IM = 0x06
+OFFLINE_STATUS = 0x5A55AA56
+
+
+def befriend(srv, a, b):
+    """a adds b (authorisation request), b accepts; both logged in."""
+    a.send(0x83, [(14, "hi"), (65, "Friends"), (97, "1"), (1, a.user), (302, "319"), (300, "319"), (7, b.user),
+                  (334, "0"), (301, "319"), (303, "319")])
+    ack = a.expect(0x83)
+    assert ack.get(66) == "0" and ack.get(223) == "1", ack
+    req = b.expect(0xD6)
+    assert req.status == 3 and req.get(4) == a.user and req.get(14) == "hi", req
+    b.send(0xD6, [(1, b.user), (5, a.user), (13, "1"), (334, "0")])
+    res = a.expect(0xD6)
+    assert res.status == 1 and res.get(4) == b.user and res.get(13) == "1", res
+    return a.expect(0xF0)  # b is online and visible: a learns it
+
+
+def two_friends(srv):
+    srv.add_user("alice", "secret")
+    srv.add_user("bob", "hunter2")
+    a = srv.login("alice", "secret")
+    b = srv.login("bob", "hunter2")
+    on = befriend(srv, a, b)
+    assert on.get(7) == "bob"
+    on = befriend(srv, b, a)
+    assert on.get(7) == "alice"
+    return a, b
+
+
+# ---- HTTP token login -------------------------------------------------------------------------
+
+def test_http_token_quirks():
+    with Server(YMSGD) as srv:
+        srv.add_user("alice", "p+w d%")
+        # capacity, HTTP/1.0 like libpurple: not chunked
+        line, headers, raw, body = http_get(srv.http_port, "/capacity", version="1.0", host="vcs1.msg.yahoo.com")
+        assert "200" in line and body == b"COLO_CAPACITY=1\r\nCS_IP_ADDRESS=127.0.0.1\r\n", body
+        assert not any(h[0].lower() == "transfer-encoding" for h in headers)
+        # absolute form, upper- and lower-case %-hex, HTTP/1.1 => one chunk, no trailing CRLF
+        for enc in ("p%2Bw%20d%25", "p%2bw+d%25"):
+            line, headers, raw, body = http_get(
+                srv.http_port, "https://login.yahoo.com/config/pwtoken_get?src=ymsgr&ts=&login=alice&passwd=%s&chal=a%%2d%%2a" % enc)
+            assert ("Transfer-Encoding", "chunked") in headers, headers
+            lines = body.split(b"\r\n")
+            assert len(lines) == 3 and lines[0] == b"0" and lines[1].startswith(b"ymsgr=") and lines[2].startswith(b"partnerid="), body
+            assert raw.endswith(b"\r\n0\r\n\r\n") and not body.endswith(b"\r\n")
+        assert srv.token("alice", "wrong") == "1212"
+        assert srv.token("nobody", "x") == "1235"
+        assert http_get(srv.http_port, "/config/pwtoken_get?src=ymsgr&login=alice")[3] == b"100"
+        tok = srv.token("alice", "p+w d%").split("\r\n")[1][6:]
+        code, fields, headers = srv.cookies(tok)
+        assert code == "0"
+        names = [h[0] for h in headers]
+        cookie_idx = [i for i, h in enumerate(headers) if h[0] == "Set-Cookie"]
+        assert len(cookie_idx) == 3 and max(cookie_idx) < len(headers) - 1, headers   # never the last header
+        assert [headers[i][1][:2] for i in cookie_idx] == ["Y=", "T=", "B="]
+        assert all(";" in headers[i][1] for i in cookie_idx)
+        _, _, raw, body = http_get(srv.http_port, "/config/pwtoken_login?src=ymsgr&ts=&token=" + tok)
+        assert body == b"100", body  # single use
+        line, _, _, body = http_get(srv.http_port, "/config/pwtoken_login?src=ymsgr&ts=&token=" + tok)
+        _, _, _, body = http_get(srv.http_port, "/config/pwtoken_login?src=ymsgr&ts=")
+        assert body == b"100"
+        assert "names" and "Content-Type" in names
+
+
+def test_cookie_login_checks():
+    with Server(YMSGD) as srv:
+        srv.add_user("alice", "secret")
+        # wrong 307 => 0x54 status -1, 66=13, connection closed
+        c = Client(srv.ymsg_port)
+        c.send(0x57, [(1, "alice")])
+        p = c.expect(0x57)
+        assert p.get(13) == "2" and p.get(1) == "alice" and len(p.get(94)) >= 16 and p.status == 1 and p.session != 0
+        tok = srv.token("alice", "secret", p.get(94)).split("\r\n")[1][6:]
+        _, f, _ = srv.cookies(tok)
+        c.send(0x54, [(1, "alice"), (0, "alice"), (277, f["Y"]), (278, f["T"]), (307, resp307(f["crumb"], "other"))])
+        fail = c.expect(0x54)
+        assert fail.status == 0xFFFFFFFF and fail.pairs == [(66, b"13")], fail
+        assert c.closed()
+        # the crumb was consumed by the failed attempt: replaying with the right hash fails too
+        c = Client(srv.ymsg_port)
+        c.send(0x57, [(1, "alice")])
+        chal = c.expect(0x57).get(94)
+        c.send(0x54, [(1, "alice"), (0, "alice"), (277, f["Y"]), (278, f["T"]), (307, resp307(f["crumb"], chal))])
+        assert c.expect(0x54).get(66) == "13"
+        # libyahoo2 style: Set-Cookie values verbatim with attributes, no key 135/59
+        c = Client(srv.ymsg_port)
+        c.send(0x57, [(1, "alice")])
+        chal = c.expect(0x57).get(94)
+        tok = srv.token("alice", "secret", chal).split("\r\n")[1][6:]
+        _, f, headers = srv.cookies(tok)
+        y = [h[1] for h in headers if h[0] == "Set-Cookie" and h[1].startswith("Y=")][0]
+        t = [h[1] for h in headers if h[0] == "Set-Cookie" and h[1].startswith("T=")][0]
+        c.send(0x54, [(1, "alice"), (0, "alice"), (277, y), (278, t), (307, resp307(f["crumb"], chal))], status=0x5A55AA55)
+        burst = c.until_list_done()
+        lst = [p for p in burst if p.service == 0xF1]
+        assert lst[-1].status == 0 and lst[-1].pairs == [], lst   # no buddies: one empty 0xF1
+        ping = [p for p in burst if p.service == 0x12][0]
+        assert ping.get(143) == "60" and ping.get(144) == "1"
+        assert all(p.session == burst[0].session for p in burst)
+
+
+def test_drop_before_login_and_keepalive():
+    with Server(YMSGD) as srv:
+        srv.add_user("alice", "secret")
+        srv.add_user("bob", "secret")
+        b = srv.login("bob", "secret")
+        c = Client(srv.ymsg_port)
+        c.send(0x4C)
+        v = c.expect(0x4C)
+        assert v.status == 1 and v.pairs == []
+        c.send(IM, [(1, "alice"), (5, "bob"), (14, "early")], status=OFFLINE_STATUS)  # OpenYMSG can do this
+        c.send(0x8A, [(0, "alice")])
+        assert c.expect(0x8A).status == 1
+        assert b.drain(0.3) == []
+        b.send(0x12)
+        p = b.expect(0x12)
+        assert p.status == 1
+
+
+# ---- chat ---------------------------------------------------------------------------------------
+
+def test_chat_flow():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        text = "héllo wörld ✓"
+        a.send(IM, [(1, "mallory"), (4, "mallory"), (5, "bob"), (14, text), (97, "1"), (63, ";0"), (64, "0"),
+                    (206, "0"), (429, "0000000308B2279D"), (450, "0"), (12, "c3B5")], status=OFFLINE_STATUS)
+        m = b.expect(IM)
+        assert m.get(4) == "alice" and m.get(1) is None, m          # sender rewritten from the session
+        assert m.get(14) == text and m.get(97) == "1" and m.get(12) is None and m.get(15) is None
+        assert m.get(429) == "0000000308B2279D"
+        assert a.drain(0.3) == []                                      # nothing back to the sender
+        b.send(0xFB, [(1, "bob"), (5, "alice"), (302, "430"), (430, "0000000308B2279D"), (303, "430"), (450, "0")])
+        assert a.drain(0.3) == []                                      # acks are never relayed
+        a.send(IM, [(1, "alice"), (5, "bob"), (14, "<ding>")], status=OFFLINE_STATUS)
+        assert b.expect(IM).get(14) == "<ding>"
+        a.send(0x4B, [(49, "TYPING"), (1, "alice"), (14, " "), (13, "1"), (5, "bob")], status=0x16)
+        t = b.expect(0x4B)
+        assert t.get(4) == "alice" and t.get(13) == "1" and t.get(49) == "TYPING"
+        # away with a custom message, then back
+        a.send(0xC6, [(10, "99"), (19, "lunch ☕"), (97, "1"), (47, "1")])
+        s = b.expect(0xC6)
+        assert s.status == 1 and s.get(7) == "alice" and s.get(10) == "99" and s.get(19) == "lunch ☕" and s.get(47) == "1"
+        a.send(0xC6, [(10, "999"), (47, "2"), (137, "120")])
+        s = b.expect(0xC6)
+        assert s.get(10) == "999" and int(s.get(137)) >= 120
+        a.send(0xC6, [(10, "0"), (19, ""), (47, "0")])
+        assert b.expect(0xC6).get(10) == "0"
+        # invisible and back
+        a.send(0xC5, [(13, "2")])
+        off = b.expect(0x02)
+        assert off.status == 1 and off.pairs == [(7, b"alice")]
+        a.send(0xC5, [(13, "1")])
+        on = b.expect(0xF0)
+        assert on.get(7) == "alice" and on.get(13) == "1"
+        # sign-off
+        a.send(0x02, [(0, "alice")])
+        assert a.closed()
+        off = b.expect(0x02)
+        assert off.pairs == [(7, b"alice")]
+
+
+def test_list_after_relogin():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xC5, [(13, "2")])  # invisible: bob must not see alice in his list
+        b.expect(0x02)
+        b.close()
+        b = srv.login("bob", "hunter2")
+        lst = [p for p in b.login_burst if p.service == 0xF1]
+        keys = [(k, v.decode()) for p in lst for k, v in p.pairs]
+        assert keys == [(302, "318"), (300, "318"), (65, "Friends"), (302, "319"), (300, "319"), (7, "alice"),
+                        (301, "319"), (303, "319"), (301, "318"), (303, "318")], keys
+        assert not [p for p in b.login_burst if p.service == 0xF0], b.login_burst
+        a.send(0xC5, [(13, "1")])
+        assert b.expect(0xF0).get(7) == "alice"
+
+
+def test_big_list_is_split():
+    with Server(YMSGD) as srv:
+        srv.add_user("alice", "secret")
+        for i in range(120):
+            srv.add_user("buddy%03d" % i, "x")
+        a = srv.login("alice", "secret")
+        for i in range(120):
+            a.send(0x83, [(1, "alice"), (7, "buddy%03d" % i), (65, "Group %d" % (i // 40))])
+        acks = [a.expect(0x83) for _ in range(120)]
+        assert all(p.get(66) == "0" for p in acks)
+        a.close()
+        a = srv.login("alice", "secret")
+        lst = [p for p in a.login_burst if p.service == 0xF1]
+        assert len(lst) > 1 and all(p.status == 5 for p in lst[:-1]) and lst[-1].status == 0
+        assert all(len(p.raw) - 20 <= 1100 for p in lst)
+        assert lst[-1].pairs[-1] == (303, b"318")
+        buddies = [v for p in lst for v in p.all(7)]
+        assert buddies == ["buddy%03d" % i for i in range(120)]
+
+
+def test_offline_messages_survive_restart():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        b.send(0x02)
+        b.close()
+        a.expect(0x02)
+        for i in range(30):
+            a.send(IM, [(1, "alice"), (5, "bob"), (14, "offline %d ünïcode" % i), (97, "1")], status=OFFLINE_STATUS)
+        a.send(IM, [(1, "alice"), (5, "nosuchuser"), (14, "x")], status=OFFLINE_STATUS)
+        assert a.drain(0.3) == []  # the sender learns nothing either way
+        a.close()
+        time.sleep(0.3)
+        assert srv.stop() == 0
+        srv.start()
+        b = srv.login("bob", "hunter2")
+        msgs = [p for p in b.login_burst if p.service == IM]
+        assert msgs and all(p.status == 5 for p in msgs)
+        texts = []
+        for p in msgs:
+            assert p.pairs[0] == (31, b"6") and p.pairs[1] == (32, b"6")
+            texts += p.all(14)
+            assert all(v == "alice" for v in p.all(4)) and p.get(15) is not None
+        assert texts == ["offline %d ünïcode" % i for i in range(30)], texts
+        b.close()
+        time.sleep(0.3)
+        b = srv.login("bob", "hunter2")
+        assert not [p for p in b.login_burst if p.service == IM]      # delivered once
+
+
+def test_duplicate_login_kicks_first():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a2 = srv.login("alice", "secret")
+        kick = a.expect(0x02)
+        assert kick.status == 0xFFFFFFFF and kick.pairs == [(66, b"42")]
+        assert a.closed()
+        # bob saw no offline/online flicker for a plain hand-over
+        assert [p.service for p in b.drain(0.3)] in ([], [0xC6])
+        a2.send(IM, [(1, "alice"), (5, "bob"), (14, "still here")], status=OFFLINE_STATUS)
+        assert b.expect(IM, skip=(0xC6,)).get(14) == "still here"
+
+
+def test_pending_auth_at_next_login():
+    with Server(YMSGD) as srv:
+        srv.add_user("alice", "secret")
+        srv.add_user("bob", "hunter2")
+        a = srv.login("alice", "secret")
+        a.send(0x83, [(1, "alice"), (7, "bob"), (65, "Pals"), (14, "let me in")])
+        ack = a.expect(0x83)
+        assert ack.get(66) == "0" and ack.get(223) == "1" and ack.get(65) == "Pals"
+        a.send(0x83, [(1, "alice"), (7, "bob"), (65, "Pals")])
+        assert a.expect(0x83).get(66) == "2"
+        a.send(0x83, [(1, "alice"), (7, "ghost"), (65, "Pals")])
+        assert a.expect(0x83).get(66) == "3"
+        b = srv.login("bob", "hunter2")
+        req = [p for p in b.login_burst if p.service == 0xD6]
+        assert len(req) == 1 and req[0].status == 3 and req[0].get(4) == "alice" and req[0].get(14) == "let me in"
+        b.send(0xD6, [(1, "bob"), (5, "alice"), (13, "2"), (14, "no thanks"), (97, "1")])
+        r = a.expect(0xD6)
+        assert r.get(13) == "2" and r.get(14) == "no thanks"
+        a.close()
+        a = srv.login("alice", "secret")
+        assert [v for p in a.login_burst if p.service == 0xF1 for v in p.all(7)] == []
+
+
+def test_buddy_ops():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        srv.add_user("carol", "x")
+        a.send(0xE7, [(1, "alice"), (302, "240"), (300, "240"), (7, "bob"), (224, "Friends"), (264, "Work"),
+                      (301, "240"), (303, "240")])
+        mv = a.expect(0xE7)
+        assert mv.get(66) == "0" and mv.get(264) == "Work" and mv.status == 1
+        a.send(0x89, [(1, "alice"), (65, "Work"), (67, "Office")])
+        rn = a.expect(0x89)
+        assert rn.get(66) == "0" and rn.get(65) == "Office" and rn.get(67) == "Work"
+        a.send(0x85, [(1, "alice"), (7, "bob"), (13, "1")])
+        assert a.expect(0x85).get(66) == "12"           # a buddy: remove first
+        a.send(0x85, [(1, "alice"), (7, "carol"), (13, "1")])
+        ig = a.expect(0x85)
+        assert ig.get(66) == "0" and ig.get(0) == "carol"
+        a.send(0x85, [(1, "alice"), (7, "carol"), (13, "1")])
+        assert a.expect(0x85).get(66) == "2"
+        a.send(0x85, [(1, "alice"), (7, "nobody"), (13, "2")])
+        assert a.expect(0x85).get(66) == "3"
+        a.send(0x84, [(1, "alice"), (7, "bob"), (65, "Office")])
+        assert a.expect(0x84).get(66) == "0"
+        a.close()
+        a = srv.login("alice", "secret")
+        keys = [(k, v.decode()) for p in a.login_burst if p.service == 0xF1 for k, v in p.pairs]
+        assert keys == [(302, "318"), (302, "320"), (300, "320"), (7, "carol"), (301, "320"), (303, "320"),
+                        (303, "318")], keys
+
+
+# ---- invisibility (YMSG.md §8.2) ------------------------------------------------------------------
+
+def test_rule1_invisible_equals_signoff_bytes():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xC6, [(10, "99"), (19, "busy"), (47, "1")])
+        b.expect(0xC6)
+        a.send(0xC5, [(13, "2")])
+        went_invisible = b.expect(0x02).raw
+        a.send(0xC5, [(13, "1")])
+        b.expect(0xF0)
+        a.send(0x02)
+        signed_off = b.expect(0x02).raw
+        assert went_invisible == signed_off, (went_invisible, signed_off)
+        assert b.drain(0.3) == []
+
+
+def test_rule9_invisible_login_logout_silent():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0x02)
+        b.expect(0x02)
+        a = srv.login("alice", "secret", status=12)           # invisible from the first byte
+        assert b.drain(0.4) == []
+        a.send(0xC6, [(10, "99"), (19, "secret status"), (47, "1")])   # rule 11
+        a.send(0xC6, [(10, "999"), (47, "2")])
+        assert b.drain(0.4) == []
+        a.send(0x02)
+        assert a.closed()
+        assert b.drain(0.4) == []                             # no second "offline"
+
+
+def test_rule2_10_online_lists_omit_invisible():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xC5, [(13, "2")])
+        b.expect(0x02)
+        b.send(0x0A, [(1, "bob")])                            # refresh
+        assert b.drain(0.4) == []
+        b.close()
+        b = srv.login("bob", "hunter2")
+        assert not [p for p in b.login_burst if p.service in (0xF0, 0x01, 0xC6)]
+
+
+def test_rule3_6_no_side_packets_from_or_to_invisible():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xC5, [(13, "2")])
+        b.expect(0x02)
+        # from the invisible user: typing, doodle, picture, P2P probe => nothing reaches bob
+        a.send(0x4B, [(49, "TYPING"), (1, "alice"), (14, " "), (13, "1"), (5, "bob")], status=0x16)
+        a.send(0x4D, [(49, "IMVIRONMENT"), (1, "alice"), (14, "1"), (13, "0"), (5, "bob"), (63, "doodle;106")])
+        a.send(0x4F, [(1, "alice"), (4, "alice"), (12, "MTI3"), (61, "0"), (5, "bob"), (13, "0"), (49, "PEERTOPEER")])
+        assert b.drain(0.4) == []
+        # to the invisible user from someone who cannot see them: nothing that could make alice's
+        # client answer by itself
+        b.send(0xBE, [(1, "bob"), (5, "alice"), (13, "1")])
+        b.send(0x4F, [(1, "bob"), (4, "bob"), (12, "P33RtoPE3Rchck=="), (61, "0"), (5, "alice"), (13, "0"),
+                      (49, "PEERTOPEER"), (140, "1")])
+        b.send(0x4B, [(49, "TYPING"), (1, "bob"), (14, " "), (13, "1"), (5, "alice")], status=0x16)
+        assert a.drain(0.4) == []
+
+
+def test_rule4_doodle_keys_neutralised():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xC5, [(13, "2")])
+        b.expect(0x02)
+        b.send(IM, [(1, "bob"), (5, "alice"), (14, "hi"), (63, "doodle;106"), (64, "2")], status=OFFLINE_STATUS)
+        m = a.expect(IM)                                      # delivered live (as Yahoo did)...
+        assert m.get(14) == "hi" and m.get(63) == ";0" and m.get(64) == "0"   # ...without auto-reply bait
+        a.send(0xC5, [(13, "1")])
+        b.expect(0xF0)
+        b.send(IM, [(1, "bob"), (5, "alice"), (14, "hi"), (63, "doodle;106"), (64, "2")], status=OFFLINE_STATUS)
+        assert a.expect(IM).get(63) == "doodle;106"
+
+
+def test_rule7_8_14_sender_sees_same_result():
+    """What the sender receives is identical for online, invisible, ignoring, offline and unknown targets."""
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        srv.add_user("carol", "x")
+        c = srv.login("carol", "x")
+        results = {}
+
+        def probe(label):
+            c.send(IM, [(1, "carol"), (5, "alice"), (14, "ping"), (429, "00000000000000AA"), (450, "0")],
+                   status=OFFLINE_STATUS)
+            c.send(0x4B, [(49, "TYPING"), (1, "carol"), (14, " "), (13, "1"), (5, "alice")], status=0x16)
+            results[label] = [p.raw for p in c.drain(0.4)]
+
+        probe("online")
+        a.drain(0.3)
+        a.send(0xC5, [(13, "2")])
+        b.expect(0x02)
+        probe("invisible")
+        a.drain(0.3)
+        a.send(0xC5, [(13, "1")])
+        a.send(0x85, [(1, "alice"), (7, "carol"), (13, "1")])
+        a.drain(0.3)
+        probe("ignoring")
+        assert not [p for p in a.drain(0.3) if p.service == IM]   # ignored: not delivered
+        a.send(0x02)
+        a.closed()
+        probe("offline")
+        c.send(IM, [(1, "carol"), (5, "nosuch"), (14, "x")], status=OFFLINE_STATUS)
+        results["unknown"] = [p.raw for p in c.drain(0.4)]
+        assert all(v == [] for v in results.values()), results
+
+
+def test_rule10_add_ack_independent_of_presence():
+    with Server(YMSGD) as srv:
+        for n in ("alice", "bob", "carol"):
+            srv.add_user(n, "x")
+        a = srv.login("alice", "x", status=12)               # invisible
+        c = srv.login("carol", "x")
+        c.send(0x83, [(1, "carol"), (7, "alice"), (65, "G")])
+        ack_invisible = c.expect(0x83)
+        c.send(0x83, [(1, "carol"), (7, "bob"), (65, "G")])   # bob is offline
+        ack_offline = c.expect(0x83)
+        norm = lambda p: (p.service, p.status, p.session, [(k, v.replace(b"alice", b"X").replace(b"bob", b"X")) for k, v in p.pairs])
+        assert norm(ack_invisible) == norm(ack_offline), (ack_invisible, ack_offline)
+        # alice accepts while invisible: carol gets the answer but no presence
+        a.expect(0xD6)
+        a.send(0xD6, [(1, "alice"), (5, "carol"), (13, "1")])
+        assert c.expect(0xD6).get(13) == "1"
+        assert c.drain(0.4) == []
+
+
+def test_stealth_perm_and_session():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        # 0xB9: appear permanently offline to bob
+        a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "bob"), (301, "319"), (303, "319")])
+        off = b.expect(0x02)
+        assert off.pairs == [(7, b"alice")]
+        assert a.expect(0xB9).get(31) == "1"
+        b.send(0x0A)
+        assert b.drain(0.3) == []
+        a.send(0xB9, [(1, "alice"), (31, "2"), (13, "2"), (302, "319"), (300, "319"), (7, "bob"), (301, "319"), (303, "319")])
+        assert b.expect(0xF0).get(7) == "alice"
+        a.expect(0xB9)
+        # 0xBA: invisible, but online to bob for this session
+        a.send(0xC5, [(13, "2")])
+        b.expect(0x02)
+        a.send(0xBA, [(1, "alice"), (31, "1"), (13, "1"), (302, "319"), (300, "319"), (7, "bob"), (301, "319"), (303, "319")])
+        on = b.expect(0xF0)
+        assert on.get(7) == "alice" and on.get(10) != "12"
+        a.send(0xBA, [(1, "alice"), (31, "2"), (13, "1"), (302, "319"), (300, "319"), (7, "bob"), (301, "319"), (303, "319")])
+        assert b.expect(0x02).pairs == [(7, b"alice")]
+
+
+def test_ignore_hides_presence_like_signoff():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        # alice removes bob first (12 otherwise), then ignores him; bob still has alice on his list
+        a.send(0x84, [(1, "alice"), (7, "bob"), (65, "Friends")])
+        a.expect(0x84)
+        a.send(0x85, [(1, "alice"), (7, "bob"), (13, "1")])
+        assert a.expect(0x85).get(66) == "0"
+        assert b.expect(0x02).pairs == [(7, b"alice")]
+        a.send(0x85, [(1, "alice"), (7, "bob"), (13, "2")])
+        assert a.expect(0x85).get(66) == "0"
+        assert b.expect(0xF0).get(7) == "alice"
+
+
+# ---- robustness ----------------------------------------------------------------------------------
+
+def test_malformed_input_isolated():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        bad = Client(srv.ymsg_port)
+        bad.send_raw(b"GARBAGE" * 10)
+        bad.send_raw(encode(0x57, [(1, "x")])[:-1] + b"Z")              # no trailing separator
+        bad.send_raw(b"YMSG\x00\x10\x00\x00\x00\x05\x00\x57\x00\x00\x00\x00\x00\x00\x00\x00abcde")  # bad key
+        bad.send_raw(encode(0x4C, []))
+        assert bad.expect(0x4C).status == 1                               # still served after resync/skip
+        bad2 = Client(srv.ymsg_port)
+        bad2.send_raw(b"YMSG\x00\x10\x00\x00\xff\xff\x00\x06" + b"\x00" * 8 + b"\xff" * 100)
+        bad2.send_raw(b"\x01" * 70000)          # completes the bad frame (skipped), then garbage (resync)
+        bad2.send_raw(encode(0x4C, []))
+        assert bad2.expect(0x4C, timeout=5).status == 1
+        a.send(IM, [(1, "alice"), (5, "bob"), (14, "fine")], status=OFFLINE_STATUS)
+        assert b.expect(IM).get(14) == "fine"
+        # an online user sending a message with a bad body gets it skipped, session stays
+        a.send_raw(b"YMSG\x00\x10\x00\x00\x00\x04\x00\x06\x00\x00\x00\x00\x00\x00\x00\x00ab\xc0\x80")
+        a.send(IM, [(1, "alice"), (5, "bob"), (14, "after")], status=OFFLINE_STATUS)
+        assert b.expect(IM).get(14) == "after"
+
+
+def test_slow_reader_disconnected():
+    with Server(YMSGD, extra_args=["--out-cap", "8192"]) as srv:
+        a, b = two_friends(srv)
+        import socket
+        b.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        big = "x" * 4000
+        for _ in range(400):                  # ~1.6 MB towards a reader that never reads
+            try:
+                a.send(IM, [(1, "alice"), (5, "bob"), (14, big)], status=OFFLINE_STATUS)
+            except OSError:
+                break
+        deadline = time.time() + 10
+        while "slow_reader" not in srv.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "event=slow_reader" in srv.log_text()
+        assert b.closed(5)
+        a.send(0x8A, [(0, "alice")])            # the sender is unaffected
+        assert a.expect(0x8A, skip=(0x02,)).status == 1
+
+
+def test_rate_limits_and_lockout():
+    extra = ["--account-max-failures", "3", "--login-burst", "100", "--max-conns-per-addr", "4", "--conn-burst", "1000"]
+    with Server(YMSGD, extra_args=extra) as srv:
+        srv.add_user("alice", "secret")
+        for _ in range(3):
+            assert srv.token("alice", "wrong") == "1212"
+        assert srv.token("alice", "wrong") == "1213"          # locked
+        assert srv.token("alice", "secret") == "1213"         # from the address that failed
+        # the owner, from an address with no failures, still gets in
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.2", 0))
+        s.connect(("127.0.0.1", srv.http_port))
+        s.sendall(b"GET /config/pwtoken_get?src=ymsgr&login=alice&passwd=secret HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            data += d
+        assert data.split(b"\r\n\r\n", 1)[1].startswith(b"0\r\nymsgr="), data
+        # connection cap per address
+        conns = [Client(srv.ymsg_port) for _ in range(4)]
+        extra_conn = Client(srv.ymsg_port)
+        assert extra_conn.closed(2)
+        for c in conns:
+            c.close()
+    with Server(YMSGD, extra_args=["--login-rate", "1", "--login-burst", "3"]) as srv:
+        srv.add_user("bob", "pw")
+        codes = [srv.token("bob", "pw").split("\r\n")[0] for _ in range(5)]
+        assert codes[:3] == ["0", "0", "0"] and codes[3:] == ["1236", "1236"], codes
+
+
+def test_idle_timeout():
+    with Server(YMSGD, extra_args=["--idle-timeout", "1", "--login-timeout", "1"]) as srv:
+        srv.add_user("alice", "secret")
+        a = srv.login("alice", "secret")
+        pre = Client(srv.ymsg_port)
+        assert a.closed(4) and pre.closed(4)
+
+
+def test_sigterm_flushes_and_stops():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        rc = srv.stop()
+        assert rc == 0
+        assert a.closed(3) and b.closed(3)
+        assert "event=stopped" in srv.log_text()
+
+
+if __name__ == "__main__":
+    run_tests([v for k, v in list(globals().items()) if k.startswith("test_")])

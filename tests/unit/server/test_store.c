@@ -1,0 +1,282 @@
+/* Unit tests for the SQLite store (server/store_sqlite.c) through the store interface. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct fixture {
+    char dir[64];       /* temp data dir */
+    struct store *st;   /* opened store */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    int created = 0;
+    char err[256];
+    snprintf(f->dir, sizeof f->dir, "/tmp/ymsgd-unit-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    f->st = store_sqlite_open(f->dir, &created, err, sizeof err);
+    if (!f->st || !created) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    if (f->st) f->st->close(f->st);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+static void count_name(void *arg, const char *name)
+{
+    (void)name;
+    (*(int *)arg)++;
+}
+
+static void test_users(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct store_user u;
+    assert_int_equal(st->user_add(st, "alice", "$argon2id$x", NULL, NULL), STORE_OK);
+    assert_int_equal(st->user_add(st, "alice", "$argon2id$y", NULL, NULL), STORE_EXISTS);
+    assert_int_equal(st->user_add(st, "bob", "$argon2id$z", "P", "C"), STORE_OK);
+    assert_int_equal(st->user_get(st, "alice", &u), STORE_OK);
+    assert_string_equal(u.pwhash, "$argon2id$x");
+    assert_string_equal(u.legacy_p, "");
+    assert_int_equal(st->user_get(st, "bob", &u), STORE_OK);
+    assert_string_equal(u.legacy_c, "C");
+    assert_int_equal(st->user_get(st, "carol", &u), STORE_NOTFOUND);
+    assert_int_equal(st->user_exists(st, "bob"), 1);
+    assert_int_equal(st->user_exists(st, "carol"), 0);
+    assert_int_equal(st->user_set_password(st, "alice", "$argon2id$new", "p2", "c2"), STORE_OK);
+    assert_int_equal(st->user_get(st, "alice", &u), STORE_OK);
+    assert_string_equal(u.pwhash, "$argon2id$new");
+    assert_string_equal(u.legacy_p, "p2");
+    assert_int_equal(st->user_set_password(st, "carol", "h", NULL, NULL), STORE_NOTFOUND);
+    int n = 0;
+    assert_int_equal(st->user_list(st, count_name, &n), 2);
+    assert_int_equal(n, 2);
+}
+
+struct seen {
+    char buf[512];  /* "buddy/group/pending/stealth;" per row */
+};
+
+static void note_buddy(void *arg, const struct store_buddy *b)
+{
+    struct seen *s = arg;
+    size_t l = strlen(s->buf);
+    snprintf(s->buf + l, sizeof s->buf - l, "%s/%s/%d/%d;", b->buddy, b->group, b->pending, b->stealth);
+}
+
+static void note_name(void *arg, const char *name)
+{
+    struct seen *s = arg;
+    size_t l = strlen(s->buf);
+    snprintf(s->buf + l, sizeof s->buf - l, "%s;", name);
+}
+
+static void note_req(void *arg, const char *requester, const char *msg)
+{
+    struct seen *s = arg;
+    size_t l = strlen(s->buf);
+    snprintf(s->buf + l, sizeof s->buf - l, "%s:%s;", requester, msg);
+}
+
+static void test_buddies_groups_ignores(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct seen s = {""};
+    int pending = -1, stealth = -1;
+    assert_int_equal(st->buddy_add(st, "alice", "bob", "Friends", 1), STORE_OK);
+    assert_int_equal(st->buddy_add(st, "alice", "carol", "Work", 0), STORE_OK);
+    assert_int_equal(st->buddy_add(st, "alice", "dave", "Friends", 0), STORE_OK);
+    assert_int_equal(st->buddy_add(st, "alice", "bob", "Work", 0), STORE_EXISTS);
+    assert_int_equal(st->buddy_count(st, "alice"), 3);
+    st->buddy_list(st, "alice", note_buddy, &s);
+    /* grouped in order of each group's first appearance */
+    assert_string_equal(s.buf, "bob/Friends/1/0;dave/Friends/0/0;carol/Work/0/0;");
+    assert_int_equal(st->buddy_get(st, "alice", "bob", &pending, &stealth), STORE_OK);
+    assert_int_equal(pending, 1);
+    assert_int_equal(st->buddy_get(st, "alice", "zed", NULL, NULL), STORE_NOTFOUND);
+    /* watchers: only authorised entries */
+    s.buf[0] = 0;
+    st->watchers(st, "bob", note_name, &s);
+    assert_string_equal(s.buf, "");
+    assert_int_equal(st->buddy_set_pending(st, "alice", "bob", 0), STORE_OK);
+    st->watchers(st, "bob", note_name, &s);
+    assert_string_equal(s.buf, "alice;");
+    assert_int_equal(st->buddy_set_stealth(st, "alice", "bob", 1), STORE_OK);
+    assert_int_equal(st->buddy_get(st, "alice", "bob", NULL, &stealth), STORE_OK);
+    assert_int_equal(stealth, 1);
+    assert_int_equal(st->buddy_set_group(st, "alice", "carol", "Friends"), STORE_OK);
+    assert_int_equal(st->buddy_set_group(st, "alice", "zed", "Friends"), STORE_NOTFOUND);
+    assert_int_equal(st->group_rename(st, "alice", "Friends", "Pals"), STORE_OK);
+    assert_int_equal(st->group_rename(st, "alice", "Nope", "X"), STORE_NOTFOUND);
+    assert_int_equal(st->buddy_add(st, "alice", "erin", "Other", 0), STORE_OK);
+    assert_int_equal(st->group_rename(st, "alice", "Other", "Pals"), STORE_EXISTS);
+    s.buf[0] = 0;
+    st->buddy_list(st, "alice", note_buddy, &s);
+    assert_string_equal(s.buf, "bob/Pals/0/1;carol/Pals/0/0;dave/Pals/0/0;erin/Other/0/0;");
+    assert_int_equal(st->buddy_del(st, "alice", "dave"), STORE_OK);
+    assert_int_equal(st->buddy_del(st, "alice", "dave"), STORE_NOTFOUND);
+    /* ignores */
+    assert_int_equal(st->ignore_add(st, "alice", "spam"), STORE_OK);
+    assert_int_equal(st->ignore_add(st, "alice", "spam"), STORE_EXISTS);
+    assert_int_equal(st->ignore_check(st, "alice", "spam"), 1);
+    assert_int_equal(st->ignore_check(st, "spam", "alice"), 0);
+    assert_int_equal(st->ignore_del(st, "alice", "spam"), STORE_OK);
+    assert_int_equal(st->ignore_del(st, "alice", "spam"), STORE_NOTFOUND);
+    /* authorisation requests */
+    assert_int_equal(st->authreq_put(st, "zoe", "alice", "hi"), STORE_OK);
+    assert_int_equal(st->authreq_put(st, "zoe", "alice", "again"), STORE_OK); /* replaces */
+    s.buf[0] = 0;
+    assert_int_equal(st->authreq_put(st, "yann", "alice", ""), STORE_OK);
+    assert_int_equal(st->authreq_list(st, "alice", note_req, &s), 2);
+    assert_non_null(strstr(s.buf, "zoe:again;"));
+    assert_non_null(strstr(s.buf, "yann:;"));
+    assert_int_equal(st->authreq_del(st, "zoe", "alice"), STORE_OK);
+    assert_int_equal(st->authreq_del(st, "zoe", "alice"), STORE_NOTFOUND);
+}
+
+struct offl {
+    int64_t ids[8];   /* ids seen */
+    char text[256];   /* concatenated texts */
+    int n;            /* rows seen */
+};
+
+static void note_offline(void *arg, const struct store_offline *m)
+{
+    struct offl *o = arg;
+    if (o->n < 8) o->ids[o->n] = m->id;
+    o->n++;
+    strncat(o->text, m->text, sizeof o->text - strlen(o->text) - 1);
+    strncat(o->text, m->utf8 ? "+;" : ";", sizeof o->text - strlen(o->text) - 1);
+}
+
+static void test_offline(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct offl o = {{0}, "", 0};
+    assert_int_equal(st->offline_add(st, "bob", "alice", "one", 100, 1, 3), STORE_OK);
+    assert_int_equal(st->offline_add(st, "bob", "alice", "two", 101, 0, 3), STORE_OK);
+    assert_int_equal(st->offline_add(st, "bob", "carol", "three", 102, 1, 3), STORE_OK);
+    assert_int_equal(st->offline_add(st, "bob", "carol", "four", 103, 1, 3), STORE_FULL);
+    assert_int_equal(st->offline_add(st, "dave", "carol", "other", 103, 1, 3), STORE_OK);
+    assert_int_equal(st->offline_list(st, "bob", note_offline, &o), 3);
+    assert_string_equal(o.text, "one+;two;three+;");
+    assert_true(o.ids[0] < o.ids[1] && o.ids[1] < o.ids[2]);
+    assert_int_equal(st->offline_del_upto(st, "bob", o.ids[1]), STORE_OK);
+    memset(&o, 0, sizeof o);
+    assert_int_equal(st->offline_list(st, "bob", note_offline, &o), 1);
+    assert_string_equal(o.text, "three+;");
+    memset(&o, 0, sizeof o);
+    assert_int_equal(st->offline_list(st, "dave", note_offline, &o), 1);
+}
+
+static void test_phonebook(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    uint8_t *data = NULL;
+    const uint8_t blob[] = {0, 1, 2, 0xff, 0};
+    assert_int_equal(st->phonebook_get(st, "alice", &data), STORE_NOTFOUND);
+    assert_int_equal(st->phonebook_put(st, "alice", blob, sizeof blob), STORE_OK);
+    assert_int_equal(st->phonebook_get(st, "alice", &data), (long)sizeof blob);
+    assert_memory_equal(data, blob, sizeof blob);
+    free(data);
+    assert_int_equal(st->phonebook_put(st, "alice", blob + 1, 2), STORE_OK); /* atomic replace */
+    assert_int_equal(st->phonebook_get(st, "alice", &data), 2);
+    assert_memory_equal(data, blob + 1, 2);
+    free(data);
+    assert_int_equal(st->phonebook_put(st, "alice", NULL, 0), STORE_OK);
+    assert_int_equal(st->phonebook_get(st, "alice", &data), 0);
+    free(data);
+}
+
+static void test_user_del_cascades(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct seen s = {""};
+    uint8_t *data;
+    st->user_add(st, "alice", "h", NULL, NULL);
+    st->user_add(st, "bob", "h", NULL, NULL);
+    st->buddy_add(st, "alice", "bob", "G", 0);
+    st->buddy_add(st, "bob", "alice", "G", 0);
+    st->ignore_add(st, "bob", "alice");
+    st->offline_add(st, "alice", "bob", "x", 1, 0, 10);
+    st->phonebook_put(st, "alice", (const uint8_t *)"x", 1);
+    assert_int_equal(st->user_del(st, "alice"), STORE_OK);
+    assert_int_equal(st->user_del(st, "alice"), STORE_NOTFOUND);
+    st->buddy_list(st, "bob", note_buddy, &s);
+    assert_string_equal(s.buf, "");
+    assert_int_equal(st->ignore_check(st, "bob", "alice"), 0);
+    assert_int_equal(st->phonebook_get(st, "alice", &data), STORE_NOTFOUND);
+}
+
+static void test_reopen_keeps_schema(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    int created = 1;
+    struct store_user u;
+    f->st->user_add(f->st, "alice", "h", NULL, NULL);
+    f->st->close(f->st);
+    f->st = store_sqlite_open(f->dir, &created, err, sizeof err);
+    assert_non_null(f->st);
+    assert_int_equal(created, 0);
+    assert_int_equal(f->st->user_get(f->st, "alice", &u), STORE_OK);
+    /* schema version recorded */
+    char path[128];
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    snprintf(path, sizeof path, "%s/ymsgd.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), store_sqlite_schema_version());
+    sqlite3_finalize(q);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    /* a database from a newer ymsgd is refused */
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    f->st->close(f->st);
+    f->st = store_sqlite_open(f->dir, &created, err, sizeof err);
+    assert_null(f->st);
+    assert_non_null(strstr(err, "newer"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buddies_groups_ignores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_phonebook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_del_cascades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_schema, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
