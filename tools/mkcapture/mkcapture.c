@@ -5,7 +5,8 @@
  * LIST_15 in two chunks (status 5 then 0), STATUS_15, messages (UTF-8, Latin-1 without key 97, a buzz),
  * typing, 0xC6 status changes, PEERTOPEER with a binary key, keepalive, ping and logoff.  Options shape
  * the TCP layer (segment size, reordering, retransmissions) so the same YMSG content can be checked
- * through different reassembly paths.  Output is deterministic. */
+ * through different reassembly paths, and --sessions interleaves many sessions for a large capture.
+ * Output is deterministic. */
 #include <errno.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -16,8 +17,7 @@
 
 #include "ymsg/ymsg.h"
 
-#define MAX_FRAMES 4096
-#define STREAM_CAP (256 * 1024)
+#define MAX_SESSIONS 20000
 #define START_TIME 1767225600   /* 2026-01-01 00:00:00 UTC */
 
 #ifndef DLT_LINUX_SLL
@@ -31,6 +31,7 @@ struct conn {
     uint32_t isn[2];            /* initial sequence numbers */
     uint8_t *stream[2];         /* every byte each side sends */
     size_t len[2];              /* bytes in stream[] */
+    size_t cap[2];              /* allocated size of stream[] */
     size_t acked[2];            /* stream bytes of the other side acknowledged so far */
 };
 
@@ -42,6 +43,7 @@ struct frame {
     size_t off;                 /* stream offset of the first payload byte */
     size_t len;                 /* payload bytes */
     uint32_t ack;               /* acknowledgement number */
+    size_t wend;                /* stream offset where this frame's application write ends */
     int syn_fin_extra;          /* 1 when a FIN sent earlier precedes this frame's sequence number */
 };
 
@@ -50,8 +52,15 @@ struct frame {
 #define F_PSH 0x08
 #define F_ACK 0x10
 
-static struct frame frames[MAX_FRAMES];
-static size_t nframes;
+/* The frames of the session being built; finished sessions are kept in sessions[]. */
+static struct frame *frames;
+static size_t nframes, capframes;
+
+/* One finished session's frames, in capture order. */
+struct session_frames {
+    struct frame *f;            /* frames */
+    size_t n;                   /* how many */
+};
 static size_t mss = 1460;
 
 static void die(const char *what)
@@ -62,8 +71,12 @@ static void die(const char *what)
 
 static void add_frame(struct conn *c, int dir, uint8_t flags, size_t off, size_t len)
 {
-    if (nframes == MAX_FRAMES)
-        die("too many frames");
+    if (nframes == capframes) {
+        capframes = capframes ? capframes * 2 : 256;
+        frames = realloc(frames, capframes * sizeof *frames);
+        if (!frames)
+            die("out of memory");
+    }
     struct frame *f = &frames[nframes++];
     f->c = c;
     f->dir = dir;
@@ -80,9 +93,6 @@ static void conn_init(struct conn *c, uint16_t cport, uint16_t sport, uint32_t i
     for (int d = 0; d < 2; d++) {
         c->ip[d][0] = 127;
         c->ip[d][3] = 1;
-        c->stream[d] = malloc(STREAM_CAP);
-        if (!c->stream[d])
-            die("out of memory");
     }
     c->port[0] = cport;
     c->port[1] = sport;
@@ -97,13 +107,21 @@ static void conn_init(struct conn *c, uint16_t cport, uint16_t sport, uint32_t i
 /* One application write: segmented at mss, then acknowledged by the peer. */
 static void conn_send(struct conn *c, int dir, const void *data, size_t n)
 {
-    if (c->len[dir] + n > STREAM_CAP)
-        die("stream too long");
+    if (c->len[dir] + n > c->cap[dir]) {
+        size_t nc = c->cap[dir] ? c->cap[dir] : 4096;
+        while (nc < c->len[dir] + n)
+            nc *= 2;
+        c->stream[dir] = realloc(c->stream[dir], nc);
+        if (!c->stream[dir])
+            die("out of memory");
+        c->cap[dir] = nc;
+    }
     size_t off = c->len[dir];
     memcpy(c->stream[dir] + off, data, n);
     for (size_t done = 0; done < n; done += mss) {
         size_t k = n - done < mss ? n - done : mss;
         add_frame(c, dir, F_ACK | F_PSH, off + done, k);
+        frames[nframes - 1].wend = off + n;
     }
     c->len[dir] += n;
     add_frame(c, !dir, F_ACK, c->len[!dir], 0);
@@ -157,35 +175,48 @@ static void flush(struct conn *c, int dir)
 
 #define C2S 0
 #define S2C 1
-#define SESSION 0x5A3C9E11u
+#define SESSION_BASE 0x5A3C9E11u
 
-static void build_session(void)
+static struct conn *conn_new(void)
 {
-    /* HTTP capacity look-up (libpurple and OpenYMSG do this first), on its own connection. */
-    static struct conn http;
-    conn_init(&http, 40001, 8080, 0x1000AAAAu, 0x2000BBBBu);
-    static const char req[] = "GET /capacity HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
-                               "COLO_CAPACITY=1\r\nCS_IP_ADDRESS=127.0.0.1\r\n";
-    conn_send(&http, C2S, req, sizeof req - 1);
-    conn_send(&http, S2C, resp, sizeof resp - 1);
-    conn_close(&http);
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c)
+        die("out of memory");
+    return c;
+}
 
-    static struct conn c;
-    conn_init(&c, 40002, 5050, 0xFFFFF000u, 0x7A31C0DEu);   /* client seq wraps past 2^32 */
+/* Session k (0 for the sample): its own client port, session id and sequence numbers. */
+static void build_session(unsigned k)
+{
+    const uint32_t SESSION = SESSION_BASE + k;
+    if (k == 0) {
+        /* HTTP capacity look-up (libpurple and OpenYMSG do this first), on its own connection. */
+        struct conn *http = conn_new();
+        conn_init(http, 40001, 8080, 0x1000AAAAu, 0x2000BBBBu);
+        static const char req[] = "GET /capacity HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+        static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                                   "COLO_CAPACITY=1\r\nCS_IP_ADDRESS=127.0.0.1\r\n";
+        conn_send(http, C2S, req, sizeof req - 1);
+        conn_send(http, S2C, resp, sizeof resp - 1);
+        conn_close(http);
+    }
+    struct conn *cp = conn_new();
+    /* the client's sequence numbers wrap past 2^32 in the sample session */
+    conn_init(cp, (uint16_t)(40002 + k), 5050, 0xFFFFF000u + k * 7919u, 0x7A31C0DEu + k * 104729u);
+    struct conn *const c = cp;
     ymsg_builder_init(&b, pbuf, sizeof pbuf);
 
     begin(YMSG_SVC_AUTH, 0, 0);
     kv(1, "alice");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     begin(YMSG_SVC_AUTH, 1, SESSION);
     kv(1, "alice");
     kv(94, "x^0+1-2*3/4%5");
     kv(13, "2");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_AUTHRESP, YMSG_STATUS_WEBLOGIN, SESSION);
     kv(1, "alice");
@@ -200,7 +231,7 @@ static void build_session(void)
     kv(98, "us");
     kv(135, "9.0.0.2162");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     /* LIST_15 in two chunks: "Friends" continues into the second packet (as Pidgin allows). */
     begin(YMSG_SVC_LIST_15, YMSG_PKT_CONTINUED, SESSION);
@@ -260,20 +291,20 @@ static void build_session(void)
     kv(301, "315");
     kv(303, "315");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_PING, 1, SESSION);
     kv(143, "60");
     kv(144, "1");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, SESSION);
     kv(10, "0");
     kv(19, "");
     kv(47, "0");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     begin(YMSG_SVC_MESSAGE, 1, SESSION);
     kv(4, "bob");
@@ -286,7 +317,7 @@ static void build_session(void)
     kv(429, "0001795587520571");
     kv(450, "0");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_MESSAGE_ACK, 0, SESSION);
     kv(1, "alice");
@@ -303,7 +334,7 @@ static void build_session(void)
     kv(13, "1");
     kv(5, "bob");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     begin(YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, SESSION);
     kv(1, "alice");
@@ -315,7 +346,7 @@ static void build_session(void)
     kv(1002, "1");
     kv(206, "0");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     begin(YMSG_SVC_NOTIFY, YMSG_STATUS_NOTIFY, SESSION);
     kv(49, "TYPING");
@@ -332,7 +363,7 @@ static void build_session(void)
     kv(64, "0");
     kv(206, "0");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     /* An old client's message: no key 97, text in the local code page (Latin-1). */
     begin(YMSG_SVC_MESSAGE, 1, SESSION);
@@ -341,7 +372,7 @@ static void build_session(void)
     kv(14, "caf\xE9 cr\xE8me br\xFBl\xE9" "e \xA9 2009");
     kv(15, "1795587521");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     /* Peer-to-peer offer with binary keys: raw IPv4 bytes in 12, and a token that is not UTF-8
      * (a lone C0, an overlong form, a surrogate, NUL, DEL, 0xFF). */
@@ -353,7 +384,7 @@ static void build_session(void)
     kv(13, "5");
     kv(49, "PEERTOPEER");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_Y6_STATUS_UPDATE, 1, SESSION);
     kv(7, "bob");
@@ -362,7 +393,7 @@ static void build_session(void)
     kv(47, "1");
     kv(187, "0");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, SESSION);
     kv(10, "99");
@@ -371,33 +402,33 @@ static void build_session(void)
     kv(47, "1");
     kv(187, "0");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
 
     begin(YMSG_SVC_KEEPALIVE, 0, SESSION);
     kv(0, "alice");
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
     begin(YMSG_SVC_KEEPALIVE, 1, SESSION);
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_PING, 0, SESSION);
     end();
-    flush(&c, C2S);
+    flush(c, C2S);
     begin(YMSG_SVC_PING, 1, SESSION);
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_LOGOFF, 1, SESSION);     /* bob signs off */
     kv(7, "bob");
     end();
-    flush(&c, S2C);
+    flush(c, S2C);
 
     begin(YMSG_SVC_LOGOFF, 0, SESSION);
     kv(0, "alice");
     end();
-    flush(&c, C2S);
-    conn_close(&c);
+    flush(c, C2S);
+    conn_close(c);
 }
 
 /* ---- TCP-level shaping -------------------------------------------------------------------------- */
@@ -419,14 +450,15 @@ static void reorder(void)
 }
 
 /* After every data segment: an exact retransmission, and every other time a segment overlapping
- * the second half of this one and the start of the next (which then arrives anyway). */
+ * the second half of this one and the start of the next one of the same write (which then arrives
+ * anyway). */
 static void retransmit(void)
 {
-    static struct frame out[MAX_FRAMES];
+    struct frame *out = malloc(nframes * 3 * sizeof *out);
+    if (!out)
+        die("out of memory");
     size_t n = 0, k = 0;
     for (size_t i = 0; i < nframes; i++) {
-        if (n + 3 > MAX_FRAMES)
-            die("too many frames");
         out[n++] = frames[i];
         if (!is_data(&frames[i]))
             continue;
@@ -436,15 +468,16 @@ static void retransmit(void)
             struct frame o = *f;
             size_t start = f->off + f->len / 2;
             size_t stop = f->off + f->len + 7;
-            if (stop > f->c->len[f->dir])
-                stop = f->c->len[f->dir];
+            if (stop > f->wend)
+                stop = f->wend;
             o.off = start;
             o.len = stop - start;
             out[n++] = o;
         }
     }
-    memcpy(frames, out, n * sizeof *out);
-    nframes = n;
+    free(frames);
+    frames = out;
+    nframes = capframes = n;
 }
 
 /* ---- writing ------------------------------------------------------------------------------------ */
@@ -545,18 +578,21 @@ static int parse_linktype(const char *s)
 static void usage(FILE *to)
 {
     fputs("usage: mkcapture [--linktype ether|null|loop|raw|sll] [--mss N] [--reorder] [--retransmit]\n"
-          "                 OUT.pcap\n"
-          "Writes a sample YMSG16 session (loopback IPv4/TCP) as a pcap file.\n", to);
+          "                 [--sessions N] OUT.pcap\n"
+          "Writes a sample YMSG16 session (loopback IPv4/TCP) as a pcap file.  --sessions N writes N\n"
+          "concurrent sessions (client ports 40002...), e.g. for timing ymsgdump on a large capture.\n", to);
 }
 
 int main(int argc, char **argv)
 {
     int dlt = DLT_EN10MB, do_reorder = 0, do_retransmit = 0;
+    unsigned nsessions = 1;
     static const struct option opts[] = {
         {"linktype", required_argument, NULL, 'l'},
         {"mss", required_argument, NULL, 'm'},
         {"reorder", no_argument, NULL, 'o'},
         {"retransmit", no_argument, NULL, 't'},
+        {"sessions", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -580,6 +616,16 @@ int main(int argc, char **argv)
             mss = (size_t)v;
             break;
         }
+        case 's': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > MAX_SESSIONS) {
+                fprintf(stderr, "mkcapture: bad --sessions %s (1..%d)\n", optarg, MAX_SESSIONS);
+                return 2;
+            }
+            nsessions = (unsigned)v;
+            break;
+        }
         case 'o': do_reorder = 1; break;
         case 't': do_retransmit = 1; break;
         case 'h': usage(stdout); return 0;
@@ -590,11 +636,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    build_session();
-    if (do_reorder)
-        reorder();
-    if (do_retransmit)
-        retransmit();
+    struct session_frames *sess = calloc(nsessions, sizeof *sess);
+    if (!sess)
+        die("out of memory");
+    size_t rounds = 0;
+    for (unsigned k = 0; k < nsessions; k++) {
+        build_session(k);
+        if (do_reorder)
+            reorder();
+        if (do_retransmit)
+            retransmit();
+        sess[k].f = frames;
+        sess[k].n = nframes;
+        if (nframes > rounds)
+            rounds = nframes;
+        frames = NULL;
+        nframes = capframes = 0;
+    }
 
     pcap_t *p = pcap_open_dead(dlt, 65535);
     if (!p)
@@ -606,8 +664,15 @@ int main(int argc, char **argv)
         return 2;
     }
     static uint8_t buf[16 + 40 + 65536];
-    for (size_t i = 0; i < nframes; i++) {
-        size_t n = build_frame(dlt, &frames[i], (uint16_t)(i + 1), buf);
+    /* Sessions run side by side: round-robin over their frames, each session's order kept. */
+    size_t i = 0;
+    for (size_t r = 0; r < rounds; r++)
+    for (unsigned k = 0; k < nsessions; k++, i++) {
+        if (r >= sess[k].n) {
+            i--;
+            continue;
+        }
+        size_t n = build_frame(dlt, &sess[k].f[r], (uint16_t)(i + 1), buf);
         struct pcap_pkthdr h;
         h.ts.tv_sec = START_TIME + (time_t)(i / 1000);
         h.ts.tv_usec = (suseconds_t)((i % 1000) * 1000 + 17);

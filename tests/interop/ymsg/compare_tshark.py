@@ -39,6 +39,8 @@ VARIANTS = [
     ("mss50-retransmit.pcap", ["--mss", "50", "--retransmit"], "content"),
     ("mss40-reorder.pcap", ["--mss", "40", "--reorder"], "content"),
     ("mss13-reorder-retransmit.pcap", ["--mss", "13", "--reorder", "--retransmit"], "content"),
+    # three sessions side by side (different ports, session ids, sequence numbers): many flows at once
+    ("sessions3.pcap", ["--sessions", "3", "--mss", "300"], "frames"),
 ]
 
 failures = []
@@ -189,7 +191,10 @@ def main():
             if mode:
                 total += compare(name, ours, run_tshark(tshark, path), mode == "frames")
             # Whatever the TCP layer did, the YMSG content is the same as in the plain sample.
-            if reference is None:
+            if "--sessions" in opts:
+                if len(ours) != 3 * len(reference):
+                    fail("%s: %d packets, expected %d" % (name, len(ours), 3 * len(reference)))
+            elif reference is None:
                 reference = ours
                 if len(ours) < 20:
                     fail("sample.pcap: only %d YMSG packets" % len(ours))
