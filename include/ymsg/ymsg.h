@@ -377,7 +377,17 @@ void ymsg_header_encode(uint8_t out[YMSG_HEADER_LEN], const struct ymsg_header *
  *   YMSG_EAGAIN  the bytes so far are a valid prefix: read more and call again;
  *   < 0          malformed: *err_off (if not NULL) is the offset in buf of the offending byte.
  *                YMSG_EMAGIC, YMSG_ETOOBIG, YMSG_EKEY, YMSG_EODD, YMSG_ETRAIL.
- * lim may be NULL (defaults).  Nothing is allocated. */
+ * lim may be NULL (defaults).  Nothing is allocated.
+ * Body rules and error offsets (lib/ymsg/frame.c):
+ *   EMAGIC   the first byte that differs from "YMSG" (reported as soon as it arrives);
+ *   ETOOBIG  8 (the length field) when the body exceeds max_body, known from the header alone; the
+ *            first byte of the pair that exceeds max_pairs;
+ *   EKEY     keys are 1..10 ASCII digits with a value <= 4294967295: the first non-digit byte (a C0
+ *            not followed by 80 included), the 11th digit, or the key's first byte when it is empty
+ *            (Pidgin silently drops such pairs; we refuse them) or overflows;
+ *   EODD     the first byte of a key followed by its separator and then the end of the body;
+ *   ETRAIL   the first byte of the last field when it lacks its C0 80 (or the lone C0 at the end).
+ * An empty body (length 0) is valid with 0 pairs.  Values may hold any bytes except C0 80. */
 ssize_t ymsg_decode(const uint8_t *buf, size_t len, const struct ymsg_limits *lim,
                     struct ymsg_packet *pkt, size_t *err_off);
 

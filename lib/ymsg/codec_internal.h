@@ -123,6 +123,7 @@ static inline uint64_t ymsg_window64_(const uint8_t *base, const uint8_t *p, con
  * once (SWAR) when 8 bytes are readable: shift in leading zero digits, then add pairwise. */
 static inline uint32_t ymsg_parse_key_(const uint8_t *k, unsigned kl, const uint8_t *end)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (kl <= 8 && end - k >= 8) {
         uint64_t x;
         memcpy(&x, k, 8);
@@ -131,6 +132,9 @@ static inline uint32_t ymsg_parse_key_(const uint8_t *k, unsigned kl, const uint
         x = (x * 100 + (x >> 16)) & 0x0000FFFF0000FFFFull;
         return (uint32_t)(x * 10000 + (x >> 32));
     }
+#else
+    (void)end;
+#endif
     uint32_t key = 0;
     for (unsigned j = 0; j < kl; j++)
         key = key * 10 + (uint32_t)(k[j] - '0');

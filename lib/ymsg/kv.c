@@ -44,10 +44,9 @@ int ymsg_next(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *kv)
 size_t ymsg_next_batch(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_kv *out, size_t max)
 {
     size_t len = pkt->hdr.length, n = 0;
-    const uint8_t *body = pkt->body, *end = body + len;
     while (n < max && *pos < len) {
 #if defined(__SSE2__)
-        const uint8_t *p = body + *pos;
+        const uint8_t *body = pkt->body, *end = body + len, *p = body + *pos;
         uint64_t sep = ymsg_window64_(body, p, end, NULL);
         unsigned off = 0;
         while (n < max) {
