@@ -560,6 +560,12 @@ static int dump_pcap(struct dump *c, FILE *fp)
         }
         c->frame++;
         c->ts = h->ts;
+        if (c->ts.tv_usec < 0 || c->ts.tv_usec >= 1000000) {   /* a damaged record header */
+            c->ts.tv_sec += c->ts.tv_usec / 1000000;
+            c->ts.tv_usec %= 1000000;
+            if (c->ts.tv_usec < 0)
+                c->ts.tv_usec += 1000000;
+        }
         struct yd_segment seg;
         if (yd_parse_frame(dlt, data, h->caplen, &seg) == 1 && yd_reasm_segment(r, &seg) < 0 &&
             !nomem++)
