@@ -3,6 +3,7 @@
  * uses tiny limits so that eviction and the out-of-order bound are exercised too. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ymsgdump.h"
 
@@ -28,8 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             o.max_buffer = 64;
             o.max_body = 256;
         }
-        yd_dump(in, "fuzz", sink, sink, &o);
+        int rc = yd_dump(in, "fuzz", sink, sink, &o);
         fclose(in);
+        if (rc < YD_EXIT_OK || rc > YD_EXIT_INPUT)
+            abort();    /* the exit status is documented to be 0, 1 or 2 */
     }
     return 0;
 }

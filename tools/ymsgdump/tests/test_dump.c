@@ -130,6 +130,14 @@ static void test_link_types(void **state)
         check_session_output();
         cb_free(&c.file);
     }
+    /* IPv6 */
+    struct cb_capture c6;
+    cb_capture_init(&c6, CB_ETHER_IPV6, 0);
+    session(&c6);
+    assert_int_equal(run(c6.file.p, c6.file.len), YD_EXIT_OK);
+    assert_int_equal(count(out_text, "[::1]:40000 -> [::2]:5050 (client->server)"), 2);
+    assert_int_equal(count(out_text, "[::2]:5050 -> [::1]:40000 (server->client)"), 1);
+    cb_free(&c6.file);
     /* 802.11 is not supported: a clear message and status 2. */
     struct cb_buf f = {0};
     cb_pcap_header(&f, 105, 0, 0);
