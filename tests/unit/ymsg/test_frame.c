@@ -286,6 +286,21 @@ static void test_errors_with_offsets(void **state)
     expect_err(buf, n, NULL, YMSG_EKEY, 25); /* "1"="" then an empty key */
 }
 
+static void test_limits_default(void **state)
+{
+    (void)state;
+    struct ymsg_limits lim = {1, 1};
+    ymsg_limits_default(&lim);
+    assert_int_equal(lim.max_body, 65535);
+    assert_int_equal(lim.max_pairs, YMSG_DEFAULT_MAX_PAIRS);
+    /* zero fields mean "default", too */
+    uint8_t buf[64];
+    size_t n = with_body(buf, "1\xc0\x80" "x\xc0\x80", 6);
+    struct ymsg_limits zero = {0, 0};
+    struct ymsg_packet pkt;
+    assert_int_equal(ymsg_decode(buf, n, &zero, &pkt, NULL), (ssize_t)n);
+}
+
 static void test_body_validate_direct(void **state)
 {
     (void)state;
@@ -645,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_header_full_fields),
         cmocka_unit_test(test_errors_with_offsets),
+        cmocka_unit_test(test_limits_default),
         cmocka_unit_test(test_body_validate_direct),
         cmocka_unit_test(test_binary_values),
         cmocka_unit_test(test_empty_body_and_eagain),

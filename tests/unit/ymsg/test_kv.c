@@ -157,6 +157,54 @@ static void test_kv_eq(void **state)
     assert_false(ymsg_kv_eq(&bin, "a"));
 }
 
+static void test_next_batch(void **state)
+{
+    (void)state;
+    uint8_t buf[512];
+    size_t n = build_sample(buf, sizeof buf);
+    struct ymsg_packet pkt;
+    decode_one(buf, n, &pkt);
+    struct ymsg_kv ref[16], got[16];
+    size_t pos = 0, i = 0;
+    while (ymsg_next(&pkt, &pos, &ref[i]))
+        i++;
+    assert_int_equal(i, 13);
+    for (size_t max = 1; max <= 14; max++) {
+        size_t bp = 0, total = 0, k;
+        while ((k = ymsg_next_batch(&pkt, &bp, got + total, max)) > 0) {
+            assert_true(k <= max);
+            total += k;
+            assert_true(total <= 13);
+        }
+        assert_int_equal(total, 13);
+        assert_int_equal(bp, pkt.hdr.length);
+        for (size_t j = 0; j < 13; j++) {
+            assert_int_equal(got[j].key, ref[j].key);
+            assert_ptr_equal(got[j].val, ref[j].val);
+            assert_int_equal(got[j].len, ref[j].len);
+        }
+    }
+    size_t bp = 0;
+    assert_int_equal(ymsg_next_batch(&pkt, &bp, got, 0), 0);
+    assert_int_equal(bp, 0);
+    /* ymsg_decode_pairs stores the same views in the decoding pass */
+    struct ymsg_packet p2;
+    memset(got, 0, sizeof got);
+    assert_int_equal(ymsg_decode_pairs(buf, n, NULL, &p2, got, 5, NULL), (ssize_t)n);
+    assert_int_equal(p2.npairs, 13);
+    for (size_t j = 0; j < 5; j++) {
+        assert_int_equal(got[j].key, ref[j].key);
+        assert_ptr_equal(got[j].val, ref[j].val);
+        assert_int_equal(got[j].len, ref[j].len);
+    }
+    assert_null(got[5].val); /* nothing past kvcap */
+    /* ...and resuming with ymsg_next after kv[kvcap-1] yields the rest */
+    pos = (size_t)(got[4].val + got[4].len + 2 - p2.body);
+    struct ymsg_kv kv;
+    assert_true(ymsg_next(&p2, &pos, &kv));
+    assert_int_equal(kv.key, ref[5].key);
+}
+
 static void test_empty_packet(void **state)
 {
     (void)state;
@@ -178,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_next),        cmocka_unit_test(test_get_nth_count_all),
         cmocka_unit_test(test_get_str),     cmocka_unit_test(test_get_int),
         cmocka_unit_test(test_kv_eq),       cmocka_unit_test(test_empty_packet),
+        cmocka_unit_test(test_next_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
