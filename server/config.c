@@ -55,6 +55,14 @@ static const struct knob knobs[] = {
     {"offline_max", K_LONG, F(offline_max), "200", 0, 1000000, "offline messages kept per recipient"},
     {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies per user"},
     {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
+    {"amf_max_body", K_LONG, F(amf_max_body), "1048576", 64, 1073741824, "largest AMF gateway request (also capped by http_max_body)"},
+    {"amf_max_depth", K_LONG, F(amf_max_depth), "64", 4, 10000, "AMF nesting accepted by the gateway"},
+    {"amf_max_elements", K_LONG, F(amf_max_elements), "65536", 16, 16777216, "entries per AMF container accepted by the gateway"},
+    {"amf_max_sessions", K_LONG, F(amf_max_sessions), "100000", 1, 10000000, "AMF gateway sessions kept"},
+    {"amf_session_idle", K_LONG, F(amf_session_idle), "1800", 1, 604800, "seconds an AMF gateway session lives unused"},
+    {"amf_phonebook_max", K_LONG, F(amf_phonebook_max), "1000", 1, 1000000, "Phonebook entries per user (the seed's demo: 10)"},
+    {"amf_crossdomain", K_STR, F(amf_crossdomain), "", 0, 0, "domains in /crossdomain.xml, comma separated (\"\" = none)"},
+    {"amf_crossdomain_secure", K_BOOL, F(amf_crossdomain_secure), "on", 0, 1, "off: crossdomain.xml lets HTTP SWFs call HTTPS (secure=\"false\")"},
 };
 #undef F
 #define NKNOBS (sizeof knobs / sizeof knobs[0])

@@ -40,6 +40,14 @@ struct config {
     long offline_max;           /* offline messages kept per recipient (more are dropped) */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
+    long amf_max_body;          /* AMF gateway: largest request in bytes (http_max_body caps it too) */
+    long amf_max_depth;         /* AMF gateway: container nesting accepted */
+    long amf_max_elements;      /* AMF gateway: entries in one AMF container */
+    long amf_max_sessions;      /* AMF gateway: sessions kept (anonymous ones evicted first) */
+    long amf_session_idle;      /* AMF gateway: seconds a session lives unused */
+    long amf_phonebook_max;     /* AMF gateway: Phonebook entries per user (the seed's demo kept 10) */
+    char *amf_crossdomain;      /* AMF gateway: domains allowed by /crossdomain.xml ("" = none) */
+    int amf_crossdomain_secure; /* AMF gateway: off adds secure="false" (HTTP SWFs may call HTTPS) */
 };
 
 /* Fills every field with its default (strings are heap copies). */
