@@ -155,8 +155,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         pos = 0;
     }
     struct timeval tick = {0, 50000}, limit = {2, 0};
-    struct event *ev = event_new(srv->base, -1, EV_PERSIST, exit_when_drained, srv);
-    if (ev) event_add(ev, &tick);
+    srv->drain_check = event_new(srv->base, -1, EV_PERSIST, exit_when_drained, srv);
+    if (srv->drain_check) event_add(srv->drain_check, &tick);
     event_base_loopexit(srv->base, &limit);
 }
 
@@ -217,6 +217,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
     rl_free(&srv->conn_rl);
     hmap_free(&srv->online);
     event_free(srv->sweeper);
+    if (srv->drain_check) event_free(srv->drain_check);
     event_free(srv->sig_int);
     event_free(srv->sig_term);
     if (srv->reaper) event_free(srv->reaper);

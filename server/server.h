@@ -71,6 +71,7 @@ struct server {
     struct event *reaper;          /* frees dead connections outside their callbacks */
     struct event *sweeper;         /* periodic expiry of tokens and rate-limit entries */
     struct event *sig_int, *sig_term; /* graceful stop */
+    struct event *drain_check;     /* during shutdown: leaves the loop once every session is flushed */
     struct conn *dead;             /* connections waiting for the reaper */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */

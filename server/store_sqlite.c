@@ -18,7 +18,7 @@
 
 static const char *const migrations[] = {
     /* 0 -> 1 */
-    "CREATE TABLE users(name TEXT PRIMARY KEY, pwhash TEXT NOT NULL, legacy_p TEXT, legacy_c TEXT,"
+    ("CREATE TABLE users(name TEXT PRIMARY KEY, pwhash TEXT NOT NULL, legacy_p TEXT, legacy_c TEXT,"
     "  created INTEGER NOT NULL);"
     "CREATE TABLE buddies(id INTEGER PRIMARY KEY, owner TEXT NOT NULL, buddy TEXT NOT NULL,"
     "  grp TEXT NOT NULL, pending INTEGER NOT NULL DEFAULT 1, stealth INTEGER NOT NULL DEFAULT 0,"
@@ -31,7 +31,7 @@ static const char *const migrations[] = {
     "CREATE TABLE offline(id INTEGER PRIMARY KEY AUTOINCREMENT, rcpt TEXT NOT NULL, sender TEXT NOT NULL,"
     "  text TEXT NOT NULL, time INTEGER NOT NULL, utf8 INTEGER NOT NULL);"
     "CREATE INDEX offline_by_rcpt ON offline(rcpt, id);"
-    "CREATE TABLE phonebook(user TEXT PRIMARY KEY, data BLOB NOT NULL, updated INTEGER NOT NULL);",
+    "CREATE TABLE phonebook(user TEXT PRIMARY KEY, data BLOB NOT NULL, updated INTEGER NOT NULL);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -59,8 +59,8 @@ static const char *const sql[Q_COUNT] = {
     [Q_DEL_IGN] = "DELETE FROM ignores WHERE owner = ?1 OR who = ?1",
     [Q_DEL_OFF] = "DELETE FROM offline WHERE rcpt = ?1",
     [Q_DEL_PB] = "DELETE FROM phonebook WHERE user = ?1",
-    [Q_BUD_LIST] = "SELECT b.buddy, b.grp, b.pending, b.stealth FROM buddies b WHERE b.owner = ?1 ORDER BY"
-                   " (SELECT MIN(id) FROM buddies g WHERE g.owner = b.owner AND g.grp = b.grp), b.id",
+    [Q_BUD_LIST] = ("SELECT b.buddy, b.grp, b.pending, b.stealth FROM buddies b WHERE b.owner = ?1 ORDER BY"
+                    " (SELECT MIN(id) FROM buddies g WHERE g.owner = b.owner AND g.grp = b.grp), b.id"),
     [Q_BUD_GET] = "SELECT pending, stealth FROM buddies WHERE owner = ?1 AND buddy = ?2",
     [Q_BUD_COUNT] = "SELECT COUNT(*) FROM buddies WHERE owner = ?1",
     [Q_BUD_ADD] = "INSERT INTO buddies(owner, buddy, grp, pending) VALUES(?1, ?2, ?3, ?4)",
