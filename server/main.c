@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "gateway/gateway.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -194,8 +195,9 @@ static int run_server(struct config *cfg, struct store *st, int created)
         fprintf(stderr, "ymsgd: out of memory\n");
         return 1;
     }
+    struct gateway *gw = NULL;
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
-        login_http_register(srv->http, srv) < 0) {
+        login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
         return 1;
     }
@@ -213,6 +215,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
     conn_stop_listening(srv);
     conn_close_all(srv);
     http_free(srv->http);
+    gateway_free(gw);
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);
     hmap_free(&srv->online);
