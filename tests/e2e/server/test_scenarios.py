@@ -468,6 +468,147 @@ def test_ignore_hides_presence_like_signoff():
         assert b.expect(0xF0).get(7) == "alice"
 
 
+# ---- YMSG 9/10 (method 0) --------------------------------------------------------------------------
+
+def method0(user, password, chal):
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt
+    import hashlib
+    from ymsgd_harness import y64
+    P = y64(hashlib.md5(password.encode()).digest())
+    C = y64(hashlib.md5(crypt.crypt(password, "$1$_2S43d5f$").encode()).digest())
+    c = chal.encode()
+    sv = c[15] % 8
+    out = []
+    for h in (P, C):
+        if sv in (0, 5):
+            s = bytes([c[c[7] % 16]]) + h.encode() + user.encode() + c
+        elif sv in (1, 6):
+            s = bytes([c[c[9] % 16]]) + user.encode() + c + h.encode()
+        elif sv in (2, 7):
+            s = bytes([c[c[15] % 16]]) + c + h.encode() + user.encode()
+        elif sv == 3:
+            s = bytes([c[c[1] % 16]]) + user.encode() + h.encode() + c
+        else:
+            s = bytes([c[c[3] % 16]]) + h.encode() + c + user.encode()
+        out.append(y64(hashlib.md5(s).digest()))
+    return out
+
+
+def le_packet(service, pairs, status=0, session=0):
+    """A YMSG 9 packet with the version written little-endian ("09 00 00 00")."""
+    raw = bytearray(encode(service, pairs, status, session))
+    raw[4:8] = b"\x09\x00\x00\x00"
+    return bytes(raw)
+
+
+def test_legacy_method0_and_old_presence():
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import crypt  # noqa: F401  (deprecated module; present in Debian 12's python3.11)
+    except ImportError:
+        print("skip: no crypt module")
+        return
+    with Server(YMSGD, extra_args=["--legacy-auth", "on"]) as srv:
+        srv.add_user("oldie", "pass9")
+        srv.add_user("bob", "hunter2")
+        b = srv.login("bob", "hunter2")
+        b.send(0x83, [(1, "bob"), (7, "oldie"), (65, "Retro")])
+        b.expect(0x83)
+        c = Client(srv.ymsg_port)
+        c.send_raw(le_packet(0x57, [(1, "oldie")]))
+        p = c.expect(0x57)
+        assert p.get(13) == "0" and len(p.get(94)) >= 16
+        r6, r96 = method0("oldie", "wrong", p.get(94))
+        c.send_raw(le_packet(0x54, [(0, "oldie"), (6, r6), (96, r96), (1, "oldie")], session=p.session))
+        assert c.expect(0x54).get(66) == "13"
+        c = Client(srv.ymsg_port)
+        c.send_raw(le_packet(0x57, [(1, "oldie")]))
+        p = c.expect(0x57)
+        r6, r96 = method0("oldie", "pass9", p.get(94))
+        c.send_raw(le_packet(0x54, [(0, "oldie"), (6, r6), (96, r96), (1, "oldie"), (135, "5, 5, 0, 1246")],
+                             session=p.session))
+        lst = c.expect(0x55)
+        assert lst.status == 0 and lst.get(89) == "oldie" and lst.get(87) is None
+        logon = c.expect(0x01)
+        assert logon.get(8) == "0"
+        assert c.expect(0xD6, skip=(0x12,)).get(4) == "bob"  # bob's request is pending
+        c.send_raw(le_packet(0xD6, [(1, "oldie"), (5, "bob"), (13, "1")], session=p.session))
+        assert b.expect(0xD6).get(13) == "1"
+        assert b.expect(0xF0).get(7) == "oldie"
+        c.send_raw(le_packet(0x03, [(10, "99"), (19, "retro"), (47, "1")], status=99, session=p.session))
+        s = b.expect(0xC6)
+        assert s.get(10) == "99" and s.get(19) == "retro"
+        c.send_raw(le_packet(0x04, [(10, "0")], session=p.session))
+        assert b.expect(0xC6).get(10) == "0"
+        # an old client as a viewer: 0x01 for came-online, 0x03/0x04 for changes
+        c.send_raw(le_packet(0x83, [(1, "oldie"), (7, "bob"), (65, "Buds")], session=p.session))
+        c.expect(0x83)
+        b.expect(0xD6)
+        b.send(0xD6, [(1, "bob"), (5, "oldie"), (13, "1")])
+        c.expect(0xD6)
+        on = c.expect(0x01)
+        assert on.get(7) == "bob" and on.get(13) == "1" and on.get(10) == "0"
+        b.send(0xC6, [(10, "2"), (47, "1")])
+        aw = c.expect(0x03)
+        assert aw.get(7) == "bob" and aw.get(10) == "2"
+        b.send(0xC5, [(13, "2")])
+        assert c.expect(0x02).pairs == [(7, b"bob")]
+    with Server(YMSGD) as srv:                               # legacy_auth off: v9 gets 13=2 and no method 0
+        srv.add_user("oldie", "pass9")
+        c = Client(srv.ymsg_port)
+        c.send_raw(le_packet(0x57, [(1, "oldie")]))
+        p = c.expect(0x57)
+        assert p.get(13) == "2"
+        r6, r96 = method0("oldie", "pass9", p.get(94))
+        c.send_raw(le_packet(0x54, [(0, "oldie"), (6, r6), (96, r96), (1, "oldie")], session=p.session))
+        assert c.expect(0x54).status == 0xFFFFFFFF
+
+
+def test_https_token_login():
+    import shutil
+    import ssl
+    import subprocess
+    import tempfile
+    if not shutil.which("openssl"):
+        print("skip: no openssl")
+        return
+    d = tempfile.mkdtemp(prefix="ymsgd-tls-")
+    key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                    "-days", "1", "-subj", "/CN=login.yahoo.com"], check=True, capture_output=True, timeout=60)
+    from ymsgd_harness import free_port
+    port = free_port()
+    try:
+        with Server(YMSGD, extra_args=["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % port]) as srv:
+            srv.add_user("alice", "secret")
+            ctx = ssl.create_default_context(cafile=crt)
+            ctx.check_hostname = False
+            import socket
+            deadline = time.time() + 5
+            while True:
+                try:
+                    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    break
+                except OSError:
+                    assert time.time() < deadline
+                    time.sleep(0.1)
+            s = ctx.wrap_socket(raw, server_hostname="login.yahoo.com")
+            s.sendall(b"GET https://login.yahoo.com/config/pwtoken_get?src=ymsgr&ts=&login=alice&passwd=secret&chal=x"
+                      b" HTTP/1.1\r\nHost: login.yahoo.com\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                x = s.recv(4096)
+                if not x:
+                    break
+                data += x
+            assert b"Transfer-Encoding: chunked" in data and b"\r\n0\r\nymsgr=" in data, data
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- robustness ----------------------------------------------------------------------------------
 
 def test_malformed_input_isolated():
