@@ -240,13 +240,14 @@ int main(int argc, char **argv)
             ssize_t n = ymsg_decode(buf + pos, len - pos, NULL, &pkt, NULL);
             if (n <= 0)
                 return 1;
-            size_t it = 0, k;
             struct ymsg_kv kv[64];
-            while ((k = ymsg_next_batch(&pkt, &it, kv, 64)) > 0)
+            for (size_t it = 0; it < pkt.hdr.length;) {
+                size_t k = ymsg_next_batch(&pkt, &it, kv, 64);
                 for (size_t j = 0; j < k; j++) {
                     acc += kv[j].key + kv[j].len;
                     np++;
                 }
+            }
             pos += (size_t)n;
         }
         t = now() - t0;

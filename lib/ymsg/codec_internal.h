@@ -124,6 +124,14 @@ static inline uint64_t ymsg_window64_(const uint8_t *base, const uint8_t *p, con
 static inline uint32_t ymsg_parse_key_(const uint8_t *k, unsigned kl, const uint8_t *end)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* a validated key is followed by at least 4 more bytes (C0 80, a value, C0 80) */
+    if (kl <= 4) {
+        uint32_t x;
+        memcpy(&x, k, 4);
+        x = (x & 0x0F0F0F0Fu) << (8 * (4 - kl));
+        x = (x * 10 + (x >> 8)) & 0x00FF00FFu;
+        return (x * 100 + (x >> 16)) & 0xFFFFu;
+    }
     if (kl <= 8 && end - k >= 8) {
         uint64_t x;
         memcpy(&x, k, 8);
