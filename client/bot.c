@@ -187,8 +187,16 @@ int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
     uint32_t status = 0;
     const char *status_msg = NULL;
     int away = 0;
-    int is_send = !strcmp(cmd, "send"), is_buzz = !strcmp(cmd, "buzz");
-    if (is_send || is_buzz) {
+    int is_send = !strcmp(cmd, "send"), is_buzz = !strcmp(cmd, "buzz"), is_typing = !strcmp(cmd, "typing");
+    int typing_on = 1;
+    if (is_typing) {
+        target = o->to;
+        if (!target || argc > 1 || (argc == 1 && strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)) {
+            fprintf(stderr, "usage: ymsg typing --to USER [on|off]\n");
+            return EXIT_USAGE;
+        }
+        typing_on = !(argc == 1 && !strcmp(argv[0], "off"));
+    } else if (is_send || is_buzz) {
         target = o->to;
         if (!target && argc > 0 && is_buzz)
             target = argv[0];
@@ -247,6 +255,8 @@ int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
         r = ymsg_session_send_message(s, target, text);
     } else if (is_buzz) {
         r = ymsg_session_buzz(s, target);
+    } else if (is_typing) {
+        r = ymsg_session_typing(s, target, typing_on);
     } else if (!strcmp(cmd, "status")) {
         if (status != YMSG_STATUS_INVISIBLE)
             r = ymsg_session_set_status(s, status, status_msg, o->away);

@@ -12,6 +12,7 @@ static const char usage_text[] =
     "commands:\n"
     "  send --to USER TEXT           send one message\n"
     "  buzz --to USER                send a buzz\n"
+    "  typing --to USER [on|off]     send a typing notification\n"
     "  listen [--json] [--count N] [--timeout S]\n"
     "                                print events (one JSON object per line with --json)\n"
     "  status available|away|busy|brb|idle|invisible|custom TEXT [--away]\n"

@@ -1,0 +1,149 @@
+"""Shared pieces of the client end-to-end tests: start ymsgd on free loopback ports with fresh accounts,
+run `ymsg` one-shot commands, and follow background `ymsg listen --json` processes."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SKIP = 77
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, deadline):
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class Server:
+    """ymsgd with its own data dir and ports; accounts have password 'pw-<name>'."""
+
+    def __init__(self, ymsgd, users):
+        self.ymsgd = ymsgd
+        self.dir = tempfile.mkdtemp(prefix="ymsg-e2e-")
+        self.data = os.path.join(self.dir, "data")
+        os.mkdir(self.data)
+        fast = ["--pwhash-opslimit", "1", "--pwhash-memlimit", "8192"]
+        for u in users:
+            subprocess.run([ymsgd, "user", "add", u, "--data-dir", self.data] + fast,
+                           input=("pw-%s\n" % u).encode(), check=True, timeout=30,
+                           stdout=subprocess.DEVNULL)
+            with open(self.cred(u), "w") as f:
+                f.write("%s:pw-%s\n" % (u, u))
+        for attempt in range(5):
+            self.port, self.http = free_port(), free_port()
+            self.log = open(os.path.join(self.dir, "ymsgd.log"), "w")
+            self.proc = subprocess.Popen(
+                [ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port,
+                 "--http-listen", "127.0.0.1:%d" % self.http, "--https-listen", "", "--log-level", "debug",
+                 "--login-rate", "1000", "--login-burst", "1000", "--conn-rate", "1000", "--conn-burst", "1000",
+                 "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast,
+                stdout=self.log, stderr=subprocess.STDOUT)
+            if wait_port(self.port, time.time() + 10) and wait_port(self.http, time.time() + 5):
+                return
+            self.proc.kill()
+            self.proc.wait()
+        raise RuntimeError("ymsgd did not start")
+
+    def cred(self, user):
+        return os.path.join(self.dir, user + ".cred")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        if os.environ.get("KEEP_E2E"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Client:
+    def __init__(self, ymsg, host, port, http):
+        self.base = [ymsg, "--server", "%s:%d" % (host, port), "--login-url", "http://%s:%d" % (host, http)]
+
+    def run(self, cred, *args, timeout=40, env=None):
+        cmd = self.base + (["--credentials", cred] if cred else []) + list(args)
+        p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    def listen(self, cred, *args):
+        return Listener(self.base + ["--credentials", cred, "listen", "--json"] + list(args))
+
+
+class Listener:
+    """A background `ymsg listen --json`; events are collected by a reader thread."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.events = []
+        self.lock = threading.Lock()
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                ev = {"event": "bad-json", "line": line.decode(errors="replace")}
+            with self.lock:
+                self.events.append(ev)
+
+    def wait(self, pred, timeout=10, what="event"):
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                for ev in self.events:
+                    if pred(ev):
+                        return ev
+            time.sleep(0.05)
+        raise AssertionError("timed out waiting for %s; got %r" % (what, self.events))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.events)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.t.join(timeout=5)
+        return self.proc.returncode
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def main(fn):
+    """Runs fn(ymsg, ymsgd) with the paths from argv; exits 77 when ymsgd was not built."""
+    ymsg = sys.argv[1]
+    ymsgd = sys.argv[2] if len(sys.argv) > 2 else ""
+    if not ymsgd or not os.path.exists(ymsgd):
+        print("ymsgd not built: skipping")
+        sys.exit(SKIP)
+    fn(ymsg, ymsgd)
+    print("ok")

@@ -1,0 +1,93 @@
+"""`ymsg probe`: it must catch the leaks of a deliberately leaky fake server (leaky_server.py, built for
+this test) and find none in the real ymsgd.  The leaky half needs no ymsgd."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from harness import Client, Server, check
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def verdicts(out):
+    rep = json.loads(out)
+    return rep, {t["name"]: t["verdict"] for t in rep["techniques"]}
+
+
+def leaky(ymsg):
+    srv = subprocess.Popen([sys.executable, os.path.join(HERE, "leaky_server.py"), "alice", "bob"],
+                           stdout=subprocess.PIPE)
+    listener = None
+    try:
+        words = srv.stdout.readline().split()
+        pager, http = int(words[1]), int(words[3])
+        d = tempfile.mkdtemp(prefix="ymsg-probe-")
+        for u in ("alice", "bob"):
+            with open(os.path.join(d, u), "w") as f:
+                f.write("%s:pw-%s\n" % (u, u))
+        c = Client(ymsg, "127.0.0.1", pager, http)
+        # with a cooperating target session: the probe compares bytes itself
+        rc, out, err = c.run(os.path.join(d, "alice"), "probe", "bob", "--target-credentials",
+                             os.path.join(d, "bob"), "--json", "--settle", "300")
+        check(rc == 1, "leaks must give exit 1: rc %d %s %s" % (rc, out, err))
+        rep, v = verdicts(out)
+        for name in ("presence", "logoff-fingerprint", "p2p-0x4F", "picture-0xBE", "imvironment-doodle",
+                     "delivery-result", "typing"):
+            check(v[name] == "LEAK", "%s not caught: %r" % (name, rep))
+        check(rep["leaks"] >= 7, rep)
+        # text report
+        rc, out, _ = c.run(os.path.join(d, "alice"), "probe", "bob", "--target-credentials",
+                           os.path.join(d, "bob"), "--settle", "300")
+        check(rc == 1 and "LEAK" in out and "leak(s)" in out, out)
+        # without the target's credentials: bob is really online and invisible elsewhere
+        listener = subprocess.Popen(c.base + ["--credentials", os.path.join(d, "bob"), "--invisible", "listen",
+                                              "--timeout", "30"], stdout=subprocess.DEVNULL)
+        time.sleep(1.0)
+        rc, out, err = c.run(os.path.join(d, "alice"), "probe", "bob", "--json", "--settle", "300")
+        check(rc == 1, "rc %d %s %s" % (rc, out, err))
+        rep, v = verdicts(out)
+        check(v["presence"] == "LEAK" and v["p2p-0x4F"] == "LEAK" and v["logoff-fingerprint"] == "n/a", rep)
+    finally:
+        if listener:
+            listener.terminate()
+            listener.wait(timeout=10)
+        srv.terminate()
+        srv.wait(timeout=10)
+
+
+def real(ymsg, ymsgd):
+    srv = Server(ymsgd, ["alice", "bob", "carol"])
+    try:
+        c = Client(ymsg, "127.0.0.1", srv.port, srv.http)
+        A, B, C = srv.cred("alice"), srv.cred("bob"), srv.cred("carol")
+        check(c.run(A, "add", "bob")[0] == 0, "add")
+        check(c.run(B, "accept", "alice")[0] == 0, "accept")
+        rc, out, err = c.run(A, "probe", "bob", "--target-credentials", B, "--json", "--settle", "400")
+        rep, v = verdicts(out)
+        check(rc == 0 and rep["leaks"] == 0, "ymsgd leaks: %s %s" % (out, err))
+        check(v["logoff-fingerprint"] == "no leak", "a buddy sees presence, so the fingerprint is testable: %r" % rep)
+        # an auditor who does not have the target as a buddy
+        rc, out, err = c.run(C, "probe", "bob", "--target-credentials", B, "--json", "--settle", "400")
+        rep, v = verdicts(out)
+        check(rc == 0 and rep["leaks"] == 0, "ymsgd leaks to a stranger: %s %s" % (out, err))
+        rc, _, _ = c.run(A, "probe", "alice")
+        check(rc == 64, "probing yourself is a usage error")
+    finally:
+        srv.stop()
+
+
+if __name__ == "__main__":
+    # test_probe.py leaky YMSG   |   test_probe.py ymsgd YMSG YMSGD (exit 77 = skip when ymsgd is not built)
+    mode, ymsg = sys.argv[1], sys.argv[2]
+    if mode == "leaky":
+        leaky(ymsg)
+    else:
+        ymsgd = sys.argv[3] if len(sys.argv) > 3 else ""
+        if not ymsgd or not os.path.exists(ymsgd):
+            print("ymsgd not built: skipping")
+            sys.exit(77)
+        real(ymsg, ymsgd)
+    print("ok")
