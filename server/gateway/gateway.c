@@ -337,7 +337,7 @@ struct in_body {
 struct req {
     struct gateway *gw;            /* gateway */
     const struct gw_request *in;   /* the HTTP request */
-    struct gw_session *cookie_sess;/* session named by the cookie, if any */
+    struct gw_session *cookie_sess;/* session of the cookie, or the one an earlier body used */
     struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
     int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
     int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
@@ -400,9 +400,13 @@ static char *reply_target(amf_arena *a, struct amf_str resp, int ok)
     return t;
 }
 
+/* A session a body used or created carries over to the following bodies of the same request
+ * (clients batch "login" and "sync" in one envelope) and gets its cookie set on the reply. */
 static void use_session(struct req *rq, struct gw_session *s)
 {
-    if (s) rq->out_sess = s;
+    if (!s) return;
+    rq->out_sess = s;
+    rq->cookie_sess = s;
 }
 
 /* Splits "a.b.Service.method" on the last dot into arena strings. */
@@ -482,6 +486,8 @@ static int classic_body(struct req *rq, const struct in_body *b, struct amf_valu
         return 1;
     }
     *out = classic_fault(a, call.fault_code, call.fault_string);
+    /* A client sending AMF3 (objectEncoding 3) gets its fault in AMF3 too, as Zend does. */
+    if (*out && call.amf3) (*out)->flags |= AMF_VF_AVMPLUS;
     return 0;
 }
 

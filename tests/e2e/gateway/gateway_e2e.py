@@ -394,6 +394,19 @@ def test_amfcall(srv):
               "amfcall %s without login reports the fault: rc %d %r" % (mode, r.returncode, r.stdout + r.stderr))
 
 
+def test_npm_peer(srv):
+    """npm libamf 1.4.2 (a remoting client nobody here wrote) sends classic and Flex requests."""
+    npm = os.path.join(HERE, "npm")
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not check(node and os.path.isdir(os.path.join(npm, "node_modules", "libamf")),
+                 "npm peer missing in %s: run scripts/deps.sh test (npm ci --prefix tests/e2e/gateway/npm)" % npm):
+        return
+    r = subprocess.run([node, os.path.join(npm, "peer_test.js"), "http://127.0.0.1:%d/api.php" % srv.http_port,
+                        "erin", "pw-erin"], capture_output=True, timeout=120)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    check(r.returncode == 0 and "all checks passed" in out, "libamf peer: rc %d\n%s" % (r.returncode, out[-3000:]))
+
+
 def test_https(srv, tmp):
     c = Client(srv.https_port, tls=True)
     r = c.flex(amfpy.command_message(5, "TLS-PING"))
@@ -407,7 +420,7 @@ def main():
     data_dir = os.path.join(tmp, "data")
     os.mkdir(data_dir)
     try:
-        for u in ("alice", "bob", "carol", "dave"):
+        for u in ("alice", "bob", "carol", "dave", "erin"):
             user_add(data_dir, u, "pw-" + u)
         extra = ["--amf-phonebook-max", "10", "--amf-crossdomain", "*.example.com"]
         have_tls = shutil.which("openssl") is not None
@@ -424,6 +437,7 @@ def main():
         test_fixtures(srv)
         test_hostile(srv)
         test_amfcall(srv)
+        test_npm_peer(srv)
         if have_tls:
             test_https(srv, tmp)
 
