@@ -189,7 +189,7 @@ static void draw_list(struct tui *t)
     }
     /* a separator on the right edge */
     for (int i = 0; i < h; i++)
-        mvwaddch(w, i, wd - 1, ACS_VLINE);
+        mvwaddch(w, i, wd - 1, '|'); /* ASCII: ACS glyphs come out as letters in some terminals */
     wnoutrefresh(w);
 }
 
@@ -309,7 +309,7 @@ static int menu(struct tui *t, const char *title, const char *const *items, int 
     keypad(m, TRUE);
     for (;;) {
         werase(m);
-        box(m, 0, 0);
+        wborder(m, '|', '|', '-', '-', '+', '+', '+', '+');
         mvwprintw(m, 0, 2, " %s ", title);
         for (int i = 0; i < n; i++) {
             if (i == sel)
@@ -340,7 +340,7 @@ static int prompt(struct tui *t, const char *title, char *out, size_t cap)
     int n = 0, r = -1;
     for (;;) {
         werase(m);
-        box(m, 0, 0);
+        wborder(m, '|', '|', '-', '-', '+', '+', '+', '+');
         mvwprintw(m, 0, 2, " %s ", title);
         mvwaddnwstr(m, 1, 2, buf, n < w - 4 ? n : w - 4);
         wrefresh(m);

@@ -1,0 +1,145 @@
+"""The terminal client driven in tmux against the real ymsgd: buddy pane, tabs with unread counts and
+timestamps, typing indicator, buzz, UTF-8 input, status menu (invisible), add-buddy dialog,
+authorisation prompt, kick by a second login, and reconnect with backoff after a server restart."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+from harness import Client, Server, check, main
+
+
+class Tmux:
+    def __init__(self, cmd):
+        self.sock = "ymsg-e2e-%d" % os.getpid()
+        self.t = ["tmux", "-L", self.sock]
+        subprocess.run(self.t + ["new-session", "-d", "-s", "t", "-x", "120", "-y", "32", cmd], check=True)
+
+    def screen(self):
+        p = subprocess.run(self.t + ["capture-pane", "-p", "-t", "t"], capture_output=True)
+        return p.stdout.decode(errors="replace")
+
+    def keys(self, *keys, literal=False):
+        subprocess.run(self.t + ["send-keys", "-t", "t"] + (["-l"] if literal else []) + list(keys), check=True)
+        time.sleep(0.15)
+
+    def wait(self, pattern, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            s = self.screen()
+            if re.search(pattern, s):
+                return s
+            time.sleep(0.1)
+        raise AssertionError("screen never matched %r:\n%s" % (pattern, self.screen()))
+
+    def alive(self):
+        return subprocess.run(self.t + ["has-session", "-t", "t"], capture_output=True).returncode == 0
+
+    def kill(self):
+        subprocess.run(self.t + ["kill-server"], capture_output=True)
+
+
+def run(ymsg, ymsgd):
+    if not shutil.which("tmux"):
+        print("tmux not installed: skipping")
+        sys.exit(77)
+    srv = Server(ymsgd, ["alice", "bob", "carol"])
+    tm = None
+    listener = None
+    try:
+        c = Client(ymsg, "127.0.0.1", srv.port, srv.http)
+        A, B, C = srv.cred("alice"), srv.cred("bob"), srv.cred("carol")
+        check(c.run(A, "add", "bob", "--group", "Pals")[0] == 0, "add bob")
+        check(c.run(B, "accept", "alice")[0] == 0, "accept")
+        check(c.run(B, "add", "alice")[0] == 0, "bob adds alice")  # so that bob sees alice's presence
+        check(c.run(A, "accept", "bob")[0] == 0, "alice accepts")
+        cmd = "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color %s --credentials %s" % (" ".join(c.base), A)
+        tm = Tmux(cmd)
+        tm.wait(r"signed in as alice")
+        tm.wait(r"Pals")
+        s = tm.wait(r"\n\s+bob")
+        # a message arrives in a new tab with an unread count
+        check(c.run(B, "send", "--to", "alice", "hi tui \u2713")[0] == 0, "send")
+        tm.wait(r"\[1:bob\(\d+\)\]")
+        tm.keys("C-n")
+        s = tm.wait(r"\d\d:\d\d bob: hi tui \u2713")
+        check("[1:bob]" in s, "unread count cleared when shown:\n" + s)
+        # typing indicator and buzz
+        check(c.run(B, "typing", "--to", "alice")[0] == 0, "typing")
+        tm.wait(r"bob is typing\.\.\.")
+        check(c.run(B, "buzz", "--to", "alice")[0] == 0, "buzz")
+        tm.wait(r"bob: BUZZ!!!")
+        # UTF-8 input goes out as UTF-8
+        listener = c.listen(B, "--timeout", "40")
+        listener.wait(lambda e: e["event"] == "buddy_list", what="bob listening")
+        tm.keys("h\u00e9llo \u2713 \u65e5\u672c from the tui", literal=True)
+        tm.keys("Enter")
+        ev = listener.wait(lambda e: e["event"] == "message", what="reply from the tui")
+        check(ev["text"] == "h\u00e9llo \u2713 \u65e5\u672c from the tui" and ev["from"] == "alice", ev)
+        listener.wait(lambda e: e["event"] == "typing" and e["typing"], what="typing from the tui")
+        tm.wait(r"alice: h\u00e9llo")
+        # status menu: invisible; bob sees alice go offline
+        tm.keys("F2")
+        tm.wait(r"Invisible")
+        for _ in range(8):
+            tm.keys("Down")
+        tm.keys("Enter")
+        tm.wait(r"alice \[Invisible\]")
+        listener.wait(lambda e: e["event"] == "presence" and e["who"] == "alice" and not e["online"],
+                      what="alice offline to bob")
+        tm.keys("/status available", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"alice \[Available\]")
+        listener.stop()
+        listener = None
+        # add-buddy dialog
+        tm.keys("F3")
+        tm.wait(r"Add buddy")
+        tm.keys("carol", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"Group")
+        tm.keys("Work", literal=True)
+        tm.keys("Enter")
+        tm.keys("C-p")  # back to the status tab
+        tm.wait(r"Add buddy carol: ok")
+        tm.wait(r"\nWork")
+        # an authorisation request shows a prompt; /accept answers it
+        check(c.run(C, "add", "alice", "--message", "let me in")[0] == 0, "carol adds alice")
+        tm.wait(r"carol wants to add you: let me in")
+        tm.wait(r"authorisation request")
+        tm.keys("/accept carol", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"accepted carol")
+        # a second login kicks the TUI; /reconnect takes the session back
+        check(c.run(A, "buddies")[0] == 0, "second login")
+        tm.wait(r"signed in from another location")
+        tm.keys("/reconnect", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)signed in as alice.*signed in as alice")
+        # server restart: reconnect with backoff, without help
+        srv.proc.terminate()
+        srv.proc.wait(timeout=10)
+        tm.wait(r"reconnecting in \d+ s", timeout=15)
+        srv.log = open(os.path.join(srv.dir, "ymsgd2.log"), "w")
+        srv.proc = subprocess.Popen(
+            [ymsgd, "--data-dir", srv.data, "--ymsg-listen", "127.0.0.1:%d" % srv.port,
+             "--http-listen", "127.0.0.1:%d" % srv.http, "--https-listen", ""],
+            stdout=srv.log, stderr=subprocess.STDOUT)
+        tm.wait(r"(?s)signed in as alice.*signed in as alice.*signed in as alice", timeout=30)
+        tm.keys("F10")
+        end = time.time() + 10
+        while tm.alive() and time.time() < end:
+            time.sleep(0.1)
+        check(not tm.alive(), "F10 quits")
+    finally:
+        if listener:
+            listener.stop()
+        if tm:
+            tm.kill()
+        srv.stop()
+
+
+if __name__ == "__main__":
+    main(run)
