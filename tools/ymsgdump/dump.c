@@ -400,14 +400,15 @@ static void end_stream(struct dump *c, struct yd_flow *f, int d, struct stream *
 {
     if (s->mode == MODE_YMSG && !s->resync && s->len > 0) {
         struct ymsg_header h;
+        const char *why = f && f->evicted ? "where the connection was dropped to stay within "
+                                            "--max-streams" : "at end of stream";
         c->malformed++;
         if (ymsg_header_decode(DATA(s), s->len, &h) == YMSG_HEADER_LEN)
-            problem(c, f, d, "truncated YMSG packet at end of stream: stream offset %llu, %zu of %u "
-                    "bytes", (unsigned long long)s->base, s->len,
-                    (unsigned)(YMSG_HEADER_LEN + h.length));
+            problem(c, f, d, "truncated YMSG packet %s: stream offset %llu, %zu of %u bytes", why,
+                    (unsigned long long)s->base, s->len, (unsigned)(YMSG_HEADER_LEN + h.length));
         else
-            problem(c, f, d, "truncated YMSG header at end of stream: stream offset %llu, %zu of %d "
-                    "bytes", (unsigned long long)s->base, s->len, YMSG_HEADER_LEN);
+            problem(c, f, d, "truncated YMSG header %s: stream offset %llu, %zu of %d bytes", why,
+                    (unsigned long long)s->base, s->len, YMSG_HEADER_LEN);
     }
     free(s->buf);
     memset(s, 0, sizeof *s);

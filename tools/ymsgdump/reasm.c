@@ -218,8 +218,10 @@ static struct yd_flow *flow_find(struct yd_reasm *r, const struct yd_segment *s,
 static struct yd_flow *flow_new(struct yd_reasm *r, const struct yd_segment *s, int *dir)
 {
     if (r->nflows >= r->lim.max_streams && r->lru_head) {
-        if (!r->lru_head->ended)
+        if (!r->lru_head->ended) {
             r->st.evicted++;
+            r->lru_head->evicted = 1;
+        }
         flow_free(r, r->lru_head);
     }
     struct yd_flow *f = calloc(1, sizeof *f);

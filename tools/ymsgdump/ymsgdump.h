@@ -79,6 +79,7 @@ struct yd_flow {
     struct yd_flow *prev, *next;/* LRU list, least recently used first */
     uint64_t id;                /* 1, 2, ... in order of first appearance */
     uint8_t ended;              /* closed (FIN both ways or RST): kept only to ignore late segments */
+    uint8_t evicted;            /* ended early to stay within max_streams */
     void *user;                 /* consumer state (created/freed by the callbacks' owner) */
 };
 

@@ -328,6 +328,35 @@ static void test_http_skipped(void **state)
     cb_free(&c.file);
 }
 
+static void test_max_streams(void **state)
+{
+    (void)state;
+    /* Connection 0 sends half a packet; 1 and 2 a whole one each; then 0 the rest.  With room for
+     * two connections, 2 pushes 0 out: its packet is reported as cut off, and its tail (no magic)
+     * prints nothing.  With room for three, all three decode. */
+    struct cb_capture c;
+    cb_capture_init(&c, CB_ETHER, 0);
+    static const struct { uint16_t port; uint32_t off, len; } parts[] = {
+        {40000, 0, 10}, {40001, 0, 30}, {40002, 0, 30}, {40000, 10, 20}};
+    for (size_t i = 0; i < 4; i++) {
+        struct cb_seg s = {{127, 0, 0, 1}, {127, 0, 0, 2}, parts[i].port, 5050, 1000 + parts[i].off,
+                           0x18, pkts + parts[i].off, parts[i].len};
+        cb_capture_seg(&c, &s);
+    }
+    assert_int_equal(auth_len, 30);
+    struct yd_options o;
+    yd_options_default(&o);
+    o.max_streams = 2;
+    assert_int_equal(run_opts(c.file.p, c.file.len, &o), YD_EXIT_MALFORMED);
+    assert_int_equal(count(out_text, "AUTH(0x57)"), 2);
+    assert_non_null(strstr(err_text, "frame 3: 127.0.0.1:40000 -> 127.0.0.2:5050: truncated YMSG header "
+                                     "where the connection was dropped to stay within --max-streams"));
+    o.max_streams = 3;
+    assert_int_equal(run_opts(c.file.p, c.file.len, &o), YD_EXIT_OK);
+    assert_int_equal(count(out_text, "AUTH(0x57)"), 3);
+    cb_free(&c.file);
+}
+
 static void test_mid_stream_and_max_body(void **state)
 {
     (void)state;
@@ -363,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_resync_small_segments),
         cmocka_unit_test(test_gap_in_capture),
         cmocka_unit_test(test_http_skipped),
+        cmocka_unit_test(test_max_streams),
         cmocka_unit_test(test_mid_stream_and_max_body),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
