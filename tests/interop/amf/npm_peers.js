@@ -11,21 +11,9 @@
 'use strict';
 const path = require('path');
 const { spawnSync } = require('child_process');
-const nm = path.join(__dirname, 'node_modules');
-if (!require('fs').existsSync(path.join(nm, '@astronautlabs', 'amf'))) {
-  console.error(`npm peers missing in ${nm}: run scripts/deps.sh test (npm ci --prefix tests/interop/amf)`);
-  process.exit(1);
-}
-require(path.join(nm, 'reflect-metadata'));
-// @astronautlabs/amf keeps writer state in module scope: after an encode throws (non-ASCII AMF0 text),
-// the next object it writes starts with stale bytes.  Each call gets a freshly loaded copy so one
-// case's failure cannot leak into the next (that state bug is itself noted in the report below).
-function astro() {
-  for (const k of Object.keys(require.cache)) if (k.includes(`${path.sep}@astronautlabs${path.sep}`)) delete require.cache[k];
-  return require(path.join(nm, '@astronautlabs/amf'));
-}
-const tnAmf = require(path.join(nm, 'amf'));
-const nms = require(path.join(nm, 'node-media-server/src/protocol/amf.js'));
+const peers = require('./load_peers.js');
+const astro = () => peers.astro(true);  // fresh copy per call (see load_peers.js)
+const tnAmf = peers.tnAmf, nms = peers.nms;
 
 const interop = process.argv[2];
 if (!interop) { console.error('usage: npm_peers.js AMF_INTEROP'); process.exit(2); }
