@@ -1,7 +1,5 @@
 /* Human-readable and JSON renderings of a decoded packet (ymsgdump, logs, test failure messages).
  * Both follow snprintf's contract: they always compute the full length and write what fits. */
-#include <stdarg.h>
-#include <stdio.h>
 
 #include "codec_internal.h"
 
@@ -31,16 +29,30 @@ static void puts_(struct sink *s, const char *str)
     put(s, str, strlen(str));
 }
 
-static void putf(struct sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct sink *s, const char *fmt, ...)
+/* Decimal without printf: the key of every pair goes through here, and vsnprintf per pair was most of
+ * a dump's time. */
+static void put_u32(struct sink *s, uint32_t v)
 {
-    char tmp[128];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        put(s, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(s, tmp + sizeof tmp - n, n);
+}
+
+/* "0x" and the value in upper-case hex, at least `digits` digits. */
+static void put_hex(struct sink *s, uint32_t v, int digits)
+{
+    static const char up[] = "0123456789ABCDEF";
+    char tmp[10] = {'0', 'x'};
+    int n = 8;
+    while (n > digits && !(v >> (4 * (n - 1)))) /* drop leading zeros down to `digits` */
+        n--;
+    for (int i = 0; i < n; i++)
+        tmp[2 + i] = up[(v >> (4 * (n - 1 - i))) & 15];
+    put(s, tmp, (size_t)n + 2);
 }
 
 static int finish(struct sink *s)
@@ -149,28 +161,43 @@ int ymsg_packet_format(const struct ymsg_packet *pkt, char *out, size_t cap)
     struct sink s = {out, out ? cap : 0, 0};
     const struct ymsg_header *h = &pkt->hdr;
     const char *ident = ymsg_service_ident(h->service);
-    if (ident)
-        putf(&s, "%s(0x%02X)", ident, (unsigned)h->service);
-    else
-        putf(&s, "UNKNOWN(0x%02X)", (unsigned)h->service);
+    puts_(&s, ident ? ident : "UNKNOWN");
+    putc_(&s, '(');
+    put_hex(&s, h->service, 2);
+    puts_(&s, ") status=");
     /* statuses up to 0xFFFF read best in decimal (0, 1, 5, 12, 99); the magic ones in hex */
     if (h->status <= 0xFFFF)
-        putf(&s, " status=%u", (unsigned)h->status);
+        put_u32(&s, h->status);
     else
-        putf(&s, " status=0x%08X", (unsigned)h->status);
+        put_hex(&s, h->status, 8);
     const char *st = ymsg_status_name(h->status);
-    if (st)
-        putf(&s, " (%s)", st);
-    putf(&s, " session=0x%08X version=%u%s vendor=%u len=%u\n", (unsigned)h->session,
-         (unsigned)h->version, h->version_le ? "(le)" : "", (unsigned)h->vendor, (unsigned)h->length);
+    if (st) {
+        puts_(&s, " (");
+        puts_(&s, st);
+        putc_(&s, ')');
+    }
+    puts_(&s, " session=");
+    put_hex(&s, h->session, 8);
+    puts_(&s, " version=");
+    put_u32(&s, h->version);
+    puts_(&s, h->version_le ? "(le) vendor=" : " vendor=");
+    put_u32(&s, h->vendor);
+    puts_(&s, " len=");
+    put_u32(&s, h->length);
+    putc_(&s, '\n');
     size_t pos = 0;
     struct ymsg_kv kv;
     while (pkt->body && ymsg_next(pkt, &pos, &kv)) {
         const char *kn = ymsg_key_name(kv.key);
-        if (kn)
-            putf(&s, "  %u (%s) = ", (unsigned)kv.key, kn);
-        else
-            putf(&s, "  %u = ", (unsigned)kv.key);
+        put(&s, "  ", 2);
+        put_u32(&s, kv.key);
+        if (kn) {
+            put(&s, " (", 2);
+            puts_(&s, kn);
+            put(&s, ") = ", 4);
+        } else {
+            put(&s, " = ", 3);
+        }
         put_text_escaped(&s, kv.val, kv.len);
         putc_(&s, '\n');
     }
@@ -182,7 +209,9 @@ int ymsg_packet_json(const struct ymsg_packet *pkt, char *out, size_t cap)
     struct sink s = {out, out ? cap : 0, 0};
     const struct ymsg_header *h = &pkt->hdr;
     const char *name = ymsg_service_name(h->service);
-    putf(&s, "{\"service\":%u,\"service_name\":", (unsigned)h->service);
+    puts_(&s, "{\"service\":");
+    put_u32(&s, h->service);
+    puts_(&s, ",\"service_name\":");
     if (name) {
         putc_(&s, '"');
         puts_(&s, name);
@@ -190,15 +219,24 @@ int ymsg_packet_json(const struct ymsg_packet *pkt, char *out, size_t cap)
     } else {
         puts_(&s, "null");
     }
-    putf(&s, ",\"status\":%u,\"session\":%u,\"version\":%u,\"version_le\":%s,\"vendor\":%u,\"length\":%u,"
-             "\"pairs\":[",
-         (unsigned)h->status, (unsigned)h->session, (unsigned)h->version, h->version_le ? "true" : "false",
-         (unsigned)h->vendor, (unsigned)h->length);
+    puts_(&s, ",\"status\":");
+    put_u32(&s, h->status);
+    puts_(&s, ",\"session\":");
+    put_u32(&s, h->session);
+    puts_(&s, ",\"version\":");
+    put_u32(&s, h->version);
+    puts_(&s, h->version_le ? ",\"version_le\":true,\"vendor\":" : ",\"version_le\":false,\"vendor\":");
+    put_u32(&s, h->vendor);
+    puts_(&s, ",\"length\":");
+    put_u32(&s, h->length);
+    puts_(&s, ",\"pairs\":[");
     size_t pos = 0;
     struct ymsg_kv kv;
     int first = 1;
     while (pkt->body && ymsg_next(pkt, &pos, &kv)) {
-        putf(&s, first ? "[%u,\"" : ",[%u,\"", (unsigned)kv.key);
+        put(&s, first ? "[" : ",[", first ? 1 : 2);
+        put_u32(&s, kv.key);
+        put(&s, ",\"", 2);
         put_json_escaped(&s, kv.val, kv.len);
         puts_(&s, "\"]");
         first = 0;
