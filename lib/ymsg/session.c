@@ -18,7 +18,6 @@
 #define SCRATCH_CAP   (YMSG_HEADER_LEN + YMSG_MAX_BODY)
 #define MIN_INBUF     (YMSG_HEADER_LEN + YMSG_MAX_BODY)
 #define SEEN_IDS      64          /* message ids remembered for de-duplication (§7.1: YM9 re-sends) */
-#define SEEN_ID_LEN   (YMSG_ID_MAX + 40)
 #define TOKEN_MAX     1024        /* token / crumb / cookie values */
 #define CHALLENGE_MAX 512
 #define CLIENT_ID_244 "4194239"   /* Pidgin / libyahoo2 capability bits (§5.1) */
@@ -108,6 +107,8 @@ struct ymsg_session {
     struct ymsg_buddy *buddies;       /* list order */
     size_t nbuddies;                  /* used */
     size_t buddies_alloc;             /* allocated */
+    uint32_t *bidx;                   /* open-addressing index: slot = buddy index + 1, 0 = empty */
+    size_t bidx_cap;                  /* slots (a power of two, at least twice nbuddies) */
     struct ymsg_buddy *old_buddies;   /* previous roster while a new list arrives (keeps presence) */
     size_t nold;                      /* its length */
     char (*groups)[YMSG_GROUP_MAX];   /* group names */
@@ -128,7 +129,7 @@ struct ymsg_session {
     int have87, have88;               /* seen in this reply */
     int list55_more;                  /* the last 0x55 had status 5 */
 
-    char seen[SEEN_IDS][SEEN_ID_LEN]; /* "sender\x01id" of recent messages */
+    uint64_t seen[SEEN_IDS];          /* hashes of (sender, id) of recent messages */
     size_t seen_next;                 /* ring position */
 
     struct ymsg_session_stats stats;  /* counters */
@@ -194,6 +195,15 @@ static void lower(char *p)
 {
     for (; *p; p++)
         *p = (char)tolower((unsigned char)*p);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *p, int fold)
+{
+    for (; *p; p++) {
+        h ^= (unsigned char)(fold ? tolower((unsigned char)*p) : *p);
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 if invalid. */
@@ -466,6 +476,59 @@ static ssize_t buddy_index(const struct ymsg_buddy *b, size_t n, const char *id)
     return -1;
 }
 
+/* The roster index: presence packets look buddies up by id all the time, so a list of thousands must
+ * not be scanned for each. */
+static void bidx_rebuild(struct ymsg_session *s)
+{
+    size_t want = 64;
+    while (want < s->nbuddies * 2)
+        want *= 2;
+    if (want != s->bidx_cap) {
+        uint32_t *p = realloc(s->bidx, want * sizeof *p);
+        if (!p) { /* the index is an optimisation: fall back to scanning */
+            free(s->bidx);
+            s->bidx = NULL;
+            s->bidx_cap = 0;
+            return;
+        }
+        s->bidx = p;
+        s->bidx_cap = want;
+    }
+    memset(s->bidx, 0, s->bidx_cap * sizeof *s->bidx);
+    for (size_t i = 0; i < s->nbuddies; i++) {
+        size_t h = (size_t)fnv1a(0xcbf29ce484222325ULL, s->buddies[i].id, 1) & (s->bidx_cap - 1);
+        while (s->bidx[h])
+            h = (h + 1) & (s->bidx_cap - 1);
+        s->bidx[h] = (uint32_t)i + 1;
+    }
+}
+
+static ssize_t roster_find(const struct ymsg_session *s, const char *id)
+{
+    if (!s->bidx)
+        return buddy_index(s->buddies, s->nbuddies, id);
+    size_t h = (size_t)fnv1a(0xcbf29ce484222325ULL, id, 1) & (s->bidx_cap - 1);
+    while (s->bidx[h]) {
+        size_t i = s->bidx[h] - 1;
+        if (strcasecmp(s->buddies[i].id, id) == 0)
+            return (ssize_t)i;
+        h = (h + 1) & (s->bidx_cap - 1);
+    }
+    return -1;
+}
+
+static void bidx_insert(struct ymsg_session *s, size_t i)
+{
+    if (!s->bidx || s->nbuddies * 2 > s->bidx_cap) {
+        bidx_rebuild(s);
+        return;
+    }
+    size_t h = (size_t)fnv1a(0xcbf29ce484222325ULL, s->buddies[i].id, 1) & (s->bidx_cap - 1);
+    while (s->bidx[h])
+        h = (h + 1) & (s->bidx_cap - 1);
+    s->bidx[h] = (uint32_t)i + 1;
+}
+
 static void group_add(struct ymsg_session *s, const char *name)
 {
     if (!name[0])
@@ -490,7 +553,7 @@ static void group_add(struct ymsg_session *s, const char *name)
 
 static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, const char *group)
 {
-    ssize_t i = buddy_index(s->buddies, s->nbuddies, id);
+    ssize_t i = roster_find(s, id);
     if (i >= 0) {
         if (group && group[0])
             snprintf(s->buddies[i].group, YMSG_GROUP_MAX, "%s", group);
@@ -511,6 +574,7 @@ static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, cons
     struct ymsg_buddy *b = &s->buddies[s->nbuddies++];
     memset(b, 0, sizeof *b);
     snprintf(b->id, sizeof b->id, "%s", id);
+    bidx_insert(s, s->nbuddies - 1);
     snprintf(b->group, sizeof b->group, "%s", group ? group : "");
     b->idle = -1;
     ssize_t o = s->old_buddies ? buddy_index(s->old_buddies, s->nold, id) : -1;
@@ -528,11 +592,12 @@ static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, cons
 
 static void buddy_remove(struct ymsg_session *s, const char *id)
 {
-    ssize_t i = buddy_index(s->buddies, s->nbuddies, id);
+    ssize_t i = roster_find(s, id);
     if (i < 0)
         return;
     memmove(&s->buddies[i], &s->buddies[i + 1], (s->nbuddies - (size_t)i - 1) * sizeof *s->buddies);
     s->nbuddies--;
+    bidx_rebuild(s);
 }
 
 static void ignore_set(struct ymsg_session *s, const char *id, int on)
@@ -571,6 +636,8 @@ static void roster_reset(struct ymsg_session *s)
     s->nold = s->nbuddies;
     s->buddies = NULL;
     s->nbuddies = s->buddies_alloc = 0;
+    if (s->bidx)
+        memset(s->bidx, 0, s->bidx_cap * sizeof *s->bidx);
     s->ngroups = 0;
     s->nignored = 0;
 }
@@ -589,7 +656,7 @@ const struct ymsg_buddy *ymsg_session_buddy(const struct ymsg_session *s, size_t
 }
 const struct ymsg_buddy *ymsg_session_find_buddy(const struct ymsg_session *s, const char *id)
 {
-    ssize_t i = id ? buddy_index(s->buddies, s->nbuddies, id) : -1;
+    ssize_t i = id ? roster_find(s, id) : -1;
     return i >= 0 ? &s->buddies[i] : NULL;
 }
 size_t ymsg_session_group_count(const struct ymsg_session *s) { return s->ngroups; }
@@ -1236,12 +1303,11 @@ static void on_presence(struct ymsg_session *s, const struct ymsg_packet *pkt)
 
 static int seen_before(struct ymsg_session *s, const char *from, const char *id)
 {
-    char key[SEEN_ID_LEN];
-    snprintf(key, sizeof key, "%s\x01%s", from, id);
+    uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, from, 1) ^ 0x1f, id, 0) | 1; /* 0 marks an empty slot */
     for (size_t i = 0; i < SEEN_IDS; i++)
-        if (strcmp(s->seen[i], key) == 0)
+        if (s->seen[i] == h)
             return 1;
-    memcpy(s->seen[s->seen_next], key, sizeof key);
+    s->seen[s->seen_next] = h;
     s->seen_next = (s->seen_next + 1) % SEEN_IDS;
     return 0;
 }
@@ -1698,6 +1764,7 @@ void ymsg_session_free(struct ymsg_session *s)
     }
     free(s->ev_cur);
     free(s->buddies);
+    free(s->bidx);
     free(s->old_buddies);
     free(s->groups);
     free(s->ignored);
