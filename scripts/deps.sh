@@ -18,12 +18,20 @@ npm_peers() {
   echo "installing npm AMF peers into $dir" >&2
   npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts >&2   # no native builds (bytearray-node works without lzma-native)
 }
+# npm libamf (a third-party remoting client) for tests/e2e/gateway; its GitHub-only dependency is
+# replaced through package.json "overrides", so the npm registry alone serves it
+npm_gateway_peer() {
+  [ "$what" = test ] || return 0
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/gateway/npm"
+  [ -d "$dir/node_modules" ] && return 0
+  npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts >&2
+}
 missing=()
 for p in "${pkgs[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && { npm_peers; exit 0; }
+[ ${#missing[@]} -eq 0 ] && { npm_peers; npm_gateway_peer; exit 0; }
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${missing[*]}" >&2
@@ -37,3 +45,4 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -q >/dev/null
 $cmd >/dev/null
 npm_peers
+npm_gateway_peer

@@ -61,6 +61,7 @@ static const struct knob knobs[] = {
     {"amf_max_sessions", K_LONG, F(amf_max_sessions), "100000", 1, 10000000, "AMF gateway sessions kept"},
     {"amf_session_idle", K_LONG, F(amf_session_idle), "1800", 1, 604800, "seconds an AMF gateway session lives unused"},
     {"amf_phonebook_max", K_LONG, F(amf_phonebook_max), "1000", 1, 1000000, "Phonebook entries per user (the seed's demo: 10)"},
+    {"amf_phonebook_cache", K_LONG, F(amf_phonebook_cache), "16777216", 0, 1073741824, "bytes of phonebooks the AMF gateway keeps in memory (0 = off)"},
     {"amf_crossdomain", K_STR, F(amf_crossdomain), "", 0, 0, "domains in /crossdomain.xml, comma separated (\"\" = none)"},
     {"amf_crossdomain_secure", K_BOOL, F(amf_crossdomain_secure), "on", 0, 1, "off: crossdomain.xml lets HTTP SWFs call HTTPS (secure=\"false\")"},
 };

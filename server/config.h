@@ -46,6 +46,7 @@ struct config {
     long amf_max_sessions;      /* AMF gateway: sessions kept (anonymous ones evicted first) */
     long amf_session_idle;      /* AMF gateway: seconds a session lives unused */
     long amf_phonebook_max;     /* AMF gateway: Phonebook entries per user (the seed's demo kept 10) */
+    long amf_phonebook_cache;   /* AMF gateway: bytes of stored phonebooks kept in memory for reads */
     char *amf_crossdomain;      /* AMF gateway: domains allowed by /crossdomain.xml ("" = none) */
     int amf_crossdomain_secure; /* AMF gateway: off adds secure="false" (HTTP SWFs may call HTTPS) */
 };
