@@ -28,6 +28,7 @@ void gateway_config_default(struct gateway_config *c)
     c->max_sessions = 100000;
     c->session_idle = 1800;
     c->phonebook_max = 1000;
+    c->phonebook_cache = 16u << 20;
     c->crossdomain = "";
     c->crossdomain_secure = 1;
     c->login_rate = 5;
@@ -160,6 +161,7 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
         return NULL;
     }
     gw_sessions_init(gw);
+    hmap_init(&gw->pb_cache);
     rl_init(&gw->rl_addr, (size_t)cfg->max_tracked, (double)cfg->login_rate, (double)cfg->login_burst);
     rl_init(&gw->rl_acct, (size_t)cfg->max_tracked, 1.0, 1.0);
     randombytes_buf(gw->mac_key, sizeof gw->mac_key);
@@ -171,6 +173,7 @@ void gateway_free(struct gateway *gw)
 {
     if (!gw) return;
     gw_sessions_free(gw);
+    gw_pbcache_free(gw);
     rl_free(&gw->rl_addr);
     rl_free(&gw->rl_acct);
     amf_arena_free(gw->arena);
@@ -228,8 +231,10 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     /* A session already holding this user with this password (a classic client resending its
      * Credentials header on every call) skips the expensive hash. */
     if (valid && call->sess && call->sess->has_cred && !strcmp(call->sess->user, name) &&
-        sodium_memcmp(call->sess->cred_mac, mac, sizeof mac) == 0)
+        sodium_memcmp(call->sess->cred_mac, mac, sizeof mac) == 0) {
+        gw_pbcache_drop(gw, name); /* a login always re-reads the stored phonebook */
         return 1;
+    }
     if (!rl_take(&gw->rl_addr, peer, now) ||
         rl_failures(&gw->rl_addr, peer, window, now) >= (uint32_t)gw->cfg.addr_max_failures) {
         log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
@@ -274,6 +279,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         call->sess->has_cred = 0;
         return gw_fault(call, GW_FAULT_BUSY, "out of memory");
     }
+    gw_pbcache_drop(gw, name);
     log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
     return 1;
 }

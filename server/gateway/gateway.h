@@ -33,6 +33,7 @@ struct gateway_config {
     long max_sessions;          /* sessions kept (anonymous ones are evicted first when full) */
     long session_idle;          /* seconds a session lives without being used */
     long phonebook_max;         /* entries a phonebook may hold (the seed's demo kept 10) */
+    size_t phonebook_cache;     /* bytes of stored phonebooks kept in memory for reads (0 = none) */
     const char *crossdomain;    /* domains for crossdomain.xml, comma or space separated ("" = none) */
     int crossdomain_secure;     /* 0: allow-access-from carries secure="false" (HTTP SWFs may call HTTPS) */
     long login_rate;            /* login attempts per second per address (token bucket) */

@@ -17,6 +17,7 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.max_sessions = k->amf_max_sessions;
     c.session_idle = k->amf_session_idle;
     c.phonebook_max = k->amf_phonebook_max;
+    c.phonebook_cache = (size_t)k->amf_phonebook_cache;
     c.crossdomain = k->amf_crossdomain;
     c.crossdomain_secure = k->amf_crossdomain_secure;
     c.login_rate = k->login_rate;

@@ -27,6 +27,15 @@ struct gw_session {
     struct gw_session *next;        /* LRU list: towards the least recently used */
 };
 
+/* A user's stored phonebook blob kept in memory (the gateway is the only writer while ymsgd runs). */
+struct gw_pbcache {
+    char user[GW_USER_MAX + 1];     /* owner (key in pb_cache) */
+    uint8_t *blob;                  /* copy of the stored blob */
+    size_t len;                     /* its length */
+    struct gw_pbcache *prev;        /* LRU list: towards the most recently used */
+    struct gw_pbcache *next;        /* LRU list: towards the least recently used */
+};
+
 struct gateway {
     struct gateway_config cfg;      /* settings (crossdomain points into policy storage below) */
     struct store *st;               /* accounts and phonebook blobs */
@@ -42,6 +51,10 @@ struct gateway {
     uint64_t req_gen;               /* current request number: its sessions are never evicted */
     struct rl_table rl_addr;        /* login attempts and failures per address */
     struct rl_table rl_acct;        /* failures and locks per account */
+    struct hmap pb_cache;           /* user -> struct gw_pbcache */
+    struct gw_pbcache *pb_head;     /* most recently used cache entry */
+    struct gw_pbcache *pb_tail;     /* least recently used cache entry */
+    size_t pb_bytes;                /* blob bytes held by the cache (bounded by cfg.phonebook_cache) */
     uint8_t mac_key[32];            /* key for gw_session.cred_mac (per process) */
     char *crossdomain_xml;          /* the policy document */
     size_t crossdomain_len;         /* its length */
@@ -71,5 +84,12 @@ void gw_logout(struct gw_call *call);
 
 /* Phonebook service (phonebook.c). */
 extern const struct gw_service gw_phonebook_service;
+/* Phonebook blob cache (phonebook.c): a copy of what the store holds for user, or NULL. */
+const struct gw_pbcache *gw_pbcache_get(struct gateway *gw, const char *user);
+/* Remembers user's blob (replacing an older copy; dropped when larger than the budget). */
+void gw_pbcache_put(struct gateway *gw, const char *user, const uint8_t *blob, size_t len);
+/* Forgets user's blob (a login re-reads it, so changes made outside ymsgd are seen). */
+void gw_pbcache_drop(struct gateway *gw, const char *user);
+void gw_pbcache_free(struct gateway *gw);
 
 #endif

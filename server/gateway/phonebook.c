@@ -5,6 +5,7 @@
  * The list is kept losslessly: the blob is one format byte (0 = AMF0, 3 = AMF3, matching how the
  * client sent it) followed by that encoding of the list, so typed objects (a Flex PhoneEntry class),
  * ArrayCollections, dates and references come back exactly as they were sent. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,22 +29,116 @@ static int pb_logout(struct gw_call *call, struct amf_value **result)
     return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Blob cache: reads are the common call (a Flex client syncs on every screen), and a SQLite read
+ * transaction costs more than the rest of the request.  The gateway is the only writer of
+ * phonebooks while ymsgd runs, so writes go through the cache; a login drops the user's entry so a
+ * change made by another process (ymsgd user del / add) is seen after the next login.  Bounded by
+ * cfg.phonebook_cache bytes, least recently used entries go first.
+ * ---------------------------------------------------------------------------------------------- */
+
+static void pb_unlink(struct gateway *gw, struct gw_pbcache *e)
+{
+    if (e->prev) e->prev->next = e->next;
+    else gw->pb_head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    else gw->pb_tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void pb_front(struct gateway *gw, struct gw_pbcache *e)
+{
+    e->next = gw->pb_head;
+    if (gw->pb_head) gw->pb_head->prev = e;
+    gw->pb_head = e;
+    if (!gw->pb_tail) gw->pb_tail = e;
+}
+
+static void pb_remove(struct gateway *gw, struct gw_pbcache *e)
+{
+    hmap_del(&gw->pb_cache, e->user);
+    pb_unlink(gw, e);
+    gw->pb_bytes -= e->len;
+    free(e->blob);
+    free(e);
+}
+
+const struct gw_pbcache *gw_pbcache_get(struct gateway *gw, const char *user)
+{
+    struct gw_pbcache *e = hmap_get(&gw->pb_cache, user);
+    if (e && gw->pb_head != e) {
+        pb_unlink(gw, e);
+        pb_front(gw, e);
+    }
+    return e;
+}
+
+void gw_pbcache_drop(struct gateway *gw, const char *user)
+{
+    struct gw_pbcache *e = hmap_get(&gw->pb_cache, user);
+    if (e) pb_remove(gw, e);
+}
+
+void gw_pbcache_put(struct gateway *gw, const char *user, const uint8_t *blob, size_t len)
+{
+    gw_pbcache_drop(gw, user);
+    if (!gw->cfg.phonebook_cache || len > gw->cfg.phonebook_cache / 4) return; /* one user may not flush all */
+    while (gw->pb_tail && gw->pb_bytes + len > gw->cfg.phonebook_cache) pb_remove(gw, gw->pb_tail);
+    struct gw_pbcache *e = calloc(1, sizeof *e);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!e || !copy) {
+        free(e);
+        free(copy);
+        return;
+    }
+    if (len) memcpy(copy, blob, len);
+    snprintf(e->user, sizeof e->user, "%s", user);
+    e->blob = copy;
+    e->len = len;
+    if (hmap_put(&gw->pb_cache, e->user, e) < 0) {
+        free(copy);
+        free(e);
+        return;
+    }
+    pb_front(gw, e);
+    gw->pb_bytes += len;
+}
+
+void gw_pbcache_free(struct gateway *gw)
+{
+    while (gw->pb_head) pb_remove(gw, gw->pb_head);
+    hmap_free(&gw->pb_cache);
+}
+
 /* The stored list, or an empty array when the user has none. */
 static int load(struct gw_call *call, struct amf_value **result)
 {
     struct gateway *gw = call->gw;
-    uint8_t *blob = NULL;
-    long n = gw->st->phonebook_get(gw->st, call->sess->user, &blob);
-    if (n == STORE_NOTFOUND || n == 0) {
+    const struct gw_pbcache *c = gw_pbcache_get(gw, call->sess->user);
+    uint8_t *copy;
+    long n;
+    if (c) {
+        n = (long)c->len;
+        if (n == 0) {
+            *result = amf_new_array(call->arena);
+            return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
+        }
+        /* Copy into the request arena so the decoded strings can borrow from it. */
+        if ((copy = amf_arena_alloc(call->arena, (size_t)n))) memcpy(copy, c->blob, (size_t)n);
+    } else {
+        uint8_t *blob = NULL;
+        n = gw->st->phonebook_get(gw->st, call->sess->user, &blob);
+        if (n == STORE_NOTFOUND || n == 0) {
+            free(blob);
+            gw_pbcache_put(gw, call->sess->user, NULL, 0); /* "has none" is worth remembering too */
+            *result = amf_new_array(call->arena);
+            return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
+        }
+        if (n < 0) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the phonebook store is unavailable");
+        gw_pbcache_put(gw, call->sess->user, blob, (size_t)n);
+        if ((copy = amf_arena_alloc(call->arena, (size_t)n))) memcpy(copy, blob, (size_t)n);
         free(blob);
-        *result = amf_new_array(call->arena);
-        return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
     }
-    if (n < 0) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the phonebook store is unavailable");
-    /* Copy into the request arena so the decoded strings can borrow from it. */
-    uint8_t *copy = amf_arena_alloc(call->arena, (size_t)n);
-    if (copy) memcpy(copy, blob, (size_t)n);
-    free(blob);
     if (!copy) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
     int enc = copy[0] == 3 ? AMF_AMF3 : AMF_AMF0;
     if (copy[0] != 0 && copy[0] != 3)
@@ -86,6 +181,8 @@ static int pb_sync(struct gw_call *call, struct amf_value **result)
         return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: the list cannot be stored: %s", amf_strerror(e));
     }
     int rc = gw->st->phonebook_put(gw->st, call->sess->user, buf.data, buf.len);
+    if (rc == STORE_OK) gw_pbcache_put(gw, call->sess->user, buf.data, buf.len);
+    else gw_pbcache_drop(gw, call->sess->user);
     amf_buf_free(&buf);
     if (rc != STORE_OK) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: could not store the phonebook");
     log_event(LOG_DEBUG, call->peer, call->sess->user, "amf_phonebook_stored", 0, "%llu entries",

@@ -305,6 +305,49 @@ static void test_phonebook_amf0_bytes(void **state)
     amf_buf_free(&want);
 }
 
+/* The read cache: a write made outside the gateway (another process) is seen after the next login;
+ * with the cache off it is seen at once. */
+static void cache_case(struct fx *f, int cached)
+{
+    call(f, "Phonebook.login", 2, str(f, "alice"), str(f, "secret"));
+    assert_int_equal(expect_result(f)->u.b, 1);
+    call(f, "Phonebook.sync", 0);
+    assert_int_equal(expect_result(f)->u.array->dense_count, 0);
+    struct amf_value *list = amf_new_array(f->a);
+    amf_array_push(f->a, list, str(f, "outside"));
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    uint8_t tag = 0;
+    amf_buf_append(&b, &tag, 1);
+    assert_int_equal(amf_encode(NULL, AMF_AMF0, list, &b), 0);
+    assert_int_equal(f->st->phonebook_put(f->st, "alice", b.data, b.len), 0);
+    amf_buf_free(&b);
+    call(f, "Phonebook.sync", 0);
+    assert_int_equal(expect_result(f)->u.array->dense_count, cached ? 0 : 1);
+    call(f, "Phonebook.login", 2, str(f, "alice"), str(f, "secret"));
+    call(f, "Phonebook.sync", 0);
+    struct amf_value *r = expect_result(f);
+    assert_int_equal(r->u.array->dense_count, 1);
+    assert_true(amf_str_eq(r->u.array->dense[0], "outside"));
+    /* a corrupt blob is a fault, not a crash */
+    static const uint8_t junk[] = {3, 0x0a, 0x7f};
+    assert_int_equal(f->st->phonebook_put(f->st, "alice", junk, sizeof junk), 0);
+    call(f, "Phonebook.login", 2, str(f, "alice"), str(f, "secret"));
+    call(f, "Phonebook.sync", 0);
+    expect_fault(f, "Server.Processing", "cannot be read");
+}
+
+static void test_cache(void **state) { cache_case(*state, 1); }
+
+static int setup_nocache(void **state)
+{
+    struct gateway_config c = test_cfg();
+    c.phonebook_cache = 0;
+    return setup_cfg(state, &c);
+}
+
+static void test_nocache(void **state) { cache_case(*state, 0); }
+
 /* Flex message helpers */
 static struct amf_value *flex_msg(struct fx *f, int kind, int op, const char *operation, const char *dsid,
                                   struct amf_value *body, const char *msgid)
@@ -593,6 +636,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registry_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phonebook_classic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phonebook_amf0_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nocache, setup_nocache, teardown),
         cmocka_unit_test_setup_teardown(test_flex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_body_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials_header, setup, teardown),
