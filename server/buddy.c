@@ -196,6 +196,24 @@ static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
     free(s88);
 }
 
+static void load_stealth(void *arg, const struct store_buddy *b)
+{
+    if (b->stealth) nameset_add(arg, b->buddy);
+}
+
+static void load_ignore(void *arg, const char *name) { nameset_add(arg, name); }
+
+int buddy_load_privacy(struct conn *c)
+{
+    struct store *st = c->srv->st;
+    nameset_free(&c->ignores);
+    nameset_free(&c->stealthed);
+    if (st->ignore_list(st, c->user, load_ignore, &c->ignores) < 0 ||
+        st->buddy_list(st, c->user, load_stealth, &c->stealthed) < 0)
+        return -1;
+    return 0;
+}
+
 void buddy_send_list(struct conn *c)
 {
     struct server *srv = c->srv;
@@ -340,9 +358,9 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     if (get_text(pkt, YMSG_KEY_MSG, reason, sizeof reason) < 0) reason[0] = 0;
     struct pres_snap s;
     pres_begin(srv, c->user, req, &s);
-    if (v13 == 1) srv->st->buddy_set_pending(srv->st, req, c->user, 0);
-    else srv->st->buddy_del(srv->st, req, c->user);
     struct conn *r = online_get(srv, req);
+    if (v13 == 1) srv->st->buddy_set_pending(srv->st, req, c->user, 0);
+    else if (srv->st->buddy_del(srv->st, req, c->user) == STORE_OK && r) nameset_del(&r->stealthed, c->user);
     if (r) {
         struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_FROM, c->user);
@@ -367,6 +385,7 @@ void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
     if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0) group[0] = 0;
     int rc = srv->st->buddy_del(srv->st, c->user, who);
     if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
+    nameset_del(&c->stealthed, who); /* the stealth flag lived on the removed entry */
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
     struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
@@ -435,9 +454,11 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
         if (ignored == 1) code = YMSG_RESULT_DUPLICATE;
         else if (srv->st->buddy_get(srv->st, c->user, who, NULL, NULL) == STORE_OK) code = YMSG_RESULT_IS_BUDDY;
         else code = srv->st->ignore_add(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
+        if (code == YMSG_RESULT_OK) nameset_add(&c->ignores, who);
     } else {
         if (ignored != 1) code = YMSG_RESULT_NOT_FOUND;
         else code = srv->st->ignore_del(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
+        if (code == YMSG_RESULT_OK) nameset_del(&c->ignores, who);
     }
     /* Ignoring someone hides c from them exactly like signing off would (can_see checks ignores). */
     pres_end(srv, &s, 0);

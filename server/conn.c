@@ -136,8 +136,9 @@ static void free_conn(struct conn *c)
     if (c->bev) bufferevent_free(c->bev);
     free(c->challenge);
     free(c->status_msg);
-    for (uint16_t i = 0; i < c->nallow; i++) free(c->allow[i]);
-    free(c->allow);
+    nameset_free(&c->allow);
+    nameset_free(&c->ignores);
+    nameset_free(&c->stealthed);
     srv->nconns--;
     free(c);
 }

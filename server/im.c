@@ -44,12 +44,12 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
         return;
     }
     /* An ignored sender gets exactly what a sender to an offline user gets: nothing (rule 14). */
-    int ign = srv->st->ignore_check(srv->st, to, c->user);
+    struct conn *r = online_get(srv, to);
+    int ign = r ? nameset_has(&r->ignores, c->user) : srv->st->ignore_check(srv->st, to, c->user);
     if (ign != 0) {
         log_event(LOG_DEBUG, c->peer, c->user, "im_dropped", ign, "ignored by or store error for %s", to);
         return;
     }
-    struct conn *r = online_get(srv, to);
     if (r) {
         int reveal = can_see(srv, c->user, to); /* may the sender know r is online? */
         struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);

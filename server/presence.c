@@ -9,22 +9,15 @@
 #include "conn.h"
 #include "log.h"
 
-static int session_allows(const struct conn *t, const char *viewer)
-{
-    for (uint16_t i = 0; i < t->nallow; i++)
-        if (strcmp(t->allow[i], viewer) == 0) return 1;
-    return 0;
-}
-
 int can_see(struct server *srv, const char *viewer, const char *target)
 {
     if (strcmp(viewer, target) == 0) return 1;
     struct conn *t = online_get(srv, target);
     if (!t) return 0;
-    if (t->invisible && !session_allows(t, viewer)) return 0;
-    int stealth = 0, rc = srv->st->buddy_get(srv->st, target, viewer, NULL, &stealth);
-    if (rc == STORE_ERR || (rc == STORE_OK && stealth)) return 0;
-    if (srv->st->ignore_check(srv->st, target, viewer) != 0) return 0;
+    /* The target is online, so its ignore and stealth lists are in memory (loaded at login, kept in
+     * step by the handlers that change them): no query on this hot path. */
+    if (t->invisible && !nameset_has(&t->allow, viewer)) return 0;
+    if (nameset_has(&t->stealthed, viewer) || nameset_has(&t->ignores, viewer)) return 0;
     return 1;
 }
 
@@ -312,19 +305,8 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
 
 static void allow_set(struct conn *c, const char *who, int on)
 {
-    for (uint16_t i = 0; i < c->nallow; i++)
-        if (strcmp(c->allow[i], who) == 0) {
-            if (!on) {
-                free(c->allow[i]);
-                c->allow[i] = c->allow[--c->nallow];
-            }
-            return;
-        }
-    if (!on || c->nallow >= 1000) return;
-    char **na = realloc(c->allow, (c->nallow + 1u) * sizeof *na);
-    if (!na) return;
-    c->allow = na;
-    if ((c->allow[c->nallow] = strdup(who)) != NULL) c->nallow++;
+    if (!on) nameset_del(&c->allow, who);
+    else if (c->allow.n < (uint32_t)c->srv->cfg->max_buddies) nameset_add(&c->allow, who);
 }
 
 void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
@@ -342,8 +324,13 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         struct pres_snap s;
         pres_begin(srv, c->user, who, &s);
         int rc = 0;
-        if (perm) rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
-        else allow_set(c, who, v31 == 1);
+        if (perm) {
+            rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
+            if (rc == STORE_OK && v31 == 1) nameset_add(&c->stealthed, who);
+            else if (rc == STORE_OK) nameset_del(&c->stealthed, who);
+        } else {
+            allow_set(c, who, v31 == 1);
+        }
         pres_end(srv, &s, 0);
         struct ymsg_builder *b = pkt_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_BUDDY, who);

@@ -23,6 +23,16 @@
 
 struct auth;
 struct http_server;
+
+/* A small sorted set of ids (binary search), allocated only when non-empty. */
+struct nameset {
+    char **v;     /* sorted, each strdup'ed */
+    uint32_t n;   /* entries */
+};
+int nameset_has(const struct nameset *s, const char *name);
+int nameset_add(struct nameset *s, const char *name); /* 0, or -1 when out of memory */
+void nameset_del(struct nameset *s, const char *name);
+void nameset_free(struct nameset *s);
 struct evconnlistener;
 struct bufferevent;
 
@@ -41,13 +51,14 @@ struct conn {
     struct conn *next_dead;    /* reaper list link */
     char *challenge;           /* challenge sent in 0x57 (freed after login) */
     char *status_msg;          /* custom status text (key 19) or NULL */
-    char **allow;              /* 0xBA: ids this invisible user appears online to (this session) */
+    struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
+    struct nameset ignores;    /* copy of the stored ignore list, so can_see() needs no query */
+    struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
     int64_t idle_since;        /* wall time the idle status (999) began */
     uint32_t session_id;       /* random id put in every packet header we send */
     uint32_t status;           /* presence code (0-9, 99, 999); never 12 (see invisible) */
     uint16_t version;          /* client's header version */
-    uint16_t nallow;           /* entries in allow */
     uint8_t state;             /* enum conn_state */
     uint8_t version_le;        /* client wrote its version little-endian (YMSG 9/10) */
     uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */

@@ -1,0 +1,466 @@
+/* ymsg-bench: load generator for ymsgd (loopback only, bounded, stops by itself).
+ *
+ *   ymsg-bench setup DATA_DIR USERS            create users u0..uN-1 (password "pw") with 18-buddy lists
+ *   ymsg-bench run YMSG_PORT HTTP_PORT USERS PID [SECONDS] [CONCURRENCY]
+ *
+ * run: logs USERS sessions in with the full token flow (HTTP pwtoken_get + pwtoken_login, YMSG 0x57 /
+ * 0x54) from many 127.x.y.z source addresses, reports the login rate and ymsgd's RSS per session
+ * (VmRSS of PID from /proc before and after), then routes messages between random buddy pairs: first
+ * as fast as the server takes them (throughput), then open-loop at half that rate (RTT p50/p99,
+ * measured by stamping each message with the send time). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+#include <ymsg/ymsg.h>
+
+#include "store.h"
+
+#define NBUDDY_HALF 9 /* buddies i±1..9: 18 per user, all mutual and authorised */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int setup(const char *dir, long n)
+{
+    char err[256], path[4096], hash[crypto_pwhash_STRBYTES];
+    int created;
+    struct store *st = store_sqlite_open(dir, &created, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "setup: %s\n", err);
+        return 1;
+    }
+    st->close(st);
+    if (crypto_pwhash_str(hash, "pw", 2, 1, 8192) != 0) return 1;
+    snprintf(path, sizeof path, "%s/ymsgd.db", dir);
+    sqlite3 *db;
+    sqlite3_stmt *u, *b;
+    if (sqlite3_open(path, &db) != SQLITE_OK) return 1;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO users(name, pwhash, created) VALUES(?1, ?2, 0)", -1, &u, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO buddies(owner, buddy, grp, pending) VALUES(?1, ?2, 'Friends', 0)", -1, &b,
+                       NULL);
+    for (long i = 0; i < n; i++) {
+        char name[32], bud[32];
+        snprintf(name, sizeof name, "u%ld", i);
+        sqlite3_bind_text(u, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(u, 2, hash, -1, SQLITE_STATIC);
+        if (sqlite3_step(u) != SQLITE_DONE) {
+            fprintf(stderr, "setup: %s\n", sqlite3_errmsg(db));
+            return 1;
+        }
+        sqlite3_reset(u);
+        for (int k = -NBUDDY_HALF; k <= NBUDDY_HALF; k++) {
+            if (!k || n <= 2 * NBUDDY_HALF) continue;
+            snprintf(bud, sizeof bud, "u%ld", ((i + k) % n + n) % n);
+            sqlite3_bind_text(b, 1, name, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(b, 2, bud, -1, SQLITE_TRANSIENT);
+            sqlite3_step(b);
+            sqlite3_reset(b);
+        }
+    }
+    sqlite3_finalize(u);
+    sqlite3_finalize(b);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    printf("setup: %ld users with %d buddies each in %s\n", n, 2 * NBUDDY_HALF, path);
+    return 0;
+}
+
+/* ---- run ------------------------------------------------------------------------------------ */
+
+enum sstate { S_IDLE, S_CHAL, S_HTTP1, S_HTTP2, S_LOGIN, S_ONLINE, S_FAILED };
+
+struct sess {
+    struct bufferevent *ymsg;  /* pager connection */
+    struct bufferevent *http;  /* current HTTP request, or NULL */
+    char chal[64];             /* challenge from 0x57 */
+    char crumb[64], y[128], t[128]; /* from pwtoken_login */
+    uint32_t sid;              /* session id from the server */
+    int idx;                   /* user index */
+    enum sstate st;            /* login progress */
+};
+
+static struct event_base *g_base;
+static struct sess *g_s;
+static long g_n, g_online, g_failed, g_inflight, g_next, g_conc;
+static int g_yport, g_hport;
+static double g_t0;
+static uint64_t g_rx, g_tx;
+static uint32_t *g_lat;      /* RTT samples in microseconds */
+static size_t g_nlat, g_caplat;
+static int g_measure;        /* record RTT samples */
+
+static void src_addr(int idx, struct sockaddr_in *sa)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    /* 250 connections per source address at most: 127.0.X.Y with X, Y in 1..250 */
+    sa->sin_addr.s_addr = htonl((127u << 24) | ((uint32_t)(idx / 250 % 250 + 1) << 8) | (uint32_t)(idx % 250 + 1));
+}
+
+static struct bufferevent *dial(int idx, int port, bufferevent_data_cb rd, bufferevent_event_cb ev, void *arg)
+{
+    struct sockaddr_in src, dst;
+    src_addr(idx, &src);
+    memset(&dst, 0, sizeof dst);
+    dst.sin_family = AF_INET;
+    dst.sin_port = htons((uint16_t)port);
+    dst.sin_addr.s_addr = htonl(0x7f000001);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) return NULL;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+        close(fd);
+        return NULL;
+    }
+    struct bufferevent *bev = bufferevent_socket_new(g_base, fd, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(bev, rd, NULL, ev, arg);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(bev, (struct sockaddr *)&dst, sizeof dst) < 0) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
+}
+
+static void send_pkt(struct sess *s, uint16_t svc, uint32_t status, const char *const *kv, int nkv)
+{
+    uint8_t buf[2048];
+    struct ymsg_builder b;
+    ymsg_builder_init(&b, buf, sizeof buf);
+    ymsg_build_begin(&b, svc, status, s->sid);
+    for (int i = 0; i + 1 < nkv; i += 2) ymsg_build_str(&b, (uint32_t)atoi(kv[i]), kv[i + 1]);
+    ssize_t n = ymsg_build_end(&b);
+    if (n > 0) bufferevent_write(s->ymsg, buf, (size_t)n);
+}
+
+static void start_next(void);
+
+static void login_failed(struct sess *s, const char *why)
+{
+    if (s->st == S_FAILED || s->st == S_ONLINE) return;
+    s->st = S_FAILED;
+    g_failed++;
+    g_inflight--;
+    if (g_failed <= 5) fprintf(stderr, "login u%d failed: %s\n", s->idx, why);
+    if (s->http) {
+        bufferevent_free(s->http);
+        s->http = NULL;
+    }
+    start_next();
+}
+
+static void http_event(struct bufferevent *bev, short what, void *arg);
+
+static void http_get(struct sess *s, const char *target)
+{
+    s->http = dial(s->idx, g_hport, NULL, http_event, s);
+    if (!s->http) {
+        login_failed(s, "http connect");
+        return;
+    }
+    evbuffer_add_printf(bufferevent_get_output(s->http), "GET %s HTTP/1.0\r\nHost: login.yahoo.com\r\n\r\n", target);
+}
+
+/* Copies the value after "key=" on its own line of body into out. */
+static int line_value(const char *body, const char *key, char *out, size_t cap)
+{
+    size_t kl = strlen(key);
+    for (const char *p = body; p && *p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
+        if (!strncmp(p, key, kl) && p[kl] == '=') {
+            size_t n = strcspn(p + kl + 1, ";\r\n");
+            if (n >= cap) return -1;
+            memcpy(out, p + kl + 1, n);
+            out[n] = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void http_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct sess *s = arg;
+    if (what & BEV_EVENT_CONNECTED) return;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t len = evbuffer_get_length(in);
+    char *resp = malloc(len + 1);
+    evbuffer_remove(in, resp, len);
+    resp[len] = 0;
+    bufferevent_free(bev);
+    s->http = NULL;
+    char *body = strstr(resp, "\r\n\r\n");
+    if (!(what & BEV_EVENT_EOF) || !body || strncmp(body + 4, "0\r\n", 3) != 0) {
+        free(resp);
+        login_failed(s, "http answer");
+        return;
+    }
+    body += 4;
+    char target[512];
+    if (s->st == S_HTTP1) {
+        char tok[128];
+        if (line_value(body, "ymsgr", tok, sizeof tok) < 0) {
+            free(resp);
+            login_failed(s, "no token");
+            return;
+        }
+        s->st = S_HTTP2;
+        snprintf(target, sizeof target, "/config/pwtoken_login?src=ymsgr&ts=&token=%s", tok);
+        http_get(s, target);
+    } else {
+        if (line_value(body, "crumb", s->crumb, sizeof s->crumb) < 0 || line_value(body, "Y", s->y, sizeof s->y) < 0 ||
+            line_value(body, "T", s->t, sizeof s->t) < 0) {
+            free(resp);
+            login_failed(s, "no crumb");
+            return;
+        }
+        char name[32], r307[25];
+        snprintf(name, sizeof name, "u%d", s->idx);
+        ymsg_auth16_response(s->crumb, s->chal, r307);
+        const char *kv[] = {"1", name, "0", name, "277", s->y, "278", s->t, "307", r307, "244", "4194239", "2", name,
+                            "2", "1", "98", "us"};
+        s->st = S_LOGIN;
+        send_pkt(s, YMSG_SVC_AUTHRESP, 0, kv, 18);
+    }
+    free(resp);
+}
+
+static void ymsg_read(struct bufferevent *bev, void *arg)
+{
+    struct sess *s = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len < YMSG_HEADER_LEN) return;
+        const uint8_t *p = evbuffer_pullup(in, -1);
+        struct ymsg_packet pkt;
+        ssize_t n = ymsg_decode(p, len, NULL, &pkt, NULL);
+        if (n == YMSG_EAGAIN) return;
+        if (n < 0) {
+            login_failed(s, "bad packet");
+            evbuffer_drain(in, len);
+            return;
+        }
+        switch (pkt.hdr.service) {
+        case YMSG_SVC_AUTH:
+            if (s->st == S_CHAL) {
+                char target[256], name[32];
+                s->sid = pkt.hdr.session;
+                ymsg_get_str(&pkt, YMSG_KEY_CHALLENGE, s->chal, sizeof s->chal);
+                s->st = S_HTTP1;
+                snprintf(name, sizeof name, "u%d", s->idx);
+                snprintf(target, sizeof target, "/config/pwtoken_get?src=ymsgr&ts=&login=%s&passwd=pw&chal=x", name);
+                http_get(s, target);
+            }
+            break;
+        case YMSG_SVC_AUTHRESP:
+            login_failed(s, "0x54 failure");
+            break;
+        case YMSG_SVC_LIST_15:
+            if (s->st == S_LOGIN && pkt.hdr.status == 0) {
+                s->st = S_ONLINE;
+                g_online++;
+                g_inflight--;
+                start_next();
+            }
+            break;
+        case YMSG_SVC_MESSAGE: {
+            char text[64];
+            g_rx++;
+            if (g_measure && ymsg_get_str(&pkt, YMSG_KEY_MSG, text, sizeof text) > 0) {
+                uint64_t sent = strtoull(text, NULL, 10), lat = (now_ns() - sent) / 1000;
+                if (g_nlat < g_caplat) g_lat[g_nlat++] = (uint32_t)(lat > UINT32_MAX ? UINT32_MAX : lat);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+        evbuffer_drain(in, (size_t)n);
+    }
+}
+
+static void ymsg_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct sess *s = arg;
+    if (what & BEV_EVENT_CONNECTED) return;
+    if (s->st == S_ONLINE) {
+        fprintf(stderr, "session u%d closed by server\n", s->idx);
+        s->st = S_FAILED;
+        g_online--;
+    } else {
+        login_failed(s, "pager connection closed");
+    }
+}
+
+static void start_next(void)
+{
+    while (g_inflight < g_conc && g_next < g_n) {
+        struct sess *s = &g_s[g_next];
+        s->idx = (int)g_next++;
+        s->ymsg = dial(s->idx, g_yport, ymsg_read, ymsg_event, s);
+        g_inflight++;
+        if (!s->ymsg) {
+            s->st = S_CHAL;
+            login_failed(s, "pager connect");
+            continue;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "u%d", s->idx);
+        const char *kv[] = {"1", name};
+        s->st = S_CHAL;
+        send_pkt(s, YMSG_SVC_AUTH, 0, kv, 2);
+    }
+    if (g_online + g_failed == g_n) event_base_loopbreak(g_base);
+}
+
+static long rss_kib(long pid)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
+/* Message load: every tick sends `per_tick` IMs between random online buddy pairs. */
+static long g_per_tick;
+static void tick(evutil_socket_t fd, short what, void *arg)
+{
+    for (long i = 0; i < g_per_tick; i++) {
+        uint32_t a = randombytes_uniform((uint32_t)g_n);
+        int k = (int)randombytes_uniform(2 * NBUDDY_HALF) - NBUDDY_HALF;
+        if (k >= 0) k++;
+        uint32_t b = (uint32_t)(((long)a + k) % g_n + g_n) % (uint32_t)g_n;
+        struct sess *s = &g_s[a];
+        if (s->st != S_ONLINE || g_s[b].st != S_ONLINE) continue;
+        char from[32], to[32], text[32];
+        snprintf(from, sizeof from, "u%u", a);
+        snprintf(to, sizeof to, "u%u", b);
+        snprintf(text, sizeof text, "%llu", (unsigned long long)now_ns());
+        const char *kv[] = {"1", from, "5", to, "14", text, "97", "1"};
+        send_pkt(s, YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, kv, 8);
+        g_tx++;
+    }
+}
+
+static void stop_cb(evutil_socket_t fd, short what, void *arg) { event_base_loopbreak(g_base); }
+
+/* Runs the message load at `rate` msgs/s (0 = as fast as the loop allows) for secs; returns rx/s. */
+static double message_phase(double rate, double secs)
+{
+    struct timeval tv = {0, 1000};
+    g_per_tick = rate > 0 ? (long)(rate / 1000.0 + 0.5) : 200;
+    if (g_per_tick < 1) g_per_tick = 1;
+    struct event *t = event_new(g_base, -1, EV_PERSIST, tick, NULL);
+    event_add(t, &tv);
+    struct timeval dur = {(long)secs, 0};
+    struct event *stop = evtimer_new(g_base, stop_cb, NULL);
+    evtimer_add(stop, &dur);
+    uint64_t rx0 = g_rx, tx0 = g_tx;
+    double t0 = now_s();
+    event_base_dispatch(g_base);
+    event_free(t);
+    event_free(stop);
+    /* drain what is still in flight */
+    struct timeval grace = {0, 300000};
+    event_base_loopexit(g_base, &grace);
+    event_base_dispatch(g_base);
+    double el = now_s() - t0;
+    printf("  sent %llu, received %llu in %.1fs\n", (unsigned long long)(g_tx - tx0), (unsigned long long)(g_rx - rx0), el);
+    return (double)(g_rx - rx0) / secs;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int run(int argc, char **argv)
+{
+    if (argc < 4) return 2;
+    g_yport = atoi(argv[0]);
+    g_hport = atoi(argv[1]);
+    g_n = atol(argv[2]);
+    long pid = atol(argv[3]);
+    double secs = argc > 4 ? atof(argv[4]) : 10;
+    g_conc = argc > 5 ? atol(argv[5]) : 256;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    g_base = event_base_new();
+    g_s = calloc((size_t)g_n, sizeof *g_s);
+    g_caplat = 4u << 20;
+    g_lat = malloc(g_caplat * sizeof *g_lat);
+    long rss0 = rss_kib(pid);
+    g_t0 = now_s();
+    start_next();
+    event_base_dispatch(g_base);
+    double el = now_s() - g_t0;
+    long rss1 = rss_kib(pid);
+    printf("logins: %ld ok, %ld failed in %.2fs = %.0f logins/s (full token flow, %ld in flight)\n", g_online, g_failed,
+           el, (double)g_online / el, g_conc);
+    printf("ymsgd RSS: %ld KiB before, %ld KiB with %ld sessions = %.0f bytes/session\n", rss0, rss1, g_online,
+           g_online ? (double)(rss1 - rss0) * 1024.0 / (double)g_online : 0.0);
+    fflush(stdout);
+    if (g_online < g_n / 2) return 1;
+    printf("throughput phase (open loop, ~200 msgs per ms offered):\n");
+    double max = message_phase(200000, secs);
+    printf("  routed: %.0f msgs/s\n", max);
+    printf("latency phase at %.0f msgs/s (half of that):\n", max / 2);
+    g_measure = 1;
+    g_nlat = 0;
+    double got = message_phase(max / 2, secs);
+    qsort(g_lat, g_nlat, sizeof *g_lat, cmp_u32);
+    if (g_nlat)
+        printf("  routed: %.0f msgs/s; RTT p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples)\n", got,
+               g_lat[g_nlat / 2] / 1000.0, g_lat[g_nlat * 99 / 100] / 1000.0, g_lat[g_nlat - 1] / 1000.0, g_nlat);
+    printf("ymsgd RSS after messages: %ld KiB\n", rss_kib(pid));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) return 1;
+    if (argc >= 4 && !strcmp(argv[1], "setup")) return setup(argv[2], atol(argv[3]));
+    if (argc >= 6 && !strcmp(argv[1], "run")) return run(argc - 2, argv + 2);
+    fprintf(stderr, "usage: ymsg-bench setup DATA_DIR USERS\n"
+                    "       ymsg-bench run YMSG_PORT HTTP_PORT USERS YMSGD_PID [SECONDS] [CONCURRENCY]\n");
+    return 2;
+}
