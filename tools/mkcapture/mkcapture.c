@@ -78,6 +78,7 @@ static void add_frame(struct conn *c, int dir, uint8_t flags, size_t off, size_t
             die("out of memory");
     }
     struct frame *f = &frames[nframes++];
+    memset(f, 0, sizeof *f);
     f->c = c;
     f->dir = dir;
     f->flags = flags;
@@ -177,12 +178,31 @@ static void flush(struct conn *c, int dir)
 #define S2C 1
 #define SESSION_BASE 0x5A3C9E11u
 
+/* Every connection, freed at exit (the frames point into their streams until the file is written). */
+static struct conn **conns;
+static size_t nconns;
+
 static struct conn *conn_new(void)
 {
     struct conn *c = calloc(1, sizeof *c);
-    if (!c)
+    struct conn **n = realloc(conns, (nconns + 1) * sizeof *conns);
+    if (!c || !n)
         die("out of memory");
+    conns = n;
+    conns[nconns++] = c;
     return c;
+}
+
+static void conns_free(void)
+{
+    for (size_t i = 0; i < nconns; i++) {
+        free(conns[i]->stream[0]);
+        free(conns[i]->stream[1]);
+        free(conns[i]);
+    }
+    free(conns);
+    conns = NULL;
+    nconns = 0;
 }
 
 /* Session k (0 for the sample): its own client port, session id and sequence numbers. */
@@ -682,6 +702,10 @@ int main(int argc, char **argv)
     int bad = pcap_dump_flush(d) != 0;
     pcap_dump_close(d);
     pcap_close(p);
+    for (unsigned k = 0; k < nsessions; k++)
+        free(sess[k].f);
+    free(sess);
+    conns_free();
     if (bad) {
         fprintf(stderr, "mkcapture: %s: write failed: %s\n", argv[optind], strerror(errno));
         return 2;
