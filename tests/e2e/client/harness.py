@@ -32,7 +32,7 @@ def wait_port(port, deadline):
 class Server:
     """ymsgd with its own data dir and ports; accounts have password 'pw-<name>'."""
 
-    def __init__(self, ymsgd, users):
+    def __init__(self, ymsgd, users, tls=None):
         self.ymsgd = ymsgd
         self.dir = tempfile.mkdtemp(prefix="ymsg-e2e-")
         self.data = os.path.join(self.dir, "data")
@@ -47,9 +47,13 @@ class Server:
         for attempt in range(5):
             self.port, self.http = free_port(), free_port()
             self.log = open(os.path.join(self.dir, "ymsgd.log"), "w")
+            # tls=(cert, key): the login server speaks HTTPS only, on self.http
+            web = (["--http-listen", "", "--https-listen", "127.0.0.1:%d" % self.http, "--tls-cert", tls[0],
+                    "--tls-key", tls[1]] if tls else
+                   ["--http-listen", "127.0.0.1:%d" % self.http, "--https-listen", ""])
             self.proc = subprocess.Popen(
-                [ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port,
-                 "--http-listen", "127.0.0.1:%d" % self.http, "--https-listen", "", "--log-level", "debug",
+                [ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port] + web + [
+                 "--log-level", "debug",
                  "--login-rate", "1000", "--login-burst", "1000", "--conn-rate", "1000", "--conn-burst", "1000",
                  "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast,
                 stdout=self.log, stderr=subprocess.STDOUT)
@@ -76,8 +80,8 @@ class Server:
 
 
 class Client:
-    def __init__(self, ymsg, host, port, http):
-        self.base = [ymsg, "--server", "%s:%d" % (host, port), "--login-url", "http://%s:%d" % (host, http)]
+    def __init__(self, ymsg, host, port, http, scheme="http"):
+        self.base = [ymsg, "--server", "%s:%d" % (host, port), "--login-url", "%s://%s:%d" % (scheme, host, http)]
 
     def run(self, cred, *args, timeout=40, env=None):
         cmd = self.base + (["--credentials", cred] if cred else []) + list(args)
