@@ -97,6 +97,12 @@ static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
 
 static const char hexd[] = "0123456789abcdef";
 
+/* U+0080..U+009F (C2 80..C2 9F): valid UTF-8, but terminals may treat them as control sequences. */
+static int is_c1(const uint8_t *p, size_t u)
+{
+    return u == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+}
+
 /* Text dump escaping: printable ASCII and well-formed UTF-8 as is, backslash doubled, the rest \xNN. */
 static void put_text_escaped(struct sink *s, const uint8_t *p, size_t n)
 {
@@ -109,9 +115,13 @@ static void put_text_escaped(struct sink *s, const uint8_t *p, size_t n)
         if (p == end)
             break;
         size_t u = *p >= 0x80 ? utf8_seq(p, end) : 0;
-        if (u) {
+        if (u && !is_c1(p, u)) {
             put(s, (const char *)p, u);
             p += u;
+        } else if (u) { /* C1 control (U+0080..U+009F): terminals may act on it, so show both bytes */
+            char e[8] = {'\\', 'x', 'c', '2', '\\', 'x', hexd[p[1] >> 4], hexd[p[1] & 15]};
+            put(s, e, 8);
+            p += 2;
         } else if (*p == '\\') {
             put(s, "\\\\", 2);
             p++;
@@ -136,9 +146,15 @@ static void put_json_escaped(struct sink *s, const uint8_t *p, size_t n)
         if (p == end)
             break;
         size_t u = *p >= 0x80 ? utf8_seq(p, end) : 0;
-        if (u) {
+        if (u && !is_c1(p, u)) {
             put(s, (const char *)p, u);
             p += u;
+            continue;
+        }
+        if (u) { /* C1 control: the same character as a \u escape, harmless on a terminal */
+            char e[6] = {'\\', 'u', '0', '0', hexd[p[1] >> 4], hexd[p[1] & 15]};
+            put(s, e, 6);
+            p += 2;
             continue;
         }
         switch (*p) {

@@ -150,12 +150,32 @@ static void test_json_all_bytes(void **state)
     }
 }
 
+/* C1 controls (U+0080..U+009F, e.g. U+009B = CSI) are valid UTF-8 that terminals may execute: both
+ * renderings escape them; the neighbouring U+00A0 passes. */
+static void test_c1_controls(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    struct ymsg_builder b;
+    ymsg_builder_init(&b, buf, sizeof buf);
+    ymsg_build_begin(&b, YMSG_SVC_MESSAGE, 0, 0);
+    ymsg_build_str(&b, 14, "a\xc2\x9b" "31mX\xc2\xa0y\xc2\x80");
+    ssize_t n = ymsg_build_end(&b);
+    struct ymsg_packet pkt;
+    decode_one(buf, (size_t)n, &pkt);
+    char out[512];
+    ymsg_packet_format(&pkt, out, sizeof out);
+    assert_non_null(strstr(out, "  14 (message) = a\\xc2\\x9b31mX\xc2\xa0y\\xc2\\x80\n"));
+    ymsg_packet_json(&pkt, out, sizeof out);
+    assert_non_null(strstr(out, "[[14,\"a\\u009b31mX\xc2\xa0y\\u0080\"]]"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_text),       cmocka_unit_test(test_format_json),
         cmocka_unit_test(test_snprintf_contract), cmocka_unit_test(test_format_headers),
-        cmocka_unit_test(test_json_all_bytes),
+        cmocka_unit_test(test_json_all_bytes),    cmocka_unit_test(test_c1_controls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
