@@ -4,7 +4,7 @@
  *
  * Keys: Enter sends (or opens the selected buddy when the line is empty); Up/Down select a buddy;
  * Ctrl-N / Ctrl-P (or Tab) switch tabs; F2 status menu; F3 add-buddy dialog; F4 / Ctrl-W closes the tab;
- * F10 or /quit quits.  Commands: /msg USER [TEXT], /buzz, /status NAME [TEXT], /add USER [GROUP],
+ * F5 answers an authorisation request; F10 or /quit quits.  Commands: /msg USER [TEXT], /buzz, /status NAME [TEXT], /add USER [GROUP],
  * /remove USER, /accept USER, /decline USER, /ignore USER, /unignore USER, /move USER GROUP,
  * /rename OLD NEW, /close, /reconnect, /quit. */
 #include "client.h"
@@ -270,7 +270,7 @@ static void draw_status(struct tui *t)
     char buf[1200];
     const char *state = t->connected ? status_text(ymsg_session_my_status(t->d.s)) : t->reconnect_at ? "reconnecting" : "offline";
     snprintf(buf, sizeof buf, " %s [%s]  %s:%s  F2 status  F3 add  ^N/^P tabs  F10 quit%s", t->user, state,
-             t->o->host, t->o->port, t->npending ? "  (authorisation request: /accept or /decline)" : "");
+             t->o->host, t->o->port, t->npending ? "  (authorisation request: F5)" : "");
     mvwaddnstr(w, 0, 0, buf, wd);
     for (int i = (int)strlen(buf); i < wd; i++)
         waddch(w, ' ');
@@ -442,7 +442,7 @@ static void handle_event(struct tui *t, const struct ymsg_event *ev)
                      ev->text[0] ? ": " : "", ev->text);
         break;
     case YMSG_EV_AUTH_REQUEST:
-        SYS(t, "%s wants to add you%s%s -- /accept %s or /decline %s", ev->who, ev->text[0] ? ": " : "",
+        SYS(t, "%s wants to add you%s%s -- F5, or /accept %s, /decline %s", ev->who, ev->text[0] ? ": " : "",
             ev->text, ev->who, ev->who);
         if (t->npending < MAX_PENDING)
             snprintf(t->pending[t->npending++], YMSG_ID_MAX, "%s", ev->who);
@@ -481,6 +481,29 @@ static void remove_pending(struct tui *t, const char *who)
             t->npending--;
             return;
         }
+}
+
+/* F5: answer the oldest authorisation request. */
+static void auth_dialog(struct tui *t)
+{
+    if (!t->npending) {
+        SYS(t, "no authorisation request waiting");
+        return;
+    }
+    char who[YMSG_ID_MAX], title[YMSG_ID_MAX + 32];
+    snprintf(who, sizeof who, "%s", t->pending[0]);
+    snprintf(title, sizeof title, "%.60s wants to add you", who);
+    static const char *const items[] = {"Accept", "Decline", "Later"};
+    int i = menu(t, title, items, 3);
+    if (i < 0 || i == 2 || !t->connected)
+        return;
+    int r = ymsg_session_auth_reply(t->d.s, who, i == 0, "");
+    if (r) {
+        SYS(t, "answer to %s: %s", who, ymsg_strerror(r));
+        return;
+    }
+    remove_pending(t, who);
+    SYS(t, "%s %s", i == 0 ? "accepted" : "declined", who);
 }
 
 static void status_menu(struct tui *t)
@@ -649,6 +672,7 @@ static void key(struct tui *t, int k, wint_t ch)
         case KEY_F(2): status_menu(t); break;
         case KEY_F(3): add_dialog(t); break;
         case KEY_F(4): close_tab(t); break;
+        case KEY_F(5): auth_dialog(t); break;
         case KEY_F(10): t->quit = 1; break;
         case KEY_RESIZE: layout(t); break;
         default: break;

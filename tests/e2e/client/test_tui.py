@@ -109,9 +109,25 @@ def run(ymsg, ymsgd):
         check(c.run(C, "add", "alice", "--message", "let me in")[0] == 0, "carol adds alice")
         tm.wait(r"carol wants to add you: let me in")
         tm.wait(r"authorisation request")
-        tm.keys("/accept carol", literal=True)
+        tm.keys("F5")
+        tm.wait(r"\+- carol wants to add you -")
+        tm.wait(r"Accept")
         tm.keys("Enter")
         tm.wait(r"accepted carol")
+        rc, out, _ = c.run(C, "buddies", "--json")
+        import json
+        check([b for b in json.loads(out)["buddies"] if b["id"] == "alice" and not b["pending"]], out)
+        # /decline from the command line
+        srv_users_add = subprocess.run([ymsgd, "user", "add", "dave", "--data-dir", srv.data, "--pwhash-opslimit",
+                                        "1", "--pwhash-memlimit", "8192"], input=b"pw-dave\n", capture_output=True)
+        check(srv_users_add.returncode == 0, srv_users_add.stderr)
+        with open(srv.cred("dave"), "w") as f:
+            f.write("dave:pw-dave\n")
+        check(c.run(srv.cred("dave"), "add", "alice")[0] == 0, "dave adds alice")
+        tm.wait(r"dave wants to add you")
+        tm.keys("/decline dave not now", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"declined dave")
         # a second login kicks the TUI; /reconnect takes the session back
         check(c.run(A, "buddies")[0] == 0, "second login")
         tm.wait(r"signed in from another location")
