@@ -146,15 +146,11 @@ static void put_json_escaped(struct sink *s, const uint8_t *p, size_t n)
         if (p == end)
             break;
         size_t u = *p >= 0x80 ? utf8_seq(p, end) : 0;
-        if (u && !is_c1(p, u)) {
+        /* C1 controls stay raw here: "\u0080".."\u009f" already mean the bytes 80..9F (see above), and
+         * JSON is for programs; the text dump is the one that escapes them for terminals */
+        if (u) {
             put(s, (const char *)p, u);
             p += u;
-            continue;
-        }
-        if (u) { /* C1 control: the same character as a \u escape, harmless on a terminal */
-            char e[6] = {'\\', 'u', '0', '0', hexd[p[1] >> 4], hexd[p[1] & 15]};
-            put(s, e, 6);
-            p += 2;
             continue;
         }
         switch (*p) {
