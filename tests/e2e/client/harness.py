@@ -58,7 +58,12 @@ class Server:
                  "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast,
                 stdout=self.log, stderr=subprocess.STDOUT)
             if wait_port(self.port, time.time() + 10) and wait_port(self.http, time.time() + 5):
-                return
+                time.sleep(0.3)  # listeners open before the rest of start-up: make sure it survived that
+                if self.proc.poll() is None:
+                    return
+                self.log.close()
+                with open(os.path.join(self.dir, "ymsgd.log")) as f:
+                    raise RuntimeError("ymsgd exited during start-up:\n" + f.read()[-3000:])
             self.proc.kill()
             self.proc.wait()
         raise RuntimeError("ymsgd did not start")
