@@ -577,7 +577,11 @@ static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, cons
     bidx_insert(s, s->nbuddies - 1);
     snprintf(b->group, sizeof b->group, "%s", group ? group : "");
     b->idle = -1;
-    ssize_t o = s->old_buddies ? buddy_index(s->old_buddies, s->nold, id) : -1;
+    /* A re-sent list usually keeps its order: try the same position before scanning. */
+    size_t pos = s->nbuddies - 1;
+    ssize_t o = !s->old_buddies ? -1
+                : pos < s->nold && strcasecmp(s->old_buddies[pos].id, id) == 0 ? (ssize_t)pos
+                : buddy_index(s->old_buddies, s->nold, id);
     if (o >= 0) { /* a re-sent list keeps what presence packets told us */
         b->online = s->old_buddies[o].online;
         b->status = s->old_buddies[o].status;

@@ -698,6 +698,54 @@ static void test_caps(void **st)
     assert_null(ymsg_session_new(&cfg));
 }
 
+static int hook_in, hook_out;
+static void hook(void *ud, int dir, const struct ymsg_packet *pkt)
+{
+    (void)ud;
+    (void)pkt;
+    if (dir)
+        hook_out++;
+    else
+        hook_in++;
+}
+
+static void test_raw_and_hook(void **st)
+{
+    (void)st;
+    struct ymsg_session_config cfg;
+    ymsg_session_config_default(&cfg);
+    cfg.user = "alice";
+    cfg.password = "p&ss w";
+    cfg.login_url = "http://127.0.0.1:8080";
+    cfg.on_packet = hook;
+    hook_in = hook_out = 0;
+    struct ymsg_session *s = ymsg_session_new(&cfg);
+    login_to_authresp(s, TOKEN_BODY, strlen(TOKEN_BODY), CRUMB_HEADERS, CRUMB_BODY, strlen(CRUMB_BODY));
+    assert_int_equal(hook_in, 1);  /* the 0x57 reply */
+    assert_int_equal(hook_out, 2); /* 0x57, 0x54 */
+    drain(s);
+    uint8_t buf[512], out[512];
+    size_t n = mk(buf, sizeof buf, YMSG_SVC_PEERTOPEER, 0, 0, "1", "alice", "5", "bob", "49", "PEERTOPEER", NULL);
+    assert_int_equal(ymsg_session_send_raw(s, buf, n), 0);
+    struct ymsg_packet pkt;
+    assert_true(take(s, &pkt, out, sizeof out));
+    assert_int_equal(pkt.hdr.service, YMSG_SVC_PEERTOPEER);
+    assert_int_equal(pkt.hdr.session, SID); /* patched */
+    expect_kv(&pkt, 49, "PEERTOPEER");
+    assert_int_equal(ymsg_session_send_raw(s, buf, n - 1), YMSG_EINVAL);
+    assert_int_equal(ymsg_session_send_raw(s, buf, n + 1), YMSG_EINVAL);
+    assert_int_equal(ymsg_session_send_raw(s, NULL, 0), YMSG_EINVAL);
+    /* a re-sent list keeps known presence */
+    feed(s, YMSG_SVC_LIST_15, 0, "65", "G", "7", "bob", "7", "carol", NULL);
+    feed(s, YMSG_SVC_STATUS_15, 1, "7", "carol", "10", "2", "13", "1", NULL);
+    feed(s, YMSG_SVC_LIST_15, 0, "65", "G", "7", "bob", "7", "carol", "65", "H", "7", "dave", NULL);
+    assert_int_equal(ymsg_session_buddy_count(s), 3);
+    assert_int_equal(ymsg_session_find_buddy(s, "carol")->online, 1);
+    assert_int_equal(ymsg_session_find_buddy(s, "carol")->status, 2);
+    assert_string_equal(ymsg_session_find_buddy(s, "dave")->group, "H");
+    ymsg_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_timers),
         cmocka_unit_test(test_hostile_stream),
         cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_raw_and_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
