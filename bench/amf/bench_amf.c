@@ -254,14 +254,17 @@ int main(int argc, char **argv)
 {
     int rows = 10000, runs = 7;
     double min_s = 0.05;
-    const char *out = NULL;
+    const char *out = NULL, *prof = NULL;
+    long prof_n = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc) min_s = atof(argv[++i]) / 1e3;
         else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--profile") && i + 2 < argc) prof = argv[++i], prof_n = atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_amf [--rows N] [--runs R] [--min-ms M] [--out DIR]\n");
+            fprintf(stderr, "usage: bench_amf [--rows N] [--runs R] [--min-ms M] [--out DIR]\n"
+                            "                 [--profile SAMPLE/CODEC/OP COUNT]  (untimed, for perf/callgrind)\n");
             return 64;
         }
     }
@@ -307,6 +310,29 @@ int main(int argc, char **argv)
         j.enc = amf_encoder_new(NULL);
         amf_buf_init(&j.out, 0);
         if (!j.arena || !j.enc) die("setup", AMF_ENOMEM);
+        if (prof) {
+            /* e.g. rows-amf0/libamf/decode, rows-amf0/librtmp/decode, graph-amf3/borrow/decode */
+            char want[3][64] = { "", "", "" };
+            if (sscanf(prof, "%63[^/]/%63[^/]/%63s", want[0], want[1], want[2]) != 3) {
+                fprintf(stderr, "bench_amf: --profile SAMPLE/CODEC/OP\n");
+                return 64;
+            }
+            if (strcmp(want[0], s->name)) continue;
+            op_fn f = !strcmp(want[2], "encode") ? op_encode : op_decode;
+            if (!strcmp(want[1], "borrow")) j.opts.flags = AMF_DEC_BORROW;
+#ifdef HAVE_LIBRTMP
+            if (!strcmp(want[1], "librtmp")) {
+                j.tree = rtmp_tree_new(s->bytes.data, s->bytes.len);
+                j.rcap = s->bytes.len + 64;
+                j.rbuf = malloc(j.rcap);
+                if (!j.tree || !j.rbuf) die("librtmp tree", AMF_EINVAL);
+                f = f == op_encode ? op_rtmp_encode : op_rtmp_decode;
+            }
+#endif
+            for (long k = 0; k < prof_n; k++) f(&j);
+            printf("%s: %ld x %s\n", s->name, prof_n, prof);
+            return 0;
+        }
         row(s->name, "libamf", "decode", best_of(op_decode, &j, runs, min_s), s->bytes.len, s->objects);
         j.opts.flags = AMF_DEC_BORROW;
         row(s->name, "libamf (borrow)", "decode", best_of(op_decode, &j, runs, min_s), s->bytes.len,
