@@ -447,6 +447,29 @@ static void test_flex(void **state)
     flex_reply(f, 0, "M-6", &m);
 }
 
+/* Small messages (BlazeDS DSC in, DSK out): a CommandMessageExt ping is acknowledged in the small form. */
+static void test_small_messages(void **state)
+{
+    struct fx *f = *state;
+    struct amf_value *ext = amf_new_object(f->a, NULL), *h = amf_new_object(f->a, NULL);
+    amf_object_set(f->a, h, "DSId", str(f, "nil"));
+    amf_object_set(f->a, h, "DSMessagingVersion", amf_new_int(f->a, 1));
+    amf_object_set(f->a, ext, "body", amf_new_object(f->a, NULL));
+    amf_object_set(f->a, ext, "headers", h);
+    amf_object_set(f->a, ext, "messageId", str(f, "SMALL-1"));
+    amf_object_set(f->a, ext, "operation", amf_new_int(f->a, 5));
+    struct amf_value *dsc = amf_new_external(f->a, "DSC", ext);
+    dsc->flags |= AMF_VF_AVMPLUS;
+    struct amf_value *wrap = amf_new_array(f->a);
+    amf_array_push(f->a, wrap, dsc);
+    flex_post(f, wrap);
+    struct amf_flex_msg m;
+    flex_reply(f, 1, "SMALL-1", &m);
+    assert_int_equal(m.small, 1);
+    assert_string_equal(amf_class_name(f->resp.bodies[0].value), "DSK");
+    assert_int_equal(m.ds_id.len, 36);
+}
+
 /* One bad body with a real length gets a fault; its neighbours are answered normally. */
 static void test_bad_body_value(void **state)
 {
@@ -639,6 +662,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nocache, setup_nocache, teardown),
         cmocka_unit_test_setup_teardown(test_flex, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_small_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_body_value, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_must_understand, setup, teardown),
