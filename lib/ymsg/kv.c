@@ -72,16 +72,20 @@ size_t ymsg_next_batch(const struct ymsg_packet *pkt, size_t *pos, struct ymsg_k
     return n;
 }
 
+/* Look-ups walk the pairs in batches: several pairs per window, no per-pair call. */
+#define LOOKUP_BATCH 16
+
 int ymsg_get_nth(const struct ymsg_packet *pkt, uint32_t key, size_t n, struct ymsg_kv *out)
 {
-    size_t pos = 0;
-    struct ymsg_kv kv;
-    while (ymsg_next(pkt, &pos, &kv))
-        if (kv.key == key && n-- == 0) {
-            if (out)
-                *out = kv;
-            return 0;
-        }
+    size_t pos = 0, got;
+    struct ymsg_kv kv[LOOKUP_BATCH];
+    while ((got = ymsg_next_batch(pkt, &pos, kv, LOOKUP_BATCH)) > 0)
+        for (size_t i = 0; i < got; i++)
+            if (kv[i].key == key && n-- == 0) {
+                if (out)
+                    *out = kv[i];
+                return 0;
+            }
     return YMSG_ENOENT;
 }
 
@@ -97,14 +101,15 @@ size_t ymsg_count(const struct ymsg_packet *pkt, uint32_t key)
 
 size_t ymsg_get_all(const struct ymsg_packet *pkt, uint32_t key, struct ymsg_kv *out, size_t max)
 {
-    size_t pos = 0, found = 0;
-    struct ymsg_kv kv;
-    while (ymsg_next(pkt, &pos, &kv))
-        if (kv.key == key) {
-            if (found < max && out)
-                out[found] = kv;
-            found++;
-        }
+    size_t pos = 0, found = 0, got;
+    struct ymsg_kv kv[LOOKUP_BATCH];
+    while ((got = ymsg_next_batch(pkt, &pos, kv, LOOKUP_BATCH)) > 0)
+        for (size_t i = 0; i < got; i++)
+            if (kv[i].key == key) {
+                if (found < max && out)
+                    out[found] = kv[i];
+                found++;
+            }
     return found;
 }
 
