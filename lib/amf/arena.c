@@ -19,6 +19,7 @@ struct amf_arena {
     size_t used;             /* bytes handed out, counted against max */
     size_t max;              /* cap on used */
     size_t next_size;        /* size of the next block (doubles up to 1 MiB) */
+    struct amf_block *spare; /* blocks kept by amf_arena_reset() for reuse (no page faults) */
 };
 
 #define AMF_ARENA_MIN   (16u * 1024)
@@ -46,28 +47,49 @@ void amf_arena_free(amf_arena *a)
 {
     if (!a) return;
     free_blocks(a->head, NULL);
+    free_blocks(a->spare, NULL);
     free(a);
 }
 
+/* Keeps every block: the next message of similar size then reuses warm memory instead of asking the
+ * kernel for fresh pages.  What is kept is bounded by the largest message seen (and the cap). */
 void amf_arena_reset(amf_arena *a)
 {
     if (!a || !a->head) return;
     struct amf_block *first = a->head;
     while (first->next) first = first->next;
-    free_blocks(a->head, first);
+    struct amf_block *b = a->head;
+    while (b != first) {
+        struct amf_block *n = b->next;
+        b->next = a->spare;
+        a->spare = b;
+        b = n;
+    }
     first->next = NULL;
     a->head = first;
     a->cur = first->data;
     a->end = first->data + first->size;
     a->last = NULL;
     a->used = 0;
-    a->next_size = first->size * 2 > AMF_ARENA_BLOCK ? AMF_ARENA_BLOCK : first->size * 2;
 }
 
 size_t amf_arena_used(const amf_arena *a) { return a ? a->used : 0; }
 
 static void *arena_slow(amf_arena *a, size_t size)
 {
+    /* a kept block that fits becomes the current one */
+    for (struct amf_block **pp = &a->spare; *pp; pp = &(*pp)->next) {
+        struct amf_block *b = *pp;
+        if (b->size < size || b->size < AMF_ARENA_MIN) continue;
+        *pp = b->next;
+        b->next = a->head;
+        a->head = b;
+        a->cur = b->data + size;
+        a->end = b->data + b->size;
+        a->last = b->data;
+        a->used += size;
+        return b->data;
+    }
     size_t bs = a->next_size;
     if (size > bs / 4) bs = size;  /* big allocations get a block of their own */
     else if (a->next_size < AMF_ARENA_BLOCK) a->next_size *= 2;

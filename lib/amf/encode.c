@@ -17,7 +17,10 @@ struct str_ent {
     uint32_t gen;      /* valid when equal to the table's gen */
     uint32_t hash;     /* low bits of the hash */
 };
+#define STR_CACHE 256
 struct str_tab {
+    struct str_ent cache[STR_CACHE]; /* small direct-mapped front table: member names and other
+                                      * repeated strings hit here, in L1, not in the big table */
     struct str_ent *e; /* slots */
     uint32_t cap;      /* power of two (0 = none yet) */
     uint32_t count;    /* live entries (== next index) */
@@ -90,19 +93,25 @@ static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
         if (str_grow(t)) return AMF_ENOMEM;
     }
     uint32_t h = (uint32_t)amf_hash_bytes(p, len);
+    struct str_ent *c = &t->cache[(h >> 16) & (STR_CACHE - 1)];
+    if (c->gen == t->gen && c->hash == h && c->len == len && c->idx >= t->base &&
+        (c->ptr == p || memcmp(c->ptr, p, len) == 0))
+        return c->idx;
     uint32_t j = h & (t->cap - 1);
     for (;;) {
         struct str_ent *s = &t->e[j];
         if (s->gen != t->gen) break;
         if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) {
-            if (s->idx >= t->base) return s->idx;
+            if (s->idx >= t->base) { *c = *s; return s->idx; }
             s->idx = t->count++;  /* from an earlier 0x11 value: written inline again */
+            *c = *s;
             return -1;
         }
         j = (j + 1) & (t->cap - 1);
     }
     struct str_ent *s = &t->e[j];
     s->ptr = p; s->len = len; s->hash = h; s->gen = t->gen; s->idx = t->count++;
+    *c = *s;
     return -1;
 }
 
@@ -125,7 +134,15 @@ static int ptr_grow(struct ptr_tab *t, uint64_t (*hf)(const void *))
     return 0;
 }
 
-static uint64_t hash_addr(const void *p) { return amf_hash_ptr(p); }
+/* Address tables hash by address bits directly: nodes allocated one after another (arena order is
+ * write order) land in neighbouring slots, so the probes walk memory sequentially instead of
+ * missing the cache once per node.  Nodes are at least 24 bytes apart. */
+static inline uint64_t addr_hash(const void *p)
+{
+    uintptr_t u = (uintptr_t)p;
+    return (uint64_t)((u >> 4) ^ (u >> 24));
+}
+static uint64_t hash_addr(const void *p) { return addr_hash(p); }
 
 /* Address table: index of key, or -1 after adding it with index idx (or < -1 on error). */
 static int64_t ptr_find_add(struct ptr_tab *t, const void *key, uint32_t idx)
@@ -133,7 +150,7 @@ static int64_t ptr_find_add(struct ptr_tab *t, const void *key, uint32_t idx)
     if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
         if (ptr_grow(t, hash_addr)) return AMF_ENOMEM;
     }
-    uint32_t j = (uint32_t)amf_hash_ptr(key) & (t->cap - 1);
+    uint32_t j = (uint32_t)addr_hash(key) & (t->cap - 1);
     for (;;) {
         struct ptr_ent *s = &t->e[j];
         if (s->gen != t->gen) break;
@@ -154,7 +171,7 @@ static int64_t ptr_find_add(struct ptr_tab *t, const void *key, uint32_t idx)
 static int64_t ptr_find(const struct ptr_tab *t, const void *key)
 {
     if (!t->cap) return -1;
-    for (uint32_t j = (uint32_t)amf_hash_ptr(key) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
+    for (uint32_t j = (uint32_t)addr_hash(key) & (t->cap - 1);; j = (j + 1) & (t->cap - 1)) {
         const struct ptr_ent *s = &t->e[j];
         if (s->gen != t->gen) return -1;
         if (s->key == key) return s->idx >= t->base ? (int64_t)s->idx : -1;
@@ -332,7 +349,7 @@ static int wr3_traits(struct amf_enc *e, const struct amf_traits *t)
         if (idx < -1) return (int)idx;
         if (idx >= 0) {
             /* same content as an earlier traits object: record this address under that index */
-            for (uint32_t j = (uint32_t)amf_hash_ptr(t) & (e->traits.cap - 1);;
+            for (uint32_t j = (uint32_t)addr_hash(t) & (e->traits.cap - 1);;
                  j = (j + 1) & (e->traits.cap - 1))
                 if (e->traits.e[j].key == t && e->traits.e[j].gen == e->traits.gen) {
                     e->traits.e[j].idx = (uint32_t)idx;
