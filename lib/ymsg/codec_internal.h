@@ -119,13 +119,14 @@ static inline uint64_t ymsg_window64_(const uint8_t *base, const uint8_t *p, con
 }
 #endif
 
-/* Key digits at k (kl of them, all digits: the body is validated).  Up to 8 digits are combined at
- * once (SWAR) when 8 bytes are readable: shift in leading zero digits, then add pairwise. */
+/* Key digits at k (kl >= 1 of them, all digits: the body is validated).  Keys of up to 4 (or 8, when 8
+ * bytes are readable) digits are combined at once (SWAR): shift in leading zero digits, then add
+ * neighbours pairwise — no loop whose length the branch predictor would have to guess. */
 static inline uint32_t ymsg_parse_key_(const uint8_t *k, unsigned kl, const uint8_t *end)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     /* a validated key is followed by at least 4 more bytes (C0 80, a value, C0 80) */
-    if (kl <= 4) {
+    if (kl - 1u < 4) {
         uint32_t x;
         memcpy(&x, k, 4);
         x = (x & 0x0F0F0F0Fu) << (8 * (4 - kl));
