@@ -196,30 +196,18 @@ static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
     free(s88);
 }
 
-static void load_stealth(void *arg, const struct store_buddy *b)
-{
-    if (b->stealth) nameset_add(arg, b->buddy);
-}
-
-static void load_ignore(void *arg, const char *name) { nameset_add(arg, name); }
-
-int buddy_load_privacy(struct conn *c)
-{
-    struct store *st = c->srv->st;
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
-    if (st->ignore_list(st, c->user, load_ignore, &c->ignores) < 0 ||
-        st->buddy_list(st, c->user, load_stealth, &c->stealthed) < 0)
-        return -1;
-    return 0;
-}
-
 void buddy_send_list(struct conn *c)
 {
     struct server *srv = c->srv;
     struct rows bl = {0}, ig = {0};
     srv->st->buddy_list(srv->st, c->user, collect_row, &bl);
     srv->st->ignore_list(srv->st, c->user, collect_name, &ig);
+    /* The same rows fill the in-memory privacy sets can_see() uses (read once per login). */
+    nameset_free(&c->ignores);
+    nameset_free(&c->stealthed);
+    for (size_t i = 0; i < ig.n; i++) nameset_add(&c->ignores, ig.r[i].buddy);
+    for (size_t i = 0; i < bl.n; i++)
+        if (bl.r[i].stealth) nameset_add(&c->stealthed, bl.r[i].buddy);
     if (c->old_proto) send_list55(c, &bl, &ig);
     else send_list15(c, &bl, &ig);
     rows_free(&bl);

@@ -7,9 +7,9 @@
 
 #include "server.h"
 
+/* Sends the login-time list and loads c's ignore list and permanent-stealth set into memory (the
+ * copies can_see() uses while c is online). */
 void buddy_send_list(struct conn *c);
-/* Loads c's ignore list and permanent-stealth set into memory (before c goes online). */
-int buddy_load_privacy(struct conn *c);
 void buddy_send_authreqs(struct conn *c);
 
 void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt);

@@ -68,11 +68,6 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     }
     free(c->challenge);
     c->challenge = NULL;
-    if (buddy_load_privacy(c) < 0) {
-        free(s.v);
-        fail_login(c, YMSG_AUTH_TRANSIENT, "store error");
-        return;
-    }
     presence_set_initial(c, initial_status);
     if (hmap_put(&srv->online, c->user, c) < 0) {
         free(s.v);

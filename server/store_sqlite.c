@@ -32,6 +32,8 @@ static const char *const migrations[] = {
     "  text TEXT NOT NULL, time INTEGER NOT NULL, utf8 INTEGER NOT NULL);"
     "CREATE INDEX offline_by_rcpt ON offline(rcpt, id);"
     "CREATE TABLE phonebook(user TEXT PRIMARY KEY, data BLOB NOT NULL, updated INTEGER NOT NULL);"),
+    /* 1 -> 2: the buddy list is ordered by each group's first entry; index that look-up. */
+    "CREATE INDEX buddies_by_owner_group ON buddies(owner, grp, id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

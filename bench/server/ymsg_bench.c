@@ -344,6 +344,24 @@ static void start_next(void)
     if (g_online + g_failed == g_n) event_base_loopbreak(g_base);
 }
 
+static long g_pid; /* ymsgd */
+
+/* CPU seconds (user + system) used so far by pid. */
+static double cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static long rss_kib(long pid)
 {
     char path[64], line[256];
@@ -357,11 +375,15 @@ static long rss_kib(long pid)
     return kib;
 }
 
-/* Message load: every tick sends `per_tick` IMs between random online buddy pairs. */
-static long g_per_tick;
+/* Message load: every tick sends the IMs due by now at g_rate (late ticks catch up, at most 5000 at
+ * once) between random online buddy pairs. */
+static double g_rate, g_phase_t0;
+static uint64_t g_phase_tx0;
 static void tick(evutil_socket_t fd, short what, void *arg)
 {
-    for (long i = 0; i < g_per_tick; i++) {
+    double due = g_rate * (now_s() - g_phase_t0) - (double)(g_tx - g_phase_tx0);
+    long batch = due > 5000 ? 5000 : (long)due;
+    for (long i = 0; i < batch; i++) {
         uint32_t a = randombytes_uniform((uint32_t)g_n);
         int k = (int)randombytes_uniform(2 * NBUDDY_HALF) - NBUDDY_HALF;
         if (k >= 0) k++;
@@ -384,15 +406,16 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg) { event_base_loop
 static double message_phase(double rate, double secs)
 {
     struct timeval tv = {0, 1000};
-    g_per_tick = rate > 0 ? (long)(rate / 1000.0 + 0.5) : 200;
-    if (g_per_tick < 1) g_per_tick = 1;
+    g_rate = rate;
+    g_phase_t0 = now_s();
+    g_phase_tx0 = g_tx;
     struct event *t = event_new(g_base, -1, EV_PERSIST, tick, NULL);
     event_add(t, &tv);
     struct timeval dur = {(long)secs, 0};
     struct event *stop = evtimer_new(g_base, stop_cb, NULL);
     evtimer_add(stop, &dur);
     uint64_t rx0 = g_rx, tx0 = g_tx;
-    double t0 = now_s();
+    double t0 = now_s(), cpu0 = cpu_s(g_pid);
     event_base_dispatch(g_base);
     event_free(t);
     event_free(stop);
@@ -400,8 +423,10 @@ static double message_phase(double rate, double secs)
     struct timeval grace = {0, 300000};
     event_base_loopexit(g_base, &grace);
     event_base_dispatch(g_base);
-    double el = now_s() - t0;
-    printf("  sent %llu, received %llu in %.1fs\n", (unsigned long long)(g_tx - tx0), (unsigned long long)(g_rx - rx0), el);
+    double el = now_s() - t0, cpu = cpu_s(g_pid) - cpu0;
+    printf("  sent %llu, received %llu in %.1fs; ymsgd CPU %.2fs = %.1f us/message (%.0f msgs/s per core)\n",
+           (unsigned long long)(g_tx - tx0), (unsigned long long)(g_rx - rx0), el, cpu,
+           g_rx > rx0 ? cpu * 1e6 / (double)(g_rx - rx0) : 0.0, cpu > 0 ? (double)(g_rx - rx0) / cpu : 0.0);
     return (double)(g_rx - rx0) / secs;
 }
 
@@ -418,6 +443,7 @@ static int run(int argc, char **argv)
     g_hport = atoi(argv[1]);
     g_n = atol(argv[2]);
     long pid = atol(argv[3]);
+    g_pid = pid;
     double secs = argc > 4 ? atof(argv[4]) : 10;
     g_conc = argc > 5 ? atol(argv[5]) : 256;
     struct rlimit rl;
@@ -429,6 +455,7 @@ static int run(int argc, char **argv)
     g_caplat = 4u << 20;
     g_lat = malloc(g_caplat * sizeof *g_lat);
     long rss0 = rss_kib(pid);
+    double cpu0 = cpu_s(pid);
     g_t0 = now_s();
     start_next();
     event_base_dispatch(g_base);
@@ -436,11 +463,14 @@ static int run(int argc, char **argv)
     long rss1 = rss_kib(pid);
     printf("logins: %ld ok, %ld failed in %.2fs = %.0f logins/s (full token flow, %ld in flight)\n", g_online, g_failed,
            el, (double)g_online / el, g_conc);
+    double lcpu = cpu_s(pid) - cpu0;
+    printf("ymsgd CPU for the logins: %.2fs = %.0f us/login (%.0f logins/s per core)\n", lcpu,
+           g_online ? lcpu * 1e6 / (double)g_online : 0.0, lcpu > 0 ? (double)g_online / lcpu : 0.0);
     printf("ymsgd RSS: %ld KiB before, %ld KiB with %ld sessions = %.0f bytes/session\n", rss0, rss1, g_online,
            g_online ? (double)(rss1 - rss0) * 1024.0 / (double)g_online : 0.0);
     fflush(stdout);
     if (g_online < g_n / 2) return 1;
-    printf("throughput phase (open loop, ~200 msgs per ms offered):\n");
+    printf("throughput phase (open loop, 200000 msgs/s offered):\n");
     double max = message_phase(200000, secs);
     printf("  routed: %.0f msgs/s\n", max);
     printf("latency phase at %.0f msgs/s (half of that):\n", max / 2);
