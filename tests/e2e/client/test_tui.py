@@ -55,7 +55,9 @@ def run(ymsg, ymsgd):
         check(c.run(B, "accept", "alice")[0] == 0, "accept")
         check(c.run(B, "add", "alice")[0] == 0, "bob adds alice")  # so that bob sees alice's presence
         check(c.run(A, "accept", "bob")[0] == 0, "alice accepts")
-        cmd = "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color %s --credentials %s" % (" ".join(c.base), A)
+        errlog = os.path.join(srv.dir, "tui.stderr")  # sanitizer reports of the TUI end up here
+        cmd = "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color %s --credentials %s 2>%s" % (
+            " ".join(c.base), A, errlog)
         tm = Tmux(cmd)
         tm.wait(r"signed in as alice")
         tm.wait(r"Pals")
@@ -149,6 +151,9 @@ def run(ymsg, ymsgd):
         while tm.alive() and time.time() < end:
             time.sleep(0.1)
         check(not tm.alive(), "F10 quits")
+        with open(errlog, errors="replace") as f:
+            err = f.read()
+        check("Sanitizer" not in err and "runtime error" not in err, "the TUI tripped a sanitizer:\n" + err)
     finally:
         if listener:
             listener.stop()
