@@ -97,7 +97,8 @@ typedef struct amf_arena amf_arena;
 amf_arena *amf_arena_new(size_t max_bytes);
 /* Frees every allocation at once.  NULL is fine. */
 void amf_arena_free(amf_arena *a);
-/* Forgets every allocation but keeps the first block for reuse (cheap per-message reuse). */
+/* Forgets every allocation but keeps the blocks for the next message (no fresh pages, no malloc);
+ * what is kept is bounded by the largest message decoded into this arena. */
 void amf_arena_reset(amf_arena *a);
 /* Bytes handed out so far (what counts against the cap). */
 size_t amf_arena_used(const amf_arena *a);
@@ -514,7 +515,10 @@ int amf_to_json(const struct amf_value *v, unsigned flags, struct amf_buf *out);
 int amf_from_json(amf_arena *a, const char *text, size_t len, const struct amf_limits *lim,
                   struct amf_value **out, size_t *err_off);
 /* Annotated tree, one node per line: complex nodes numbered @N in first-visit order ("=@N" when met
- * again), traits shown as <"Class", sealed(a, b), dynamic|externalizable>, strings JSON-escaped. */
+ * again; for AMF3 values that is the object-table index), traits shown as <"Class", sealed(a, b),
+ * dynamic|externalizable>, sealed members unquoted and dynamic/associative ones quoted, dense items
+ * as [i], an externalizable body as ext, "avm+ " before values that sat behind AMF0 0x11, strings
+ * JSON-escaped.  tests/unit/amf/fixtures_expected.txt is a worked example of the format. */
 int amf_dump(const struct amf_value *v, struct amf_buf *out);
 
 #ifdef __cplusplus
