@@ -65,6 +65,12 @@ def entries():
                                  "email": "person%02d@example.com" % i}, sealed) for i in range(10)]
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process (its own CPU, whatever else runs on the machine)."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ymsgd")
@@ -114,7 +120,7 @@ def main():
             lua = os.path.join(tmp, "post.lua")
             open(lua, "w").write(LUA)
             cases = (("read  Phonebook.sync()", read_body), ("write Phonebook.sync(10 entries)", write_body))
-            results = [("ymsgd " + n, b, port) for n, b in cases]
+            results = [("ymsgd " + n, b, port, proc.pid) for n, b in cases]
             node = shutil.which("node") or shutil.which("nodejs")
             peer_js = os.path.join(HERE, "libamf_server.js")
             peer = None
@@ -123,24 +129,28 @@ def main():
                 pport = free_port()
                 peer = subprocess.Popen([node, peer_js, str(pport)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
                 if peer.stdout.readline().strip() == b"ready":
-                    results += [("libamf " + n, b, pport) for n, b in cases]
+                    results += [("libamf " + n, b, pport, peer.pid) for n, b in cases]
             elif a.peer:
                 print("peer skipped: run scripts/deps.sh test (npm ci --prefix tests/e2e/gateway/npm)")
             summary = []
             try:
-                for name, body, p in results:
+                for name, body, p, pid in results:
                     bf = os.path.join(tmp, "body.amf")
                     open(bf, "wb").write(body)
                     env = dict(os.environ, GW_BODY=bf, GW_COOKIE=cookie)
                     cmd = ["wrk", "-t" + a.threads, "-c" + a.connections, "-d" + a.duration, "--latency", "-s", lua,
                            "http://127.0.0.1:%d/api.php" % p]
+                    cpu0 = cpu_seconds(pid)
                     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600).stdout
+                    cpu = cpu_seconds(pid) - cpu0
+                    total = re.search(r"(\d+) requests in", out)
+                    us = cpu / int(total.group(1)) * 1e6 if total and int(total.group(1)) else 0
                     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
                     p99 = re.search(r"\s99%\s+([\d.]+\w+)", out)
                     bad = re.search(r"BAD_REPLIES (\d+)", out)
                     errs = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", out)
                     print("== %s: %d-byte request\n%s" % (name, len(body), out.strip()), flush=True)
-                    summary.append((name, rps.group(1) if rps else "?", p99.group(1) if p99 else "?",
+                    summary.append((name, rps.group(1) if rps else "?", p99.group(1) if p99 else "?", us,
                                     bad.group(1) if bad else "?", errs.group(0) if errs else ""))
             finally:
                 if peer:
@@ -148,8 +158,10 @@ def main():
                     peer.wait(timeout=15)
             print("\nsummary (wrk %s, 127.0.0.1, keep-alive; load average %s):"
                   % (" ".join(cmd[1:5]), " ".join(open("/proc/loadavg").read().split()[:3])))
-            for name, rps, p99, bad, errs in summary:
-                print("  %-40s %10s req/s   p99 %8s   bad replies %s %s" % (name, rps, p99, bad, errs))
+            print("  (server CPU = user+system time of the server process per request, from /proc)")
+            for name, rps, p99, us, bad, errs in summary:
+                print("  %-40s %9s req/s  p99 %8s  server CPU %6.1f us/req (%6.0f req/s per core)  bad %s %s"
+                      % (name, rps, p99, us, 1e6 / us if us else 0, bad, errs))
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
