@@ -190,7 +190,12 @@ static int run_server(struct config *cfg, struct store *st, int created)
     rl_init(&srv->conn_rl, (size_t)cfg->max_tracked, (double)cfg->conn_rate, (double)cfg->conn_burst);
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
-    srv->base = event_base_new();
+    /* The epoll change list merges the add/remove of write interest that every queued packet causes
+     * within one loop iteration into at most one epoll_ctl. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    srv->base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
+    if (ecfg) event_config_free(ecfg);
     if (!srv->base || !(srv->auth = auth_new(srv))) {
         fprintf(stderr, "ymsgd: out of memory\n");
         return 1;
