@@ -13,18 +13,27 @@
 struct str_ent {
     const char *ptr;   /* string bytes (the value's own) */
     uint32_t len;      /* byte length */
-    uint32_t idx;      /* table index */
-    uint32_t gen;      /* valid when equal to the table's gen */
+    uint32_t idx;      /* table index on the wire */
+    uint32_t gen;      /* front cache: valid when equal to the table's gen */
     uint32_t hash;     /* low bits of the hash */
+};
+/* Main table slot: 8 bytes, so the table stays small enough for the cache; the string itself is
+ * only looked at (in `side`, written in insertion order) when the hashes match. */
+struct str_slot {
+    uint32_t hash;     /* low bits of the hash */
+    uint32_t side1;    /* index into side + 1; 0 = empty */
 };
 #define STR_CACHE 256
 struct str_tab {
     struct str_ent cache[STR_CACHE]; /* small direct-mapped front table: member names and other
                                       * repeated strings hit here, in L1, not in the big table */
-    struct str_ent *e; /* slots */
+    struct str_slot *slots; /* open addressing, cap of them */
     uint32_t cap;      /* power of two (0 = none yet) */
-    uint32_t count;    /* live entries (== next index) */
-    uint32_t gen;      /* current generation (starts at 1) */
+    struct str_ent *side; /* entries in insertion order */
+    uint32_t nside;    /* entries in side */
+    uint32_t capside;  /* allocated side entries */
+    uint32_t count;    /* next index on the wire */
+    uint32_t gen;      /* front-cache generation (starts at 1) */
     uint32_t base;     /* entries with a lower index belong to an earlier 0x11 value: not reused */
 };
 
@@ -64,24 +73,42 @@ struct amf_encoder {
 /* ---------------------------------------------------------------------------------------------- */
 /* Tables */
 
-static void str_reset(struct str_tab *t) { t->gen++; t->count = t->base = 0; if (!t->gen) t->gen = 1; }
+/* Starting fresh clears only what was used: the slots when anything was inserted (shrinking a table
+ * that is far larger than the last use, so many small bodies after one big one stay cheap). */
+static void str_reset(struct str_tab *t)
+{
+    t->gen++;
+    if (!t->gen) {
+        memset(t->cache, 0, sizeof t->cache);
+        t->gen = 1;
+    }
+    if (t->nside) {
+        if (t->cap > 1024 && (uint64_t)t->nside * 16 < t->cap) {
+            free(t->slots);
+            t->slots = NULL;
+            t->cap = 0;
+        } else {
+            memset(t->slots, 0, (size_t)t->cap * sizeof *t->slots);
+        }
+    }
+    t->nside = t->count = t->base = 0;
+}
 static void ptr_reset(struct ptr_tab *t) { t->gen++; t->count = t->base = 0; if (!t->gen) t->gen = 1; }
 
 static int str_grow(struct str_tab *t)
 {
     uint32_t nc = t->cap ? t->cap * 2 : 256;
     if (!nc) return AMF_ENOMEM;
-    struct str_ent *n = calloc(nc, sizeof *n);
+    struct str_slot *n = calloc(nc, sizeof *n);
     if (!n) return AMF_ENOMEM;
-    for (uint32_t i = 0; i < t->cap; i++) {
-        struct str_ent *s = &t->e[i];
-        if (s->gen != t->gen) continue;
-        uint32_t j = s->hash & (nc - 1);
-        while (n[j].gen == t->gen) j = (j + 1) & (nc - 1);
-        n[j] = *s;
+    for (uint32_t i = 0; i < t->nside; i++) {
+        uint32_t j = t->side[i].hash & (nc - 1);
+        while (n[j].side1) j = (j + 1) & (nc - 1);
+        n[j].hash = t->side[i].hash;
+        n[j].side1 = i + 1;
     }
-    free(t->e);
-    t->e = n;
+    free(t->slots);
+    t->slots = n;
     t->cap = nc;
     return 0;
 }
@@ -89,28 +116,41 @@ static int str_grow(struct str_tab *t)
 /* Index of an equal string, or -1 after adding it as the next index (or an error < -1). */
 static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
 {
-    if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
-        if (str_grow(t)) return AMF_ENOMEM;
-    }
     uint32_t h = (uint32_t)amf_hash_bytes(p, len);
     struct str_ent *c = &t->cache[(h >> 16) & (STR_CACHE - 1)];
     if (c->gen == t->gen && c->hash == h && c->len == len && c->idx >= t->base &&
         (c->ptr == p || memcmp(c->ptr, p, len) == 0))
         return c->idx;
+    if (AMF_UNLIKELY((t->nside + 1) * 2 > t->cap)) {
+        if (str_grow(t)) return AMF_ENOMEM;
+    }
     uint32_t j = h & (t->cap - 1);
     for (;;) {
-        struct str_ent *s = &t->e[j];
-        if (s->gen != t->gen) break;
-        if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) {
-            if (s->idx >= t->base) { *c = *s; return s->idx; }
-            s->idx = t->count++;  /* from an earlier 0x11 value: written inline again */
-            *c = *s;
-            return -1;
+        struct str_slot *sl = &t->slots[j];
+        if (!sl->side1) break;
+        if (sl->hash == h) {
+            struct str_ent *s = &t->side[sl->side1 - 1];
+            if (s->len == len && memcmp(s->ptr, p, len) == 0) {
+                if (s->idx >= t->base) { *c = *s; c->gen = t->gen; return s->idx; }
+                s->idx = t->count++;  /* from an earlier 0x11 value: written inline again */
+                *c = *s;
+                c->gen = t->gen;
+                return -1;
+            }
         }
         j = (j + 1) & (t->cap - 1);
     }
-    struct str_ent *s = &t->e[j];
+    if (AMF_UNLIKELY(t->nside == t->capside)) {
+        uint32_t ns = t->capside ? t->capside * 2 : 256;
+        struct str_ent *n = realloc(t->side, (size_t)ns * sizeof *n);
+        if (!n) return AMF_ENOMEM;
+        t->side = n;
+        t->capside = ns;
+    }
+    struct str_ent *s = &t->side[t->nside++];
     s->ptr = p; s->len = len; s->hash = h; s->gen = t->gen; s->idx = t->count++;
+    t->slots[j].hash = h;
+    t->slots[j].side1 = t->nside;
     *c = *s;
     return -1;
 }
@@ -247,7 +287,7 @@ static void reset_all(struct amf_enc *e)
 
 static void enc_free(struct amf_enc *e)
 {
-    free(e->strs.e); free(e->objs3.e); free(e->traits.e); free(e->traitc.e); free(e->objs0.e);
+    free(e->strs.slots); free(e->strs.side); free(e->objs3.e); free(e->traits.e); free(e->traitc.e); free(e->objs0.e);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
