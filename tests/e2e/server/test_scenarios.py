@@ -454,6 +454,42 @@ def test_stealth_perm_and_session():
         assert b.expect(0x02).pairs == [(7, b"alice")]
 
 
+def test_stealth_persists_across_logins():
+    with Server(YMSGD) as srv:
+        a, b = two_friends(srv)
+        a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "bob"), (301, "319"), (303, "319")])
+        assert b.expect(0x02).pairs == [(7, b"alice")]
+        a.send(0x02)
+        assert a.closed()
+        assert b.drain(0.4) == []                   # already "offline" to bob: nothing more
+        a = srv.login("alice", "secret")
+        assert b.drain(0.4) == []                   # stealth survives the new session
+        entry = [p for p in a.login_burst if p.service == 0xF1]
+        assert (317, b"2") in [kv for p in entry for kv in p.pairs]
+        b.close()
+        b = srv.login("bob", "hunter2")
+        assert not [p for p in b.login_burst if p.service == 0xF0]
+        assert [p.get(7) for p in a.drain(0.4) if p.service == 0xF0] == ["bob"]   # alice still sees bob
+
+
+def test_max_sessions():
+    with Server(YMSGD, extra_args=["--max-sessions", "2"]) as srv:
+        time.sleep(0.3)                              # the harness's start-up probe connection is gone
+        c1, c2 = Client(srv.ymsg_port), Client(srv.ymsg_port)
+        c1.send(0x4C)
+        c1.expect(0x4C)
+        c2.send(0x4C)
+        c2.expect(0x4C)
+        c3 = Client(srv.ymsg_port)
+        assert c3.closed(2)
+        assert "max_sessions" in srv.log_text()
+        c1.close()
+        time.sleep(0.3)
+        c4 = Client(srv.ymsg_port)
+        c4.send(0x4C)
+        assert c4.expect(0x4C).status == 1
+
+
 def test_ignore_hides_presence_like_signoff():
     with Server(YMSGD) as srv:
         a, b = two_friends(srv)
