@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// libamf against third-party npm AMF codecs, both directions, on a fixed table of cases.
+// libamf against third-party npm AMF codecs (@astronautlabs/amf AMF0+AMF3, bytearray-node AMF0+AMF3,
+// node-media-server AMF0, amf AMF0 reader), both directions, on a fixed table of cases.
 //   peer encodes a JS value -> libamf decodes (amf-interop "D0"/"D3") -> must equal the canonical
 //                              typed form of that value;
 //   libamf encodes the canonical typed form ("E0"/"E3") -> the peer decodes -> must equal the JS value.
@@ -13,7 +14,7 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 const peers = require('./load_peers.js');
 const astro = () => peers.astro(true);  // fresh copy per call (see load_peers.js)
-const tnAmf = peers.tnAmf, nms = peers.nms;
+const tnAmf = peers.tnAmf, nms = peers.nms, ByteArray = peers.ByteArray;
 
 const interop = process.argv[2];
 if (!interop) { console.error('usage: npm_peers.js AMF_INTEROP'); process.exit(2); }
@@ -44,6 +45,10 @@ const CASES = [
   ['arr-nested', [[1, 2], [3, [4, []]]], true],
   ['arr-strings-repeated', ['same', 'same', 'other', 'same'], true],
   ['rows-50', rows, true],
+  // shared nodes: writers with reference tables (bytearray-node AMF3) send the second use as a
+  // reference; libamf must resolve it (the typed form expands shared nodes)
+  ['obj-shared', (() => { const o = { x: 1, s: 'shared' }; return { a: o, b: o, c: [o, o] }; })(), true],
+  ['date-shared', (() => { const d = new Date(1e12); return { d1: d, d2: d, l: [d] }; })(), true],
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -101,6 +106,19 @@ function jeq(a, b) {
 // ---------------------------------------------------------------------------------------------
 // Peers
 
+function baPeer(enc) {
+  return {
+    enc: v => { const b = new ByteArray(); b.objectEncoding = enc; b.writeObject(v); return Buffer.from(b.buffer.subarray(0, b.length)); },
+    dec: buf => {
+      const b = new ByteArray(Buffer.from(buf)); b.objectEncoding = enc;
+      const v = b.readObject();
+      if (b.position !== buf.length) throw new Error('used ' + b.position + ' of ' + buf.length + ' bytes');
+      return v;
+    },
+    encoding: enc,
+  };
+}
+
 const PEERS = {
   'astronaut-amf0': {
     enc: v => Buffer.from(astro().AMF0.Value.any(v).serialize()),
@@ -115,6 +133,8 @@ const PEERS = {
     dec: b => { const r = nms.amf0DecodeOne(b); if (!r || r.len !== b.length) throw new Error('used ' + (r && r.len) + ' of ' + b.length + ' bytes'); return r.value; },
     encoding: 0,
   },
+  'bytearray-amf0': baPeer(0),  // bytearray-node (amf0-ts / amf3-ts)
+  'bytearray-amf3': baPeer(3),
   'amf-amf0': {  // TooTallNate's amf: a reader only
     dec: b => { const info = { offset: 0 }; const v = tnAmf.read(b, info); if (info.offset !== b.length) throw new Error('used ' + info.offset + ' of ' + b.length + ' bytes'); return v; },
     encoding: 0,
@@ -172,6 +192,9 @@ const EXPECTED_PEER_BUGS = [
   ['astronaut-amf0', 'dec', v => hasNull(v),
     'AMF0 reader returns undefined for null (0x05)',
     c => c.err === undefined && jeq(c.got, nullToUndef(c.v))],
+  ['astronaut-amf0', 'enc', v => isObjOrArr(v) && JSON.stringify(v).includes('"shared"'),
+    'AMF0 writer writes shared objects out in full except the last use, which it sends as reference 0 (07 00 00): index 0 is the root object (AMF.md §1.3: indices count every object/array in encounter order), so the graph turns cyclic',
+    c => c.err === undefined && c.bytes.toString('hex').includes('070000') && JSON.stringify(c.ours).includes('["cycle"]')],
   ['astronaut-amf3', 'enc', v => hasArray(v),
     'AMF3 any() cannot encode arrays ("Value cannot be set on this type [ArrayValue]")',
     c => c.err !== undefined && /ArrayValue/.test(c.err)],
@@ -211,6 +234,23 @@ const EXPECTED_PEER_BUGS = [
   ['nms-amf0', 'dec', v => isNonEmptyObj(v) && hasDate(v),
     'amf0decDate reads the double at offset 3 and returns a number, so date members decode to garbage numbers',
     c => c.err === undefined && typeof c.got === 'object' && Object.keys(c.v).every(k => !(c.v[k] instanceof Date) || typeof c.got[k] === 'number')],
+  // bytearray-node 3.3.5 (amf0-ts 1.x / amf3-ts 1.x)
+  ['bytearray-amf0', 'enc', v => hasArray(v),
+    'AMF0 writer sends JS arrays as ECMA arrays (0x08) keyed "0","1",... instead of strict arrays (0x0A)',
+    c => c.err === undefined && teq(c.ours, canonNms(c.v))],
+  ['bytearray-amf0', 'enc', v => isObjOrArr(v) && Object.values(v).filter(x => x instanceof Date).length > 1,
+    'AMF0 writer sends a repeated Date as a reference (07 00 01), counting dates in the reference table; AMF0 dates are never referenced (AMF.md §1.3), so the index points past the table and libamf rejects it',
+    c => c.err !== undefined && /reference index out of range/.test(c.err) && c.bytes.toString('hex').includes('070001')],
+  ['bytearray-amf0', 'dec', v => hasArray(v),
+    'AMF0 reader has no strict array (0x0A, AMF.md §6): throws "Unknown or unsupported marker found: \'10\'"',
+    c => c.err !== undefined && /marker found: '10'/.test(c.err)],
+  ['bytearray-amf3', 'enc', v => Object.is(v, -0),
+    'AMF3 writer sends -0 as integer 0 (04 00), losing the sign (an AMF3 integer cannot hold -0; it must be a double)',
+    c => c.bytes.toString('hex') === '0400'],
+  ['bytearray-amf3', 'dec', v => Array.isArray(v) && v.includes(null),
+    'AMF3 reader leaves a hole where a dense array holds null (the element is missing, not null)',
+    c => c.err === undefined && Array.isArray(c.got) && c.got.length === c.v.length &&
+      c.v.every((x, i) => x === null ? !(i in c.got) : jeq(c.got[i], x))],
   // amf 0.1.0 (TooTallNate)
   ['amf-amf0', 'dec', v => hasLong(v),
     'no AMF0 long string (0x0C) support: throws "type" not yet implemented: 12',
