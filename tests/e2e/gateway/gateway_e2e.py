@@ -174,9 +174,13 @@ def test_http_basics(srv):
     check(st == 405 and r.getheader("Allow") == "POST", "GET /api -> %d Allow=%s" % (st, r.getheader("Allow")))
     st, r, data = c.request("POST", b"\0\0\0\0\0\0", ctype="text/plain")
     check(st == 415, "text/plain -> %d" % st)
+    sock = None
     for path in ("/api", "/api.php", "/gateway", "/amf"):
         st, r, data = c.request("POST", packet([]), path=path)
         check(st == 200 and data == b"\0\0\0\0\0\0", "empty envelope on %s -> %d %r" % (path, st, data))
+        check(r.getheader("Content-Length") == "6", "Content-Length on %s" % path)
+        check(sock is None or c.conn.sock is sock, "keep-alive: one connection for every request")
+        sock = c.conn.sock
     st, r, data = c.request("GET", ctype=None, path="/crossdomain.xml")
     check(st == 200, "crossdomain.xml status %d" % st)
     check(r.getheader("Content-Type") == "text/x-cross-domain-policy", "crossdomain content type")
