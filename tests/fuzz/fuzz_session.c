@@ -2,7 +2,8 @@
  * Input: byte 0 = mode.  Bit 0 set: three length-prefixed (1 byte) blobs follow — the pwtoken_get body,
  * the pwtoken_login headers and its body — and the rest is the server stream.  Bit 0 clear: a valid
  * login is scripted first (so every post-login handler is reachable) and the rest is the server stream.
- * The stream is fed in chunks of ((mode >> 1) & 31) + 1 bytes; then commands and timers run. */
+ * The stream is fed in chunks of 1 << ((mode >> 1) & 7) bytes; then commands and timers run.
+ * Bit 6 logs in invisible. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.max_groups = 16;
     cfg.max_ignored = 16;
     cfg.max_list_text = 4096;
+    cfg.max_inbuf = 65555;  /* the minimum: one largest packet */
+    cfg.max_outbuf = 16384;
     cfg.initial_status = (mode & 0x40) ? YMSG_STATUS_INVISIBLE : 0;
     struct ymsg_session *s = ymsg_session_new(&cfg);
     if (!s)
@@ -84,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ymsg_session_http_response(s, 200, hdr, sizeof hdr - 1, crumb, sizeof crumb - 1);
     }
     drain(s);
-    size_t chunk = (size_t)((mode >> 1) & 31) + 1;
+    size_t chunk = (size_t)1 << ((mode >> 1) & 7); /* 1..128-byte reads */
     uint64_t now = 0;
     while (left > 0) {
         size_t c = left < chunk ? left : chunk;
