@@ -34,18 +34,36 @@ static void cookie_value(const char *hdr, char out[GW_COOKIE_LEN + 1])
     }
 }
 
+static void free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+/* Sends a complete reply with a Content-Length.  owned: body was malloc()ed and is handed to the
+ * output buffer (freed once written, no copy). */
 static void send_reply(struct evhttp_request *req, int status, const char *reason, const char *ctype, const void *body,
-                 size_t len)
+                       size_t len, int owned)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     struct evbuffer *b = evbuffer_new();
     if (!b) {
+        if (owned) free((void *)body);
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
     }
-    if (len && evbuffer_add(b, body, len) != 0) {
+    int rc = 0;
+    if (len && owned) {
+        rc = evbuffer_add_reference(b, body, len, free_body, NULL);
+        if (rc != 0) free((void *)body);
+    } else {
+        if (len) rc = evbuffer_add(b, body, len);
+        if (owned) free((void *)body);
+    }
+    if (rc != 0) {
         evbuffer_free(b);
         evhttp_send_error(req, 500, "Internal Server Error");
         return;
@@ -87,8 +105,7 @@ static void on_gateway(struct evhttp_request *req, const char *path, const char 
         evhttp_add_header(oh, "Set-Cookie", sc);
     }
     if (out.status != 200) log_event(LOG_INFO, peer, NULL, "amf_http_error", out.status, "%s", path);
-    send_reply(req, out.status, out.reason, out.content_type, out.body, out.len);
-    free(out.body);
+    send_reply(req, out.status, out.reason, out.content_type, out.body, out.len, 1);
 }
 
 static void on_crossdomain(struct evhttp_request *req, const char *path, const char *query, void *arg)
@@ -98,12 +115,12 @@ static void on_crossdomain(struct evhttp_request *req, const char *path, const c
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
         static const char msg[] = "crossdomain.xml: GET only\n";
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-        send_reply(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", msg, sizeof msg - 1);
+        send_reply(req, 405, "Method Not Allowed", "text/plain; charset=utf-8", msg, sizeof msg - 1, 0);
         return;
     }
     size_t len;
     const char *x = gateway_crossdomain(gw, &len);
-    send_reply(req, 200, "OK", "text/x-cross-domain-policy", x, len);
+    send_reply(req, 200, "OK", "text/x-cross-domain-policy", x, len, 0);
 }
 
 int gateway_register(struct gateway *gw, struct http_server *hs)
