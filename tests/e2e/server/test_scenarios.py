@@ -645,6 +645,59 @@ def test_https_token_login():
         shutil.rmtree(d, ignore_errors=True)
 
 
+# ---- command line ---------------------------------------------------------------------------------
+
+def test_cli_users_config_and_demo():
+    import subprocess
+    import tempfile
+    import shutil
+    d = tempfile.mkdtemp(prefix="ymsgd-cli-")
+    try:
+        r = subprocess.run([YMSGD, "--help"], capture_output=True, timeout=10)
+        assert r.returncode == 0 and b"--ymsg-listen" in r.stdout and b"user add NAME" in r.stdout
+        r = subprocess.run([YMSGD, "--no-such-flag", "1"], capture_output=True, timeout=10)
+        assert r.returncode == 2 and b"unknown setting" in r.stderr
+        base = [YMSGD, "--data-dir", os.path.join(d, "data"), "--pwhash-opslimit", "1", "--pwhash-memlimit", "8192"]
+
+        def cli(args, stdin=b""):
+            return subprocess.run(base + args, input=stdin, capture_output=True, timeout=30)
+        assert cli(["user", "add", "Carol"], b"pw1\n").returncode == 0
+        assert cli(["user", "add", "carol"], b"pw1\n").returncode == 1           # exists (ids are case-folded)
+        assert cli(["user", "add", "bad name"], b"x\n").returncode == 2
+        assert cli(["user", "add", "dave"], b"").returncode == 2                   # no password on stdin
+        assert cli(["user", "add", "dave"], b"pw2\n").returncode == 0
+        assert cli(["user", "list"]).stdout == b"carol\ndave\n"
+        assert cli(["user", "passwd", "dave"], b"pw3\n").returncode == 0
+        assert cli(["user", "del", "carol"]).returncode == 0
+        assert cli(["user", "del", "carol"]).returncode == 1
+        assert cli(["user", "list"]).stdout == b"dave\n"
+        assert b"pw3" not in open(os.path.join(d, "data", "ymsgd.db"), "rb").read()  # never stored in clear
+        # config file + flags; the database exists, so no demo accounts
+        cfg = os.path.join(d, "ymsgd.conf")
+        with open(cfg, "w") as f:
+            f.write("# test\nlog_level = info\nidle_timeout = 1\n")
+        with Server(YMSGD, extra_args=["--config", cfg], data_dir=d) as srv:
+            assert srv.token("dave", "pw3").startswith("0\r\n")
+            assert srv.token("dave", "pw2") == "1212"
+            c = srv.login("dave", "pw3")
+            assert c.closed(4)                                                     # idle_timeout from the file
+        # first start in an empty directory: two demo accounts, printed once, buddies of each other
+        d2 = tempfile.mkdtemp(prefix="ymsgd-demo-")
+        srv = Server(YMSGD, data_dir=d2)
+        srv.start()
+        out = srv.proc.stdout.readline().decode() + srv.proc.stdout.readline().decode() + srv.proc.stdout.readline().decode()
+        pw = {l.split()[1]: l.split()[3] for l in out.splitlines() if l.strip().startswith("user ")}
+        assert set(pw) == {"demo", "demo2"}, out
+        a = srv.login("demo", pw["demo"])
+        assert [v for p in a.login_burst if p.service == 0xF1 for v in p.all(7)] == ["demo2"]
+        b = srv.login("demo2", pw["demo2"])
+        assert a.expect(0xF0).get(7) == "demo2"
+        srv.stop()
+        shutil.rmtree(d2, ignore_errors=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 # ---- robustness ----------------------------------------------------------------------------------
 
 def test_malformed_input_isolated():

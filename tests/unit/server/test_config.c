@@ -1,0 +1,97 @@
+/* Unit tests for server/config.c: defaults, flags by name, the key = value file, HOST:PORT parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static void test_defaults_and_set(void **state)
+{
+    struct config cfg;
+    char err[256];
+    (void)state;
+    config_defaults(&cfg);
+    assert_string_equal(cfg.ymsg_listen, "127.0.0.1:5050");
+    assert_string_equal(cfg.http_listen, "127.0.0.1:8080");
+    assert_int_equal(cfg.legacy_auth, 0);
+    assert_int_equal(cfg.idle_timeout, 300);
+    assert_int_equal(config_set(&cfg, "idle-timeout", "42", err, sizeof err), 0);
+    assert_int_equal(cfg.idle_timeout, 42);
+    assert_int_equal(config_set(&cfg, "legacy_auth", "on", err, sizeof err), 0);
+    assert_int_equal(cfg.legacy_auth, 1);
+    assert_int_equal(config_set(&cfg, "legacy_auth", "maybe", err, sizeof err), -1);
+    assert_non_null(strstr(err, "on/off"));
+    assert_int_equal(config_set(&cfg, "max_packet", "70000", err, sizeof err), -1); /* above 65535 */
+    assert_int_equal(config_set(&cfg, "max_packet", "12x", err, sizeof err), -1);
+    assert_int_equal(config_set(&cfg, "no_such_knob", "1", err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown"));
+    assert_int_equal(config_set(&cfg, "data-dir", "/srv/y", err, sizeof err), 0);
+    assert_string_equal(cfg.data_dir, "/srv/y");
+    assert_int_equal(config_set(&cfg, "pwhash_memlimit", "8192", err, sizeof err), 0);
+    assert_true(cfg.pwhash_memlimit == 8192);
+    assert_true(config_has_key("out-cap") && config_has_key("out_cap") && !config_has_key("outcap"));
+    config_free(&cfg);
+}
+
+static void test_file(void **state)
+{
+    struct config cfg;
+    char err[256], path[] = "/tmp/ymsgd-cfg-XXXXXX";
+    (void)state;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("# comment\n\n  ymsg_listen = 0.0.0.0:5051  \nlog-level=debug\ncapacity_host = \"10.0.0.1\"\n; also a comment\n", f);
+    fclose(f);
+    config_defaults(&cfg);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), 0);
+    assert_string_equal(cfg.ymsg_listen, "0.0.0.0:5051");
+    assert_string_equal(cfg.log_level, "debug");
+    assert_string_equal(cfg.capacity_host, "10.0.0.1");
+    f = fopen(path, "w");
+    fputs("idle_timeout = 10\nthis line is wrong\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":2:"));
+    unlink(path);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), -1);
+    config_free(&cfg);
+}
+
+static void test_hostport(void **state)
+{
+    char host[64];
+    int port = 0;
+    (void)state;
+    assert_int_equal(config_split_hostport("127.0.0.1:5050", host, sizeof host, &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 5050);
+    assert_int_equal(config_split_hostport("[::1]:8080", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 8080);
+    assert_int_equal(config_split_hostport("5050", host, sizeof host, &port), 0);
+    assert_string_equal(host, "0.0.0.0");
+    assert_int_equal(config_split_hostport(":0", host, sizeof host, &port), 0);
+    assert_string_equal(host, "0.0.0.0");
+    assert_int_equal(config_split_hostport("h:99999", host, sizeof host, &port), -1);
+    assert_int_equal(config_split_hostport("h:", host, sizeof host, &port), -1);
+    assert_int_equal(config_split_hostport("[::1]8080", host, sizeof host, &port), -1);
+    assert_int_equal(config_split_hostport("", host, sizeof host, &port), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_set),
+        cmocka_unit_test(test_file),
+        cmocka_unit_test(test_hostport),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
