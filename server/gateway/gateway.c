@@ -235,6 +235,12 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         gw_pbcache_drop(gw, name); /* a login always re-reads the stored phonebook */
         return 1;
     }
+    /* Forget idle throttle entries now and then, so a full table never stops counting newcomers. */
+    if (now - gw->rl_swept > 30.0) {
+        rl_sweep(&gw->rl_addr, window, now);
+        rl_sweep(&gw->rl_acct, window, now);
+        gw->rl_swept = now;
+    }
     if (!rl_take(&gw->rl_addr, peer, now) ||
         rl_failures(&gw->rl_addr, peer, window, now) >= (uint32_t)gw->cfg.addr_max_failures) {
         log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);

@@ -51,6 +51,7 @@ struct gateway {
     uint64_t req_gen;               /* current request number: its sessions are never evicted */
     struct rl_table rl_addr;        /* login attempts and failures per address */
     struct rl_table rl_acct;        /* failures and locks per account */
+    double rl_swept;                /* monotonic time the throttle tables were last swept */
     struct hmap pb_cache;           /* user -> struct gw_pbcache */
     struct gw_pbcache *pb_head;     /* most recently used cache entry */
     struct gw_pbcache *pb_tail;     /* least recently used cache entry */
