@@ -577,6 +577,39 @@ static void test_throttle(void **state)
     assert_int_equal(expect_result(f)->u.b, 1);
 }
 
+/* Classic login from a given address; returns the boolean result, or -1 for a fault. */
+static int login_from(struct fx *f, const char *peer, const char *pw)
+{
+    struct amf_packet p;
+    amf_packet_init(&p, 0);
+    struct amf_value *args = amf_new_array(f->a);
+    amf_array_push(f->a, args, str(f, "alice"));
+    amf_array_push(f->a, args, str(f, pw));
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args);
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    assert_int_equal(amf_packet_encode(NULL, &p, &b), 0);
+    memset(f->cookie, 0, sizeof f->cookie);
+    post_raw(f, b.data, b.len, "application/x-amf", 1, peer);
+    amf_buf_free(&b);
+    if (!body_is(&f->resp.bodies[0], "/1/onResult")) return -1;
+    return f->resp.bodies[0].value->u.b;
+}
+
+/* 5 failures against one account (from 5 addresses) lock it: an address that failed gets false even
+ * with the right password, a clean address still gets in (a stranger cannot lock the owner out). */
+static void test_account_lock(void **state)
+{
+    struct fx *f = *state;
+    char peer[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(peer, sizeof peer, "10.1.0.%d", i);
+        assert_int_equal(login_from(f, peer, "wrong"), 0);
+    }
+    assert_int_equal(login_from(f, "10.1.0.0", "secret"), 0);
+    assert_int_equal(login_from(f, "10.2.0.1", "secret"), 1);
+}
+
 static void test_crossdomain(void **state)
 {
     struct fx *f = *state;
@@ -668,6 +701,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_must_understand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crossdomain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
     };
