@@ -3,25 +3,6 @@
 
 #include <stdlib.h>
 
-/* One malloc()ed block; allocations are bump-pointer within it. */
-struct amf_block {
-    struct amf_block *next;  /* older block */
-    size_t size;             /* usable bytes in data */
-    max_align_t align_;      /* aligns data */
-    unsigned char data[];    /* the bytes handed out */
-};
-
-struct amf_arena {
-    struct amf_block *head;  /* current block (newest first) */
-    unsigned char *cur;      /* next free byte in head */
-    unsigned char *end;      /* end of head's data */
-    unsigned char *last;     /* start of the most recent allocation (for in-place growth) */
-    size_t used;             /* bytes handed out, counted against max */
-    size_t max;              /* cap on used */
-    size_t next_size;        /* size of the next block (doubles up to 1 MiB) */
-    struct amf_block *spare; /* blocks kept by amf_arena_reset() for reuse (no page faults) */
-};
-
 #define AMF_ARENA_MIN   (16u * 1024)
 #define AMF_ARENA_BLOCK (1024u * 1024)
 
@@ -75,7 +56,7 @@ void amf_arena_reset(amf_arena *a)
 
 size_t amf_arena_used(const amf_arena *a) { return a ? a->used : 0; }
 
-static void *arena_slow(amf_arena *a, size_t size)
+void *amf_arena_slow_(amf_arena *a, size_t size)
 {
     /* a kept block that fits becomes the current one */
     for (struct amf_block **pp = &a->spare; *pp; pp = &(*pp)->next) {
@@ -125,7 +106,7 @@ void *amf_arena_alloc(amf_arena *a, size_t size)
         a->used += size;
         return p;
     }
-    return arena_slow(a, size);
+    return amf_arena_slow_(a, size);
 }
 
 void *amf_arena_grow_(amf_arena *a, void *p, size_t old_size, size_t new_size)

@@ -20,7 +20,7 @@ struct amf_dec {
     const struct amf_registry *reg;/* externalizable classes */
     unsigned flags;                /* AMF_DEC_* */
     uint32_t depth;                /* current container nesting */
-    struct amf_value **objs0;      /* AMF0 reference table */
+    struct amf_value **objs0;      /* AMF0 reference table (in the arena) */
     uint32_t nobjs0, capobjs0;     /* its size / allocation */
     struct amf_value **objs3;      /* AMF3 object table */
     uint32_t nobjs3, capobjs3;     /* its size / allocation */
@@ -34,18 +34,21 @@ struct amf_dec {
 
 #define NEED(d, n) do { if (AMF_UNLIKELY((size_t)((d)->end - (d)->p) < (size_t)(n))) return AMF_ETRUNC; } while (0)
 #define REMAIN(d) ((size_t)((d)->end - (d)->p))
+#define amf_arena_alloc amf_arena_alloc_fast_  /* every decoder allocation takes the inline path */
 #define TRY(x) do { int r_ = (x); if (AMF_UNLIKELY(r_)) return r_; } while (0)
 
-/* Appends to a malloc()ed table, refusing to pass max_refs. */
-static int tab_push(void **tab, uint32_t *n, uint32_t *cap, size_t elem, const void *item,
-                    uint32_t max)
+/* Appends to a reference table, refusing to pass max_refs.  Tables live in the arena: after an
+ * amf_arena_reset() they land in warm, already-mapped memory instead of fresh pages, and the
+ * doubling leaves at most the table's own size behind. */
+static int tab_push(struct amf_dec *d, void **tab, uint32_t *n, uint32_t *cap, size_t elem,
+                    const void *item, uint32_t max)
 {
     if (AMF_UNLIKELY(*n >= *cap)) {
         if (*n >= max) return AMF_EREFS;
         uint32_t nc = *cap ? *cap * 2 : 64;
         if (nc > max) nc = max;
-        void *t = realloc(*tab, (size_t)nc * elem);
-        if (!t) return AMF_ENOMEM;
+        void *t = amf_arena_grow_(d->a, *tab, (size_t)*n * elem, (size_t)nc * elem);
+        if (!t) return AMF_EARENA;
         *tab = t;
         *cap = nc;
     }
@@ -57,12 +60,12 @@ static int tab_push(void **tab, uint32_t *n, uint32_t *cap, size_t elem, const v
 static int push_obj3(struct amf_dec *d, struct amf_value *v)
 {
     if (AMF_LIKELY(d->nobjs3 < d->capobjs3)) { d->objs3[d->nobjs3++] = v; return 0; }
-    return tab_push((void **)&d->objs3, &d->nobjs3, &d->capobjs3, sizeof v, &v, d->lim->max_refs);
+    return tab_push(d, (void **)&d->objs3, &d->nobjs3, &d->capobjs3, sizeof v, &v, d->lim->max_refs);
 }
 
 static int push_obj0(struct amf_dec *d, struct amf_value *v)
 {
-    return tab_push((void **)&d->objs0, &d->nobjs0, &d->capobjs0, sizeof v, &v, d->lim->max_refs);
+    return tab_push(d, (void **)&d->objs0, &d->nobjs0, &d->capobjs0, sizeof v, &v, d->lim->max_refs);
 }
 
 static int push_member(struct amf_dec *d, struct amf_str name, struct amf_value *v)
@@ -105,6 +108,20 @@ static inline struct amf_value *node(struct amf_dec *d, int type)
         v->tz = 0;
         v->reserved_ = 0;
     }
+    return v;
+}
+
+/* A node and its container struct in one allocation (one bump instead of two). */
+static inline struct amf_value *node_with(struct amf_dec *d, int type, size_t extra, void **body)
+{
+    struct amf_value *v = amf_arena_alloc(d->a, sizeof *v + extra);
+    if (AMF_UNLIKELY(!v)) return NULL;
+    v->type = (uint8_t)type;
+    v->flags = 0;
+    v->tz = 0;
+    v->reserved_ = 0;
+    *body = v + 1;
+    memset(*body, 0, extra);
     return v;
 }
 
@@ -177,7 +194,7 @@ static int rd_str3(struct amf_dec *d, struct amf_str *out)
     TRY(take_str(d, h >> 1, out));
     if (out->len == 0) return 0;  /* the empty string never enters the table (§2.3) */
     if (AMF_LIKELY(d->nstrs < d->capstrs)) { d->strs[d->nstrs++] = *out; return 0; }
-    return tab_push((void **)&d->strs, &d->nstrs, &d->capstrs, sizeof *out, out, d->lim->max_refs);
+    return tab_push(d, (void **)&d->strs, &d->nstrs, &d->capstrs, sizeof *out, out, d->lim->max_refs);
 }
 
 /* Reads the U29 of an object-table type: a reference (returns 1 with *out set) or an inline length
@@ -237,13 +254,12 @@ static int rd3_object(struct amf_dec *d, struct amf_value **out)
             }
             t = nt;
         }
-        TRY(tab_push((void **)&d->traits, &d->ntraits, &d->captraits, sizeof t, &t,
+        TRY(tab_push(d, (void **)&d->traits, &d->ntraits, &d->captraits, sizeof t, &t,
                      d->lim->max_refs));
     }
-    struct amf_value *v = node(d, AMF_OBJECT);
-    struct amf_object *o = amf_arena_alloc(d->a, sizeof *o);
-    if (!v || !o) return AMF_EARENA;
-    memset(o, 0, sizeof *o);
+    struct amf_object *o;
+    struct amf_value *v = node_with(d, AMF_OBJECT, sizeof *o, (void **)&o);
+    if (!v) return AMF_EARENA;
     o->traits = t;
     v->u.object = o;
     TRY(push_obj3(d, v));
@@ -288,10 +304,9 @@ static int rd3_array(struct amf_dec *d, struct amf_value **out)
     if (r) return r > 0 ? 0 : r;
     if (AMF_UNLIKELY(n > d->lim->max_elements)) return AMF_ECOUNT;
     if (AMF_UNLIKELY(n > REMAIN(d))) return AMF_ECOUNT;
-    struct amf_value *v = node(d, AMF_ARRAY);
-    struct amf_array *ar = amf_arena_alloc(d->a, sizeof *ar);
-    if (!v || !ar) return AMF_EARENA;
-    memset(ar, 0, sizeof *ar);
+    struct amf_array *ar;
+    struct amf_value *v = node_with(d, AMF_ARRAY, sizeof *ar, (void **)&ar);
+    if (!v) return AMF_EARENA;
     v->u.array = ar;
     TRY(push_obj3(d, v));
     TRY(enter(d));
@@ -504,10 +519,9 @@ static int rd0_props(struct amf_dec *d, struct amf_member **items, uint32_t *cou
 
 static int rd0_object(struct amf_dec *d, const struct amf_traits *t, struct amf_value **out)
 {
-    struct amf_value *v = node(d, AMF_OBJECT);
-    struct amf_object *o = amf_arena_alloc(d->a, sizeof *o);
-    if (!v || !o) return AMF_EARENA;
-    memset(o, 0, sizeof *o);
+    struct amf_object *o;
+    struct amf_value *v = node_with(d, AMF_OBJECT, sizeof *o, (void **)&o);
+    if (!v) return AMF_EARENA;
     o->traits = t;
     v->u.object = o;
     TRY(push_obj0(d, v));
@@ -563,10 +577,8 @@ static int rd0(struct amf_dec *d, struct amf_value **out)
         NEED(d, 4);
         uint32_t cnt = amf_rd32(d->p);
         d->p += 4;
-        if (!(v = node(d, AMF_ARRAY))) return AMF_EARENA;
-        struct amf_array *ar = amf_arena_alloc(d->a, sizeof *ar);
-        if (!ar) return AMF_EARENA;
-        memset(ar, 0, sizeof *ar);
+        struct amf_array *ar;
+        if (!(v = node_with(d, AMF_ARRAY, sizeof *ar, (void **)&ar))) return AMF_EARENA;
         ar->ecma_count = cnt;
         v->flags = AMF_VF_ECMA;
         v->u.array = ar;
@@ -582,10 +594,8 @@ static int rd0(struct amf_dec *d, struct amf_value **out)
         uint32_t n = amf_rd32(d->p);
         d->p += 4;
         if (n > d->lim->max_elements || n > REMAIN(d)) return AMF_ECOUNT;
-        if (!(v = node(d, AMF_ARRAY))) return AMF_EARENA;
-        struct amf_array *ar = amf_arena_alloc(d->a, sizeof *ar);
-        if (!ar) return AMF_EARENA;
-        memset(ar, 0, sizeof *ar);
+        struct amf_array *ar;
+        if (!(v = node_with(d, AMF_ARRAY, sizeof *ar, (void **)&ar))) return AMF_EARENA;
         v->u.array = ar;
         TRY(push_obj0(d, v));
         TRY(enter(d));
@@ -659,7 +669,7 @@ static void dec_reset_tables(struct amf_dec *d)
 
 static void dec_fini(struct amf_dec *d)
 {
-    free(d->objs0); free(d->objs3); free(d->strs); free(d->traits); free(d->ms);
+    free(d->ms);  /* the reference tables are in the arena */
 }
 
 int amf_decode(const struct amf_opts *opts, amf_arena *arena, int encoding, const void *buf,

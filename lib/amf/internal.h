@@ -4,6 +4,7 @@
 
 #include "amf/amf.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #if defined(__GNUC__)
@@ -13,6 +14,43 @@
 #define AMF_LIKELY(x)   (x)
 #define AMF_UNLIKELY(x) (x)
 #endif
+
+/* One malloc()ed block; allocations are bump-pointer within it. */
+struct amf_block {
+    struct amf_block *next;  /* older block */
+    size_t size;             /* usable bytes in data */
+    max_align_t align_;      /* aligns data */
+    unsigned char data[];    /* the bytes handed out */
+};
+
+struct amf_arena {
+    struct amf_block *head;  /* current block (newest first) */
+    unsigned char *cur;      /* next free byte in head */
+    unsigned char *end;      /* end of head's data */
+    unsigned char *last;     /* start of the most recent allocation (for in-place growth) */
+    size_t used;             /* bytes handed out, counted against max */
+    size_t max;              /* cap on used */
+    size_t next_size;        /* size of the next block (doubles up to 1 MiB) */
+    struct amf_block *spare; /* blocks kept by amf_arena_reset() for reuse (no page faults) */
+};
+
+/* Slow path of the allocator (new or kept block); size already rounded. */
+void *amf_arena_slow_(amf_arena *a, size_t size);
+
+/* Inline fast path for the decoders: same contract as amf_arena_alloc(). */
+static inline void *amf_arena_alloc_fast_(amf_arena *a, size_t size)
+{
+    size = size ? (size + 7) & ~(size_t)7 : 8;
+    if (AMF_UNLIKELY(size > a->max - a->used)) return NULL;
+    if (AMF_LIKELY((size_t)(a->end - a->cur) >= size)) {
+        void *p = a->cur;
+        a->last = a->cur;
+        a->cur += size;
+        a->used += size;
+        return p;
+    }
+    return amf_arena_slow_(a, size);
+}
 
 /* The traits every anonymous dynamic object shares (AMF0 0x03, JSON objects, amf_new_object(NULL)):
  * one pointer lets the AMF3 encoder find its traits reference without hashing. */
@@ -63,20 +101,34 @@ static inline void amf_wrdbl(uint8_t *p, double d)
     amf_wr32(p + 4, (uint32_t)u);
 }
 
-/* 64-bit hash of a byte string (FNV-1a folded with a multiply; good enough for table look-ups). */
+/* 64-bit hash of a byte string: 8 bytes per step, the tail as one overlapping load, then a
+ * multiply-xorshift finish.  Strings here are mostly 2-20 bytes, so the tail path matters. */
+static inline uint64_t amf_hash_mix(uint64_t h, uint64_t w)
+{
+    h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
 static inline uint64_t amf_hash_bytes(const void *p, size_t n)
 {
     const uint8_t *s = p;
-    uint64_t h = 0xcbf29ce484222325ull ^ n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-        h ^= h >> 29;
-        s += 8; n -= 8;
+    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
+    uint64_t w;
+    if (n >= 8) {
+        size_t i = 0;
+        for (; i + 8 < n; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = amf_hash_mix(h, w);
+        }
+        memcpy(&w, s + n - 8, 8);  /* last 8 bytes, overlapping the previous word if needed */
+        h = amf_hash_mix(h, w);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        h = amf_hash_mix(h, ((uint64_t)hi << 32) | lo);
+    } else if (n) {
+        h = amf_hash_mix(h, (uint64_t)s[0] | ((uint64_t)s[n / 2] << 8) | ((uint64_t)s[n - 1] << 16));
     }
-    while (n--) h = (h ^ *s++) * 0x100000001b3ull;
-    h ^= h >> 32;
     h *= 0xd6e8feb86659fd93ull;
     h ^= h >> 32;
     return h;
