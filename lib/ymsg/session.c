@@ -1262,6 +1262,10 @@ static void on_presence(struct ymsg_session *s, const struct ymsg_packet *pkt)
         session_fail(s, 0, "logged off by the server");
         return;
     }
+    /* libyahoo2: a status packet before the list also means the login is through; say so before the
+     * presence it carries. */
+    if (s->state == YMSG_SS_AUTHRESP && (svc == YMSG_SVC_STATUS_15 || svc == YMSG_SVC_LOGON))
+        logged_in(s);
     /* A STATUS_15 entry may have been cut by the previous packet (status 5). */
     struct pres_acc *p = &s->half;
     if (!(svc == YMSG_SVC_STATUS_15 && s->status15_more)) {
@@ -1300,9 +1304,6 @@ static void on_presence(struct ymsg_session *s, const struct ymsg_packet *pkt)
     s->status15_more = svc == YMSG_SVC_STATUS_15 && pkt->hdr.status == YMSG_PKT_CONTINUED;
     if (!s->status15_more)
         pres_flush(s, p);
-    /* libyahoo2: a status packet carrying our id also means the login is through. */
-    if (s->state == YMSG_SS_AUTHRESP && (svc == YMSG_SVC_STATUS_15 || svc == YMSG_SVC_LOGON))
-        logged_in(s);
 }
 
 static int seen_before(struct ymsg_session *s, const char *from, const char *id)
