@@ -71,7 +71,8 @@ struct pheader {
 struct session {
     const struct config *cfg; /* settings */
     CURL *curl;               /* one handle: keeps the connection and the cookie engine */
-    char *url;                /* gateway URL (servers may edit it) */
+    char *url;                /* gateway URL requests go to */
+    char *base_url;           /* URL before any AppendToGatewayUrl suffix (the given or replaced one) */
     char *ds_id;              /* FlexClient id from the acks; "nil" before the first */
     unsigned next_response;   /* next "/N" */
     struct pheader ph[MAX_PHEADERS]; /* persistent headers */
@@ -468,13 +469,15 @@ static void apply_response_headers(struct session *s, const struct amf_packet *p
         const struct amf_value *v = h->value;
         if (h->name.len == 18 && !memcmp(h->name.ptr, "AppendToGatewayUrl", 18) &&
             v->type == AMF_STRING) {
-            size_t ul = strlen(s->url);
+            /* the suffix goes on the original URL, replacing an earlier suffix: servers (Zend with
+             * sessions) send it with every response */
+            size_t ul = strlen(s->base_url);
             if (ul + v->u.s.len >= MAX_URL || memchr(v->u.s.ptr, 0, v->u.s.len)) {
                 errmsg("ignoring AppendToGatewayUrl: URL would be too long or invalid");
                 continue;
             }
             char *n = xmalloc(ul + v->u.s.len + 1);
-            memcpy(n, s->url, ul);
+            memcpy(n, s->base_url, ul);
             memcpy(n + ul, v->u.s.ptr, v->u.s.len);
             n[ul + v->u.s.len] = 0;
             free(s->url);
@@ -486,7 +489,9 @@ static void apply_response_headers(struct session *s, const struct amf_packet *p
                 continue;
             }
             free(s->url);
+            free(s->base_url);
             s->url = xstrndup(v->u.s.ptr, v->u.s.len);
+            s->base_url = xstrndup(v->u.s.ptr, v->u.s.len);
         } else if (h->name.len == 23 && !memcmp(h->name.ptr, "RequestPersistentHeader", 23) &&
                    v->type == AMF_OBJECT) {
             const struct amf_value *name = amf_object_get(v, "name");
@@ -969,6 +974,7 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.cfg = &cfg;
     s.url = xstrndup(url, strlen(url));
+    s.base_url = xstrndup(url, strlen(url));
     s.ds_id = xstrndup("nil", 3);
     s.next_response = 1;
     s.curl = http_open(&s);
@@ -1015,6 +1021,7 @@ int main(int argc, char **argv)
     free(calls[0].args_file);
     free(calls);
     free(s.url);
+    free(s.base_url);
     free(s.ds_id);
     return rc;
 }

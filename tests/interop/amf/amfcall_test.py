@@ -90,6 +90,33 @@ def envelope(version, target, value0):
             struct.pack(">H", 0) + struct.pack(">I", 0xFFFFFFFF) + value0)
 
 
+def v0(v):  # AMF0 writer for header values (AMF.md §1): strings, booleans, null, anonymous objects
+    if v is None:
+        return b"\x05"
+    if isinstance(v, bool):
+        return b"\x01" + (b"\x01" if v else b"\x00")
+    if isinstance(v, str):
+        b = v.encode()
+        return b"\x02" + struct.pack(">H", len(b)) + b
+    if isinstance(v, dict):
+        out = b"\x03"
+        for k, x in v.items():
+            kb = k.encode()
+            out += struct.pack(">H", len(kb)) + kb + v0(x)
+        return out + b"\x00\x00\x09"
+    raise TypeError(v)
+
+
+def with_headers(headers, n):
+    """A version 0 response "/N/onResult" -> "ok" carrying envelope headers [(name, value)]."""
+    out = struct.pack(">HH", 0, len(headers))
+    for name, value in headers:
+        nb, vb = name.encode(), v0(value)
+        out += struct.pack(">H", len(nb)) + nb + b"\x00" + struct.pack(">I", len(vb)) + vb
+    t = ("/%d/onResult" % n).encode()
+    return out + struct.pack(">HH", 1, len(t)) + t + struct.pack(">HI", 0, 0xFFFFFFFF) + v0("ok")
+
+
 def crafted_ack(n, ds_id, body):
     msg = ("flex.messaging.messages.AcknowledgeMessage", [
         ("correlationId", "X"), ("clientId", ds_id), ("destination", None),
@@ -172,6 +199,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             out = readdress(srv.fixtures["blaze-response"], n)
         elif path == "/error":
             out = readdress(srv.fixtures["amf0-error-response"], n)
+        elif path == "/session":
+            out = with_headers([("AppendToGatewayUrl", "?sid=abc"),
+                                ("RequestPersistentHeader", {"name": "Token", "mustUnderstand": False,
+                                                             "data": "t0k"})], n)
         elif path == "/flexerror":
             out = crafted_error(n)
         elif path == "/result":
@@ -358,6 +389,17 @@ def main():
           "failed login stops: rc=%d %d requests" % (rc, len(reqs)))
     rc, out, err, reqs = run(["--user", "bob", base + "/simple", "S.m"])
     check(rc == 64 and not reqs, "--user without a password -> 64")
+
+    # 7b. envelope headers from the server: AppendToGatewayUrl edits the URL, RequestPersistentHeader
+    #     is resent with every later request (AMF.md §3.1)
+    rc, out, err, reqs = run(["--amf0", base + "/session", "S.a", "--", "S.b", "--", "S.c"])
+    check(rc == 0 and out == '"ok"\n' * 3 and len(reqs) == 3, "session headers rc=%d out=%r err=%r" % (rc, out, err))
+    if len(reqs) == 3:
+        check([r["path"] for r in reqs] == ["/session", "/session?sid=abc", "/session?sid=abc"],
+              "AppendToGatewayUrl suffixes the original URL (not the last one): %r" % [r["path"] for r in reqs])
+        hs = [lib.ask("P", r["body"])["headers"] for r in reqs]
+        check(hs[0] == [] and hs[1] == [["Token", False, ["string", "t0k"]]] and hs[2] == hs[1],
+              "RequestPersistentHeader resent (once, replaced): %r" % hs)
 
     # 8. cookie jar persists across invocations; --args-file
     jar = os.path.join(tmp, "jar")
