@@ -691,8 +691,8 @@ static struct amf_value *new_headers(amf_arena *a)
 }
 
 /* CommandMessage (ping or login) as Flex builds it (RocketAMF commandMessage.bin). */
-static struct amf_value *build_command(struct session *s, amf_arena *a, int op,
-                                       struct amf_value *body, struct amf_value *headers)
+static struct amf_value *build_command(amf_arena *a, int op, struct amf_value *body,
+                                       struct amf_value *headers)
 {
     char id[37];
     new_uuid(id);
@@ -710,7 +710,6 @@ static struct amf_value *build_command(struct session *s, amf_arena *a, int op,
         errmsg("cannot build a CommandMessage: %s", amf_strerror(r));
         exit(EXIT_NET);
     }
-    (void)s;
     return v;
 }
 
@@ -719,7 +718,7 @@ static int flex_ping(struct session *s, amf_arena *a, struct sink *raw)
     struct amf_value *h = new_headers(a);
     obj_set(a, h, "DSMessagingVersion", amf_new_int(a, 1));
     obj_set(a, h, "DSId", amf_new_stringz(a, s->ds_id));
-    struct amf_value *msg = build_command(s, a, AMF_FLEX_OP_CLIENT_PING, new_headers(a), h);
+    struct amf_value *msg = build_command(a, AMF_FLEX_OP_CLIENT_PING, new_headers(a), h);
     int fault;
     struct amf_value *v = flex_send(s, a, msg, raw, &fault);
     if (fault) {
@@ -742,7 +741,7 @@ static int flex_login(struct session *s, amf_arena *a, struct sink *raw)
     struct amf_value *h = new_headers(a);
     obj_set(a, h, "DSId", amf_new_stringz(a, s->ds_id));
     obj_set(a, h, "DSCredentialsCharset", amf_new_stringz(a, "UTF-8"));
-    struct amf_value *msg = build_command(s, a, AMF_FLEX_OP_LOGIN, amf_new_stringz(a, b64), h);
+    struct amf_value *msg = build_command(a, AMF_FLEX_OP_LOGIN, amf_new_stringz(a, b64), h);
     explicit_bzero(b64, strlen(b64));
     free(b64);
     int fault;
@@ -935,6 +934,8 @@ int main(int argc, char **argv)
     if (cfg.amf3_args && cfg.flex) die_usage("--amf3-args applies to --amf0 calls only");
     if (cfg.source && cfg.no_source) die_usage("--source and --no-source exclude each other");
     if (pwfile && !cfg.user) die_usage("--password-file needs --user");
+    if (pwfile && argsfile && !strcmp(pwfile, "-") && !strcmp(argsfile, "-"))
+        die_usage("--password-file and --args-file cannot both read standard input");
     if (argc - optind < 2) die_usage("need a URL and at least one Service.method");
     const char *url = argv[optind++];
 

@@ -442,7 +442,9 @@ def main():
     for argv in ([], [base + "/simple"], [base + "/simple", "S.m", "{bad"], [base + "/simple", "S.m", "'x'"],
                  ["--amf3-args", base + "/simple", "S.m"], ["--bogus", base + "/simple", "S.m"],
                  [base + "/simple", "S.m", "--"], ["--timeout", "0", base + "/simple", "S.m"],
-                 ["--args-file", argf, base + "/simple", "S.m", "1"]):
+                 ["--args-file", argf, base + "/simple", "S.m", "1"],
+                 ["--user", "bob", "--password-file", "-", "--args-file", "-", base + "/simple", "S.m"],
+                 ["--password-file", pwf, base + "/simple", "S.m"], ["--source", "X", "--no-source", base + "/simple", "S.m"]):
         rc, out, err, reqs = run(argv)
         check(rc == 64 and not reqs and err, "usage %r -> 64, got %d" % (argv, rc))
     rc, out, err, _ = run(["--help"])
