@@ -149,6 +149,9 @@ static void print_buddies(struct ymsg_session *s)
                    b->msg[0] ? " - " : "", b->msg, b->pending ? " (pending)" : "");
         }
     }
+    for (size_t i = 0; i < ymsg_session_request_count(s); i++)
+        printf("asks to add you: %s%s%s\n", ymsg_session_request(s, i)->id, ymsg_session_request(s, i)->msg[0] ? " - " : "",
+               ymsg_session_request(s, i)->msg);
     for (size_t i = 0; i < ymsg_session_ignored_count(s); i++)
         printf("ignored: %s\n", ymsg_session_ignored(s, i));
     fflush(stdout);

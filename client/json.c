@@ -135,6 +135,15 @@ void json_buddies(FILE *f, struct ymsg_session *s)
         json_str(f, b->msg);
         fprintf(f, ",\"away\":%d,\"idle\":%lld,\"pending\":%s}", b->away, b->idle, b->pending ? "true" : "false");
     }
+    fputs("],\"requests\":[", f);
+    for (size_t i = 0; i < ymsg_session_request_count(s); i++) {
+        const struct ymsg_auth_request *r = ymsg_session_request(s, i);
+        fputs(i ? ",{\"from\":" : "{\"from\":", f);
+        json_str(f, r->id);
+        fputs(",\"message\":", f);
+        json_str(f, r->msg);
+        fputc('}', f);
+    }
     fputs("],\"ignored\":[", f);
     for (size_t i = 0; i < ymsg_session_ignored_count(s); i++) {
         if (i)

@@ -520,6 +520,7 @@ struct ymsg_session_config {
     size_t max_buddies;          /* roster entries kept; default 5000 */
     size_t max_groups;           /* groups kept; default 500 */
     size_t max_ignored;          /* ignore-list entries kept; default 1000 */
+    size_t max_requests;         /* unanswered authorisation requests kept; default 100 */
     size_t max_list_text;        /* accumulated 0x55 key 87/88 text; default 256 KiB */
     size_t max_http_body;        /* token-login response bytes looked at; default 64 KiB */
     uint32_t keepalive_ms;       /* 0x8A period; default 60000 (§7.5) */
@@ -640,6 +641,13 @@ size_t ymsg_session_group_count(const struct ymsg_session *s);
 const char *ymsg_session_group(const struct ymsg_session *s, size_t i);
 size_t ymsg_session_ignored_count(const struct ymsg_session *s);
 const char *ymsg_session_ignored(const struct ymsg_session *s, size_t i);
+/* Authorisation requests received and not yet answered with ymsg_session_auth_reply(). */
+struct ymsg_auth_request {
+    char id[YMSG_ID_MAX];        /* who asks to add you */
+    char msg[YMSG_STATUS_MSG_MAX]; /* their message (truncated) */
+};
+size_t ymsg_session_request_count(const struct ymsg_session *s);
+const struct ymsg_auth_request *ymsg_session_request(const struct ymsg_session *s, size_t i);
 
 /* Counters, for the driver's diagnostics and the benchmark. */
 struct ymsg_session_stats {

@@ -117,6 +117,8 @@ struct ymsg_session {
     char (*ignored)[YMSG_ID_MAX];     /* ignore list */
     size_t nignored;                  /* used */
     size_t ignored_alloc;             /* allocated */
+    struct ymsg_auth_request *requests; /* unanswered authorisation requests (max_requests of them) */
+    size_t nrequests;                 /* used */
 
     /* multi-packet parsing state */
     int list15_more;                  /* the last LIST_15 had status 5: the next one continues it */
@@ -668,6 +670,35 @@ const char *ymsg_session_group(const struct ymsg_session *s, size_t i)
 {
     return i < s->ngroups ? s->groups[i] : NULL;
 }
+size_t ymsg_session_request_count(const struct ymsg_session *s) { return s->nrequests; }
+const struct ymsg_auth_request *ymsg_session_request(const struct ymsg_session *s, size_t i)
+{
+    return i < s->nrequests ? &s->requests[i] : NULL;
+}
+
+static void request_set(struct ymsg_session *s, const char *id, const char *msg, int on)
+{
+    for (size_t i = 0; i < s->nrequests; i++) {
+        if (strcasecmp(s->requests[i].id, id) == 0) {
+            if (on)
+                snprintf(s->requests[i].msg, sizeof s->requests[i].msg, "%s", msg);
+            else
+                memmove(&s->requests[i], &s->requests[i + 1], (s->nrequests - i - 1) * sizeof *s->requests);
+            s->nrequests -= !on;
+            return;
+        }
+    }
+    if (!on)
+        return;
+    if (s->nrequests >= s->cfg.max_requests) {
+        s->stats.capped++;
+        return;
+    }
+    snprintf(s->requests[s->nrequests].id, YMSG_ID_MAX, "%s", id);
+    snprintf(s->requests[s->nrequests].msg, YMSG_STATUS_MSG_MAX, "%s", msg);
+    s->nrequests++;
+}
+
 size_t ymsg_session_ignored_count(const struct ymsg_session *s) { return s->nignored; }
 const char *ymsg_session_ignored(const struct ymsg_session *s, size_t i)
 {
@@ -1454,9 +1485,11 @@ static void on_auth_req(struct ymsg_session *s, const struct ymsg_packet *pkt)
             ev.on = 0;
         } else {
             ev.type = YMSG_EV_AUTH_REQUEST;
+            request_set(s, who, text, 1);
         }
     } else if (pkt->hdr.status == YMSG_PKT_AUTHREQ) {
         ev.type = YMSG_EV_AUTH_REQUEST;
+        request_set(s, who, text, 1);
     } else {
         long long flag = 0;
         ymsg_get_int(pkt, YMSG_KEY_FLAG, &flag);
@@ -1701,6 +1734,7 @@ void ymsg_session_config_default(struct ymsg_session_config *cfg)
     cfg->max_buddies = 5000;
     cfg->max_groups = 500;
     cfg->max_ignored = 1000;
+    cfg->max_requests = 100;
     cfg->max_list_text = 256 * 1024;
     cfg->max_http_body = 64 * 1024;
     cfg->keepalive_ms = 60000;
@@ -1735,7 +1769,8 @@ struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg)
     s->out = malloc(cfg->max_outbuf);
     s->scratch = malloc(SCRATCH_CAP);
     s->evq = calloc(cfg->max_events, sizeof *s->evq);
-    if (!s->password || !s->login_url || !s->in || !s->out || !s->scratch || !s->evq) {
+    s->requests = cfg->max_requests ? calloc(cfg->max_requests, sizeof *s->requests) : NULL;
+    if ((cfg->max_requests && !s->requests) || !s->password || !s->login_url || !s->in || !s->out || !s->scratch || !s->evq) {
         ymsg_session_free(s);
         return NULL;
     }
@@ -1773,6 +1808,7 @@ void ymsg_session_free(struct ymsg_session *s)
     free(s->old_buddies);
     free(s->groups);
     free(s->ignored);
+    free(s->requests);
     free(s->l87);
     free(s->l88);
     memset(s->crumb, 0, sizeof s->crumb);
@@ -2044,7 +2080,10 @@ int ymsg_session_auth_reply(struct ymsg_session *s, const char *who, int accept,
         ymsg_build_str(&b, YMSG_KEY_UTF8, "1");
         ymsg_build_str(&b, YMSG_KEY_MSG, msg ? msg : "");
     }
-    return pkt_send(s, &b);
+    r = pkt_send(s, &b);
+    if (r == 0)
+        request_set(s, who, "", 0);
+    return r;
 }
 
 int ymsg_session_ignore(struct ymsg_session *s, const char *who, int ignore)

@@ -3,6 +3,8 @@ buzz, typing, custom status, invisible, offline messages, list operations, kick 
 the documented exit codes (2 login failure, 3 network failure, 64 usage)."""
 import time
 
+import json
+
 from harness import Client, Server, check, free_port, main
 
 
@@ -52,13 +54,14 @@ def run(ymsg, ymsgd):
         check('"code":0' in out, out)
         ev = lb.wait(lambda e: e["event"] == "auth_request", what="auth request")
         check(ev["from"] == "alice" and ev["message"] == "hi bob", ev)
+        rc, out, _ = c.run(B, "buddies", "--json")  # the request waits on the server and in the list
+        check(json.loads(out)["requests"] == [{"from": "alice", "message": "hi bob"}], out)
         rc, _, err = c.run(B, "accept", "alice")
         check(rc == 0, "accept: %s" % err)
         lb.wait(lambda e: e["event"] == "kicked", what="kick")
         check(lb.stop() == 3, "a kicked listener exits 3")
 
         rc, out, _ = c.run(A, "buddies", "--json")
-        import json
         bl = json.loads(out)
         bob = [b for b in bl["buddies"] if b["id"] == "bob"]
         check(bob and bob[0]["group"] == "Pals" and not bob[0]["pending"], bl)

@@ -486,6 +486,11 @@ static void test_typing_auth_kick(void **st)
     ev = next_of(s, YMSG_EV_AUTH_REQUEST);
     assert_string_equal(ev->who, "eve");
     assert_string_equal(ev->text, "add me");
+    assert_int_equal(ymsg_session_request_count(s), 1);
+    assert_string_equal(ymsg_session_request(s, 0)->msg, "add me");
+    assert_int_equal(ymsg_session_auth_reply(s, "eve", 1, NULL), 0);
+    assert_int_equal(ymsg_session_request_count(s), 0);
+    drain(s);
     feed(s, YMSG_SVC_AUTH_REQ_15, 1, "4", "carol", "5", "alice", "13", "1", NULL);
     ev = next_of(s, YMSG_EV_AUTH_ANSWER);
     assert_int_equal(ev->on, 1);
