@@ -533,17 +533,45 @@ int amf_from_json(amf_arena *a, const char *text, size_t len, const struct amf_l
  * Dump
  * ============================================================================================== */
 
+struct dump_slot {
+    const void *node;             /* numbered node, NULL = empty */
+    size_t num;                   /* its number */
+};
 struct dump {
     struct out o;                 /* output */
-    const void **seen;            /* numbered nodes, index = number */
-    size_t nseen, capseen;        /* count / allocation */
+    struct dump_slot *seen;       /* numbered nodes: open addressing by address */
+    size_t nseen, capseen;        /* count / slots (power of two) */
 };
 
 static long dump_find(struct dump *d, const void *p)
 {
-    for (size_t i = 0; i < d->nseen; i++)
-        if (d->seen[i] == p) return (long)i;
+    if (!d->capseen) return -1;
+    for (size_t i = amf_hash_ptr(p) & (d->capseen - 1); d->seen[i].node; i = (i + 1) & (d->capseen - 1))
+        if (d->seen[i].node == p) return (long)d->seen[i].num;
     return -1;
+}
+
+static int dump_add(struct dump *d, const void *p)
+{
+    if ((d->nseen + 1) * 2 > d->capseen) {
+        size_t nc = d->capseen ? d->capseen * 2 : 64;
+        struct dump_slot *n = calloc(nc, sizeof *n);
+        if (!n) return AMF_ENOMEM;
+        for (size_t j = 0; j < d->capseen; j++)
+            if (d->seen[j].node) {
+                size_t i = amf_hash_ptr(d->seen[j].node) & (nc - 1);
+                while (n[i].node) i = (i + 1) & (nc - 1);
+                n[i] = d->seen[j];
+            }
+        free(d->seen);
+        d->seen = n;
+        d->capseen = nc;
+    }
+    size_t i = amf_hash_ptr(p) & (d->capseen - 1);
+    while (d->seen[i].node) i = (i + 1) & (d->capseen - 1);
+    d->seen[i].node = p;
+    d->seen[i].num = d->nseen++;
+    return 0;
 }
 
 static void dump_indent(struct dump *d, int depth)
@@ -588,15 +616,8 @@ static void dump_value(struct dump *d, const struct amf_value *v, int depth)
     }
     long seen = dump_find(d, v);
     if (seen >= 0) { snprintf(b, sizeof b, "=@%ld\n", seen); emits(o, b); return; }
-    if (d->nseen == d->capseen) {
-        size_t nc = d->capseen ? d->capseen * 2 : 64;
-        const void **ns = realloc(d->seen, nc * sizeof *ns);
-        if (!ns) { o->err = AMF_ENOMEM; return; }
-        d->seen = ns;
-        d->capseen = nc;
-    }
-    d->seen[d->nseen] = v;
-    snprintf(b, sizeof b, "@%zu ", d->nseen++);
+    snprintf(b, sizeof b, "@%zu ", d->nseen);
+    if ((o->err = dump_add(d, v))) return;
     emits(o, b);
     switch (v->type) {
     case AMF_DATE:

@@ -80,7 +80,7 @@ static inline void fz_roundtrip(const uint8_t *data, size_t size, int enc)
             FZ_CHECK(amf_value_equal(v, w, enc == AMF_AMF0 ? AMF_EQ_UNFOLD : 0) == 1);
             /* the JSON and dump writers must cope with whatever decoded */
             struct amf_buf j;
-            amf_buf_init(&j, 1u << 20);
+            amf_buf_init(&j, 64u << 10);
             (void)amf_to_json(w, AMF_JSON_CLASS, &j);
             (void)amf_dump(w, &j);
             amf_buf_free(&j);
