@@ -12,8 +12,11 @@ from harness import Client, Server, check, main
 
 
 class Tmux:
+    count = 0
+
     def __init__(self, cmd):
-        self.sock = "ymsg-e2e-%d" % os.getpid()
+        Tmux.count += 1
+        self.sock = "ymsg-e2e-%d-%d" % (os.getpid(), Tmux.count)
         self.t = ["tmux", "-L", self.sock]
         subprocess.run(self.t + ["new-session", "-d", "-s", "t", "-x", "120", "-y", "32", cmd], check=True)
 
@@ -55,6 +58,23 @@ def run(ymsg, ymsgd):
         check(c.run(B, "accept", "alice")[0] == 0, "accept")
         check(c.run(B, "add", "alice")[0] == 0, "bob adds alice")  # so that bob sees alice's presence
         check(c.run(A, "accept", "bob")[0] == 0, "alice accepts")
+        # credentials from the terminal prompt (no file, no environment); the password is not echoed
+        out = os.path.join(srv.dir, "prompt.out")
+        pr = Tmux("env -u YMSG_USER -u YMSG_PASSWORD %s buddies >%s 2>&1; sleep 30" % (" ".join(c.base), out))
+        try:
+            pr.wait(r"Yahoo ID:")
+            pr.keys("alice", literal=True)
+            pr.keys("Enter")
+            pr.wait(r"Password:")
+            pr.keys("pw-alice", literal=True)
+            pr.keys("Enter")
+            end = time.time() + 15
+            while time.time() < end and "Pals" not in open(out).read():
+                time.sleep(0.1)
+            check("Pals" in open(out).read() and "bob" in open(out).read(), open(out).read())
+            check("pw-alice" not in pr.screen(), "password echoed:\n" + pr.screen())
+        finally:
+            pr.kill()
         errlog = os.path.join(srv.dir, "tui.stderr")  # sanitizer reports of the TUI end up here
         cmd = "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color %s --credentials %s 2>%s" % (
             " ".join(c.base), A, errlog)
