@@ -21,6 +21,9 @@
  *   - AMF_VF_AVMPLUS: the value sat behind an AMF0 0x11 marker; the AMF0 encoder wraps it again.
  *     (AMF3-only kinds — integer, XML 0x0B, ByteArray, vectors, dictionaries, AMF3 objects with
  *     sealed members or externalizable traits — are always written through 0x11 in AMF0.)
+ * Threads: an arena, an amf_encoder and the values being built are not shared between threads
+ * without locking; finished values may be read (encoded, compared, dumped) from many at once.
+ *
  * AMF0 typed objects (0x10) and AMF3 objects share one object kind: an AMF0 typed object decodes to
  * a dynamic trait with its class name and no sealed members.
  */
@@ -506,7 +509,8 @@ void amf_flex_init(struct amf_flex_msg *m, int kind);
  * 8601 UTC strings, XML -> strings, ByteArray -> base64 string, arrays with an associative part ->
  * objects (dense items under "0", "1", ...), dictionaries -> [[key, value], ...], externalizable ->
  * its body.  A node met again on its own path (a cycle) is written as the string "[Circular]".
- * Invalid UTF-8 bytes become U+FFFD.  Returns 0, AMF_EOUTPUT or AMF_EDEPTH. */
+ * CESU-8 surrogate pairs (Java writers) become 4-byte UTF-8; other invalid UTF-8 bytes become U+FFFD.
+ * Returns 0, AMF_EOUTPUT or AMF_EDEPTH. */
 int amf_to_json(const struct amf_value *v, unsigned flags, struct amf_buf *out);
 /* Parses JSON text into values in arena: objects -> anonymous dynamic objects, arrays -> dense
  * arrays, numbers -> AMF_INT when integral and within 29 bits else AMF_DOUBLE, strings (escapes and

@@ -22,7 +22,7 @@ static void emits(struct out *o, const char *s) { emit(o, s, strlen(s)); }
 static void emitc(struct out *o, char c) { emit(o, &c, 1); }
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 when invalid (overlong, surrogate, > U+10FFFF).
- * CESU-8 surrogate halves count as invalid here and become U+FFFD. */
+ * Surrogates count as invalid here; emit_jstr() joins CESU-8 pairs itself. */
 static size_t utf8_len(const uint8_t *p, size_t n)
 {
     uint8_t c = p[0];
@@ -64,8 +64,21 @@ static void emit_jstr(struct out *o, const char *s, size_t n)
         else if (c < 0x20) { char b[8]; snprintf(b, sizeof b, "\\u%04x", c); emits(o, b); p++; }
         else {
             size_t l = utf8_len(p, (size_t)(e - p));
-            if (l) { emit(o, p, l); p += l; }
-            else { emits(o, "\xEF\xBF\xBD"); p++; }
+            if (l) { emit(o, p, l); p += l; continue; }
+            /* CESU-8 / Java modified UTF-8 surrogate pair (§1.4): one 4-byte UTF-8 sequence */
+            if (e - p >= 6 && p[0] == 0xED && (p[1] & 0xF0) == 0xA0 && (p[2] & 0xC0) == 0x80 &&
+                p[3] == 0xED && (p[4] & 0xF0) == 0xB0 && (p[5] & 0xC0) == 0x80) {
+                uint32_t hi = 0xD000u | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+                uint32_t lo = 0xD000u | ((uint32_t)(p[4] & 0x3F) << 6) | (p[5] & 0x3F);
+                uint32_t cp = 0x10000u + ((hi - 0xD800u) << 10) + (lo - 0xDC00u);
+                char u[4] = { (char)(0xF0 | cp >> 18), (char)(0x80 | (cp >> 12 & 63)),
+                              (char)(0x80 | (cp >> 6 & 63)), (char)(0x80 | (cp & 63)) };
+                emit(o, u, 4);
+                p += 6;
+                continue;
+            }
+            emits(o, "\xEF\xBF\xBD");
+            p++;
         }
     }
     emitc(o, '"');

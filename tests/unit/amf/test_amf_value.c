@@ -182,6 +182,9 @@ static void test_to_json(void **state)
                 "{\"s\":\"a\\\"b\\\\c\\n\\u0001\xef\xbf\xbd\",\"i\":-5,\"d\":0.1,\"nan\":null,"
                 "\"u\":null,\"date\":\"2020-05-30T00:00:00.123Z\",\"bytes\":\"AAECAw==\","
                 "\"me\":\"[Circular]\"}");
+    /* U+1F600 as CESU-8 (what Java writers send), and a lone surrogate */
+    expect_json(amf_new_stringz(A, "\xed\xa0\xbd\xed\xb8\x80|\xed\xa0\xbd"), 0,
+                "\"\xf0\x9f\x98\x80|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     struct amf_value *arr = amf_new_array(A);
     amf_array_push(A, arr, amf_new_bool(A, 1));
     amf_array_push(A, arr, amf_new_object(A, "X"));
