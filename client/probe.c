@@ -49,6 +49,7 @@ struct probe {
     struct window *tgt_win;       /* same for the target's */
     int target_was_buddy;         /* USER was on the auditor's list before the probe */
     unsigned msg_seq;             /* for key 429 ids */
+    uint64_t last_rx;             /* when either session last received a packet */
 };
 
 enum { T_PRESENCE, T_FINGERPRINT, T_P2P, T_IMV, T_PICTURE, T_ACK, T_DELIVERY, T_TYPING, T_ADDACK, T_USERSTAT,
@@ -129,6 +130,8 @@ static void record(struct probe *p, struct window *w, const struct ymsg_packet *
 static void aud_hook(void *ud, int dir, const struct ymsg_packet *pkt)
 {
     struct probe *p = ud;
+    if (dir == 0)
+        p->last_rx = now_ms();
     if (dir == 0 && p->aud_win)
         record(p, p->aud_win, pkt);
 }
@@ -136,6 +139,8 @@ static void aud_hook(void *ud, int dir, const struct ymsg_packet *pkt)
 static void tgt_hook(void *ud, int dir, const struct ymsg_packet *pkt)
 {
     struct probe *p = ud;
+    if (dir == 0)
+        p->last_rx = now_ms();
     if (dir == 0 && p->tgt_win)
         record(p, p->tgt_win, pkt);
 }
@@ -162,6 +167,17 @@ static int pump(struct probe *p, long ms)
         if (p->have_tgt && drv_step(&p->tgt, -1, 0, NULL) != 0)
             p->have_tgt = 0;
     }
+}
+
+/* One observation window: at least ms, longer while packets keep arriving (a loaded server must not
+ * push an answer into the next window), at most 3 * ms. */
+static int observe(struct probe *p, long ms)
+{
+    uint64_t start = now_ms();
+    int r = pump(p, ms);
+    while (r == 0 && now_ms() - p->last_rx < (uint64_t)(ms / 3) && now_ms() - start < (uint64_t)(3 * ms))
+        r = pump(p, ms / 3);
+    return r;
 }
 
 /* Only what concerns the target or answers our probes counts; other buddies' traffic is noise. */
@@ -285,7 +301,7 @@ static int run_technique(struct probe *p, int t, struct window *aw, struct windo
             r = ymsg_session_add_buddy(s, p->target, bd && bd->group[0] ? bd->group : "Friends", "");
         } else {
             r = ymsg_session_add_buddy(s, p->target, "ymsg-probe", "ymsg probe: add check");
-            if (r == 0 && (r = pump(p, p->o->settle_ms)) == 0)
+            if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0)
                 r = ymsg_session_remove_buddy(s, p->target, "ymsg-probe");
         }
         break;
@@ -296,14 +312,14 @@ static int run_technique(struct probe *p, int t, struct window *aw, struct windo
         break;
     case T_IGNORE:
         r = ymsg_session_ignore(s, p->target, 1);
-        if (r == 0 && (r = pump(p, p->o->settle_ms)) == 0)
+        if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0)
             r = ymsg_session_ignore(s, p->target, 0);
         break;
     default:
         break;
     }
     if (r == 0)
-        r = pump(p, p->o->settle_ms);
+        r = observe(p, p->o->settle_ms);
     p->aud_win = p->tgt_win = NULL;
     return r;
 }
@@ -418,7 +434,7 @@ int cmd_probe(int argc, char **argv, const struct opts *o)
             goto close_all;
         }
         p->have_tgt = 1;
-        if ((rc = pump(p, settle)) != 0)
+        if ((rc = observe(p, settle)) != 0)
             goto close_all;
         p->aud_win = NULL;
         const struct ymsg_buddy *bd = ymsg_session_find_buddy(p->aud.s, p->target);
@@ -443,7 +459,7 @@ int cmd_probe(int argc, char **argv, const struct opts *o)
         int auditor_sees = seen && seen->online;
         p->aud_win = w[1];
         ymsg_session_set_status(p->tgt.s, YMSG_STATUS_INVISIBLE, NULL, 0);
-        if ((rc = pump(p, settle)) != 0)
+        if ((rc = observe(p, settle)) != 0)
             goto close_all;
         p->aud_win = NULL;
         ymsg_session_set_status(p->tgt.s, YMSG_STATUS_AVAILABLE, NULL, 0);
@@ -453,7 +469,7 @@ int cmd_probe(int argc, char **argv, const struct opts *o)
         ymsg_session_logoff(p->tgt.s);
         drv_close(&p->tgt);
         p->have_tgt = 0;
-        if ((rc = pump(p, settle)) != 0)
+        if ((rc = observe(p, settle)) != 0)
             goto close_aud;
         p->aud_win = NULL;
         window_sig(w[1], sa, 8192);
