@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pwworker.h"
 
 struct token {
     char user[NAME_MAX_LEN + 1]; /* account the token logs in */
@@ -21,6 +22,7 @@ struct auth {
     struct hmap logins;      /* Y cookie value -> struct auth_login */
     struct rl_table addr;    /* per source address: attempt bucket and failure window */
     struct rl_table acct;    /* per account: failure window and lock */
+    struct pwworker *workers; /* argon2id checks off the loop (NULL = inline) */
 };
 
 struct auth *auth_new(struct server *srv)
@@ -32,6 +34,9 @@ struct auth *auth_new(struct server *srv)
     hmap_init(&a->logins);
     rl_init(&a->addr, (size_t)srv->cfg->max_tracked, (double)srv->cfg->login_rate, (double)srv->cfg->login_burst);
     rl_init(&a->acct, (size_t)srv->cfg->max_tracked, 1.0, 1.0);
+    if (srv->cfg->hash_threads > 0 &&
+        !(a->workers = pwworker_new(srv->base, (int)srv->cfg->hash_threads, (size_t)srv->cfg->hash_queue)))
+        log_event(LOG_WARN, NULL, NULL, "hash_threads_failed", 0, "verifying passwords in the event loop");
     return a;
 }
 
@@ -50,6 +55,7 @@ static void free_map(struct hmap *m, size_t size)
 void auth_free(struct auth *a)
 {
     if (!a) return;
+    auth_shutdown(a);
     free_map(&a->tokens, sizeof(struct token));
     free_map(&a->logins, sizeof(struct auth_login));
     rl_free(&a->addr);
@@ -140,33 +146,9 @@ static void throttle_fail(struct auth *a, const char *addr, const char *user, do
 
 int auth_addr_allowed(struct auth *a, const char *addr) { return rl_take(&a->addr, addr, rl_now()); }
 
-int auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
-                        char token[AUTH_SECRET_LEN])
+/* Creates a token for user; returns 0 or 1236 when the table is full / out of memory. */
+static int issue_token(struct auth *a, const char *user, double now, char token[AUTH_SECRET_LEN])
 {
-    double now = rl_now();
-    int locked = 0;
-    int code = throttle_before(a, addr, user, now, &locked);
-    if (code) return code;
-    struct store_user u;
-    int rc = a->srv->st->user_get(a->srv->st, user, &u);
-    if (rc == STORE_NOTFOUND) {
-        throttle_fail(a, addr, NULL, now);
-        return 1235;
-    }
-    if (rc != STORE_OK) return 1236; /* backend trouble: ask the client to come back later */
-    int ok = crypto_pwhash_str_verify(u.pwhash, password, strlen(password)) == 0;
-    if (!ok) {
-        throttle_fail(a, addr, user, now);
-        sodium_memzero(&u, sizeof u);
-        return locked ? 1213 : 1212;
-    }
-    /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
-    if (a->srv->cfg->legacy_auth && (!u.legacy_p[0] || !u.legacy_c[0])) {
-        char p[25], c[25];
-        if (ymsg_auth_method0_hashes(password, p, c) == 0)
-            a->srv->st->user_set_password(a->srv->st, user, u.pwhash, p, c);
-    }
-    sodium_memzero(&u, sizeof u);
     if (a->tokens.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
     if (a->tokens.len >= (size_t)a->srv->cfg->max_tracked) return 1236;
     struct token *t = calloc(1, sizeof *t);
@@ -180,6 +162,108 @@ int auth_password_login(struct auth *a, const char *addr, const char *user, cons
     }
     memcpy(token, t->tok, AUTH_SECRET_LEN);
     return 0;
+}
+
+/* A password check waiting for its worker. */
+struct pending {
+    struct auth *a;                 /* owner */
+    auth_login_cb cb;               /* caller's completion */
+    void *arg;                      /* its argument */
+    char *password;                 /* copy (legacy hashes need it after a success) */
+    char pwhash[256];               /* stored hash */
+    char addr[64];                  /* source address */
+    char user[NAME_MAX_LEN + 1];    /* account */
+    int locked;                     /* account was locked when the check began */
+};
+
+static void pending_free(struct pending *p)
+{
+    sodium_memzero(p->password, strlen(p->password));
+    free(p->password);
+    sodium_memzero(p, sizeof *p);
+    free(p);
+}
+
+static void password_checked(void *arg, int ok)
+{
+    struct pending *p = arg;
+    struct auth *a = p->a;
+    char token[AUTH_SECRET_LEN];
+    if (ok < 0) { /* cancelled at shutdown */
+        pending_free(p);
+        return;
+    }
+    double now = rl_now();
+    int code = 0;
+    if (!ok) {
+        throttle_fail(a, p->addr, p->user, now);
+        code = p->locked ? 1213 : 1212;
+        log_event(LOG_INFO, p->addr, p->user, "password_rejected", code, NULL);
+    } else {
+        /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
+        struct store_user u;
+        if (a->srv->cfg->legacy_auth && a->srv->st->user_get(a->srv->st, p->user, &u) == STORE_OK &&
+            (!u.legacy_p[0] || !u.legacy_c[0])) {
+            char pp[25], cc[25];
+            if (ymsg_auth_method0_hashes(p->password, pp, cc) == 0)
+                a->srv->st->user_set_password(a->srv->st, p->user, u.pwhash, pp, cc);
+        }
+        sodium_memzero(&u, sizeof u);
+        code = issue_token(a, p->user, now, token);
+    }
+    p->cb(p->arg, code, code == 0 ? token : NULL);
+    sodium_memzero(token, sizeof token);
+    pending_free(p);
+}
+
+void auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
+                         auth_login_cb cb, void *arg)
+{
+    double now = rl_now();
+    int locked = 0;
+    int code = throttle_before(a, addr, user, now, &locked);
+    if (code) {
+        cb(arg, code, NULL);
+        return;
+    }
+    struct store_user u;
+    int rc = a->srv->st->user_get(a->srv->st, user, &u);
+    if (rc == STORE_NOTFOUND) {
+        throttle_fail(a, addr, NULL, now);
+        cb(arg, 1235, NULL);
+        return;
+    }
+    struct pending *p = rc == STORE_OK ? calloc(1, sizeof *p) : NULL;
+    if (p) p->password = strdup(password);
+    if (!p || !p->password) {
+        free(p);
+        sodium_memzero(&u, sizeof u);
+        cb(arg, 1236, NULL); /* backend trouble: ask the client to come back later */
+        return;
+    }
+    p->a = a;
+    p->cb = cb;
+    p->arg = arg;
+    p->locked = locked;
+    snprintf(p->pwhash, sizeof p->pwhash, "%s", u.pwhash);
+    snprintf(p->addr, sizeof p->addr, "%s", addr);
+    snprintf(p->user, sizeof p->user, "%s", user);
+    sodium_memzero(&u, sizeof u);
+    if (!a->workers || pwworker_verify(a->workers, p->pwhash, p->password, password_checked, p) < 0) {
+        if (a->workers) { /* queue full */
+            pending_free(p);
+            cb(arg, 1236, NULL);
+            return;
+        }
+        password_checked(p, crypto_pwhash_str_verify(p->pwhash, p->password, strlen(p->password)) == 0);
+    }
+}
+
+void auth_shutdown(struct auth *a)
+{
+    if (!a || !a->workers) return;
+    pwworker_free(a->workers);
+    a->workers = NULL;
 }
 
 int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out)

@@ -40,10 +40,16 @@ void auth_sweep(struct auth *a);
 int auth_hash_password(const struct config *cfg, const char *password, int legacy, char pwhash[256],
                        char p[32], char c[32]);
 
-/* pwtoken_get: checks user/password under the throttling policy.  Returns the login code
- * (0, 1212, 1213, 1235, 1236).  On 0 a fresh token is written to token. */
-int auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
-                        char token[AUTH_SECRET_LEN]);
+/* pwtoken_get: checks user/password under the throttling policy and calls cb with the login code
+ * (0, 1212, 1213, 1235, 1236) and, on 0, a fresh token.  The argon2id check runs on a worker thread
+ * (hash_threads), so cb may run later, on the loop thread; it is not called at all if the server shuts
+ * down first (auth_shutdown).  Throttling answers come at once. */
+typedef void (*auth_login_cb)(void *arg, int code, const char *token);
+void auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
+                         auth_login_cb cb, void *arg);
+/* Stops the hash workers, dropping queued checks without calling their callbacks (call before the
+ * HTTP server that owns their requests goes away). */
+void auth_shutdown(struct auth *a);
 /* pwtoken_login: consumes a token; on success fills *out (crumb and cookies) and returns 0, else -1. */
 int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out);
 /* 0x54 (v16): finds the crumb issued with Y cookie y (text up to the first ';'), checks T, user and

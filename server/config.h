@@ -40,6 +40,8 @@ struct config {
     long offline_max;           /* offline messages kept per recipient (more are dropped) */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
+    long hash_threads;          /* threads verifying password hashes off the event loop (0 = inline) */
+    long hash_queue;            /* password checks queued at most; beyond it pwtoken_get answers 1236 */
     long amf_max_body;          /* AMF gateway: largest request in bytes (http_max_body caps it too) */
     long amf_max_depth;         /* AMF gateway: container nesting accepted */
     long amf_max_elements;      /* AMF gateway: entries in one AMF container */

@@ -44,28 +44,32 @@ static void h_capacity(struct evhttp_request *req, const char *path, const char 
     reply_text(req, body);
 }
 
+/* Completion of a pwtoken_get password check (possibly later, from the hash workers).  If the client
+ * went away meanwhile, evhttp has detached the request and frees it when we reply. */
+static void pwtoken_get_done(void *arg, int code, const char *token)
+{
+    struct evhttp_request *req = arg;
+    char body[160], peer[64];
+    http_peer_addr(req, peer, sizeof peer);
+    log_event(code ? LOG_INFO : LOG_DEBUG, peer, NULL, "pwtoken_get", code, NULL);
+    if (code == 0) snprintf(body, sizeof body, "0\r\nymsgr=%s\r\npartnerid=yahoo", token);
+    else snprintf(body, sizeof body, "%d", code);
+    reply_text(req, body);
+    sodium_memzero(body, sizeof body);
+}
+
 static void h_pwtoken_get(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
     struct server *srv = arg;
-    char peer[64], login[256], user[NAME_MAX_LEN + 1], pass[1024], token[AUTH_SECRET_LEN], body[160];
+    char peer[64], login[256], user[NAME_MAX_LEN + 1], pass[1024];
     http_peer_addr(req, peer, sizeof peer);
     ssize_t ln = http_query_get(query, "login", login, sizeof login);
     ssize_t pn = http_query_get(query, "passwd", pass, sizeof pass);
-    int code;
-    if (ln <= 0 || pn <= 0) {
-        code = 100;
-    } else if (strchr(login, '@') || name_normalize(login, (size_t)ln, user) < 0) {
-        code = 1235; /* not an id we could have: same answer as an unknown id */
-        if (strchr(login, '@')) code = 1013;
-    } else {
-        code = auth_password_login(srv->auth, peer, user, pass, token);
-    }
+    if (ln <= 0 || pn <= 0) pwtoken_get_done(req, 100, NULL);
+    else if (strchr(login, '@')) pwtoken_get_done(req, 1013, NULL);
+    else if (name_normalize(login, (size_t)ln, user) < 0) pwtoken_get_done(req, 1235, NULL); /* like unknown ids */
+    else auth_password_login(srv->auth, peer, user, pass, pwtoken_get_done, req);
     sodium_memzero(pass, sizeof pass);
-    log_event(code ? LOG_INFO : LOG_DEBUG, peer, ln > 0 ? login : NULL, "pwtoken_get", code, NULL);
-    if (code == 0) snprintf(body, sizeof body, "0\r\nymsgr=%s\r\npartnerid=%s", token, user);
-    else snprintf(body, sizeof body, "%d", code);
-    sodium_memzero(token, sizeof token);
-    reply_text(req, body);
 }
 
 static void h_pwtoken_login(struct evhttp_request *req, const char *path, const char *query, void *arg)

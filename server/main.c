@@ -145,6 +145,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     srv->stopping = 1;
     log_event(LOG_INFO, NULL, NULL, "shutdown", (long)sig, "stop accepting, flushing sessions");
     conn_stop_listening(srv);
+    auth_shutdown(srv->auth); /* pending password checks hold evhttp requests: drop them first */
     http_free(srv->http);
     srv->http = NULL;
     /* Flush every session's queued output, then leave; give up after 2 s. */
@@ -219,6 +220,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
     event_base_dispatch(srv->base);
     conn_stop_listening(srv);
     conn_close_all(srv);
+    auth_shutdown(srv->auth);
     http_free(srv->http);
     gateway_free(gw);
     auth_free(srv->auth);
@@ -256,12 +258,14 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             if (config_load_file(&cfg, argv[i + 1], err, sizeof err) < 0) {
                 fprintf(stderr, "ymsgd: %s\n", err);
+                config_free(&cfg);
                 return 2;
             }
             i++;
         } else if (!strncmp(argv[i], "--config=", 9)) {
             if (config_load_file(&cfg, argv[i] + 9, err, sizeof err) < 0) {
                 fprintf(stderr, "ymsgd: %s\n", err);
+                config_free(&cfg);
                 return 2;
             }
         }
@@ -271,10 +275,12 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
+            config_free(&cfg);
             return 0;
         }
         if (!strcmp(a, "--version")) {
             printf("ymsgd %s\n", YMSGD_VERSION);
+            config_free(&cfg);
             return 0;
         }
         if (!strcmp(a, "--config")) {
@@ -293,10 +299,12 @@ int main(int argc, char **argv)
             else if (i + 1 < argc) val = argv[++i];
             else {
                 fprintf(stderr, "ymsgd: %s needs a value (see --help)\n", a);
+                config_free(&cfg);
                 return 2;
             }
             if (config_set(&cfg, key, val, err, sizeof err) < 0) {
                 fprintf(stderr, "ymsgd: %s (see --help)\n", err);
+                config_free(&cfg);
                 return 2;
             }
             continue;
@@ -304,23 +312,27 @@ int main(int argc, char **argv)
         if (npos < 8) pos[npos++] = argv[i];
         else {
             fprintf(stderr, "ymsgd: too many arguments\n");
+            config_free(&cfg);
             return 2;
         }
     }
     int lvl = log_level_parse(cfg.log_level);
     if (lvl < 0) {
         fprintf(stderr, "ymsgd: log_level must be debug, info, warn or error\n");
+        config_free(&cfg);
         return 2;
     }
     log_set_level((enum log_level)lvl);
     if (npos > 0 && strcmp(pos[0], "user") != 0) {
         fprintf(stderr, "ymsgd: unknown command \"%s\" (see --help)\n", pos[0]);
+        config_free(&cfg);
         return 2;
     }
     int created = 0;
     struct store *st = store_sqlite_open(cfg.data_dir, &created, err, sizeof err);
     if (!st) {
         fprintf(stderr, "ymsgd: %s\n", err);
+        config_free(&cfg);
         return 1;
     }
     if (npos > 0) {

@@ -1,0 +1,24 @@
+/* Password-hash verification off the event loop.  argon2id at a real cost takes tens of milliseconds
+ * and tens of MiB; done inline, every login would stall every session.  A few worker threads run
+ * crypto_pwhash_str_verify() on copies of the inputs and hand results back to the loop through a pipe;
+ * the callback then runs on the loop thread, so the rest of the server stays single-threaded. */
+#ifndef YMSGD_PWWORKER_H
+#define YMSGD_PWWORKER_H
+
+#include <stddef.h>
+
+struct event_base;
+struct pwworker;
+
+/* ok = 1 when the password matches the hash, 0 when not, -1 when the job was cancelled by
+ * pwworker_free() (free the argument, nothing else).  Runs on the loop thread. */
+typedef void (*pwworker_cb)(void *arg, int ok);
+
+/* threads = 0: verify inline (synchronously) in pwworker_verify. */
+struct pwworker *pwworker_new(struct event_base *base, int threads, size_t max_queued);
+/* Stops the threads; unfinished jobs get their callback with ok = -1. */
+void pwworker_free(struct pwworker *w);
+/* Queues a verification.  Returns 0, or -1 when the queue is full or out of memory (cb not called). */
+int pwworker_verify(struct pwworker *w, const char *hash, const char *password, pwworker_cb cb, void *arg);
+
+#endif
