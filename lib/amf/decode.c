@@ -28,6 +28,8 @@ struct amf_dec {
     uint32_t nstrs, capstrs;       /* its size / allocation */
     const struct amf_traits **traits; /* AMF3 traits table */
     uint32_t ntraits, captraits;   /* its size / allocation */
+    struct amf_str names0[64];     /* AMF0 property names already copied: rows of objects repeat
+                                    * their names, so each distinct name is copied once */
     struct amf_member *ms;         /* scratch member stack */
     size_t nms, capms;             /* its size / allocation */
 };
@@ -509,7 +511,18 @@ static int rd0_props(struct amf_dec *d, struct amf_member **items, uint32_t *cou
         d->p += 2;
         struct amf_str name;
         struct amf_value *v;
-        TRY(take_str(d, len, &name));
+        if (!(d->flags & AMF_DEC_BORROW) && len && len <= 64 && REMAIN(d) >= len) {
+            struct amf_str *c = &d->names0[(len * 7 + d->p[0] + d->p[len - 1]) & 63];
+            if (c->len == len && memcmp(c->ptr, d->p, len) == 0) {
+                name = *c;
+                d->p += len;
+            } else {
+                TRY(take_str(d, len, &name));
+                *c = name;
+            }
+        } else {
+            TRY(take_str(d, len, &name));
+        }
         if (AMF_UNLIKELY(d->nms - base >= d->lim->max_elements)) return AMF_ECOUNT;
         TRY(rd0(d, &v));
         TRY(push_member(d, name, v));
