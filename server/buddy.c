@@ -441,6 +441,7 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
     if (v13 == 1) {
         if (ignored == 1) code = YMSG_RESULT_DUPLICATE;
         else if (srv->st->buddy_get(srv->st, c->user, who, NULL, NULL) == STORE_OK) code = YMSG_RESULT_IS_BUDDY;
+        else if (c->ignores.n >= (uint32_t)srv->cfg->max_buddies) code = YMSG_RESULT_LIST_FULL; /* bounded too */
         else code = srv->st->ignore_add(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
         if (code == YMSG_RESULT_OK) nameset_add(&c->ignores, who);
     } else {

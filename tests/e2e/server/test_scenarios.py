@@ -274,7 +274,7 @@ def test_pending_auth_at_next_login():
 
 
 def test_buddy_ops():
-    with Server(YMSGD) as srv:
+    with Server(YMSGD, extra_args=["--max-buddies", "3"]) as srv:
         a, b = two_friends(srv)
         srv.add_user("carol", "x")
         a.send(0xE7, [(1, "alice"), (302, "240"), (300, "240"), (7, "bob"), (224, "Friends"), (264, "Work"),
@@ -293,6 +293,12 @@ def test_buddy_ops():
         assert a.expect(0x85).get(66) == "2"
         a.send(0x85, [(1, "alice"), (7, "nobody"), (13, "2")])
         assert a.expect(0x85).get(66) == "3"
+        for who in ("x1", "x2", "x3"):              # the ignore list is capped (max_buddies = 3)
+            a.send(0x85, [(1, "alice"), (7, who), (13, "1")])
+        assert [a.expect(0x85).get(66) for _ in range(3)] == ["0", "0", "6"]
+        for who in ("x1", "x2"):
+            a.send(0x85, [(1, "alice"), (7, who), (13, "2")])
+            assert a.expect(0x85).get(66) == "0"
         a.send(0x84, [(1, "alice"), (7, "bob"), (65, "Office")])
         assert a.expect(0x84).get(66) == "0"
         a.close()
