@@ -53,7 +53,7 @@ static const struct knob knobs[] = {
     {"http_max_body", K_LONG, F(http_max_body), "65536", 0, 1073741824, "largest HTTP request body"},
     {"http_timeout", K_LONG, F(http_timeout), "30", 1, 3600, "HTTP connection idle timeout (s)"},
     {"offline_max", K_LONG, F(offline_max), "200", 0, 1000000, "offline messages kept per recipient"},
-    {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies per user"},
+    {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies (and ignored ids) per user"},
     {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
     {"hash_threads", K_LONG, F(hash_threads), "2", 0, 64, "threads verifying password hashes (0 = in the event loop)"},
     {"hash_queue", K_LONG, F(hash_queue), "1024", 1, 1000000, "password checks waiting at most (then 1236)"},
