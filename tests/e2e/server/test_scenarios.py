@@ -5,7 +5,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ymsgd_harness import Client, Server, encode, http_get, resp307, run_tests  # noqa: E402
+from ymsgd_harness import Client, Packet, Server, encode, http_get, resp307, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 IM = 0x06
@@ -675,6 +675,113 @@ def test_hash_workers_disconnect_and_shutdown():
         rc = srv.stop()                            # SIGTERM with checks possibly still queued
         assert rc == 0, rc
         assert "event=stopped" in srv.log_text()
+
+
+# ---- real client bytes (shared/captures) ----------------------------------------------------------
+
+CAPTURES = os.environ.get("YMSG_CAPTURES", "/work/shared/captures")
+
+
+def client_streams(path):
+    """{(client port, server port): bytes the client sent} for the TCP connections of a pcapng file."""
+    import struct
+    d = open(path, "rb").read()
+    off, links, streams, syns = 0, [], {}, set()
+    while off + 12 <= len(d):
+        btype, blen = struct.unpack("<II", d[off:off + 8])
+        if blen < 12:
+            break
+        body = d[off + 8:off + blen - 4]
+        if btype == 1:
+            links.append(struct.unpack("<H", body[:2])[0])
+        elif btype == 6:
+            iface, _, _, caplen, _ = struct.unpack("<IIIII", body[:20])
+            p = body[20:20 + caplen]
+            lt = links[iface]
+            p = p[14:] if lt == 1 else p[16:] if lt == 113 else p[4:] if lt == 0 else p
+            if len(p) >= 20 and p[0] >> 4 == 4 and p[9] == 6:
+                tcp = p[(p[0] & 15) * 4:]
+                sp, dp = struct.unpack(">HH", tcp[:4])
+                if tcp[13] & 0x02 and not tcp[13] & 0x10:
+                    syns.add((sp, dp))
+                pay = tcp[(tcp[12] >> 4) * 4:]
+                if pay:
+                    streams[(sp, dp)] = streams.get((sp, dp), b"") + pay
+        off += blen
+    return {k: v for k, v in streams.items() if k in syns}
+
+
+def split_ymsg(stream):
+    import struct
+    out = []
+    while len(stream) >= 20:
+        n = 20 + struct.unpack(">H", stream[8:10])[0]
+        out.append(stream[:n])
+        stream = stream[n:]
+    return out
+
+
+def test_replay_real_clients():
+    """Replays what libpurple 2.10.9, libyahoo2 1.0.0 and OpenYMSG sent in real captures (their exact
+    capacity request, 0x57, the key set and header status of their 0x54 with our cookies, and every
+    packet after it) and checks what the server makes of them."""
+    import struct
+    files = ["libpurple-2.10.9-login-chat.pcap", "libyahoo2-1.0.0-login-chat.pcap", "openymsg-login-chat.pcap"]
+    if not all(os.path.exists(os.path.join(CAPTURES, f)) for f in files):
+        print("skip: captures not found in %s" % CAPTURES)
+        return
+    import socket
+    for f in files:
+        streams = client_streams(os.path.join(CAPTURES, f))
+        with Server(YMSGD) as srv:
+            srv.add_user("alice", "secret")
+            srv.add_user("bob", "secret")
+            b = srv.login("bob", "secret")
+            http = [v for (sp, dp), v in streams.items() if v.startswith(b"GET ")]
+            for req in http:
+                s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=5)
+                s.sendall(req)
+                data = b""
+                while not (b"\r\n\r\n" in data and (data.endswith(b"0\r\n\r\n") or b"Content-Length" in data)):
+                    x = s.recv(65536)                              # keep-alive clients: stop at the end
+                    if not x:
+                        break
+                    data += x
+                s.close()
+                assert data.startswith(b"HTTP/1.") and b" 200 " in data.split(b"\r\n")[0], (f, req[:40], data[:80])
+                if b"/capacity" in req:
+                    assert b"CS_IP_ADDRESS=127.0.0.1" in data
+            pkts = split_ymsg([v for (sp, dp), v in streams.items() if v.startswith(b"YMSG")][0])
+            c = Client(srv.ymsg_port)
+            c.send_raw(pkts[0])                                    # their exact 0x57
+            p = c.expect(0x57)
+            assert p.get(13) == "2"
+            chal, sid = p.get(94), p.session
+            auth = [q for q in pkts if struct.unpack(">H", q[10:12])[0] == 0x54][0]
+            orig = Packet(auth)
+            tok = srv.token("alice", "secret", chal).split("\r\n")[1][6:]
+            _, fields, _ = srv.cookies(tok)
+            subst = {277: fields["Y"], 278: fields["T"], 307: resp307(fields["crumb"], chal)}
+            pairs = [(k, subst.get(k, v)) for k, v in orig.pairs]
+            hdr_session = struct.unpack(">I", auth[16:20])[0]
+            c.send_raw(encode(0x54, pairs, orig.status, sid if hdr_session else 0))
+            burst = c.until_list_done()
+            assert burst[0].service == 0xF1 and burst[0].status == 0, (f, burst[:2])
+            rest = pkts[pkts.index(auth) + 1:]
+            sent_ims = []
+            for q in rest:
+                raw = bytearray(q)
+                if struct.unpack(">I", q[16:20])[0]:
+                    raw[16:20] = struct.pack(">I", sid)            # clients that copy the session id
+                svc = struct.unpack(">H", q[10:12])[0]
+                if svc == 0x06:
+                    sent_ims.append(Packet(bytes(q)).get(14))
+                c.send_raw(bytes(raw))
+                time.sleep(0.02)
+            got = [m.get(14) for m in b.drain(0.6) if m.service == 0x06]
+            assert sent_ims and got == sent_ims, (f, sent_ims, got)
+            assert all(m.get(4) == "alice" for m in b.drain(0.1) if m.service == 0x06)
+            assert "level=error" not in srv.log_text()
 
 
 # ---- command line ---------------------------------------------------------------------------------
