@@ -40,6 +40,8 @@ struct config {
     long offline_max;           /* offline messages kept per recipient (more are dropped) */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
+    long session_rate;          /* packets per second a logged-in session may send (token bucket rate) */
+    long session_burst;         /* ... and its burst; packets beyond it are dropped (logged) */
     long hash_threads;          /* threads verifying password hashes off the event loop (0 = inline) */
     long hash_queue;            /* password checks queued at most; beyond it pwtoken_get answers 1236 */
     long amf_max_body;          /* AMF gateway: largest request in bytes (http_max_body caps it too) */

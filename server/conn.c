@@ -169,15 +169,37 @@ void conn_close_all(struct server *srv)
 
 void conn_set_online_timeouts(struct conn *c)
 {
+    c->tokens = (float)c->srv->cfg->session_burst;
+    c->tokens_at = (float)(rl_now() - c->srv->t0);
     struct timeval tv = {c->srv->cfg->idle_timeout, 0};
     bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
 
+/* Per-session flood control: a token bucket refilled at session_rate up to session_burst. */
+static int session_allows(struct conn *c)
+{
+    const struct config *cfg = c->srv->cfg;
+    float now = (float)(rl_now() - c->srv->t0);
+    c->tokens += (now - c->tokens_at) * (float)cfg->session_rate;
+    if (c->tokens > (float)cfg->session_burst) c->tokens = (float)cfg->session_burst;
+    c->tokens_at = now;
+    if (c->tokens < 1.0f) return 0;
+    c->tokens -= 1.0f;
+    return 1;
+}
+
 static void dispatch_online(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct ymsg_builder *b;
+    if (!session_allows(c)) {
+        /* Log the first drop and then every 1000th, so a flood cannot flood the log as well. */
+        if (c->srv->dropped_flood++ % 1000 == 0)
+            log_event(LOG_WARN, c->peer, c->user, "flood_dropped", pkt->hdr.service, "session_rate=%ld/s exceeded",
+                      c->srv->cfg->session_rate);
+        return;
+    }
     switch (pkt->hdr.service) {
     case YMSG_SVC_KEEPALIVE:
         pkt_begin(c, YMSG_SVC_KEEPALIVE, YMSG_PKT_SERVERACK);

@@ -188,6 +188,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
     srv->lim.max_body = (size_t)cfg->max_packet;
     srv->lim.max_pairs = (size_t)cfg->max_pairs;
     hmap_init(&srv->online);
+    srv->t0 = rl_now();
     rl_init(&srv->conn_rl, (size_t)cfg->max_tracked, (double)cfg->conn_rate, (double)cfg->conn_burst);
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);

@@ -56,6 +56,8 @@ struct conn {
     struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
     int64_t idle_since;        /* wall time the idle status (999) began */
+    float tokens;              /* packet token bucket (session_rate / session_burst) */
+    float tokens_at;           /* monotonic time of the last refill, relative to srv->t0 */
     uint32_t session_id;       /* random id put in every packet header we send */
     uint32_t status;           /* presence code (0-9, 99, 999); never 12 (see invisible) */
     uint16_t version;          /* client's header version */
@@ -88,6 +90,8 @@ struct server {
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct ymsg_limits lim;        /* decoder caps from the config */
     size_t nconns;                 /* open YMSG connections */
+    double t0;                     /* monotonic start time (sessions keep float offsets from it) */
+    uint64_t dropped_flood;        /* packets dropped by the per-session rate limit */
     int stopping;                  /* set by SIGINT/SIGTERM */
 };
 

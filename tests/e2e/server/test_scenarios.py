@@ -914,6 +914,20 @@ def test_rate_limits_and_lockout():
         assert codes[:3] == ["0", "0", "0"] and codes[3:] == ["1236", "1236"], codes
 
 
+def test_session_flood_limit():
+    with Server(YMSGD, extra_args=["--session-rate", "2", "--session-burst", "10"]) as srv:
+        a, b = two_friends(srv)
+        time.sleep(1.0)                                     # refill the bucket after befriending
+        for i in range(40):
+            a.send(IM, [(1, "alice"), (5, "bob"), (14, "m%d" % i)], status=OFFLINE_STATUS)
+        got = [p.get(14) for p in b.drain(0.5) if p.service == IM]
+        assert 10 <= len(got) <= 13 and got == ["m%d" % i for i in range(len(got))], got
+        assert "event=flood_dropped" in srv.log_text()
+        time.sleep(1.1)                                     # refilled: the session still works
+        a.send(IM, [(1, "alice"), (5, "bob"), (14, "later")], status=OFFLINE_STATUS)
+        assert b.expect(IM).get(14) == "later"
+
+
 def test_idle_timeout():
     with Server(YMSGD, extra_args=["--idle-timeout", "1", "--login-timeout", "1"]) as srv:
         srv.add_user("alice", "secret")
