@@ -121,8 +121,9 @@ static void make_demo_accounts(struct config *cfg, struct store *st)
     st->buddy_add(st, "demo2", "demo", "Friends", 0);
     printf("ymsgd: first start: created demo accounts (each other's buddies)\n"
            "  user demo   password %s\n"
-           "  user demo2  password %s\n",
-           pw[0], pw[1]);
+           "  user demo2  password %s\n"
+           "  pager (YMSG) %s, token login and /capacity on http://%s\n",
+           pw[0], pw[1], cfg->ymsg_listen, cfg->http_listen);
     fflush(stdout);
     sodium_memzero(pw, sizeof pw);
 }
