@@ -26,8 +26,12 @@ npm_gateway_peer() {
   [ -d "$dir/node_modules" ] && return 0
   npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts >&2
 }
+# A tool already on PATH from elsewhere (e.g. nodejs and npm from NodeSource, whose nodejs package
+# conflicts with Debian's npm) satisfies its package: only the command is needed.
+declare -A by_command=([nodejs]=node [npm]=npm [python3]=python3 [curl]=curl [make]=make [gcc]=gcc)
 missing=()
 for p in "${pkgs[@]}"; do
+  if [ -n "${by_command[$p]:-}" ] && command -v "${by_command[$p]}" >/dev/null 2>&1; then continue; fi
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
 done
