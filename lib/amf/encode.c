@@ -554,94 +554,212 @@ static int wr0_avmplus(struct amf_enc *e, const struct amf_value *v)
     return wr3(e, v);
 }
 
-static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
+/* Copies n bytes without a library call for the short names and values AMF0 is mostly made of
+ * (a call to memcpy costs more than the copy below 16 bytes).  Overlapping loads and stores stay
+ * inside [s, s+n) and [d, d+n). */
+static inline uint8_t *copy_short(uint8_t *d, const char *s, size_t n)
 {
-    if (len > 0xFFFF) return AMF_ERANGE;
-    uint8_t h[2];
-    amf_wr16(h, (uint16_t)len);
-    TRY(put(e, h, 2));
-    return put(e, p, len);
+    if (AMF_LIKELY(n <= 16)) {
+        if (n >= 8) {
+            uint64_t a, b;
+            memcpy(&a, s, 8);
+            memcpy(&b, s + n - 8, 8);
+            memcpy(d, &a, 8);
+            memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, s, 4);
+            memcpy(&b, s + n - 4, 4);
+            memcpy(d, &a, 4);
+            memcpy(d + n - 4, &b, 4);
+        } else if (n) {
+            d[0] = (uint8_t)s[0];
+            d[n / 2] = (uint8_t)s[n / 2];
+            d[n - 1] = (uint8_t)s[n - 1];
+        }
+    } else {
+        memcpy(d, s, n);
+    }
+    return d + n;
 }
 
-/* AMF0 reference (returns 1 after writing it) or a new table slot. */
-static int obj0_ref(struct amf_enc *e, const struct amf_value *v)
+/* Room for n more bytes, written at the end pointer below. */
+static inline int need(struct amf_enc *e, size_t n)
+{
+    struct amf_buf *b = e->out;
+    if (AMF_UNLIKELY(b->cap - b->len < n)) return amf_buf_reserve(b, n);
+    return 0;
+}
+static inline uint8_t *end_of(struct amf_enc *e) { return e->out->data + e->out->len; }
+
+static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
+{
+    if (AMF_UNLIKELY(len > 0xFFFF)) return AMF_ERANGE;
+    TRY(need(e, 2 + (size_t)len));
+    uint8_t *d = end_of(e);
+    amf_wr16(d, (uint16_t)len);
+    d = copy_short(d + 2, p, len);
+    e->out->len = (size_t)(d - e->out->data);
+    return 0;
+}
+
+/* AMF0 reference (returns 1 after writing it) or a new table slot.  Every complex node is looked up:
+ * any node may be shared or reached again through a cycle.  The address-table probe is inlined here
+ * because every AMF0 object and array passes through it. */
+static inline int obj0_ref(struct amf_enc *e, const struct amf_value *v)
 {
     uint32_t idx = e->nobjs0;
-    int64_t f = idx <= 0xFFFF ? ptr_find_add(&e->objs0, v, idx) : ptr_find(&e->objs0, v);
-    if (f < -1) return (int)f;
-    if (f >= 0) {
-        uint8_t b[3] = { 0x07, (uint8_t)(f >> 8), (uint8_t)f };
-        TRY(put(e, b, 3));
-        return 1;
+    int64_t f;
+    if (AMF_LIKELY(idx <= 0xFFFF)) {
+        struct ptr_tab *t = &e->objs0;
+        if (AMF_UNLIKELY((t->count + 1) * 2 > t->cap)) {
+            if (ptr_grow(t, hash_addr)) return AMF_ENOMEM;
+        }
+        uint32_t mask = t->cap - 1, j = (uint32_t)addr_hash(v) & mask;
+        for (;;) {
+            struct ptr_ent *s = &t->e[j];
+            if (s->gen != t->gen) {
+                s->key = v; s->idx = idx; s->gen = t->gen;  /* objs0.base is always 0 */
+                t->count++;
+                e->nobjs0++;
+                return 0;
+            }
+            if (s->key == v) { f = s->idx; break; }
+            j = (j + 1) & mask;
+        }
+    } else {
+        f = ptr_find(&e->objs0, v);
+        if (f < 0) {
+            /* past 65535 nothing can refer to it (not stored), but the reader still counts it */
+            e->nobjs0++;
+            return 0;
+        }
     }
-    /* past 65535 nothing can refer to it (not stored), but the reader still counts it */
-    e->nobjs0++;
-    return 0;
+    TRY(need(e, 3));
+    uint8_t *d = end_of(e);
+    d[0] = 0x07;
+    amf_wr16(d + 1, (uint16_t)f);
+    e->out->len += 3;
+    return 1;
+}
+
+/* Bytes of a value written in one step by wr0_scalar (marker included), or 0 for everything else:
+ * complex values, AMF3 values, 0x0C long strings and 0x0F XML documents. */
+static inline size_t scalar0_size(const struct amf_value *v)
+{
+    if (AMF_UNLIKELY(v->flags & AMF_VF_AVMPLUS)) return 0;
+    switch (v->type) {
+    case AMF_UNDEFINED: case AMF_NULL: case AMF_UNSUPPORTED: return 1;
+    case AMF_BOOL: return 2;
+    case AMF_INT: case AMF_DOUBLE: return 9;
+    case AMF_DATE: return 11;
+    case AMF_STRING: return v->u.s.len <= 0xFFFF ? 3 + (size_t)v->u.s.len : 0;
+    default: return 0;
+    }
+}
+
+/* Writes a value scalar0_size() sized (non-zero) into reserved space; returns the end. */
+static inline uint8_t *wr0_scalar(uint8_t *d, const struct amf_value *v)
+{
+    switch (v->type) {
+    case AMF_STRING:
+        d[0] = 0x02;
+        amf_wr16(d + 1, (uint16_t)v->u.s.len);
+        return copy_short(d + 3, v->u.s.ptr, v->u.s.len);
+    case AMF_DOUBLE: d[0] = 0x00; amf_wrdbl(d + 1, v->u.d); return d + 9;
+    case AMF_INT: d[0] = 0x00; amf_wrdbl(d + 1, (double)v->u.i); return d + 9;
+    case AMF_BOOL: d[0] = 0x01; d[1] = v->u.b ? 1 : 0; return d + 2;
+    case AMF_UNDEFINED: d[0] = 0x06; return d + 1;
+    case AMF_NULL: d[0] = 0x05; return d + 1;
+    case AMF_UNSUPPORTED: d[0] = 0x0D; return d + 1;
+    default: /* AMF_DATE */
+        d[0] = 0x0B;
+        amf_wrdbl(d + 1, v->u.d);
+        amf_wr16(d + 9, (uint16_t)v->tz);
+        return d + 11;
+    }
 }
 
 static int wr0(struct amf_enc *e, const struct amf_value *v);
 
-static int wr0_member(struct amf_enc *e, const char *name, uint32_t nlen, const struct amf_value *v)
+/* name + value: one reservation for both when the value is a scalar. */
+static inline int wr0_member(struct amf_enc *e, const char *name, uint32_t nlen,
+                             const struct amf_value *v)
 {
-    TRY(wr0_u16str(e, name, nlen));
+    if (AMF_UNLIKELY(nlen > 0xFFFF)) return AMF_ERANGE;
+    size_t vs = scalar0_size(v);
+    TRY(need(e, 2 + (size_t)nlen + vs));
+    uint8_t *d = end_of(e);
+    amf_wr16(d, (uint16_t)nlen);
+    d = copy_short(d + 2, name, nlen);
+    if (AMF_LIKELY(vs)) {
+        d = wr0_scalar(d, v);
+        e->out->len = (size_t)(d - e->out->data);
+        return 0;
+    }
+    e->out->len = (size_t)(d - e->out->data);
     return wr0(e, v);
 }
 
-static int wr0_end(struct amf_enc *e) { return put(e, "\0\0\x09", 3); }
+static inline int wr0_end(struct amf_enc *e)
+{
+    TRY(need(e, 3));
+    uint8_t *d = end_of(e);
+    d[0] = 0; d[1] = 0; d[2] = 0x09;
+    e->out->len += 3;
+    return 0;
+}
+
+/* Decimal digits of i (ECMA array dense keys). */
+static uint32_t u32_dec(char *buf, uint32_t i)
+{
+    char tmp[10];
+    uint32_t n = 0;
+    do { tmp[n++] = (char)('0' + i % 10); i /= 10; } while (i);
+    for (uint32_t k = 0; k < n; k++) buf[k] = tmp[n - 1 - k];
+    return n;
+}
 
 static int wr0(struct amf_enc *e, const struct amf_value *v)
 {
     int r;
+    uint8_t *d;
+    size_t vs = scalar0_size(v);
+    if (vs) {
+        TRY(need(e, vs)); d = end_of(e);
+        d = wr0_scalar(d, v);
+        e->out->len = (size_t)(d - e->out->data);
+        return 0;
+    }
     if (v->flags & AMF_VF_AVMPLUS) return wr0_avmplus(e, v);
     switch (v->type) {
-    case AMF_UNDEFINED: return put1(e, 0x06);
-    case AMF_NULL: return put1(e, 0x05);
-    case AMF_UNSUPPORTED: return put1(e, 0x0D);
-    case AMF_BOOL: { uint8_t b[2] = { 0x01, v->u.b ? 1 : 0 }; return put(e, b, 2); }
-    case AMF_INT: return put_dbl(e, 0x00, (double)v->u.i);
-    case AMF_DOUBLE: return put_dbl(e, 0x00, v->u.d);
     case AMF_STRING: case AMF_XMLDOC: {
-        uint8_t h[5];
-        if (v->type == AMF_STRING && v->u.s.len <= 0xFFFF) {
-            h[0] = 0x02;
-            amf_wr16(h + 1, (uint16_t)v->u.s.len);
-            TRY(put(e, h, 3));
-        } else {
-            h[0] = v->type == AMF_STRING ? 0x0C : 0x0F;
-            amf_wr32(h + 1, v->u.s.len);
-            TRY(put(e, h, 5));
-        }
-        return put(e, v->u.s.ptr, v->u.s.len);
-    }
-    case AMF_DATE: {
-        uint8_t b[11];
-        b[0] = 0x0B;
-        amf_wrdbl(b + 1, v->u.d);
-        amf_wr16(b + 9, (uint16_t)v->tz);
-        return put(e, b, 11);
+        /* 0x0C long string (over 65535 bytes) or 0x0F XML document: U32 length */
+        TRY(need(e, 5 + (size_t)v->u.s.len)); d = end_of(e);
+        d[0] = v->type == AMF_STRING ? 0x0C : 0x0F;
+        amf_wr32(d + 1, v->u.s.len);
+        if (v->u.s.len) memcpy(d + 5, v->u.s.ptr, v->u.s.len);
+        e->out->len += 5 + (size_t)v->u.s.len;
+        return 0;
     }
     case AMF_ARRAY: {
         const struct amf_array *ar = v->u.array;
         if ((r = obj0_ref(e, v))) return r < 0 ? r : 0;
         TRY(enter(e));
-        if ((v->flags & AMF_VF_ECMA) || ar->assoc_count) {
-            uint8_t h[5];
-            h[0] = 0x08;
-            amf_wr32(h + 1, (v->flags & AMF_VF_ECMA) ? ar->ecma_count : ar->dense_count);
-            TRY(put(e, h, 5));
+        int ecma = (v->flags & AMF_VF_ECMA) || ar->assoc_count;
+        TRY(need(e, 5)); d = end_of(e);
+        d[0] = ecma ? 0x08 : 0x0A;
+        amf_wr32(d + 1, (v->flags & AMF_VF_ECMA) ? ar->ecma_count : ar->dense_count);
+        e->out->len += 5;
+        if (ecma) {
             for (uint32_t i = 0; i < ar->dense_count; i++) {
                 char key[16];
-                int n = snprintf(key, sizeof key, "%u", i);
-                TRY(wr0_member(e, key, (uint32_t)n, ar->dense[i]));
+                TRY(wr0_member(e, key, u32_dec(key, i), ar->dense[i]));
             }
             for (uint32_t i = 0; i < ar->assoc_count; i++)
                 TRY(wr0_member(e, ar->assoc[i].name.ptr, ar->assoc[i].name.len, ar->assoc[i].value));
             TRY(wr0_end(e));
         } else {
-            uint8_t h[5];
-            h[0] = 0x0A;
-            amf_wr32(h + 1, ar->dense_count);
-            TRY(put(e, h, 5));
             for (uint32_t i = 0; i < ar->dense_count; i++) TRY(wr0(e, ar->dense[i]));
         }
         e->depth--;
@@ -655,13 +773,18 @@ static int wr0(struct amf_enc *e, const struct amf_value *v)
         if ((r = obj0_ref(e, v))) return r < 0 ? r : 0;
         TRY(enter(e));
         if (t->class_name.len) {
-            TRY(put1(e, 0x10));
+            TRY(need(e, 1)); d = end_of(e);
+            d[0] = 0x10;
+            e->out->len++;
             TRY(wr0_u16str(e, t->class_name.ptr, t->class_name.len));
         } else {
-            TRY(put1(e, 0x03));
+            TRY(need(e, 1)); d = end_of(e);
+            d[0] = 0x03;
+            e->out->len++;
         }
-        for (uint32_t i = 0; i < o->dyn_count; i++)
-            TRY(wr0_member(e, o->dyn[i].name.ptr, o->dyn[i].name.len, o->dyn[i].value));
+        const struct amf_member *m = o->dyn;
+        for (uint32_t i = 0, n = o->dyn_count; i < n; i++)
+            TRY(wr0_member(e, m[i].name.ptr, m[i].name.len, m[i].value));
         TRY(wr0_end(e));
         e->depth--;
         return 0;
