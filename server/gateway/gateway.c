@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../log.h"
+#include "../pwworker.h"
 #include "../store.h"
 #include "internal.h"
 
@@ -169,9 +170,20 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
     return gw;
 }
 
+int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue)
+{
+    if (threads <= 0 || gw->pw) return 0;
+    gw->pw = pwworker_new(base, threads, queue ? queue : 1);
+    return gw->pw ? 0 : -1;
+}
+
 void gateway_free(struct gateway *gw)
 {
     if (!gw) return;
+    /* First: requests still waiting for a password check are finished (done gets NULL) and let go
+     * of the sessions they hold. */
+    pwworker_free(gw->pw);
+    gw->pw = NULL;
     gw_sessions_free(gw);
     gw_pbcache_free(gw);
     rl_free(&gw->rl_addr);
@@ -182,6 +194,49 @@ void gateway_free(struct gateway *gw)
     sodium_memzero(gw->mac_key, sizeof gw->mac_key);
     free(gw);
 }
+
+struct in_body {
+    struct amf_str target;     /* target URI */
+    struct amf_str response;   /* response URI */
+    struct amf_value *value;   /* decoded value, NULL when undecodable */
+    int err;                   /* AMF_E* when value is NULL */
+    size_t err_off;            /* offset of the offending byte in the request */
+};
+
+/* Per-request state.  A request whose login waits for a hash worker lives on the heap with its own
+ * arena until the verdict arrives; then the header or body that asked runs again, and the rest
+ * follow. */
+struct gw_req {
+    struct gateway *gw;            /* gateway */
+    struct gw_request in;          /* the HTTP request (peer and cookie point at the copies below) */
+    char peer[80];                 /* copy of in->peer */
+    char cookie[GW_COOKIE_LEN + 1];/* copy of in->cookie */
+    amf_arena *arena;              /* decoded request and reply values */
+    struct gw_session *cookie_sess;/* session of the cookie, or the one an earlier body used */
+    struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
+    int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
+    int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
+    char cred_code[48];            /* fault code when cred_state is -1 */
+    char cred_text[256];           /* fault text when cred_state is -1 */
+    struct amf_header *hdrs;       /* decoded headers */
+    uint32_t nh;                   /* their count */
+    struct in_body *bodies;        /* decoded bodies */
+    uint32_t nb;                   /* their count */
+    const char *unknown_mu;        /* a must-understand header we do not support, or NULL */
+    struct amf_packet reply;       /* reply bodies built so far */
+    uint32_t next_hdr;             /* next header to run */
+    uint32_t next_body;            /* next body to run */
+    int async;                     /* logins may go to the hash workers */
+    int suspended;                 /* a login handed its check to a worker: stop and wait */
+    int pinned;                    /* cookie_sess/out_sess pins are held */
+    int have_verdict;              /* the worker's answer for v_user/v_mac is in verdict */
+    int verdict;                   /* 1 password matched, 0 not */
+    char v_user[GW_USER_MAX + 1];  /* account of the check */
+    uint8_t v_mac[16];             /* keyed hash of the password checked */
+    int abandoned;                 /* the client went away: finish silently */
+    gw_done_fn done;               /* completion of a suspended request */
+    void *done_arg;                /* its argument */
+};
 
 /* ------------------------------------------------------------------------------------------------
  * Login and throttling (the same policy as ymsgd's token login, with its own tables)
@@ -219,9 +274,37 @@ static void login_failed(struct gateway *gw, const char *peer, const char *user,
     }
 }
 
+/* After the password check: counts a failure, or attaches the user to the call's session. */
+static int login_verdict(struct gw_call *call, const char *peer, const char *name, const uint8_t mac[16], int ok,
+                         double now)
+{
+    struct gateway *gw = call->gw;
+    if (!ok) {
+        login_failed(gw, peer, name, now);
+        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "wrong password");
+        return 0;
+    }
+    if (!call->sess && !(call->sess = gw_session_new(gw)))
+        return gw_fault(call, GW_FAULT_BUSY, "too many sessions; try again later");
+    snprintf(call->sess->user, sizeof call->sess->user, "%s", name);
+    memcpy(call->sess->cred_mac, mac, 16);
+    call->sess->has_cred = 1;
+    if (gw_session_new_cookie(gw, call->sess) < 0) {
+        call->sess->user[0] = 0;
+        call->sess->has_cred = 0;
+        return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+    }
+    gw_pbcache_drop(gw, name);
+    log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
+    return 1;
+}
+
+static void login_checked(void *arg, int ok);
+
 int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen)
 {
     struct gateway *gw = call->gw;
+    struct gw_req *rq = call->req;
     const char *peer = call->peer ? call->peer : "";
     char name[GW_USER_MAX + 1];
     double now = rl_now(), window = (double)gw->cfg.fail_window;
@@ -234,6 +317,12 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         sodium_memcmp(call->sess->cred_mac, mac, sizeof mac) == 0) {
         gw_pbcache_drop(gw, name); /* a login always re-reads the stored phonebook */
         return 1;
+    }
+    /* The re-run after a worker's answer: throttling and the lock were checked the first time. */
+    if (valid && rq && rq->have_verdict && !strcmp(rq->v_user, name) &&
+        sodium_memcmp(rq->v_mac, mac, sizeof mac) == 0) {
+        rq->have_verdict = 0;
+        return login_verdict(call, peer, name, mac, rq->verdict, now);
     }
     /* Forget idle throttle entries now and then, so a full table never stops counting newcomers. */
     if (now - gw->rl_swept > 30.0) {
@@ -267,27 +356,24 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     char pwz[GW_MAX_PASSWORD + 1];
     memcpy(pwz, password, plen);
     pwz[plen] = 0;
+    if (rq && rq->async && gw->pw) {
+        /* Off the loop: the request waits, everybody else goes on. */
+        int q = pwworker_verify(gw->pw, u.pwhash, pwz, login_checked, rq);
+        sodium_memzero(pwz, sizeof pwz);
+        sodium_memzero(&u, sizeof u);
+        if (q < 0) {
+            log_event(LOG_WARN, peer, name, "amf_login_busy", 0, "password check queue full");
+            return gw_fault(call, GW_FAULT_BUSY, "too many logins in progress; try again later");
+        }
+        snprintf(rq->v_user, sizeof rq->v_user, "%s", name);
+        memcpy(rq->v_mac, mac, sizeof mac);
+        rq->suspended = 1;
+        return gw_fault(call, GW_FAULT_BUSY, "login in progress");
+    }
     int ok = crypto_pwhash_str_verify(u.pwhash, pwz, plen) == 0;
     sodium_memzero(pwz, sizeof pwz);
     sodium_memzero(&u, sizeof u);
-    if (!ok) {
-        login_failed(gw, peer, name, now);
-        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "wrong password");
-        return 0;
-    }
-    if (!call->sess && !(call->sess = gw_session_new(gw)))
-        return gw_fault(call, GW_FAULT_BUSY, "too many sessions; try again later");
-    snprintf(call->sess->user, sizeof call->sess->user, "%s", name);
-    memcpy(call->sess->cred_mac, mac, sizeof mac);
-    call->sess->has_cred = 1;
-    if (gw_session_new_cookie(gw, call->sess) < 0) {
-        call->sess->user[0] = 0;
-        call->sess->has_cred = 0;
-        return gw_fault(call, GW_FAULT_BUSY, "out of memory");
-    }
-    gw_pbcache_drop(gw, name);
-    log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
-    return 1;
+    return login_verdict(call, peer, name, mac, ok, rl_now());
 }
 
 void gw_logout(struct gw_call *call)
@@ -336,26 +422,6 @@ static int rd_str(struct rd *r, struct amf_str *s)
     r->off += n;
     return 0;
 }
-
-struct in_body {
-    struct amf_str target;     /* target URI */
-    struct amf_str response;   /* response URI */
-    struct amf_value *value;   /* decoded value, NULL when undecodable */
-    int err;                   /* AMF_E* when value is NULL */
-    size_t err_off;            /* offset of the offending byte in the request */
-};
-
-/* Per-request state. */
-struct req {
-    struct gateway *gw;            /* gateway */
-    const struct gw_request *in;   /* the HTTP request */
-    struct gw_session *cookie_sess;/* session of the cookie, or the one an earlier body used */
-    struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
-    int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
-    int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
-    char cred_code[48];            /* fault code when cred_state is -1 */
-    char cred_text[256];           /* fault text when cred_state is -1 */
-};
 
 /* NUL-terminated arena copy of a wire string (NULL when too long or containing NUL). */
 static char *cstr(amf_arena *a, struct amf_str s, size_t max)
@@ -414,7 +480,7 @@ static char *reply_target(amf_arena *a, struct amf_str resp, int ok)
 
 /* A session a body used or created carries over to the following bodies of the same request
  * (clients batch "login" and "sync" in one envelope) and gets its cookie set on the reply. */
-static void use_session(struct req *rq, struct gw_session *s)
+static void use_session(struct gw_req *rq, struct gw_session *s)
 {
     if (!s) return;
     rq->out_sess = s;
@@ -434,7 +500,7 @@ static int split_target(amf_arena *a, const char *t, const char **svc, const cha
 }
 
 /* Runs one call; on success *out is the result, else -1 with the fault on call. */
-static int run_call(struct req *rq, struct gw_call *call, struct amf_value *args, struct amf_value **out)
+static int run_call(struct gw_req *rq, struct gw_call *call, struct amf_value *args, struct amf_value **out)
 {
     static struct amf_value *none[1];
     if (args && args->type == AMF_ARRAY && args->u.array->assoc_count == 0) {
@@ -456,28 +522,29 @@ static int run_call(struct req *rq, struct gw_call *call, struct amf_value *args
     }
     if (rq->cred_state < 0) return gw_fault(call, rq->cred_code, "%s", rq->cred_text);
     int rc = gw_invoke(&rq->gw->reg, call, out);
-    if (rc < 0)
+    if (rc < 0 && !rq->suspended)
         log_event(LOG_DEBUG, call->peer, call->sess ? call->sess->user : NULL, "amf_fault", 0, "%s.%s: %s: %s",
                   call->service, call->method, call->fault_code, call->fault_string);
     return rc;
 }
 
-static void call_init(struct req *rq, struct gw_call *call, struct gw_session *sess)
+static void call_init(struct gw_req *rq, struct gw_call *call, struct gw_session *sess)
 {
     memset(call, 0, sizeof *call);
     call->gw = rq->gw;
     call->sess = sess;
-    call->arena = rq->gw->arena;
-    call->peer = rq->in->peer ? rq->in->peer : "";
+    call->arena = rq->arena;
+    call->req = rq;
+    call->peer = rq->in.peer ? rq->in.peer : "";
     call->amf3 = rq->amf3;
     call->service = "";
     call->method = "";
 }
 
 /* Classic NetConnection call: target "Service.method", value = argument array. */
-static int classic_body(struct req *rq, const struct in_body *b, struct amf_value **out)
+static int classic_body(struct gw_req *rq, const struct in_body *b, struct amf_value **out)
 {
-    amf_arena *a = rq->gw->arena;
+    amf_arena *a = rq->arena;
     struct gw_call call;
     call_init(rq, &call, rq->cookie_sess);
     call.amf3 = rq->amf3 || has_avmplus(b->value);
@@ -505,10 +572,10 @@ static int classic_body(struct req *rq, const struct in_body *b, struct amf_valu
 
 /* Flex reply: AcknowledgeMessage (or DSK when the request came as a small message) or
  * ErrorMessage, wrapped for AMF0 with the 0x11 marker. */
-static struct amf_value *flex_reply(struct req *rq, const struct amf_flex_msg *m, struct gw_session *sess,
+static struct amf_value *flex_reply(struct gw_req *rq, const struct amf_flex_msg *m, struct gw_session *sess,
                                     struct amf_value *body, const struct gw_call *fault)
 {
-    amf_arena *a = rq->gw->arena;
+    amf_arena *a = rq->arena;
     struct amf_flex_msg r;
     char mid[37];
     gw_uuid(mid);
@@ -576,10 +643,10 @@ static int login_b64(struct gw_call *call, const struct amf_value *cred)
     return rc;
 }
 
-static int flex_body(struct req *rq, const struct in_body *b, const struct amf_flex_msg *m, struct amf_value **out)
+static int flex_body(struct gw_req *rq, const struct in_body *b, const struct amf_flex_msg *m, struct amf_value **out)
 {
     struct gateway *gw = rq->gw;
-    amf_arena *a = gw->arena;
+    amf_arena *a = rq->arena;
     struct gw_session *sess = NULL;
     char dsid[37];
     if (m->ds_id.ptr && m->ds_id.len == 36) {
@@ -656,7 +723,7 @@ static int flex_body(struct req *rq, const struct in_body *b, const struct amf_f
 }
 
 /* Header "Credentials" {userid, password}: log in before the bodies run. */
-static void credentials_header(struct req *rq, const struct amf_value *v)
+static void credentials_header(struct gw_req *rq, const struct amf_value *v)
 {
     struct gw_call call;
     call_init(rq, &call, rq->cookie_sess);
@@ -709,11 +776,11 @@ static int content_type_ok(const char *ct)
 }
 
 /* Pass 1: frames every header and body and decodes their values.  Returns 0, or -1 with a 400 reply. */
-static int read_envelope(struct req *rq, struct rd *r, uint16_t *version, struct amf_header **hdrs, uint32_t *nh,
+static int read_envelope(struct gw_req *rq, struct rd *r, uint16_t *version, struct amf_header **hdrs, uint32_t *nh,
                          struct in_body **bodies, uint32_t *nb, struct gw_response *out)
 {
     struct gateway *gw = rq->gw;
-    amf_arena *a = gw->arena;
+    amf_arena *a = rq->arena;
     uint16_t n;
     if (rd_u16(r, version) < 0) goto trunc;
     if (*version != 0 && *version != 1 && *version != 3) {
@@ -793,68 +860,16 @@ nomem:
     return -1;
 }
 
-static void handle_envelope(struct req *rq, struct gw_response *out)
+/* Builds the reply from the bodies run so far (all of them). */
+static void encode_reply(struct gw_req *rq, struct gw_response *out)
 {
     struct gateway *gw = rq->gw;
-    amf_arena *a = gw->arena;
-    struct rd r = {rq->in->body, rq->in->len, 0};
-    uint16_t version = 0;
-    struct amf_header *hdrs = NULL;
-    struct in_body *bodies = NULL;
-    uint32_t nh = 0, nb = 0;
-    if (read_envelope(rq, &r, &version, &hdrs, &nh, &bodies, &nb, out) < 0) return;
-    rq->amf3 = 0;
-    for (uint32_t i = 0; i < nb; i++)
-        if (bodies[i].value && has_avmplus(bodies[i].value)) rq->amf3 = 1;
-
-    struct amf_packet p;
-    amf_packet_init(&p, version);
-    const char *unknown_mu = NULL;
-    for (uint32_t i = 0; i < nh; i++) {
-        struct amf_str nm = hdrs[i].name;
-        if (nm.len == 11 && !memcmp(nm.ptr, "Credentials", 11)) credentials_header(rq, hdrs[i].value);
-        else if (hdrs[i].must_understand && !unknown_mu) unknown_mu = cstr(a, nm, 64) ? cstr(a, nm, 64) : "?";
-    }
-    for (uint32_t i = 0; i < nb; i++) {
-        const struct in_body *b = &bodies[i];
-        struct amf_value *v = NULL;
-        int ok = 0;
-        struct amf_flex_msg m;
-        if (!b->value) {
-            char text[160];
-            snprintf(text, sizeof text, "undecodable AMF value: %s at byte %zu", amf_strerror(b->err), b->err_off);
-            v = classic_fault(a, GW_FAULT_MESSAGE, text);
-            if (v && rq->amf3) {
-                /* Keep a Flex client's error handler working: answer with an ErrorMessage. */
-                struct amf_flex_msg none;
-                struct gw_call fc;
-                amf_flex_init(&none, AMF_FLEX_REMOTING);
-                call_init(rq, &fc, NULL);
-                gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
-                v = flex_reply(rq, &none, NULL, NULL, &fc);
-            }
-        } else if (unknown_mu) {
-            char text[160];
-            snprintf(text, sizeof text, "header \"%s\" must be understood but is not supported", unknown_mu);
-            v = classic_fault(a, "Client.Header.MustUnderstand", text);
-        } else if (b->target.len == 4 && !memcmp(b->target.ptr, "null", 4) &&
-                   amf_flex_parse(a, b->value, &m) == 0) {
-            ok = flex_body(rq, b, &m, &v);
-        } else {
-            ok = classic_body(rq, b, &v);
-        }
-        const char *target = reply_target(a, b->response, ok);
-        if (!v || !target || amf_packet_add_body(a, &p, target, "null", v) != 0) {
-            reply_text(out, 500, "Internal Server Error", "AMF: out of memory building the reply");
-            return;
-        }
-    }
     struct amf_buf buf;
     amf_buf_init(&buf, 64u << 20);
-    int e = amf_packet_encode(&gw->opts, &p, &buf);
+    int e = amf_packet_encode(&gw->opts, &rq->reply, &buf);
     if (e) {
         amf_buf_free(&buf);
-        log_event(LOG_WARN, rq->in->peer, NULL, "amf_encode_failed", 0, "%s", amf_strerror(e));
+        log_event(LOG_WARN, rq->in.peer, NULL, "amf_encode_failed", 0, "%s", amf_strerror(e));
         reply_text(out, 500, "Internal Server Error", "AMF: cannot encode the reply: %s", amf_strerror(e));
         return;
     }
@@ -865,32 +880,230 @@ static void handle_envelope(struct req *rq, struct gw_response *out)
     out->len = buf.len;
 }
 
-void gateway_handle(struct gateway *gw, const struct gw_request *in, struct gw_response *out)
+/* Runs one body and appends its reply.  0, or -1 with *out set (500). */
+static int run_body(struct gw_req *rq, const struct in_body *b, struct gw_response *out)
+{
+    amf_arena *a = rq->arena;
+    struct amf_value *v = NULL;
+    int ok = 0;
+    struct amf_flex_msg m;
+    if (!b->value) {
+        char text[160];
+        snprintf(text, sizeof text, "undecodable AMF value: %s at byte %zu", amf_strerror(b->err), b->err_off);
+        v = classic_fault(a, GW_FAULT_MESSAGE, text);
+        if (v && rq->amf3) {
+            /* Keep a Flex client's error handler working: answer with an ErrorMessage. */
+            struct amf_flex_msg none;
+            struct gw_call fc;
+            amf_flex_init(&none, AMF_FLEX_REMOTING);
+            call_init(rq, &fc, NULL);
+            gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
+            v = flex_reply(rq, &none, NULL, NULL, &fc);
+        }
+    } else if (rq->unknown_mu) {
+        char text[160];
+        snprintf(text, sizeof text, "header \"%s\" must be understood but is not supported", rq->unknown_mu);
+        v = classic_fault(a, "Client.Header.MustUnderstand", text);
+    } else if (b->target.len == 4 && !memcmp(b->target.ptr, "null", 4) && amf_flex_parse(a, b->value, &m) == 0) {
+        ok = flex_body(rq, b, &m, &v);
+    } else {
+        ok = classic_body(rq, b, &v);
+    }
+    if (rq->suspended) return 0; /* this body runs again when the password check is done */
+    const char *target = reply_target(a, b->response, ok);
+    if (!v || !target || amf_packet_add_body(a, &rq->reply, target, "null", v) != 0) {
+        reply_text(out, 500, "Internal Server Error", "AMF: out of memory building the reply");
+        return -1;
+    }
+    return 0;
+}
+
+/* Holds (d = 1) or lets go of (d = -1) the sessions a waiting request refers to, so that neither
+ * eviction nor expiry frees them meanwhile. */
+static void req_pin(struct gw_req *rq, int d)
+{
+    if ((d > 0) == (rq->pinned != 0)) return;
+    rq->pinned = d > 0;
+    if (rq->cookie_sess) rq->cookie_sess->pins = (uint32_t)((int)rq->cookie_sess->pins + d);
+    if (rq->out_sess) rq->out_sess->pins = (uint32_t)((int)rq->out_sess->pins + d);
+}
+
+/* Runs the headers and bodies not run yet.  Returns 1 when a login suspended the request (pins
+ * held), else 0 with *out filled. */
+static int req_run(struct gw_req *rq, struct gw_response *out)
+{
+    struct gateway *gw = rq->gw;
+    req_pin(rq, -1);
+    /* Sessions this request uses are not evicted for sessions it creates. */
+    gw->req_gen++;
+    if (rq->cookie_sess) rq->cookie_sess->gen = gw->req_gen;
+    if (rq->out_sess) rq->out_sess->gen = gw->req_gen;
+    for (; rq->next_hdr < rq->nh; rq->next_hdr++) {
+        struct amf_str nm = rq->hdrs[rq->next_hdr].name;
+        if (nm.len == 11 && !memcmp(nm.ptr, "Credentials", 11)) {
+            rq->suspended = 0;
+            credentials_header(rq, rq->hdrs[rq->next_hdr].value);
+            if (rq->suspended) goto wait;
+        }
+    }
+    for (; rq->next_body < rq->nb; rq->next_body++) {
+        rq->suspended = 0;
+        if (run_body(rq, &rq->bodies[rq->next_body], out) < 0) return 0;
+        if (rq->suspended) goto wait;
+    }
+    encode_reply(rq, out);
+    return 0;
+wait:
+    req_pin(rq, 1);
+    return 1;
+}
+
+/* Decodes the envelope and runs it.  Returns 1 when suspended, else 0 with *out filled. */
+static int req_start(struct gw_req *rq, struct gw_response *out)
+{
+    amf_arena *a = rq->arena;
+    struct rd r = {rq->in.body, rq->in.len, 0};
+    uint16_t version = 0;
+    if (read_envelope(rq, &r, &version, &rq->hdrs, &rq->nh, &rq->bodies, &rq->nb, out) < 0) return 0;
+    rq->amf3 = 0;
+    for (uint32_t i = 0; i < rq->nb; i++)
+        if (rq->bodies[i].value && has_avmplus(rq->bodies[i].value)) rq->amf3 = 1;
+    amf_packet_init(&rq->reply, version);
+    for (uint32_t i = 0; i < rq->nh; i++) {
+        struct amf_str nm = rq->hdrs[i].name;
+        if (nm.len == 11 && !memcmp(nm.ptr, "Credentials", 11)) continue;
+        if (rq->hdrs[i].must_understand && !rq->unknown_mu) rq->unknown_mu = cstr(a, nm, 64) ? cstr(a, nm, 64) : "?";
+    }
+    return req_run(rq, out);
+}
+
+/* The reply's cookie and the last-resort 500. */
+static void req_finish(struct gw_req *rq, struct gw_response *out)
+{
+    if (out->status == 200 && rq->out_sess && !rq->out_sess->cookie_sent) {
+        memcpy(out->set_cookie, rq->out_sess->cookie, sizeof out->set_cookie);
+        rq->out_sess->cookie_sent = 1;
+    }
+    if (!out->body && out->status != 200) reply_text(out, 500, "Internal Server Error", "AMF: out of memory");
+}
+
+/* Lets go of the pins and hands the arena back to the gateway (for the next request). */
+static void req_release(struct gw_req *rq)
+{
+    struct gateway *gw = rq->gw;
+    req_pin(rq, -1);
+    if (rq->arena) {
+        amf_arena_reset(rq->arena);
+        if (!gw->arena) gw->arena = rq->arena; /* reused by the next request */
+        else amf_arena_free(rq->arena);
+        rq->arena = NULL;
+    }
+}
+
+/* Checks the method and headers and sets the request up.  Returns 0, or -1 with *out set. */
+static int req_init(struct gateway *gw, struct gw_req *rq, const struct gw_request *in, struct gw_response *out)
 {
     memset(out, 0, sizeof *out);
     if (!in->is_post) {
         reply_text(out, 405, "Method Not Allowed", "AMF gateway: send POST with Content-Type: application/x-amf");
-        return;
+        return -1;
     }
     if (!content_type_ok(in->content_type)) {
         reply_text(out, 415, "Unsupported Media Type", "AMF gateway: Content-Type must be application/x-amf");
-        return;
+        return -1;
     }
     if (in->len > gw->cfg.max_body) {
         reply_text(out, 413, "Payload Too Large", "AMF gateway: body larger than %zu bytes", gw->cfg.max_body);
-        return;
+        return -1;
     }
-    struct req rq;
-    memset(&rq, 0, sizeof rq);
-    rq.gw = gw;
-    rq.in = in;
+    rq->gw = gw;
+    rq->in = *in;
+    snprintf(rq->peer, sizeof rq->peer, "%s", in->peer ? in->peer : "");
+    snprintf(rq->cookie, sizeof rq->cookie, "%s", in->cookie ? in->cookie : "");
+    rq->in.peer = rq->peer;
+    rq->in.cookie = in->cookie ? rq->cookie : NULL;
+    rq->in.content_type = NULL;
+    rq->arena = gw->arena ? gw->arena : amf_arena_new(gw->cfg.max_arena);
+    if (!rq->arena) {
+        reply_text(out, 500, "Internal Server Error", "AMF: out of memory");
+        return -1;
+    }
+    gw->arena = NULL;
     gw->req_gen++;
-    rq.cookie_sess = gw_session_by_cookie(gw, in->cookie);
-    handle_envelope(&rq, out);
-    if (out->status == 200 && rq.out_sess && !rq.out_sess->cookie_sent) {
-        memcpy(out->set_cookie, rq.out_sess->cookie, sizeof out->set_cookie);
-        rq.out_sess->cookie_sent = 1;
+    rq->cookie_sess = gw_session_by_cookie(gw, rq->in.cookie);
+    return 0;
+}
+
+void gateway_handle(struct gateway *gw, const struct gw_request *in, struct gw_response *out)
+{
+    struct gw_req rq;
+    memset(&rq, 0, sizeof rq);
+    if (req_init(gw, &rq, in, out) < 0) return;
+    req_start(&rq, out); /* never suspends: async is off */
+    req_finish(&rq, out);
+    req_release(&rq);
+}
+
+int gateway_handle_async(struct gateway *gw, const struct gw_request *in, struct gw_response *out,
+                         struct gw_req **pend)
+{
+    *pend = NULL;
+    if (!gw->pw) {
+        gateway_handle(gw, in, out);
+        return 0;
     }
-    amf_arena_reset(gw->arena);
-    if (!out->body && out->status != 200) reply_text(out, 500, "Internal Server Error", "AMF: out of memory");
+    struct gw_req *rq = calloc(1, sizeof *rq);
+    if (!rq) {
+        memset(out, 0, sizeof *out);
+        reply_text(out, 500, "Internal Server Error", "AMF: out of memory");
+        return 0;
+    }
+    if (req_init(gw, rq, in, out) < 0) {
+        free(rq);
+        return 0;
+    }
+    rq->async = 1;
+    if (req_start(rq, out)) {
+        *pend = rq;
+        return 1;
+    }
+    req_finish(rq, out);
+    req_release(rq);
+    sodium_memzero(rq, sizeof *rq);
+    free(rq);
+    return 0;
+}
+
+void gateway_pending_wait(struct gw_req *pend, gw_done_fn done, void *arg)
+{
+    pend->done = done;
+    pend->done_arg = arg;
+}
+
+void gateway_pending_abandon(struct gw_req *pend)
+{
+    pend->abandoned = 1;
+    pend->done = NULL;
+    pend->in.body = NULL;
+}
+
+/* A hash worker's answer (ok = -1: the gateway is going away). */
+static void login_checked(void *arg, int ok)
+{
+    struct gw_req *rq = arg;
+    struct gw_response out;
+    memset(&out, 0, sizeof out);
+    if (ok < 0 || rq->abandoned) {
+        if (rq->done) rq->done(rq->done_arg, NULL);
+    } else {
+        rq->have_verdict = 1;
+        rq->verdict = ok;
+        if (req_run(rq, &out)) return; /* another login in the same request */
+        req_finish(rq, &out);
+        if (rq->done) rq->done(rq->done_arg, &out);
+        else free(out.body);
+    }
+    req_release(rq);
+    sodium_memzero(rq, sizeof *rq);
+    free(rq);
 }

@@ -73,6 +73,25 @@ struct gw_response {
 /* Fills *out (always; status 500 only when memory is short).  Free out->body. */
 void gateway_handle(struct gateway *gw, const struct gw_request *in, struct gw_response *out);
 
+/* The same with password checks on hash workers (gateway_set_workers): returns 0 with *out filled,
+ * or 1 when a login waits for its argon2id check; then *pend is the waiting request, in->body must
+ * stay valid until it finishes, and the caller must call gateway_pending_wait() or
+ * gateway_pending_abandon() before returning to the event loop.  The other strings of *in are copied.
+ * Without workers this is gateway_handle() and never returns 1. */
+struct gw_req;
+int gateway_handle_async(struct gateway *gw, const struct gw_request *in, struct gw_response *out,
+                         struct gw_req **pend);
+/* done(arg, out) runs on the loop thread once the reply is ready (free out->body); out is NULL when
+ * the gateway is freed first. */
+typedef void (*gw_done_fn)(void *arg, struct gw_response *out);
+void gateway_pending_wait(struct gw_req *pend, gw_done_fn done, void *arg);
+/* The client went away (in->body is gone): done will not be called; the rest is cleaned up later. */
+void gateway_pending_abandon(struct gw_req *pend);
+/* Verifies passwords on `threads` worker threads (0 = inline), at most `queue` checks waiting
+ * (beyond that a login gets a Server.Busy fault).  Call once, before requests arrive.  0 or -1. */
+struct event_base;
+int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue);
+
 /* The crossdomain.xml document built from the config (NUL-terminated). */
 const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 

@@ -1,8 +1,9 @@
 /* ymsgd start-up glue: the gateway's settings from ymsgd's config (the amf_* knobs, plus the login
- * throttling knobs it shares with the token login), then the routes. */
+ * throttling and hash_threads/hash_queue knobs it shares with the token login), then the routes. */
 #include <stdio.h>
 
 #include "../config.h"
+#include "../log.h"
 #include "../server.h"
 #include "internal.h"
 
@@ -29,6 +30,9 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.max_tracked = k->max_tracked;
     struct gateway *gw = gateway_new(&c, srv->st, err, errlen);
     if (!gw) return NULL;
+    /* The same pool size and queue bound as the token login, but its own threads. */
+    if (gateway_set_workers(gw, srv->base, (int)k->hash_threads, (size_t)k->hash_queue) < 0)
+        log_event(LOG_WARN, NULL, NULL, "amf_hash_threads_failed", 0, "verifying gateway passwords in the event loop");
     if (gateway_register(gw, srv->http) < 0) {
         snprintf(err, errlen, "gateway: cannot register the HTTP routes");
         gateway_free(gw);

@@ -1,5 +1,10 @@
-/* The gateway behind ymsgd's evhttp front: request bytes and headers in, gateway_handle(), reply out
- * with a Content-Length (keep-alive friendly).  /crossdomain.xml is served from here too. */
+/* The gateway behind ymsgd's evhttp front: request bytes and headers in, gateway_handle_async(), reply
+ * out with a Content-Length (keep-alive friendly).  /crossdomain.xml is served from here too.
+ *
+ * A request whose login waits for a hash worker stays open in evhttp (which lets a handler reply
+ * later) and is answered from the worker's completion.  If the client goes away meanwhile, evhttp
+ * either frees the request together with the connection (then the gateway is told to drop its side,
+ * whose body pointers died with it) or detaches it and keeps it alive (then replying frees it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +77,57 @@ static void send_reply(struct evhttp_request *req, int status, const char *reaso
     evbuffer_free(b);
 }
 
+/* Status line, headers and body of a finished gateway reply. */
+static void gateway_reply(struct evhttp_request *req, const char *peer, const char *path, struct gw_response *out)
+{
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
+    if (out->status == 405) evhttp_add_header(oh, "Allow", "POST");
+    if (out->set_cookie[0]) {
+        char sc[128];
+        snprintf(sc, sizeof sc, "%s=%s; HttpOnly; Path=/", GW_COOKIE_NAME, out->set_cookie);
+        evhttp_add_header(oh, "Set-Cookie", sc);
+    }
+    if (out->status != 200) log_event(LOG_INFO, peer, NULL, "amf_http_error", out->status, "%s", path);
+    send_reply(req, out->status, out->reason, out->content_type, out->body, out->len, 1);
+}
+
+/* A request waiting for a password check. */
+struct http_wait {
+    struct evhttp_request *req; /* the evhttp request (alive until replied to, see on_conn_close) */
+    struct gw_req *pend;        /* the gateway's side */
+    int detached;               /* evhttp dropped the connection but kept the request: replying frees it */
+    char peer[64];              /* client address (logs) */
+    char path[16];              /* route (logs) */
+};
+
+/* The connection of a waiting request is closing (client gone, timeout, server shutdown). */
+static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_wait *w = arg;
+    if (evhttp_request_get_connection(w->req) == evcon) {
+        /* The request is freed with the connection right after this: forget it. */
+        gateway_pending_abandon(w->pend);
+        free(w);
+        return;
+    }
+    w->detached = 1;
+}
+
+static void on_gateway_done(void *arg, struct gw_response *out)
+{
+    struct http_wait *w = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
+    if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (out) {
+        gateway_reply(w->req, w->peer, w->path, out);
+    } else if (w->detached) {
+        /* The gateway is going away; nobody else will free this request. */
+        evhttp_request_free(w->req);
+    }
+    /* out == NULL on an attached request only after http_free(): evhttp has freed it already. */
+    free(w);
+}
+
 static void on_gateway(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
     struct gateway *gw = arg;
@@ -96,16 +152,25 @@ static void on_gateway(struct evhttp_request *req, const char *path, const char 
         return;
     }
     struct gw_response out;
-    gateway_handle(gw, &in, &out);
-    struct evkeyvalq *oh = evhttp_request_get_output_headers(req);
-    if (out.status == 405) evhttp_add_header(oh, "Allow", "POST");
-    if (out.set_cookie[0]) {
-        char sc[128];
-        snprintf(sc, sizeof sc, "%s=%s; HttpOnly; Path=/", GW_COOKIE_NAME, out.set_cookie);
-        evhttp_add_header(oh, "Set-Cookie", sc);
+    struct gw_req *pend = NULL;
+    if (gateway_handle_async(gw, &in, &out, &pend) == 0) {
+        gateway_reply(req, peer, path, &out);
+        return;
     }
-    if (out.status != 200) log_event(LOG_INFO, peer, NULL, "amf_http_error", out.status, "%s", path);
-    send_reply(req, out.status, out.reason, out.content_type, out.body, out.len, 1);
+    struct http_wait *w = calloc(1, sizeof *w);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    if (!w || !evcon) {
+        free(w);
+        gateway_pending_abandon(pend);
+        evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    w->req = req;
+    w->pend = pend;
+    snprintf(w->peer, sizeof w->peer, "%s", peer);
+    snprintf(w->path, sizeof w->path, "%s", path);
+    evhttp_connection_set_closecb(evcon, on_conn_close, w);
+    gateway_pending_wait(pend, on_gateway_done, w);
 }
 
 static void on_crossdomain(struct evhttp_request *req, const char *path, const char *query, void *arg)

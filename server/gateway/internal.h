@@ -23,6 +23,7 @@ struct gw_session {
     uint8_t cookie_sent;            /* the client has been given this cookie value */
     double last_used;               /* monotonic time of the last request */
     uint64_t gen;                   /* request generation that last used it (pinned while equal) */
+    uint32_t pins;                  /* requests waiting on a password check that hold it (kept while > 0) */
     struct gw_session *prev;        /* LRU list: towards the most recently used */
     struct gw_session *next;        /* LRU list: towards the least recently used */
 };
@@ -61,6 +62,7 @@ struct gateway {
     size_t crossdomain_len;         /* its length */
     char *crossdomain_domains;      /* copy of cfg.crossdomain */
     struct http_server *hs;         /* front the routes are registered on (NULL in tests) */
+    struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
 };
 
 /* Sessions (session.c). */
@@ -77,8 +79,12 @@ int gw_session_new_cookie(struct gateway *gw, struct gw_session *s);
 void gw_uuid(char out[37]);
 
 /* Login (gateway.c): checks user/password against the store under the throttling policy and
- * attaches the user to *sessp (creating the session when *sessp is NULL).
- * Returns 1 logged in, 0 wrong user or password, or -1 with a fault set on call (throttled, busy). */
+ * attaches the user to call->sess (creating the session when it is NULL).
+ * Returns 1 logged in, 0 wrong user or password, or -1 with a fault set on call (throttled, busy).
+ * When the call belongs to an asynchronous request and the hash workers run, the first call hands the
+ * argon2id check to a worker, marks the request suspended and returns -1; the request re-runs the
+ * same header or body when the verdict is in, and that second call uses it (without taking another
+ * throttle token).  Everything the caller does before gw_login must therefore be repeatable. */
 int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen);
 /* Detaches the user from the call's session. */
 void gw_logout(struct gw_call *call);

@@ -10,6 +10,7 @@
 #include <amf/amf.h>
 
 struct gateway;
+struct gw_req;
 struct gw_session;
 
 /* Argument type bits (a parameter accepts the union of its bits). */
@@ -46,6 +47,7 @@ struct gw_call {
     int amf3;                    /* 1 when the request carried AMF3 values (Flex, or 0x11 in AMF0) */
     char fault_code[48];         /* set by gw_fault() */
     char fault_string[256];      /* set by gw_fault() */
+    struct gw_req *req;          /* request running the call (password checks may suspend it), or NULL */
 };
 
 /* A method returns 0 with *result set (built in call->arena), or -1 after gw_fault(). */

@@ -81,7 +81,7 @@ static struct gw_session *touch(struct gateway *gw, struct gw_session *s)
 {
     double now = rl_now();
     if (!s) return NULL;
-    if (expired(gw, s, now)) {
+    if (expired(gw, s, now) && !s->pins) {
         session_drop(gw, s);
         return NULL;
     }
@@ -114,10 +114,13 @@ struct gw_session *gw_session_by_dsid(struct gateway *gw, const char *dsid)
 static int make_room(struct gateway *gw)
 {
     double now = rl_now();
-    while (gw->lru_tail && expired(gw, gw->lru_tail, now)) session_drop(gw, gw->lru_tail);
+    for (struct gw_session *s = gw->lru_tail, *prev; s && expired(gw, s, now); s = prev) {
+        prev = s->prev;
+        if (!s->pins) session_drop(gw, s); /* a request waiting for a password check holds it */
+    }
     if (gw->nsessions < (size_t)gw->cfg.max_sessions) return 0;
     for (struct gw_session *s = gw->lru_tail; s; s = s->prev)
-        if (!s->user[0] && s->gen != gw->req_gen) {
+        if (!s->user[0] && s->gen != gw->req_gen && !s->pins) {
             session_drop(gw, s);
             return 0;
         }
@@ -152,14 +155,8 @@ int gw_session_new_cookie(struct gateway *gw, struct gw_session *s)
     hmap_del(&gw->by_cookie, s->cookie);
     random_cookie(s->cookie);
     s->cookie_sent = 0;
-    if (hmap_put(&gw->by_cookie, s->cookie, s) < 0) {
-        /* Cannot index it: drop the session rather than keep one that cannot be found. */
-        hmap_del(&gw->by_dsid, s->dsid);
-        lru_unlink(gw, s);
-        gw->nsessions--;
-        sodium_memzero(s, sizeof *s);
-        free(s);
-        return -1;
-    }
+    /* Out of memory: the session stays alive (callers still hold it, and so may a request waiting
+     * for a password check), reachable by DSId only, until it expires. */
+    if (hmap_put(&gw->by_cookie, s->cookie, s) < 0) return -1;
     return 0;
 }
