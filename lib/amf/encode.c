@@ -68,6 +68,14 @@ struct amf_encoder {
     struct amf_enc e;               /* tables kept between calls */
 };
 
+/* Hot-path helpers: inlined even where gcc's size heuristics would not (each saves a call per
+ * member or value). */
+#if defined(__GNUC__)
+#define AMF_INLINE inline __attribute__((always_inline))
+#else
+#define AMF_INLINE inline
+#endif
+
 #define TRY(x) do { int r_ = (x); if (AMF_UNLIKELY(r_)) return r_; } while (0)
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -557,7 +565,7 @@ static int wr0_avmplus(struct amf_enc *e, const struct amf_value *v)
 /* Copies n bytes without a library call for the short names and values AMF0 is mostly made of
  * (a call to memcpy costs more than the copy below 16 bytes).  Overlapping loads and stores stay
  * inside [s, s+n) and [d, d+n). */
-static inline uint8_t *copy_short(uint8_t *d, const char *s, size_t n)
+static AMF_INLINE uint8_t *copy_short(uint8_t *d, const char *s, size_t n)
 {
     if (AMF_LIKELY(n <= 16)) {
         if (n >= 8) {
@@ -643,11 +651,11 @@ static inline int obj0_ref(struct amf_enc *e, const struct amf_value *v)
     return 1;
 }
 
-/* Bytes of a value written in one step by wr0_scalar (marker included), or 0 for everything else:
- * complex values, AMF3 values, 0x0C long strings and 0x0F XML documents. */
-static inline size_t scalar0_size(const struct amf_value *v)
+/* Bytes of a value wr0_scalar writes (marker included), or 0 for everything else: complex values,
+ * AMF3 values, 0x0C long strings and 0x0F XML documents.  Only for exact reservations (slow path). */
+static size_t scalar0_size(const struct amf_value *v)
 {
-    if (AMF_UNLIKELY(v->flags & AMF_VF_AVMPLUS)) return 0;
+    if (v->flags & AMF_VF_AVMPLUS) return 0;
     switch (v->type) {
     case AMF_UNDEFINED: case AMF_NULL: case AMF_UNSUPPORTED: return 1;
     case AMF_BOOL: return 2;
@@ -658,11 +666,20 @@ static inline size_t scalar0_size(const struct amf_value *v)
     }
 }
 
-/* Writes a value scalar0_size() sized (non-zero) into reserved space; returns the end. */
-static inline uint8_t *wr0_scalar(uint8_t *d, const struct amf_value *v)
+/* Upper bound of scalar0_size(v) that needs no switch: every scalar but a string fits in 11 bytes. */
+static AMF_INLINE size_t scalar0_bound(const struct amf_value *v)
 {
+    return v->type == AMF_STRING ? 11 + (size_t)v->u.s.len : 11;
+}
+
+/* Writes a scalar at d (room for scalar0_size(v) bytes) and returns the end, or NULL when wr0 has
+ * to write v (nothing written then). */
+static AMF_INLINE uint8_t *wr0_scalar(uint8_t *d, const struct amf_value *v)
+{
+    if (AMF_UNLIKELY(v->flags & AMF_VF_AVMPLUS)) return NULL;
     switch (v->type) {
     case AMF_STRING:
+        if (AMF_UNLIKELY(v->u.s.len > 0xFFFF)) return NULL;
         d[0] = 0x02;
         amf_wr16(d + 1, (uint16_t)v->u.s.len);
         return copy_short(d + 3, v->u.s.ptr, v->u.s.len);
@@ -672,32 +689,37 @@ static inline uint8_t *wr0_scalar(uint8_t *d, const struct amf_value *v)
     case AMF_UNDEFINED: d[0] = 0x06; return d + 1;
     case AMF_NULL: d[0] = 0x05; return d + 1;
     case AMF_UNSUPPORTED: d[0] = 0x0D; return d + 1;
-    default: /* AMF_DATE */
+    case AMF_DATE:
         d[0] = 0x0B;
         amf_wrdbl(d + 1, v->u.d);
         amf_wr16(d + 9, (uint16_t)v->tz);
         return d + 11;
+    default: return NULL;
     }
 }
 
 static int wr0(struct amf_enc *e, const struct amf_value *v);
 
-/* name + value: one reservation for both when the value is a scalar. */
-static inline int wr0_member(struct amf_enc *e, const char *name, uint32_t nlen,
-                             const struct amf_value *v)
+/* name + value: one reservation for both when the value is a scalar.  The fast check uses an upper
+ * bound; only when it fails is the exact size reserved, so a buffer capped at exactly the output
+ * size still takes it. */
+static AMF_INLINE int wr0_member(struct amf_enc *e, const char *name, uint32_t nlen,
+                                 const struct amf_value *v)
 {
+    struct amf_buf *b = e->out;
     if (AMF_UNLIKELY(nlen > 0xFFFF)) return AMF_ERANGE;
-    size_t vs = scalar0_size(v);
-    TRY(need(e, 2 + (size_t)nlen + vs));
-    uint8_t *d = end_of(e);
+    size_t n = 2 + (size_t)nlen;
+    if (AMF_UNLIKELY(b->cap - b->len < n + scalar0_bound(v)))
+        TRY(amf_buf_reserve(b, n + scalar0_size(v)));
+    uint8_t *d = b->data + b->len;
     amf_wr16(d, (uint16_t)nlen);
     d = copy_short(d + 2, name, nlen);
-    if (AMF_LIKELY(vs)) {
-        d = wr0_scalar(d, v);
-        e->out->len = (size_t)(d - e->out->data);
+    uint8_t *end = wr0_scalar(d, v);
+    if (AMF_LIKELY(end != NULL)) {
+        b->len = (size_t)(end - b->data);
         return 0;
     }
-    e->out->len = (size_t)(d - e->out->data);
+    b->len += n;
     return wr0(e, v);
 }
 
@@ -724,16 +746,23 @@ static int wr0(struct amf_enc *e, const struct amf_value *v)
 {
     int r;
     uint8_t *d;
-    size_t vs = scalar0_size(v);
-    if (vs) {
-        TRY(need(e, vs)); d = end_of(e);
-        d = wr0_scalar(d, v);
-        e->out->len = (size_t)(d - e->out->data);
-        return 0;
-    }
     if (v->flags & AMF_VF_AVMPLUS) return wr0_avmplus(e, v);
     switch (v->type) {
-    case AMF_STRING: case AMF_XMLDOC: {
+    case AMF_UNDEFINED: case AMF_NULL: case AMF_UNSUPPORTED: case AMF_BOOL: case AMF_INT:
+    case AMF_DOUBLE: case AMF_DATE:
+        TRY(need(e, scalar0_size(v)));
+        d = wr0_scalar(end_of(e), v);
+        e->out->len = (size_t)(d - e->out->data);
+        return 0;
+    case AMF_STRING:
+        if (v->u.s.len <= 0xFFFF) {
+            TRY(need(e, 3 + (size_t)v->u.s.len));
+            d = wr0_scalar(end_of(e), v);
+            e->out->len = (size_t)(d - e->out->data);
+            return 0;
+        }
+        /* fall through */
+    case AMF_XMLDOC: {
         /* 0x0C long string (over 65535 bytes) or 0x0F XML document: U32 length */
         TRY(need(e, 5 + (size_t)v->u.s.len)); d = end_of(e);
         d[0] = v->type == AMF_STRING ? 0x0C : 0x0F;
@@ -754,7 +783,13 @@ static int wr0(struct amf_enc *e, const struct amf_value *v)
         if (ecma) {
             for (uint32_t i = 0; i < ar->dense_count; i++) {
                 char key[16];
-                TRY(wr0_member(e, key, u32_dec(key, i), ar->dense[i]));
+                uint32_t n = u32_dec(key, i);
+                TRY(need(e, 2 + (size_t)n));
+                d = end_of(e);
+                amf_wr16(d, (uint16_t)n);
+                memcpy(d + 2, key, n);
+                e->out->len += 2 + (size_t)n;
+                TRY(wr0(e, ar->dense[i]));
             }
             for (uint32_t i = 0; i < ar->assoc_count; i++)
                 TRY(wr0_member(e, ar->assoc[i].name.ptr, ar->assoc[i].name.len, ar->assoc[i].value));
