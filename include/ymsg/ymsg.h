@@ -261,6 +261,20 @@ const char *ymsg_strerror(int err);
 #define YMSG_PKT_CONTINUED 5u          /* more packets of this reply follow; also offline-message batch */
 #define YMSG_PKT_ERROR     0xFFFFFFFFu /* login failure, kick */
 
+/* Names of those packet statuses (§1.3, as tshark names them): X(name, value, text) holds on every
+ * service, YMSG_PKT_SERVICE_STATUSES' X(service, name, value, text) only on that service. */
+#define YMSG_PKT_STATUSES(X)                                           \
+    X(DEFAULT, 0x00000000, "Default")                                  \
+    X(SERVERACK, 0x00000001, "Server Ack")                             \
+    X(CONTINUED, 0x00000005, "Continued")                              \
+    X(NOTIFY, 0x00000016, "Notify")                                    \
+    X(WEBLOGIN, 0x5A55AA55, "Web Login")                               \
+    X(OFFLINE, 0x5A55AA56, "Offline")                                  \
+    X(ERROR, 0xFFFFFFFF, "Error / disconnected")
+#define YMSG_PKT_SERVICE_STATUSES(X)                                   \
+    X(0x06, NOTSENT, 0x00000002, "Not sent")                           \
+    X(0xD6, AUTHREQ, 0x00000003, "Authorization request")
+
 /* Login result codes: pwtoken_get first line (§4.2) and 0x54 key 66. */
 #define YMSG_LOGIN_CODES(X)                                                         \
     X(OK, 0, "ok")                                                                  \
@@ -314,6 +328,11 @@ enum ymsg_result_code { YMSG_RESULT_CODES(YMSG_RC_ENUM_) };
 const char *ymsg_service_name(uint32_t service);
 const char *ymsg_key_name(uint32_t key);
 const char *ymsg_status_name(uint32_t status);
+/* The name of a packet's header status, which depends on the service: a presence code (as
+ * ymsg_status_name) on presence packets (0x01 LOGON, 0x03, 0x04, 0xC6, 0x54 AUTHRESP's initial status,
+ * 0x57 from libpurple, and 0xF0 from old clients except for 0, 1, 5 and -1, which are what servers
+ * send), else a packet status (YMSG_PKT_STATUSES, YMSG_PKT_SERVICE_STATUSES). */
+const char *ymsg_packet_status_name(uint32_t service, uint32_t status);
 const char *ymsg_login_code_name(int code);     /* pwtoken_get / pwtoken_login first line */
 const char *ymsg_auth_code_name(int code);      /* 0x54 / 0x02 key 66 */
 const char *ymsg_result_code_name(int code);    /* buddy-list ack key 66 */
@@ -453,6 +472,7 @@ ssize_t ymsg_build_end(struct ymsg_builder *b);
 
 /* A readable dump of a packet, in the spirit of the seed's Packet.toString():
  *   "AUTHRESP(0x54) status=0 (Available) session=0x00000000 version=16 vendor=0 len=75\n"
+ *   (the status is named per service: ymsg_packet_status_name)
  *   "  1 (active id) = alice\n" ... one line per pair; non-printable bytes escaped as \xNN.
  * snprintf contract: returns the length the full text needs; writes at most cap bytes incl. NUL. */
 int ymsg_packet_format(const struct ymsg_packet *pkt, char *out, size_t cap);

@@ -182,7 +182,7 @@ int ymsg_packet_format(const struct ymsg_packet *pkt, char *out, size_t cap)
         put_u32(&s, h->status);
     else
         put_hex(&s, h->status, 8);
-    const char *st = ymsg_status_name(h->status);
+    const char *st = ymsg_packet_status_name(h->service, h->status);
     if (st) {
         puts_(&s, " (");
         puts_(&s, st);

@@ -48,6 +48,40 @@ const char *ymsg_status_name(uint32_t status)
     }
 }
 
+static const char *pkt_status_name(uint32_t service, uint32_t status)
+{
+#define YMSG_CASE_SVC_(svc, name, val, text) \
+    if (service == (svc) && status == (val)) return text;
+    YMSG_PKT_SERVICE_STATUSES(YMSG_CASE_SVC_)
+#undef YMSG_CASE_SVC_
+    switch (status) {
+        YMSG_PKT_STATUSES(YMSG_CASE_TEXT_)
+    default:
+        return NULL;
+    }
+}
+
+const char *ymsg_packet_status_name(uint32_t service, uint32_t status)
+{
+    switch (service) {
+    case YMSG_SVC_LOGON:
+    case YMSG_SVC_ISAWAY:
+    case YMSG_SVC_ISBACK:
+    case YMSG_SVC_Y6_STATUS_UPDATE:
+    case YMSG_SVC_AUTHRESP:
+    case YMSG_SVC_AUTH:
+        return ymsg_status_name(status);
+    case YMSG_SVC_STATUS_15:
+        /* Servers send 0xF0 with packet statuses (5: more follow); old clients put a presence code. */
+        if (status == YMSG_PKT_DEFAULT || status == YMSG_PKT_SERVERACK || status == YMSG_PKT_CONTINUED ||
+            status == YMSG_PKT_ERROR)
+            return pkt_status_name(service, status);
+        return ymsg_status_name(status);
+    default:
+        return pkt_status_name(service, status);
+    }
+}
+
 const char *ymsg_login_code_name(int code)
 {
     switch (code) {

@@ -100,14 +100,60 @@ static void test_format_headers(void **state)
     ymsg_header_encode(buf, &h);
     decode_one(buf, 20, &pkt);
     ymsg_packet_format(&pkt, out, sizeof out);
-    assert_string_equal(out, "MESSAGE(0x06) status=99 (Custom) session=0x00000000 version=16 vendor=0 len=0\n");
+    /* 99 is a presence code ("Custom"), meaningless as the status of a message: no name. */
+    assert_string_equal(out, "MESSAGE(0x06) status=99 session=0x00000000 version=16 vendor=0 len=0\n");
     h.status = 0xFFFFFFFF;
     h.service = YMSG_SVC_DISCONNECT;
     ymsg_header_encode(buf, &h);
     decode_one(buf, 20, &pkt);
     ymsg_packet_format(&pkt, out, sizeof out);
     assert_string_equal(
-        out, "DISCONNECT(0x7D1) status=0xFFFFFFFF (Disconnected / error) session=0x00000000 version=16 vendor=0 len=0\n");
+        out, "DISCONNECT(0x7D1) status=0xFFFFFFFF (Error / disconnected) session=0x00000000 version=16 vendor=0 len=0\n");
+}
+
+/* The header status is named per service: packet statuses on requests and replies, presence codes
+ * only on presence packets. */
+static void test_format_status_per_service(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t service; /* header service */
+        uint32_t status;  /* header status */
+        const char *want; /* the dump's first line up to " session=" */
+    } cases[] = {
+        {YMSG_SVC_LIST_15, 1, "LIST_15(0xF1) status=1 (Server Ack)"},
+        {YMSG_SVC_LIST_15, 5, "LIST_15(0xF1) status=5 (Continued)"},
+        {YMSG_SVC_LIST_15, 0, "LIST_15(0xF1) status=0 (Default)"},
+        {YMSG_SVC_MESSAGE, 1, "MESSAGE(0x06) status=1 (Server Ack)"},
+        {YMSG_SVC_MESSAGE, 2, "MESSAGE(0x06) status=2 (Not sent)"},
+        {YMSG_SVC_MESSAGE, 5, "MESSAGE(0x06) status=5 (Continued)"},
+        {YMSG_SVC_MESSAGE, 0x5A55AA56, "MESSAGE(0x06) status=0x5A55AA56 (Offline)"},
+        {YMSG_SVC_AUTH_REQ_15, 3, "AUTH_REQ_15(0xD6) status=3 (Authorization request)"},
+        {YMSG_SVC_ADDBUDDY, 2, "ADDBUDDY(0x83) status=2"},
+        {YMSG_SVC_ADDBUDDY, 3, "ADDBUDDY(0x83) status=3"},
+        {YMSG_SVC_NOTIFY, 0x16, "NOTIFY(0x4B) status=22 (Notify)"},
+        {YMSG_SVC_AUTHRESP, 12, "AUTHRESP(0x54) status=12 (Invisible)"},
+        {YMSG_SVC_AUTHRESP, 0x5A55AA55, "AUTHRESP(0x54) status=0x5A55AA55 (Web login)"},
+        {YMSG_SVC_AUTHRESP, 0xFFFFFFFF, "AUTHRESP(0x54) status=0xFFFFFFFF (Disconnected / error)"},
+        {YMSG_SVC_ISAWAY, 1, "ISAWAY(0x03) status=1 (Be right back)"},
+        {YMSG_SVC_ISAWAY, 5, "ISAWAY(0x03) status=5 (Not in the office)"},
+        {YMSG_SVC_Y6_STATUS_UPDATE, 99, "Y6_STATUS_UPDATE(0xC6) status=99 (Custom)"},
+        {YMSG_SVC_STATUS_15, 5, "STATUS_15(0xF0) status=5 (Continued)"},
+        {YMSG_SVC_STATUS_15, 1, "STATUS_15(0xF0) status=1 (Server Ack)"},
+        {YMSG_SVC_STATUS_15, 2, "STATUS_15(0xF0) status=2 (Busy)"},
+        {YMSG_SVC_LOGON, 0, "LOGON(0x01) status=0 (Available)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t buf[32];
+        struct ymsg_header h = {.version = 16, .service = cases[i].service, .status = cases[i].status};
+        ymsg_header_encode(buf, &h);
+        struct ymsg_packet pkt;
+        decode_one(buf, 20, &pkt);
+        char out[256], want[256];
+        ymsg_packet_format(&pkt, out, sizeof out);
+        snprintf(want, sizeof want, "%s session=0x00000000 version=16 vendor=0 len=0\n", cases[i].want);
+        assert_string_equal(out, want);
+    }
 }
 
 /* Every byte value alone, and truncated UTF-8 sequences, keep the JSON valid: only the escapes the
@@ -177,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_format_text),       cmocka_unit_test(test_format_json),
         cmocka_unit_test(test_snprintf_contract), cmocka_unit_test(test_format_headers),
         cmocka_unit_test(test_json_all_bytes),    cmocka_unit_test(test_c1_controls),
+        cmocka_unit_test(test_format_status_per_service),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

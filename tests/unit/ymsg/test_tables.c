@@ -18,6 +18,7 @@ static const struct entry login_codes[] = {YMSG_LOGIN_CODES(ENTRY_)};
 static const struct entry auth_codes[] = {YMSG_AUTH_CODES(ENTRY_)};
 static const struct entry result_codes[] = {YMSG_RESULT_CODES(ENTRY_)};
 static const struct entry errors[] = {YMSG_ERRORS(ENTRY_)};
+static const struct entry pkt_statuses[] = {YMSG_PKT_STATUSES(ENTRY_)};
 #undef ENTRY_
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -77,6 +78,40 @@ static void test_statuses(void **state)
     assert_null(ymsg_status_name(10));
 }
 
+static void test_packet_statuses(void **state)
+{
+    (void)state;
+    no_duplicates(pkt_statuses, N(pkt_statuses));
+    /* Every entry is named on a non-presence service, and the #define'd values agree with the table. */
+    for (size_t i = 0; i < N(pkt_statuses); i++)
+        assert_string_equal(ymsg_packet_status_name(YMSG_SVC_LIST_15, (uint32_t)pkt_statuses[i].val),
+                            pkt_statuses[i].text);
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT), "Default");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_LIST_15, YMSG_PKT_SERVERACK), "Server Ack");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_LIST_15, YMSG_PKT_CONTINUED), "Continued");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_LOGOFF, YMSG_PKT_ERROR), "Error / disconnected");
+    /* Service-specific ones only on their service. */
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_MESSAGE, YMSG_PKT_NOTSENT), "Not sent");
+    assert_null(ymsg_packet_status_name(YMSG_SVC_LIST_15, YMSG_PKT_NOTSENT));
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_AUTH_REQ_15, YMSG_PKT_AUTHREQ), "Authorization request");
+    assert_null(ymsg_packet_status_name(YMSG_SVC_MESSAGE, YMSG_PKT_AUTHREQ));
+    /* Presence codes mean nothing as the status of other packets. */
+    assert_null(ymsg_packet_status_name(YMSG_SVC_MESSAGE, YMSG_STATUS_CUSTOM));
+    assert_null(ymsg_packet_status_name(YMSG_SVC_LIST_15, YMSG_STATUS_INVISIBLE));
+    /* Presence packets: every presence code by its presence name. */
+    static const uint32_t presence_svcs[] = {YMSG_SVC_LOGON, YMSG_SVC_ISAWAY, YMSG_SVC_ISBACK,
+                                              YMSG_SVC_Y6_STATUS_UPDATE, YMSG_SVC_AUTHRESP, YMSG_SVC_AUTH};
+    for (size_t j = 0; j < N(presence_svcs); j++)
+        for (size_t i = 0; i < N(statuses); i++)
+            assert_string_equal(ymsg_packet_status_name(presence_svcs[j], (uint32_t)statuses[i].val),
+                                statuses[i].text);
+    /* 0xF0: what servers send is a packet status, anything else an old client's presence code. */
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_STATUS_15, 5), "Continued");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_STATUS_15, 1), "Server Ack");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_STATUS_15, 12), "Invisible");
+    assert_string_equal(ymsg_packet_status_name(YMSG_SVC_STATUS_15, 99), "Custom");
+}
+
 static void test_codes(void **state)
 {
     (void)state;
@@ -113,6 +148,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_services), cmocka_unit_test(test_keys),   cmocka_unit_test(test_statuses),
+        cmocka_unit_test(test_packet_statuses),
         cmocka_unit_test(test_codes),    cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
