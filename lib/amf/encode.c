@@ -614,7 +614,7 @@ static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
 /* AMF0 reference (returns 1 after writing it) or a new table slot.  Every complex node is looked up:
  * any node may be shared or reached again through a cycle.  The address-table probe is inlined here
  * because every AMF0 object and array passes through it. */
-static inline int obj0_ref(struct amf_enc *e, const struct amf_value *v)
+static AMF_INLINE int obj0_ref(struct amf_enc *e, const struct amf_value *v)
 {
     uint32_t idx = e->nobjs0;
     int64_t f;
