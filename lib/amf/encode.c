@@ -18,10 +18,12 @@ struct str_ent {
     uint32_t hash;     /* low bits of the hash */
 };
 /* Main table slot: 8 bytes, so the table stays small enough for the cache; the string itself is
- * only looked at (in `side`, written in insertion order) when the hashes match. */
+ * only looked at (in `side`, written in insertion order) when the tags match.  A slot is in use
+ * when its gen equals the table's sgen, so starting fresh does not clear the table. */
 struct str_slot {
-    uint32_t hash;     /* low bits of the hash */
-    uint32_t side1;    /* index into side + 1; 0 = empty */
+    uint32_t side1;    /* index into side + 1 */
+    uint16_t tag;      /* high 16 bits of the hash (the low bits pick the slot) */
+    uint16_t gen;      /* in use when equal to the table's sgen */
 };
 #define STR_CACHE 256
 struct str_tab {
@@ -35,6 +37,7 @@ struct str_tab {
     uint32_t count;    /* next index on the wire */
     uint32_t gen;      /* front-cache generation (starts at 1) */
     uint32_t base;     /* entries with a lower index belong to an earlier 0x11 value: not reused */
+    uint16_t sgen;     /* slot generation (starts at 1; slots are cleared when it wraps) */
 };
 
 struct ptr_ent {
@@ -81,8 +84,9 @@ struct amf_encoder {
 /* ---------------------------------------------------------------------------------------------- */
 /* Tables */
 
-/* Starting fresh clears only what was used: the slots when anything was inserted (shrinking a table
- * that is far larger than the last use, so many small bodies after one big one stay cheap). */
+/* Starting fresh is a generation step for the front cache and, when anything was inserted, for the
+ * slots (cleared only when the 16-bit slot generation wraps).  A table far larger than the last use
+ * is freed, so many small bodies after one big one stay cheap. */
 static void str_reset(struct str_tab *t)
 {
     t->gen++;
@@ -95,8 +99,9 @@ static void str_reset(struct str_tab *t)
             free(t->slots);
             t->slots = NULL;
             t->cap = 0;
-        } else {
+        } else if (!++t->sgen) {
             memset(t->slots, 0, (size_t)t->cap * sizeof *t->slots);
+            t->sgen = 1;
         }
     }
     t->nside = t->count = t->base = 0;
@@ -107,13 +112,15 @@ static int str_grow(struct str_tab *t)
 {
     uint32_t nc = t->cap ? t->cap * 2 : 256;
     if (!nc) return AMF_ENOMEM;
+    if (!t->sgen) t->sgen = 1;  /* first table: calloc()ed slots (gen 0) are free */
     struct str_slot *n = calloc(nc, sizeof *n);
     if (!n) return AMF_ENOMEM;
     for (uint32_t i = 0; i < t->nside; i++) {
         uint32_t j = t->side[i].hash & (nc - 1);
-        while (n[j].side1) j = (j + 1) & (nc - 1);
-        n[j].hash = t->side[i].hash;
+        while (n[j].gen == t->sgen) j = (j + 1) & (nc - 1);
         n[j].side1 = i + 1;
+        n[j].tag = (uint16_t)(t->side[i].hash >> 16);
+        n[j].gen = t->sgen;
     }
     free(t->slots);
     t->slots = n;
@@ -133,12 +140,13 @@ static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
         if (str_grow(t)) return AMF_ENOMEM;
     }
     uint32_t j = h & (t->cap - 1);
+    uint16_t tag = (uint16_t)(h >> 16);
     for (;;) {
         struct str_slot *sl = &t->slots[j];
-        if (!sl->side1) break;
-        if (sl->hash == h) {
+        if (sl->gen != t->sgen) break;
+        if (sl->tag == tag) {
             struct str_ent *s = &t->side[sl->side1 - 1];
-            if (s->len == len && memcmp(s->ptr, p, len) == 0) {
+            if (s->hash == h && s->len == len && memcmp(s->ptr, p, len) == 0) {
                 if (s->idx >= t->base) { *c = *s; c->gen = t->gen; return s->idx; }
                 s->idx = t->count++;  /* from an earlier 0x11 value: written inline again */
                 *c = *s;
@@ -157,8 +165,9 @@ static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
     }
     struct str_ent *s = &t->side[t->nside++];
     s->ptr = p; s->len = len; s->hash = h; s->gen = t->gen; s->idx = t->count++;
-    t->slots[j].hash = h;
     t->slots[j].side1 = t->nside;
+    t->slots[j].tag = tag;
+    t->slots[j].gen = t->sgen;
     *c = *s;
     return -1;
 }
