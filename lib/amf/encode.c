@@ -63,6 +63,9 @@ struct amf_enc {
     struct ptr_tab traits;          /* AMF3 traits by address */
     struct ptr_tab traitc;          /* AMF3 traits by content: key = traits, hash of content */
     uint32_t ntraits;               /* next traits index */
+    const struct amf_traits *tlast; /* traits written last (objects of one class come in runs) */
+    uint32_t tlast_idx;             /* its traits index */
+    uint32_t tlast_gen;             /* valid when equal to traits.gen */
     struct ptr_tab objs0;           /* AMF0 reference table */
     uint32_t nobjs0;                /* next AMF0 index (may pass 65535; those are not stored) */
 };
@@ -337,22 +340,67 @@ static inline int put_dbl(struct amf_enc *e, uint8_t marker, double d)
     return 0;
 }
 
-static inline int put_u29(struct amf_enc *e, uint32_t v)
+/* Copies n bytes without a library call for the short names and values AMF0 is mostly made of
+ * (a call to memcpy costs more than the copy below 16 bytes).  Overlapping loads and stores stay
+ * inside [s, s+n) and [d, d+n). */
+static AMF_INLINE uint8_t *copy_short(uint8_t *d, const char *s, size_t n)
+{
+    if (AMF_LIKELY(n <= 16)) {
+        if (n >= 8) {
+            uint64_t a, b;
+            memcpy(&a, s, 8);
+            memcpy(&b, s + n - 8, 8);
+            memcpy(d, &a, 8);
+            memcpy(d + n - 8, &b, 8);
+        } else if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, s, 4);
+            memcpy(&b, s + n - 4, 4);
+            memcpy(d, &a, 4);
+            memcpy(d + n - 4, &b, 4);
+        } else if (n) {
+            d[0] = (uint8_t)s[0];
+            d[n / 2] = (uint8_t)s[n / 2];
+            d[n - 1] = (uint8_t)s[n - 1];
+        }
+    } else {
+        memcpy(d, s, n);
+    }
+    return d + n;
+}
+
+/* Room for n more bytes, written at the end pointer below. */
+static inline int need(struct amf_enc *e, size_t n)
 {
     struct amf_buf *b = e->out;
-    if (AMF_UNLIKELY(v > 0x1FFFFFFF)) return AMF_ERANGE;
-    if (AMF_UNLIKELY(b->cap - b->len < 4)) TRY(amf_buf_reserve(b, 4));
-    uint8_t *p = b->data + b->len;
-    if (v < 0x80) { p[0] = (uint8_t)v; b->len += 1; }
-    else if (v < 0x4000) { p[0] = (uint8_t)(v >> 7 | 0x80); p[1] = v & 0x7f; b->len += 2; }
-    else if (v < 0x200000) {
+    if (AMF_UNLIKELY(b->cap - b->len < n)) return amf_buf_reserve(b, n);
+    return 0;
+}
+static inline uint8_t *end_of(struct amf_enc *e) { return e->out->data + e->out->len; }
+
+/* U29 (§2.1): 1 to 4 bytes. */
+static AMF_INLINE size_t u29_size(uint32_t v)
+{
+    return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : 4;
+}
+static AMF_INLINE uint8_t *u29_at(uint8_t *p, uint32_t v)
+{
+    if (v < 0x80) { p[0] = (uint8_t)v; return p + 1; }
+    if (v < 0x4000) { p[0] = (uint8_t)(v >> 7 | 0x80); p[1] = v & 0x7f; return p + 2; }
+    if (v < 0x200000) {
         p[0] = (uint8_t)(v >> 14 | 0x80); p[1] = (uint8_t)(v >> 7 | 0x80); p[2] = v & 0x7f;
-        b->len += 3;
-    } else {
-        p[0] = (uint8_t)(v >> 22 | 0x80); p[1] = (uint8_t)(v >> 15 | 0x80);
-        p[2] = (uint8_t)(v >> 8 | 0x80); p[3] = (uint8_t)v;
-        b->len += 4;
+        return p + 3;
     }
+    p[0] = (uint8_t)(v >> 22 | 0x80); p[1] = (uint8_t)(v >> 15 | 0x80);
+    p[2] = (uint8_t)(v >> 8 | 0x80); p[3] = (uint8_t)v;
+    return p + 4;
+}
+
+static inline int put_u29(struct amf_enc *e, uint32_t v)
+{
+    if (AMF_UNLIKELY(v > 0x1FFFFFFF)) return AMF_ERANGE;
+    TRY(need(e, u29_size(v)));
+    e->out->len = (size_t)(u29_at(end_of(e), v) - e->out->data);
     return 0;
 }
 
@@ -379,8 +427,12 @@ static int wr_str3(struct amf_enc *e, const char *p, uint32_t len)
     int64_t idx = str_find_add(&e->strs, p, len);
     if (idx >= 0) return put_u29(e, (uint32_t)idx << 1);
     if (idx < -1) return (int)idx;
-    TRY(put_len29(e, len));
-    return put(e, p, len);
+    if (AMF_UNLIKELY(len > 0x0FFFFFFF)) return AMF_ERANGE;
+    uint32_t h = len << 1 | 1;
+    TRY(need(e, u29_size(h) + (size_t)len));  /* header and bytes in one reservation */
+    uint8_t *d = copy_short(u29_at(end_of(e), h), p, len);
+    e->out->len = (size_t)(d - e->out->data);
+    return 0;
 }
 
 /* Emits a reference when v was written before (returns 1), else gives it the next index. */
@@ -399,6 +451,10 @@ static int wr3(struct amf_enc *e, const struct amf_value *v);
 
 static int wr3_traits(struct amf_enc *e, const struct amf_traits *t)
 {
+    /* the same traits as the previous object: no table probe (the index is checked against base
+     * like a table entry, so a new 0x11 value still writes the traits in full) */
+    if (t == e->tlast && e->tlast_gen == e->traits.gen && e->tlast_idx >= e->traits.base)
+        return put_u29(e, e->tlast_idx << 2 | 1);
     int64_t idx = ptr_find_add(&e->traits, t, e->ntraits);
     if (idx < -1) return (int)idx;
     if (idx == -1) {
@@ -416,7 +472,11 @@ static int wr3_traits(struct amf_enc *e, const struct amf_traits *t)
     }
     if (idx >= 0) {
         if (idx > 0x07FFFFFF) return AMF_ERANGE;
+        e->tlast = t; e->tlast_idx = (uint32_t)idx; e->tlast_gen = e->traits.gen;
         return put_u29(e, (uint32_t)idx << 2 | 1);
+    }
+    if (e->ntraits <= 0x07FFFFFF) {
+        e->tlast = t; e->tlast_idx = e->ntraits; e->tlast_gen = e->traits.gen;
     }
     e->ntraits++;
     if (t->externalizable) {
@@ -472,8 +532,12 @@ static int wr3(struct amf_enc *e, const struct amf_value *v)
     case AMF_BOOL: return put1(e, v->u.b ? 0x03 : 0x02);
     case AMF_INT:
         if (v->u.i >= -268435456 && v->u.i <= 268435455) {
-            TRY(put1(e, 0x04));
-            return put_u29(e, (uint32_t)v->u.i & 0x1FFFFFFF);
+            uint32_t u = (uint32_t)v->u.i & 0x1FFFFFFF;
+            TRY(need(e, 1 + u29_size(u)));
+            uint8_t *d = end_of(e);
+            d[0] = 0x04;
+            e->out->len = (size_t)(u29_at(d + 1, u) - e->out->data);
+            return 0;
         }
         return put_dbl(e, 0x05, (double)v->u.i);
     case AMF_DOUBLE: return put_dbl(e, 0x05, v->u.d);
@@ -570,44 +634,6 @@ static int wr0_avmplus(struct amf_enc *e, const struct amf_value *v)
     e->traits.base = e->traitc.base = e->ntraits;
     return wr3(e, v);
 }
-
-/* Copies n bytes without a library call for the short names and values AMF0 is mostly made of
- * (a call to memcpy costs more than the copy below 16 bytes).  Overlapping loads and stores stay
- * inside [s, s+n) and [d, d+n). */
-static AMF_INLINE uint8_t *copy_short(uint8_t *d, const char *s, size_t n)
-{
-    if (AMF_LIKELY(n <= 16)) {
-        if (n >= 8) {
-            uint64_t a, b;
-            memcpy(&a, s, 8);
-            memcpy(&b, s + n - 8, 8);
-            memcpy(d, &a, 8);
-            memcpy(d + n - 8, &b, 8);
-        } else if (n >= 4) {
-            uint32_t a, b;
-            memcpy(&a, s, 4);
-            memcpy(&b, s + n - 4, 4);
-            memcpy(d, &a, 4);
-            memcpy(d + n - 4, &b, 4);
-        } else if (n) {
-            d[0] = (uint8_t)s[0];
-            d[n / 2] = (uint8_t)s[n / 2];
-            d[n - 1] = (uint8_t)s[n - 1];
-        }
-    } else {
-        memcpy(d, s, n);
-    }
-    return d + n;
-}
-
-/* Room for n more bytes, written at the end pointer below. */
-static inline int need(struct amf_enc *e, size_t n)
-{
-    struct amf_buf *b = e->out;
-    if (AMF_UNLIKELY(b->cap - b->len < n)) return amf_buf_reserve(b, n);
-    return 0;
-}
-static inline uint8_t *end_of(struct amf_enc *e) { return e->out->data + e->out->len; }
 
 static int wr0_u16str(struct amf_enc *e, const char *p, uint32_t len)
 {
