@@ -1019,9 +1019,11 @@ static int req_init(struct gateway *gw, struct gw_req *rq, const struct gw_reque
     rq->gw = gw;
     rq->in = *in;
     snprintf(rq->peer, sizeof rq->peer, "%s", in->peer ? in->peer : "");
-    snprintf(rq->cookie, sizeof rq->cookie, "%s", in->cookie ? in->cookie : "");
+    /* Only a value of the right length can name a session (never a truncated longer one). */
+    int cookie_ok = in->cookie && strlen(in->cookie) == GW_COOKIE_LEN;
+    snprintf(rq->cookie, sizeof rq->cookie, "%s", cookie_ok ? in->cookie : "");
     rq->in.peer = rq->peer;
-    rq->in.cookie = in->cookie ? rq->cookie : NULL;
+    rq->in.cookie = cookie_ok ? rq->cookie : NULL;
     rq->in.content_type = NULL;
     rq->arena = gw->arena ? gw->arena : amf_arena_new(gw->cfg.max_arena);
     if (!rq->arena) {
