@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include <amf/amf.h>
+#include <event2/event.h>
 
 #include "gateway.h"
 #include "store.h"
@@ -31,6 +32,7 @@ struct fx {
     char cookie[GW_COOKIE_LEN + 1]; /* last cookie the gateway set */
     struct amf_packet resp;    /* last decoded reply */
     struct gw_response raw;    /* last raw reply */
+    struct event_base *base;   /* loop of the hash workers (async tests), or NULL */
 };
 
 static struct gateway_config test_cfg(void)
@@ -74,6 +76,7 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     gateway_free(f->gw);
+    if (f->base) event_base_free(f->base);
     free(f->raw.body);
     f->st->close(f->st);
     char cmd[300];
@@ -685,6 +688,147 @@ static void test_fixtures(void **state)
     }
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * Password checks on hash workers (gateway_handle_async)
+ * ---------------------------------------------------------------------------------------------- */
+
+static int setup_async(void **state)
+{
+    struct gateway_config c = test_cfg();
+    c.login_rate = 1; /* tokens: 2 at once, then one a second */
+    c.login_burst = 2;
+    if (setup_cfg(state, &c) < 0) return -1;
+    struct fx *f = *state;
+    f->base = event_base_new();
+    return f->base && gateway_set_workers(f->gw, f->base, 2, 16) == 0 ? 0 : -1;
+}
+
+struct waiter {
+    int done;                /* done callback ran */
+    int cancelled;           /* ... with NULL (gateway freed) */
+    struct gw_response out;  /* the reply */
+};
+
+static void on_async_done(void *arg, struct gw_response *out)
+{
+    struct waiter *w = arg;
+    w->done = 1;
+    if (out) w->out = *out;
+    else w->cancelled = 1;
+}
+
+/* Posts p asynchronously; returns 1 when it had to wait (the reply is then in f->raw/f->resp). */
+static int post_async(struct fx *f, const struct amf_packet *p, const char *peer)
+{
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    assert_int_equal(amf_packet_encode(NULL, p, &b), 0);
+    struct gw_request in = {b.data, b.len, "application/x-amf", f->cookie[0] ? f->cookie : NULL, peer, 1};
+    struct gw_req *pend = NULL;
+    struct waiter w = {0};
+    free(f->raw.body);
+    int waited = gateway_handle_async(f->gw, &in, &w.out, &pend);
+    if (waited) {
+        assert_non_null(pend);
+        memset(&w.out, 0, sizeof w.out); /* nothing in it yet */
+        gateway_pending_wait(pend, on_async_done, &w);
+        for (int i = 0; i < 10000 && !w.done; i++) event_base_loop(f->base, EVLOOP_ONCE);
+        assert_true(w.done);
+        assert_false(w.cancelled);
+    }
+    amf_buf_free(&b);
+    f->raw = w.out;
+    if (f->raw.set_cookie[0]) memcpy(f->cookie, f->raw.set_cookie, sizeof f->cookie);
+    assert_int_equal(f->raw.status, 200);
+    size_t off = 0;
+    assert_int_equal(amf_packet_decode(NULL, f->a, f->raw.body, f->raw.len, &f->resp, &off), 0);
+    return waited;
+}
+
+static struct amf_value *args2(struct fx *f, const char *a, const char *b)
+{
+    struct amf_value *v = amf_new_array(f->a);
+    amf_array_push(f->a, v, str(f, a));
+    amf_array_push(f->a, v, str(f, b));
+    return v;
+}
+
+/* login then sync in one envelope: the request waits for the check, then both bodies run. */
+static void test_async_resume(void **state)
+{
+    struct fx *f = *state;
+    struct amf_packet p;
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "alice", "secret"));
+    amf_packet_add_body(f->a, &p, "Phonebook.sync", "/2", amf_new_array(f->a));
+    assert_int_equal(post_async(f, &p, "10.9.0.1"), 1);
+    assert_int_equal(f->resp.body_count, 2);
+    assert_true(body_is(&f->resp.bodies[0], "/1/onResult"));
+    assert_int_equal(f->resp.bodies[0].value->u.b, 1);
+    assert_true(body_is(&f->resp.bodies[1], "/2/onResult"));
+    assert_true(f->cookie[0] != 0);
+    /* The session remembers the password: no second check, no waiting. */
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "alice", "secret"));
+    assert_int_equal(post_async(f, &p, "10.9.0.1"), 0);
+    assert_int_equal(f->resp.bodies[0].value->u.b, 1);
+}
+
+/* A login that waits takes one throttle token, like an inline one (burst 2: two wrong passwords
+ * are checked, the third attempt is refused). */
+static void test_async_throttle_once(void **state)
+{
+    struct fx *f = *state;
+    struct amf_packet p;
+    for (int i = 0; i < 2; i++) {
+        amf_packet_init(&p, 0);
+        amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "bob", "wrong"));
+        memset(f->cookie, 0, sizeof f->cookie);
+        assert_int_equal(post_async(f, &p, "10.9.0.2"), 1);
+        assert_true(body_is(&f->resp.bodies[0], "/1/onResult"));
+        assert_int_equal(f->resp.bodies[0].value->u.b, 0);
+    }
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "bob", "secret"));
+    assert_int_equal(post_async(f, &p, "10.9.0.2"), 0);
+    expect_fault(f, "Client.Authentication", "too many login attempts");
+}
+
+/* An abandoned request is finished silently; one still waiting when the gateway is freed gets
+ * done(NULL) (teardown frees it: the sanitizer build checks nothing leaks or dangles). */
+static void test_async_abandon(void **state)
+{
+    struct fx *f = *state;
+    struct amf_packet p;
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "alice", "secret"));
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    assert_int_equal(amf_packet_encode(NULL, &p, &b), 0);
+    struct gw_request in = {b.data, b.len, "application/x-amf", NULL, "10.9.0.3", 1};
+    struct gw_response out;
+    struct gw_req *pend = NULL;
+    assert_int_equal(gateway_handle_async(f->gw, &in, &out, &pend), 1);
+    gateway_pending_abandon(pend);
+    amf_buf_free(&b); /* the client's body is gone */
+    /* The gateway goes on serving while the abandoned check finishes. */
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "bob", "secret"));
+    assert_int_equal(post_async(f, &p, "10.9.0.4"), 1);
+    assert_int_equal(f->resp.bodies[0].value->u.b, 1);
+    /* Left waiting at teardown. */
+    static struct waiter w;
+    amf_buf_init(&b, 0);
+    assert_int_equal(amf_packet_encode(NULL, &p, &b), 0);
+    struct gw_request in2 = {b.data, b.len, "application/x-amf", NULL, "10.9.0.5", 1};
+    assert_int_equal(gateway_handle_async(f->gw, &in2, &out, &pend), 1);
+    gateway_pending_wait(pend, on_async_done, &w);
+    gateway_free(f->gw);
+    f->gw = NULL;
+    assert_true(w.done && w.cancelled);
+    amf_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +848,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_account_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crossdomain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_resume, setup_async, teardown),
+        cmocka_unit_test_setup_teardown(test_async_throttle_once, setup_async, teardown),
+        cmocka_unit_test_setup_teardown(test_async_abandon, setup_async, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
