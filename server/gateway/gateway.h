@@ -4,7 +4,8 @@
  *
  * Layers: gateway_handle() is the whole request logic without I/O (bytes + cookie + peer in, status
  * + bytes + cookie out), so unit tests and the fuzz harness drive it directly; gateway_register()
- * puts it behind ymsgd's evhttp front (http.h).  Everything runs on ymsgd's one event loop.
+ * puts it behind ymsgd's evhttp front (http.h).  Everything runs on ymsgd's one event loop, except
+ * the argon2id checks of logins, which go to hash worker threads (pwworker.h) while the request waits.
  *
  * Sessions: a session is found by the YMSGAMF cookie or, for Flex clients, by the DSId the ping
  * handed out (headers.DSId).  Logging in (Phonebook.login, CommandMessage LOGIN, the classic
