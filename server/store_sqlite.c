@@ -2,14 +2,22 @@
  *
  * One connection, WAL journal, prepared statements cached per query.  The schema is versioned with
  * PRAGMA user_version: each entry of `migrations` upgrades from version i to i+1 inside one
- * transaction, so an interrupted upgrade leaves the previous version intact. */
+ * transaction, so an interrupted upgrade leaves the previous version intact.
+ *
+ * WAL checkpoints run on a helper thread with its own connection: SQLite's automatic checkpoint
+ * would copy pages back and fsync the database inside whichever commit crossed the threshold, on
+ * the event loop, which set the write latency tail.  The main connection turns that off and its
+ * WAL hook only wakes the thread; a PASSIVE checkpoint never blocks the writer.  Closing the store
+ * joins the thread and does one TRUNCATE checkpoint so the WAL file does not outlive the process. */
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,9 +96,25 @@ static const char *const sql[Q_COUNT] = {
     [Q_PB_PUT] = "INSERT OR REPLACE INTO phonebook(user, data, updated) VALUES(?1, ?2, ?3)",
 };
 
+/* WAL size (pages) at which the checkpoint thread is woken: SQLite's own autocheckpoint default,
+ * so the WAL stays as small as before, only the copy-back moves off the caller's thread. */
+#define CKPT_PAGES 1000
+
+struct ckpt {
+    sqlite3 *db;          /* the thread's own connection to the same file */
+    pthread_t thread;     /* runs ckpt_main */
+    pthread_mutex_t mu;   /* guards want and stop */
+    pthread_cond_t cv;    /* signalled when want or stop is set */
+    int want;             /* a commit left the WAL at or above CKPT_PAGES pages */
+    int stop;             /* close asked the thread to exit */
+    int next;             /* WAL size that wakes the thread next (main connection's thread only) */
+    int last;             /* WAL size after the previous commit (main connection's thread only) */
+};
+
 struct sq {
     sqlite3 *db;                 /* the connection */
     sqlite3_stmt *stmt[Q_COUNT]; /* prepared lazily, reset after each use */
+    struct ckpt *ckpt;           /* checkpoint thread, or NULL (SQLite's inline autocheckpoint then) */
 };
 
 #define DB(st) (((struct sq *)(st)->impl)->db)
@@ -184,10 +208,119 @@ static int exec_sql(sqlite3 *db, const char *q, char *err, size_t errlen)
     return 0;
 }
 
+static void *ckpt_main(void *arg)
+{
+    struct ckpt *c = arg;
+    /* Lowest CPU weight for this thread only (Linux nice is per thread): on a busy host the copy-back
+     * then yields to the event loop instead of taking its time slices; it still runs, so the WAL
+     * stays bounded.  Failure only leaves the default priority. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), 19);
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->want && !c->stop) pthread_cond_wait(&c->cv, &c->mu);
+        if (c->stop) break;
+        c->want = 0;
+        pthread_mutex_unlock(&c->mu);
+        int log = 0, done_pages = 0;
+        int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done_pages);
+        /* Frames committed during that copy keep the WAL from being rewound, so under steady load it
+         * would only grow.  Catch up on those few with RESTART: it holds writers off (they wait in
+         * their busy handler) only for that short copy, and leaves the WAL to be rewound by the next
+         * commit. */
+        if (rc == SQLITE_OK)
+            rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART, &log, &done_pages);
+        /* BUSY only means another checkpoint (e.g. `ymsgd user add` closing) is running. */
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) log_event(LOG_WARN, NULL, NULL, "store_checkpoint", rc, "%s", sqlite3_errmsg(c->db));
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Runs on the main connection's thread after every commit; only flags work for ckpt_main. */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    struct ckpt *c = arg;
+    (void)db;
+    (void)name;
+    /* Once per CKPT_PAGES new frames, not after every commit past the threshold: a checkpoint holds
+     * the WAL's read-mark 0 while it copies, and a writer can only rewind the WAL when it got that
+     * mark, so back-to-back checkpoints would keep the WAL from ever restarting (and fsync it in a
+     * loop). */
+    if (pages < c->last) c->next = CKPT_PAGES; /* the WAL was rewound */
+    c->last = pages;
+    if (pages < c->next) return SQLITE_OK;
+    c->next = pages + CKPT_PAGES;
+    pthread_mutex_lock(&c->mu);
+    if (!c->want) {
+        c->want = 1;
+        pthread_cond_signal(&c->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return SQLITE_OK;
+}
+
+static void ckpt_stop(struct ckpt *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->stop = 1;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    sqlite3_close(c->db);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Starts the checkpoint thread for `db` (already in WAL mode).  On any failure the main
+ * connection keeps SQLite's inline autocheckpoint, which is slower but correct. */
+static struct ckpt *ckpt_start(sqlite3 *db, const char *path)
+{
+    struct ckpt *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        log_event(LOG_WARN, NULL, NULL, "store_checkpoint_open", 0, "%s",
+                  c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return NULL;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    /* A checkpoint on a connection that has never read the file finds no WAL open and does nothing;
+     * one read opens it for the connection's lifetime. */
+    if (sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) != SQLITE_OK) goto fail_db;
+    c->next = CKPT_PAGES;
+    if (pthread_mutex_init(&c->mu, NULL) != 0) goto fail_db;
+    if (pthread_cond_init(&c->cv, NULL) != 0) goto fail_mu;
+    if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) goto fail_cv;
+    if (sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK) {
+        ckpt_stop(c);
+        return NULL;
+    }
+    /* After the pragma: the autocheckpoint is itself a WAL hook, which this one replaces. */
+    sqlite3_wal_hook(db, ckpt_hook, c);
+    return c;
+fail_cv:
+    pthread_cond_destroy(&c->cv);
+fail_mu:
+    pthread_mutex_destroy(&c->mu);
+fail_db:
+    log_event(LOG_WARN, NULL, NULL, "store_checkpoint_thread", 0, "not started; checkpoints stay inline");
+    sqlite3_close(c->db);
+    free(c);
+    return NULL;
+}
+
 static void sq_close(struct store *st)
 {
     struct sq *s = st->impl;
     for (int i = 0; i < Q_COUNT; i++) sqlite3_finalize(s->stmt[i]);
+    if (s->ckpt) {
+        sqlite3_wal_hook(s->db, NULL, NULL);
+        ckpt_stop(s->ckpt);
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
     sqlite3_close(s->db);
     free(s);
     free(st);
@@ -551,6 +684,7 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
         return NULL;
     }
     s->db = db;
+    s->ckpt = ckpt_start(db, path);
     st->impl = s;
     st->close = sq_close;
     st->user_add = sq_user_add;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -268,6 +269,66 @@ static void test_reopen_keeps_schema(void **state)
     assert_non_null(strstr(err, "newer"));
 }
 
+/* Reads the WAL-index (-shm) header without touching the database: mxFrame (frames in the WAL, at
+ * byte 16 of the first header copy) and nBackfill (frames already copied back, byte 96), both in
+ * native byte order.  Opening a connection to look would run a checkpoint of its own. */
+static int wal_frames(const char *dir, uint32_t *mx, uint32_t *backfill)
+{
+    char path[128];
+    unsigned char hdr[100];
+    snprintf(path, sizeof path, "%s/ymsgd.db-shm", dir);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return -1;
+    size_t n = fread(hdr, 1, sizeof hdr, fp);
+    fclose(fp);
+    if (n != sizeof hdr) return -1;
+    memcpy(mx, hdr + 16, 4);
+    memcpy(backfill, hdr + 96, 4);
+    return 0;
+}
+
+/* Inline autocheckpoints are off on the main connection, so only the checkpoint thread can copy
+ * the WAL back; without it nBackfill would stay 0 and the WAL would grow without bound. */
+static void test_wal_checkpoint_thread(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t blob[48 * 1024];
+    char user[32];
+    uint32_t mx = 0, backfill = 0;
+    for (size_t i = 0; i < sizeof blob; i++) blob[i] = (uint8_t)(i * 31 + 7);
+    /* ~1200 pages of 4 KiB: past the 1000-page threshold */
+    for (int i = 0; i < 100; i++) {
+        snprintf(user, sizeof user, "user%d", i);
+        blob[0] = (uint8_t)i;
+        assert_int_equal(f->st->phonebook_put(f->st, user, blob, sizeof blob), STORE_OK);
+    }
+    int ok = 0;
+    for (int tries = 0; tries < 1000 && !ok; tries++) { /* up to ~10 s */
+        assert_int_equal(wal_frames(f->dir, &mx, &backfill), 0);
+        ok = mx >= 1000 && backfill >= 1000;
+        if (!ok) nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    if (!ok) print_error("wal mxFrame %u nBackfill %u\n", (unsigned)mx, (unsigned)backfill);
+    assert_true(ok);
+    uint8_t *data = NULL;
+    assert_int_equal(f->st->phonebook_get(f->st, "user99", &data), (long)sizeof blob);
+    assert_int_equal(data[0], 99);
+    free(data);
+    /* close checkpoints with TRUNCATE and joins the thread; the data is in the main file */
+    f->st->close(f->st);
+    f->st = NULL;
+    char path[128];
+    struct sqlite3 *db;
+    sqlite3_stmt *q;
+    snprintf(path, sizeof path, "%s/ymsgd.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM phonebook", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(q, 0), 100);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +338,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_phonebook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_del_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_checkpoint_thread, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
