@@ -260,6 +260,17 @@ static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int pages)
     return SQLITE_OK;
 }
 
+/* Main connection's busy handler: SQLite's busy_timeout sleeps 1, 2, 5, 10 ms... between tries, so a
+ * checkpoint's short RESTART step (well under 1 ms of holding writers off) cost the event loop up to
+ * 8 ms.  Poll every 100 us instead, for the same 5 s in total. */
+static int busy_poll(void *arg, int count)
+{
+    (void)arg;
+    if (count >= 50000) return 0;
+    usleep(100);
+    return 1;
+}
+
 static void ckpt_stop(struct ckpt *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -300,6 +311,7 @@ static struct ckpt *ckpt_start(sqlite3 *db, const char *path)
     }
     /* After the pragma: the autocheckpoint is itself a WAL hook, which this one replaces. */
     sqlite3_wal_hook(db, ckpt_hook, c);
+    sqlite3_busy_handler(db, busy_poll, NULL);
     return c;
 fail_cv:
     pthread_cond_destroy(&c->cv);
