@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "auth.h"
-#include "gateway/gateway.h"
+#include "gateway.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"

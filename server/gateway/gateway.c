@@ -8,9 +8,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../log.h"
-#include "../pwworker.h"
-#include "../store.h"
+#include "log.h"
+#include "pwworker.h"
+#include "store.h"
 #include "internal.h"
 
 #define GW_TEXT "text/plain; charset=utf-8"

@@ -2,9 +2,9 @@
  * throttling and hash_threads/hash_queue knobs it shares with the token login), then the routes. */
 #include <stdio.h>
 
-#include "../config.h"
-#include "../log.h"
-#include "../server.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
 #include "internal.h"
 
 struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)

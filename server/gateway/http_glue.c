@@ -14,8 +14,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "../http.h"
-#include "../log.h"
+#include "http.h"
+#include "log.h"
 #include "internal.h"
 
 /* The YMSGAMF value from a Cookie header ("a=1; YMSGAMF=abc; b=2"), or "" when absent. */

@@ -7,8 +7,8 @@
 
 #include <amf/amf.h>
 
-#include "../hmap.h"
-#include "../ratelimit.h"
+#include "hmap.h"
+#include "ratelimit.h"
 #include "gateway.h"
 #include "service.h"
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../log.h"
-#include "../store.h"
+#include "log.h"
+#include "store.h"
 #include "internal.h"
 
 static int pb_login(struct gw_call *call, struct amf_value **result)
