@@ -66,6 +66,7 @@ struct conn {
     uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */
     uint8_t invisible;         /* appears offline to everyone not in allow */
     uint8_t away;              /* key 47: 0 available, 1 away/busy, 2 idle */
+    uint8_t away_sent;         /* the client's last status change carried key 47: relay it as sent */
     uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */
     uint8_t legacy_method;     /* challenge was issued for method 0 (13=0) */
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */

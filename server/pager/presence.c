@@ -30,6 +30,9 @@ static void put_status_keys(struct ymsg_builder *b, const struct conn *t)
         ymsg_build_str(b, YMSG_KEY_CUSTOM_MSG, t->status_msg ? t->status_msg : "");
         ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
         if (t->msg_utf8) ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+    } else if (t->away_sent) {
+        /* A standard status with an explicit away flag (10=2 47=1): buddies' clients read 47 too. */
+        ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
     }
 }
 
@@ -62,6 +65,8 @@ static void put_old_entry(struct ymsg_builder *b, const struct conn *t)
     ymsg_build_str(b, YMSG_KEY_FLAG, "1");
     if (t->status == YMSG_STATUS_CUSTOM || t->status_msg) {
         ymsg_build_str(b, YMSG_KEY_CUSTOM_MSG, t->status_msg ? t->status_msg : "");
+        ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
+    } else if (t->away_sent) {
         ymsg_build_int(b, YMSG_KEY_AWAY, t->away);
     }
     put_idle(b, t);
@@ -290,7 +295,11 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
             c->status = code;
             set_msg(c, pkt);
             c->away = code != YMSG_STATUS_AVAILABLE;
-            if (ymsg_get_int(pkt, YMSG_KEY_AWAY, &v) == 0 && v >= 0 && v <= 2) c->away = (uint8_t)v;
+            c->away_sent = 0;
+            if (ymsg_get_int(pkt, YMSG_KEY_AWAY, &v) == 0 && v >= 0 && v <= 2) {
+                c->away = (uint8_t)v;
+                c->away_sent = 1;
+            }
             if (code == YMSG_STATUS_IDLE) {
                 long long idle = 0;
                 ymsg_get_int(pkt, YMSG_KEY_IDLE_TIME, &idle);
