@@ -138,12 +138,49 @@ int http_register(struct http_server *hs, const char *path, http_handler fn, voi
     return 0;
 }
 
+/* evhttp_connection_free() runs the close callback, then bufferevent_free() (which closes the socket and
+ * SSL_free()s, never SSL_shutdown()s), then shutdown(SHUT_WR): the close callback is the last point before
+ * the FIN.  Send close_notify there, but only when every reply byte has gone out: a close_notify after a
+ * cut-off reply would tell the peer that the truncated data is complete.  Peers that read to the end of
+ * the stream (libpurple over GnuTLS) treat a FIN without close_notify as an error. */
+static void tls_closecb(struct evhttp_connection *evcon, void *arg)
+{
+    (void)arg;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    if (!ssl || !SSL_is_init_finished(ssl) || evbuffer_get_length(bufferevent_get_output(bev)) != 0) return;
+    /* One non-blocking attempt: the alert is 24-31 bytes and the socket has just drained our reply. */
+    if (SSL_shutdown(ssl) < 0) log_event(LOG_DEBUG, NULL, NULL, "tls_close_notify_failed", 0, NULL);
+    ERR_clear_error();
+}
+
+/* First decrypted bytes of a TLS connection: evhttp owns the bufferevent now (its callback argument is
+ * the evhttp_connection), so this is the earliest point to hook the connection's close.  Every request,
+ * including the ones evhttp answers itself (400, 413, 501), passes here. */
+static void tls_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    if (info->n_added == 0) return;
+    bufferevent_data_cb rd, wr;
+    bufferevent_event_cb ev;
+    void *cbarg = NULL;
+    bufferevent_getcb(bev, &rd, &wr, &ev, &cbarg);
+    if (cbarg) evhttp_connection_set_closecb(cbarg, tls_closecb, NULL);
+    evbuffer_remove_cb(buf, tls_first_input, bev);
+}
+
 static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 {
     struct http_server *hs = arg;
     SSL *ssl = SSL_new(hs->ssl_ctx);
     if (!ssl) return NULL;
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev && !evbuffer_add_cb(bufferevent_get_input(bev), tls_first_input, bev)) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
 }
 
 static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, char *err, size_t errlen)
