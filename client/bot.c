@@ -232,12 +232,12 @@ int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
     }
 
     char user[256], pass[256];
-    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", user, sizeof user, pass, sizeof pass) != 0)
+    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", o->account, user, sizeof user, pass, sizeof pass) != 0)
         return EXIT_USAGE;
     catch_signals();
     struct drv d = {0};
     int invisible = o->invisible || (!strcmp(cmd, "status") && status == YMSG_STATUS_INVISIBLE);
-    int rc = drv_open(&d, o, user, pass, invisible);
+    int rc = drv_open(&d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE);
     memset(pass, 0, sizeof pass);
     if (rc != 0) {
         if (d.s)

@@ -32,6 +32,17 @@ struct opts {
     const char *message;          /* --message */
     long settle_ms;               /* buddies/probe: wait for presence after the list */
     int away;                     /* status custom: mark as away (key 47 = 1) */
+    const char *account;          /* config "account": the Yahoo id (password from env or prompt) */
+    const char *history_dir;      /* where conversations are logged (default XDG data dir) */
+    int history;                  /* log conversations to disk */
+    long history_lines;           /* lines reloaded when a tab opens */
+    int hide_offline;             /* TUI: hide offline buddies */
+    int bell;                     /* TUI: bell on a message in a background tab */
+    int urgency;                  /* TUI: terminal urgency hint (BEL) on a message in a background tab */
+    int mouse;                    /* TUI: mouse wheel scrolls */
+    long auto_away_min;           /* TUI: away after N idle minutes (0 = off) */
+    const char *baseline_credentials; /* probe: an offline account's credentials (timing baseline) */
+    long samples;                 /* probe: timing samples per side */
 };
 
 /* The driver: one pager connection and its session. */
@@ -45,14 +56,17 @@ struct drv {
     ymsg_packet_fn on_packet;     /* extra packet hook (probe), may be NULL */
     void *packet_ud;              /* its argument */
     int net_error;                /* the connection failed (as opposed to a login verdict) */
+    int quiet;                    /* errors go to err only (the TUI owns the terminal) */
+    char err[512];                /* the last error, for the TUI's status line */
 };
 
 uint64_t now_ms(void);
 /* Reads credentials: file, then YMSG_USER/YMSG_PASSWORD, then a prompt on the terminal. */
-int read_credentials(const char *file, const char *env_user, const char *env_pass, char *user, size_t ucap,
-                     char *pass, size_t pcap);
-/* Connects and starts the session (status 12 when invisible).  Returns 0 or EXIT_NETWORK. */
-int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, int invisible);
+int read_credentials(const char *file, const char *env_user, const char *env_pass, const char *account, char *user,
+                     size_t ucap, char *pass, size_t pcap);
+/* Connects and starts the session signing in with `status` (0x54's header status: YMSG_STATUS_AVAILABLE,
+ * _INVISIBLE or an away code 1..9).  Returns 0 or EXIT_NETWORK. */
+int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status);
 /* Waits up to timeout_ms for the socket (and extra_fd if >= 0), reads, ticks, writes.
  * Returns 0, or EXIT_NETWORK once the connection is gone.  *extra_ready is set if extra_fd is readable. */
 int drv_step(struct drv *d, int extra_fd, int timeout_ms, int *extra_ready);
@@ -62,6 +76,20 @@ const struct ymsg_event *drv_next_event(struct drv *d);
 int drv_login(struct drv *d, int timeout_ms, void (*cb)(void *, const struct ymsg_event *), void *ud);
 /* Writes pending output (bounded wait) and closes. */
 void drv_close(struct drv *d);
+
+/* Records an error: into d->err, and on stderr unless d->quiet. */
+void drv_error(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* config.c: defaults, then the config file, then the environment; flags are applied by main. */
+void config_defaults(struct opts *o);
+int config_default_path(char *out, size_t cap);
+/* Loads "key = value" lines; a missing file is fine unless must_exist.  -1 with a message on stderr. */
+int config_load(struct opts *o, const char *path, int must_exist);
+/* YMSG_SERVER, YMSG_LOGIN_URL. */
+int config_env(struct opts *o);
+/* One setting (file key or -o KEY=VALUE).  0, -1 bad value, -2 unknown key. */
+int config_set(struct opts *o, const char *key, const char *value);
+int config_server(struct opts *o, const char *hostport);
 
 /* JSON helpers */
 void json_str(FILE *f, const char *s);

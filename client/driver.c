@@ -3,6 +3,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -27,8 +28,18 @@ static void chomp(char *s)
         s[--n] = 0;
 }
 
-int read_credentials(const char *file, const char *env_user, const char *env_pass, char *user, size_t ucap,
-                     char *pass, size_t pcap)
+void drv_error(struct drv *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->err, sizeof d->err, fmt, ap);
+    va_end(ap);
+    if (!d->quiet)
+        fprintf(stderr, "ymsg: %s\n", d->err);
+}
+
+int read_credentials(const char *file, const char *env_user, const char *env_pass, const char *account, char *user,
+                     size_t ucap, char *pass, size_t pcap)
 {
     if (file) {
         FILE *f = fopen(file, "r");
@@ -53,6 +64,8 @@ int read_credentials(const char *file, const char *env_user, const char *env_pas
         return 0;
     }
     const char *u = env_user ? getenv(env_user) : NULL, *p = env_pass ? getenv(env_pass) : NULL;
+    if ((!u || !*u) && account && *account)
+        u = account; /* config "account": the id is known, the password comes from the env or the prompt */
     if (u && *u && p) {
         snprintf(user, ucap, "%s", u);
         snprintf(pass, pcap, "%s", p);
@@ -94,6 +107,11 @@ int read_credentials(const char *file, const char *env_user, const char *env_pas
 static void log_cb(void *ud, int level, const char *msg)
 {
     struct drv *d = ud;
+    if (d->quiet) { /* the TUI owns the terminal: keep the last error for its status line */
+        if (level >= YMSG_LOG_ERROR)
+            snprintf(d->err, sizeof d->err, "%s", msg);
+        return;
+    }
     if (d->verbose >= 2 || (d->verbose == 1 && level >= YMSG_LOG_INFO) || level >= YMSG_LOG_ERROR)
         fprintf(stderr, "ymsg[%s]: %s\n", d->user, msg);
 }
@@ -101,7 +119,7 @@ static void log_cb(void *ud, int level, const char *msg)
 static void packet_cb(void *ud, int dir, const struct ymsg_packet *pkt)
 {
     struct drv *d = ud;
-    if (d->verbose >= 3) {
+    if (d->verbose >= 3 && !d->quiet) {
         char buf[4096];
         ymsg_packet_format(pkt, buf, sizeof buf);
         fprintf(stderr, "%s %s", dir ? ">>" : "<<", buf);
@@ -110,12 +128,12 @@ static void packet_cb(void *ud, int dir, const struct ymsg_packet *pkt)
         d->on_packet(d->packet_ud, dir, pkt);
 }
 
-static int tcp_connect(const char *host, const char *port, int timeout_ms)
+static int tcp_connect(struct drv *d, const char *host, const char *port, int timeout_ms)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
     int r = getaddrinfo(host, port, &hints, &res);
     if (r != 0) {
-        fprintf(stderr, "ymsg: %s:%s: %s\n", host, port, gai_strerror(r));
+        drv_error(d, "server unreachable: %s:%s: %s", host, port, gai_strerror(r));
         return -1;
     }
     int fd = -1;
@@ -140,18 +158,20 @@ static int tcp_connect(const char *host, const char *port, int timeout_ms)
         fd = -1;
     }
     if (fd < 0)
-        fprintf(stderr, "ymsg: cannot connect to %s:%s: %s\n", host, port, strerror(errno));
+        drv_error(d, "server unreachable: cannot connect to %s:%s: %s", host, port, strerror(errno));
     freeaddrinfo(res);
     return fd;
 }
 
-int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, int invisible)
+int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status)
 {
     ymsg_packet_fn hook = d->on_packet;
     void *hook_ud = d->packet_ud;
+    int quiet = d->quiet;
     memset(d, 0, sizeof *d);
     d->on_packet = hook;
     d->packet_ud = hook_ud;
+    d->quiet = quiet;
     d->fd = -1;
     d->o = o;
     d->verbose = o->verbose;
@@ -161,7 +181,7 @@ int drv_open(struct drv *d, const struct opts *o, const char *user, const char *
     ymsg_session_config_default(&cfg);
     cfg.user = user;
     cfg.password = password;
-    cfg.initial_status = invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE;
+    cfg.initial_status = status;
     if (o->login_url)
         cfg.login_url = o->login_url;
     cfg.log = log_cb;
@@ -171,10 +191,10 @@ int drv_open(struct drv *d, const struct opts *o, const char *user, const char *
     cfg.packet_ud = d;
     d->s = ymsg_session_new(&cfg);
     if (!d->s) {
-        fprintf(stderr, "ymsg: cannot create a session (bad user name?)\n");
+        drv_error(d, "cannot create a session (bad user name?)");
         return EXIT_USAGE;
     }
-    d->fd = tcp_connect(o->host, o->port, 10000);
+    d->fd = tcp_connect(d, o->host, o->port, 10000);
     if (d->fd < 0) {
         d->net_error = 1;
         return EXIT_NETWORK;
@@ -289,13 +309,20 @@ int drv_login(struct drv *d, int timeout_ms, void (*cb)(void *, const struct yms
             if (ev->type == YMSG_EV_LOGGED_IN)
                 return 0;
             if (ev->type == YMSG_EV_LOGIN_FAILED) {
-                fprintf(stderr, "ymsg: login failed: %s\n", ev->text);
-                if (ev->flags & YMSG_EVF_NETWORK)
+                if (ev->flags & YMSG_EVF_NETWORK) {
                     d->net_error = 1;
+                    if (!d->o->login_url) /* the default (Yahoo's) is gone: say how to point elsewhere */
+                        drv_error(d, "login failed: %s (set the login server with --login-url URL, "
+                                     "YMSG_LOGIN_URL or login_url in ~/.config/ymsg/config)", ev->text);
+                    else
+                        drv_error(d, "login failed: %s", ev->text);
+                } else {
+                    drv_error(d, "login failed: %s", ev->text);
+                }
                 return ev->flags & YMSG_EVF_NETWORK ? EXIT_NETWORK : EXIT_LOGIN;
             }
             if (ev->type == YMSG_EV_DISCONNECTED) {
-                fprintf(stderr, "ymsg: disconnected during login: %s\n", ev->text);
+                drv_error(d, "disconnected during login: %s", ev->text);
                 return EXIT_NETWORK;
             }
         }
@@ -303,14 +330,14 @@ int drv_login(struct drv *d, int timeout_ms, void (*cb)(void *, const struct yms
             return EXIT_NETWORK;
         uint64_t now = now_ms();
         if (now >= end) {
-            fprintf(stderr, "ymsg: login timed out\n");
+            drv_error(d, "login timed out");
             return EXIT_NETWORK;
         }
         if (drv_step(d, -1, (int)(end - now < 500 ? end - now : 500), NULL) != 0) {
             while ((ev = drv_next_event(d)))
                 if (cb)
                     cb(ud, ev);
-            fprintf(stderr, "ymsg: connection lost during login\n");
+            drv_error(d, "connection lost during login");
             return EXIT_NETWORK;
         }
     }

@@ -24,12 +24,12 @@ static const char usage_text[] =
     "  rename-group OLD NEW          rename a group\n"
     "  accept USER | decline USER [--message M]   answer an authorisation request\n"
     "  ignore USER | unignore USER   edit the ignore list\n"
-    "  probe USER [--target-credentials FILE] [--json]\n"
+    "  probe USER [--target-credentials FILE] [--baseline-credentials FILE] [--samples N] [--json]\n"
     "                                audit the server: does USER's invisibility leak?\n"
     "\n"
     "options:\n"
-    "  --server HOST:PORT            pager server (default scs.msg.yahoo.com:5050)\n"
-    "  --login-url URL               token login base (default https://login.yahoo.com)\n"
+    "  --server HOST:PORT            pager server (default scs.msg.yahoo.com:5050; env YMSG_SERVER)\n"
+    "  --login-url URL               token login base (default https://login.yahoo.com; env YMSG_LOGIN_URL)\n"
     "  --ca-file FILE                CA bundle used to verify the login server\n"
     "  --credentials FILE            read 'user:password' from FILE\n"
     "  --invisible                   sign in invisible\n"
@@ -37,8 +37,14 @@ static const char usage_text[] =
     "  --timeout S, --count N        stop after S seconds / N events\n"
     "  --settle MS                   wait MS for presence after the list (buddies, probe; default 800)\n"
     "  -v, --verbose                 log to stderr (-vv debug, -vvv packet dumps)\n"
-    "  -h, --help\n"
+    "  --config FILE                 settings file (default $XDG_CONFIG_HOME/ymsg/config,\n"
+    "                                ~/.config/ymsg/config); --no-config reads none\n"
+    "  -o KEY=VALUE                  one setting, as in the config file (e.g. -o history=off)\n"
+    "  --version, -h, --help\n"
     "\n"
+    "Settings: the config file, then YMSG_SERVER / YMSG_LOGIN_URL, then flags. Keys: server, login_url,\n"
+    "ca_file, credentials, account, invisible, history (on|off), history_dir, history_lines, hide_offline,\n"
+    "bell, urgency, mouse, auto_away (idle minutes, 0 = off). See ymsg(1).\n"
     "Credentials come from --credentials FILE, else YMSG_USER / YMSG_PASSWORD, else a prompt.\n"
     "They are never taken from the command line.\n"
     "\n"
@@ -62,10 +68,28 @@ int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "");
     struct opts o;
-    memset(&o, 0, sizeof o);
-    snprintf(o.host, sizeof o.host, "scs.msg.yahoo.com");
-    snprintf(o.port, sizeof o.port, "5050");
-    o.settle_ms = 800;
+    config_defaults(&o);
+    /* the config file first (flags override it), so find --config / --no-config before anything else */
+    const char *cfg_path = NULL;
+    int no_cfg = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "--no-config")) no_cfg = 1;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) cfg_path = argv[++i];
+        else if (!strcmp(argv[i], "--version")) {
+            printf("ymsg %s\n", YMSG_PACKAGE_VERSION);
+            return EXIT_OKAY;
+        }
+    }
+    char def_path[1024];
+    if (!no_cfg) {
+        if (cfg_path && config_load(&o, cfg_path, 1) != 0)
+            return EXIT_USAGE;
+        if (!cfg_path && config_default_path(def_path, sizeof def_path) == 0 && config_load(&o, def_path, 0) != 0)
+            return EXIT_USAGE;
+    }
+    if (config_env(&o) != 0)
+        return EXIT_USAGE;
     const char *cmd = NULL;
     char **args = calloc((size_t)argc + 1, sizeof *args);
     int nargs = 0;
@@ -85,25 +109,34 @@ int main(int argc, char **argv)
                             "--credentials FILE, YMSG_PASSWORD or the prompt\n");
             free(args);
             return EXIT_USAGE;
+        } else if (!strcmp(a, "--no-config")) {
+            continue;
+        } else if (!strcmp(a, "--config")) {
+            if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
+            i++;
+        } else if (!strcmp(a, "-o")) {
+            if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
+            char kv[1200];
+            snprintf(kv, sizeof kv, "%s", argv[++i]);
+            char *eq = strchr(kv, '=');
+            int r = eq ? (*eq = 0, config_set(&o, kv, eq + 1)) : -2;
+            if (r) {
+                fprintf(stderr, r == -2 ? "ymsg: -o %s: unknown setting (want KEY=VALUE; see ymsg --help)\n"
+                                        : "ymsg: -o %s: bad value\n", argv[i]);
+                free(args);
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--server")) {
             if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
-            const char *v = argv[++i], *colon = strrchr(v, ':');
-            if (!colon || colon == v || !colon[1] || (size_t)(colon - v) >= sizeof o.host ||
-                strlen(colon + 1) >= sizeof o.port) {
+            if (config_server(&o, argv[++i]) != 0) {
                 fprintf(stderr, "ymsg: --server wants HOST:PORT\n");
                 free(args);
                 return EXIT_USAGE;
             }
-            snprintf(o.host, sizeof o.host, "%.*s", (int)(colon - v), v);
-            if (o.host[0] == '[' && o.host[strlen(o.host) - 1] == ']') { /* [::1]:5050 */
-                memmove(o.host, o.host + 1, strlen(o.host));
-                o.host[strlen(o.host) - 1] = 0;
-            }
-            snprintf(o.port, sizeof o.port, "%s", colon + 1);
         } else if (!strcmp(a, "--login-url") || !strcmp(a, "--ca-file") || !strcmp(a, "--credentials") ||
                    !strcmp(a, "--target-credentials") || !strcmp(a, "--to") || !strcmp(a, "--group") ||
                    !strcmp(a, "--message") || !strcmp(a, "--count") || !strcmp(a, "--timeout") ||
-                   !strcmp(a, "--settle")) {
+                   !strcmp(a, "--settle") || !strcmp(a, "--baseline-credentials") || !strcmp(a, "--samples")) {
             if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
             const char *v = argv[++i];
             char *end = NULL;
@@ -111,13 +144,16 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--ca-file")) o.ca_file = v;
             else if (!strcmp(a, "--credentials")) o.credentials = v;
             else if (!strcmp(a, "--target-credentials")) o.target_credentials = v;
+            else if (!strcmp(a, "--baseline-credentials")) o.baseline_credentials = v;
             else if (!strcmp(a, "--to")) o.to = v;
             else if (!strcmp(a, "--group")) o.group = v;
             else if (!strcmp(a, "--message")) o.message = v;
             else if (!strcmp(a, "--count")) o.count = strtol(v, &end, 10);
+            else if (!strcmp(a, "--samples")) o.samples = strtol(v, &end, 10);
             else if (!strcmp(a, "--timeout")) o.timeout = strtod(v, &end);
             else o.settle_ms = strtol(v, &end, 10);
-            if (end && (*end || end == v || o.count < 0 || o.timeout < 0 || o.settle_ms < 0)) {
+            if (end && (*end || end == v || o.count < 0 || o.timeout < 0 || o.settle_ms < 0 || o.samples < 0 ||
+                        o.samples > 100000)) {
                 fprintf(stderr, "ymsg: %s: bad number '%s'\n", a, v);
                 free(args);
                 return EXIT_USAGE;

@@ -366,11 +366,11 @@ static void report(const struct probe *p, const struct result *res, int leaks)
 static int login_as(struct drv *d, const struct opts *o, const char *file, int invisible)
 {
     char user[256], pass[256];
-    int rc = read_credentials(file, file ? NULL : "YMSG_USER", file ? NULL : "YMSG_PASSWORD", user, sizeof user,
+    int rc = read_credentials(file, file ? NULL : "YMSG_USER", file ? NULL : "YMSG_PASSWORD", file ? NULL : o->account, user, sizeof user,
                               pass, sizeof pass);
     if (rc != 0)
         return EXIT_USAGE;
-    rc = drv_open(d, o, user, pass, invisible);
+    rc = drv_open(d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE);
     memset(pass, 0, sizeof pass);
     if (rc == 0)
         rc = drv_login(d, 30000, NULL, NULL);

@@ -60,6 +60,9 @@ struct tui {
     int quit;                     /* leave the main loop */
     int kicked;                   /* signed in elsewhere: no automatic reconnect */
     int login_refused;            /* credentials refused: no automatic reconnect */
+    uint32_t status;              /* our status, kept across reconnects (privacy: invisible stays invisible) */
+    char status_msg[YMSG_STATUS_MSG_MAX]; /* its custom message */
+    int status_away;              /* its away flag (custom) */
     uint64_t reconnect_at;        /* when to try again (0 = not scheduled) */
     unsigned backoff_ms;          /* current backoff */
     char pending[MAX_PENDING][YMSG_ID_MAX]; /* authorisation requests to answer */
@@ -374,15 +377,24 @@ static int do_connect(struct tui *t)
 {
     SYS(t, "connecting to %s:%s as %s...", t->o->host, t->o->port, t->user);
     redraw(t);
-    int rc = drv_open(&t->d, t->o, t->user, t->pass, t->o->invisible);
-    if (rc == 0) {
-        /* login failures go to stderr inside drv_login; keep the screen clean */
+    /* sign in with the status we had: 0x54 carries invisible / an away code itself; a custom message or
+     * idle follows at once (the session signs in available for those) */
+    uint32_t first = t->status == YMSG_STATUS_INVISIBLE || t->status <= YMSG_STATUS_STEPPEDOUT ? t->status
+                                                                                              : YMSG_STATUS_AVAILABLE;
+    t->d.quiet = 1;
+    int rc = drv_open(&t->d, t->o, t->user, t->pass, first);
+    if (rc == 0)
         rc = drv_login(&t->d, 30000, NULL, NULL);
+    if (rc == 0 && first != t->status) {
+        int r = ymsg_session_set_status(t->d.s, t->status, t->status_msg, t->status_away);
+        if (r)
+            SYS(t, "could not restore the status: %s", ymsg_strerror(r));
     }
     if (rc != 0) {
         if (t->d.s)
             drv_close(&t->d);
         t->connected = 0;
+        SYS(t, "%s", t->d.err[0] ? t->d.err : "cannot sign in");
         if (rc == EXIT_LOGIN) {
             t->login_refused = 1;
             SYS(t, "login refused; use /reconnect after fixing the credentials");
@@ -506,6 +518,13 @@ static void auth_dialog(struct tui *t)
     SYS(t, "%s %s", i == 0 ? "accepted" : "declined", who);
 }
 
+static void remember_status(struct tui *t, uint32_t status, const char *msg, int away)
+{
+    t->status = status;
+    snprintf(t->status_msg, sizeof t->status_msg, "%s", status == YMSG_STATUS_CUSTOM && msg ? msg : "");
+    t->status_away = away;
+}
+
 static void status_menu(struct tui *t)
 {
     static const char *const items[] = {"Available", "Be right back", "Busy", "Not at my desk", "On the phone",
@@ -518,6 +537,8 @@ static void status_menu(struct tui *t)
     if (codes[i] == 99 && prompt(t, "Status message", msg, sizeof msg) != 0)
         return;
     int r = ymsg_session_set_status(t->d.s, codes[i], msg, 0);
+    if (!r)
+        remember_status(t, codes[i], msg, 0);
     SYS(t, r ? "status: %s" : "status set to %s", r ? ymsg_strerror(r) : items[i]);
 }
 
@@ -589,8 +610,8 @@ static void command(struct tui *t, char *line)
             {"away", 4}, {"phone", 6}, {"lunch", 8}, {"idle", 999}, {"invisible", 12}, {"custom", 99}};
         r = YMSG_EINVAL;
         for (size_t i = 0; i < sizeof st / sizeof st[0]; i++)
-            if (!strcasecmp(a1, st[i].n))
-                r = ymsg_session_set_status(s, st[i].c, rest, 0);
+            if (!strcasecmp(a1, st[i].n) && !(r = ymsg_session_set_status(s, st[i].c, rest, 0)))
+                remember_status(t, st[i].c, rest, 0);
         if (!r) SYS(t, "status: %s", a1);
     } else if (!strcmp(cmd, "/add") && a1) {
         r = ymsg_session_add_buddy(s, a1, rest ? rest : "Friends", "");
@@ -706,7 +727,7 @@ int cmd_tui(const struct opts *o)
     if (!t)
         return EXIT_FAILED;
     t->o = o;
-    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", t->user, sizeof t->user, t->pass,
+    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", o->account, t->user, sizeof t->user, t->pass,
                          sizeof t->pass) != 0) {
         free(t);
         return EXIT_USAGE;
@@ -715,6 +736,7 @@ int cmd_tui(const struct opts *o)
     signal(SIGWINCH, on_winch);
     t->nconv = 1;
     t->sel = 0;
+    t->status = o->invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE;
     initscr();
     raw();
     noecho();

@@ -22,7 +22,7 @@
 #include "server.h"
 #include "store.h"
 
-#define YMSGD_VERSION "0.1.0"
+#define YMSGD_VERSION YMSG_PACKAGE_VERSION /* meson project(version:) */
 
 static void usage(FILE *f)
 {

@@ -371,7 +371,7 @@ static CURL *http_open(struct session *s)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->connect_timeout);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, cfg->timeout);
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_response);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "amfcall/" AMFCALL_VERSION);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "amfcall/" YMSG_PACKAGE_VERSION);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
     if (cfg->cacert) curl_easy_setopt(c, CURLOPT_CAINFO, cfg->cacert);
@@ -925,7 +925,7 @@ int main(int argc, char **argv)
         case OPT_CLASS: cfg.json_flags |= AMF_JSON_CLASS; break;
         case 'v': cfg.verbose = 1; break;
         case 'h': usage(); return 0;
-        case 'V': printf("amfcall %s\n", AMFCALL_VERSION); return 0;
+        case 'V': printf("amfcall %s\n", YMSG_PACKAGE_VERSION); return 0;
         default:
             if (optopt) die_usage("option -%c is unknown or needs a value", optopt);
             die_usage("option %s is unknown or needs a value", argv[optind - 1]);

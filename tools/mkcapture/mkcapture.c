@@ -598,7 +598,7 @@ static int parse_linktype(const char *s)
 static void usage(FILE *to)
 {
     fputs("usage: mkcapture [--linktype ether|null|loop|raw|sll] [--mss N] [--reorder] [--retransmit]\n"
-          "                 [--sessions N] OUT.pcap\n"
+          "                 [--sessions N] OUT.pcap    |  mkcapture --version\n"
           "Writes a sample YMSG16 session (loopback IPv4/TCP) as a pcap file.  --sessions N writes N\n"
           "concurrent sessions (client ports 40002...), e.g. for timing ymsgdump on a large capture.\n", to);
 }
@@ -614,6 +614,7 @@ int main(int argc, char **argv)
         {"retransmit", no_argument, NULL, 't'},
         {"sessions", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -649,6 +650,7 @@ int main(int argc, char **argv)
         case 'o': do_reorder = 1; break;
         case 't': do_retransmit = 1; break;
         case 'h': usage(stdout); return 0;
+        case 'V': printf("mkcapture %s\n", YMSG_PACKAGE_VERSION); return 0;
         default: usage(stderr); return 2;
         }
     }

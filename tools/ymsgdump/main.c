@@ -10,7 +10,7 @@
 static void usage(FILE *to)
 {
     fputs("usage: ymsgdump [--json] [--raw] [--no-color] [--http] [--max-streams N]\n"
-          "                [--max-buffer BYTES] [--max-body BYTES] [FILE|-]\n"
+          "                [--max-buffer BYTES] [--max-body BYTES] [FILE|-]   |   ymsgdump --version\n"
           "Prints every YMSG packet of a pcap/pcapng capture (TCP streams reassembled, YMSG found by\n"
           "its magic on any port) or of a raw YMSG byte stream.  FILE defaults to standard input.\n"
           "  --json            one JSON object per packet\n"
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
         {"max-buffer", required_argument, NULL, OPT_BUFFER},
         {"max-body", required_argument, NULL, OPT_BODY},
         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
                 o.max_body = v;
             break;
         case 'h': usage(stdout); return YD_EXIT_OK;
+        case 'V': printf("ymsgdump %s\n", YMSG_PACKAGE_VERSION); return YD_EXIT_OK;
         default: usage(stderr); return YD_EXIT_INPUT;
         }
     }

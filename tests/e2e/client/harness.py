@@ -1,6 +1,7 @@
 """Shared pieces of the client end-to-end tests: start ymsgd on free loopback ports with fresh accounts,
 run `ymsg` one-shot commands, and follow background `ymsg listen --json` processes."""
 import json
+import re
 import os
 import shutil
 import socket
@@ -44,20 +45,29 @@ class Server:
                            stdout=subprocess.DEVNULL)
             with open(self.cred(u), "w") as f:
                 f.write("%s:pw-%s\n" % (u, u))
+        self.tls = tls
+        self.port = self.http = None
+        self.start()
+
+    def start(self):
+        """Starts ymsgd (again, on the same ports and data after halt())."""
+        fast = ["--pwhash-opslimit", "1", "--pwhash-memlimit", "8192"]
+        tls = self.tls
         for attempt in range(5):
-            self.port, self.http = free_port(), free_port()
-            self.log = open(os.path.join(self.dir, "ymsgd.log"), "w")
+            if self.port is None or attempt:
+                self.port, self.http = free_port(), free_port()
+            self.log = open(os.path.join(self.dir, "ymsgd.log"), "a")
             # tls=(cert, key): the login server speaks HTTPS only, on self.http
             web = (["--http-listen", "", "--https-listen", "127.0.0.1:%d" % self.http, "--tls-cert", tls[0],
                     "--tls-key", tls[1]] if tls else
                    ["--http-listen", "127.0.0.1:%d" % self.http, "--https-listen", ""])
             self.proc = subprocess.Popen(
-                [ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port] + web + [
+                [self.ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port] + web + [
                  "--log-level", "debug",
                  "--login-rate", "1000", "--login-burst", "1000", "--conn-rate", "1000", "--conn-burst", "1000",
                  "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast,
                 stdout=self.log, stderr=subprocess.STDOUT)
-            if wait_port(self.port, time.time() + 10) and wait_port(self.http, time.time() + 5):
+            if wait_port(self.port, time.time() + 20) and wait_port(self.http, time.time() + 10):
                 time.sleep(0.3)  # listeners open before the rest of start-up: make sure it survived that
                 if self.proc.poll() is None:
                     return
@@ -66,18 +76,39 @@ class Server:
                     raise RuntimeError("ymsgd exited during start-up:\n" + f.read()[-3000:])
             self.proc.kill()
             self.proc.wait()
+            self.log.close()
         raise RuntimeError("ymsgd did not start")
+
+    def halt(self):
+        """Stops ymsgd, keeping its data and ports for start()."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
 
     def cred(self, user):
         return os.path.join(self.dir, user + ".cred")
 
+    def add_user(self, u):
+        subprocess.run([self.ymsgd, "user", "add", u, "--data-dir", self.data, "--pwhash-opslimit", "1",
+                        "--pwhash-memlimit", "8192"], input=("pw-%s\n" % u).encode(), check=True, timeout=30,
+                       stdout=subprocess.DEVNULL)
+        with open(self.cred(u), "w") as f:
+            f.write("%s:pw-%s\n" % (u, u))
+
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.log.closed:
+            self.log.close()
         if os.environ.get("KEEP_E2E"):
             print("kept", self.dir)
         else:
@@ -140,6 +171,52 @@ class Listener:
             self.proc.wait()
         self.t.join(timeout=5)
         return self.proc.returncode
+
+
+class Tmux:
+    count = 0
+
+    """A detached tmux server of its own running cmd in a w x h terminal."""
+
+    def __init__(self, cmd, w=120, h=32):
+        Tmux.count += 1
+        self.sock = "ymsg-e2e-%d-%d" % (os.getpid(), Tmux.count)
+        self.t = ["tmux", "-L", self.sock]
+        subprocess.run(self.t + ["-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", str(w), "-y", str(h), cmd],
+                       check=True)
+
+    def cursor(self):
+        """(x, y) of the cursor in the pane."""
+        p = subprocess.run(self.t + ["display", "-p", "-t", "t", "#{cursor_x} #{cursor_y}"], capture_output=True)
+        x, y = p.stdout.decode().split()
+        return int(x), int(y)
+
+    def resize(self, w, h):
+        subprocess.run(self.t + ["resize-window", "-t", "t", "-x", str(w), "-y", str(h)], check=True)
+
+    def screen(self):
+        p = subprocess.run(self.t + ["capture-pane", "-p", "-t", "t"], capture_output=True)
+        return p.stdout.decode(errors="replace")
+
+    def keys(self, *keys, literal=False):
+        subprocess.run(self.t + ["send-keys", "-t", "t"] + (["-l"] if literal else []) + list(keys), check=True)
+        time.sleep(0.15)
+
+    def wait(self, pattern, timeout=20):
+        end = time.time() + timeout
+        while time.time() < end:
+            s = self.screen()
+            if re.search(pattern, s):
+                return s
+            time.sleep(0.1)
+        raise AssertionError("screen never matched %r:\n%s" % (pattern, self.screen()))
+
+    def alive(self):
+        return subprocess.run(self.t + ["has-session", "-t", "t"], capture_output=True).returncode == 0
+
+    def kill(self):
+        subprocess.run(self.t + ["kill-server"], capture_output=True)
+
 
 
 def check(cond, msg):

@@ -8,46 +8,11 @@ import subprocess
 import sys
 import time
 
-from harness import Client, Server, check, main
-
-
-class Tmux:
-    count = 0
-
-    def __init__(self, cmd):
-        Tmux.count += 1
-        self.sock = "ymsg-e2e-%d-%d" % (os.getpid(), Tmux.count)
-        self.t = ["tmux", "-L", self.sock]
-        subprocess.run(self.t + ["new-session", "-d", "-s", "t", "-x", "120", "-y", "32", cmd], check=True)
-
-    def screen(self):
-        p = subprocess.run(self.t + ["capture-pane", "-p", "-t", "t"], capture_output=True)
-        return p.stdout.decode(errors="replace")
-
-    def keys(self, *keys, literal=False):
-        subprocess.run(self.t + ["send-keys", "-t", "t"] + (["-l"] if literal else []) + list(keys), check=True)
-        time.sleep(0.15)
-
-    def wait(self, pattern, timeout=10):
-        end = time.time() + timeout
-        while time.time() < end:
-            s = self.screen()
-            if re.search(pattern, s):
-                return s
-            time.sleep(0.1)
-        raise AssertionError("screen never matched %r:\n%s" % (pattern, self.screen()))
-
-    def alive(self):
-        return subprocess.run(self.t + ["has-session", "-t", "t"], capture_output=True).returncode == 0
-
-    def kill(self):
-        subprocess.run(self.t + ["kill-server"], capture_output=True)
+from harness import Client, Server, Tmux, check, main
 
 
 def run(ymsg, ymsgd):
-    if not shutil.which("tmux"):
-        print("tmux not installed: skipping")
-        sys.exit(77)
+    check(shutil.which("tmux"), "tmux is not installed (apt-get install tmux): the TUI tests need it")
     srv = Server(ymsgd, ["alice", "bob", "carol"])
     tm = None
     listener = None
@@ -157,14 +122,9 @@ def run(ymsg, ymsgd):
         tm.keys("Enter")
         tm.wait(r"(?s)signed in as alice.*signed in as alice")
         # server restart: reconnect with backoff, without help
-        srv.proc.terminate()
-        srv.proc.wait(timeout=10)
+        srv.halt()
         tm.wait(r"reconnecting in \d+ s", timeout=15)
-        srv.log = open(os.path.join(srv.dir, "ymsgd2.log"), "w")
-        srv.proc = subprocess.Popen(
-            [ymsgd, "--data-dir", srv.data, "--ymsg-listen", "127.0.0.1:%d" % srv.port,
-             "--http-listen", "127.0.0.1:%d" % srv.http, "--https-listen", ""],
-            stdout=srv.log, stderr=subprocess.STDOUT)
+        srv.start()
         tm.wait(r"(?s)signed in as alice.*signed in as alice.*signed in as alice", timeout=30)
         tm.keys("F10")
         end = time.time() + 10
