@@ -409,6 +409,16 @@ def main():
     check(rc == 0 and os.path.exists(jar) and "SID" in open(jar).read(), "cookie jar written")
     rc, out, err, reqs = run(["--cookie-jar", jar, base + "/simple", "S.m"])
     check(reqs and reqs[0]["cookie"] == "SID=s2", "cookie jar read back: %r" % (reqs and reqs[0]["cookie"]))
+    check(os.stat(jar).st_mode & 0o777 == 0o600, "cookie jar (a live session cookie) is 0600: %o" % os.stat(jar).st_mode)
+    jar2 = os.path.join(tmp, "jar-open")
+    with open(jar2, "w"):
+        pass
+    os.chmod(jar2, 0o644)
+    rc, out, err, _ = run(["--cookie-jar", jar2, base + "/simple", "S.m"])
+    check(rc == 0 and os.stat(jar2).st_mode & 0o777 == 0o600, "an existing 0644 jar is tightened to 0600: %o"
+          % os.stat(jar2).st_mode)
+    rc, out, err, _ = run(["--cookie-jar", os.path.join(tmp, "no-such-dir", "jar"), base + "/simple", "S.m"])
+    check(rc == 64 and "cookie jar" in err and "No such file" in err, "unwritable jar: clear error (%d %r)" % (rc, err))
     argf = os.path.join(tmp, "args.json")
     with open(argf, "w") as f:
         f.write('["a", {"b": [1.5]}]')
