@@ -20,9 +20,9 @@ struct auth {
     struct server *srv;      /* config and store */
     struct hmap tokens;      /* token -> struct token */
     struct hmap logins;      /* Y cookie value -> struct auth_login */
-    struct rl_table addr;    /* per source address: attempt bucket and failure window */
-    struct rl_table acct;    /* per account: failure window and lock */
+    struct login_throttle lt; /* the one login throttle of every path (ratelimit.h) */
     struct pwworker *workers; /* argon2id checks off the loop (NULL = inline) */
+    char decoy[256];          /* hash checked for unknown accounts, so they cost the same */
 };
 
 struct auth *auth_new(struct server *srv)
@@ -32,8 +32,29 @@ struct auth *auth_new(struct server *srv)
     a->srv = srv;
     hmap_init(&a->tokens);
     hmap_init(&a->logins);
-    rl_init(&a->addr, (size_t)srv->cfg->max_tracked, (double)srv->cfg->login_rate, (double)srv->cfg->login_burst);
-    rl_init(&a->acct, (size_t)srv->cfg->max_tracked, 1.0, 1.0);
+    const struct config *cfg = srv->cfg;
+    struct login_throttle_config tc = {
+        .rate = (double)cfg->login_rate,
+        .burst = (double)cfg->login_burst,
+        .fail_window = (double)cfg->fail_window,
+        .addr_max_failures = (uint32_t)cfg->addr_max_failures,
+        .account_max_failures = (uint32_t)cfg->account_max_failures,
+        .lock_time = (double)cfg->account_lock_time,
+        .lock_check_interval = (double)cfg->account_lock_check_interval,
+        .max_tracked = (size_t)cfg->max_tracked,
+    };
+    lt_init(&a->lt, &tc);
+    /* A hash of a random password with the configured cost: an unknown account's check verifies
+     * against it, so "no such user" takes as long as "wrong password" and answers the same. */
+    char pw[32], p[32], c[32];
+    auth_random_text(pw, sizeof pw, 18);
+    if (auth_hash_password(cfg, pw, 0, a->decoy, p, c) < 0) {
+        sodium_memzero(pw, sizeof pw);
+        lt_free(&a->lt);
+        free(a);
+        return NULL;
+    }
+    sodium_memzero(pw, sizeof pw);
     if (srv->cfg->hash_threads > 0 &&
         !(a->workers = pwworker_new(srv->base, (int)srv->cfg->hash_threads, (size_t)srv->cfg->hash_queue)))
         log_event(LOG_WARN, NULL, NULL, "hash_threads_failed", 0, "verifying passwords in the event loop");
@@ -58,8 +79,7 @@ void auth_free(struct auth *a)
     auth_shutdown(a);
     free_map(&a->tokens, sizeof(struct token));
     free_map(&a->logins, sizeof(struct auth_login));
-    rl_free(&a->addr);
-    rl_free(&a->acct);
+    lt_free(&a->lt);
     free(a);
 }
 
@@ -80,10 +100,12 @@ void auth_sweep(struct auth *a)
             hmap_iter_del(&a->logins, &pos);
             free(v);
         }
-    double window = (double)a->srv->cfg->fail_window;
-    rl_sweep(&a->addr, window, now);
-    rl_sweep(&a->acct, window, now);
+    lt_sweep(&a->lt, now, 1);
 }
+
+struct login_throttle *auth_throttle(struct auth *a) { return &a->lt; }
+
+const char *auth_decoy_hash(const struct auth *a) { return a->decoy; }
 
 void auth_random_text(char *out, size_t cap, size_t nbytes)
 {
@@ -115,36 +137,17 @@ int auth_hash_password(const struct config *cfg, const char *password, int legac
     return 0;
 }
 
-/* Shared throttling front: returns a pwtoken code to answer without checking the password, or 0. */
-static int throttle_before(struct auth *a, const char *addr, const char *user, double now, int *acct_locked)
-{
-    const struct config *cfg = a->srv->cfg;
-    double window = (double)cfg->fail_window;
-    if (!rl_take(&a->addr, addr, now)) return 1236;
-    if (rl_failures(&a->addr, addr, window, now) >= (uint32_t)cfg->addr_max_failures) return 1236;
-    struct rl_entry *acct = rl_get(&a->acct, user, 0);
-    *acct_locked = acct && acct->locked_until > now;
-    if (*acct_locked && rl_failures(&a->addr, addr, window, now) > 0) return 1213;
-    return 0;
-}
-
-/* Records a failure against address and account; locks the account at the threshold. */
+/* Records a failure against address and account (logging a new lock). */
 static void throttle_fail(struct auth *a, const char *addr, const char *user, double now)
 {
-    const struct config *cfg = a->srv->cfg;
-    double window = (double)cfg->fail_window;
-    rl_fail(&a->addr, addr, window, now);
-    if (!user) return;
-    uint32_t n = rl_fail(&a->acct, user, window, now);
-    struct rl_entry *e = rl_get(&a->acct, user, 0);
-    if (e && n >= (uint32_t)cfg->account_max_failures && e->locked_until <= now) {
-        e->locked_until = now + (double)cfg->account_lock_time;
-        log_event(LOG_WARN, addr, user, "account_locked", 1213, "%u failures in %lds; locked for %lds", n,
-                  cfg->fail_window, cfg->account_lock_time);
-    }
+    if (lt_fail(&a->lt, addr, user, now))
+        log_event(LOG_WARN, addr, user, "account_locked", 1213, "%ld failures in %lds; locked for %lds",
+                  a->srv->cfg->account_max_failures, a->srv->cfg->fail_window, a->srv->cfg->account_lock_time);
 }
 
-int auth_addr_allowed(struct auth *a, const char *addr) { return rl_take(&a->addr, addr, rl_now()); }
+int auth_addr_allowed(struct auth *a, const char *addr) { return lt_addr_ok(&a->lt, addr, rl_now()); }
+
+void auth_login_failed(struct auth *a, const char *addr, const char *user) { throttle_fail(a, addr, user, rl_now()); }
 
 /* Creates a token for user; returns 0 or 1236 when the table is full / out of memory. */
 static int issue_token(struct auth *a, const char *user, double now, char token[AUTH_SECRET_LEN])
@@ -174,6 +177,7 @@ struct pending {
     char addr[64];                  /* source address */
     char user[NAME_MAX_LEN + 1];    /* account */
     int locked;                     /* account was locked when the check began */
+    int decoy;                      /* unknown account: checked against the decoy hash, never ok */
 };
 
 static void pending_free(struct pending *p)
@@ -195,10 +199,11 @@ static void password_checked(void *arg, int ok)
     }
     double now = rl_now();
     int code = 0;
+    if (p->decoy) ok = 0;
     if (!ok) {
         throttle_fail(a, p->addr, p->user, now);
         code = p->locked ? 1213 : 1212;
-        log_event(LOG_INFO, p->addr, p->user, "password_rejected", code, NULL);
+        log_event(LOG_INFO, p->addr, p->user, "password_rejected", code, "%s", p->decoy ? "no such user" : "wrong password");
     } else {
         /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
         struct store_user u;
@@ -220,20 +225,15 @@ void auth_password_login(struct auth *a, const char *addr, const char *user, con
                          auth_login_cb cb, void *arg)
 {
     double now = rl_now();
-    int locked = 0;
-    int code = throttle_before(a, addr, user, now, &locked);
-    if (code) {
-        cb(arg, code, NULL);
+    enum lt_verdict v = lt_before(&a->lt, addr, user, now);
+    if (v == LT_ADDR || v == LT_LOCKED) {
+        log_event(LOG_INFO, addr, user, "login_throttled", v == LT_ADDR ? 1236 : 1213, NULL);
+        cb(arg, v == LT_ADDR ? 1236 : 1213, NULL);
         return;
     }
     struct store_user u;
     int rc = a->srv->st->user_get(a->srv->st, user, &u);
-    if (rc == STORE_NOTFOUND) {
-        throttle_fail(a, addr, NULL, now);
-        cb(arg, 1235, NULL);
-        return;
-    }
-    struct pending *p = rc == STORE_OK ? calloc(1, sizeof *p) : NULL;
+    struct pending *p = rc == STORE_OK || rc == STORE_NOTFOUND ? calloc(1, sizeof *p) : NULL;
     if (p) p->password = strdup(password);
     if (!p || !p->password) {
         free(p);
@@ -244,8 +244,12 @@ void auth_password_login(struct auth *a, const char *addr, const char *user, con
     p->a = a;
     p->cb = cb;
     p->arg = arg;
-    p->locked = locked;
-    snprintf(p->pwhash, sizeof p->pwhash, "%s", u.pwhash);
+    p->locked = v == LT_OK_LOCKED;
+    /* An unknown account is checked against the decoy, counted like a wrong password and answered
+     * 1212 like one: clients show both as a failed login (YMSG.md 4.2) and nobody learns which ids
+     * exist. */
+    p->decoy = rc == STORE_NOTFOUND;
+    snprintf(p->pwhash, sizeof p->pwhash, "%s", p->decoy ? a->decoy : u.pwhash);
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     snprintf(p->user, sizeof p->user, "%s", user);
     sodium_memzero(&u, sizeof u);
@@ -330,24 +334,21 @@ int auth_method0_login(struct auth *a, const char *addr, const char *user, const
                        const char *r96)
 {
     double now = rl_now();
-    int locked = 0;
-    int code = throttle_before(a, addr, user, now, &locked);
-    if (code) return 14;
+    enum lt_verdict v = lt_before(&a->lt, addr, user, now);
+    if (v == LT_ADDR || v == LT_LOCKED) return 14;
     struct store_user u;
     int rc = a->srv->st->user_get(a->srv->st, user, &u);
-    if (rc == STORE_NOTFOUND) {
-        throttle_fail(a, addr, NULL, now);
-        return 3;
-    }
-    if (rc != STORE_OK) return 52;
+    if (rc != STORE_OK && rc != STORE_NOTFOUND) return 52;
     char e6[25], e96[25];
-    int ok = u.legacy_p[0] && u.legacy_c[0] &&
-             ymsg_auth_method0_from_hashes(user, u.legacy_p, u.legacy_c, challenge, e6, e96) == 0 &&
-             ymsg_ct_streq(e6, r6) & ymsg_ct_streq(e96, r96);
+    /* An unknown account is computed against made-up hashes and fails like a wrong password (13). */
+    int found = rc == STORE_OK && u.legacy_p[0] && u.legacy_c[0];
+    int ok = ymsg_auth_method0_from_hashes(user, found ? u.legacy_p : "decoyPdecoyPdecoyPdecoyP",
+                                           found ? u.legacy_c : "decoyCdecoyCdecoyCdecoyC", challenge, e6, e96) == 0 &&
+             ymsg_ct_streq(e6, r6) & ymsg_ct_streq(e96, r96) && found;
     sodium_memzero(&u, sizeof u);
     if (!ok) {
         throttle_fail(a, addr, user, now);
-        return locked ? 14 : 13;
+        return v == LT_OK_LOCKED ? 14 : 13;
     }
     return 0;
 }

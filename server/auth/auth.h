@@ -1,17 +1,10 @@
 /* Authentication state: password hashing, the one-time tokens of /config/pwtoken_get, the crumbs and
  * Y/T/B cookies of /config/pwtoken_login, and the throttling of failed logins.
  *
- * Throttling policy (documented in docs/ymsgd.8, "LOGIN THROTTLING"):
- *  - Every attempt takes a token from the source address's bucket (login_rate/login_burst); an empty
- *    bucket answers 1236 ("logging in too frequently") without looking at the password.
- *  - An address with addr_max_failures failures within fail_window also gets 1236 until the window
- *    passes.
- *  - An account with account_max_failures failures within fail_window is locked for
- *    account_lock_time seconds.  While locked, attempts from an address that has itself failed
- *    within fail_window get 1213 without a password check, and a wrong password from anywhere gets
- *    1213 too (so guessing learns nothing).  A correct password from an address with no recent
- *    failures is still accepted: a stranger can slow an account down but cannot lock its owner out,
- *    and the lock only ever counts failures and lasts minutes. */
+ * Throttling: every path (pwtoken_get, 0x54 cookie and method-0 logins, and the AMF gateway, which
+ * borrows auth_throttle()) goes through ONE login throttle (ratelimit.h, "Login throttle"; policy in
+ * docs/ymsgd.8, "LOGIN THROTTLING").  Unknown accounts answer like wrong passwords (1212 / 66=13)
+ * after the same amount of work, and are counted the same. */
 #ifndef YMSGD_AUTH_H
 #define YMSGD_AUTH_H
 
@@ -41,7 +34,7 @@ int auth_hash_password(const struct config *cfg, const char *password, int legac
                        char p[32], char c[32]);
 
 /* pwtoken_get: checks user/password under the throttling policy and calls cb with the login code
- * (0, 1212, 1213, 1235, 1236) and, on 0, a fresh token.  The argon2id check runs on a worker thread
+ * (0, 1212 wrong password or no such user, 1213 locked, 1236 too many attempts) and, on 0, a fresh token.  The argon2id check runs on a worker thread
  * (hash_threads), so cb may run later, on the loop thread; it is not called at all if the server shuts
  * down first (auth_shutdown).  Throttling answers come at once. */
 typedef void (*auth_login_cb)(void *arg, int code, const char *token);
@@ -57,11 +50,19 @@ int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out)
 int auth_cookie_login(struct auth *a, const char *user, const char *y, const char *t, const char *challenge,
                       const char *resp307);
 /* 0x54 (method 0): checks keys 6/96 against the stored P/C under the throttling policy.  Returns a
- * 0x54 key-66 code: 0 ok, 3 no such user, 13 bad, 14 locked. */
+ * 0x54 key-66 code: 0 ok, 13 wrong password or no such user, 14 locked or throttled, 52 store trouble. */
 int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge,
                        const char *r6, const char *r96);
-/* Whether an address may attempt a YMSG login now (takes a token from its bucket). */
+/* Whether an address may attempt a login now (takes a token from its bucket; refuses an address over
+ * its failure budget). */
 int auth_addr_allowed(struct auth *a, const char *addr);
+/* Counts a failed credential check that did not go through the functions above (a bad cookie or
+ * crumb in 0x54, a 0x54 without usable credentials).  user may be NULL (address only). */
+void auth_login_failed(struct auth *a, const char *addr, const char *user);
+/* The shared login throttle (the AMF gateway uses it too). */
+struct login_throttle *auth_throttle(struct auth *a);
+/* The decoy hash unknown accounts are checked against (the gateway uses it too). */
+const char *auth_decoy_hash(const struct auth *a);
 
 /* Random text of Y64 characters ([A-Za-z0-9._]) starting with a letter: nbytes of entropy. */
 void auth_random_text(char *out, size_t cap, size_t nbytes);

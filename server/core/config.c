@@ -46,6 +46,7 @@ static const struct knob knobs[] = {
     {"addr_max_failures", K_LONG, F(addr_max_failures), "20", 1, 1000000, "failures per address before 1236"},
     {"account_max_failures", K_LONG, F(account_max_failures), "5", 1, 1000000, "failures per account before it locks"},
     {"account_lock_time", K_LONG, F(account_lock_time), "300", 1, 86400, "seconds an account lock lasts"},
+    {"account_lock_check_interval", K_LONG, F(account_lock_check_interval), "60", 1, 86400, "seconds between password checks a locked account admits (from clean addresses)"},
     {"max_tracked", K_LONG, F(max_tracked), "200000", 16, 100000000, "entries per rate-limit/token table"},
     {"max_packet", K_LONG, F(max_packet), "65535", 64, 65535, "largest YMSG body accepted (bytes)"},
     {"max_pairs", K_LONG, F(max_pairs), "4096", 8, 65535, "most key/value pairs in one packet"},

@@ -31,6 +31,7 @@ struct config {
     long addr_max_failures;     /* failures from one address in fail_window before it gets 1236 */
     long account_max_failures;  /* failures against one account in fail_window before it locks */
     long account_lock_time;     /* seconds an account lock lasts (1213 to addresses with failures) */
+    long account_lock_check_interval; /* seconds between the password checks a locked account admits */
     long max_tracked;           /* cap on entries in each rate-limit / token table */
     long max_packet;            /* largest accepted YMSG body in bytes (<= 65535) */
     long max_pairs;             /* most key/value pairs accepted in one packet */

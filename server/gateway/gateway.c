@@ -38,6 +38,7 @@ void gateway_config_default(struct gateway_config *c)
     c->addr_max_failures = 20;
     c->account_max_failures = 5;
     c->account_lock_time = 300;
+    c->lock_check_interval = 60;
     c->max_tracked = 200000;
 }
 
@@ -163,11 +164,27 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
     }
     gw_sessions_init(gw);
     hmap_init(&gw->pb_cache);
-    rl_init(&gw->rl_addr, (size_t)cfg->max_tracked, (double)cfg->login_rate, (double)cfg->login_burst);
-    rl_init(&gw->rl_acct, (size_t)cfg->max_tracked, 1.0, 1.0);
+    struct login_throttle_config tc = {
+        .rate = (double)cfg->login_rate,
+        .burst = (double)cfg->login_burst,
+        .fail_window = (double)cfg->fail_window,
+        .addr_max_failures = (uint32_t)cfg->addr_max_failures,
+        .account_max_failures = (uint32_t)cfg->account_max_failures,
+        .lock_time = (double)cfg->account_lock_time,
+        .lock_check_interval = (double)cfg->lock_check_interval,
+        .max_tracked = (size_t)cfg->max_tracked,
+    };
+    lt_init(&gw->own_lt, &tc);
+    gw->lt = &gw->own_lt;
     randombytes_buf(gw->mac_key, sizeof gw->mac_key);
     gw_registry_add(&gw->reg, &gw_phonebook_service);
     return gw;
+}
+
+void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const char *decoy_hash)
+{
+    gw->lt = lt ? lt : &gw->own_lt;
+    snprintf(gw->decoy, sizeof gw->decoy, "%s", decoy_hash ? decoy_hash : "");
 }
 
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue)
@@ -186,8 +203,7 @@ void gateway_free(struct gateway *gw)
     gw->pw = NULL;
     gw_sessions_free(gw);
     gw_pbcache_free(gw);
-    rl_free(&gw->rl_addr);
-    rl_free(&gw->rl_acct);
+    lt_free(&gw->own_lt);
     amf_arena_free(gw->arena);
     free(gw->crossdomain_xml);
     free(gw->crossdomain_domains);
@@ -233,13 +249,14 @@ struct gw_req {
     int verdict;                   /* 1 password matched, 0 not */
     char v_user[GW_USER_MAX + 1];  /* account of the check */
     uint8_t v_mac[16];             /* keyed hash of the password checked */
+    int v_decoy;                   /* the check was against the decoy (unknown account): never ok */
     int abandoned;                 /* the client went away: finish silently */
     gw_done_fn done;               /* completion of a suspended request */
     void *done_arg;                /* its argument */
 };
 
 /* ------------------------------------------------------------------------------------------------
- * Login and throttling (the same policy as ymsgd's token login, with its own tables)
+ * Login and throttling (ymsgd's one login throttle, lent by gateway_set_throttle)
  * ---------------------------------------------------------------------------------------------- */
 
 /* Lower-cases a Yahoo-style id (1..32 of [A-Za-z0-9._-], starting with a letter or digit). */
@@ -262,16 +279,9 @@ static void cred_mac(const struct gateway *gw, const char *pw, size_t plen, uint
 
 static void login_failed(struct gateway *gw, const char *peer, const char *user, double now)
 {
-    double window = (double)gw->cfg.fail_window;
-    rl_fail(&gw->rl_addr, peer, window, now);
-    if (!user) return;
-    uint32_t n = rl_fail(&gw->rl_acct, user, window, now);
-    struct rl_entry *e = rl_get(&gw->rl_acct, user, 0);
-    if (e && n >= (uint32_t)gw->cfg.account_max_failures && e->locked_until <= now) {
-        e->locked_until = now + (double)gw->cfg.account_lock_time;
-        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%u failures in %lds; locked for %lds", n,
-                  gw->cfg.fail_window, gw->cfg.account_lock_time);
-    }
+    if (lt_fail(gw->lt, peer, user, now))
+        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%ld failures in %lds; locked for %lds",
+                  gw->cfg.account_max_failures, gw->cfg.fail_window, gw->cfg.account_lock_time);
 }
 
 /* After the password check: counts a failure, or attaches the user to the call's session. */
@@ -307,7 +317,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     struct gw_req *rq = call->req;
     const char *peer = call->peer ? call->peer : "";
     char name[GW_USER_MAX + 1];
-    double now = rl_now(), window = (double)gw->cfg.fail_window;
+    double now = rl_now();
     uint8_t mac[16];
     int valid = normalize_user(user, ulen, name) == 0 && plen <= GW_MAX_PASSWORD && !memchr(password, 0, plen);
     if (valid) cred_mac(gw, password, plen, mac);
@@ -322,16 +332,10 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     if (valid && rq && rq->have_verdict && !strcmp(rq->v_user, name) &&
         sodium_memcmp(rq->v_mac, mac, sizeof mac) == 0) {
         rq->have_verdict = 0;
-        return login_verdict(call, peer, name, mac, rq->verdict, now);
+        return login_verdict(call, peer, name, mac, rq->verdict && !rq->v_decoy, now);
     }
-    /* Forget idle throttle entries now and then, so a full table never stops counting newcomers. */
-    if (now - gw->rl_swept > 30.0) {
-        rl_sweep(&gw->rl_addr, window, now);
-        rl_sweep(&gw->rl_acct, window, now);
-        gw->rl_swept = now;
-    }
-    if (!rl_take(&gw->rl_addr, peer, now) ||
-        rl_failures(&gw->rl_addr, peer, window, now) >= (uint32_t)gw->cfg.addr_max_failures) {
+    enum lt_verdict v = lt_before(gw->lt, peer, valid ? name : NULL, now);
+    if (v == LT_ADDR) {
         log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
         return gw_fault(call, GW_FAULT_AUTH, "too many login attempts from this address; try again later");
     }
@@ -339,20 +343,21 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         login_failed(gw, peer, NULL, now);
         return 0;
     }
-    struct rl_entry *acct = rl_get(&gw->rl_acct, name, 0);
-    int locked = acct && acct->locked_until > now;
-    if (locked && rl_failures(&gw->rl_addr, peer, window, now) > 0) {
-        login_failed(gw, peer, name, now);
+    if (v == LT_LOCKED) { /* no check, and not counted: the owner's clean address must stay clean */
+        log_event(LOG_INFO, peer, name, "amf_login_locked", 0, NULL);
         return 0;
     }
     struct store_user u;
     int rc = gw->st->user_get(gw->st, name, &u);
-    if (rc == STORE_NOTFOUND) {
-        login_failed(gw, peer, NULL, now);
+    int decoy = rc == STORE_NOTFOUND && gw->decoy[0];
+    if (rc == STORE_NOTFOUND && !decoy) {
+        login_failed(gw, peer, name, now);
         log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "no such user");
         return 0;
     }
-    if (rc != STORE_OK) return gw_fault(call, GW_FAULT_BUSY, "account store unavailable; try again later");
+    if (rc != STORE_OK && !decoy) return gw_fault(call, GW_FAULT_BUSY, "account store unavailable; try again later");
+    /* An unknown account costs the same check as a known one (against the decoy) and fails. */
+    if (decoy) snprintf(u.pwhash, sizeof u.pwhash, "%s", gw->decoy);
     char pwz[GW_MAX_PASSWORD + 1];
     memcpy(pwz, password, plen);
     pwz[plen] = 0;
@@ -367,10 +372,11 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         }
         snprintf(rq->v_user, sizeof rq->v_user, "%s", name);
         memcpy(rq->v_mac, mac, sizeof mac);
+        rq->v_decoy = decoy;
         rq->suspended = 1;
         return gw_fault(call, GW_FAULT_BUSY, "login in progress");
     }
-    int ok = crypto_pwhash_str_verify(u.pwhash, pwz, plen) == 0;
+    int ok = crypto_pwhash_str_verify(u.pwhash, pwz, plen) == 0 && !decoy;
     sodium_memzero(pwz, sizeof pwz);
     sodium_memzero(&u, sizeof u);
     return login_verdict(call, peer, name, mac, ok, rl_now());

@@ -43,6 +43,7 @@ struct gateway_config {
     long addr_max_failures;     /* failures from one address in fail_window before it is refused */
     long account_max_failures;  /* failures against one account in fail_window before it locks */
     long account_lock_time;     /* seconds an account lock lasts */
+    long lock_check_interval;   /* seconds between password checks a locked account admits */
     long max_tracked;           /* entries in each throttle table */
 };
 
@@ -92,6 +93,12 @@ void gateway_pending_abandon(struct gw_req *pend);
  * (beyond that a login gets a Server.Busy fault).  Call once, before requests arrive.  0 or -1. */
 struct event_base;
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue);
+
+/* Makes the gateway count its logins in lt (ymsgd's one login throttle, shared with the token and
+ * YMSG logins) instead of its own tables, and check unknown accounts against decoy_hash (an argon2id
+ * string of a random password) so they take as long as known ones.  lt must outlive the gateway. */
+struct login_throttle;
+void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const char *decoy_hash);
 
 /* The crossdomain.xml document built from the config (NUL-terminated). */
 const char *gateway_crossdomain(const struct gateway *gw, size_t *len);

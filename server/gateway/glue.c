@@ -1,7 +1,8 @@
 /* ymsgd start-up glue: the gateway's settings from ymsgd's config (the amf_* knobs, plus the login
- * throttling and hash_threads/hash_queue knobs it shares with the token login), then the routes. */
+ * throttling (ymsgd's one login throttle) and hash_threads/hash_queue knobs), then the routes. */
 #include <stdio.h>
 
+#include "auth.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -27,9 +28,12 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.addr_max_failures = k->addr_max_failures;
     c.account_max_failures = k->account_max_failures;
     c.account_lock_time = k->account_lock_time;
+    c.lock_check_interval = k->account_lock_check_interval;
     c.max_tracked = k->max_tracked;
     struct gateway *gw = gateway_new(&c, srv->st, err, errlen);
     if (!gw) return NULL;
+    /* One throttle for every login path: the gateway's failures and budget are the token login's. */
+    gateway_set_throttle(gw, auth_throttle(srv->auth), auth_decoy_hash(srv->auth));
     /* The same pool size and queue bound as the token login, but its own threads. */
     if (gateway_set_workers(gw, srv->base, (int)k->hash_threads, (size_t)k->hash_queue) < 0)
         log_event(LOG_WARN, NULL, NULL, "amf_hash_threads_failed", 0, "verifying gateway passwords in the event loop");

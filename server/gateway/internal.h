@@ -50,9 +50,9 @@ struct gateway {
     struct gw_session *lru_tail;    /* least recently used session */
     size_t nsessions;               /* sessions in the tables */
     uint64_t req_gen;               /* current request number: its sessions are never evicted */
-    struct rl_table rl_addr;        /* login attempts and failures per address */
-    struct rl_table rl_acct;        /* failures and locks per account */
-    double rl_swept;                /* monotonic time the throttle tables were last swept */
+    struct login_throttle own_lt;   /* login throttle used when ymsgd does not lend its own */
+    struct login_throttle *lt;      /* the throttle in use: &own_lt, or ymsgd's shared one */
+    char decoy[256];                /* hash unknown accounts are checked against ("" = none, answer at once) */
     struct hmap pb_cache;           /* user -> struct gw_pbcache */
     struct gw_pbcache *pb_head;     /* most recently used cache entry */
     struct gw_pbcache *pb_tail;     /* least recently used cache entry */

@@ -105,19 +105,22 @@ static void handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
     char id[NAME_MAX_LEN + 1];
     if ((ymsg_get(pkt, YMSG_KEY_LOGIN_ID, &kv) == 0 || ymsg_get(pkt, YMSG_KEY_ACTIVE_ID, &kv) == 0) &&
         (name_normalize((const char *)kv.val, kv.len, id) < 0 || strcmp(id, c->user) != 0)) {
+        auth_login_failed(srv->auth, c->addr, NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "id differs from 0x57");
-        return;
-    }
-    if (!auth_addr_allowed(srv->auth, c->addr)) {
-        fail_login(c, YMSG_AUTH_LOCKED, "login rate limit for address");
         return;
     }
     char y[1024], t[1024], r307[64], r6[64], r96[64];
     if (ymsg_get_str(pkt, YMSG_KEY_AUTH16_RESP, r307, sizeof r307) >= 0 &&
         ymsg_get_str(pkt, YMSG_KEY_Y_COOKIE, y, sizeof y) >= 0 && ymsg_get_str(pkt, YMSG_KEY_T_COOKIE, t, sizeof t) >= 0) {
+        if (!auth_addr_allowed(srv->auth, c->addr)) {
+            fail_login(c, YMSG_AUTH_LOCKED, "login rate or failure limit for address");
+            return;
+        }
         if (auth_cookie_login(srv->auth, c->user, y, t, c->challenge, r307) < 0) {
-            int exists = srv->st->user_exists(srv->st, c->user);
-            fail_login(c, exists == 0 ? YMSG_AUTH_NO_SUCH_USER : YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
+            /* Counted against the address (a cookie is not a password guess, so not against the
+             * account), and answered 13 whether or not the id exists. */
+            auth_login_failed(srv->auth, c->addr, NULL);
+            fail_login(c, YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
             return;
         }
     } else if (c->legacy_method && ymsg_get_str(pkt, YMSG_KEY_AUTH_RESP6, r6, sizeof r6) >= 0 &&
@@ -128,6 +131,7 @@ static void handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
             return;
         }
     } else {
+        auth_login_failed(srv->auth, c->addr, NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "no usable credentials in 0x54");
         return;
     }

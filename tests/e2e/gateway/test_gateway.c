@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -41,6 +42,7 @@ static struct gateway_config test_cfg(void)
     gateway_config_default(&c);
     c.phonebook_max = 3;
     c.max_sessions = 8;
+    c.lock_check_interval = 1;
     c.crossdomain = "*.example.com, flash.example.org";
     c.crossdomain_secure = 0;
     return c;
@@ -610,7 +612,18 @@ static void test_account_lock(void **state)
         assert_int_equal(login_from(f, peer, "wrong"), 0);
     }
     assert_int_equal(login_from(f, "10.1.0.0", "secret"), 0);
+    /* Locked: no check at all for a while, not even from a clean address (issue 9 item 6: thirty
+     * fresh addresses each got a real check and the right password got in). */
+    for (int i = 0; i < 30; i++) {
+        snprintf(peer, sizeof peer, "10.3.0.%d", i);
+        assert_int_equal(login_from(f, peer, "secret"), 0);
+    }
+    /* The owner: the right password from a clean address after lock_check_interval (1 s here). */
+    struct timespec ts = {1, 100000000};
+    nanosleep(&ts, NULL);
     assert_int_equal(login_from(f, "10.2.0.1", "secret"), 1);
+    /* That used the interval's one check: the next clean address waits again. */
+    assert_int_equal(login_from(f, "10.2.0.2", "secret"), 0);
 }
 
 static void test_crossdomain(void **state)
