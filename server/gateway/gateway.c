@@ -299,7 +299,11 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
     snprintf(call->sess->user, sizeof call->sess->user, "%s", name);
     memcpy(call->sess->cred_mac, mac, 16);
     call->sess->has_cred = 1;
-    if (gw_session_new_cookie(gw, call->sess) < 0) {
+    /* Against fixation (issue 9 item 4): whoever created the session (its cookie or its DSId) loses
+     * it now.  A client that sent a cookie keeps one, so from now on its DSId is honoured only with
+     * that cookie; a cookie-less client must use the DSId of this reply (the headers' DSId). */
+    call->sess->bound = call->req && call->req->in.cookie;
+    if (gw_session_rotate(gw, call->sess) < 0) {
         call->sess->user[0] = 0;
         call->sess->has_cred = 0;
         return gw_fault(call, GW_FAULT_BUSY, "out of memory");
@@ -659,6 +663,11 @@ static int flex_body(struct gw_req *rq, const struct in_body *b, const struct am
         memcpy(dsid, m->ds_id.ptr, 36);
         dsid[36] = 0;
         sess = gw_session_by_dsid(gw, dsid);
+        /* A session logged in with a cookie is not carried by its DSId alone. */
+        if (sess && sess->user[0] && sess->bound && sess != rq->cookie_sess) {
+            log_event(LOG_INFO, rq->in.peer, sess->user, "amf_dsid_without_cookie", 0, NULL);
+            sess = NULL;
+        }
     }
     if (!sess) sess = rq->cookie_sess;
     struct gw_call call;

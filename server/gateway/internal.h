@@ -21,6 +21,8 @@ struct gw_session {
     uint8_t cred_mac[16];           /* keyed hash of the password last verified for user */
     uint8_t has_cred;               /* cred_mac is valid */
     uint8_t cookie_sent;            /* the client has been given this cookie value */
+    uint8_t bound;                  /* logged in by a request that carried a cookie: the DSId alone no
+                                     * longer finds it (the cookie must come with it) */
     double last_used;               /* monotonic time of the last request */
     uint64_t gen;                   /* request generation that last used it (pinned while equal) */
     uint32_t pins;                  /* requests waiting on a password check that hold it (kept while > 0) */
@@ -73,8 +75,10 @@ struct gw_session *gw_session_by_cookie(struct gateway *gw, const char *cookie);
 struct gw_session *gw_session_by_dsid(struct gateway *gw, const char *dsid);
 /* A new anonymous session, or NULL when the table is full of logged-in sessions or memory is short. */
 struct gw_session *gw_session_new(struct gateway *gw);
-/* Gives s a fresh cookie value (after a login, against session fixation). */
-int gw_session_new_cookie(struct gateway *gw, struct gw_session *s);
+/* Gives s a fresh cookie value and a fresh DSId (at login, against session fixation: whoever knew
+ * the old ones learns nothing).  0, or -1 when memory is short (s then stays reachable by neither
+ * index until it expires, but callers may go on using it). */
+int gw_session_rotate(struct gateway *gw, struct gw_session *s);
 /* A random upper-case 8-4-4-4-12 UUID (version 4). */
 void gw_uuid(char out[37]);
 

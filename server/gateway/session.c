@@ -150,13 +150,16 @@ struct gw_session *gw_session_new(struct gateway *gw)
     return s;
 }
 
-int gw_session_new_cookie(struct gateway *gw, struct gw_session *s)
+int gw_session_rotate(struct gateway *gw, struct gw_session *s)
 {
     hmap_del(&gw->by_cookie, s->cookie);
+    hmap_del(&gw->by_dsid, s->dsid);
     random_cookie(s->cookie);
+    gw_uuid(s->dsid);
     s->cookie_sent = 0;
     /* Out of memory: the session stays alive (callers still hold it, and so may a request waiting
-     * for a password check), reachable by DSId only, until it expires. */
+     * for a password check) until it expires. */
     if (hmap_put(&gw->by_cookie, s->cookie, s) < 0) return -1;
+    if (hmap_put(&gw->by_dsid, s->dsid, s) < 0) return -1;
     return 0;
 }

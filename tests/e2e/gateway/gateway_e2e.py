@@ -238,6 +238,10 @@ def test_flex_seed_client(srv):
     r = c.flex(amfpy.remoting_message("Phonebook.login", ["bob", "pw-bob"], "M-1", dsid=dsid))
     check(r and r[0][0] and ack_fields(r[0][1])["body"] is True, "Flex login -> true")
     check(ack_fields(r[0][1])["correlationId"] == "M-1", "correlationId = request messageId")
+    # issue 9 item 4: the login rotates the DSId; a cookie-less client goes on with the new one
+    new_dsid = ack_fields(r[0][1])["headers"].get("DSId")
+    check(isinstance(new_dsid, str) and len(new_dsid) == 36 and new_dsid != dsid, "login rotates the DSId")
+    dsid = new_dsid
     c.cookie = None
     book = External("flex.messaging.io.ArrayCollection",
                     [phone_entry("Ann", "+1 555 0100", "ann@example.com"),

@@ -419,6 +419,17 @@ static void test_flex(void **state)
     flex_reply(f, 0, "L-0", &m);
     flex_post(f, flex_msg(f, AMF_FLEX_COMMAND, 8, NULL, dsid, str(f, "YWxpY2U6c2VjcmV0"), "L-1")); /* alice:secret */
     flex_reply(f, 1, "L-1", &m);
+    /* The login rotated the DSId (issue 9 item 4): the old one is dead, the client goes on with the
+     * one in the ack's headers. */
+    assert_int_equal(m.ds_id.len, 36);
+    assert_memory_not_equal(m.ds_id.ptr, dsid, 36);
+    char old_dsid[37];
+    memcpy(old_dsid, dsid, sizeof dsid);
+    memcpy(dsid, m.ds_id.ptr, 36);
+    memset(f->cookie, 0, sizeof f->cookie);
+    flex_post(f, flex_msg(f, AMF_FLEX_REMOTING, -1, "Phonebook.sync", old_dsid, amf_new_array(f->a), "M-1b"));
+    flex_reply(f, 0, "M-1b", &m);
+    assert_memory_equal(m.fault_code.ptr, "Client.Authentication", m.fault_code.len);
     memset(f->cookie, 0, sizeof f->cookie);
     struct amf_value *list = amf_new_array(f->a);
     amf_array_push(f->a, list, entry(f, "Ann", "1"));
@@ -439,6 +450,7 @@ static void test_flex(void **state)
     flex_reply(f, 1, "M-4", &m);
     assert_int_equal(m.body->type, AMF_BOOL);
     assert_int_equal(m.body->u.b, 1);
+    memcpy(dsid, m.ds_id.ptr, 36);
     flex_post(f, flex_msg(f, AMF_FLEX_REMOTING, -1, "Phonebook.nothing", dsid, amf_new_array(f->a), "M-5"));
     flex_reply(f, 0, "M-5", &m);
     assert_memory_equal(m.fault_code.ptr, "Server.ResourceUnavailable", m.fault_code.len);
