@@ -203,6 +203,14 @@ static int run_server(struct config *cfg, struct store *st, int created)
         fprintf(stderr, "ymsgd: out of memory\n");
         return 1;
     }
+    /* Repeated log events are summarised; libevent's own messages go through the same limiter. */
+    struct log_limits ll = {(double)cfg->log_conn_rate, (double)cfg->log_conn_burst, (double)cfg->log_addr_rate,
+                            (double)cfg->log_addr_burst, (double)cfg->log_global_rate, (double)cfg->log_global_burst};
+    log_set_limits(&ll);
+    if (log_attach(srv->base) < 0) {
+        fprintf(stderr, "ymsgd: out of memory\n");
+        return 1;
+    }
     struct gateway *gw = NULL;
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
         login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
@@ -233,6 +241,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
     event_free(srv->sig_int);
     event_free(srv->sig_term);
     if (srv->reaper) event_free(srv->reaper);
+    log_detach();
     event_base_free(srv->base);
     log_event(LOG_INFO, NULL, NULL, "stopped", 0, NULL);
     return 0;

@@ -14,6 +14,12 @@ struct config {
     char *tls_key;              /* PEM private key for HTTPS */
     char *capacity_host;        /* CS_IP_ADDRESS answered by /capacity ("" = the address the client reached) */
     char *log_level;            /* debug | info | warn | error */
+    long log_conn_rate;         /* log lines/s for one event from one connection (then summarised) */
+    long log_conn_burst;        /* ... and its burst */
+    long log_addr_rate;         /* log lines/s for one event from one address */
+    long log_addr_burst;        /* ... and its burst */
+    long log_global_rate;       /* log lines/s for one event overall */
+    long log_global_burst;      /* ... and its burst */
     long long pwhash_opslimit;  /* argon2id opslimit for new password hashes */
     long long pwhash_memlimit;  /* argon2id memlimit (bytes) for new password hashes */
     int legacy_auth;            /* accept YMSG 9/10 "method 0" logins (stores password-equivalent hashes) */
@@ -23,6 +29,9 @@ struct config {
     long login_timeout;         /* seconds a connection may take to finish logging in */
     long max_sessions;          /* maximum simultaneous YMSG connections */
     long max_conns_per_addr;    /* maximum simultaneous YMSG connections from one address */
+    long prelogin_evict_age;    /* at max_conns_per_addr, a newcomer evicts the oldest pre-login conn this old (s) */
+    long max_malformed;         /* malformed frames (or 64 KiB garbage runs) before a YMSG connection is closed */
+    long accept_pause_ms;       /* EMFILE/ENFILE: a listener stops accepting for this long */
     long conn_rate;             /* new YMSG connections per second per address (token bucket rate) */
     long conn_burst;            /* ... and its burst size */
     long login_rate;            /* login attempts (pwtoken_get, 0x54) per second per address */

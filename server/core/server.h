@@ -49,6 +49,10 @@ struct conn {
     struct server *srv;        /* owning server */
     struct bufferevent *bev;   /* socket + buffers */
     struct conn *next_dead;    /* reaper list link */
+    struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
+    double accepted_at;        /* monotonic accept time (pre-login eviction picks the oldest) */
+    uint32_t garbage;          /* bytes of the current run of non-YMSG input */
+    uint16_t malformed;        /* malformed frames and garbage runs so far (max_malformed) */
     char *challenge;           /* challenge sent in 0x57 (freed after login) */
     char *status_msg;          /* custom status text (key 19) or NULL */
     struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
@@ -70,6 +74,7 @@ struct conn {
     uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */
     uint8_t legacy_method;     /* challenge was issued for method 0 (13=0) */
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */
+    uint8_t on_prelist;        /* linked in its address's pre-login list */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
@@ -89,6 +94,7 @@ struct server {
     struct conn *dead;             /* connections waiting for the reaper */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
+    struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */
     size_t nconns;                 /* open YMSG connections */
     double t0;                     /* monotonic start time (sessions keep float offsets from it) */

@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "accept_guard.h"
 #include "buddy.h"
 #include "im.h"
 #include "log.h"
@@ -77,6 +78,65 @@ int pkt_send(struct conn *c)
     return 0;
 }
 
+/* ---- pre-login lists ------------------------------------------------------------------------ */
+
+/* Per address, its connections that have not logged in, oldest first: at max_conns_per_addr a new
+ * connection evicts the oldest of them instead of being refused, so idle connections from one
+ * address (a NAT shared by many people) cannot lock the others out until login_timeout.  Entries
+ * that logged in leave the list lazily (login_ymsg.c only sets the state). */
+struct conn_prelist {
+    struct conn *head, *tail; /* oldest, newest */
+    char key[48];             /* the address (hmap key) */
+};
+
+static void prelist_add(struct server *srv, struct conn *c)
+{
+    struct conn_prelist *l = hmap_get(&srv->prelogin, c->addr);
+    if (!l) {
+        if (!(l = calloc(1, sizeof *l))) return; /* not evictable then; the cap still holds */
+        snprintf(l->key, sizeof l->key, "%s", c->addr);
+        if (hmap_put(&srv->prelogin, l->key, l) < 0) {
+            free(l);
+            return;
+        }
+    }
+    c->pl_prev = l->tail;
+    c->pl_next = NULL;
+    if (l->tail) l->tail->pl_next = c;
+    else l->head = c;
+    l->tail = c;
+    c->on_prelist = 1;
+}
+
+static void prelist_del(struct server *srv, struct conn *c)
+{
+    if (!c->on_prelist) return;
+    struct conn_prelist *l = hmap_get(&srv->prelogin, c->addr);
+    if (c->pl_prev) c->pl_prev->pl_next = c->pl_next;
+    else if (l) l->head = c->pl_next;
+    if (c->pl_next) c->pl_next->pl_prev = c->pl_prev;
+    else if (l) l->tail = c->pl_prev;
+    c->pl_prev = c->pl_next = NULL;
+    c->on_prelist = 0;
+    if (l && !l->head) {
+        hmap_del(&srv->prelogin, l->key);
+        free(l);
+    }
+}
+
+/* The oldest connection of addr that has not logged in and is at least prelogin_evict_age old. */
+static struct conn *prelist_oldest(struct server *srv, const char *addr, double now)
+{
+    struct conn_prelist *l;
+    while ((l = hmap_get(&srv->prelogin, addr)) != NULL) {
+        struct conn *c = l->head;
+        if (c->state < CONN_ONLINE)
+            return now - c->accepted_at >= (double)srv->cfg->prelogin_evict_age ? c : NULL;
+        prelist_del(srv, c); /* logged in (or closing) since: never evicted */
+    }
+    return NULL;
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 struct conn *online_get(struct server *srv, const char *user)
@@ -104,6 +164,7 @@ static void kill_conn(struct conn *c)
     struct server *srv = c->srv;
     go_offline(c);
     if (hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    prelist_del(srv, c);
     c->state = CONN_DEAD;
     if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->next_dead = srv->dead;
@@ -120,6 +181,7 @@ void conn_close(struct conn *c, int flush, const char *why)
         return;
     }
     go_offline(c);
+    prelist_del(c->srv, c);
     c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ);
     struct timeval tv = {10, 0}; /* a peer that will not read its last packets is cut off */
@@ -164,7 +226,13 @@ void conn_close_all(struct server *srv)
         kill_conn(v);
         pos = 0;
     }
+    pos = 0;
+    while (hmap_next(&srv->prelogin, &pos, &k, &v)) {
+        kill_conn(((struct conn_prelist *)v)->head); /* unlinks it; the list goes with its last entry */
+        pos = 0;
+    }
     reaper_cb(-1, 0, srv);
+    hmap_free(&srv->prelogin);
 }
 
 void conn_set_online_timeouts(struct conn *c)
@@ -255,6 +323,16 @@ static void dispatch_online(struct conn *c, const struct ymsg_packet *pkt)
     }
 }
 
+/* Counts one malformed frame or garbage run; at max_malformed the connection is closed (1). */
+static int note_malformed(struct conn *c)
+{
+    if (++c->malformed < c->srv->cfg->max_malformed) return 0;
+    log_event(LOG_WARN, c->peer, c->user[0] ? c->user : NULL, "malformed_limit", c->malformed,
+              "max_malformed=%ld reached; closing", c->srv->cfg->max_malformed);
+    conn_close(c, 0, "too many malformed frames");
+    return 1;
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
@@ -270,23 +348,37 @@ static void read_cb(struct bufferevent *bev, void *arg)
         if (n == YMSG_EMAGIC) {
             size_t skip = ymsg_resync(p, len);
             if (skip == 0) skip = 1;
-            log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "malformed", n, "bad magic; skipped %zu bytes", skip);
+            /* A run of garbage counts once when it starts and once per maximal frame's worth of
+             * bytes after that: a stream of noise ends the connection after bounded input. */
+            int count = c->garbage == 0;
+            c->garbage += (uint32_t)skip;
+            if (c->garbage > (uint32_t)YMSG_HEADER_LEN + (uint32_t)c->srv->cfg->max_packet) {
+                c->garbage = 1;
+                count = 1;
+            }
             evbuffer_drain(in, skip);
+            if (count) {
+                log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "malformed", n, "bad magic; skipping");
+                if (note_malformed(c)) return;
+            }
             continue;
         }
         if (n < 0) {
             struct ymsg_header h;
             log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "malformed", n, "%s at offset %zu",
                       ymsg_strerror((int)n), off);
+            c->garbage = 0;
             /* A bad body inside a complete frame is skipped; anything else ends the connection. */
             if (n != YMSG_ETOOBIG && ymsg_header_decode(p, len, &h) == YMSG_HEADER_LEN &&
                 len >= (size_t)YMSG_HEADER_LEN + h.length) {
                 evbuffer_drain(in, (size_t)YMSG_HEADER_LEN + h.length);
+                if (note_malformed(c)) return;
                 continue;
             }
             conn_close(c, 0, "malformed input");
             return;
         }
+        c->garbage = 0;
         if (!c->version) {
             c->version = pkt.hdr.version;
             c->version_le = pkt.hdr.version_le;
@@ -354,7 +446,9 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     }
     double now = rl_now();
     struct rl_entry *e = rl_get(&srv->conn_rl, addr, 1);
-    if (e && e->active >= (uint32_t)srv->cfg->max_conns_per_addr) {
+    struct conn *victim = NULL;
+    if (e && e->active >= (uint32_t)srv->cfg->max_conns_per_addr &&
+        !(victim = prelist_oldest(srv, addr, now))) {
         log_event(LOG_WARN, peer, NULL, "refused", 2, "max_conns_per_addr=%ld", srv->cfg->max_conns_per_addr);
         close(fd);
         return;
@@ -363,6 +457,17 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         log_event(LOG_WARN, peer, NULL, "refused", 3, "conn_rate=%ld/s exceeded", srv->cfg->conn_rate);
         close(fd);
         return;
+    }
+    if (victim) {
+        /* Logged-in sessions are never on the list: only a connection that has not logged in goes. */
+        log_event(LOG_INFO, victim->peer, NULL, "evicted", 0,
+                  "oldest pre-login connection (%.0f s) of an address at max_conns_per_addr=%ld",
+                  now - victim->accepted_at, srv->cfg->max_conns_per_addr);
+        kill_conn(victim);
+        if (victim->counted_addr) {
+            victim->counted_addr = 0;
+            e->active--;
+        }
     }
     struct conn *c = calloc(1, sizeof *c);
     struct bufferevent *bev = c ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
@@ -377,6 +482,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     c->srv = srv;
     c->bev = bev;
     c->state = CONN_NEW;
+    c->accepted_at = now;
     do c->session_id = randombytes_random(); while (c->session_id == 0);
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     snprintf(c->peer, sizeof c->peer, "%s", peer);
@@ -385,6 +491,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         c->counted_addr = 1;
     }
     srv->nconns++;
+    prelist_add(srv, c);
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     /* Never hold more than one maximal packet of unread input. */
     bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);
@@ -394,16 +501,11 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     log_event(LOG_DEBUG, peer, NULL, "connect", 0, NULL);
 }
 
-static void accept_error_cb(struct evconnlistener *lis, void *arg)
-{
-    int err = EVUTIL_SOCKET_ERROR();
-    log_event(LOG_ERROR, NULL, NULL, "accept_error", err, "%s", evutil_socket_error_to_string(err));
-}
-
 int conn_listen(struct server *srv, char *err, size_t errlen)
 {
     char host[256];
     int port;
+    hmap_init(&srv->prelogin);
     if (config_split_hostport(srv->cfg->ymsg_listen, host, sizeof host, &port) < 0) {
         snprintf(err, errlen, "bad ymsg_listen \"%s\"", srv->cfg->ymsg_listen);
         return -1;
@@ -423,7 +525,10 @@ int conn_listen(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "cannot listen on %s: %s", srv->cfg->ymsg_listen, strerror(errno));
         return -1;
     }
-    evconnlistener_set_error_cb(srv->ymsg_lis, accept_error_cb);
+    if (accept_guard_attach(srv->ymsg_lis, srv->cfg->accept_pause_ms, "ymsg") < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     srv->reaper = event_new(srv->base, -1, 0, reaper_cb, srv);
     return srv->reaper ? 0 : -1;
 }
@@ -431,6 +536,7 @@ int conn_listen(struct server *srv, char *err, size_t errlen)
 void conn_stop_listening(struct server *srv)
 {
     if (srv->ymsg_lis) {
+        accept_guard_detach(srv->ymsg_lis);
         evconnlistener_free(srv->ymsg_lis);
         srv->ymsg_lis = NULL;
     }
