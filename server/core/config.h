@@ -47,6 +47,9 @@ struct config {
     long out_cap;               /* bytes queued to a client before it is disconnected as too slow */
     long http_max_body;         /* largest HTTP request body accepted */
     long http_timeout;          /* seconds an HTTP connection may stay idle */
+    long http_head_timeout;     /* seconds for a whole HTTP request head (from accept / its first byte) */
+    long http_max_conns;        /* simultaneous HTTP(S) connections */
+    long http_max_conns_per_addr; /* simultaneous HTTP(S) connections from one address */
     long offline_max;           /* offline messages kept per recipient (more are dropped) */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */

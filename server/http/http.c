@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,12 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "accept_guard.h"
+#include "hmap.h"
 #include "httputil.h"
 #include "log.h"
 #include "server.h"
@@ -33,7 +37,11 @@ struct http_server {
     struct server *srv;                  /* config, loop */
     struct evhttp *plain;                /* http_listen, or NULL */
     struct evhttp *tls;                  /* https_listen, or NULL */
+    struct evconnlistener *plain_lis;    /* plain's listener (accept pauses), or NULL */
+    struct evconnlistener *tls_lis;      /* tls's listener, or NULL */
     SSL_CTX *ssl_ctx;                    /* certificate and key for tls */
+    struct hmap addrs;                   /* address -> struct http_addr_count (open connections) */
+    size_t nconns;                       /* open HTTP(S) connections that passed the caps */
     struct route routes[HTTP_MAX_ROUTES]; /* registered paths */
     size_t nroutes;                      /* entries used */
 };
@@ -138,52 +146,334 @@ int http_register(struct http_server *hs, const char *path, http_handler fn, voi
     return 0;
 }
 
-/* evhttp_connection_free() runs the close callback, then bufferevent_free() (which closes the socket and
- * SSL_free()s, never SSL_shutdown()s), then shutdown(SHUT_WR): the close callback is the last point before
- * the FIN.  Send close_notify there, but only when every reply byte has gone out: a close_notify after a
- * cut-off reply would tell the peer that the truncated data is complete.  Peers that read to the end of
- * the stream (libpurple over GnuTLS) treat a FIN without close_notify as an error. */
-static void tls_closecb(struct evhttp_connection *evcon, void *arg)
+/* ---- the connection guard -----------------------------------------------------------------------
+ * evhttp accepts and parses, but every connection is watched from our side:
+ *  - caps: http_max_conns in total and http_max_conns_per_addr per source address;
+ *  - a deadline for a whole request head (http_head_timeout), which a client that trickles one byte
+ *    at a time cannot stretch the way it stretches evhttp's per-read idle timeout;
+ *  - framing: a callback on the connection's input buffer sees every byte before evhttp does (it runs
+ *    when bytes are added, before the read callback), checks each head line as it completes
+ *    (http_head_line: conflicting or signed Content-Length, Transfer-Encoding with Content-Length,
+ *    obs-fold, …) and follows bodies (Content-Length or chunked) to find the next head.  A bad head
+ *    is cut out of the buffer before evhttp parses it and replaced by a line evhttp refuses, so
+ *    evhttp itself answers 400 and closes (over TLS too);
+ *  - TLS: close_notify before the FIN (evhttp_connection_free never SSL_shutdown()s).
+ * Only complete lines are consumed by evhttp, so the line being checked is always still in the
+ * buffer when its LF arrives. */
+
+#define HTTP_REJECT_LINE "BAD-FRAMING\r\n\r\n" /* no space, no colon: a request line and a header evhttp refuse */
+
+struct http_addr_count {
+    uint32_t n;    /* connections open from this address */
+    char key[48];  /* the address (hmap key) */
+};
+
+enum { HC_HEAD, HC_BODY, HC_CHUNKED, HC_REJECTED };
+
+struct http_conn {
+    struct http_server *hs;         /* owner */
+    struct bufferevent *bev;        /* evhttp's bufferevent (socket or OpenSSL) */
+    struct evbuffer_cb_entry *watch; /* our callback on bev's input */
+    struct event *timer;            /* first the start check (at once), then the head deadline */
+    struct http_addr_count *addr;   /* the per-address count this connection holds (NULL: none) */
+    struct http_head_state head;    /* line checker of the current head */
+    struct http_chunked chunk;      /* scanner of the current chunked body */
+    uint64_t body_left;             /* HC_BODY: bytes of the body still to come */
+    uint64_t added, deleted;        /* bytes ever added to / removed from the input (stream offsets) */
+    uint64_t line_start;            /* stream offset of the current head line */
+    uint64_t head_start;            /* stream offset of the current head */
+    uint8_t phase;                  /* HC_* */
+    uint8_t started;                /* start check done (counted or refused) */
+    uint8_t tls;                    /* bev is an OpenSSL bufferevent */
+    uint8_t armed;                  /* the head deadline runs */
+    char peer[48];                  /* source address, for logs and the per-address count */
+};
+
+/* Ends the connection as if the client had gone: evhttp sees EOF and frees it through its own paths
+ * (which also handle a request still held by a handler). */
+static void guard_drop(struct http_conn *hc)
 {
-    (void)arg;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    if (!ssl || !SSL_is_init_finished(ssl) || evbuffer_get_length(bufferevent_get_output(bev)) != 0) return;
-    /* One non-blocking attempt: the alert is 24-31 bytes and the socket has just drained our reply. */
-    if (SSL_shutdown(ssl) < 0) log_event(LOG_DEBUG, NULL, NULL, "tls_close_notify_failed", 0, NULL);
-    ERR_clear_error();
+    evutil_socket_t fd = bufferevent_getfd(hc->bev);
+    hc->phase = HC_REJECTED;
+    if (hc->armed) event_del(hc->timer);
+    hc->armed = 0;
+    if (fd >= 0) shutdown(fd, SHUT_RDWR);
 }
 
-/* First decrypted bytes of a TLS connection: evhttp owns the bufferevent now (its callback argument is
- * the evhttp_connection), so this is the earliest point to hook the connection's close.  Every request,
- * including the ones evhttp answers itself (400, 413, 501), passes here. */
-static void tls_first_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+/* Leaves the first keep bytes of in and drops the rest. */
+static void input_truncate(struct evbuffer *in, size_t keep)
 {
-    struct bufferevent *bev = arg;
-    if (info->n_added == 0) return;
+    struct evbuffer *tmp = evbuffer_new();
+    if (tmp && evbuffer_remove_buffer(in, tmp, keep) >= 0) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        evbuffer_add_buffer(in, tmp);
+    } else {
+        evbuffer_drain(in, evbuffer_get_length(in));
+    }
+    if (tmp) evbuffer_free(tmp);
+}
+
+/* A bad head: what evhttp has not read of it (and everything after it) is replaced by a line it
+ * refuses with 400.  Requests before it on the connection are answered normally. */
+static void guard_reject(struct http_conn *hc, struct evbuffer *in, int err)
+{
+    log_event(LOG_INFO, hc->peer, NULL, "http_bad_framing", err, "%s", http_framing_strerror(err));
+    size_t keep = hc->head_start > hc->deleted ? (size_t)(hc->head_start - hc->deleted) : 0;
+    if (keep > evbuffer_get_length(in)) keep = evbuffer_get_length(in);
+    hc->phase = HC_REJECTED;
+    if (hc->armed) event_del(hc->timer);
+    hc->armed = 0;
+    evbuffer_cb_clear_flags(in, hc->watch, EVBUFFER_CB_ENABLED); /* our own edits are not input */
+    input_truncate(in, keep);
+    evbuffer_add(in, HTTP_REJECT_LINE, sizeof HTTP_REJECT_LINE - 1);
+    evbuffer_cb_set_flags(in, hc->watch, EVBUFFER_CB_ENABLED);
+}
+
+static void guard_arm(struct http_conn *hc)
+{
+    struct timeval tv = {hc->hs->srv->cfg->http_head_timeout, 0};
+    event_add(hc->timer, &tv);
+    hc->armed = 1;
+}
+
+/* Checks the new bytes [from, to) (stream offsets) of the input. */
+static void guard_scan(struct http_conn *hc, struct evbuffer *in, uint64_t from, uint64_t to)
+{
+    while (from < to && hc->phase != HC_REJECTED) {
+        size_t pos = (size_t)(from - hc->deleted), n = (size_t)(to - from);
+        if (hc->phase == HC_BODY) {
+            uint64_t take = n < hc->body_left ? n : hc->body_left;
+            hc->body_left -= take;
+            from += take;
+            if (hc->body_left == 0) {
+                hc->phase = HC_HEAD;
+                http_head_init(&hc->head);
+                hc->head_start = hc->line_start = from;
+            }
+            continue;
+        }
+        if (hc->phase == HC_CHUNKED) {
+            struct evbuffer_ptr ptr;
+            struct evbuffer_iovec vec[8];
+            int done = 0;
+            if (evbuffer_ptr_set(in, &ptr, pos, EVBUFFER_PTR_SET) < 0) return;
+            int nv = evbuffer_peek(in, (ev_ssize_t)n, &ptr, vec, 8);
+            for (int i = 0; i < nv && i < 8 && !done && from < to; i++) {
+                size_t len = vec[i].iov_len;
+                if (len > (size_t)(to - from)) len = (size_t)(to - from);
+                ssize_t used = http_chunked_feed(&hc->chunk, vec[i].iov_base, len, &done);
+                if (used < 0) {
+                    /* evhttp has read part of this body already: only dropping the connection is safe */
+                    log_event(LOG_INFO, hc->peer, NULL, "http_bad_framing", (long)used, "%s",
+                              http_framing_strerror((int)used));
+                    guard_drop(hc);
+                    return;
+                }
+                from += (uint64_t)used;
+            }
+            if (done) {
+                hc->phase = HC_HEAD;
+                http_head_init(&hc->head);
+                hc->head_start = hc->line_start = from;
+            }
+            continue;
+        }
+        /* HC_HEAD: the deadline runs from the first byte of a head (from the accept for the first) */
+        if (!hc->armed) guard_arm(hc);
+        struct evbuffer_ptr ptr;
+        if (evbuffer_ptr_set(in, &ptr, pos, EVBUFFER_PTR_SET) < 0) return;
+        struct evbuffer_ptr lf = evbuffer_search(in, "\n", 1, &ptr);
+        uint64_t end = lf.pos < 0 ? to : hc->deleted + (uint64_t)lf.pos;
+        if (end > to) end = to;
+        if (lf.pos < 0 || end >= to) {
+            /* no LF yet: only the length can be wrong */
+            if (to - hc->line_start > HTTP_MAX_LINE + 1 || to - hc->head_start > HTTP_MAX_HEAD)
+                guard_reject(hc, in, HTTP_FR_TOO_BIG);
+            return;
+        }
+        size_t len = (size_t)(end - hc->line_start);
+        char line[HTTP_MAX_LINE + 2];
+        int r;
+        if (len > HTTP_MAX_LINE + 1) {
+            r = HTTP_FR_TOO_BIG;
+        } else {
+            struct evbuffer_ptr ls;
+            evbuffer_ptr_set(in, &ls, (size_t)(hc->line_start - hc->deleted), EVBUFFER_PTR_SET);
+            evbuffer_copyout_from(in, &ls, line, len);
+            r = http_head_line(&hc->head, line, len);
+        }
+        from = end + 1;
+        hc->line_start = from;
+        if (r < 0) {
+            guard_reject(hc, in, r);
+            return;
+        }
+        if (r == 1) {
+            event_del(hc->timer);
+            hc->armed = 0;
+            if (hc->head.f.chunked) {
+                hc->phase = HC_CHUNKED;
+                http_chunked_init(&hc->chunk);
+            } else if (hc->head.f.length) {
+                hc->phase = HC_BODY;
+                hc->body_left = hc->head.f.length;
+            } else {
+                http_head_init(&hc->head);
+                hc->head_start = from;
+            }
+        }
+    }
+}
+
+/* Every change of the input: evbuffer_read adding bytes (before evhttp's read callback runs), evhttp
+ * removing what it parsed. */
+static void guard_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    struct http_conn *hc = arg;
+    hc->deleted += info->n_deleted;
+    if (!info->n_added) return;
+    uint64_t from = hc->added;
+    hc->added += info->n_added;
+    if (hc->phase == HC_REJECTED) {
+        /* nothing after a refused head reaches evhttp */
+        size_t len = evbuffer_get_length(in);
+        evbuffer_cb_clear_flags(in, hc->watch, EVBUFFER_CB_ENABLED);
+        input_truncate(in, len > info->n_added ? len - info->n_added : 0);
+        evbuffer_cb_set_flags(in, hc->watch, EVBUFFER_CB_ENABLED);
+        hc->deleted += info->n_added;
+        return;
+    }
+    guard_scan(hc, in, from, hc->added);
+}
+
+/* evhttp frees the connection: the last moment the bufferevent is there.  TLS: close_notify when
+ * every reply byte has gone out (a close_notify after a cut-off reply would tell the peer that the
+ * truncated data is complete; peers that read to the end of the stream, libpurple over GnuTLS,
+ * treat a FIN without it as an error). */
+static void guard_closecb(struct evhttp_connection *evcon, void *arg)
+{
+    struct http_conn *hc = arg;
+    struct http_server *hs = hc->hs;
+    (void)evcon;
+    if (hc->tls) {
+        SSL *ssl = bufferevent_openssl_get_ssl(hc->bev);
+        if (ssl && SSL_is_init_finished(ssl) && evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
+            /* One non-blocking attempt: the alert is 24-31 bytes and the socket has just drained our reply. */
+            if (SSL_shutdown(ssl) < 0) log_event(LOG_DEBUG, hc->peer, NULL, "tls_close_notify_failed", 0, NULL);
+            ERR_clear_error();
+        }
+    }
+    if (hc->addr) {
+        hs->nconns--;
+        if (--hc->addr->n == 0) {
+            hmap_del(&hs->addrs, hc->addr->key);
+            free(hc->addr);
+        }
+    }
+    evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->watch);
+    event_free(hc->timer);
+    free(hc);
+}
+
+/* Runs right after evhttp has set the connection up (the socket is known now): caps, then the
+ * deadline of the first head. */
+static void guard_start(struct http_conn *hc)
+{
+    struct http_server *hs = hc->hs;
+    const struct config *cfg = hs->srv->cfg;
     bufferevent_data_cb rd, wr;
     bufferevent_event_cb ev;
-    void *cbarg = NULL;
-    bufferevent_getcb(bev, &rd, &wr, &ev, &cbarg);
-    if (cbarg) evhttp_connection_set_closecb(cbarg, tls_closecb, NULL);
-    evbuffer_remove_cb(buf, tls_first_input, bev);
+    void *evcon = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    hc->started = 1;
+    bufferevent_getcb(hc->bev, &rd, &wr, &ev, &evcon); /* evhttp's argument is its connection */
+    if (!evcon) {
+        guard_drop(hc);
+        return;
+    }
+    evhttp_connection_set_closecb(evcon, guard_closecb, hc);
+    if (getpeername(bufferevent_getfd(hc->bev), (struct sockaddr *)&ss, &sl) == 0)
+        sockaddr_text((struct sockaddr *)&ss, hc->peer, sizeof hc->peer);
+    if (hs->nconns >= (size_t)cfg->http_max_conns) {
+        log_event(LOG_WARN, hc->peer, NULL, "http_refused", 1, "http_max_conns=%ld reached", cfg->http_max_conns);
+        guard_drop(hc);
+        return;
+    }
+    struct http_addr_count *a = hmap_get(&hs->addrs, hc->peer);
+    if (a && a->n >= (uint32_t)cfg->http_max_conns_per_addr) {
+        log_event(LOG_WARN, hc->peer, NULL, "http_refused", 2, "http_max_conns_per_addr=%ld",
+                  cfg->http_max_conns_per_addr);
+        guard_drop(hc);
+        return;
+    }
+    if (!a) {
+        if (!(a = calloc(1, sizeof *a))) {
+            guard_drop(hc);
+            return;
+        }
+        snprintf(a->key, sizeof a->key, "%s", hc->peer);
+        if (hmap_put(&hs->addrs, a->key, a) < 0) {
+            free(a);
+            guard_drop(hc);
+            return;
+        }
+    }
+    a->n++;
+    hs->nconns++;
+    hc->addr = a;
+    if (!hc->armed && hc->phase == HC_HEAD) guard_arm(hc);
 }
 
-static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+static void guard_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
-    struct http_server *hs = arg;
-    SSL *ssl = SSL_new(hs->ssl_ctx);
-    if (!ssl) return NULL;
-    struct bufferevent *bev =
-        bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev && !evbuffer_add_cb(bufferevent_get_input(bev), tls_first_input, bev)) {
-        bufferevent_free(bev);
+    struct http_conn *hc = arg;
+    (void)fd;
+    (void)what;
+    if (!hc->started) {
+        guard_start(hc);
+        return;
+    }
+    hc->armed = 0;
+    log_event(LOG_INFO, hc->peer, NULL, "http_head_timeout", 0, "request head not complete within http_head_timeout=%lds",
+              hc->hs->srv->cfg->http_head_timeout);
+    guard_drop(hc);
+}
+
+/* evhttp asks for a connection's bufferevent (the socket is set on it afterwards). */
+static struct bufferevent *guard_bevcb(struct http_server *hs, struct event_base *base, int tls)
+{
+    struct http_conn *hc = calloc(1, sizeof *hc);
+    struct bufferevent *bev = NULL;
+    if (!hc) return NULL;
+    if (tls) {
+        SSL *ssl = SSL_new(hs->ssl_ctx);
+        if (ssl) bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    } else {
+        bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    hc->timer = bev ? evtimer_new(base, guard_timer_cb, hc) : NULL;
+    hc->watch = hc->timer ? evbuffer_add_cb(bufferevent_get_input(bev), guard_input_cb, hc) : NULL;
+    if (!hc->watch) {
+        if (hc->timer) event_free(hc->timer);
+        if (bev) bufferevent_free(bev);
+        free(hc);
         return NULL;
     }
+    hc->hs = hs;
+    hc->bev = bev;
+    hc->tls = (uint8_t)tls;
+    http_head_init(&hc->head);
+    /* evhttp sets the socket and its callbacks once we return: check then, still before any read. */
+    event_active(hc->timer, EV_TIMEOUT, 0);
     return bev;
 }
 
-static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, char *err, size_t errlen)
+static struct bufferevent *plain_bevcb(struct event_base *base, void *arg) { return guard_bevcb(arg, base, 0); }
+
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg) { return guard_bevcb(arg, base, 1); }
+
+static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, int tls, char *err, size_t errlen)
 {
     char host[256];
     int port;
@@ -202,11 +492,21 @@ static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, ch
     evhttp_set_max_headers_size(h, 16384);
     evhttp_set_timeout(h, (int)cfg->http_timeout);
     evhttp_set_allowed_methods(h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-    if (!evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port)) {
+    evhttp_set_bevcb(h, tls ? tls_bevcb : plain_bevcb, hs);
+    struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port);
+    if (!bound) {
         snprintf(err, errlen, "cannot listen on %s", listen);
         evhttp_free(h);
         return NULL;
     }
+    struct evconnlistener *lis = evhttp_bound_socket_get_listener(bound);
+    if (accept_guard_attach(lis, cfg->accept_pause_ms, tls ? "https" : "http") < 0) {
+        snprintf(err, errlen, "out of memory");
+        evhttp_free(h);
+        return NULL;
+    }
+    if (tls) hs->tls_lis = lis;
+    else hs->plain_lis = lis;
     return h;
 }
 
@@ -218,8 +518,9 @@ struct http_server *http_new(struct server *srv, char *err, size_t errlen)
         return NULL;
     }
     hs->srv = srv;
+    hmap_init(&hs->addrs);
     const struct config *cfg = srv->cfg;
-    if (cfg->http_listen[0] && !(hs->plain = make_evhttp(hs, cfg->http_listen, err, errlen))) goto fail;
+    if (cfg->http_listen[0] && !(hs->plain = make_evhttp(hs, cfg->http_listen, 0, err, errlen))) goto fail;
     if (cfg->tls_cert[0] && cfg->tls_key[0] && cfg->https_listen[0]) {
         hs->ssl_ctx = SSL_CTX_new(TLS_server_method());
         if (!hs->ssl_ctx || SSL_CTX_use_certificate_chain_file(hs->ssl_ctx, cfg->tls_cert) != 1 ||
@@ -230,8 +531,7 @@ struct http_server *http_new(struct server *srv, char *err, size_t errlen)
             goto fail;
         }
         SSL_CTX_set_min_proto_version(hs->ssl_ctx, TLS1_VERSION);
-        if (!(hs->tls = make_evhttp(hs, cfg->https_listen, err, errlen))) goto fail;
-        evhttp_set_bevcb(hs->tls, tls_bevcb, hs);
+        if (!(hs->tls = make_evhttp(hs, cfg->https_listen, 1, err, errlen))) goto fail;
     }
     return hs;
 fail:
@@ -242,8 +542,12 @@ fail:
 void http_free(struct http_server *hs)
 {
     if (!hs) return;
+    if (hs->plain_lis) accept_guard_detach(hs->plain_lis);
+    if (hs->tls_lis) accept_guard_detach(hs->tls_lis);
+    /* frees every connection: their close callbacks give the counts back */
     if (hs->plain) evhttp_free(hs->plain);
     if (hs->tls) evhttp_free(hs->tls);
+    hmap_free(&hs->addrs);
     if (hs->ssl_ctx) SSL_CTX_free(hs->ssl_ctx);
     for (size_t i = 0; i < hs->nroutes; i++) free(hs->routes[i].path);
     free(hs);

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ymsgd_harness import Client, Server, encode, run_tests  # noqa: E402
+from ymsgd_harness import Client, Server, encode, http_get, run_tests  # noqa: E402
 from test_scenarios import IM, OFFLINE_STATUS, two_friends  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
@@ -151,6 +151,168 @@ def test_emfile_pager_pauses_accepting():
         resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE, (soft, resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE)[1]))
         a = srv.login("alice", "secret")                 # accepting resumed after the pause
         a.close()
+
+
+def test_emfile_http_pauses_accepting():
+    with Server(YMSGD, extra_args=["--http-max-conns-per-addr", "1000"]) as srv:
+        srv.add_user("alice", "secret")
+        socks, share, grown, soft = exhaust_fds(srv, lambda: socket.create_connection(("127.0.0.1", srv.http_port)))
+        figure("emfile_http_cpu_share", "%.3f" % share)
+        figure("emfile_http_log_bytes_per_s", "%.0f" % (grown / 2.0))
+        assert "event=accept_paused" in srv.log_text()
+        assert share < 0.3, "ymsgd used %.0f%% CPU while out of descriptors" % (share * 100)
+        assert grown < 4096, "log grew %d bytes in 2 s while out of descriptors" % grown
+        for s in socks:
+            s.close()
+        import resource
+        resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE, (soft, resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE)[1]))
+        a = srv.login("alice", "secret")                 # the HTTP token login works again
+        a.close()
+
+
+# ---- 9.3 HTTP connection caps and the request-head deadline ----------------------------------------
+
+def connect_from(port, src="127.0.0.1"):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def test_http_head_deadline_slowloris():
+    with Server(YMSGD, extra_args=["--http-head-timeout", "2", "--http-timeout", "30"]) as srv:
+        idle = connect_from(srv.http_port)                 # sends nothing at all
+        slow = connect_from(srv.http_port)
+        head = b"GET /capacity HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100
+        t0, closed_at = time.time(), None
+        for b in head:                                     # one byte every 0.25 s: never idle for long
+            try:
+                slow.sendall(bytes([b]))
+            except OSError:
+                closed_at = time.time()
+                break
+            if sock_closed(slow, 0.25):
+                closed_at = time.time()
+                break
+            if time.time() - t0 > 8:
+                break
+        held = (closed_at or time.time()) - t0
+        figure("slowloris_held_s", "%.1f" % held)
+        assert closed_at is not None and held < 4.5, "a trickling head held its connection %.1f s" % held
+        assert sock_closed(idle, 1), "a silent connection outlived http_head_timeout"
+        assert "event=http_head_timeout" in srv.log_text()
+        status, _, _, _ = http_get(srv.http_port, "/capacity")  # normal requests are unaffected
+        assert " 200 " in status, status
+
+
+def test_http_connection_caps():
+    extra = ["--http-max-conns-per-addr", "5", "--http-max-conns", "8"]
+    with Server(YMSGD, extra_args=extra) as srv:
+        time.sleep(0.2)
+        mine = [connect_from(srv.http_port) for _ in range(5)]
+        time.sleep(0.2)
+        extra_conn = connect_from(srv.http_port)
+        assert sock_closed(extra_conn, 2), "a 6th connection from one address was kept"
+        for s in mine:
+            assert not sock_closed(s, 0.05), "a connection under the cap was closed"
+        others = [connect_from(srv.http_port, "127.0.0.2") for _ in range(3)]   # another address: fine
+        time.sleep(0.2)
+        for s in others:
+            assert not sock_closed(s, 0.05)
+        third = connect_from(srv.http_port, "127.0.0.3")  # 8 held in total: the global cap
+        assert sock_closed(third, 2), "a connection beyond http_max_conns was kept"
+        figure("http_conns_held", "8 of 8 allowed (+2 refused)")
+        assert "event=http_refused" in srv.log_text()
+        for s in mine:
+            s.close()
+        time.sleep(0.3)                                   # freed slots are given back
+        status, _, _, _ = http_get(srv.http_port, "/capacity")
+        assert " 200 " in status, status
+        for s in others:
+            s.close()
+
+
+# ---- 9.9 HTTP framing ------------------------------------------------------------------------------
+
+def raw_http(port, data, timeout=3.0):
+    """Sends data on one connection; returns everything the server sent until it closed (or timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        except OSError:
+            break
+        if not d:
+            break
+        out += d
+    s.close()
+    return out
+
+
+SMUGGLED = b"GET /capacity HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def test_http_framing_smuggling_refused():
+    with Server(YMSGD) as srv:
+        cases = {
+            "conflicting Content-Length": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
+                                          b"Content-Length: 40\r\n\r\nabcdef" + SMUGGLED,
+            "signed Content-Length": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nContent-Length: +6\r\n\r\n"
+                                     b"abcdef" + SMUGGLED,
+            "TE and CL": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Length: 5\r\n\r\n0\r\n\r\n" + SMUGGLED,
+            "two TE": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + SMUGGLED,
+            "obs-fold": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n foo\r\n\r\n"
+                        b"abcdef" + SMUGGLED,
+            "GET with a body": b"GET /capacity HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(SMUGGLED)
+                               + SMUGGLED,
+            "space before colon": b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nContent-Length : 6\r\n\r\n"
+                                  b"abcdef" + SMUGGLED,
+        }
+        for name, data in cases.items():
+            out = raw_http(srv.http_port, data)
+            answers = out.count(b"HTTP/1.1 ") + out.count(b"HTTP/1.0 ")
+            assert out.startswith(b"HTTP/1.1 400"), "%s: %r" % (name, out[:200])
+            assert answers == 1, "%s: %d answers (a request was smuggled): %r" % (name, answers, out[:400])
+        assert "event=http_bad_framing" in srv.log_text()
+        # the same bytes split into single-byte writes are refused the same way
+        s = socket.create_connection(("127.0.0.1", srv.http_port), timeout=3)
+        data = cases["conflicting Content-Length"]
+        for b in data[:data.index(b"Content-Length: 40\r\n") + 20]:   # up to the line that gives it away
+            s.sendall(bytes([b]))
+        out = b""
+        while True:
+            try:
+                d = s.recv(65536)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+        assert out.startswith(b"HTTP/1.1 400") and out.count(b"HTTP/1.1 ") == 1, out[:300]
+
+
+def test_http_framing_valid_pipelines_still_work():
+    with Server(YMSGD) as srv:
+        # two GETs pipelined, then a POST with a body and a GET: every one answered, in order
+        out = raw_http(srv.http_port, SMUGGLED + SMUGGLED.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        assert out.count(b"HTTP/1.1 200") == 2, out[:500]
+        body = b"src=ymsgr&login=nobody&passwd=x"
+        out = raw_http(srv.http_port, b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                       b"application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                       + SMUGGLED.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        assert out.count(b"HTTP/1.1 ") == 2 and b"400" not in out.split(b"\r\n")[0], out[:500]
+        # a chunked POST is delimited by its chunks, so the request after it is seen as one
+        out = raw_http(srv.http_port, b"POST /config/pwtoken_get HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                       b"\r\n\r\n5\r\nsrc=y\r\n0\r\n\r\n"
+                       + SMUGGLED.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        assert out.count(b"HTTP/1.1 ") == 2 and b"HTTP/1.1 400" not in out, out[:500]
 
 
 # ---- 9.12 per-address cap vs. one NAT --------------------------------------------------------------
