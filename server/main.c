@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "gateway.h"
 #include "config.h"
@@ -69,6 +70,24 @@ static void print_name(void *arg, const char *name)
     printf("%s\n", name);
 }
 
+/* After a password change or a deletion: a running server on the same data directory ends the
+ * user's sessions (YMSG, AMF, tokens, cookies) through its control socket.  With no server running
+ * the store change is all there is to do. */
+static int revoke_running(const struct config *cfg, const char *name, int quiet)
+{
+    char line[64], out[512];
+    snprintf(line, sizeof line, "revoke %s", name);
+    int rc = admin_request(cfg->data_dir, line, out, sizeof out, 10);
+    if (rc == -1 || (rc == 0 && quiet)) return 0;
+    if (rc == 0) {
+        printf("ymsgd: running server: %s\n", out + 3); /* "revoked NAME ymsg=… amf=… …" */
+        return 0;
+    }
+    fprintf(stderr, "ymsgd: the account was changed, but the running server could not end %s's sessions: %s\n",
+            name, out);
+    return 1;
+}
+
 static int cmd_user(struct config *cfg, struct store *st, int argc, char **argv)
 {
     char name[NAME_MAX_LEN + 1], pw[1024], hash[256], p[32], c[32];
@@ -82,9 +101,12 @@ static int cmd_user(struct config *cfg, struct store *st, int argc, char **argv)
         return 2;
     }
     if (!strcmp(argv[0], "del")) {
+        /* Revoked first, while the buddy lists still say who watches the user (so they see the sign-off),
+         * then again after the deletion for a session that came in between. */
+        if (st->user_exists(st, name) == 1 && revoke_running(cfg, name, 0)) return 1;
         int rc = st->user_del(st, name);
         if (rc == STORE_NOTFOUND) fprintf(stderr, "ymsgd: no such user %s\n", name);
-        return rc != STORE_OK;
+        return rc != STORE_OK || revoke_running(cfg, name, 1);
     }
     if (read_password(pw, sizeof pw) < 0) {
         fprintf(stderr, "ymsgd: no password on stdin\n");
@@ -100,6 +122,7 @@ static int cmd_user(struct config *cfg, struct store *st, int argc, char **argv)
     else rc = st->user_set_password(st, name, hash, p, c);
     if (rc == STORE_EXISTS) fprintf(stderr, "ymsgd: user %s exists\n", name);
     if (rc == STORE_NOTFOUND) fprintf(stderr, "ymsgd: no such user %s\n", name);
+    if (rc == STORE_OK && !strcmp(argv[0], "passwd")) return revoke_running(cfg, name, 0);
     return rc != STORE_OK;
 }
 
@@ -217,6 +240,11 @@ static int run_server(struct config *cfg, struct store *st, int created)
         fprintf(stderr, "ymsgd: %s\n", err);
         return 1;
     }
+    struct admin *adm = admin_start(srv, err, sizeof err); /* control socket: `user passwd|del` revoke through it */
+    if (!adm) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        return 1;
+    }
     srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     evsignal_add(srv->sig_int, NULL);
@@ -228,6 +256,7 @@ static int run_server(struct config *cfg, struct store *st, int created)
               cfg->http_listen[0] ? cfg->http_listen : "off",
               (cfg->tls_cert[0] && cfg->tls_key[0]) ? cfg->https_listen : "off", cfg->data_dir);
     event_base_dispatch(srv->base);
+    admin_free(adm);
     conn_stop_listening(srv);
     conn_close_all(srv);
     auth_shutdown(srv->auth);

@@ -23,6 +23,11 @@ struct auth {
     struct login_throttle lt; /* the one login throttle of every path (ratelimit.h) */
     struct pwworker *workers; /* argon2id checks off the loop (NULL = inline) */
     char decoy[256];          /* hash checked for unknown accounts, so they cost the same */
+    struct {
+        auth_revoke_fn fn;   /* called with the user being revoked */
+        void *arg;           /* its argument */
+    } revokers[AUTH_MAX_REVOKERS]; /* other modules' sessions (the AMF gateway) */
+    size_t nrevokers;        /* registered */
 };
 
 struct auth *auth_new(struct server *srv)
@@ -106,6 +111,41 @@ void auth_sweep(struct auth *a)
 struct login_throttle *auth_throttle(struct auth *a) { return &a->lt; }
 
 const char *auth_decoy_hash(const struct auth *a) { return a->decoy; }
+
+int auth_on_revoke(struct auth *a, auth_revoke_fn fn, void *arg)
+{
+    if (a->nrevokers >= AUTH_MAX_REVOKERS) return -1;
+    a->revokers[a->nrevokers].fn = fn;
+    a->revokers[a->nrevokers].arg = arg;
+    a->nrevokers++;
+    return 0;
+}
+
+size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t *cookies)
+{
+    size_t pos = 0, nt = 0, nc = 0, other = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&a->tokens, &pos, &k, &v))
+        if (!strcmp(((struct token *)v)->user, user)) {
+            hmap_iter_del(&a->tokens, &pos);
+            sodium_memzero(v, sizeof(struct token));
+            free(v);
+            nt++;
+        }
+    pos = 0;
+    while (hmap_next(&a->logins, &pos, &k, &v))
+        if (!strcmp(((struct auth_login *)v)->user, user)) {
+            hmap_iter_del(&a->logins, &pos);
+            sodium_memzero(v, sizeof(struct auth_login));
+            free(v);
+            nc++;
+        }
+    for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
+    if (tokens) *tokens = nt;
+    if (cookies) *cookies = nc;
+    return other;
+}
 
 void auth_random_text(char *out, size_t cap, size_t nbytes)
 {
@@ -205,10 +245,20 @@ static void password_checked(void *arg, int ok)
         code = p->locked ? 1213 : 1212;
         log_event(LOG_INFO, p->addr, p->user, "password_rejected", code, "%s", p->decoy ? "no such user" : "wrong password");
     } else {
-        /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
+        /* A check that began before a password change or deletion (revocation) must not issue a
+         * token: the account must still have the hash that was verified. */
         struct store_user u;
-        if (a->srv->cfg->legacy_auth && a->srv->st->user_get(a->srv->st, p->user, &u) == STORE_OK &&
-            (!u.legacy_p[0] || !u.legacy_c[0])) {
+        int rc = a->srv->st->user_get(a->srv->st, p->user, &u);
+        if (rc != STORE_OK || strcmp(u.pwhash, p->pwhash) != 0) {
+            int changed = rc == STORE_OK || rc == STORE_NOTFOUND;
+            sodium_memzero(&u, sizeof u);
+            if (changed) log_event(LOG_INFO, p->addr, p->user, "password_rejected", 1212, "account changed during the check");
+            p->cb(p->arg, changed ? 1212 : 1236, NULL);
+            pending_free(p);
+            return;
+        }
+        /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
+        if (a->srv->cfg->legacy_auth && (!u.legacy_p[0] || !u.legacy_c[0])) {
             char pp[25], cc[25];
             if (ymsg_auth_method0_hashes(p->password, pp, cc) == 0)
                 a->srv->st->user_set_password(a->srv->st, p->user, u.pwhash, pp, cc);

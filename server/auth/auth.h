@@ -64,6 +64,16 @@ struct login_throttle *auth_throttle(struct auth *a);
 /* The decoy hash unknown accounts are checked against (the gateway uses it too). */
 const char *auth_decoy_hash(const struct auth *a);
 
+/* Revocation (a password change or a deleted account, from `ymsgd user passwd|del` through the
+ * control socket): drops user's outstanding pwtoken_get tokens and pwtoken_login crumbs/cookies, and
+ * runs the revokers registered by other modules (the AMF gateway drops its sessions).  *tokens and
+ * *cookies get the numbers dropped; the return value is the sum of what the revokers report. */
+typedef size_t (*auth_revoke_fn)(void *arg, const char *user);
+/* Registers fn (at most AUTH_MAX_REVOKERS); 0 or -1. */
+#define AUTH_MAX_REVOKERS 4
+int auth_on_revoke(struct auth *a, auth_revoke_fn fn, void *arg);
+size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t *cookies);
+
 /* Random text of Y64 characters ([A-Za-z0-9._]) starting with a letter: nbytes of entropy. */
 void auth_random_text(char *out, size_t cap, size_t nbytes);
 

@@ -41,6 +41,9 @@ struct config {
     long account_max_failures;  /* failures against one account in fail_window before it locks */
     long account_lock_time;     /* seconds an account lock lasts (1213 to addresses with failures) */
     long account_lock_check_interval; /* seconds between the password checks a locked account admits */
+    long ctl_max_conns;         /* control socket: connections served at once */
+    long ctl_idle_timeout;      /* control socket: seconds a connection may wait without a complete line */
+    long ctl_max_line;          /* control socket: longest request line in bytes */
     long max_tracked;           /* cap on entries in each rate-limit / token table */
     long max_packet;            /* largest accepted YMSG body in bytes (<= 65535) */
     long max_pairs;             /* most key/value pairs accepted in one packet */

@@ -187,6 +187,14 @@ void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const c
     snprintf(gw->decoy, sizeof gw->decoy, "%s", decoy_hash ? decoy_hash : "");
 }
 
+size_t gateway_revoke_user(struct gateway *gw, const char *user)
+{
+    size_t n = gw_sessions_revoke(gw, user);
+    gw_pbcache_drop(gw, user);
+    if (n) log_event(LOG_INFO, NULL, user, "amf_revoked", 0, "%zu session(s)", n);
+    return n;
+}
+
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue)
 {
     if (threads <= 0 || gw->pw) return 0;

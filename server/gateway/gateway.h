@@ -100,6 +100,10 @@ int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads
 struct login_throttle;
 void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const char *decoy_hash);
 
+/* Revocation (password changed, account deleted): ends every session of user and forgets its cached
+ * phonebook.  Returns the number of sessions ended. */
+size_t gateway_revoke_user(struct gateway *gw, const char *user);
+
 /* The crossdomain.xml document built from the config (NUL-terminated). */
 const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 

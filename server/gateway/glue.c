@@ -8,6 +8,8 @@
 #include "server.h"
 #include "internal.h"
 
+static size_t revoke_cb(void *arg, const char *user) { return gateway_revoke_user(arg, user); }
+
 struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
 {
     const struct config *k = srv->cfg;
@@ -34,6 +36,12 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     if (!gw) return NULL;
     /* One throttle for every login path: the gateway's failures and budget are the token login's. */
     gateway_set_throttle(gw, auth_throttle(srv->auth), auth_decoy_hash(srv->auth));
+    /* Revoking a user (password change, deletion) ends their AMF sessions too. */
+    if (auth_on_revoke(srv->auth, revoke_cb, gw) < 0) {
+        snprintf(err, errlen, "gateway: cannot register the revoker");
+        gateway_free(gw);
+        return NULL;
+    }
     /* The same pool size and queue bound as the token login, but its own threads. */
     if (gateway_set_workers(gw, srv->base, (int)k->hash_threads, (size_t)k->hash_queue) < 0)
         log_event(LOG_WARN, NULL, NULL, "amf_hash_threads_failed", 0, "verifying gateway passwords in the event loop");

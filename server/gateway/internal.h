@@ -79,6 +79,8 @@ struct gw_session *gw_session_new(struct gateway *gw);
  * the old ones learns nothing).  0, or -1 when memory is short (s then stays reachable by neither
  * index until it expires, but callers may go on using it). */
 int gw_session_rotate(struct gateway *gw, struct gw_session *s);
+/* Ends every session logged in as user (revocation); returns how many. */
+size_t gw_sessions_revoke(struct gateway *gw, const char *user);
 /* A random upper-case 8-4-4-4-12 UUID (version 4). */
 void gw_uuid(char out[37]);
 

@@ -163,3 +163,22 @@ int gw_session_rotate(struct gateway *gw, struct gw_session *s)
     if (hmap_put(&gw->by_dsid, s->dsid, s) < 0) return -1;
     return 0;
 }
+
+size_t gw_sessions_revoke(struct gateway *gw, const char *user)
+{
+    size_t n = 0;
+    for (struct gw_session *s = gw->lru_head, *next; s; s = next) {
+        next = s->next;
+        if (!s->user[0] || strcmp(s->user, user) != 0) continue;
+        n++;
+        if (s->pins) { /* a request waiting for a password check holds it: log it out in place */
+            s->user[0] = 0;
+            s->has_cred = 0;
+            s->bound = 0;
+            sodium_memzero(s->cred_mac, sizeof s->cred_mac);
+        } else {
+            session_drop(gw, s);
+        }
+    }
+    return n;
+}

@@ -163,3 +163,15 @@ void login_handle(struct conn *c, const struct ymsg_packet *pkt)
         break;
     }
 }
+
+int login_revoke(struct server *srv, const char *user)
+{
+    struct conn *c = online_get(srv, user);
+    if (!c) return 0;
+    /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */
+    pkt_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
+    pkt_send(c);
+    log_event(LOG_INFO, c->peer, c->user, "revoked", 0, "session ended (password changed or account deleted)");
+    conn_close(c, 1, "revoked"); /* online: the presence fan-out of a sign-off */
+    return 1;
+}

@@ -11,4 +11,9 @@
  * and 0x12 is dropped (OpenYMSG may send an IM before its 0x54). */
 void login_handle(struct conn *c, const struct ymsg_packet *pkt);
 
+/* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client
+ * gets 0x02 with status -1 (what clients show as "signed off by the server" and do not reconnect
+ * after) and its buddies see it go offline exactly as a sign-off.  Returns 1 when a session ended. */
+int login_revoke(struct server *srv, const char *user);
+
 #endif
