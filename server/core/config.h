@@ -60,7 +60,7 @@ struct config {
     long session_burst;         /* ... and its burst; packets beyond it are dropped (logged) */
     long hash_threads;          /* threads verifying password hashes off the event loop (0 = inline) */
     long hash_queue;            /* password checks queued at most; beyond it pwtoken_get answers 1236 */
-    long amf_max_body;          /* AMF gateway: largest request in bytes (http_max_body caps it too) */
+    long amf_max_body;          /* AMF gateway: largest request in bytes (below http_max_body: a fault beyond) */
     long amf_max_depth;         /* AMF gateway: container nesting accepted */
     long amf_max_elements;      /* AMF gateway: entries in one AMF container */
     long amf_max_sessions;      /* AMF gateway: sessions kept (anonymous ones evicted first) */

@@ -981,12 +981,71 @@ wait:
     return 1;
 }
 
+/* A request larger than amf_max_body (issue 9 item 10): the gateway's own limit answers, as an AMF
+ * fault on "/N/onStatus" for every body whose response URI can be found in the first GW_HEAD_MAX
+ * bytes (the framing only; no value is decoded), so a Flash or Flex client shows it like any other
+ * fault.  Without a single response URI: a plain 413. */
+static void oversize_reply(struct gw_req *rq, struct gw_response *out)
+{
+    struct gateway *gw = rq->gw;
+    amf_arena *a = rq->arena;
+    struct rd r = {rq->in.body, rq->in.len < GW_HEAD_MAX ? rq->in.len : GW_HEAD_MAX, 0};
+    uint16_t version = 0, n = 0;
+    uint32_t found = 0;
+    char text[160];
+    snprintf(text, sizeof text, "request of %zu bytes exceeds amf_max_body (%zu bytes)", rq->in.len,
+             gw->cfg.max_body);
+    log_event(LOG_INFO, rq->in.peer, NULL, "amf_too_large", 0, "%s", text);
+    if (!r.p || rd_u16(&r, &version) < 0 || (version != 0 && version != 1 && version != 3) || rd_u16(&r, &n) < 0)
+        goto plain;
+    amf_packet_init(&rq->reply, version);
+    for (uint32_t i = 0; i < n; i++) { /* headers: skipped by their length (an unknown length ends the walk) */
+        struct amf_str name;
+        uint32_t len;
+        if (rd_str(&r, &name) < 0 || r.off >= r.len) goto plain;
+        r.off++;
+        if (rd_u32(&r, &len) < 0 || len > r.len - r.off) goto plain;
+        r.off += len;
+    }
+    if (rd_u16(&r, &n) < 0) goto plain;
+    for (uint32_t i = 0; i < n && i < gw->cfg.max_messages; i++) {
+        struct amf_str target, resp;
+        uint32_t len;
+        if (rd_str(&r, &target) < 0 || rd_str(&r, &resp) < 0 || rd_u32(&r, &len) < 0) break;
+        struct amf_value *v;
+        if (target.len == 4 && !memcmp(target.ptr, "null", 4)) { /* Flex: an ErrorMessage */
+            struct amf_flex_msg none;
+            struct gw_call fc;
+            amf_flex_init(&none, AMF_FLEX_REMOTING);
+            call_init(rq, &fc, NULL);
+            gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
+            v = flex_reply(rq, &none, NULL, NULL, &fc);
+        } else {
+            v = classic_fault(a, GW_FAULT_MESSAGE, text);
+        }
+        const char *t = reply_target(a, resp, 0);
+        if (!v || !t || amf_packet_add_body(a, &rq->reply, t, "null", v) != 0) goto plain;
+        found++;
+        if (len > r.len - r.off) break; /* the next body starts beyond what was kept */
+        r.off += len;
+    }
+    if (!found) goto plain;
+    encode_reply(rq, out);
+    return;
+plain:
+    reply_text(out, 413, "Payload Too Large", "AMF gateway: %s", text);
+}
+
 /* Decodes the envelope and runs it.  Returns 1 when suspended, else 0 with *out filled. */
 static int req_start(struct gw_req *rq, struct gw_response *out)
 {
     amf_arena *a = rq->arena;
     struct rd r = {rq->in.body, rq->in.len, 0};
     uint16_t version = 0;
+    if (rq->in.len > rq->gw->cfg.max_body) {
+        oversize_reply(rq, out);
+        return 0;
+    }
     if (read_envelope(rq, &r, &version, &rq->hdrs, &rq->nh, &rq->bodies, &rq->nb, out) < 0) return 0;
     rq->amf3 = 0;
     for (uint32_t i = 0; i < rq->nb; i++)
@@ -1035,8 +1094,9 @@ static int req_init(struct gateway *gw, struct gw_req *rq, const struct gw_reque
         reply_text(out, 415, "Unsupported Media Type", "AMF gateway: Content-Type must be application/x-amf");
         return -1;
     }
-    if (in->len > gw->cfg.max_body) {
-        reply_text(out, 413, "Payload Too Large", "AMF gateway: body larger than %zu bytes", gw->cfg.max_body);
+    if (in->len > gw->cfg.max_body && !in->body) {
+        reply_text(out, 413, "Payload Too Large", "AMF gateway: request of %zu bytes exceeds amf_max_body (%zu bytes)",
+                   in->len, gw->cfg.max_body);
         return -1;
     }
     rq->gw = gw;

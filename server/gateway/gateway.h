@@ -56,8 +56,12 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
 void gateway_free(struct gateway *gw);
 
 /* One HTTP request, without I/O. */
+/* A request larger than max_body is answered with an AMF fault per body (naming the limit); only
+ * its first GW_HEAD_MAX bytes are read, to find the response URIs, so the caller may pass just those
+ * (or NULL: then a plain 413). */
+#define GW_HEAD_MAX 4096
 struct gw_request {
-    const uint8_t *body;        /* POST body */
+    const uint8_t *body;        /* POST body (at least min(len, GW_HEAD_MAX) bytes when len > max_body) */
     size_t len;                 /* its length */
     const char *content_type;   /* Content-Type header or NULL */
     const char *cookie;         /* YMSGAMF cookie value presented, or NULL */

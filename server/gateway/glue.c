@@ -15,6 +15,15 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     const struct config *k = srv->cfg;
     struct gateway_config c;
     gateway_config_default(&c);
+    /* The gateway's own limit must answer (an AMF fault the client can show), not the HTTP layer's
+     * plain 413 (issue 9 item 10). */
+    if (k->amf_max_body >= k->http_max_body) {
+        snprintf(err, errlen,
+                 "amf_max_body (%ld) must be smaller than http_max_body (%ld), so that the gateway answers an "
+                 "oversized request with an AMF fault instead of the HTTP layer's 413",
+                 k->amf_max_body, k->http_max_body);
+        return NULL;
+    }
     c.max_body = (size_t)k->amf_max_body;
     c.max_depth = (uint32_t)k->amf_max_depth;
     c.max_elements = (uint32_t)k->amf_max_elements;

@@ -147,6 +147,8 @@ static void on_gateway(struct evhttp_request *req, const char *path, const char 
     };
     /* Only make the body contiguous when it will be read. */
     if (in.is_post && len <= gw->cfg.max_body) in.body = len ? evbuffer_pullup(ib, -1) : (const uint8_t *)"";
+    /* Too large: only the head is read, to answer each body with a fault naming the limit. */
+    else if (in.is_post) in.body = evbuffer_pullup(ib, (ev_ssize_t)(len < GW_HEAD_MAX ? len : GW_HEAD_MAX));
     if (in.is_post && len && !in.body) {
         evhttp_send_error(req, 500, "Internal Server Error");
         return;

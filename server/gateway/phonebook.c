@@ -168,7 +168,7 @@ static int pb_sync(struct gw_call *call, struct amf_value **result)
     uint64_t count = arr ? (uint64_t)arr->u.array->dense_count + arr->u.array->assoc_count : 0;
     if (count == 0) return load(call, result); /* the seed: only a non-empty array replaces the list */
     if (count > (uint64_t)gw->cfg.phonebook_max)
-        return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: %llu entries exceed the limit of %ld; nothing stored",
+        return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: %llu entries exceed the limit of %ld (amf_phonebook_max); nothing stored",
                         (unsigned long long)count, gw->cfg.phonebook_max);
     int enc = call->amf3 || (list->flags & AMF_VF_AVMPLUS) ? AMF_AMF3 : AMF_AMF0;
     struct amf_buf buf;

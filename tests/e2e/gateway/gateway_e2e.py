@@ -359,12 +359,13 @@ def test_hostile(srv):
         pass
     sk.close()
     check(head.startswith(b"HTTP/1.1 413"), "10 MB body -> %r" % head[:40])
-    # the same limit from the gateway's own check (amf_max_body) when the HTTP cap is larger is
-    # covered by test_gateway.c; here also a body just over the HTTP cap sent in full
+    # a 1 MiB body (within amf_max_body, under the HTTP cap since issue 9 item 10) reaches the gateway,
+    # which answers its own way: zeros are an empty envelope followed by junk -> 400; requests over
+    # amf_max_body get AMF faults (limits_e2e.py)
     c = Client(srv.http_port)
     try:
         st, _, _ = c.request("POST", b"\0" * (1 << 20))
-        check(st == 413, "1 MiB body -> %d" % st)
+        check(st == 400, "1 MiB body -> %d" % st)
     except (ConnectionError, http.client.HTTPException):
         pass  # evhttp may close before the client has finished sending; the 10 MB case checked the status
     time.sleep(0.3)

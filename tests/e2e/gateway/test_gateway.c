@@ -259,7 +259,7 @@ static void test_phonebook_classic(void **state)
     struct amf_value *big = amf_new_array(f->a);
     for (int i = 0; i < 4; i++) amf_array_push(f->a, big, entry(f, "x", "1"));
     call(f, "Phonebook.sync", 1, big);
-    expect_fault(f, "Client.Argument", "4 entries exceed the limit of 3; nothing stored");
+    expect_fault(f, "Client.Argument", "4 entries exceed the limit of 3 (amf_phonebook_max); nothing stored");
     call(f, "Phonebook.sync", 0);
     assert_int_equal(amf_value_equal(expect_result(f), list, 0), 1);
     /* another user sees their own (empty) phonebook */
