@@ -258,6 +258,7 @@ struct gw_req {
     char v_user[GW_USER_MAX + 1];  /* account of the check */
     uint8_t v_mac[16];             /* keyed hash of the password checked */
     int v_decoy;                   /* the check was against the decoy (unknown account): never ok */
+    uint8_t v_hash[16];            /* digest of the stored hash checked (a revocation meanwhile changes it) */
     int abandoned;                 /* the client went away: finish silently */
     gw_done_fn done;               /* completion of a suspended request */
     void *done_arg;                /* its argument */
@@ -323,6 +324,22 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
 
 static void login_checked(void *arg, int ok);
 
+static void hash_digest(const char *pwhash, uint8_t out[16])
+{
+    crypto_generichash(out, 16, (const uint8_t *)pwhash, strlen(pwhash), NULL, 0);
+}
+
+/* Whether user still has the stored hash whose digest is want. */
+static int account_unchanged(struct gateway *gw, const char *user, const uint8_t want[16])
+{
+    struct store_user u;
+    uint8_t now[16];
+    if (gw->st->user_get(gw->st, user, &u) != STORE_OK) return 0;
+    hash_digest(u.pwhash, now);
+    sodium_memzero(&u, sizeof u);
+    return sodium_memcmp(now, want, sizeof now) == 0;
+}
+
 int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen)
 {
     struct gateway *gw = call->gw;
@@ -344,7 +361,13 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     if (valid && rq && rq->have_verdict && !strcmp(rq->v_user, name) &&
         sodium_memcmp(rq->v_mac, mac, sizeof mac) == 0) {
         rq->have_verdict = 0;
-        return login_verdict(call, peer, name, mac, rq->verdict && !rq->v_decoy, now);
+        int ok = rq->verdict && !rq->v_decoy;
+        if (ok && !account_unchanged(gw, name, rq->v_hash)) {
+            /* `ymsgd user passwd|del` (revocation) came in while the hash worker ran. */
+            log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "account changed during the check");
+            return 0;
+        }
+        return login_verdict(call, peer, name, mac, ok, now);
     }
     enum lt_verdict v = lt_before(gw->lt, peer, valid ? name : NULL, now);
     if (v == LT_ADDR) {
@@ -376,6 +399,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     if (rq && rq->async && gw->pw) {
         /* Off the loop: the request waits, everybody else goes on. */
         int q = pwworker_verify(gw->pw, u.pwhash, pwz, login_checked, rq);
+        hash_digest(u.pwhash, rq->v_hash);
         sodium_memzero(pwz, sizeof pwz);
         sodium_memzero(&u, sizeof u);
         if (q < 0) {

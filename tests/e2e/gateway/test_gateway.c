@@ -799,6 +799,49 @@ static void test_async_resume(void **state)
     assert_int_equal(f->resp.bodies[0].value->u.b, 1);
 }
 
+/* Revocation (issue 9 item 8): a password change while the hash worker runs fails the login that
+ * began with the old password; gateway_revoke_user() ends the sessions that are logged in. */
+static void test_async_revoked(void **state)
+{
+    struct fx *f = *state;
+    struct amf_packet p;
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "alice", "secret"));
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    assert_int_equal(amf_packet_encode(NULL, &p, &b), 0);
+    struct gw_request in = {b.data, b.len, "application/x-amf", NULL, "10.9.0.7", 1};
+    struct gw_req *pend = NULL;
+    struct waiter w = {0};
+    assert_int_equal(gateway_handle_async(f->gw, &in, &w.out, &pend), 1);
+    memset(&w.out, 0, sizeof w.out);
+    gateway_pending_wait(pend, on_async_done, &w);
+    /* `ymsgd user passwd alice` lands now, before the loop sees the worker's verdict. */
+    char hash[crypto_pwhash_STRBYTES];
+    assert_int_equal(crypto_pwhash_str(hash, "changed", 7, 1, 8192), 0);
+    assert_int_equal(f->st->user_set_password(f->st, "alice", hash, "", ""), 0);
+    for (int i = 0; i < 10000 && !w.done; i++) event_base_loop(f->base, EVLOOP_ONCE);
+    assert_true(w.done);
+    amf_buf_free(&b);
+    f->raw = w.out;
+    size_t off = 0;
+    assert_int_equal(amf_packet_decode(NULL, f->a, f->raw.body, f->raw.len, &f->resp, &off), 0);
+    assert_int_equal(f->resp.bodies[0].value->u.b, 0); /* refused: the account changed meanwhile */
+    assert_int_equal(f->raw.set_cookie[0], 0);
+    /* bob logs in (new session), is revoked, and his cookie no longer carries a login */
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.login", "/1", args2(f, "bob", "secret"));
+    memset(f->cookie, 0, sizeof f->cookie);
+    post_async(f, &p, "10.9.0.8");
+    assert_int_equal(f->resp.bodies[0].value->u.b, 1);
+    assert_int_equal(gateway_revoke_user(f->gw, "bob"), 1);
+    assert_int_equal(gateway_revoke_user(f->gw, "bob"), 0);
+    amf_packet_init(&p, 0);
+    amf_packet_add_body(f->a, &p, "Phonebook.sync", "/1", amf_new_array(f->a));
+    post_async(f, &p, "10.9.0.8");
+    expect_fault(f, "Client.Authentication", "not logged in");
+}
+
 /* A login that waits takes one throttle token, like an inline one (burst 2: two wrong passwords
  * are checked, the third attempt is refused). */
 static void test_async_throttle_once(void **state)
@@ -874,6 +917,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crossdomain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fixtures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_resume, setup_async, teardown),
+        cmocka_unit_test_setup_teardown(test_async_revoked, setup_async, teardown),
         cmocka_unit_test_setup_teardown(test_async_throttle_once, setup_async, teardown),
         cmocka_unit_test_setup_teardown(test_async_abandon, setup_async, teardown),
     };
