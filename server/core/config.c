@@ -73,6 +73,7 @@ static const struct knob knobs[] = {
     {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
     {"session_rate", K_LONG, F(session_rate), "50", 1, 10000000, "packets per second per logged-in session"},
     {"session_burst", K_LONG, F(session_burst), "500", 1, 10000000, "burst of packets per session (beyond: dropped)"},
+    {"stealth_max_names", K_LONG, F(stealth_max_names), "100", 1, 100000, "ids acted on per 0xB9/0xBA packet (each costs a session token)"},
     {"hash_threads", K_LONG, F(hash_threads), "2", 0, 64, "threads verifying password hashes (0 = in the event loop)"},
     {"hash_queue", K_LONG, F(hash_queue), "1024", 1, 1000000, "password checks waiting at most (then 1236)"},
     {"amf_max_body", K_LONG, F(amf_max_body), "1048576", 64, 1073741824, "largest AMF gateway request (an AMF fault beyond; below http_max_body)"},

@@ -58,6 +58,7 @@ struct config {
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
     long session_rate;          /* packets per second a logged-in session may send (token bucket rate) */
     long session_burst;         /* ... and its burst; packets beyond it are dropped (logged) */
+    long stealth_max_names;     /* ids acted on in one 0xB9/0xBA packet; each also costs a session token */
     long hash_threads;          /* threads verifying password hashes off the event loop (0 = inline) */
     long hash_queue;            /* password checks queued at most; beyond it pwtoken_get answers 1236 */
     long amf_max_body;          /* AMF gateway: largest request in bytes (below http_max_body: a fault beyond) */

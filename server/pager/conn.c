@@ -258,6 +258,13 @@ static int session_allows(struct conn *c)
     return 1;
 }
 
+int conn_charge(struct conn *c, unsigned n)
+{
+    if (c->tokens < (float)n) return 0;
+    c->tokens -= (float)n;
+    return 1;
+}
+
 static void dispatch_online(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct ymsg_builder *b;

@@ -29,6 +29,10 @@ void conn_close_all(struct server *srv);
 /* Called by the login module once c is authenticated: switches timeouts to the idle timeout. */
 void conn_set_online_timeouts(struct conn *c);
 
+/* Takes n more tokens from c's packet bucket (work a packet buys beyond its own token, e.g. the ids of
+ * a stealth packet).  Returns 1, or 0 (nothing taken) when the bucket holds fewer than n. */
+int conn_charge(struct conn *c, unsigned n);
+
 /* The online session of user, or NULL. */
 struct conn *online_get(struct server *srv, const char *user);
 

@@ -325,7 +325,21 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
     if (ymsg_get_int(pkt, YMSG_KEY_STEALTH_VAL, &v31) < 0 || (v31 != 1 && v31 != 2)) return;
     int perm = pkt->hdr.service == YMSG_SVC_STEALTH_PERM;
     size_t n = ymsg_count(pkt, YMSG_KEY_BUDDY);
-    for (size_t i = 0; i < n && i < 1000; i++) {
+    /* Each id costs a store write and two presence computations: cap them per packet, and make every id
+     * after the first (which the packet's own token paid for) cost a token, so one packet cannot buy
+     * more work than as many one-id packets would. */
+    size_t cap = (size_t)srv->cfg->stealth_max_names;
+    if (n > cap) {
+        log_event(LOG_INFO, c->peer, c->user, "stealth_capped", (long)n, "stealth_max_names=%zu; the rest ignored", cap);
+        n = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && !conn_charge(c, 1)) {
+            if (srv->dropped_flood++ % 1000 == 0)
+                log_event(LOG_WARN, c->peer, c->user, "flood_dropped", pkt->hdr.service,
+                          "%zu of %zu stealth ids dropped: session_rate=%ld/s exceeded", n - i, n, srv->cfg->session_rate);
+            break;
+        }
         struct ymsg_kv kv;
         char who[NAME_MAX_LEN + 1];
         if (ymsg_get_nth(pkt, YMSG_KEY_BUDDY, i, &kv) < 0 || name_normalize((const char *)kv.val, kv.len, who) < 0)
