@@ -69,6 +69,8 @@ static const struct knob knobs[] = {
     {"http_max_conns", K_LONG, F(http_max_conns), "4096", 1, 10000000, "simultaneous HTTP(S) connections"},
     {"http_max_conns_per_addr", K_LONG, F(http_max_conns_per_addr), "64", 1, 10000000, "simultaneous HTTP(S) connections per address"},
     {"offline_max", K_LONG, F(offline_max), "200", 0, 1000000, "offline messages kept per recipient"},
+    {"offline_per_sender", K_LONG, F(offline_per_sender), "50", 0, 1000000, "offline messages one sender may leave one recipient"},
+    {"offline_notice_interval", K_LONG, F(offline_notice_interval), "10", 0, 86400, "seconds between repeated \"not sent\" notices about one recipient"},
     {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies (and ignored ids) per user"},
     {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
     {"session_rate", K_LONG, F(session_rate), "50", 1, 10000000, "packets per second per logged-in session"},

@@ -53,7 +53,9 @@ struct config {
     long http_head_timeout;     /* seconds for a whole HTTP request head (from accept / its first byte) */
     long http_max_conns;        /* simultaneous HTTP(S) connections */
     long http_max_conns_per_addr; /* simultaneous HTTP(S) connections from one address */
-    long offline_max;           /* offline messages kept per recipient (more are dropped) */
+    long offline_max;           /* offline messages kept per recipient (more are refused, sender told) */
+    long offline_per_sender;    /* ... of which one sender may hold at most this many */
+    long offline_notice_interval; /* seconds between two "not sent" notices about one recipient to a session */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
     long session_rate;          /* packets per second a logged-in session may send (token bucket rate) */

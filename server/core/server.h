@@ -58,7 +58,11 @@ struct conn {
     struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
     struct nameset ignores;    /* copy of the stored ignore list, so can_see() needs no query */
     struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
+    struct nameset talked;     /* ids this session sent an IM to: they may know it is online (im.h) */
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
+    int64_t offline_after;     /* offline paging position: last id queued (pager/offline.h) */
+    double refused_at;         /* monotonic time of the last "not sent" notice this session got */
+    char refused_to[NAME_MAX_LEN + 1]; /* ... and the recipient it named */
     int64_t idle_since;        /* wall time the idle status (999) began */
     float tokens;              /* packet token bucket (session_rate / session_burst) */
     float tokens_at;           /* monotonic time of the last refill, relative to srv->t0 */
@@ -75,6 +79,7 @@ struct conn {
     uint8_t legacy_method;     /* challenge was issued for method 0 (13=0) */
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */
     uint8_t on_prelist;        /* linked in its address's pre-login list */
+    uint8_t offline_more;      /* offline messages still wait for the output to drain */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */

@@ -22,6 +22,7 @@
 #include "im.h"
 #include "log.h"
 #include "login_ymsg.h"
+#include "offline.h"
 #include "presence.h"
 
 /* ---- output --------------------------------------------------------------------------------- */
@@ -51,7 +52,7 @@ size_t pkt_body_len(void)
     return g_b.len - g_b.start - YMSG_HEADER_LEN;
 }
 
-int pkt_send(struct conn *c)
+static int pkt_queue(struct conn *c, int own)
 {
     size_t start = g_b.start;
     ssize_t n = ymsg_build_end(&g_b);
@@ -65,7 +66,7 @@ int pkt_send(struct conn *c)
         conn_close(c, 0, "write failed");
         return -1;
     }
-    if (evbuffer_get_length(out) > (size_t)c->srv->cfg->out_cap) {
+    if (!own && evbuffer_get_length(out) > (size_t)c->srv->cfg->out_cap) {
         log_event(LOG_WARN, c->peer, c->user, "slow_reader", (long)evbuffer_get_length(out),
                   "output above out_cap=%ld; disconnecting", c->srv->cfg->out_cap);
         /* Abortive close (RST): what is already in the kernel's send buffer is dropped too, so a
@@ -137,6 +138,16 @@ static struct conn *prelist_oldest(struct server *srv, const char *addr, double 
     return NULL;
 }
 
+int pkt_send(struct conn *c)
+{
+    return pkt_queue(c, 0);
+}
+
+int pkt_send_own(struct conn *c)
+{
+    return pkt_queue(c, 1);
+}
+
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 struct conn *online_get(struct server *srv, const char *user)
@@ -201,6 +212,7 @@ static void free_conn(struct conn *c)
     nameset_free(&c->allow);
     nameset_free(&c->ignores);
     nameset_free(&c->stealthed);
+    nameset_free(&c->talked);
     srv->nconns--;
     free(c);
 }
@@ -401,10 +413,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     /* Output fully written: offline messages queued earlier have reached the socket. */
-    if (c->offline_upto && c->user[0]) {
-        c->srv->st->offline_del_upto(c->srv->st, c->user, c->offline_upto);
-        c->offline_upto = 0;
-    }
+    offline_drained(c);
     if (c->state == CONN_CLOSING) kill_conn(c);
 }
 

@@ -16,6 +16,9 @@ void conn_stop_listening(struct server *srv);
  * dropped for exceeding out_cap. */
 struct ymsg_builder *pkt_begin(struct conn *c, uint16_t service, uint32_t status);
 int pkt_send(struct conn *c);
+/* pkt_send() for the server's own paged backlog (offline.h), which bounds itself: not counted against
+ * out_cap, so a client is never dropped as a slow reader for what the server chose to queue. */
+int pkt_send_own(struct conn *c);
 /* Body bytes of the packet being built (to split long replies at ~1 KB). */
 size_t pkt_body_len(void);
 

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "presence.h"
+#include "ratelimit.h"
 
 /* Keys of a client's 0x06 that are passed on to the recipient (everything else, e.g. 12 or 11, is
  * dropped: a client must not be able to smuggle data the server does not understand). */
@@ -30,6 +31,51 @@ static int get_target(const struct ymsg_packet *pkt, char out[NAME_MAX_LEN + 1])
     return name_normalize((const char *)kv.val, kv.len, out);
 }
 
+/* Copies the keys of the sender's 0x06 that are passed on into the recipient's packet b. */
+static void im_build_delivery(struct ymsg_builder *b, const struct conn *c, const char *to,
+                              const struct ymsg_packet *pkt, int reveal)
+{
+    ymsg_build_str(b, YMSG_KEY_FROM, c->user); /* never the client's 1/4: no spoofing */
+    ymsg_build_str(b, YMSG_KEY_TO, to);
+    size_t pos = 0;
+    struct ymsg_kv kv;
+    while (ymsg_next(pkt, &pos, &kv)) {
+        if (!im_key_passed(kv.key)) continue;
+        if (!reveal && kv.key == YMSG_KEY_IMV) ymsg_build_str(b, kv.key, ";0");
+        else if (!reveal && kv.key == YMSG_KEY_IMV_FLAG) ymsg_build_str(b, kv.key, "0");
+        else ymsg_build_kv(b, kv.key, kv.val, kv.len);
+    }
+}
+
+/* 0x06 status 2 ("not sent"; Pidgin shows "Your Yahoo! message did not get sent.", libyahoo2 reports an
+ * error) with 5 = the recipient and 16 = why.  At most one per recipient per offline_notice_interval,
+ * so a sender who keeps typing into a full box is not flooded (nor cut off as a slow reader). */
+static void im_refuse(struct conn *c, const char *to)
+{
+    double now = rl_now();
+    if (strcmp(c->refused_to, to) == 0 && now - c->refused_at < (double)c->srv->cfg->offline_notice_interval) return;
+    snprintf(c->refused_to, sizeof c->refused_to, "%s", to);
+    c->refused_at = now;
+    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_MESSAGE, YMSG_PKT_NOTSENT);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, YMSG_KEY_TO, to);
+    ymsg_build_str(b, YMSG_KEY_ERR_MSG, "Message not delivered: the recipient's message box is full.");
+    pkt_send(c);
+}
+
+/* May the sender know that r is online?  Yes when it can see r, or when r has sent it an IM in this
+ * session (r revealed itself by talking). */
+static int im_sender_knows(struct server *srv, const struct conn *c, const struct conn *r)
+{
+    return can_see(srv, c->user, r->user) || nameset_has(&r->talked, c->user);
+}
+
+static void im_note_talked(struct conn *c, const char *to)
+{
+    if (c->talked.n < (uint32_t)c->srv->cfg->max_buddies && nameset_add(&c->talked, to) < 0)
+        log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
+}
+
 void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -43,45 +89,51 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
         log_event(LOG_INFO, c->peer, c->user, "im_too_long", (long)text.len, NULL);
         return;
     }
-    /* An ignored sender gets exactly what a sender to an offline user gets: nothing (rule 14). */
     struct conn *r = online_get(srv, to);
-    int ign = r ? nameset_has(&r->ignores, c->user) : srv->st->ignore_check(srv->st, to, c->user);
-    if (ign != 0) {
-        log_event(LOG_DEBUG, c->peer, c->user, "im_dropped", ign, "ignored by or store error for %s", to);
-        return;
-    }
-    if (r) {
-        int reveal = can_see(srv, c->user, to); /* may the sender know r is online? */
+    if (r && im_sender_knows(srv, c, r)) {
+        /* The sender may know r is online (and r does not ignore it: can_see checked that, or r talked
+         * to it): a plain live delivery. */
+        im_note_talked(c, to);
+        if (nameset_has(&r->ignores, c->user)) return;
         struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
-        ymsg_build_str(b, YMSG_KEY_FROM, c->user); /* never the client's 1/4: no spoofing */
-        ymsg_build_str(b, YMSG_KEY_TO, to);
-        size_t pos = 0;
-        struct ymsg_kv kv;
-        while (ymsg_next(pkt, &pos, &kv)) {
-            if (!im_key_passed(kv.key)) continue;
-            if (!reveal && kv.key == YMSG_KEY_IMV) ymsg_build_str(b, kv.key, ";0");
-            else if (!reveal && kv.key == YMSG_KEY_IMV_FLAG) ymsg_build_str(b, kv.key, "0");
-            else ymsg_build_kv(b, kv.key, kv.val, kv.len);
-        }
+        im_build_delivery(b, c, to, pkt, can_see(srv, c->user, to));
         pkt_send(r);
         log_event(LOG_DEBUG, c->peer, c->user, "im", 0, "to %s live", to);
         return;
     }
+    /* The sender may not know whether `to` is online: whatever `to`'s state (offline, invisible or
+     * stealthed to the sender, ignoring the sender) the work is the same, in the same order, and so
+     * is what the sender sees: the message goes into the box (a row handed over live still counts
+     * until the recipient's next login), and a full box is answered "not sent" (see im.h). */
     int exists = srv->st->user_exists(srv->st, to);
     if (exists != 1) {
         log_event(LOG_DEBUG, c->peer, c->user, "im_dropped", exists, "no such user %s", to);
         return;
     }
+    im_note_talked(c, to);
+    int ign = srv->st->ignore_check(srv->st, to, c->user);
     char *t = malloc(text.len + 1);
-    if (!t) return;
+    if (!t) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)text.len, "im to %s", to);
+        return;
+    }
     memcpy(t, text.val, text.len);
     t[text.len] = 0;
     struct ymsg_kv u;
     int utf8 = ymsg_get(pkt, YMSG_KEY_UTF8, &u) == 0 && ymsg_kv_eq(&u, "1");
-    int rc = srv->st->offline_add(srv->st, to, c->user, t, (int64_t)time(NULL), utf8, srv->cfg->offline_max);
+    int live = r != NULL && ign == 0;
+    struct store_deposit d = {to, c->user, t, (int64_t)time(NULL), utf8, r != NULL || ign != 0,
+                              srv->cfg->offline_max, srv->cfg->offline_per_sender};
+    int rc = srv->st->offline_deposit(srv->st, &d);
     free(t);
-    log_event(rc == STORE_OK ? LOG_DEBUG : LOG_INFO, c->peer, c->user, rc == STORE_OK ? "im_stored" : "im_store_failed",
-              rc, "to %s", to);
+    /* The recipient's packet is built either way; only a live recipient gets it. */
+    struct ymsg_builder *b = pkt_begin(r ? r : c, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
+    im_build_delivery(b, c, to, pkt, 0);
+    if (live && rc == STORE_OK) pkt_send(r);
+    else (void)ymsg_build_end(b); /* finished and dropped: the same encoding work as a delivery */
+    if (rc == STORE_FULL) im_refuse(c, to);
+    log_event(rc == STORE_OK ? LOG_DEBUG : LOG_INFO, c->peer, c->user,
+              rc == STORE_OK ? "im_stored" : rc == STORE_FULL ? "im_box_full" : "im_store_failed", rc, "to %s", to);
 }
 
 void im_handle_relay(struct conn *c, const struct ymsg_packet *pkt)
@@ -107,48 +159,4 @@ void im_handle_relay(struct conn *c, const struct ymsg_packet *pkt)
         ymsg_build_kv(b, kv.key, kv.val, kv.len);
     }
     pkt_send(r);
-}
-
-struct offline_ctx {
-    struct conn *c;          /* recipient */
-    struct ymsg_builder *b;  /* packet being filled, or NULL */
-    int64_t last;            /* id of the last message put in a packet */
-};
-
-static void offline_flush(struct offline_ctx *o)
-{
-    if (o->b) {
-        if (pkt_send(o->c) == 0) o->c->offline_upto = o->last;
-        o->b = NULL;
-    }
-}
-
-static void offline_one(void *arg, const struct store_offline *m)
-{
-    struct offline_ctx *o = arg;
-    if (o->c->state >= CONN_CLOSING) return;
-    if (o->b && pkt_body_len() + strlen(m->text) + 64 > 900) offline_flush(o);
-    if (!o->b) o->b = pkt_begin(o->c, YMSG_SVC_MESSAGE, YMSG_PKT_CONTINUED);
-    ymsg_build_str(o->b, YMSG_KEY_STEALTH_VAL, "6");
-    ymsg_build_str(o->b, YMSG_KEY_MSG_MARKER, "6");
-    ymsg_build_str(o->b, YMSG_KEY_FROM, m->from);
-    ymsg_build_str(o->b, YMSG_KEY_TO, o->c->user);
-    ymsg_build_str(o->b, YMSG_KEY_MSG, m->text);
-    ymsg_build_int(o->b, YMSG_KEY_TIME, m->time);
-    if (m->utf8) ymsg_build_str(o->b, YMSG_KEY_UTF8, "1");
-    if (o->b->err) { /* a message too large for one packet: drop just the packet being built */
-        ymsg_builder_reset(o->b);
-        o->b = NULL;
-        o->c->offline_upto = m->id;
-        return;
-    }
-    o->last = m->id;
-}
-
-void im_deliver_offline(struct conn *c)
-{
-    struct offline_ctx o = {c, NULL, 0};
-    c->srv->st->offline_list(c->srv->st, c->user, offline_one, &o);
-    offline_flush(&o);
-    /* Deletion happens in conn.c's write callback once the output buffer has drained. */
 }

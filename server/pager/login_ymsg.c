@@ -9,8 +9,8 @@
 #include "auth.h"
 #include "buddy.h"
 #include "conn.h"
-#include "im.h"
 #include "log.h"
+#include "offline.h"
 #include "presence.h"
 
 static void fail_login(struct conn *c, int code, const char *why)
@@ -85,7 +85,7 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
     pkt_send(c);
     buddy_send_authreqs(c);
-    im_deliver_offline(c);
+    offline_start(c);
     pres_end(srv, &s, 1);
 }
 

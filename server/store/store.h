@@ -43,6 +43,18 @@ struct store_offline {
     int utf8;           /* key 97 was 1 */
 };
 
+/* One message put in a recipient's box (offline_deposit). */
+struct store_deposit {
+    const char *to;     /* recipient id */
+    const char *from;   /* sender id */
+    const char *text;   /* message text (key 14) */
+    int64_t time;       /* unix time it was sent */
+    int utf8;           /* key 97 was 1 */
+    int delivered;      /* 1: handed over live (or refused by the recipient's ignore list); no text kept */
+    long max;           /* rows the box may hold */
+    long per_sender;    /* rows of the box one sender may hold */
+};
+
 typedef void (*store_name_cb)(void *arg, const char *name);
 typedef void (*store_buddy_cb)(void *arg, const struct store_buddy *b);
 typedef void (*store_offline_cb)(void *arg, const struct store_offline *m);
@@ -89,11 +101,21 @@ struct store {
     int (*ignore_check)(struct store *st, const char *owner, const char *who); /* 1, 0, STORE_ERR */
     int (*ignore_list)(struct store *st, const char *owner, store_name_cb cb, void *arg);
 
-    /* Offline messages.  offline_add refuses with STORE_FULL when the recipient already has max. */
+    /* Offline messages.  A row is waiting (sent at the recipient's next login, then deleted once written
+     * to the socket) or already delivered live while the sender could not know the recipient was online
+     * (im.h): such a row keeps no text but counts towards the recipient's box and the sender's quota
+     * until the recipient's next login, so the sender sees the same box either way.
+     * offline_deposit refuses with STORE_FULL when the box holds max rows or per_sender from d->from;
+     * offline_add is a deposit of a waiting row with per_sender = max. */
+    int (*offline_deposit)(struct store *st, const struct store_deposit *d);
+    /* Waiting rows with id > after, in order, at most limit. Returns the count. */
+    int (*offline_page)(struct store *st, const char *to, int64_t after, int limit, store_offline_cb cb, void *arg);
+    /* Deletes the rows delivered live (called at login: the box starts over). */
+    int (*offline_clear_delivered)(struct store *st, const char *to);
     int (*offline_add)(struct store *st, const char *to, const char *from, const char *text, int64_t time,
                        int utf8, long max);
     int (*offline_list)(struct store *st, const char *to, store_offline_cb cb, void *arg);
-    /* Deletes the recipient's messages with id <= upto (those already written to the socket). */
+    /* Deletes the recipient's waiting messages with id <= upto (those already written to the socket). */
     int (*offline_del_upto)(struct store *st, const char *to, int64_t upto);
 
     /* Opaque per-user blob for the AMF gateway's phonebook; atomic replace.  phonebook_get returns the

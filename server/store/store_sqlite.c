@@ -42,6 +42,9 @@ static const char *const migrations[] = {
     "CREATE TABLE phonebook(user TEXT PRIMARY KEY, data BLOB NOT NULL, updated INTEGER NOT NULL);"),
     /* 1 -> 2: the buddy list is ordered by each group's first entry; index that look-up. */
     "CREATE INDEX buddies_by_owner_group ON buddies(owner, grp, id);",
+    /* 2 -> 3: rows handed over live while the sender could not know the recipient was online still count
+     * towards the box (and its per-sender quota) until the recipient's next login; they keep no text. */
+    "ALTER TABLE offline ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -52,7 +55,7 @@ enum q {
     Q_GRP_CHECK, Q_GRP_RENAME, Q_WATCHERS,
     Q_AR_PUT, Q_AR_DEL, Q_AR_LIST,
     Q_IGN_ADD, Q_IGN_DEL, Q_IGN_CHECK, Q_IGN_LIST,
-    Q_OFF_COUNT, Q_OFF_ADD, Q_OFF_LIST, Q_OFF_DEL,
+    Q_OFF_COUNT, Q_OFF_ADD, Q_OFF_LIST, Q_OFF_DEL, Q_OFF_PAGE, Q_OFF_CLEAR,
     Q_PB_GET, Q_PB_PUT,
     Q_COUNT
 };
@@ -88,10 +91,16 @@ static const char *const sql[Q_COUNT] = {
     [Q_IGN_DEL] = "DELETE FROM ignores WHERE owner = ?1 AND who = ?2",
     [Q_IGN_CHECK] = "SELECT 1 FROM ignores WHERE owner = ?1 AND who = ?2",
     [Q_IGN_LIST] = "SELECT who FROM ignores WHERE owner = ?1 ORDER BY who",
-    [Q_OFF_COUNT] = "SELECT COUNT(*) FROM offline WHERE rcpt = ?1",
-    [Q_OFF_ADD] = "INSERT INTO offline(rcpt, sender, text, time, utf8) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [Q_OFF_LIST] = "SELECT id, sender, text, time, utf8 FROM offline WHERE rcpt = ?1 ORDER BY id",
-    [Q_OFF_DEL] = "DELETE FROM offline WHERE rcpt = ?1 AND id <= ?2",
+    /* Whole box and this sender's part of it, in one pass over the recipient's rows (at most offline_max). */
+    [Q_OFF_COUNT] = "SELECT COUNT(*), COALESCE(SUM(sender = ?2), 0) FROM offline WHERE rcpt = ?1",
+    /* A row handed over live keeps a zero blob of the text's length: the same write, no text kept. */
+    [Q_OFF_ADD] = ("INSERT INTO offline(rcpt, sender, text, time, utf8, delivered)"
+                   " VALUES(?1, ?2, CASE WHEN ?6 THEN zeroblob(length(?3)) ELSE ?3 END, ?4, ?5, ?6)"),
+    [Q_OFF_LIST] = "SELECT id, sender, text, time, utf8 FROM offline WHERE rcpt = ?1 AND delivered = 0 ORDER BY id",
+    [Q_OFF_DEL] = "DELETE FROM offline WHERE rcpt = ?1 AND id <= ?2 AND delivered = 0",
+    [Q_OFF_PAGE] = ("SELECT id, sender, text, time, utf8 FROM offline WHERE rcpt = ?1 AND delivered = 0 AND id > ?2"
+                    " ORDER BY id LIMIT ?3"),
+    [Q_OFF_CLEAR] = "DELETE FROM offline WHERE rcpt = ?1 AND delivered = 1",
     [Q_PB_GET] = "SELECT data FROM phonebook WHERE user = ?1",
     [Q_PB_PUT] = "INSERT OR REPLACE INTO phonebook(user, data, updated) VALUES(?1, ?2, ?3)",
 };
@@ -564,23 +573,32 @@ static int sq_ignore_list(struct store *st, const char *owner, store_name_cb cb,
     return each_name(st, prep_text(st, Q_IGN_LIST, 1, owner, NULL, NULL), cb, arg, "ignore_list");
 }
 
-static int sq_offline_add(struct store *st, const char *to, const char *from, const char *text, int64_t t,
-                          int utf8, long max)
+static int sq_offline_deposit(struct store *st, const struct store_deposit *d)
 {
-    long long n = 0;
-    int rc = query_int(st, prep_text(st, Q_OFF_COUNT, 1, to, NULL, NULL), &n, "offline_count");
-    if (rc != STORE_OK) return rc;
-    if (n >= max) return STORE_FULL;
-    sqlite3_stmt *s = prep_text(st, Q_OFF_ADD, 3, to, from, text);
+    sqlite3_stmt *s = prep_text(st, Q_OFF_COUNT, 2, d->to, d->from, NULL);
     if (!s) return STORE_ERR;
-    sqlite3_bind_int64(s, 4, t);
-    sqlite3_bind_int(s, 5, utf8);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) return fail(st, s, "offline_count");
+    long long all = sqlite3_column_int64(s, 0), mine = sqlite3_column_int64(s, 1);
+    done(s);
+    if (all >= d->max || mine >= d->per_sender) return STORE_FULL;
+    s = prep_text(st, Q_OFF_ADD, 3, d->to, d->from, d->text);
+    if (!s) return STORE_ERR;
+    sqlite3_bind_int64(s, 4, d->time);
+    sqlite3_bind_int(s, 5, d->utf8);
+    sqlite3_bind_int(s, 6, d->delivered ? 1 : 0);
     return exec_stmt(st, s, "offline_add");
 }
 
-static int sq_offline_list(struct store *st, const char *to, store_offline_cb cb, void *arg)
+static int sq_offline_add(struct store *st, const char *to, const char *from, const char *text, int64_t t,
+                          int utf8, long max)
 {
-    sqlite3_stmt *s = prep_text(st, Q_OFF_LIST, 1, to, NULL, NULL);
+    struct store_deposit d = {to, from, text, t, utf8, 0, max, max};
+    return sq_offline_deposit(st, &d);
+}
+
+static int each_offline(struct store *st, sqlite3_stmt *s, store_offline_cb cb, void *arg, const char *what)
+{
     if (!s) return STORE_ERR;
     int rc, n = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -589,9 +607,23 @@ static int sq_offline_list(struct store *st, const char *to, store_offline_cb cb
         cb(arg, &m);
         n++;
     }
-    if (rc != SQLITE_DONE) return fail(st, s, "offline_list");
+    if (rc != SQLITE_DONE) return fail(st, s, what);
     done(s);
     return n;
+}
+
+static int sq_offline_list(struct store *st, const char *to, store_offline_cb cb, void *arg)
+{
+    return each_offline(st, prep_text(st, Q_OFF_LIST, 1, to, NULL, NULL), cb, arg, "offline_list");
+}
+
+static int sq_offline_page(struct store *st, const char *to, int64_t after, int limit, store_offline_cb cb, void *arg)
+{
+    sqlite3_stmt *s = prep_text(st, Q_OFF_PAGE, 1, to, NULL, NULL);
+    if (!s) return STORE_ERR;
+    sqlite3_bind_int64(s, 2, after);
+    sqlite3_bind_int(s, 3, limit);
+    return each_offline(st, s, cb, arg, "offline_page");
 }
 
 static int sq_offline_del_upto(struct store *st, const char *to, int64_t upto)
@@ -600,6 +632,11 @@ static int sq_offline_del_upto(struct store *st, const char *to, int64_t upto)
     if (!s) return STORE_ERR;
     sqlite3_bind_int64(s, 2, upto);
     return exec_stmt(st, s, "offline_del");
+}
+
+static int sq_offline_clear_delivered(struct store *st, const char *to)
+{
+    return exec_stmt(st, prep_text(st, Q_OFF_CLEAR, 1, to, NULL, NULL), "offline_clear");
 }
 
 static long sq_phonebook_get(struct store *st, const char *user, uint8_t **data)
@@ -725,6 +762,9 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
     st->offline_add = sq_offline_add;
     st->offline_list = sq_offline_list;
     st->offline_del_upto = sq_offline_del_upto;
+    st->offline_deposit = sq_offline_deposit;
+    st->offline_page = sq_offline_page;
+    st->offline_clear_delivered = sq_offline_clear_delivered;
     st->phonebook_get = sq_phonebook_get;
     st->phonebook_put = sq_phonebook_put;
     return st;

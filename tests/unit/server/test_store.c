@@ -193,6 +193,43 @@ static void test_offline(void **state)
     assert_int_equal(st->offline_list(st, "dave", note_offline, &o), 1);
 }
 
+static int deposit(struct store *st, const char *to, const char *from, const char *text, int delivered)
+{
+    struct store_deposit d = {to, from, text, 1, 0, delivered, 4, 2};
+    return st->offline_deposit(st, &d);
+}
+
+/* Box cap and per-sender quota count rows delivered live as well as waiting ones, until the recipient's
+ * next login clears the delivered ones; delivered rows are never listed. */
+static void test_offline_quota(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    struct offl o = {{0}, "", 0};
+    assert_int_equal(deposit(st, "bob", "alice", "a1", 0), STORE_OK);
+    assert_int_equal(deposit(st, "bob", "alice", "a2", 1), STORE_OK);
+    assert_int_equal(deposit(st, "bob", "alice", "a3", 0), STORE_FULL);   /* alice's quota of 2 */
+    assert_int_equal(deposit(st, "bob", "carol", "c1", 1), STORE_OK);
+    assert_int_equal(deposit(st, "bob", "dave", "d1", 0), STORE_OK);
+    assert_int_equal(deposit(st, "bob", "erin", "e1", 0), STORE_FULL);    /* the box of 4 */
+    assert_int_equal(st->offline_list(st, "bob", note_offline, &o), 2);
+    assert_string_equal(o.text, "a1;d1;");
+    memset(&o, 0, sizeof o);
+    assert_int_equal(st->offline_page(st, "bob", 0, 1, note_offline, &o), 1);
+    assert_string_equal(o.text, "a1;");
+    int64_t first = o.ids[0];
+    memset(&o, 0, sizeof o);
+    assert_int_equal(st->offline_page(st, "bob", first, 10, note_offline, &o), 1);
+    assert_string_equal(o.text, "d1;");
+    assert_int_equal(st->offline_clear_delivered(st, "bob"), STORE_OK);
+    assert_int_equal(deposit(st, "bob", "alice", "a4", 0), STORE_OK);     /* a2 no longer counts */
+    assert_int_equal(deposit(st, "bob", "erin", "e2", 0), STORE_OK);
+    assert_int_equal(st->offline_del_upto(st, "bob", first), STORE_OK);
+    memset(&o, 0, sizeof o);
+    assert_int_equal(st->offline_list(st, "bob", note_offline, &o), 3);
+    assert_string_equal(o.text, "d1;a4;e2;");
+}
+
 static void test_phonebook(void **state)
 {
     struct fixture *f = *state;
@@ -335,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buddies_groups_ignores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phonebook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_del_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_schema, setup, teardown),
