@@ -36,6 +36,19 @@ void nameset_free(struct nameset *s);
 struct evconnlistener;
 struct bufferevent;
 
+struct conn;
+
+/* How a session's bytes leave (Redis's connection type): the TCP code implements it (pager/conn.c);
+ * a WebSocket or another node can implement it too, and tests use a fake one.  Handlers never call it
+ * directly: they go through pager/delivery.h. */
+struct transport {
+    int (*write)(struct conn *c, const void *data, size_t len); /* queue bytes: 0, or -1 on failure */
+    size_t (*queued)(const struct conn *c);                     /* bytes queued, not yet written */
+    void (*close)(struct conn *c, int flush, const char *why);  /* see conn_close() */
+    void (*online)(struct conn *c);                             /* logged in: idle timeout from now on */
+    const char *(*peer)(const struct conn *c);                  /* "addr:port" for logs */
+};
+
 /* Connection states (memcached style: one documented value per state). */
 enum conn_state {
     CONN_NEW,        /* accepted; only 0x4C / 0x57 (and keepalives) are acted on */
@@ -47,12 +60,14 @@ enum conn_state {
 
 struct conn {
     struct server *srv;        /* owning server */
-    struct bufferevent *bev;   /* socket + buffers */
+    const struct transport *tp; /* how packets leave (TCP today) */
+    struct bufferevent *bev;   /* socket + buffers (the TCP transport's) */
     struct conn *next_dead;    /* reaper list link */
     struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
     double accepted_at;        /* monotonic accept time (pre-login eviction picks the oldest) */
     uint32_t garbage;          /* bytes of the current run of non-YMSG input */
     uint16_t malformed;        /* malformed frames and garbage runs so far (max_malformed) */
+    struct conn *next_slow;    /* link in srv->slow while marked as a slow reader */
     char *challenge;           /* challenge sent in 0x57 (freed after login) */
     char *status_msg;          /* custom status text (key 19) or NULL */
     struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
@@ -80,6 +95,7 @@ struct conn {
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */
     uint8_t on_prelist;        /* linked in its address's pre-login list */
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
+    uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
@@ -97,6 +113,7 @@ struct server {
     struct event *sig_int, *sig_term; /* graceful stop */
     struct event *drain_check;     /* during shutdown: leaves the loop once every session is flushed */
     struct conn *dead;             /* connections waiting for the reaper */
+    struct conn *slow;             /* slow readers the reaper closes (never inside a fan-out) */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "log.h"
 #include "presence.h"
 
-#define SPLIT_AT 900 /* body bytes after which a list continues in another packet */
 
 struct row {
     char *buddy;   /* id */
@@ -62,17 +62,6 @@ static void rows_free(struct rows *l)
     free(l->r);
 }
 
-/* Sets the header status of the packet being built (continuation vs last). */
-static void set_status(struct ymsg_builder *b, uint32_t status)
-{
-    if (b->err || b->start == SIZE_MAX) return;
-    uint8_t *p = b->buf + b->start + 12;
-    p[0] = (uint8_t)(status >> 24);
-    p[1] = (uint8_t)(status >> 16);
-    p[2] = (uint8_t)(status >> 8);
-    p[3] = (uint8_t)status;
-}
-
 /* 0xF1 LIST_15: 302=318, per group 300=318 65=G 302=319 (300=319 7=b [223=1] [317=2] 301=319)…
  * 303=319 301=318, then the ignore list 302=320 (300=320 7=x 301=320)… 303=320, and 303=318 last.
  * Split at entry boundaries into ~1 KB packets: status 5 for all but the last (status 0).  No
@@ -80,20 +69,16 @@ static void set_status(struct ymsg_builder *b, uint32_t status)
 static void send_list15(struct conn *c, struct rows *bl, struct rows *ig)
 {
     if (bl->n == 0 && ig->n == 0) {
-        pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
-        pkt_send(c);
+        delivery_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+        delivery_send(c);
         return;
     }
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
     ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 318);
     const char *group = NULL;
     for (size_t i = 0; i < bl->n; i++) {
         struct row *r = &bl->r[i];
-        if (pkt_body_len() > SPLIT_AT) {
-            set_status(b, YMSG_PKT_CONTINUED);
-            if (pkt_send(c) < 0) return;
-            b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
-        }
+        if (delivery_full() && !(b = delivery_continue(c, b))) return;
         if (!group || strcmp(group, r->group) != 0) {
             if (group) {
                 ymsg_build_int(b, YMSG_KEY_LIST_END, 319);
@@ -117,11 +102,7 @@ static void send_list15(struct conn *c, struct rows *bl, struct rows *ig)
     if (ig->n) {
         ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 320);
         for (size_t i = 0; i < ig->n; i++) {
-            if (pkt_body_len() > SPLIT_AT) {
-                set_status(b, YMSG_PKT_CONTINUED);
-                if (pkt_send(c) < 0) return;
-                b = pkt_begin(c, YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT);
-            }
+            if (delivery_full() && !(b = delivery_continue(c, b))) return;
             ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 320);
             ymsg_build_str(b, YMSG_KEY_BUDDY, ig->r[i].buddy);
             ymsg_build_int(b, YMSG_KEY_ENTRY_END, 320);
@@ -129,7 +110,7 @@ static void send_list15(struct conn *c, struct rows *bl, struct rows *ig)
         ymsg_build_int(b, YMSG_KEY_LIST_END, 320);
     }
     ymsg_build_int(b, YMSG_KEY_LIST_END, 318);
-    pkt_send(c);
+    delivery_send(c);
 }
 
 /* Appends text to a growable string; returns 0 or -1. */
@@ -176,7 +157,7 @@ static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
     do {
         size_t n87 = l87 - o87 > 800 ? 800 : l87 - o87, n88 = l88 - o88 > 800 ? 800 : l88 - o88;
         int last = o87 + n87 == l87 && o88 + n88 == l88;
-        struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LIST, last ? YMSG_PKT_DEFAULT : YMSG_PKT_CONTINUED);
+        struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_LIST, last ? YMSG_PKT_DEFAULT : YMSG_PKT_CONTINUED);
         if (n87) ymsg_build_kv(b, YMSG_KEY_BUDDY_LIST, s87 + o87, n87);
         if (n88) ymsg_build_kv(b, YMSG_KEY_IGNORE_LIST, s88 + o88, n88);
         if (last) {
@@ -190,7 +171,7 @@ static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
         }
         o87 += n87;
         o88 += n88;
-        if (pkt_send(c) < 0) break;
+        if (delivery_send(c) < 0) break;
     } while (o87 < l87 || o88 < l88);
     free(s87);
     free(s88);
@@ -216,14 +197,14 @@ void buddy_send_list(struct conn *c)
 
 static void send_authreq(struct conn *t, const char *requester, const char *msg)
 {
-    struct ymsg_builder *b = pkt_begin(t, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_AUTHREQ);
+    struct ymsg_builder *b = delivery_begin(t, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_AUTHREQ);
     ymsg_build_str(b, YMSG_KEY_FROM, requester);
     ymsg_build_str(b, YMSG_KEY_TO, t->user);
     if (msg && *msg) {
         ymsg_build_str(b, YMSG_KEY_MSG, msg);
         ymsg_build_str(b, YMSG_KEY_UTF8, "1");
     }
-    pkt_send(t);
+    delivery_send(t);
 }
 
 struct ar {
@@ -316,19 +297,19 @@ void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt)
         pending = 1;
         srv->st->authreq_put(srv->st, c->user, who, msg);
     }
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_ADDBUDDY, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_ADDBUDDY, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_str(b, YMSG_KEY_BUDDY, who);
     ymsg_build_str(b, YMSG_KEY_GROUP, group);
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
     if ((code == YMSG_RESULT_OK || code == YMSG_RESULT_DUPLICATE) && pending) ymsg_build_str(b, YMSG_KEY_PENDING, "1");
     ymsg_build_str(b, YMSG_KEY_FEDERATION, "0");
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "buddy_add", code, "%s", who);
     if (code != YMSG_RESULT_OK) return;
     /* The request reaches the target now if online (whatever the target's visibility: the requester
      * learns nothing from it), otherwise at its next login. */
-    struct conn *t = online_get(srv, who);
+    struct conn *t = sessions_get(srv, who);
     if (t) send_authreq(t, c->user, msg);
 }
 
@@ -346,11 +327,11 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     if (get_text(pkt, YMSG_KEY_MSG, reason, sizeof reason) < 0) reason[0] = 0;
     struct pres_snap s;
     pres_begin(srv, c->user, req, &s);
-    struct conn *r = online_get(srv, req);
+    struct conn *r = sessions_get(srv, req);
     if (v13 == 1) srv->st->buddy_set_pending(srv->st, req, c->user, 0);
     else if (srv->st->buddy_del(srv->st, req, c->user) == STORE_OK && r) nameset_del(&r->stealthed, c->user);
     if (r) {
-        struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_SERVERACK);
+        struct ymsg_builder *b = delivery_begin(r, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_FROM, c->user);
         ymsg_build_str(b, YMSG_KEY_TO, req);
         ymsg_build_int(b, YMSG_KEY_FLAG, v13);
@@ -358,7 +339,7 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
             ymsg_build_str(b, YMSG_KEY_MSG, reason);
             ymsg_build_str(b, YMSG_KEY_UTF8, "1");
         }
-        pkt_send(r);
+        delivery_send(r);
     }
     /* Accepting makes the requester a watcher: it learns c's presence only if can_see() allows. */
     pres_end(srv, &s, 0);
@@ -375,13 +356,13 @@ void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
     if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
     nameset_del(&c->stealthed, who); /* the stealth flag lived on the removed entry */
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_str(b, YMSG_KEY_BUDDY, who);
     ymsg_build_str(b, YMSG_KEY_GROUP, group);
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
     ymsg_build_str(b, YMSG_KEY_FEDERATION, "0");
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "buddy_remove", code, "%s", who);
 }
 
@@ -395,7 +376,7 @@ void buddy_handle_move(struct conn *c, const struct ymsg_packet *pkt)
     if (get_text(pkt, YMSG_KEY_OLD_GROUP, oldg, sizeof oldg) < 0) oldg[0] = 0;
     int rc = srv->st->buddy_set_group(srv->st, c->user, who, newg);
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_CHGRP_15, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_CHGRP_15, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 240);
     ymsg_build_int(b, YMSG_KEY_ENTRY_BEGIN, 240);
@@ -405,7 +386,7 @@ void buddy_handle_move(struct conn *c, const struct ymsg_packet *pkt)
     ymsg_build_int(b, YMSG_KEY_ENTRY_END, 240);
     ymsg_build_int(b, YMSG_KEY_LIST_END, 240);
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "buddy_move", code, "%s", who);
 }
 
@@ -419,12 +400,12 @@ void buddy_handle_rename_group(struct conn *c, const struct ymsg_packet *pkt)
     int rc = srv->st->group_rename(srv->st, c->user, oldg, newg);
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND
              : rc == STORE_EXISTS ? YMSG_RESULT_GROUP_EXISTS : YMSG_RESULT_FAILURE;
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_GROUPRENAME, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_GROUPRENAME, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_str(b, YMSG_KEY_GROUP, newg);   /* the ack swaps 65/67 (§6.4) */
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
     ymsg_build_str(b, YMSG_KEY_NEW_GROUP, oldg);
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "group_rename", code, NULL);
 }
 
@@ -451,11 +432,11 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
     }
     /* Ignoring someone hides c from them exactly like signing off would (can_see checks ignores). */
     pres_end(srv, &s, 0);
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_IGNORECONTACT, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_IGNORECONTACT, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_LOGIN_ID, who);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_int(b, YMSG_KEY_FLAG, v13);
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, v13 == 1 ? "ignore" : "unignore", code, "%s", who);
 }

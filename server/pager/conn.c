@@ -18,66 +18,42 @@
 #include <event2/listener.h>
 
 #include "accept_guard.h"
-#include "buddy.h"
-#include "im.h"
+#include "delivery.h"
+#include "dispatch.h"
 #include "log.h"
-#include "login_ymsg.h"
 #include "offline.h"
 #include "presence.h"
+#include "sessions.h"
 
-/* ---- output --------------------------------------------------------------------------------- */
+/* ---- the TCP transport (struct transport in server.h) ---------------------------------------- */
 
-static uint8_t g_out[YMSG_HEADER_LEN + YMSG_MAX_BODY]; /* the shared packet builder's memory */
-static struct ymsg_builder g_b;                         /* the shared builder */
-static int g_b_ready;                                   /* g_b initialised */
-
-struct ymsg_builder *pkt_begin(struct conn *c, uint16_t service, uint32_t status)
+static int tcp_write(struct conn *c, const void *data, size_t len)
 {
-    if (!g_b_ready) {
-        ymsg_builder_init(&g_b, g_out, sizeof g_out);
-        g_b_ready = 1;
-    }
-    ymsg_builder_reset(&g_b);
-    g_b.err = 0;
-    /* Replies carry the client's own version (16 for v16 clients); bytes 4-7 are ignored by clients. */
-    g_b.version = c->version ? c->version : YMSG_VERSION;
-    g_b.vendor = 0;
-    ymsg_build_begin(&g_b, service, status, c->session_id);
-    return &g_b;
+    return c->bev ? bufferevent_write(c->bev, data, len) : -1;
 }
 
-size_t pkt_body_len(void)
+static size_t tcp_queued(const struct conn *c)
 {
-    if (g_b.err || g_b.start == SIZE_MAX) return 0;
-    return g_b.len - g_b.start - YMSG_HEADER_LEN;
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
-static int pkt_queue(struct conn *c, int own)
+static void tcp_close(struct conn *c, int flush, const char *why)
 {
-    size_t start = g_b.start;
-    ssize_t n = ymsg_build_end(&g_b);
-    if (n < 0) {
-        log_event(LOG_ERROR, c->peer, c->user, "build_failed", (long)n, "%s", ymsg_strerror((int)n));
-        return -1;
-    }
-    if (c->state >= CONN_DEAD || !c->bev) return -1;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (bufferevent_write(c->bev, g_out + start, (size_t)n) < 0) {
-        conn_close(c, 0, "write failed");
-        return -1;
-    }
-    if (!own && evbuffer_get_length(out) > (size_t)c->srv->cfg->out_cap) {
-        log_event(LOG_WARN, c->peer, c->user, "slow_reader", (long)evbuffer_get_length(out),
-                  "output above out_cap=%ld; disconnecting", c->srv->cfg->out_cap);
+    if (c->slow && c->bev && c->state < CONN_DEAD) {
         /* Abortive close (RST): what is already in the kernel's send buffer is dropped too, so a
          * reader that does not read cannot keep that memory pinned either. */
         struct linger lg = {1, 0};
         setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        conn_close(c, 0, "slow reader");
-        return -1;
     }
-    return 0;
+    conn_close(c, flush, why);
 }
+
+static const char *tcp_peer(const struct conn *c)
+{
+    return c->peer;
+}
+
+static const struct transport tcp_transport = {tcp_write, tcp_queued, tcp_close, conn_set_online_timeouts, tcp_peer};
 
 /* ---- pre-login lists ------------------------------------------------------------------------ */
 
@@ -138,23 +114,7 @@ static struct conn *prelist_oldest(struct server *srv, const char *addr, double 
     return NULL;
 }
 
-int pkt_send(struct conn *c)
-{
-    return pkt_queue(c, 0);
-}
-
-int pkt_send_own(struct conn *c)
-{
-    return pkt_queue(c, 1);
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------------ */
-
-struct conn *online_get(struct server *srv, const char *user)
-{
-    struct conn *c = hmap_get(&srv->online, user);
-    return (c && c->state == CONN_ONLINE) ? c : NULL;
-}
 
 /* Takes a logged-in session off line: fan-out first (watchers see it while it is still online), then
  * unregister, so pres_end computes "now offline". */
@@ -164,7 +124,7 @@ static void go_offline(struct conn *c)
     struct server *srv = c->srv;
     struct pres_snap s;
     pres_begin(srv, c->user, NULL, &s);
-    if (hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    sessions_del(srv, c);
     c->state = CONN_CLOSING;
     pres_end(srv, &s, 0);
 }
@@ -174,7 +134,7 @@ static void kill_conn(struct conn *c)
     if (c->state == CONN_DEAD) return;
     struct server *srv = c->srv;
     go_offline(c);
-    if (hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    sessions_del(srv, c);
     prelist_del(srv, c);
     c->state = CONN_DEAD;
     if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -220,6 +180,9 @@ static void free_conn(struct conn *c)
 static void reaper_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
+    /* Slow readers first: their close fans out "went offline", here and not inside the fan-out that
+     * found them slow. */
+    delivery_close_slow(srv);
     while (srv->dead) {
         struct conn *c = srv->dead;
         srv->dead = c->next_dead;
@@ -249,98 +212,11 @@ void conn_close_all(struct server *srv)
 
 void conn_set_online_timeouts(struct conn *c)
 {
-    c->tokens = (float)c->srv->cfg->session_burst;
-    c->tokens_at = (float)(rl_now() - c->srv->t0);
     struct timeval tv = {c->srv->cfg->idle_timeout, 0};
     bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
-
-/* Per-session flood control: a token bucket refilled at session_rate up to session_burst. */
-static int session_allows(struct conn *c)
-{
-    const struct config *cfg = c->srv->cfg;
-    float now = (float)(rl_now() - c->srv->t0);
-    c->tokens += (now - c->tokens_at) * (float)cfg->session_rate;
-    if (c->tokens > (float)cfg->session_burst) c->tokens = (float)cfg->session_burst;
-    c->tokens_at = now;
-    if (c->tokens < 1.0f) return 0;
-    c->tokens -= 1.0f;
-    return 1;
-}
-
-int conn_charge(struct conn *c, unsigned n)
-{
-    if (c->tokens < (float)n) return 0;
-    c->tokens -= (float)n;
-    return 1;
-}
-
-static void dispatch_online(struct conn *c, const struct ymsg_packet *pkt)
-{
-    struct ymsg_builder *b;
-    if (!session_allows(c)) {
-        /* Log the first drop and then every 1000th, so a flood cannot flood the log as well. */
-        if (c->srv->dropped_flood++ % 1000 == 0)
-            log_event(LOG_WARN, c->peer, c->user, "flood_dropped", pkt->hdr.service, "session_rate=%ld/s exceeded",
-                      c->srv->cfg->session_rate);
-        return;
-    }
-    switch (pkt->hdr.service) {
-    case YMSG_SVC_KEEPALIVE:
-        pkt_begin(c, YMSG_SVC_KEEPALIVE, YMSG_PKT_SERVERACK);
-        pkt_send(c);
-        break;
-    case YMSG_SVC_PING:
-        b = pkt_begin(c, YMSG_SVC_PING, YMSG_PKT_SERVERACK);
-        ymsg_build_str(b, YMSG_KEY_PING_INTERVAL, "60");
-        ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
-        pkt_send(c);
-        break;
-    case YMSG_SVC_LOGOFF:
-        log_event(LOG_INFO, c->peer, c->user, "logout", 0, NULL);
-        conn_close(c, 1, "client sign-off");
-        break;
-    case YMSG_SVC_MESSAGE:
-        im_handle_message(c, pkt);
-        break;
-    case YMSG_SVC_NOTIFY: case YMSG_SVC_P2PFILEXFER: case YMSG_SVC_PICTURE: case YMSG_SVC_WEBCAM:
-    case YMSG_SVC_VOICECHAT: case YMSG_SVC_GAME_INVITE: case YMSG_SVC_AUDIBLE: case YMSG_SVC_Y7_CONTACT_DETAILS:
-    case YMSG_SVC_FILETRANS_15: case YMSG_SVC_FILETRANS_INFO_15: case YMSG_SVC_FILETRANS_ACC_15:
-        im_handle_relay(c, pkt);
-        break;
-    case YMSG_SVC_Y6_STATUS_UPDATE: case YMSG_SVC_Y6_VISIBLE_TOGGLE: case YMSG_SVC_ISAWAY: case YMSG_SVC_ISBACK:
-    case YMSG_SVC_USERSTAT:
-        presence_handle_status(c, pkt);
-        break;
-    case YMSG_SVC_STEALTH_PERM: case YMSG_SVC_STEALTH_SESSION:
-        presence_handle_stealth(c, pkt);
-        break;
-    case YMSG_SVC_ADDBUDDY:
-        buddy_handle_add(c, pkt);
-        break;
-    case YMSG_SVC_REMBUDDY:
-        buddy_handle_remove(c, pkt);
-        break;
-    case YMSG_SVC_CHGRP_15:
-        buddy_handle_move(c, pkt);
-        break;
-    case YMSG_SVC_GROUPRENAME:
-        buddy_handle_rename_group(c, pkt);
-        break;
-    case YMSG_SVC_IGNORECONTACT:
-        buddy_handle_ignore(c, pkt);
-        break;
-    case YMSG_SVC_AUTH_REQ_15:
-        buddy_handle_auth(c, pkt);
-        break;
-    default:
-        /* Includes 0xFB acks (never relayed, §8.2 rule 7) and 0x4F P2P (never relayed, rule 13). */
-        log_event(LOG_DEBUG, c->peer, c->user, "ignored_service", pkt->hdr.service, NULL);
-        break;
-    }
-}
 
 /* Counts one malformed frame or garbage run; at max_malformed the connection is closed (1). */
 static int note_malformed(struct conn *c)
@@ -402,8 +278,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
             c->version = pkt.hdr.version;
             c->version_le = pkt.hdr.version_le;
         }
-        if (c->state == CONN_ONLINE) dispatch_online(c, &pkt);
-        else login_handle(c, &pkt);
+        dispatch_packet(c, &pkt);
         if (c->state >= CONN_DEAD) return; /* buffers are gone with the connection */
         evbuffer_drain(in, (size_t)n);
     }
@@ -496,6 +371,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->srv = srv;
+    c->tp = &tcp_transport;
     c->bev = bev;
     c->state = CONN_NEW;
     c->accepted_at = now;

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "log.h"
 #include "presence.h"
 #include "ratelimit.h"
@@ -56,11 +57,11 @@ static void im_refuse(struct conn *c, const char *to)
     if (strcmp(c->refused_to, to) == 0 && now - c->refused_at < (double)c->srv->cfg->offline_notice_interval) return;
     snprintf(c->refused_to, sizeof c->refused_to, "%s", to);
     c->refused_at = now;
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_MESSAGE, YMSG_PKT_NOTSENT);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_MESSAGE, YMSG_PKT_NOTSENT);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
     ymsg_build_str(b, YMSG_KEY_TO, to);
     ymsg_build_str(b, YMSG_KEY_ERR_MSG, "Message not delivered: the recipient's message box is full.");
-    pkt_send(c);
+    delivery_send(c);
 }
 
 /* May the sender know that r is online?  Yes when it can see r, or when r has sent it an IM in this
@@ -89,15 +90,15 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
         log_event(LOG_INFO, c->peer, c->user, "im_too_long", (long)text.len, NULL);
         return;
     }
-    struct conn *r = online_get(srv, to);
+    struct conn *r = sessions_get(srv, to);
     if (r && im_sender_knows(srv, c, r)) {
         /* The sender may know r is online (and r does not ignore it: can_see checked that, or r talked
          * to it): a plain live delivery. */
         im_note_talked(c, to);
         if (nameset_has(&r->ignores, c->user)) return;
-        struct ymsg_builder *b = pkt_begin(r, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
+        struct ymsg_builder *b = delivery_begin(r, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
         im_build_delivery(b, c, to, pkt, can_see(srv, c->user, to));
-        pkt_send(r);
+        delivery_send(r);
         log_event(LOG_DEBUG, c->peer, c->user, "im", 0, "to %s live", to);
         return;
     }
@@ -127,9 +128,9 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
     int rc = srv->st->offline_deposit(srv->st, &d);
     free(t);
     /* The recipient's packet is built either way; only a live recipient gets it. */
-    struct ymsg_builder *b = pkt_begin(r ? r : c, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(r ? r : c, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
     im_build_delivery(b, c, to, pkt, 0);
-    if (live && rc == STORE_OK) pkt_send(r);
+    if (live && rc == STORE_OK) delivery_send(r);
     else (void)ymsg_build_end(b); /* finished and dropped: the same encoding work as a delivery */
     if (rc == STORE_FULL) im_refuse(c, to);
     log_event(rc == STORE_OK ? LOG_DEBUG : LOG_INFO, c->peer, c->user,
@@ -141,14 +142,14 @@ void im_handle_relay(struct conn *c, const struct ymsg_packet *pkt)
     struct server *srv = c->srv;
     char to[NAME_MAX_LEN + 1];
     if (get_target(pkt, to) < 0) return;
-    struct conn *r = online_get(srv, to);
+    struct conn *r = sessions_get(srv, to);
     /* Both directions: the sender must be allowed to know r is online (r's client may answer on its
      * own), and r must be allowed to know the sender is (it is about to receive a sign of life). */
     if (!r || !can_see(srv, c->user, to) || !can_see(srv, to, c->user)) {
         log_event(LOG_DEBUG, c->peer, c->user, "relay_dropped", pkt->hdr.service, "to %s", to);
         return;
     }
-    struct ymsg_builder *b = pkt_begin(r, pkt->hdr.service, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(r, pkt->hdr.service, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_FROM, c->user);
     size_t pos = 0;
     struct ymsg_kv kv;
@@ -158,5 +159,5 @@ void im_handle_relay(struct conn *c, const struct ymsg_packet *pkt)
             continue;
         ymsg_build_kv(b, kv.key, kv.val, kv.len);
     }
-    pkt_send(r);
+    delivery_send(r);
 }

@@ -8,21 +8,22 @@
 
 #include "auth.h"
 #include "buddy.h"
-#include "conn.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "log.h"
 #include "offline.h"
 #include "presence.h"
 
 static void fail_login(struct conn *c, int code, const char *why)
 {
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_AUTHRESP, YMSG_PKT_ERROR);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_AUTHRESP, YMSG_PKT_ERROR);
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
-    pkt_send(c);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "login_failed", code, "%s", why);
-    conn_close(c, 1, "login failed");
+    delivery_close(c, 1, "login failed");
 }
 
-static void handle_auth(struct conn *c, const struct ymsg_packet *pkt)
+void login_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct ymsg_kv kv = {0, NULL, 0};
     if (c->state != CONN_NEW) return; /* one challenge per connection */
@@ -37,17 +38,17 @@ static void handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     free(c->challenge);
     c->challenge = strdup(chal);
     if (!c->challenge) {
-        conn_close(c, 0, "out of memory");
+        delivery_close(c, 0, "out of memory");
         return;
     }
     c->legacy_method = c->srv->cfg->legacy_auth && c->version >= 9 && c->version <= 10;
     c->old_proto = c->version < 13;
     c->state = CONN_CHALLENGED;
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_AUTH, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_AUTH, YMSG_PKT_SERVERACK);
     ymsg_build_kv(b, YMSG_KEY_ACTIVE_ID, kv.val ? kv.val : (const uint8_t *)"", kv.val ? kv.len : 0);
     ymsg_build_str(b, YMSG_KEY_CHALLENGE, c->challenge);
     ymsg_build_str(b, YMSG_KEY_FLAG, c->legacy_method ? "0" : "2");
-    pkt_send(c);
+    delivery_send(c);
 }
 
 static void login_complete(struct conn *c, uint32_t initial_status)
@@ -55,41 +56,39 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     struct server *srv = c->srv;
     struct pres_snap s;
     pres_begin(srv, c->user, NULL, &s);
-    struct conn *old = online_get(srv, c->user);
+    struct conn *old = sessions_get(srv, c->user);
     if (old) {
-        struct ymsg_builder *b = pkt_begin(old, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
+        struct ymsg_builder *b = delivery_begin(old, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
         ymsg_build_int(b, YMSG_KEY_ERROR_CODE, YMSG_AUTH_DUPLICATE_LOGIN);
-        pkt_send(old);
+        delivery_send(old);
         log_event(LOG_INFO, old->peer, old->user, "kicked", YMSG_AUTH_DUPLICATE_LOGIN, "signed in from %s", c->peer);
         /* Detach without a presence fan-out: the snapshot above covers the hand-over. */
-        hmap_del(&srv->online, old->user);
-        old->state = CONN_CLOSING; /* not ONLINE any more, so conn_close() will not announce it */
-        conn_close(old, 1, "duplicate login");
+        sessions_del(srv, old);
+        old->state = CONN_CLOSING; /* not ONLINE any more, so delivery_close() will not announce it */
+        delivery_close(old, 1, "duplicate login");
     }
     free(c->challenge);
     c->challenge = NULL;
     presence_set_initial(c, initial_status);
-    if (hmap_put(&srv->online, c->user, c) < 0) {
+    if (sessions_add(srv, c) < 0) {
         free(s.v);
-        conn_close(c, 0, "out of memory");
+        delivery_close(c, 0, "out of memory");
         return;
     }
     c->state = CONN_ONLINE;
-    conn_set_online_timeouts(c);
+    c->tp->online(c);
+    sessions_fill_bucket(c);
     log_event(LOG_INFO, c->peer, c->user, "login", 0, "version=%u invisible=%d", c->version, c->invisible);
 
     buddy_send_list(c);
     presence_send_online_list(c);
-    struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_PING, YMSG_PKT_SERVERACK);
-    ymsg_build_str(b, YMSG_KEY_PING_INTERVAL, "60");
-    ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
-    pkt_send(c);
+    delivery_ping(c);
     buddy_send_authreqs(c);
     offline_start(c);
     pres_end(srv, &s, 1);
 }
 
-static void handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
+void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
     if (c->state != CONN_CHALLENGED) {
@@ -138,40 +137,20 @@ static void handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
     login_complete(c, pkt->hdr.status);
 }
 
-void login_handle(struct conn *c, const struct ymsg_packet *pkt)
+void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt)
 {
-    struct ymsg_builder *b;
-    switch (pkt->hdr.service) {
-    case YMSG_SVC_VERIFY:
-        pkt_begin(c, YMSG_SVC_VERIFY, YMSG_PKT_SERVERACK);
-        pkt_send(c);
-        break;
-    case YMSG_SVC_AUTH:
-        handle_auth(c, pkt);
-        break;
-    case YMSG_SVC_AUTHRESP:
-        handle_authresp(c, pkt);
-        break;
-    case YMSG_SVC_KEEPALIVE:
-    case YMSG_SVC_PING:
-        b = pkt_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
-        (void)b;
-        pkt_send(c);
-        break;
-    default:
-        log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "dropped_before_login", pkt->hdr.service, NULL);
-        break;
-    }
+    delivery_begin(c, YMSG_SVC_VERIFY, YMSG_PKT_SERVERACK);
+    delivery_send(c);
 }
 
 int login_revoke(struct server *srv, const char *user)
 {
-    struct conn *c = online_get(srv, user);
+    struct conn *c = sessions_get(srv, user);
     if (!c) return 0;
     /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */
-    pkt_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
-    pkt_send(c);
+    delivery_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
+    delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "revoked", 0, "session ended (password changed or account deleted)");
-    conn_close(c, 1, "revoked"); /* online: the presence fan-out of a sign-off */
+    delivery_close(c, 1, "revoked"); /* online: the presence fan-out of a sign-off */
     return 1;
 }

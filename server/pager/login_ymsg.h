@@ -7,9 +7,11 @@
 
 #include "server.h"
 
-/* Handles a packet on a connection that is not logged in yet.  Anything but 0x4C, 0x57, 0x54, 0x8A
- * and 0x12 is dropped (OpenYMSG may send an IM before its 0x54). */
-void login_handle(struct conn *c, const struct ymsg_packet *pkt);
+/* Pre-login handlers (dispatch.c's table routes 0x4C, 0x57 and 0x54 here; anything else but keep-alives
+ * is dropped before login: OpenYMSG may send an IM before its 0x54). */
+void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt); /* 0x4C: empty ack */
+void login_handle_auth(struct conn *c, const struct ymsg_packet *pkt);   /* 0x57: challenge */
+void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt); /* 0x54: check, then login */
 
 /* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client
  * gets 0x02 with status -1 (what clients show as "signed off by the server" and do not reconnect

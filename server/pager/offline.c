@@ -3,14 +3,11 @@
 
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-
-#include "conn.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "log.h"
 
 #define OFFLINE_ROWS 16     /* rows fetched per store query */
-#define OFFLINE_SPLIT 900   /* body bytes after which a packet is ended (~1 KB packets, like the lists) */
 
 struct offline_page {
     struct conn *c;          /* recipient */
@@ -23,14 +20,14 @@ struct offline_page {
 
 static size_t offline_queued(const struct conn *c)
 {
-    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+    return c->tp ? c->tp->queued(c) : 0;
 }
 
 static void offline_flush(struct offline_page *o)
 {
     if (!o->b) return;
     o->b = NULL;
-    if (pkt_send_own(o->c) == 0) {
+    if (delivery_send_own(o->c) == 0) {
         o->c->offline_upto = o->in_packet;
         o->c->offline_after = o->in_packet;
     }
@@ -45,14 +42,14 @@ static void offline_one(void *arg, const struct store_offline *m)
         return;
     }
     size_t need = strlen(m->text) + strlen(m->from) + 64;
-    if (o->b && pkt_body_len() + need > OFFLINE_SPLIT) offline_flush(o);
+    if (o->b && delivery_body_len() + need > DELIVERY_SPLIT) offline_flush(o);
     /* At least one message per page, whatever its size, so the box always moves. */
     if (need > o->room && (o->b || offline_queued(o->c) > 0)) {
         o->full = 1;
         return;
     }
     o->room = need > o->room ? 0 : o->room - need;
-    if (!o->b) o->b = pkt_begin(o->c, YMSG_SVC_MESSAGE, YMSG_PKT_CONTINUED);
+    if (!o->b) o->b = delivery_begin(o->c, YMSG_SVC_MESSAGE, YMSG_PKT_CONTINUED);
     ymsg_build_str(o->b, YMSG_KEY_STEALTH_VAL, "6");
     ymsg_build_str(o->b, YMSG_KEY_MSG_MARKER, "6");
     ymsg_build_str(o->b, YMSG_KEY_FROM, m->from);

@@ -6,13 +6,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
+#include "delivery.h"
+#include "sessions.h"
 #include "log.h"
 
 int can_see(struct server *srv, const char *viewer, const char *target)
 {
     if (strcmp(viewer, target) == 0) return 1;
-    struct conn *t = online_get(srv, target);
+    struct conn *t = sessions_get(srv, target);
     if (!t) return 0;
     /* The target is online, so its ignore and stealth lists are in memory (loaded at login, kept in
      * step by the handlers that change them): no query on this hot path. */
@@ -76,27 +77,27 @@ static void send_online(struct conn *v, const struct conn *t)
 {
     struct ymsg_builder *b;
     if (v->old_proto) {
-        b = pkt_begin(v, YMSG_SVC_LOGON, YMSG_PKT_SERVERACK);
+        b = delivery_begin(v, YMSG_SVC_LOGON, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_LOGIN_ID, v->user);
         ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, v->user);
         ymsg_build_str(b, YMSG_KEY_NUM_ONLINE, "1");
         put_old_entry(b, t);
     } else {
-        b = pkt_begin(v, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
+        b = delivery_begin(v, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
         ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
         put_f0_entry(b, t);
         ymsg_build_int(b, YMSG_KEY_LIST_END, 315);
     }
-    pkt_send(v);
+    delivery_send(v);
 }
 
 /* The only packet that ever says "t is gone": identical for sign-off and for becoming invisible,
  * stealthed or ignored (§8.2 rule 1). */
 static void send_offline(struct conn *v, const char *t)
 {
-    struct ymsg_builder *b = pkt_begin(v, YMSG_SVC_LOGOFF, YMSG_PKT_SERVERACK);
+    struct ymsg_builder *b = delivery_begin(v, YMSG_SVC_LOGOFF, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_BUDDY, t);
-    pkt_send(v);
+    delivery_send(v);
 }
 
 static void send_change(struct conn *v, const struct conn *t)
@@ -104,16 +105,16 @@ static void send_change(struct conn *v, const struct conn *t)
     struct ymsg_builder *b;
     if (v->old_proto) {
         int back = t->status == YMSG_STATUS_AVAILABLE && !t->status_msg;
-        b = pkt_begin(v, back ? YMSG_SVC_ISBACK : YMSG_SVC_ISAWAY, YMSG_PKT_SERVERACK);
+        b = delivery_begin(v, back ? YMSG_SVC_ISBACK : YMSG_SVC_ISAWAY, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_LOGIN_ID, v->user);
         put_old_entry(b, t);
     } else {
-        b = pkt_begin(v, YMSG_SVC_Y6_STATUS_UPDATE, YMSG_PKT_SERVERACK);
+        b = delivery_begin(v, YMSG_SVC_Y6_STATUS_UPDATE, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_BUDDY, t->user);
         put_status_keys(b, t);
         put_idle(b, t);
     }
-    pkt_send(v);
+    delivery_send(v);
 }
 
 /* ---- transitions ---------------------------------------------------------------------------- */
@@ -127,7 +128,7 @@ struct collect {
 static void collect_watcher(void *arg, const char *name)
 {
     struct collect *c = arg;
-    if (!online_get(c->srv, name)) return;
+    if (!sessions_get(c->srv, name)) return;
     if (c->s->n == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 16;
         struct pres_entry *nv = realloc(c->s->v, ncap * sizeof *nv);
@@ -159,12 +160,12 @@ void pres_begin(struct server *srv, const char *target, const char *only_viewer,
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
 {
     for (size_t i = 0; i < s->n; i++) {
-        struct conn *v = online_get(srv, s->v[i].name);
+        struct conn *v = sessions_get(srv, s->v[i].name);
         if (!v) continue;
         int after = 0, pending = 1;
         if (srv->st->buddy_get(srv->st, s->v[i].name, s->target, &pending, NULL) == STORE_OK && !pending)
             after = can_see(srv, s->v[i].name, s->target);
-        struct conn *t = online_get(srv, s->target);
+        struct conn *t = sessions_get(srv, s->target);
         if (s->v[i].before && !after) send_offline(v, s->target);
         else if (!s->v[i].before && after && t) send_online(v, t);
         else if (s->v[i].before && after && status_changed && t) send_change(v, t);
@@ -195,7 +196,6 @@ static void collect_accepted(void *arg, const struct store_buddy *b)
     snprintf(l->names[l->n++], NAME_MAX_LEN + 1, "%s", b->buddy);
 }
 
-#define SPLIT_AT 900 /* body bytes after which a list continues in another packet (~1 KB packets) */
 
 void presence_send_online_list(struct conn *c)
 {
@@ -208,33 +208,31 @@ void presence_send_online_list(struct conn *c)
         if (can_see(srv, c->user, l.names[i])) memmove(l.names[k++], l.names[i], sizeof l.names[0]);
     l.n = k;
     if (c->old_proto) {
-        struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_LOGON, YMSG_PKT_DEFAULT);
+        struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_LOGON, YMSG_PKT_DEFAULT);
         ymsg_build_str(b, YMSG_KEY_LOGIN_ID, c->user);
         ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
         ymsg_build_int(b, YMSG_KEY_NUM_ONLINE, (long long)l.n);
         for (size_t i = 0; i < l.n; i++) {
-            struct conn *t = online_get(srv, l.names[i]);
+            struct conn *t = sessions_get(srv, l.names[i]);
             if (t) put_old_entry(b, t);
         }
-        pkt_send(c);
+        delivery_send(c);
     } else if (l.n) {
-        size_t i = 0;
-        while (i < l.n && c->state < CONN_CLOSING) {
-            struct ymsg_builder *b = pkt_begin(c, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
-            size_t status_off = b->start + 12;
-            ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
-            for (; i < l.n && pkt_body_len() < SPLIT_AT; i++) {
-                struct conn *t = online_get(srv, l.names[i]);
-                if (t) put_f0_entry(b, t);
+        /* 302=315 (entries) 303=315 per packet; long lists continue with status 5 (delivery.h). */
+        struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_STATUS_15, YMSG_PKT_SERVERACK);
+        ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
+        for (size_t i = 0; i < l.n; i++) {
+            if (delivery_full()) {
+                ymsg_build_int(b, YMSG_KEY_LIST_END, 315);
+                if (!(b = delivery_continue(c, b))) break;
+                ymsg_build_int(b, YMSG_KEY_LIST_BEGIN, 315);
             }
+            struct conn *t = sessions_get(srv, l.names[i]);
+            if (t) put_f0_entry(b, t);
+        }
+        if (b) {
             ymsg_build_int(b, YMSG_KEY_LIST_END, 315);
-            if (i < l.n && !b->err) { /* more follow: status 5 (continued) */
-                b->buf[status_off] = 0;
-                b->buf[status_off + 1] = 0;
-                b->buf[status_off + 2] = 0;
-                b->buf[status_off + 3] = YMSG_PKT_CONTINUED;
-            }
-            pkt_send(c);
+            delivery_send(c);
         }
     }
     free(l.names);
@@ -334,7 +332,7 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         n = cap;
     }
     for (size_t i = 0; i < n; i++) {
-        if (i > 0 && !conn_charge(c, 1)) {
+        if (i > 0 && !sessions_charge(c, 1)) {
             if (srv->dropped_flood++ % 1000 == 0)
                 log_event(LOG_WARN, c->peer, c->user, "flood_dropped", pkt->hdr.service,
                           "%zu of %zu stealth ids dropped: session_rate=%ld/s exceeded", n - i, n, srv->cfg->session_rate);
@@ -355,10 +353,10 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
             allow_set(c, who, v31 == 1);
         }
         pres_end(srv, &s, 0);
-        struct ymsg_builder *b = pkt_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
+        struct ymsg_builder *b = delivery_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_BUDDY, who);
         ymsg_build_int(b, YMSG_KEY_STEALTH_VAL, v31);
-        pkt_send(c);
+        delivery_send(c);
         log_event(LOG_DEBUG, c->peer, c->user, perm ? "stealth_perm" : "stealth_session", rc, "%s=%lld", who, v31);
     }
 }

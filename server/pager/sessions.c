@@ -1,0 +1,50 @@
+/* The session registry; see sessions.h. */
+#include "sessions.h"
+
+#include "log.h"
+#include "ratelimit.h"
+
+struct conn *sessions_get(struct server *srv, const char *user)
+{
+    struct conn *c = hmap_get(&srv->online, user);
+    return (c && c->state == CONN_ONLINE) ? c : NULL;
+}
+
+int sessions_add(struct server *srv, struct conn *c)
+{
+    if (hmap_put(&srv->online, c->user, c) < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "session registry");
+        return -1;
+    }
+    return 0;
+}
+
+void sessions_del(struct server *srv, struct conn *c)
+{
+    if (c->user[0] && hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+}
+
+void sessions_fill_bucket(struct conn *c)
+{
+    c->tokens = (float)c->srv->cfg->session_burst;
+    c->tokens_at = (float)(rl_now() - c->srv->t0);
+}
+
+int sessions_take_token(struct conn *c)
+{
+    const struct config *cfg = c->srv->cfg;
+    float now = (float)(rl_now() - c->srv->t0);
+    c->tokens += (now - c->tokens_at) * (float)cfg->session_rate;
+    if (c->tokens > (float)cfg->session_burst) c->tokens = (float)cfg->session_burst;
+    c->tokens_at = now;
+    if (c->tokens < 1.0f) return 0;
+    c->tokens -= 1.0f;
+    return 1;
+}
+
+int sessions_charge(struct conn *c, unsigned n)
+{
+    if (c->tokens < (float)n) return 0;
+    c->tokens -= (float)n;
+    return 1;
+}

@@ -1,0 +1,28 @@
+/* The session registry: who is logged in, and each session's packet budget.
+ *
+ * Handlers ask here "is user X online, and which session is it?" instead of reaching into the
+ * connection code; a cluster would answer from its directory instead (issue 16).  The registry holds
+ * sessions in state CONN_ONLINE only; a connection enters at login and leaves when it goes off line. */
+#ifndef YMSGD_SESSIONS_H
+#define YMSGD_SESSIONS_H
+
+#include "server.h"
+
+/* The online session of user, or NULL. */
+struct conn *sessions_get(struct server *srv, const char *user);
+/* Registers c (logged in as c->user), replacing any entry for that user.  0, or -1 when out of memory
+ * (logged). */
+int sessions_add(struct server *srv, struct conn *c);
+/* Unregisters c if it is the session registered for its user. */
+void sessions_del(struct server *srv, struct conn *c);
+
+/* Per-session flood control: a token bucket refilled at session_rate up to session_burst. */
+/* Starts c's bucket full (at login). */
+void sessions_fill_bucket(struct conn *c);
+/* Takes the token one packet costs: 1, or 0 when the bucket is empty (the packet is dropped). */
+int sessions_take_token(struct conn *c);
+/* Takes n more tokens (work a packet buys beyond its own token, e.g. the ids of a stealth packet).
+ * Returns 1, or 0 (nothing taken) when the bucket holds fewer than n. */
+int sessions_charge(struct conn *c, unsigned n);
+
+#endif

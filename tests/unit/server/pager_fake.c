@@ -1,0 +1,189 @@
+/* Fake transport and socket-less server; see pager_fake.h. */
+#include "pager_fake.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "auth.h"
+#include "delivery.h"
+#include "dispatch.h"
+#include "presence.h"
+#include "sessions.h"
+
+static int fake_write(struct conn *c, const void *data, size_t len)
+{
+    struct fake_conn *f = (struct fake_conn *)c;
+    if (f->len + len > f->cap) {
+        size_t ncap = (f->cap ? f->cap * 2 : 4096) + len;
+        uint8_t *n = realloc(f->out, ncap);
+        if (!n) return -1;
+        f->out = n;
+        f->cap = ncap;
+    }
+    memcpy(f->out + f->len, data, len);
+    f->len += len;
+    return 0;
+}
+
+static size_t fake_queued(const struct conn *c)
+{
+    const struct fake_conn *f = (const struct fake_conn *)c;
+    return f->len - f->taken + f->queued_extra;
+}
+
+/* What conn_close() does for a session, without a socket: off line with the presence fan-out, then dead. */
+static void fake_close(struct conn *c, int flush, const char *why)
+{
+    struct fake_conn *f = (struct fake_conn *)c;
+    if (c->state >= CONN_DEAD) return;
+    f->closed = 1;
+    f->close_flush = flush;
+    if (c->state == CONN_ONLINE) {
+        struct pres_snap s;
+        pres_begin(c->srv, c->user, NULL, &s);
+        sessions_del(c->srv, c);
+        c->state = CONN_CLOSING;
+        pres_end(c->srv, &s, 0);
+    }
+    sessions_del(c->srv, c);
+    c->state = CONN_DEAD;
+}
+
+static void fake_online(struct conn *c)
+{
+}
+
+static const char *fake_peer(const struct conn *c)
+{
+    return c->peer;
+}
+
+static const struct transport fake_transport = {fake_write, fake_queued, fake_close, fake_online, fake_peer};
+
+struct server *fake_server_new(const char *dir)
+{
+    struct server *srv = calloc(1, sizeof *srv);
+    struct config *cfg = calloc(1, sizeof *cfg);
+    if (!srv || !cfg) abort();
+    config_defaults(cfg);
+    cfg->hash_threads = 0;
+    cfg->pwhash_opslimit = 1;
+    cfg->pwhash_memlimit = 8192;
+    char err[256];
+    int created = 0;
+    srv->cfg = cfg;
+    srv->st = store_sqlite_open(dir, &created, err, sizeof err);
+    if (!srv->st) {
+        fprintf(stderr, "store: %s\n", err);
+        abort();
+    }
+    srv->lim.max_body = (size_t)cfg->max_packet;
+    srv->lim.max_pairs = (size_t)cfg->max_pairs;
+    hmap_init(&srv->online);
+    srv->t0 = rl_now();
+    rl_init(&srv->conn_rl, (size_t)cfg->max_tracked, (double)cfg->conn_rate, (double)cfg->conn_burst);
+    srv->base = event_base_new();
+    if (!srv->base || !(srv->auth = auth_new(srv))) abort();
+    return srv;
+}
+
+void fake_server_free(struct server *srv)
+{
+    auth_free(srv->auth);
+    srv->st->close(srv->st);
+    hmap_free(&srv->online);
+    rl_free(&srv->conn_rl);
+    event_base_free(srv->base);
+    config_free(srv->cfg);
+    free(srv->cfg);
+    free(srv);
+}
+
+struct fake_conn *fake_conn_new(struct server *srv)
+{
+    static uint32_t next_port = 40000;
+    struct fake_conn *f = calloc(1, sizeof *f);
+    if (!f) abort();
+    f->c.srv = srv;
+    f->c.tp = &fake_transport;
+    f->c.state = CONN_NEW;
+    f->c.version = 16;
+    f->c.session_id = 0x1234;
+    snprintf(f->c.addr, sizeof f->c.addr, "127.0.0.1");
+    snprintf(f->c.peer, sizeof f->c.peer, "127.0.0.1:%u", (unsigned)next_port++);
+    return f;
+}
+
+struct fake_conn *fake_login(struct server *srv, const char *user)
+{
+    struct fake_conn *f = fake_conn_new(srv);
+    snprintf(f->c.user, sizeof f->c.user, "%s", user);
+    f->c.state = CONN_ONLINE;
+    if (sessions_add(srv, &f->c) < 0) abort();
+    sessions_fill_bucket(&f->c);
+    return f;
+}
+
+void fake_send(struct fake_conn *f, uint16_t service, uint32_t status, ...)
+{
+    static uint8_t buf[YMSG_HEADER_LEN + YMSG_MAX_BODY];
+    struct ymsg_builder b;
+    ymsg_builder_init(&b, buf, sizeof buf);
+    b.version = 16;
+    ymsg_build_begin(&b, service, status, f->c.session_id);
+    va_list ap;
+    va_start(ap, status);
+    const char *k;
+    while ((k = va_arg(ap, const char *))) {
+        const char *v = va_arg(ap, const char *);
+        ymsg_build_str(&b, (uint32_t)strtoul(k, NULL, 10), v);
+    }
+    va_end(ap);
+    ssize_t n = ymsg_build_end(&b);
+    if (n < 0) abort();
+    struct ymsg_packet pkt;
+    size_t off = 0;
+    if (ymsg_decode(buf, (size_t)n, &f->c.srv->lim, &pkt, &off) != n) abort();
+    dispatch_packet(&f->c, &pkt);
+}
+
+int fake_next(struct fake_conn *f, struct ymsg_packet *pkt)
+{
+    if (f->taken >= f->len) return 0;
+    size_t off = 0;
+    ssize_t n = ymsg_decode(f->out + f->taken, f->len - f->taken, &f->c.srv->lim, pkt, &off);
+    if (n <= 0) {
+        fprintf(stderr, "fake_next: server queued bytes that do not decode (%zd at %zu)\n", n, off);
+        abort();
+    }
+    f->taken += (size_t)n;
+    return 1;
+}
+
+void fake_drain(struct fake_conn *f)
+{
+    f->taken = f->len;
+}
+
+void fake_reap(struct server *srv)
+{
+    delivery_close_slow(srv);
+}
+
+void fake_conn_free(struct fake_conn *f)
+{
+    if (!f) return;
+    if (f->c.state == CONN_ONLINE) sessions_del(f->c.srv, &f->c);
+    free(f->c.challenge);
+    free(f->c.status_msg);
+    nameset_free(&f->c.allow);
+    nameset_free(&f->c.ignores);
+    nameset_free(&f->c.stealthed);
+    nameset_free(&f->c.talked);
+    free(f->out);
+    free(f);
+}

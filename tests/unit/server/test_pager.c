@@ -1,0 +1,183 @@
+/* Pager handlers against a fake transport (pager_fake.h): the dispatch table, delivery, the session
+ * registry, and slow-reader closes done by the reaper rather than inside a fan-out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "delivery.h"
+#include "dispatch.h"
+#include "pager_fake.h"
+#include "sessions.h"
+
+struct fixture {
+    char dir[64];          /* temporary data directory */
+    struct server *srv;    /* socket-less server */
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    if (!f) return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/ymsgd-pager-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    f->srv = fake_server_new(f->dir);
+    const char *users[] = {"alice", "bob", "carol"};
+    for (size_t i = 0; i < 3; i++)
+        if (f->srv->st->user_add(f->srv->st, users[i], "x", NULL, NULL) != STORE_OK) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[128];
+    fake_server_free(f->srv);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+static const char *get(const struct ymsg_packet *p, uint32_t key, char *buf, size_t cap)
+{
+    return ymsg_get_str(p, key, buf, cap) >= 0 ? buf : NULL;
+}
+
+/* a and b are authorised buddies of each other. */
+static void befriend(struct server *srv, const char *a, const char *b)
+{
+    assert_int_equal(srv->st->buddy_add(srv->st, a, b, "Friends", 0), STORE_OK);
+    assert_int_equal(srv->st->buddy_add(srv->st, b, a, "Friends", 0), STORE_OK);
+}
+
+static void test_table_rows(void **state)
+{
+    (void)state;
+    assert_string_equal(dispatch_lookup(YMSG_SVC_MESSAGE, CONN_ONLINE)->name, "message");
+    assert_null(dispatch_lookup(YMSG_SVC_MESSAGE, CONN_NEW));          /* not before login */
+    assert_string_equal(dispatch_lookup(YMSG_SVC_AUTH, CONN_NEW)->name, "auth");
+    assert_string_equal(dispatch_lookup(YMSG_SVC_AUTHRESP, CONN_CHALLENGED)->name, "authresp");
+    assert_null(dispatch_lookup(YMSG_SVC_AUTH, CONN_ONLINE));          /* one login per connection */
+    assert_null(dispatch_lookup(YMSG_SVC_MESSAGE_ACK, CONN_ONLINE));   /* acks never relayed */
+    assert_null(dispatch_lookup(YMSG_SVC_PEERTOPEER, CONN_ONLINE));    /* P2P never relayed */
+    assert_null(dispatch_lookup(YMSG_SVC_KEEPALIVE, CONN_CLOSING));
+    assert_true(dispatch_lookup(YMSG_SVC_PING, CONN_NEW)->handler != dispatch_lookup(YMSG_SVC_PING, CONN_ONLINE)->handler);
+}
+
+static void test_message_reaches_recipient_only(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *a = fake_login(f->srv, "alice"), *b = fake_login(f->srv, "bob");
+    fake_send(a, YMSG_SVC_MESSAGE, 0x5A55AA56, "1", "mallory", "5", "bob", "14", "hi", NULL);
+    struct ymsg_packet p;
+    char v[64];
+    assert_true(fake_next(b, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_MESSAGE);
+    assert_string_equal(get(&p, YMSG_KEY_FROM, v, sizeof v), "alice");   /* never the client's 1 */
+    assert_string_equal(get(&p, YMSG_KEY_MSG, v, sizeof v), "hi");
+    assert_false(fake_next(b, &p));
+    assert_false(fake_next(a, &p));
+    fake_conn_free(a);
+    fake_conn_free(b);
+}
+
+static void test_prelogin_drops_and_answers_keepalive(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *n = fake_conn_new(f->srv), *b = fake_login(f->srv, "bob");
+    fake_send(n, YMSG_SVC_MESSAGE, 0, "1", "alice", "5", "bob", "14", "early", NULL);
+    struct ymsg_packet p;
+    assert_false(fake_next(b, &p));
+    fake_send(n, YMSG_SVC_PING, 0, NULL);
+    assert_true(fake_next(n, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_PING);
+    assert_int_equal(p.hdr.length, 0);                    /* before login: an empty ack */
+    fake_send(b, YMSG_SVC_PING, 0, NULL);
+    assert_true(fake_next(b, &p));
+    char v[16];
+    assert_string_equal(get(&p, YMSG_KEY_PING_INTERVAL, v, sizeof v), "60");
+    fake_conn_free(n);
+    fake_conn_free(b);
+}
+
+/* A watcher that stops reading is found slow inside a presence fan-out: it is only marked there, every
+ * other watcher still gets the change, and the reaper closes it afterwards (its own "went offline"
+ * fan-out then runs on its own). */
+static void test_slow_reader_closed_by_reaper_not_in_fanout(void **state)
+{
+    struct fixture *f = *state;
+    befriend(f->srv, "alice", "bob");
+    befriend(f->srv, "alice", "carol");
+    struct fake_conn *a = fake_login(f->srv, "alice"), *b = fake_login(f->srv, "bob"),
+                     *c = fake_login(f->srv, "carol");
+    b->queued_extra = (size_t)f->srv->cfg->out_cap;     /* bob does not read */
+    fake_send(a, YMSG_SVC_Y6_STATUS_UPDATE, 0, "10", "2", "47", "1", NULL);
+    assert_true(b->c.slow);
+    assert_false(b->closed);                             /* not inside alice's fan-out */
+    assert_ptr_equal(sessions_get(f->srv, "bob"), &b->c);
+    struct ymsg_packet p;
+    assert_true(fake_next(c, &p));                       /* carol heard of alice's change */
+    assert_int_equal(p.hdr.service, YMSG_SVC_Y6_STATUS_UPDATE);
+    fake_drain(a);
+    fake_send(a, YMSG_SVC_MESSAGE, 0x5A55AA56, "5", "bob", "14", "lost", NULL);
+    fake_reap(f->srv);
+    assert_true(b->closed);
+    assert_false(b->close_flush);
+    assert_null(sessions_get(f->srv, "bob"));
+    char v[64];
+    assert_true(fake_next(a, &p));                       /* now alice hears bob went offline */
+    assert_int_equal(p.hdr.service, YMSG_SVC_LOGOFF);
+    assert_string_equal(get(&p, YMSG_KEY_BUDDY, v, sizeof v), "bob");
+    fake_conn_free(a);
+    fake_conn_free(b);
+    fake_conn_free(c);
+}
+
+static void test_long_online_list_continues_with_status_5(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *on[60];
+    char name[16];
+    for (int i = 0; i < 60; i++) {
+        snprintf(name, sizeof name, "user%02d", i);
+        assert_int_equal(f->srv->st->user_add(f->srv->st, name, "x", NULL, NULL), STORE_OK);
+        befriend(f->srv, "alice", name);
+        on[i] = fake_login(f->srv, name);
+    }
+    struct fake_conn *a = fake_login(f->srv, "alice");
+    fake_send(a, YMSG_SVC_USERSTAT, 0, NULL);
+    struct ymsg_packet p;
+    int packets = 0, entries = 0, last_status = -1;
+    while (fake_next(a, &p)) {
+        assert_int_equal(p.hdr.service, YMSG_SVC_STATUS_15);
+        if (last_status >= 0) assert_int_equal(last_status, YMSG_PKT_CONTINUED);
+        last_status = (int)p.hdr.status;
+        assert_true(p.hdr.length < 1100);
+        entries += (int)ymsg_count(&p, YMSG_KEY_BUDDY);
+        packets++;
+    }
+    assert_true(packets > 1);
+    assert_int_equal(last_status, YMSG_PKT_SERVERACK);
+    assert_int_equal(entries, 60);
+    for (int i = 0; i < 60; i++) fake_conn_free(on[i]);
+    fake_conn_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_rows),
+        cmocka_unit_test_setup_teardown(test_message_reaches_recipient_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prelogin_drops_and_answers_keepalive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_reader_closed_by_reaper_not_in_fanout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_online_list_continues_with_status_5, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
