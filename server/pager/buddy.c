@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "delivery.h"
+#include "grow.h"
 #include "sessions.h"
 #include "log.h"
 #include "presence.h"
@@ -22,17 +23,15 @@ struct row {
 struct rows {
     struct row *r;     /* collected rows */
     size_t n, cap;     /* used / allocated */
+    int failed;        /* a row could not be kept (out of memory): the list is incomplete */
 };
 
 static void collect_row(void *arg, const struct store_buddy *b)
 {
     struct rows *l = arg;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 32;
-        struct row *nr = realloc(l->r, ncap * sizeof *nr);
-        if (!nr) return;
-        l->r = nr;
-        l->cap = ncap;
+    if (grow_array((void **)&l->r, &l->cap, l->n, sizeof *l->r, 32) < 0) {
+        l->failed = 1;
+        return;
     }
     struct row *r = &l->r[l->n];
     r->buddy = strdup(b->buddy);
@@ -42,6 +41,7 @@ static void collect_row(void *arg, const struct store_buddy *b)
     if (!r->buddy || !r->group) {
         free(r->buddy);
         free(r->group);
+        l->failed = 1;
         return;
     }
     l->n++;
@@ -113,45 +113,47 @@ static void send_list15(struct conn *c, struct rows *bl, struct rows *ig)
     delivery_send(c);
 }
 
-/* Appends text to a growable string; returns 0 or -1. */
-static int sb_add(char **s, size_t *len, size_t *cap, const char *t)
+/* Appends text to a growable string; on failure sets *failed (the string is then incomplete). */
+static void sb_add(char **s, size_t *len, size_t *cap, const char *t, int *failed)
 {
     size_t n = strlen(t);
-    if (*len + n + 1 > *cap) {
-        size_t ncap = (*cap ? *cap * 2 : 256) + n;
-        char *ns = realloc(*s, ncap);
-        if (!ns) return -1;
-        *s = ns;
-        *cap = ncap;
+    if (grow_array((void **)s, cap, *len + n, 1, 256) < 0) {
+        *failed = 1;
+        return;
     }
     memcpy(*s + *len, t, n + 1);
     *len += n;
-    return 0;
 }
 
 /* Old 0x55 LIST: 87 = "G1:b1,b2\nG2:b3\n", 88 = "i1,i2", 89 = own id; key 87/88 values longer than
  * ~800 bytes continue in further 0x55 packets with status 5 (values are concatenated by clients). */
-static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
+static int send_list55(struct conn *c, struct rows *bl, struct rows *ig)
 {
     char *s87 = NULL, *s88 = NULL;
+    int failed = 0;
     size_t l87 = 0, c87 = 0, l88 = 0, c88 = 0;
     const char *group = NULL;
     for (size_t i = 0; i < bl->n; i++) {
         if (bl->r[i].pending) continue;
         if (!group || strcmp(group, bl->r[i].group) != 0) {
-            if (group) sb_add(&s87, &l87, &c87, "\n");
+            if (group) sb_add(&s87, &l87, &c87, "\n", &failed);
             group = bl->r[i].group;
-            sb_add(&s87, &l87, &c87, group);
-            sb_add(&s87, &l87, &c87, ":");
+            sb_add(&s87, &l87, &c87, group, &failed);
+            sb_add(&s87, &l87, &c87, ":", &failed);
         } else {
-            sb_add(&s87, &l87, &c87, ",");
+            sb_add(&s87, &l87, &c87, ",", &failed);
         }
-        sb_add(&s87, &l87, &c87, bl->r[i].buddy);
+        sb_add(&s87, &l87, &c87, bl->r[i].buddy, &failed);
     }
-    if (group) sb_add(&s87, &l87, &c87, "\n");
+    if (group) sb_add(&s87, &l87, &c87, "\n", &failed);
     for (size_t i = 0; i < ig->n; i++) {
-        if (i) sb_add(&s88, &l88, &c88, ",");
-        sb_add(&s88, &l88, &c88, ig->r[i].buddy);
+        if (i) sb_add(&s88, &l88, &c88, ",", &failed);
+        sb_add(&s88, &l88, &c88, ig->r[i].buddy, &failed);
+    }
+    if (failed) {
+        free(s87);
+        free(s88);
+        return -1;
     }
     size_t o87 = 0, o88 = 0;
     do {
@@ -175,24 +177,31 @@ static void send_list55(struct conn *c, struct rows *bl, struct rows *ig)
     } while (o87 < l87 || o88 < l88);
     free(s87);
     free(s88);
+    return 0;
 }
 
-void buddy_send_list(struct conn *c)
+int buddy_send_list(struct conn *c)
 {
     struct server *srv = c->srv;
     struct rows bl = {0}, ig = {0};
     srv->st->buddy_list(srv->st, c->user, collect_row, &bl);
     srv->st->ignore_list(srv->st, c->user, collect_name, &ig);
-    /* The same rows fill the in-memory privacy sets can_see() uses (read once per login). */
+    /* The same rows fill the in-memory privacy sets can_see() uses (read once per login): a set missing
+     * an ignored or stealthed id would show the user to someone it hides from, so any failure fails. */
     nameset_free(&c->ignores);
     nameset_free(&c->stealthed);
-    for (size_t i = 0; i < ig.n; i++) nameset_add(&c->ignores, ig.r[i].buddy);
-    for (size_t i = 0; i < bl.n; i++)
-        if (bl.r[i].stealth) nameset_add(&c->stealthed, bl.r[i].buddy);
-    if (c->old_proto) send_list55(c, &bl, &ig);
-    else send_list15(c, &bl, &ig);
+    int failed = bl.failed || ig.failed;
+    for (size_t i = 0; i < ig.n && !failed; i++) failed = nameset_add(&c->ignores, ig.r[i].buddy) < 0;
+    for (size_t i = 0; i < bl.n && !failed; i++)
+        if (bl.r[i].stealth) failed = nameset_add(&c->stealthed, bl.r[i].buddy) < 0;
+    if (!failed) failed = (c->old_proto ? send_list55(c, &bl, &ig) : (send_list15(c, &bl, &ig), 0)) < 0;
     rows_free(&bl);
     rows_free(&ig);
+    if (failed) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "buddy list incomplete");
+        return -1;
+    }
+    return 0;
 }
 
 static void send_authreq(struct conn *t, const char *requester, const char *msg)
@@ -215,17 +224,15 @@ struct ar {
 struct ars {
     struct ar *a;    /* collected requests */
     size_t n, cap;   /* used / allocated */
+    int failed;      /* a request could not be kept (out of memory) */
 };
 
 static void collect_ar(void *arg, const char *requester, const char *msg)
 {
     struct ars *l = arg;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 8;
-        struct ar *na = realloc(l->a, ncap * sizeof *na);
-        if (!na) return;
-        l->a = na;
-        l->cap = ncap;
+    if (grow_array((void **)&l->a, &l->cap, l->n, sizeof *l->a, 8) < 0) {
+        l->failed = 1;
+        return;
     }
     l->a[l->n].req = strdup(requester);
     l->a[l->n].msg = strdup(msg);
@@ -233,10 +240,11 @@ static void collect_ar(void *arg, const char *requester, const char *msg)
     else {
         free(l->a[l->n].req);
         free(l->a[l->n].msg);
+        l->failed = 1;
     }
 }
 
-void buddy_send_authreqs(struct conn *c)
+int buddy_send_authreqs(struct conn *c)
 {
     struct ars l = {0};
     c->srv->st->authreq_list(c->srv->st, c->user, collect_ar, &l);
@@ -246,6 +254,12 @@ void buddy_send_authreqs(struct conn *c)
         free(l.a[i].msg);
     }
     free(l.a);
+    if (l.failed) {
+        /* The requests stay stored: the ones missed now are sent at the next login. */
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)l.n, "pending requests incomplete");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- operations ----------------------------------------------------------------------------- */

@@ -8,9 +8,12 @@
 #include "server.h"
 
 /* Sends the login-time list and loads c's ignore list and permanent-stealth set into memory (the
- * copies can_see() uses while c is online). */
-void buddy_send_list(struct conn *c);
-void buddy_send_authreqs(struct conn *c);
+ * copies can_see() uses while c is online).  -1 (logged) when memory ran out: the sets would be
+ * incomplete, so the caller must not let c on line. */
+int buddy_send_list(struct conn *c);
+/* Sends the stored authorisation requests addressed to c.  -1 (logged) when some could not be read
+ * into memory; they stay stored and go out at the next login. */
+int buddy_send_authreqs(struct conn *c);
 
 void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt);
 void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt);

@@ -80,7 +80,12 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     sessions_fill_bucket(c);
     log_event(LOG_INFO, c->peer, c->user, "login", 0, "version=%u invisible=%d", c->version, c->invisible);
 
-    buddy_send_list(c);
+    if (buddy_send_list(c) < 0) {
+        /* Its ignore / stealth sets would be incomplete: never let it on line like that. */
+        pres_end(srv, &s, 1);
+        delivery_close(c, 0, "out of memory");
+        return;
+    }
     presence_send_online_list(c);
     delivery_ping(c);
     buddy_send_authreqs(c);

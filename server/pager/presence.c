@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "delivery.h"
+#include "grow.h"
 #include "sessions.h"
 #include "log.h"
 
@@ -123,29 +124,27 @@ struct collect {
     struct pres_snap *s;   /* snapshot being filled */
     size_t cap;            /* allocated entries */
     struct server *srv;    /* for online look-ups */
+    int failed;            /* a watcher could not be kept (out of memory) */
 };
 
 static void collect_watcher(void *arg, const char *name)
 {
     struct collect *c = arg;
     if (!sessions_get(c->srv, name)) return;
-    if (c->s->n == c->cap) {
-        size_t ncap = c->cap ? c->cap * 2 : 16;
-        struct pres_entry *nv = realloc(c->s->v, ncap * sizeof *nv);
-        if (!nv) return;
-        c->s->v = nv;
-        c->cap = ncap;
+    if (grow_array((void **)&c->s->v, &c->cap, c->s->n, sizeof *c->s->v, 16) < 0) {
+        c->failed = 1;
+        return;
     }
     struct pres_entry *e = &c->s->v[c->s->n++];
     snprintf(e->name, sizeof e->name, "%s", name);
     e->before = 0;
 }
 
-void pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s)
+int pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->target, sizeof s->target, "%s", target);
-    struct collect c = {s, 0, srv};
+    struct collect c = {s, 0, srv, 0};
     if (only_viewer) collect_watcher(&c, only_viewer);
     else srv->st->watchers(srv->st, target, collect_watcher, &c);
     for (size_t i = 0; i < s->n; i++) {
@@ -155,6 +154,11 @@ void pres_begin(struct server *srv, const char *target, const char *only_viewer,
             continue;
         s->v[i].before = (uint8_t)can_see(srv, s->v[i].name, target);
     }
+    if (c.failed) {
+        log_event(LOG_ERROR, NULL, target, "out_of_memory", (long)s->n, "presence fan-out: watchers missing");
+        return -1;
+    }
+    return 0;
 }
 
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
@@ -180,28 +184,31 @@ void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
 struct namelist {
     char (*names)[NAME_MAX_LEN + 1]; /* collected ids */
     size_t n, cap;                   /* used / allocated */
+    int failed;                      /* an id could not be kept (out of memory) */
 };
 
 static void collect_accepted(void *arg, const struct store_buddy *b)
 {
     struct namelist *l = arg;
     if (b->pending) return;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 32;
-        void *nn = realloc(l->names, ncap * sizeof *l->names);
-        if (!nn) return;
-        l->names = nn;
-        l->cap = ncap;
+    if (grow_array((void **)&l->names, &l->cap, l->n, sizeof *l->names, 32) < 0) {
+        l->failed = 1;
+        return;
     }
     snprintf(l->names[l->n++], NAME_MAX_LEN + 1, "%s", b->buddy);
 }
 
 
-void presence_send_online_list(struct conn *c)
+int presence_send_online_list(struct conn *c)
 {
     struct server *srv = c->srv;
     struct namelist l = {0};
     srv->st->buddy_list(srv->st, c->user, collect_accepted, &l);
+    if (l.failed) {
+        free(l.names);
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)l.n, "online list not sent");
+        return -1;
+    }
     /* Keep only online buddies this user may see. */
     size_t k = 0;
     for (size_t i = 0; i < l.n; i++)
@@ -236,6 +243,7 @@ void presence_send_online_list(struct conn *c)
         }
     }
     free(l.names);
+    return 0;
 }
 
 /* ---- client status packets ------------------------------------------------------------------ */

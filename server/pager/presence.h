@@ -35,13 +35,15 @@ struct pres_snap {
     size_t n;                      /* entries in v */
 };
 
-/* only_viewer = NULL: all watchers of target; otherwise just that user (if a watcher, or about to be). */
-void pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s);
+/* only_viewer = NULL: all watchers of target; otherwise just that user (if a watcher, or about to be).
+ * -1 (logged) when memory ran out and some watchers are missing from the snapshot: they will not hear
+ * of this change.  pres_end() must be called either way. */
+int pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s);
 /* status_changed: also send 0xC6 / 0x03 / 0x04 to viewers who could and still can see target. */
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed);
 
 /* Sends c the online buddies it can see (0xF0 list for YMSG >= 13, 0x01 for older clients). */
-void presence_send_online_list(struct conn *c);
+int presence_send_online_list(struct conn *c); /* -1 (logged, nothing sent) when memory ran out */
 /* Applies the initial presence from the 0x54 header status. */
 void presence_set_initial(struct conn *c, uint32_t status);
 

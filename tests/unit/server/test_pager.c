@@ -10,9 +10,12 @@
 
 #include <cmocka.h>
 
+#include "buddy.h"
 #include "delivery.h"
 #include "dispatch.h"
+#include "grow.h"
 #include "pager_fake.h"
+#include "presence.h"
 #include "sessions.h"
 
 struct fixture {
@@ -170,6 +173,51 @@ static void test_long_online_list_continues_with_status_5(void **state)
     fake_conn_free(a);
 }
 
+static int g_allow;   /* reallocs the failing allocator still lets through */
+
+static void *failing_realloc(void *p, size_t n)
+{
+    if (g_allow == 0) return NULL;
+    g_allow--;
+    return realloc(p, n);
+}
+
+/* Growing an array past its first size fails: the fan-out snapshot and the login list report it
+ * (-1) instead of going on without the watchers or rows that did not fit. */
+static void test_growth_failure_is_reported(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *on[40];
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "w%02d", i);
+        assert_int_equal(f->srv->st->user_add(f->srv->st, name, "x", NULL, NULL), STORE_OK);
+        befriend(f->srv, "alice", name);
+        on[i] = fake_login(f->srv, name);
+    }
+    struct fake_conn *a = fake_login(f->srv, "alice");
+    struct pres_snap s;
+    assert_int_equal(pres_begin(f->srv, "alice", NULL, &s), 0);      /* the real allocator: all 40 */
+    assert_int_equal(s.n, 40);
+    pres_end(f->srv, &s, 0);
+
+    grow_realloc = failing_realloc;
+    g_allow = 1;                                                    /* the first 16, then no more */
+    assert_int_equal(pres_begin(f->srv, "alice", NULL, &s), -1);
+    assert_int_equal(s.n, 16);
+    pres_end(f->srv, &s, 0);
+    g_allow = 1;                                                    /* 32 rows fit, 41 do not */
+    assert_int_equal(buddy_send_list(&a->c), -1);
+    g_allow = 0;
+    assert_int_equal(presence_send_online_list(&a->c), -1);
+    grow_realloc = realloc;
+
+    assert_int_equal(buddy_send_list(&a->c), 0);
+    assert_int_equal(presence_send_online_list(&a->c), 0);
+    for (int i = 0; i < 40; i++) fake_conn_free(on[i]);
+    fake_conn_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prelogin_drops_and_answers_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_closed_by_reaper_not_in_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_online_list_continues_with_status_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_growth_failure_is_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,24 @@
+/* One growth rule for the pager's arrays; see grow.h. */
+#include "grow.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+void *(*grow_realloc)(void *p, size_t n) = realloc;
+
+int grow_array(void **v, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap) return 0;
+    if (*cap > SIZE_MAX / 2) return -1;
+    size_t ncap = *cap ? *cap * 2 : (first ? first : 1);
+    while (ncap <= n) {
+        if (ncap > SIZE_MAX / 2) return -1;
+        ncap *= 2;
+    }
+    if (size && ncap > SIZE_MAX / size) return -1;
+    void *nv = grow_realloc(*v, ncap * size);
+    if (!nv) return -1;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
