@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "server.h"
 
 int name_normalize(const char *in, size_t len, char out[NAME_MAX_LEN + 1])
@@ -41,7 +42,8 @@ int nameset_add(struct nameset *s, const char *name)
     if (i >= 0) return 0;
     size_t at = (size_t)(-i - 1);
     char *dup = strdup(name);
-    char **nv = dup ? realloc(s->v, (s->n + 1) * sizeof *nv) : NULL;
+    /* One slot at a time: sets are small and most stay empty (server.h); the allocator is grow's. */
+    char **nv = dup ? grow_realloc(s->v, (s->n + 1) * sizeof *nv) : NULL;
     if (!nv) {
         free(dup);
         return -1;

@@ -438,7 +438,12 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
         else if (srv->st->buddy_get(srv->st, c->user, who, NULL, NULL) == STORE_OK) code = YMSG_RESULT_IS_BUDDY;
         else if (c->ignores.n >= (uint32_t)srv->cfg->max_buddies) code = YMSG_RESULT_LIST_FULL; /* bounded too */
         else code = srv->st->ignore_add(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;
-        if (code == YMSG_RESULT_OK) nameset_add(&c->ignores, who);
+        if (code == YMSG_RESULT_OK && nameset_add(&c->ignores, who) < 0) {
+            /* can_see() reads the in-memory set: stored but not in it would not hide c. Undo, say so. */
+            srv->st->ignore_del(srv->st, c->user, who);
+            log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "ignore %s not applied", who);
+            code = YMSG_RESULT_FAILURE;
+        }
     } else {
         if (ignored != 1) code = YMSG_RESULT_NOT_FOUND;
         else code = srv->st->ignore_del(srv->st, c->user, who) == STORE_OK ? YMSG_RESULT_OK : YMSG_RESULT_FAILURE;

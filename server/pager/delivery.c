@@ -33,7 +33,7 @@ size_t delivery_body_len(void)
 /* Marks c as a slow reader; the reaper closes it (delivery_close_slow). */
 static void delivery_mark_slow(struct conn *c, size_t queued)
 {
-    log_event(LOG_WARN, c->peer, c->user, "slow_reader", (long)queued, "output above out_cap=%ld; disconnecting",
+    log_event(LOG_WARN, c->tp->peer(c), c->user, "slow_reader", (long)queued, "output above out_cap=%ld; disconnecting",
               c->srv->cfg->out_cap);
     c->slow = 1;
     c->next_slow = c->srv->slow;

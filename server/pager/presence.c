@@ -318,10 +318,12 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
     pres_end(srv, &s, 1);
 }
 
-static void allow_set(struct conn *c, const char *who, int on)
+/* 0, or -1 when memory ran out (c stays hidden from who: the safe side). */
+static int allow_set(struct conn *c, const char *who, int on)
 {
     if (!on) nameset_del(&c->allow, who);
-    else if (c->allow.n < (uint32_t)c->srv->cfg->max_buddies) nameset_add(&c->allow, who);
+    else if (c->allow.n < (uint32_t)c->srv->cfg->max_buddies) return nameset_add(&c->allow, who);
+    return 0;
 }
 
 void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
@@ -352,15 +354,24 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
             continue;
         struct pres_snap s;
         pres_begin(srv, c->user, who, &s);
-        int rc = 0;
+        int rc = 0, oom = 0;
         if (perm) {
             rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
-            if (rc == STORE_OK && v31 == 1) nameset_add(&c->stealthed, who);
-            else if (rc == STORE_OK) nameset_del(&c->stealthed, who);
+            if (rc == STORE_OK && v31 == 1 && nameset_add(&c->stealthed, who) < 0) {
+                /* can_see() reads the in-memory set: stored but not in it would not hide c.  Undo. */
+                srv->st->buddy_set_stealth(srv->st, c->user, who, 0);
+                oom = 1;
+            } else if (rc == STORE_OK && v31 != 1) {
+                nameset_del(&c->stealthed, who);
+            }
         } else {
-            allow_set(c, who, v31 == 1);
+            oom = allow_set(c, who, v31 == 1) < 0;
         }
         pres_end(srv, &s, 0);
+        if (oom) { /* reported by the missing ack: the client's setting did not take */
+            log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth for %s not applied", who);
+            continue;
+        }
         struct ymsg_builder *b = delivery_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_BUDDY, who);
         ymsg_build_int(b, YMSG_KEY_STEALTH_VAL, v31);

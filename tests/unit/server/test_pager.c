@@ -218,6 +218,38 @@ static void test_growth_failure_is_reported(void **state)
     fake_conn_free(a);
 }
 
+/* A name set that cannot grow (the in-memory stealth and ignore sets can_see() reads) undoes the stored
+ * change and says so: no 0xB9 ack, a failed 0x85 ack; nobody is left believing a hiding that is not. */
+static void test_name_set_failure_is_undone_and_reported(void **state)
+{
+    struct fixture *f = *state;
+    befriend(f->srv, "alice", "bob");
+    struct fake_conn *a = fake_login(f->srv, "alice"), *b = fake_login(f->srv, "bob");
+    struct ymsg_packet p;
+    char v[16];
+    int stealth = -1;
+    grow_realloc = failing_realloc;
+    g_allow = 0;
+    fake_send(a, YMSG_SVC_STEALTH_PERM, 0, "1", "alice", "31", "1", "13", "2", "7", "bob", NULL);
+    assert_false(fake_next(a, &p));                                 /* no ack */
+    assert_false(fake_next(b, &p));                                 /* bob still sees alice */
+    assert_int_equal(f->srv->st->buddy_get(f->srv->st, "alice", "bob", NULL, &stealth), STORE_OK);
+    assert_int_equal(stealth, 0);                                   /* the stored flag was undone */
+    fake_send(a, YMSG_SVC_IGNORECONTACT, 0, "1", "alice", "7", "carol", "13", "1", NULL);
+    assert_true(fake_next(a, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_IGNORECONTACT);
+    assert_string_not_equal(get(&p, YMSG_KEY_ERROR_CODE, v, sizeof v), "0");
+    assert_int_equal(f->srv->st->ignore_check(f->srv->st, "alice", "carol"), 0);
+    grow_realloc = realloc;
+    fake_send(a, YMSG_SVC_STEALTH_PERM, 0, "1", "alice", "31", "1", "13", "2", "7", "bob", NULL);
+    assert_true(fake_next(a, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_STEALTH_PERM);
+    assert_true(fake_next(b, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_LOGOFF);               /* now hidden, as a sign-off */
+    fake_conn_free(a);
+    fake_conn_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +259,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_reader_closed_by_reaper_not_in_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_online_list_continues_with_status_5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_failure_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_set_failure_is_undone_and_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* One growth rule for the pager's arrays; see grow.h. */
+/* One growth rule for the server's arrays; see grow.h. */
 #include "grow.h"
 
 #include <stdint.h>

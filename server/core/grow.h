@@ -1,7 +1,8 @@
-/* One growth rule for the pager's arrays (lists read from the store before they are sent): the
+/* One growth rule for the server's arrays (the pager's lists read from the store, name sets): the
  * capacity doubles from a first size, with an overflow check, and a failure leaves the array as it
  * was and is returned, never swallowed: callers log it and report it to theirs (a presence fan-out
- * or a list that would silently miss a watcher or a row is an error, not a shorter list). */
+ * or a list that would silently miss a watcher or a row is an error, not a shorter list).  Every
+ * growth goes through grow_realloc, so tests can make any of them fail. */
 #ifndef YMSGD_GROW_H
 #define YMSGD_GROW_H
 
