@@ -1,11 +1,14 @@
 /* ymsgd: the YMSG-compatible server.  Command line, user administration and start-up; the protocol
  * lives in conn.c (state machine), login_*.c, presence.c, im.c and buddy.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -202,12 +205,55 @@ static void raise_nofile(void)
     }
 }
 
-static int run_server(struct config *cfg, struct store *st, int created)
+static void count_cb(void *arg, const char *name)
+{
+    (void)name;
+    (*(int *)arg)++;
+}
+
+/* One server per data directory: an exclusive flock on DIR/ymsgd.lock, held (fd left open) until exit.
+ * The `user` commands do not take it: they may run next to the server.  Returns 0, or -1 with err. */
+static int lock_data_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "data directory %.300s: %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/ymsgd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "another ymsgd is already running on data directory %.150s (%.200s is locked)", dir, path);
+        else snprintf(err, errlen, "%.300s: cannot lock: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Undoes a first start that failed: the database files it created (nothing else has used them). */
+static void remove_new_database(const char *dir)
+{
+    static const char *const names[] = {"ymsgd.db", "ymsgd.db-wal", "ymsgd.db-shm"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+}
+
+static int run_server(struct config *cfg)
 {
     struct server *srv = &g_srv;
     char err[512];
+    int created = 0;
     srv->cfg = cfg;
-    srv->st = st;
     ymsg_limits_default(&srv->lim);
     srv->lim.max_body = (size_t)cfg->max_packet;
     srv->lim.max_pairs = (size_t)cfg->max_pairs;
@@ -234,21 +280,38 @@ static int run_server(struct config *cfg, struct store *st, int created)
         fprintf(stderr, "ymsgd: out of memory\n");
         return 1;
     }
+    /* Signal handlers before anything listens: a SIGTERM that arrives once the ports answer waits for the
+     * loop instead of killing us between creating the demo accounts and printing their passwords. */
+    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    evsignal_add(srv->sig_int, NULL);
+    evsignal_add(srv->sig_term, NULL);
     struct gateway *gw = NULL;
+    /* Lock, database, listeners; the demo accounts only once everything listens.  The database is ready
+     * before the ports answer (`user add` right after start must not race the schema creation), and a
+     * first start that cannot listen removes the database it just created, so the demo accounts and
+     * their printed passwords come with the first start that really serves. */
+    if (lock_data_dir(cfg->data_dir, err, sizeof err) < 0 ||
+        !(srv->st = store_sqlite_open(cfg->data_dir, &created, err, sizeof err))) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        return 1;
+    }
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
         login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
+        srv->st->close(srv->st);
+        if (created) remove_new_database(cfg->data_dir);
         return 1;
     }
     struct admin *adm = admin_start(srv, err, sizeof err); /* control socket: `user passwd|del` revoke through it */
     if (!adm) {
         fprintf(stderr, "ymsgd: %s\n", err);
+        srv->st->close(srv->st);
+        if (created) remove_new_database(cfg->data_dir);
         return 1;
     }
-    srv->sig_int = evsignal_new(srv->base, SIGINT, on_signal, srv);
-    srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
-    evsignal_add(srv->sig_int, NULL);
-    evsignal_add(srv->sig_term, NULL);
+    int users = 0;
+    if (created && srv->st->user_list(srv->st, count_cb, &users) == 0 && users == 0) make_demo_accounts(cfg, srv->st);
     struct timeval sweep = {30, 0};
     srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
     event_add(srv->sweeper, &sweep);
@@ -272,14 +335,40 @@ static int run_server(struct config *cfg, struct store *st, int created)
     if (srv->reaper) event_free(srv->reaper);
     log_detach();
     event_base_free(srv->base);
+    srv->st->close(srv->st);
     log_event(LOG_INFO, NULL, NULL, "stopped", 0, NULL);
     return 0;
 }
 
-static void count_cb(void *arg, const char *name)
+/* The `user` commands never create a database under a directory nobody named: `ymsgd user list` run from
+ * the wrong place would leave a ./data/ymsgd.db behind, and the next start would find it and make no demo
+ * accounts.  Only `user add` with an explicit data_dir creates one.  Returns the store or NULL (message
+ * printed, *rc set). */
+static struct store *open_store_for_cli(const struct config *cfg, const char *cmd, int *rc)
 {
-    (void)name;
-    (*(int *)arg)++;
+    char path[4096], err[512];
+    struct stat sb;
+    int created = 0;
+    snprintf(path, sizeof path, "%s/ymsgd.db", cfg->data_dir);
+    if (stat(path, &sb) < 0) {
+        if (!cfg->data_dir_set) {
+            fprintf(stderr, "ymsgd: no database at %s: give the server's --data-dir DIR (or data_dir in --config)\n",
+                    path);
+            *rc = 2;
+            return NULL;
+        }
+        if (strcmp(cmd, "add") != 0) {
+            fprintf(stderr, "ymsgd: no database at %s (no accounts yet; `user add` creates it)\n", path);
+            *rc = 1;
+            return NULL;
+        }
+    }
+    struct store *st = store_sqlite_open(cfg->data_dir, &created, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        *rc = 1;
+    }
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -368,21 +457,16 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    int created = 0;
-    struct store *st = store_sqlite_open(cfg.data_dir, &created, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "ymsgd: %s\n", err);
-        config_free(&cfg);
-        return 1;
-    }
     if (npos > 0) {
-        rc = cmd_user(&cfg, st, npos - 1, pos + 1);
+        rc = 1;
+        struct store *st = open_store_for_cli(&cfg, npos > 1 ? pos[1] : "", &rc);
+        if (st) {
+            rc = cmd_user(&cfg, st, npos - 1, pos + 1);
+            st->close(st);
+        }
     } else {
-        int users = 0;
-        if (created && st->user_list(st, count_cb, &users) == 0 && users == 0) make_demo_accounts(&cfg, st);
-        rc = run_server(&cfg, st, created);
+        rc = run_server(&cfg);
     }
-    st->close(st);
     config_free(&cfg);
     return rc;
 }

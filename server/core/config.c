@@ -22,7 +22,7 @@ struct knob {
 #define F(field) offsetof(struct config, field)
 static const struct knob knobs[] = {
     {"data_dir", K_STR, F(data_dir), "data", 0, 0, "directory for ymsgd.db (created on first start)"},
-    {"ymsg_listen", K_STR, F(ymsg_listen), "127.0.0.1:5050", 0, 0, "YMSG pager listener HOST:PORT"},
+    {"ymsg_listen", K_STR, F(ymsg_listen), "127.0.0.1:5050", 0, 0, "YMSG pager listener HOST:PORT; several: A,B (e.g. :5050 and :23)"},
     {"http_listen", K_STR, F(http_listen), "127.0.0.1:8080", 0, 0, "HTTP listener HOST:PORT (\"\" = off)"},
     {"https_listen", K_STR, F(https_listen), "127.0.0.1:8443", 0, 0, "HTTPS listener HOST:PORT (needs tls_cert/tls_key)"},
     {"tls_cert", K_STR, F(tls_cert), "", 0, 0, "PEM certificate chain for HTTPS"},
@@ -112,6 +112,7 @@ static int apply(struct config *cfg, const struct knob *k, const char *v, char *
         if (!dup) { snprintf(err, errlen, "out of memory"); return -1; }
         free(*(char **)field);
         *(char **)field = dup;
+        cfg->data_dir_set |= k->off == offsetof(struct config, data_dir);
         return 0;
     }
     if (k->kind == K_BOOL) {
@@ -139,6 +140,7 @@ void config_defaults(struct config *cfg)
     char err[128];
     memset(cfg, 0, sizeof *cfg);
     for (size_t k = 0; k < NKNOBS; k++) apply(cfg, &knobs[k], knobs[k].def, err, sizeof err);
+    cfg->data_dir_set = 0;
 }
 
 void config_free(struct config *cfg)
@@ -228,5 +230,41 @@ int config_split_hostport(const char *s, char *host, size_t cap, int *port)
     if (end == colon + 1 || *end || p < 0 || p > 65535) return -1;
     *port = (int)p;
     if (!*host) snprintf(host, cap, "0.0.0.0");
+    return 0;
+}
+
+/* Item i of a comma-separated list, skipping empty items; *len gets its trimmed length. */
+static const char *list_item(const char *list, size_t i, size_t *len)
+{
+    const char *p = list ? list : "";
+    for (;;) {
+        while (*p == ',' || isspace((unsigned char)*p)) p++;
+        if (!*p) return NULL;
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        size_t n = (size_t)(end - p);
+        while (n && isspace((unsigned char)p[n - 1])) n--;
+        if (i-- == 0) {
+            *len = n;
+            return p;
+        }
+        p = end;
+    }
+}
+
+size_t config_list_count(const char *list)
+{
+    size_t n = 0, len;
+    while (list_item(list, n, &len)) n++;
+    return n;
+}
+
+int config_list_item(const char *list, size_t i, char *out, size_t cap)
+{
+    size_t len;
+    const char *p = list_item(list, i, &len);
+    if (!p || len >= cap) return -1;
+    memcpy(out, p, len);
+    out[len] = 0;
     return 0;
 }

@@ -7,7 +7,7 @@
 
 struct config {
     char *data_dir;             /* directory holding ymsgd.db (created on first start) */
-    char *ymsg_listen;          /* HOST:PORT of the YMSG pager listener */
+    char *ymsg_listen;          /* HOST:PORT of the YMSG pager listener; several: comma-separated */
     char *http_listen;          /* HOST:PORT of the plain HTTP listener (capacity, token login) */
     char *https_listen;         /* HOST:PORT of the HTTPS listener, used when tls_cert and tls_key are set */
     char *tls_cert;             /* PEM certificate chain for HTTPS ("" = no HTTPS) */
@@ -72,6 +72,7 @@ struct config {
     long amf_phonebook_cache;   /* AMF gateway: bytes of stored phonebooks kept in memory for reads */
     char *amf_crossdomain;      /* AMF gateway: domains allowed by /crossdomain.xml ("" = none) */
     int amf_crossdomain_secure; /* AMF gateway: off adds secure="false" (HTTP SWFs may call HTTPS) */
+    int data_dir_set;           /* data_dir came from a flag or the config file (not the default) */
 };
 
 /* Fills every field with its default (strings are heap copies). */
@@ -85,6 +86,10 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 int config_has_key(const char *name);
 /* Prints the flag list with defaults and help to f. */
 void config_usage(void *f);
+/* Comma-separated lists (ymsg_listen "A,B"): number of non-empty items, and item i (trimmed) into out.
+ * config_list_item returns 0, or -1 when there is no item i or it does not fit in cap. */
+size_t config_list_count(const char *list);
+int config_list_item(const char *list, size_t i, char *out, size_t cap);
 /* Parses "HOST:PORT" / "[V6]:PORT" / "PORT" into host (cap bytes) and port. */
 int config_split_hostport(const char *s, char *host, size_t cap, int *port);
 

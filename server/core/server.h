@@ -101,13 +101,17 @@ struct conn {
     char peer[56];             /* "addr:port" for logs */
 };
 
+/* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */
+#define SERVER_MAX_YMSG_LISTEN 8
+
 struct server {
     struct event_base *base;       /* the one event loop */
     struct config *cfg;            /* settings */
     struct store *st;              /* persistence */
     struct auth *auth;             /* tokens, crumbs, login throttling */
     struct http_server *http;      /* HTTP / HTTPS front (token login and registered routes) */
-    struct evconnlistener *ymsg_lis; /* YMSG pager listener */
+    struct evconnlistener *ymsg_lis[SERVER_MAX_YMSG_LISTEN]; /* YMSG pager listeners (ymsg_listen A,B,...) */
+    size_t n_ymsg_lis;             /* entries used in ymsg_lis */
     struct event *reaper;          /* frees dead connections outside their callbacks */
     struct event *sweeper;         /* periodic expiry of tokens and rate-limit entries */
     struct event *sig_int, *sig_term; /* graceful stop */

@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -495,7 +496,8 @@ static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, in
     evhttp_set_bevcb(h, tls ? tls_bevcb : plain_bevcb, hs);
     struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port);
     if (!bound) {
-        snprintf(err, errlen, "cannot listen on %s", listen);
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(e));
         evhttp_free(h);
         return NULL;
     }
@@ -521,13 +523,33 @@ struct http_server *http_new(struct server *srv, char *err, size_t errlen)
     hmap_init(&hs->addrs);
     const struct config *cfg = srv->cfg;
     if (cfg->http_listen[0] && !(hs->plain = make_evhttp(hs, cfg->http_listen, 0, err, errlen))) goto fail;
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        /* one without the other used to turn HTTPS off without a word */
+        snprintf(err, errlen, "%s is set but %s is not: HTTPS needs both", cfg->tls_cert[0] ? "tls_cert" : "tls_key",
+                 cfg->tls_cert[0] ? "tls_key" : "tls_cert");
+        goto fail;
+    }
     if (cfg->tls_cert[0] && cfg->tls_key[0] && cfg->https_listen[0]) {
+        /* name the file and the system's reason; OpenSSL's reason string is NULL for some errors */
+        const char *files[2] = {cfg->tls_cert, cfg->tls_key};
+        for (int i = 0; i < 2; i++) {
+            FILE *f = fopen(files[i], "r");
+            if (!f) {
+                snprintf(err, errlen, "%s %s: %s", i ? "tls_key" : "tls_cert", files[i], strerror(errno));
+                goto fail;
+            }
+            fclose(f);
+        }
         hs->ssl_ctx = SSL_CTX_new(TLS_server_method());
         if (!hs->ssl_ctx || SSL_CTX_use_certificate_chain_file(hs->ssl_ctx, cfg->tls_cert) != 1 ||
             SSL_CTX_use_PrivateKey_file(hs->ssl_ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
             SSL_CTX_check_private_key(hs->ssl_ctx) != 1) {
-            snprintf(err, errlen, "TLS certificate/key (%s, %s): %s", cfg->tls_cert, cfg->tls_key,
-                     ERR_reason_error_string(ERR_get_error()));
+            char why[256];
+            unsigned long e = ERR_get_error();
+            if (e) ERR_error_string_n(e, why, sizeof why);
+            else snprintf(why, sizeof why, "unknown error");
+            ERR_clear_error();
+            snprintf(err, errlen, "TLS certificate/key (%s, %s): %s", cfg->tls_cert, cfg->tls_key, why);
             goto fail;
         }
         SSL_CTX_set_min_proto_version(hs->ssl_ctx, TLS1_VERSION);

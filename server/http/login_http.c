@@ -32,11 +32,12 @@ static void reply_text(struct evhttp_request *req, const char *body)
 static void h_capacity(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
     struct server *srv = arg;
-    char ip[256], body[320];
+    char ip[256], first[300], body[320];
     int port;
     if (srv->cfg->capacity_host[0]) {
         snprintf(ip, sizeof ip, "%s", srv->cfg->capacity_host);
-    } else if (config_split_hostport(srv->cfg->ymsg_listen, ip, sizeof ip, &port) < 0 || !strcmp(ip, "0.0.0.0") ||
+    } else if (config_list_item(srv->cfg->ymsg_listen, 0, first, sizeof first) < 0 ||
+               config_split_hostport(first, ip, sizeof ip, &port) < 0 || !strcmp(ip, "0.0.0.0") ||
                !strcmp(ip, "::") || !ip[0]) {
         http_local_addr(req, ip, sizeof ip);
     }

@@ -393,13 +393,13 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     log_event(LOG_DEBUG, peer, NULL, "connect", 0, NULL);
 }
 
-int conn_listen(struct server *srv, char *err, size_t errlen)
+/* One pager listener on addr ("HOST:PORT"); 0, or -1 with a message in err. */
+static int conn_listen_one(struct server *srv, const char *addr, char *err, size_t errlen)
 {
     char host[256];
     int port;
-    hmap_init(&srv->prelogin);
-    if (config_split_hostport(srv->cfg->ymsg_listen, host, sizeof host, &port) < 0) {
-        snprintf(err, errlen, "bad ymsg_listen \"%s\"", srv->cfg->ymsg_listen);
+    if (config_split_hostport(addr, host, sizeof host, &port) < 0) {
+        snprintf(err, errlen, "bad ymsg_listen \"%s\"", addr);
         return -1;
     }
     struct sockaddr_storage ss;
@@ -407,19 +407,41 @@ int conn_listen(struct server *srv, char *err, size_t errlen)
     char spec[300];
     snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) < 0) {
-        snprintf(err, errlen, "bad ymsg_listen address \"%s\"", srv->cfg->ymsg_listen);
+        snprintf(err, errlen, "bad ymsg_listen address \"%s\"", addr);
         return -1;
     }
-    srv->ymsg_lis = evconnlistener_new_bind(srv->base, accept_cb, srv,
-                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
-                                            (struct sockaddr *)&ss, sl);
-    if (!srv->ymsg_lis) {
-        snprintf(err, errlen, "cannot listen on %s: %s", srv->cfg->ymsg_listen, strerror(errno));
+    struct evconnlistener *lis = evconnlistener_new_bind(
+        srv->base, accept_cb, srv, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 1024,
+        (struct sockaddr *)&ss, sl);
+    if (!lis) {
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
         return -1;
     }
-    if (accept_guard_attach(srv->ymsg_lis, srv->cfg->accept_pause_ms, "ymsg") < 0) {
+    if (accept_guard_attach(lis, srv->cfg->accept_pause_ms, "ymsg") < 0) {
+        evconnlistener_free(lis);
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    srv->ymsg_lis[srv->n_ymsg_lis++] = lis;
+    return 0;
+}
+
+int conn_listen(struct server *srv, char *err, size_t errlen)
+{
+    char addr[300];
+    hmap_init(&srv->prelogin);
+    size_t n = config_list_count(srv->cfg->ymsg_listen);
+    if (n == 0 || n > SERVER_MAX_YMSG_LISTEN) {
+        snprintf(err, errlen, "ymsg_listen: 1 to %d comma-separated HOST:PORT, got \"%s\"", SERVER_MAX_YMSG_LISTEN,
+                 srv->cfg->ymsg_listen);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (config_list_item(srv->cfg->ymsg_listen, i, addr, sizeof addr) < 0) {
+            snprintf(err, errlen, "bad ymsg_listen \"%s\"", srv->cfg->ymsg_listen);
+            return -1;
+        }
+        if (conn_listen_one(srv, addr, err, errlen) < 0) return -1;
     }
     srv->reaper = event_new(srv->base, -1, 0, reaper_cb, srv);
     return srv->reaper ? 0 : -1;
@@ -427,9 +449,9 @@ int conn_listen(struct server *srv, char *err, size_t errlen)
 
 void conn_stop_listening(struct server *srv)
 {
-    if (srv->ymsg_lis) {
-        accept_guard_detach(srv->ymsg_lis);
-        evconnlistener_free(srv->ymsg_lis);
-        srv->ymsg_lis = NULL;
+    for (size_t i = 0; i < srv->n_ymsg_lis; i++) {
+        accept_guard_detach(srv->ymsg_lis[i]);
+        evconnlistener_free(srv->ymsg_lis[i]);
     }
+    srv->n_ymsg_lis = 0;
 }

@@ -12,6 +12,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -710,6 +711,23 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
     }
     snprintf(path, sizeof path, "%s/ymsgd.db", dir);
     *created = stat(path, &sb) < 0;
+    /* SQLite gives the -wal and -shm files the database file's mode: create it 0600 before SQLite does
+     * (chmod after the fact left the WAL and SHM 0644), and tighten files an older version left open. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    fchmod(fd, 0600);
+    close(fd);
+    for (int i = 0; i < 2; i++) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", path, i ? "-shm" : "-wal");
+        if (chmod(side, 0600) < 0 && errno != ENOENT) {
+            snprintf(err, errlen, "%s: %s", side, strerror(errno));
+            return NULL;
+        }
+    }
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
         snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
@@ -722,7 +740,6 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
         sqlite3_close(db);
         return NULL;
     }
-    if (*created) chmod(path, 0600);
     struct store *st = calloc(1, sizeof *st);
     struct sq *s = calloc(1, sizeof *s);
     if (!st || !s) {

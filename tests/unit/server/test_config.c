@@ -86,12 +86,30 @@ static void test_hostport(void **state)
     assert_int_equal(config_split_hostport("", host, sizeof host, &port), -1);
 }
 
+/* ymsg_listen "A,B": several pager listeners (the real pager answered on 5050 and on fallback ports). */
+static void test_listen_list(void **state)
+{
+    char out[64];
+    (void)state;
+    assert_int_equal(config_list_count("127.0.0.1:5050"), 1);
+    assert_int_equal(config_list_count(" 127.0.0.1:5050 , [::1]:23,,"), 2);
+    assert_int_equal(config_list_count(""), 0);
+    assert_int_equal(config_list_count(" , "), 0);
+    assert_int_equal(config_list_item(" 127.0.0.1:5050 , [::1]:23,,", 1, out, sizeof out), 0);
+    assert_string_equal(out, "[::1]:23");
+    assert_int_equal(config_list_item("a:1,b:2", 0, out, sizeof out), 0);
+    assert_string_equal(out, "a:1");
+    assert_int_equal(config_list_item("a:1,b:2", 2, out, sizeof out), -1);
+    assert_int_equal(config_list_item("abcdef:1", 0, out, 4), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_set),
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_listen_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
