@@ -88,6 +88,7 @@ struct conn {
     uint8_t version_le;        /* client wrote its version little-endian (YMSG 9/10) */
     uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */
     uint8_t invisible;         /* appears offline to everyone not in allow */
+    uint8_t invisible_by_c6;   /* invisible since a 0xC6 10=12 (OpenYMSG): a 0xC6 with another code ends it */
     uint8_t away;              /* key 47: 0 available, 1 away/busy, 2 idle */
     uint8_t away_sent;         /* the client's last status change carried key 47: relay it as sent */
     uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */

@@ -288,14 +288,20 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
     pres_begin(srv, c->user, NULL, &s);
     if (svc == YMSG_SVC_Y6_VISIBLE_TOGGLE) {
         if (ymsg_get_int(pkt, YMSG_KEY_FLAG, &v) == 0 && (v == 1 || v == 2)) c->invisible = v == 2;
+        c->invisible_by_c6 = 0;
     } else {
         /* 0xC6 (YMSG 13+) and 0x03 / 0x04 (older): code in key 10, else in the header status. */
         uint32_t code = pkt->hdr.status;
         if (ymsg_get_int(pkt, YMSG_KEY_STATUS, &v) == 0) code = (uint32_t)v;
         if (code == YMSG_STATUS_INVISIBLE) {
+            c->invisible_by_c6 = !c->invisible && svc == YMSG_SVC_Y6_STATUS_UPDATE;
             c->invisible = 1;
         } else {
-            if (svc != YMSG_SVC_Y6_STATUS_UPDATE && c->invisible) c->invisible = 0; /* old clients: back */
+            /* Pidgin and libyahoo2 go invisible with 0xC5 and leave with 0xC5 13=1 after their 0xC6, so a
+             * 0xC6 alone keeps them invisible; OpenYMSG goes with 0xC6 10=12 and comes back with 0xC6 10=0
+             * and nothing else. */
+            if ((svc != YMSG_SVC_Y6_STATUS_UPDATE || c->invisible_by_c6) && c->invisible) c->invisible = 0;
+            c->invisible_by_c6 = 0;
             if (code > YMSG_STATUS_STEPPEDOUT && code != YMSG_STATUS_CUSTOM && code != YMSG_STATUS_IDLE)
                 code = YMSG_STATUS_AVAILABLE;
             c->status = code;
