@@ -22,7 +22,8 @@
 #include "store.h"
 
 #ifndef FIXTURE_DIR
-#define FIXTURE_DIR "/work/shared/fixtures/amf/rocketamf/request"
+/* set by meson.build from the source tree; never an absolute path that only exists on one machine */
+#error "FIXTURE_DIR must be defined by the build"
 #endif
 
 struct fx {

@@ -614,9 +614,7 @@ def test_https_token_login():
     import ssl
     import subprocess
     import tempfile
-    if not shutil.which("openssl"):
-        print("skip: no openssl")
-        return
+    assert shutil.which("openssl"), "openssl (Debian package openssl, scripts/deps.sh test) makes the test certificate"
     d = tempfile.mkdtemp(prefix="ymsgd-tls-")
     key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
@@ -680,7 +678,10 @@ def test_hash_workers_disconnect_and_shutdown():
 
 # ---- real client bytes (shared/captures) ----------------------------------------------------------
 
-CAPTURES = os.environ.get("YMSG_CAPTURES", "/work/shared/captures")
+# ../shared/captures beside the source tree (tests/e2e/server -> three levels up is the source root)
+CAPTURES = os.environ.get("YMSG_CAPTURES") or os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "..", "shared",
+    "captures")
 
 
 def client_streams(path):
@@ -728,9 +729,9 @@ def test_replay_real_clients():
     packet after it) and checks what the server makes of them."""
     import struct
     files = ["libpurple-2.10.9-login-chat.pcap", "libyahoo2-1.0.0-login-chat.pcap", "openymsg-login-chat.pcap"]
-    if not all(os.path.exists(os.path.join(CAPTURES, f)) for f in files):
-        print("skip: captures not found in %s" % CAPTURES)
-        return
+    missing = [f for f in files if not os.path.exists(os.path.join(CAPTURES, f))]
+    assert not missing, "real-client captures missing in %s: %s (the shared tree belongs at ../shared beside " \
+        "the source tree; YMSG_CAPTURES overrides)" % (os.path.normpath(CAPTURES), missing)
     import socket
     for f in files:
         streams = client_streams(os.path.join(CAPTURES, f))
