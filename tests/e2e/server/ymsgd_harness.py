@@ -260,9 +260,9 @@ class Server:
         return open(os.path.join(self.dir, "ymsgd.log"), errors="replace").read()
 
     # ---- the token login -------------------------------------------------------------------
-    def token(self, user, password, challenge="x"):
+    def token(self, user, password, challenge="x", timeout=5.0):
         q = urllib.parse.urlencode({"src": "ymsgr", "ts": "", "login": user, "passwd": password, "chal": challenge})
-        _, _, _, body = http_get(self.http_port, "/config/pwtoken_get?" + q)
+        _, _, _, body = http_get(self.http_port, "/config/pwtoken_get?" + q, timeout=timeout)
         return body.decode()
 
     def cookies(self, token):
