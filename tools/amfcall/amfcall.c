@@ -939,6 +939,17 @@ int main(int argc, char **argv)
     if (pwfile && argsfile && !strcmp(pwfile, "-") && !strcmp(argsfile, "-"))
         die_usage("--password-file and --args-file cannot both read standard input");
     if (argc - optind < 2) die_usage("need a URL and at least one Service.method");
+    /* The jar holds a live session cookie.  libcurl creates a missing jar with fopen() (0666 & ~umask)
+     * and rewrites an existing one keeping its mode, so create it 0600 first and tighten an old one. */
+    if (cfg.cookie_jar) {
+        int fd = open(cfg.cookie_jar, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || fchmod(fd, 0600) < 0) {
+            errmsg("cookie jar %s: %s", cfg.cookie_jar, strerror(errno));
+            if (fd >= 0) close(fd);
+            return EXIT_USAGE;
+        }
+        close(fd);
+    }
     const char *url = argv[optind++];
 
     /* split the rest on "--" into calls */
@@ -969,17 +980,6 @@ int main(int argc, char **argv)
         cfg.password = read_password(pwfile);
     }
 
-    /* The jar holds a live session cookie.  libcurl creates a missing jar with fopen() (0666 & ~umask)
-     * and rewrites an existing one keeping its mode, so create it 0600 first and tighten an old one. */
-    if (cfg.cookie_jar) {
-        int fd = open(cfg.cookie_jar, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0 || fchmod(fd, 0600) < 0) {
-            errmsg("cookie jar %s: %s", cfg.cookie_jar, strerror(errno));
-            if (fd >= 0) close(fd);
-            return EXIT_USAGE;
-        }
-        close(fd);
-    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         errmsg("cannot initialise libcurl");
         return EXIT_NET;
