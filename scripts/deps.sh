@@ -6,13 +6,15 @@
 set -euo pipefail
 what=${1:-build}
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-dev libssl-dev
-            libsqlite3-dev libsodium-dev libpcap-dev libncurses-dev libcrypt-dev libcmocka-dev)
+            libsqlite3-dev libsodium-dev libpcap-dev libncurses-dev libcrypt-dev libcmocka-dev
+            emscripten)
 test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl
            openssl
            # building the three real clients of ../shared/peers (tests/interop/peers; list from its README)
            xz-utils tar libglib2.0-dev libxml2-dev libgnutls28-dev autoconf automake libtool libtool-bin intltool
            gettext openjdk-17-jdk-headless libcommons-io-java libcommons-logging-java libjdom1-java
-           liblog4j1.2-java)
+           liblog4j1.2-java
+           chromium)
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 # npm packages the AMF interop tests and bench/amf use as independent peers (pinned by package-lock.json)
@@ -31,6 +33,13 @@ npm_gateway_peer() {
   [ -d "$dir/node_modules" ] && return 0
   npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts >&2
 }
+# playwright-core for tests/e2e/web: it drives Debian's /usr/bin/chromium (it never downloads a browser)
+npm_web() {
+  [ "$what" = test ] || return 0
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/web"
+  [ -d "$dir/node_modules" ] && return 0
+  npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts >&2
+}
 # A tool already on PATH from elsewhere (e.g. nodejs and npm from NodeSource, whose nodejs package
 # conflicts with Debian's npm) satisfies its package: only the command is needed.
 declare -A by_command=([nodejs]=node [npm]=npm [python3]=python3 [curl]=curl [make]=make [gcc]=gcc)
@@ -40,7 +49,7 @@ for p in "${pkgs[@]}"; do
   st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$st" = "install ok installed" ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && { npm_peers; npm_gateway_peer; exit 0; }
+[ ${#missing[@]} -eq 0 ] && { npm_peers; npm_gateway_peer; npm_web; exit 0; }
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
   echo "missing Debian packages: ${missing[*]}" >&2
@@ -55,3 +64,4 @@ apt-get update -q >/dev/null
 $cmd >/dev/null
 npm_peers
 npm_gateway_peer
+npm_web

@@ -1,0 +1,139 @@
+// The WebAssembly build of libymsg + libamf against the vectors the C tests use: auth responses
+// (tests/unit/ymsg/test_auth.c and the native auth_cli), a real Flash CommandMessage capture
+// (shared/fixtures/amf/rocketamf), and a whole token login driven through the sans-IO session.
+// Usage: node --test test_wasm.mjs  with  YMSG_WWW=<build>/web/www  YMSG_AUTH_CLI=<auth_cli>
+//        YMSG_SHARED=<source>/../shared
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const www = process.env.YMSG_WWW;
+const shared = process.env.YMSG_SHARED;
+if (!www || !existsSync(path.join(www, 'ymsg.wasm')))
+  throw new Error(`FAIL: ${www}/ymsg.wasm is missing: the wasm build did not run (install emscripten: scripts/deps.sh test)`);
+const { loadCore, SS } = await import(pathToFileURL(path.join(www, 'ymsg-web.mjs')));
+const core = await loadCore({ wasmBinary: readFileSync(path.join(www, 'ymsg.wasm')) });
+
+const hex = (s) => Buffer.from(s, 'utf8').toString('hex') || '-';
+
+test('auth16 vectors (YMSG.md §9.3, §13.2, MD5 of nothing)', () => {
+  assert.equal(core.auth16('GbYfS1Jq1Dk', 'g.4Y5SJZ6nkFAoUfqKMHGbvIAsSjH4ZUWVqcpg--'), 'XNWI3fXT9Q9MrFsA40flsA--');
+  assert.equal(core.auth16('CRUMBalice', 'x^0+1-2*3/4%5'), 'BQE_U9_xt0ZH3ezzSTx8bA--');
+  assert.equal(core.auth16('', ''), '1B2M2Y8AsgTpgAmY7PhCfg--');
+});
+
+test('method-0 responses equal the native build (OpenSSL MD5 + libcrypt md5crypt)', () => {
+  const cli = process.env.YMSG_AUTH_CLI;
+  assert.ok(cli && existsSync(cli), `native auth_cli missing: ${cli}`);
+  const cases = [['alice', 'secret', 'ZLDf53MhvtLtBxSAeupbLw8K'], ['bob', 'pässwörd😀', 'x^0+1-2*3/4%5abcdefgh'],
+    ['c', 'a-much-longer-password-than-sixteen-bytes-0123456789', 'ZLDf53MhvtLtBxSAeupbLw8L'],
+    ['d', 'p', '0123456789abcdef+(|&^%$'], ['e', 'x'.repeat(64), 'ZLDf53MhvtLtBxSAeupbLw8K']];
+  const input = cases.map(([u, p, c]) => `method0 ${hex(u)} ${hex(p)} ${hex(c)}\n`).join('');
+  const lines = execFileSync(cli, { input }).toString().trim().split('\n');
+  assert.equal(lines.length, cases.length);
+  cases.forEach(([u, p, c], i) => assert.equal(core.method0(u, p, c).join(' '), lines[i], `case ${i}`));
+});
+
+test('a Flex ping encodes byte for byte as Flash sent it (rocketamf commandMessage.bin)', () => {
+  const want = readFileSync(path.join(shared, 'fixtures/amf/rocketamf/request/commandMessage.bin'));
+  const got = core.flexRequest([{ kind: 'command', operation: 5, messageId: '7B0ACE15-8D57-6AE5-B9D4-99C2D32C8246',
+    headers: { DSMessagingVersion: 1, DSId: 'nil' } }]);
+  assert.equal(Buffer.from(got).toString('hex'), want.toString('hex'));
+});
+
+test('Flex packets decode to their messages (RemotingMessage, Ack, BlazeDS reply)', () => {
+  const fx = (n) => readFileSync(path.join(shared, 'fixtures/amf/rocketamf/request', n));
+  const r = core.decodePacket(fx('remotingMessage.bin'));
+  assert.equal(r.version, 3);
+  assert.equal(r.bodies[0].response, '/2');
+  assert.equal(r.bodies[0].flex.kind, 'remoting');
+  assert.equal(r.bodies[0].flex.messageId, 'FE4AF2BC-DD3C-5470-05D8-9971D51FF89D');
+  assert.deepEqual(r.bodies[0].flex.body, [true]);
+  for (const n of ['acknowledge-response.bin', 'blaze-response.bin']) {
+    const a = core.decodePacket(fx(n));
+    assert.match(a.bodies[0].target, /onResult$/, n);
+    assert.equal(a.bodies[0].flex.kind, 'ack', n);
+  }
+});
+
+test('remoting request round trip with typed PhoneEntry objects and UTF-8', () => {
+  const list = [{ $class: 'PhoneEntry', name: 'Zoë 😀', phone: '+1 555', email: 'z@example.com' }];
+  const bytes = core.flexRequest([{ kind: 'remoting', operation: 'sync', source: 'Phonebook', destination: 'Phonebook',
+    messageId: 'A', clientId: 'C', dsId: 'C', endpoint: 'my-amf', body: [list] }]);
+  const d = core.decodePacket(bytes);
+  assert.equal(d.bodies[0].target, 'null');
+  assert.equal(d.bodies[0].response, '/1');
+  const m = d.bodies[0].flex;
+  assert.equal(m.kind, 'remoting');
+  assert.equal(m.clientId, 'C');
+  assert.deepEqual(m.body, [list]);
+});
+
+test('bad requests are refused with an error, nothing encoded', () => {
+  assert.throws(() => core.flexRequest([]), /invalid|argument/i);
+  assert.throws(() => core.flexRequest([{ kind: 'bogus' }]));
+  assert.throws(() => core.decodePacket(new Uint8Array([0, 3, 0, 0, 0, 1, 0])), (e) => e.code < 0);
+});
+
+// A YMSG packet as the server would send it (header + key/value pairs joined by C0 80).
+function packet(service, status, sid, pairs) {
+  const parts = [];
+  for (const [k, v] of pairs) parts.push(Buffer.from(String(k)), Buffer.from([0xc0, 0x80]), Buffer.from(v), Buffer.from([0xc0, 0x80]));
+  const body = Buffer.concat(parts);
+  const h = Buffer.alloc(20);
+  h.write('YMSG', 0); h.writeUInt16BE(0x10, 4); h.writeUInt16BE(body.length, 8);
+  h.writeUInt16BE(service, 10); h.writeUInt32BE(status, 12); h.writeUInt32BE(sid, 16);
+  return Buffer.concat([h, body]);
+}
+
+test('the session runs the whole token login and answers the challenge with auth16', () => {
+  const s = core.session('Alice', 'pw ä', { loginUrl: 'http://127.0.0.1:9' });
+  assert.equal(s.start(0), 0);
+  let out = Buffer.from(s.output());
+  s.consume(out.length);
+  assert.equal(out.subarray(0, 4).toString(), 'YMSG');
+  assert.equal(out.readUInt16BE(10), 0x57);
+  assert.ok(out.includes('alice'));
+  const challenge = 'g.4Y5SJZ6nkFAoUfqKMHGbvIAsSjH4ZUWVqcpg--';
+  // one byte at a time: the session reassembles like on TCP
+  for (const b of packet(0x57, 1, 77, [[1, 'alice'], [94, challenge], [13, '2']])) s.feed(new Uint8Array([b]));
+  let ev = [...s.events()];
+  assert.equal(ev[0].type, 'http_get');
+  assert.match(ev[0].text, /^http:\/\/127\.0\.0\.1:9\/config\/pwtoken_get\?.*login=alice.*passwd=pw%20%C3%A4/);
+  assert.equal(s.state(), SS.TOKEN);
+  s.httpResponse(200, '', '0\r\nymsgr=TOKEN1\r\npartnerid=x\r\n');
+  ev = [...s.events()];
+  assert.match(ev[0].text, /pwtoken_login\?.*token=TOKEN1/);
+  s.httpResponse(200, '', '0\r\ncrumb=GbYfS1Jq1Dk\r\nY=v=1&n=a\r\nT=z=b\r\ncookievalidfor=86400\r\n');
+  out = Buffer.from(s.output());
+  assert.equal(out.readUInt16BE(10), 0x54);
+  assert.ok(out.includes('XNWI3fXT9Q9MrFsA40flsA--'), 'key 307 carries auth16(crumb, challenge)');
+  s.consume(out.length);
+  s.feed(packet(0xf1, 0, 77, [[65, 'Friends'], [7, 'bob'], [301, '319'], [300, '319']]));
+  s.feed(packet(0xf0, 0, 77, [[7, 'bob'], [10, '99'], [19, 'hi 😀'], [13, '1']]));
+  ev = [...s.events()];
+  const r = s.roster();
+  assert.equal(r.me, 'alice');
+  assert.ok(ev.some((e) => e.type === 'logged_in' || e.type === 'buddy_list'), JSON.stringify(ev));
+  const bob = r.buddies.find((b) => b.id === 'bob');
+  assert.ok(bob, JSON.stringify(r));
+  assert.equal(bob.group, 'Friends');
+  s.free();
+});
+
+test('a wrong password (pwtoken_get 1212) is a login failure with the code', () => {
+  const s = core.session('alice', 'wrong', { loginUrl: 'http://127.0.0.1:9' });
+  s.start(0); s.consume(s.output().length);
+  s.feed(packet(0x57, 1, 1, [[1, 'alice'], [94, 'abc'], [13, '2']]));
+  [...s.events()];
+  s.httpResponse(200, '', '1212\r\n');
+  const ev = [...s.events()];
+  const f = ev.find((e) => e.type === 'login_failed');
+  assert.ok(f, JSON.stringify(ev));
+  assert.equal(f.code, 1212);
+  assert.equal(s.state(), SS.CLOSED);
+  s.free();
+});
