@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "http.h"
 #include "log.h"
+#include "static.h"
 #include "login_http.h"
 #include "server.h"
 #include "store.h"
@@ -312,6 +313,12 @@ static int run_server(struct config *cfg)
     }
     int users = 0;
     if (created && srv->st->user_list(srv->st, count_cb, &users) == 0 && users == 0) make_demo_accounts(cfg, srv->st);
+    if (static_register(srv->http, srv, err, sizeof err) < 0) { /* the browser apps (web/) */
+        fprintf(stderr, "ymsgd: %s\n", err);
+        srv->st->close(srv->st);
+        if (created) remove_new_database(cfg->data_dir);
+        return 1;
+    }
     struct timeval sweep = {30, 0};
     srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
     event_add(srv->sweeper, &sweep);
@@ -324,6 +331,7 @@ static int run_server(struct config *cfg)
     conn_close_all(srv);
     auth_shutdown(srv->auth);
     http_free(srv->http);
+    static_unregister();
     gateway_free(gw);
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);

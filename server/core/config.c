@@ -87,6 +87,9 @@ static const struct knob knobs[] = {
     {"amf_phonebook_cache", K_LONG, F(amf_phonebook_cache), "16777216", 0, 1073741824, "bytes of phonebooks the AMF gateway keeps in memory (0 = off)"},
     {"amf_crossdomain", K_STR, F(amf_crossdomain), "", 0, 0, "domains in /crossdomain.xml, comma separated (\"\" = none)"},
     {"amf_crossdomain_secure", K_BOOL, F(amf_crossdomain_secure), "on", 0, 1, "off: crossdomain.xml lets HTTP SWFs call HTTPS (secure=\"false\")"},
+    {"web_root", K_STR, F(web_root), "", 0, 0, "directory of the browser apps (\"\" = build tree, else <datadir>/ymsg/www)"},
+    {"web_max_file", K_LONG, F(web_max_file), "8388608", 1024, 1073741824, "largest static file served (bytes)"},
+    {"web_cache_age", K_LONG, F(web_cache_age), "300", 0, 31536000, "max-age of /assets/ files (s; pages always revalidate)"},
 };
 #undef F
 #define NKNOBS (sizeof knobs / sizeof knobs[0])

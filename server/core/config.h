@@ -73,6 +73,9 @@ struct config {
     char *amf_crossdomain;      /* AMF gateway: domains allowed by /crossdomain.xml ("" = none) */
     int amf_crossdomain_secure; /* AMF gateway: off adds secure="false" (HTTP SWFs may call HTTPS) */
     int data_dir_set;           /* data_dir came from a flag or the config file (not the default) */
+    char *web_root;             /* browser apps' files ("" = the build tree's web/www, else the installed one) */
+    long web_max_file;          /* largest static file served (bytes) */
+    long web_cache_age;         /* max-age of /assets/ files in seconds (pages always revalidate) */
 };
 
 /* Fills every field with its default (strings are heap copies). */
