@@ -23,6 +23,7 @@
 #include "http.h"
 #include "log.h"
 #include "static.h"
+#include "ws.h"
 #include "login_http.h"
 #include "server.h"
 #include "store.h"
@@ -313,7 +314,8 @@ static int run_server(struct config *cfg)
     }
     int users = 0;
     if (created && srv->st->user_list(srv->st, count_cb, &users) == 0 && users == 0) make_demo_accounts(cfg, srv->st);
-    if (static_register(srv->http, srv, err, sizeof err) < 0) { /* the browser apps (web/) */
+    if (static_register(srv->http, srv, err, sizeof err) < 0 || /* the browser apps (web/) */
+        ws_register(srv->http, srv, err, sizeof err) < 0) {     /* YMSG over WebSocket at /ymsg */
         fprintf(stderr, "ymsgd: %s\n", err);
         srv->st->close(srv->st);
         if (created) remove_new_database(cfg->data_dir);

@@ -76,6 +76,9 @@ struct config {
     char *web_root;             /* browser apps' files ("" = the build tree's web/www, else the installed one) */
     long web_max_file;          /* largest static file served (bytes) */
     long web_cache_age;         /* max-age of /assets/ files in seconds (pages always revalidate) */
+    char *ws_origins;           /* WebSocket /ymsg: other origins allowed (comma separated, "*"; same origin always) */
+    long ws_max_frame;          /* WebSocket: largest frame payload accepted (bytes) */
+    long ws_max_message;        /* WebSocket: largest message accepted, fragments joined (bytes) */
 };
 
 /* Fills every field with its default (strings are heap copies). */

@@ -100,6 +100,8 @@ struct conn {
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
+    void (*on_free)(void *arg); /* transport hook run when the connection is freed (WebSocket), or NULL */
+    void *on_free_arg;         /* its argument */
 };
 
 /* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */

@@ -166,6 +166,7 @@ static void free_conn(struct conn *c)
         struct rl_entry *e = rl_get(&srv->conn_rl, c->addr, 0);
         if (e && e->active) e->active--;
     }
+    if (c->on_free) c->on_free(c->on_free_arg); /* the transport (WebSocket) lets go of c */
     if (c->bev) bufferevent_free(c->bev);
     free(c->challenge);
     free(c->status_msg);
@@ -321,19 +322,12 @@ static void addr_text(const struct sockaddr *sa, char *addr, size_t acap, char *
     }
 }
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char *addr, const char *peer)
 {
-    struct server *srv = arg;
-    char addr[48], peer[56];
-    addr_text(sa, addr, sizeof addr, peer, sizeof peer);
-    if (srv->stopping) {
-        close(fd);
-        return;
-    }
+    if (srv->stopping) return NULL;
     if (srv->nconns >= (size_t)srv->cfg->max_sessions) {
         log_event(LOG_WARN, peer, NULL, "refused", 1, "max_sessions=%ld reached", srv->cfg->max_sessions);
-        close(fd);
-        return;
+        return NULL;
     }
     double now = rl_now();
     struct rl_entry *e = rl_get(&srv->conn_rl, addr, 1);
@@ -341,13 +335,11 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     if (e && e->active >= (uint32_t)srv->cfg->max_conns_per_addr &&
         !(victim = prelist_oldest(srv, addr, now))) {
         log_event(LOG_WARN, peer, NULL, "refused", 2, "max_conns_per_addr=%ld", srv->cfg->max_conns_per_addr);
-        close(fd);
-        return;
+        return NULL;
     }
     if (!rl_take(&srv->conn_rl, addr, now)) {
         log_event(LOG_WARN, peer, NULL, "refused", 3, "conn_rate=%ld/s exceeded", srv->cfg->conn_rate);
-        close(fd);
-        return;
+        return NULL;
     }
     if (victim) {
         /* Logged-in sessions are never on the list: only a connection that has not logged in goes. */
@@ -361,15 +353,10 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         }
     }
     struct conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = c ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-    if (!bev) {
-        free(c);
-        close(fd);
+    if (!c) {
         log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
-        return;
+        return NULL;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->srv = srv;
     c->tp = &tcp_transport;
     c->bev = bev;
@@ -391,6 +378,26 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     bufferevent_set_timeouts(bev, &tv, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     log_event(LOG_DEBUG, peer, NULL, "connect", 0, NULL);
+    return c;
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    struct server *srv = arg;
+    char addr[48], peer[56];
+    addr_text(sa, addr, sizeof addr, peer, sizeof peer);
+    struct bufferevent *bev = srv->stopping ? NULL : bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        close(fd);
+        if (!srv->stopping) log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
+        return;
+    }
+    if (!conn_adopt(srv, bev, addr, peer)) {
+        bufferevent_free(bev); /* closes fd */
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 /* One pager listener on addr ("HOST:PORT"); 0, or -1 with a message in err. */

@@ -9,6 +9,10 @@
 #include "server.h"
 
 int conn_listen(struct server *srv, char *err, size_t errlen);
+/* A YMSG connection over an already-connected byte stream bev (TCP accept, or the inner side of a
+ * WebSocket: server/http/ws.c): the same admission limits, timeouts and state machine.  Returns the
+ * connection (it owns bev from then on and frees it), or NULL when refused (bev is the caller's). */
+struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char *addr, const char *peer);
 /* Stops accepting (shutdown). */
 void conn_stop_listening(struct server *srv);
 

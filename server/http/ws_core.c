@@ -1,0 +1,254 @@
+/* The pure parts of YMSG over WebSocket (see ws.h): the upgrade handshake and the framing core over
+ * libwslay.  No event loop and no sockets: unit tests and fuzz_ws use them directly. */
+#include "ws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <wslay/wslay.h>
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+/* ---- handshake ------------------------------------------------------------------------------ */
+
+/* 1 if the comma-separated header value list contains token (case-insensitive). */
+static int ws_has_token(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* Origin "scheme://host[:port]" against the Host header: same origin when host[:port] match. */
+static int ws_same_origin(const char *origin, const char *host)
+{
+    const char *p = strstr(origin, "://");
+    if (!p || !host) return 0;
+    return strcasecmp(p + 3, host) == 0;
+}
+
+static int ws_origin_allowed(const char *origin, const char *host, const char *allow)
+{
+    if (!origin) return 1; /* not a browser: nothing to protect against */
+    if (ws_same_origin(origin, host)) return 1;
+    if (!allow || !*allow) return 0;
+    return strcmp(allow, "*") == 0 || ws_has_token(allow, origin);
+}
+
+int ws_handshake(const struct ws_hs_in *in, char accept[29], const char **why)
+{
+    static char dummy;
+    const char *w = &dummy;
+    if (!why) why = &w;
+    if (!in->is_get) return *why = "GET only", 405;
+    if (!in->upgrade || !ws_has_token(in->upgrade, "websocket")) return *why = "not a WebSocket upgrade", 426;
+    if (!in->http11) return *why = "HTTP/1.1 required", 400;
+    if (!in->connection || !ws_has_token(in->connection, "upgrade")) return *why = "Connection: Upgrade missing", 400;
+    if (!in->version || strcmp(in->version, "13") != 0) return *why = "Sec-WebSocket-Version 13 required", 426;
+    if (!in->host) return *why = "Host missing", 400;
+    unsigned char raw[32];
+    size_t kl = in->key ? strlen(in->key) : 0;
+    if (kl != 24 || EVP_DecodeBlock(raw, (const unsigned char *)in->key, 24) != 18 || in->key[22] != '=' ||
+        in->key[23] != '=')
+        return *why = "bad Sec-WebSocket-Key", 400;
+    if (!in->protocol || !ws_has_token(in->protocol, "ymsg")) return *why = "subprotocol ymsg required", 400;
+    if (!ws_origin_allowed(in->origin, in->host, in->allow_origins)) return *why = "origin not allowed", 403;
+    unsigned char sha[SHA_DIGEST_LENGTH];
+    char cat[64];
+    snprintf(cat, sizeof cat, "%s%s", in->key, WS_GUID);
+    SHA1((const unsigned char *)cat, strlen(cat), sha);
+    EVP_EncodeBlock((unsigned char *)accept, sha, SHA_DIGEST_LENGTH);
+    *why = "ok";
+    return 101;
+}
+
+/* ---- framing core --------------------------------------------------------------------------- */
+
+struct ws_core {
+    wslay_event_context_ptr ctx;  /* wslay's session */
+    struct ws_limits lim;         /* caps */
+    struct evbuffer *in;          /* input being consumed by ws_core_feed */
+    struct evbuffer *out;         /* frames to send */
+    ws_deliver_fn deliver;        /* gets binary message payloads */
+    void *arg;                    /* for deliver */
+    uint16_t close_code;          /* code of the close we sent */
+    int refused;                  /* stopped reading: a close with our code is queued */
+    uint8_t hdr[2];               /* first two bytes of the frame header being tracked */
+    unsigned hn;                  /* header bytes seen so far (0..need) */
+    unsigned need;                /* header length once known (2..14), else 2 */
+    uint64_t left;                /* payload bytes of the current frame still to come */
+};
+
+static void ws_refuse(struct ws_core *w, uint16_t code, const char *reason);
+
+/* How many of the n bytes may go to wslay: frame headers are followed so that a control frame over
+ * 125 bytes or fragmented is refused with 1002 here (wslay would close without a status code). */
+static size_t ws_track(struct ws_core *w, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (w->hn == 0 && w->left) {
+            size_t take = w->left < n - i ? (size_t)w->left : n - i;
+            w->left -= take;
+            i += take;
+            continue;
+        }
+        if (w->hn < 2) w->hdr[w->hn] = p[i];
+        if (++w->hn == 2) {
+            uint8_t b0 = w->hdr[0], l7 = w->hdr[1] & 0x7F;
+            if ((b0 & 8) && (l7 > 125 || !(b0 & 0x80))) {
+                ws_refuse(w, WSLAY_CODE_PROTOCOL_ERROR, "bad control frame");
+                return i;
+            }
+            w->need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((w->hdr[1] & 0x80) ? 4 : 0);
+            w->left = l7 < 126 ? l7 : 0;
+        } else if (w->hn > 2 && w->hn <= 10 && (w->hdr[1] & 0x7F) >= 126 &&
+                   w->hn <= 2u + ((w->hdr[1] & 0x7F) == 126 ? 2u : 8u)) {
+            w->left = w->left << 8 | p[i]; /* extended length, big-endian */
+        }
+        i++;
+        if (w->hn >= 2 && w->hn == w->need) w->hn = 0;
+    }
+    return i;
+}
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
+{
+    struct ws_core *w = user;
+    size_t avail = w->in && !w->refused ? evbuffer_get_length(w->in) : 0;
+    if (avail > len) avail = len;
+    size_t n = avail ? ws_track(w, evbuffer_pullup(w->in, (ssize_t)avail), avail) : 0;
+    if (n == 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
+    evbuffer_remove(w->in, buf, n);
+    return (ssize_t)n;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user)
+{
+    struct ws_core *w = user;
+    if (evbuffer_add(w->out, data, len) != 0) {
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+        return -1;
+    }
+    return (ssize_t)len;
+}
+
+static void ws_refuse(struct ws_core *w, uint16_t code, const char *reason)
+{
+    if (w->refused) return;
+    w->refused = 1;
+    ws_core_close(w, code, reason);
+    wslay_event_shutdown_read(w->ctx);
+}
+
+static void ws_frame_start_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_start_arg *a,
+                              void *user)
+{
+    struct ws_core *w = user;
+    if (a->payload_length > w->lim.max_frame)
+        ws_refuse(w, WSLAY_CODE_MESSAGE_TOO_BIG, "frame too big");
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *a, void *user)
+{
+    struct ws_core *w = user;
+    if (w->refused) return;
+    if (a->opcode == WSLAY_BINARY_FRAME) {
+        if (a->msg_length) w->deliver(w->arg, a->msg, a->msg_length);
+    } else if (a->opcode == WSLAY_TEXT_FRAME) {
+        ws_refuse(w, WSLAY_CODE_UNSUPPORTED_DATA, "binary messages only");
+    }
+    /* ping (answered by wslay), pong and close (answered by wslay) need nothing here */
+}
+
+struct ws_core *ws_core_new(const struct ws_limits *lim, ws_deliver_fn deliver, void *arg)
+{
+    struct ws_core *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    struct wslay_event_callbacks cb = {
+        .recv_callback = ws_recv_cb, .send_callback = ws_send_cb,
+        .on_frame_recv_start_callback = ws_frame_start_cb, .on_msg_recv_callback = ws_msg_cb};
+    w->lim = *lim;
+    w->deliver = deliver;
+    w->arg = arg;
+    w->out = evbuffer_new();
+    if (!w->out || wslay_event_context_server_init(&w->ctx, &cb, w) != 0) {
+        if (w->out) evbuffer_free(w->out);
+        free(w);
+        return NULL;
+    }
+    wslay_event_config_set_max_recv_msg_length(w->ctx, w->lim.max_message);
+    return w;
+}
+
+void ws_core_free(struct ws_core *w)
+{
+    if (!w) return;
+    wslay_event_context_free(w->ctx);
+    evbuffer_free(w->out);
+    free(w);
+}
+
+static int ws_core_done(struct ws_core *w)
+{
+    wslay_event_send(w->ctx);
+    return (wslay_event_get_close_sent(w->ctx) || !wslay_event_want_read(w->ctx)) ? -1 : 0;
+}
+
+int ws_core_feed(struct ws_core *w, struct evbuffer *in)
+{
+    w->in = in;
+    int rc = 0;
+    /* wslay reads until the input is exhausted (WOULDBLOCK) or it stops reading. */
+    while (rc == 0 && !w->refused && wslay_event_get_read_enabled(w->ctx) && evbuffer_get_length(in) > 0) {
+        size_t before = evbuffer_get_length(in);
+        rc = wslay_event_recv(w->ctx);
+        if (evbuffer_get_length(in) == before) break;
+    }
+    w->in = NULL;
+    if (rc != 0 && !wslay_event_get_close_sent(w->ctx)) {
+        /* wslay queued 1002/1007/1009 itself for protocol errors; make sure something is queued */
+        ws_refuse(w, WSLAY_CODE_PROTOCOL_ERROR, "protocol error");
+    }
+    if (w->refused) evbuffer_drain(in, evbuffer_get_length(in));
+    return ws_core_done(w);
+}
+
+int ws_core_send(struct ws_core *w, const uint8_t *p, size_t n)
+{
+    if (wslay_event_get_close_sent(w->ctx) || w->close_code) return -1;
+    struct wslay_event_msg m = {WSLAY_BINARY_FRAME, p, n};
+    if (wslay_event_queue_msg(w->ctx, &m) != 0) return -1;
+    return wslay_event_send(w->ctx) == 0 ? 0 : -1;
+}
+
+void ws_core_close(struct ws_core *w, uint16_t code, const char *reason)
+{
+    if (w->close_code || wslay_event_get_close_sent(w->ctx)) return;
+    w->close_code = code;
+    wslay_event_queue_close(w->ctx, code, (const uint8_t *)reason, reason ? strlen(reason) : 0);
+    wslay_event_send(w->ctx);
+}
+
+struct evbuffer *ws_core_out(struct ws_core *w) { return w->out; }
+int ws_core_close_sent(const struct ws_core *w) { return wslay_event_get_close_sent(w->ctx); }
+uint16_t ws_core_close_code(const struct ws_core *w)
+{
+    return w->close_code ? w->close_code : wslay_event_get_status_code_sent(w->ctx);
+}

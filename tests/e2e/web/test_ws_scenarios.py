@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""The pager's end-to-end scenarios (tests/e2e/server/test_scenarios.py) with alice on WebSocket and
+everyone else on TCP: a WebSocket session must behave as an ordinary session in every one of them.
+Usage: test_ws_scenarios.py YMSGD [TEST...]"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wsclient import ws_login  # noqa: E402  (puts tests/e2e/server on sys.path)
+import test_scenarios  # noqa: E402
+import ymsgd_harness  # noqa: E402
+
+_tcp_login = ymsgd_harness.Server.login
+
+
+def login(self, user, password, status=0, version=16, expect_ok=True):
+    if user == "alice" and version >= 16:
+        return ws_login(self, user, password, status=status, expect_ok=expect_ok)
+    return _tcp_login(self, user, password, status=status, version=version, expect_ok=expect_ok)
+
+
+ymsgd_harness.Server.login = login
+
+# Not run here: test_slow_reader_disconnected floods a TCP reader from alice and relies on alice's
+# packets arriving in large TCP batches (WebSocket messages are handed over one by one, so the
+# backlog reaches the kernel before it reaches out_cap; test_ws.py drops a WebSocket reader that never
+# reads instead); test_hash_workers_disconnect_and_shutdown has no alice.
+SKIPPED_HERE = {"test_slow_reader_disconnected", "test_hash_workers_disconnect_and_shutdown"}
+
+if __name__ == "__main__":
+    tests = [getattr(test_scenarios, n) for n in dir(test_scenarios) if n.startswith("test_") and n not in SKIPPED_HERE]
+    tests.sort(key=lambda f: f.__code__.co_firstlineno)
+    ymsgd_harness.run_tests(tests)
