@@ -58,6 +58,11 @@ test('pages and assets with their content types and caching headers', async () =
   assert.match(pb.headers['content-security-policy'], /default-src 'self'/);
   assert.equal(pb.headers['x-content-type-options'], 'nosniff');
   assert.match(pb.body.toString(), /<title>Phonebook<\/title>/);
+  for (const p of ['/', '/index.html', '/messenger/']) {
+    const r = await get(p);
+    assert.equal(r.status, 200, p);
+    assert.match(r.body.toString(), /<title>Messenger<\/title>/, p);
+  }
   for (const [p, t] of [['/assets/ymsg.wasm', 'application/wasm'], ['/assets/ymsg.mjs', 'text/javascript; charset=utf-8'],
     ['/assets/app.css', 'text/css; charset=utf-8'], ['/assets/favicon.svg', 'image/svg+xml']]) {
     const r = await get(p);

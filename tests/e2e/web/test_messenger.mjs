@@ -1,0 +1,149 @@
+// The web messenger in Debian's Chromium against the real ymsgd: sign-in errors, two browser users
+// who add and authorise each other, chat UTF-8 both ways, typing, buzz, invisible and back, unread
+// counts in the title, a phone-sized viewport, and a server restart the page reconnects from.
+// Screenshots of each screen go to <build>/tests/e2e/web/screenshots/messenger-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, launchBrowser, newPage, shot } from './harness.mjs';
+
+let srv, browser;
+before(async () => {
+  srv = new Server();
+  for (const u of ['alice', 'bob']) srv.addUser(u, `pw-${u}`);
+  await srv.start();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+  srv?.cleanup();
+});
+
+async function signIn(page, user, pass, path = '/') {
+  await page.goto(`${srv.url}${path}`);
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.fill('#user', user);
+  await page.fill('#pass', pass);
+  await page.press('#pass', 'Enter');
+}
+
+const buddyState = (page, id) => page.getAttribute(`.buddy[data-id="${id}"]`, 'class');
+async function waitBuddy(page, id, state) {
+  await page.waitForFunction(([i, s]) => document.querySelector(`.buddy[data-id="${i}"]`)?.classList.contains(s),
+    [id, state], { timeout: 15000 });
+}
+const lastMsg = (page, id) => page.$$eval(`.log[aria-label="Conversation with ${id}"] .msg .text`,
+  (els) => els.map((e) => e.textContent).pop());
+
+test('a wrong password shows the right message', async () => {
+  const page = await newPage(browser);
+  await signIn(page, 'alice', 'nope');
+  await page.waitForFunction(() => document.querySelector('#signin-error').textContent !== '');
+  assert.equal(await page.textContent('#signin-error'), 'Wrong ID or password.');
+  assert.equal(await page.isVisible('#main'), false);
+  await shot(page, 'messenger-1-wrong-password');
+  assert.deepEqual(page.errors, []);
+});
+
+test('two users: add, authorise, chat, typing, buzz, invisible, reconnect after a restart', async () => {
+  const a = await newPage(browser), b = await newPage(browser);
+  await signIn(a, 'alice', 'pw-alice');
+  await a.waitForSelector('#main:not([hidden])');
+  await signIn(b, 'bob', 'pw-bob', '/messenger/');
+  await b.waitForSelector('#main:not([hidden])');
+  await shot(a, 'messenger-2-empty-list');
+
+  // alice adds bob; bob accepts; bob adds alice back; alice accepts
+  await a.fill('#add-id', 'bob');
+  await a.fill('#add-msg', 'hi, it is alice');
+  await a.press('#add-msg', 'Enter');
+  await b.waitForSelector('button[aria-label="Accept alice"]');
+  assert.match(await b.textContent('#requests'), /hi, it is alice/);
+  await shot(b, 'messenger-3-auth-request');
+  await b.click('button[aria-label="Accept alice"]');
+  await waitBuddy(a, 'bob', 'online');
+  await b.fill('#add-id', 'alice');
+  await b.press('#add-id', 'Enter');
+  await a.click('button[aria-label="Accept bob"]');
+  await waitBuddy(b, 'alice', 'online');
+
+  // chat both ways, UTF-8 with emoji
+  await a.click('.buddy[data-id="bob"]');
+  await a.type('textarea[aria-label="Message to bob"]', 'héllo bob 👋');
+  await b.waitForFunction(() => /alice is typing/.test(document.querySelector('.typing')?.textContent || ''));
+  await a.press('textarea[aria-label="Message to bob"]', 'Enter');
+  await b.waitForFunction(() => document.querySelector('.log .msg.theirs .text')?.textContent === 'héllo bob 👋');
+  // the new conversation opened in the background: unread count on the tab, the buddy and the title
+  assert.equal(await b.title(), '(1) Messenger');
+  assert.equal(await b.textContent('.tab[data-id="alice"] .badge'), '1');
+  assert.equal(await b.textContent('.buddy[data-id="alice"] .badge'), '1');
+  await shot(b, 'messenger-3b-unread');
+  await b.click('.tab[data-id="alice"]');
+  assert.equal(await b.title(), 'Messenger');
+  await b.fill('textarea[aria-label="Message to alice"]', 'ça va? 😀 ✓ 中文');
+  await b.press('textarea[aria-label="Message to alice"]', 'Enter');
+  await a.waitForFunction(() => [...document.querySelectorAll('.log .msg.theirs .text')].some((e) => e.textContent === 'ça va? 😀 ✓ 中文'));
+  assert.equal(await lastMsg(a, 'bob'), 'ça va? 😀 ✓ 中文');
+  assert.match(await a.textContent('.log .msg time'), /\d/);
+  await shot(a, 'messenger-4-chat');
+
+  // unread count in the title when the chat is not in view
+  await a.evaluate(() => document.querySelector('.tab[data-id="bob"] .tab-close').click());
+  await b.fill('textarea[aria-label="Message to alice"]', 'are you there?');
+  await b.press('textarea[aria-label="Message to alice"]', 'Enter');
+  await a.waitForFunction(() => document.title === '(1) Messenger');
+  await a.click('.buddy[data-id="bob"]');
+  assert.equal(await a.title(), 'Messenger');
+  assert.equal(await lastMsg(a, 'bob'), 'are you there?');
+
+  // buzz: the window shakes and a sound plays
+  await b.click('button[aria-label="Buzz alice"]');
+  await a.waitForFunction(() => [...document.querySelectorAll('.msg.buzz .text')].length > 0);
+  await a.waitForFunction(() => Number(document.body.dataset.buzzSound || 0) > 0);
+  await shot(a, 'messenger-5-buzz');
+
+  // keyboard only: Tab from the message box reaches Buzz and Send; Enter sends
+  await a.focus('textarea[aria-label="Message to bob"]');
+  await a.keyboard.type('typed with the keyboard');
+  await a.keyboard.press('Enter');
+  await b.waitForFunction(() => [...document.querySelectorAll('.log .msg.theirs .text')].some((e) => e.textContent === 'typed with the keyboard'));
+  await a.keyboard.press('Tab');
+  assert.equal(await a.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Buzz bob');
+  await a.keyboard.press('Tab');
+  assert.equal(await a.evaluate(() => document.activeElement.textContent), 'Send');
+  await a.keyboard.press('Shift+Tab');
+  await a.keyboard.press('Shift+Tab');
+  assert.equal(await a.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Message to bob');
+
+  // alice goes invisible: bob sees her offline; back: online
+  await a.selectOption('#status', '12');
+  await waitBuddy(b, 'alice', 'offline');
+  await shot(b, 'messenger-6-alice-invisible');
+  await a.selectOption('#status', '0');
+  await waitBuddy(b, 'alice', 'online');
+  // busy with a custom message shows on bob's list
+  await a.selectOption('#status', '99');
+  await a.fill('#status-msg', 'in a meeting ☕');
+  await a.press('#status-msg', 'Enter');
+  await b.waitForFunction(() => /in a meeting ☕/.test(document.querySelector('.buddy[data-id="alice"]').textContent));
+  await waitBuddy(b, 'alice', 'away');
+
+  // phone-sized viewport
+  await b.setViewportSize({ width: 375, height: 720 });
+  await shot(b, 'messenger-7-phone');
+  await b.setViewportSize({ width: 1100, height: 760 });
+
+  // the server restarts: both pages reconnect and see each other again
+  await srv.stop();
+  await a.waitForFunction(() => /Reconnecting/.test(document.querySelector('#conn').textContent));
+  await shot(a, 'messenger-8-reconnecting');
+  await srv.start();
+  await waitBuddy(a, 'bob', 'online');
+  await waitBuddy(b, 'alice', 'away');
+  await a.waitForFunction(() => document.querySelector('#conn').hidden);
+  await a.fill('textarea[aria-label="Message to bob"]', 'back after the restart');
+  await a.press('textarea[aria-label="Message to bob"]', 'Enter');
+  await b.waitForFunction(() => [...document.querySelectorAll('.log .msg.theirs .text')].some((e) => e.textContent === 'back after the restart'));
+  assert.deepEqual(a.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  assert.deepEqual(b.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+});

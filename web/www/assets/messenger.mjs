@@ -1,0 +1,498 @@
+// The web messenger: libymsg's sans-IO session (wasm) driven over a WebSocket to ymsgd's /ymsg, with
+// the token login (pwtoken_get, pwtoken_login) done by fetch() when the session asks for it —
+// exactly the steps a desktop client takes, on the same C code.
+import { loadCore, SS, STATUS } from './ymsg-web.mjs';
+
+const $ = (id) => document.getElementById(id);
+const reduceMotion = matchMedia('(prefers-reduced-motion: reduce)');
+const LOGIN_TEXT = {
+  1212: 'Wrong ID or password.', 1213: 'This account is locked after too many failed attempts. Try again later.',
+  1235: 'No such Yahoo! ID.', 1236: 'Too many sign-in attempts from here. Wait a little and try again.',
+  1214: 'The server asks for a security check this page cannot show.', 1218: 'This account has been deactivated.',
+};
+
+const st = {
+  core: null, session: null, ws: null, timer: 0, user: '', pass: '', wantStatus: 0,
+  online: false, signingIn: false, stopped: true, retry: 0, retryTimer: 0,
+  chats: new Map(),          // id -> {tab, panel, log, typing, unread, typingTimer}
+  active: '', roster: { buddies: [], groups: [], requests: [] }, notify: false,
+};
+
+// ---------------------------------------------------------------- connection and session pump
+function wsUrl() {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ymsg`;
+}
+
+function connect() {
+  clearTimeout(st.retryTimer);
+  st.stopped = false;
+  const status = st.wantStatus === STATUS.INVISIBLE ? STATUS.INVISIBLE : STATUS.AVAILABLE;
+  st.session?.free();
+  st.session = st.core.session(st.user, st.pass, { status, loginUrl: location.origin });
+  const ws = new WebSocket(wsUrl(), 'ymsg');
+  ws.binaryType = 'arraybuffer';
+  st.ws = ws;
+  ws.onopen = () => { if (st.ws === ws) { st.session.start(performance.now()); pump(); } };
+  ws.onmessage = (m) => { if (st.ws === ws) { st.session.feed(new Uint8Array(m.data)); pump(); } };
+  ws.onclose = (e) => {
+    if (st.ws !== ws) return;
+    st.ws = null;
+    if (st.session && st.session.state() !== SS.CLOSED) st.session.close(`connection closed (${e.code})`);
+    pump();
+  };
+}
+
+function pump() {
+  const s = st.session;
+  if (!s) return;
+  for (;;) {
+    const out = s.output();
+    if (out && st.ws && st.ws.readyState === WebSocket.OPEN) {
+      st.ws.send(out);
+      s.consume(out.length);
+    }
+    let any = false;
+    for (const ev of s.events()) { any = true; onEvent(ev); }
+    if (!any && !(out && st.ws && st.ws.readyState === WebSocket.OPEN)) break;
+    if (st.session !== s) return;
+  }
+  clearTimeout(st.timer);
+  if (s.state() !== SS.CLOSED) {
+    const wait = Math.min(s.timeout(performance.now()), 60000);
+    st.timer = setTimeout(() => { if (st.session === s) { s.tick(performance.now()); pump(); } }, wait);
+  }
+}
+
+async function httpGet(url) {
+  const s = st.session;
+  try {
+    const r = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+    const body = await r.text();
+    const headers = [...r.headers].map(([k, v]) => `${k}: ${v}`).join('\r\n');
+    if (st.session === s) s.httpResponse(r.status, headers, body);
+  } catch (e) {
+    if (st.session === s) s.httpResponse(0, '', String(e.message || e));
+  }
+  if (st.session === s) pump();
+}
+
+function scheduleReconnect(why) {
+  if (st.stopped) return;
+  const delay = Math.min(30000, 1000 * 2 ** st.retry) * (0.8 + Math.random() * 0.4);
+  st.retry = Math.min(st.retry + 1, 5);
+  banner(`Connection lost (${why}). Reconnecting in ${Math.round(delay / 1000)} s…`);
+  st.retryTimer = setTimeout(connect, delay);
+}
+
+// ---------------------------------------------------------------- events
+function onEvent(ev) {
+  switch (ev.type) {
+    case 'http_get': httpGet(ev.text); break;
+    case 'logged_in':
+      st.online = true; st.retry = 0; st.signingIn = false;
+      banner('');
+      showMain();
+      break;
+    case 'login_failed': loginFailed(ev); break;
+    case 'buddy_list': case 'presence': case 'list_ack': case 'auth_request':
+      renderRoster();
+      if (ev.type === 'list_ack' && ev.code !== 0 && ev.who) sysLine(ev.who, `Could not change ${ev.who}: ${ev.text || 'code ' + ev.code}`);
+      break;
+    case 'auth_answer':
+      renderRoster();
+      sysLine(ev.who, ev.on ? `${ev.who} accepted your request.` : `${ev.who} declined your request${ev.text ? ': ' + ev.text : '.'}`);
+      break;
+    case 'message': incoming(ev); break;
+    case 'buzz': buzz(ev); break;
+    case 'typing': typing(ev.who, ev.on); break;
+    case 'not_sent': sysLine(ev.who, `Not delivered to ${ev.who}${ev.text ? ': ' + ev.text : '.'}`); break;
+    case 'system': if (ev.text) banner(ev.text, 8000); break;
+    case 'kicked':
+      st.stopped = true;
+      banner('You signed in somewhere else, so this window was signed out.');
+      break;
+    case 'disconnected':
+      st.online = false;
+      renderRoster();
+      if (!st.stopped && !st.signingIn) scheduleReconnect(ev.text || 'closed');
+      if (st.signingIn && !st.stopped) loginFailed({ code: -1, text: ev.text });
+      break;
+    default: break;
+  }
+}
+
+function loginFailed(ev) {
+  const text = LOGIN_TEXT[ev.code] || (ev.network ? `The server could not be reached (${ev.text}).` : ev.text || 'Sign-in failed.');
+  if (st.signingIn) {
+    st.stopped = true;
+    st.signingIn = false;
+    st.ws?.close();
+    $('signin-error').textContent = text;
+    $('signin-btn').disabled = false;
+    $('pass').select();
+  } else if (ev.network) {
+    scheduleReconnect(text);
+  } else {
+    st.stopped = true;
+    banner(`Signed out: ${text}`);
+  }
+}
+
+// ---------------------------------------------------------------- roster
+const presence = (b) => !b.online ? 'offline' : (b.away || (b.status !== 0 && b.status !== 99) || b.idle > 0) ? 'away' : 'online';
+const STATUS_TEXT = { 1: 'Be right back', 2: 'Busy', 3: 'Not at home', 4: 'Not at my desk', 5: 'Not in the office',
+  6: 'On the phone', 7: 'On vacation', 8: 'Out to lunch', 9: 'Stepped out', 999: 'Idle' };
+function statusLine(b) {
+  if (b.pending) return 'waiting for authorisation';
+  if (!b.online) return 'offline';
+  if (b.msg) return b.msg;
+  return STATUS_TEXT[b.status] || '';
+}
+
+function renderRoster() {
+  if (!st.session) return;
+  st.roster = st.session.roster();
+  const ul = $('roster');
+  const groups = [...new Set([...st.roster.groups, ...st.roster.buddies.map((b) => b.group)])];
+  const items = [];
+  for (const g of groups) {
+    const members = st.roster.buddies.filter((b) => b.group === g)
+      .sort((a, b) => (b.online - a.online) || a.id.localeCompare(b.id));
+    if (!members.length && !st.roster.groups.includes(g)) continue;
+    const li = el('li', { class: 'group', role: 'listitem' });
+    const online = members.filter((b) => b.online).length;
+    li.append(el('h2', { class: 'group-name' }, `${g} `, el('span', { class: 'muted' }, `${online}/${members.length}`)));
+    const inner = el('ul', { role: 'list', 'aria-label': g });
+    for (const b of members) {
+      const p = presence(b);
+      const btn = el('button', { type: 'button', class: `buddy ${p}`, 'data-id': b.id,
+        'aria-label': `${b.id}, ${p}${statusLine(b) && statusLine(b) !== p ? ', ' + statusLine(b) : ''}` },
+        el('span', { class: 'dot', 'aria-hidden': 'true' }), el('span', { class: 'name' }, b.id),
+        el('span', { class: 'smsg' }, statusLine(b)));
+      btn.addEventListener('click', () => openChat(b.id, true));
+      const unread = st.chats.get(b.id)?.unread;
+      if (unread) btn.append(el('span', { class: 'badge' }, String(unread)));
+      inner.append(el('li', { role: 'listitem' }, btn));
+    }
+    li.append(inner);
+    items.push(li);
+  }
+  if (!items.length) items.push(el('li', { class: 'muted empty', role: 'listitem' }, 'No buddies yet: add one below.'));
+  ul.replaceChildren(...items);
+  renderRequests();
+  for (const [id, c] of st.chats) c.tab.classList.toggle('offline', presence(buddy(id) || {}) === 'offline');
+}
+
+function buddy(id) { return st.roster.buddies.find((b) => b.id === id); }
+
+function renderRequests() {
+  const box = $('requests');
+  const reqs = st.roster.requests;
+  box.hidden = !reqs.length;
+  box.replaceChildren(el('h2', { class: 'small-title' }, 'Wants to add you'), ...reqs.map((r) => {
+    const acc = el('button', { type: 'button', class: 'primary', 'aria-label': `Accept ${r.id}` }, 'Accept');
+    const dec = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Decline ${r.id}` }, 'Decline');
+    acc.addEventListener('click', () => { st.session.authReply(r.id, true); pump(); renderRoster(); });
+    dec.addEventListener('click', () => { st.session.authReply(r.id, false, 'No thanks'); pump(); renderRoster(); });
+    return el('div', { class: 'request' }, el('div', {}, el('strong', {}, r.id), r.msg ? el('div', { class: 'muted' }, r.msg) : ''),
+      el('div', { class: 'row' }, acc, dec));
+  }));
+}
+
+// ---------------------------------------------------------------- chats
+function openChat(id, focus, show = true) {
+  let c = st.chats.get(id);
+  if (!c) {
+    const tabId = `tab-${st.chats.size}-${id.replace(/[^a-z0-9]/gi, '_')}`;
+    const tab = el('button', { type: 'button', role: 'tab', id: tabId, class: 'tab', 'aria-selected': 'false', 'data-id': id },
+      el('span', { class: 'tab-name' }, id), el('span', { class: 'badge', hidden: '' }, '0'));
+    const close = el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': `Close ${id}` }, '×');
+    tab.append(close);
+    const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation with ${id}` });
+    const typingLine = el('p', { class: 'typing muted', 'aria-live': 'polite' });
+    const input = el('textarea', { class: 'compose', rows: '2', placeholder: `Message ${id}`, 'aria-label': `Message to ${id}`, maxlength: '2000' });
+    const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
+    const buzzBtn = el('button', { type: 'button', title: 'Buzz!', 'aria-label': `Buzz ${id}` }, '📳 Buzz');
+    const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, buzzBtn, send));
+    const panel = el('div', { role: 'tabpanel', class: 'panel', 'aria-labelledby': tabId, hidden: '' }, log, typingLine, form);
+    c = { id, tab, panel, log, typingLine, input, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
+    st.chats.set(id, c);
+    tab.addEventListener('click', (e) => { if (e.target === close) closeChat(id); else openChat(id, true); });
+    tab.addEventListener('keydown', (e) => tabKeys(e, id));
+    form.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(c); });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(c); }
+    });
+    input.addEventListener('input', () => typingOut(c));
+    buzzBtn.addEventListener('click', () => {
+      if (st.session.buzz(id) === 0) { line(c, 'me', '📳 BUZZ!!!', Date.now() / 1000, 'buzz'); pump(); }
+    });
+    $('tabs').append(tab);
+    $('panels').append(panel);
+  }
+  if (show) select(id, focus);
+  return c;
+}
+
+function select(id, focus) {
+  st.active = id;
+  for (const [k, c] of st.chats) {
+    const on = k === id;
+    c.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+    c.tab.tabIndex = on ? 0 : -1;
+    c.panel.hidden = !on;
+    if (on) { c.unread = 0; badge(c); }
+  }
+  $('empty-chat').hidden = st.chats.size > 0;
+  document.body.classList.toggle('chatting', !!id);
+  const c = st.chats.get(id);
+  if (c && focus) c.input.focus();
+  if (c) c.log.scrollTop = c.log.scrollHeight;
+  title();
+  renderRoster();
+}
+
+function closeChat(id) {
+  const c = st.chats.get(id);
+  if (!c) return;
+  c.tab.remove(); c.panel.remove();
+  st.chats.delete(id);
+  const next = [...st.chats.keys()].pop() || '';
+  if (next) select(next, true);
+  else { st.active = ''; $('empty-chat').hidden = false; document.body.classList.remove('chatting'); title(); }
+}
+
+function tabKeys(e, id) {
+  const ids = [...st.chats.keys()];
+  const i = ids.indexOf(id);
+  if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+    const j = (i + (e.key === 'ArrowRight' ? 1 : ids.length - 1)) % ids.length;
+    select(ids[j], false);
+    st.chats.get(ids[j]).tab.focus();
+    e.preventDefault();
+  } else if (e.key === 'Delete') {
+    closeChat(id);
+  }
+}
+
+function badge(c) {
+  const b = c.tab.querySelector('.badge');
+  b.hidden = !c.unread;
+  b.textContent = String(c.unread);
+}
+
+function title() {
+  const n = [...st.chats.values()].reduce((a, c) => a + c.unread, 0);
+  document.title = n ? `(${n}) Messenger` : 'Messenger';
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
+
+function line(c, who, text, t, kind = '', offline = false) {
+  const when = new Date((t || Date.now() / 1000) * 1000);
+  const day = dayFmt.format(when);
+  if (day !== c.lastDay) { c.lastDay = day; c.log.append(el('li', { class: 'day' }, day)); }
+  const li = el('li', { class: `msg ${who === 'me' ? 'mine' : who === 'sys' ? 'sys' : 'theirs'} ${kind}` });
+  if (who !== 'sys') li.append(el('span', { class: 'sr-only' }, who === 'me' ? 'You: ' : `${c.id}: `));
+  li.append(el('span', { class: 'text' }, text));
+  li.append(el('time', { datetime: when.toISOString(), class: 'muted' }, (offline ? 'sent while you were away, ' : '') +
+    (offline && day !== dayFmt.format(new Date()) ? day + ' ' : '') + timeFmt.format(when)));
+  c.log.append(li);
+  c.log.scrollTop = c.log.scrollHeight;
+}
+
+function sysLine(id, text) {
+  const c = id ? openChat(id, false, false) : st.chats.get(st.active);
+  if (c) line(c, 'sys', text);
+  else banner(text, 6000);
+}
+
+function sendMessage(c) {
+  const text = c.input.value.replace(/\s+$/, '');
+  if (!text) return;
+  const rc = st.session.sendMessage(c.id, text);
+  if (rc !== 0) { line(c, 'sys', `Not sent: ${st.core.ymsgError(rc)}`); return; }
+  line(c, 'me', text);
+  c.input.value = '';
+  if (c.typingSent) { st.session.typing(c.id, false); c.typingSent = 0; }
+  pump();
+}
+
+function typingOut(c) {
+  const now = Date.now();
+  const has = c.input.value.length > 0;
+  if (has && now - c.typingSent > 4000) { st.session.typing(c.id, true); c.typingSent = now; pump(); }
+  if (!has && c.typingSent) { st.session.typing(c.id, false); c.typingSent = 0; pump(); }
+}
+
+function typing(who, on) {
+  const c = st.chats.get(who);
+  if (!c) return;
+  clearTimeout(c.typingTimer);
+  c.typingLine.textContent = on ? `${who} is typing…` : '';
+  if (on) c.typingTimer = setTimeout(() => { c.typingLine.textContent = ''; }, 8000);
+}
+
+function incoming(ev) {
+  // a conversation that is not in view opens in the background, with its unread count
+  const c = openChat(ev.who, false, false);
+  typing(ev.who, false);
+  line(c, 'them', ev.text, ev.time || Date.now() / 1000, ev.offline ? 'offline' : '', ev.offline);
+  unread(c, ev.text);
+}
+
+function unread(c, text) {
+  if (st.active !== c.id || document.hidden) {
+    c.unread++;
+    badge(c);
+    title();
+    renderRoster();
+  }
+  if (st.notify && document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+    const n = new Notification(c.id, { body: text, tag: `ymsg-${c.id}` });
+    n.onclick = () => { window.focus(); select(c.id, true); n.close(); };
+  }
+}
+
+function buzz(ev) {
+  const c = openChat(ev.who, false, false);
+  line(c, 'them', '📳 BUZZ!!!', ev.time || Date.now() / 1000, 'buzz', ev.offline);
+  unread(c, 'BUZZ!!!');
+  if (!ev.offline) {
+    if (!reduceMotion.matches) {
+      const app = $('app');
+      app.classList.remove('shake');
+      void app.offsetWidth; // restart the animation
+      app.classList.add('shake');
+    } else {
+      c.panel.classList.add('flash');
+      setTimeout(() => c.panel.classList.remove('flash'), 1200);
+    }
+    buzzSound();
+  }
+}
+
+let audio;
+function buzzSound() {
+  try {
+    audio ||= new AudioContext();
+    const t = audio.currentTime;
+    const o = audio.createOscillator(), g = audio.createGain();
+    o.type = 'square';
+    o.frequency.setValueAtTime(140, t);
+    o.frequency.linearRampToValueAtTime(90, t + 0.35);
+    g.gain.setValueAtTime(0.08, t);
+    g.gain.exponentialRampToValueAtTime(0.001, t + 0.4);
+    o.connect(g).connect(audio.destination);
+    o.start(t); o.stop(t + 0.4);
+    document.body.dataset.buzzSound = String(Number(document.body.dataset.buzzSound || 0) + 1);
+  } catch { /* no audio device: the shake is enough */ }
+}
+
+// ---------------------------------------------------------------- UI plumbing
+function el(tag, attrs = {}, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const k of kids) if (k !== '' && k != null) e.append(k);
+  return e;
+}
+
+let bannerTimer = 0;
+function banner(text, ms = 0) {
+  const b = $('conn');
+  clearTimeout(bannerTimer);
+  b.textContent = text;
+  b.hidden = !text;
+  if (text && ms) bannerTimer = setTimeout(() => { b.hidden = true; }, ms);
+}
+
+function showMain() {
+  $('signin').hidden = true;
+  $('main').hidden = false;
+  $('me').textContent = st.user;
+  if (st.wantStatus === STATUS.INVISIBLE) $('status').value = '12';
+  document.body.dataset.online = '1';
+  renderRoster();
+  if (st.wantStatus && st.wantStatus !== STATUS.INVISIBLE) applyStatus();
+}
+
+function showSignin() {
+  $('main').hidden = true;
+  $('signin').hidden = false;
+  document.body.dataset.online = '0';
+  $('signin-btn').disabled = false;
+  $('pass').focus();
+}
+
+function applyStatus() {
+  const v = Number($('status').value);
+  $('status-msg').hidden = v !== 99;
+  st.wantStatus = v;
+  if (!st.online) return;
+  if (v === 99) st.session.setStatus(99, $('status-msg').value || 'Busy', 1);
+  else st.session.setStatus(v, '', v === 0 ? 0 : 1);
+  pump();
+}
+
+async function signIn(e) {
+  e.preventDefault();
+  st.user = $('user').value.trim().toLowerCase();
+  st.pass = $('pass').value;
+  st.wantStatus = $('invisible').checked ? STATUS.INVISIBLE : 0;
+  $('signin-error').textContent = '';
+  $('signin-btn').disabled = true;
+  st.signingIn = true;
+  st.retry = 0;
+  try {
+    st.core ||= await loadCore();
+    connect();
+  } catch (err) {
+    st.signingIn = false;
+    $('signin-error').textContent = `Cannot start: ${err.message}`;
+    $('signin-btn').disabled = false;
+  }
+}
+
+function signOut() {
+  st.stopped = true;
+  clearTimeout(st.retryTimer);
+  if (st.session && st.online) { st.session.logoff(); pump(); }
+  setTimeout(() => { st.ws?.close(1000); }, 200);
+  st.online = false;
+  st.pass = '';
+  for (const id of [...st.chats.keys()]) closeChat(id);
+  banner('');
+  showSignin();
+}
+
+function main() {
+  $('signin').addEventListener('submit', signIn);
+  $('signout').addEventListener('click', signOut);
+  $('back').addEventListener('click', () => { document.body.classList.remove('chatting'); $('roster').querySelector('button')?.focus(); });
+  $('status').addEventListener('change', applyStatus);
+  $('status-msg').addEventListener('change', applyStatus);
+  $('add').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const id = $('add-id').value.trim().toLowerCase();
+    if (!id || !st.online) return;
+    const rc = st.session.addBuddy(id, $('add-group').value.trim() || 'Friends', $('add-msg').value.trim());
+    if (rc !== 0) banner(`Cannot add ${id}: ${st.core.ymsgError(rc)}`, 6000);
+    else { $('add-id').value = ''; $('add-msg').value = ''; banner(`Asked ${id} to add you.`, 4000); }
+    pump();
+  });
+  $('notify').addEventListener('click', async () => {
+    if (!('Notification' in window)) { banner('This browser has no desktop notifications.', 4000); return; }
+    if (!st.notify && Notification.permission !== 'granted') await Notification.requestPermission();
+    st.notify = !st.notify && Notification.permission === 'granted';
+    $('notify').setAttribute('aria-pressed', String(st.notify));
+    if (!st.notify && Notification.permission === 'denied') banner('Notifications are blocked for this site.', 4000);
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && st.active) { const c = st.chats.get(st.active); c.unread = 0; badge(c); title(); renderRoster(); }
+  });
+  $('app').addEventListener('animationend', () => $('app').classList.remove('shake'));
+  document.body.dataset.ready = '1';
+}
+
+main();
