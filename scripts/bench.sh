@@ -16,3 +16,4 @@ if [ -x "$b/bench/session/bench_session" ]; then
 fi
 run bench/server/run.sh "$b" 2000 5 64
 run python3 bench/gateway/bench_gateway.py "$b/server/ymsgd"
+run node bench/web/page_bench.mjs "$b" 10

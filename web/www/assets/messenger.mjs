@@ -445,7 +445,7 @@ async function signIn(e) {
   st.signingIn = true;
   st.retry = 0;
   try {
-    st.core ||= await loadCore();
+    st.core ||= await st.corePromise;
     connect();
   } catch (err) {
     st.signingIn = false;
@@ -492,6 +492,9 @@ function main() {
     if (!document.hidden && st.active) { const c = st.chats.get(st.active); c.unread = 0; badge(c); title(); renderRoster(); }
   });
   $('app').addEventListener('animationend', () => $('app').classList.remove('shake'));
+  // compile the wasm core while the person types
+  st.corePromise = loadCore();
+  st.corePromise.catch(() => {}); // reported at sign-in
   document.body.dataset.ready = '1';
 }
 
