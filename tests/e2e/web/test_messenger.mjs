@@ -147,3 +147,36 @@ test('two users: add, authorise, chat, typing, buzz, invisible, reconnect after 
   assert.deepEqual(a.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   assert.deepEqual(b.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
 });
+
+test('a browser user and a ymsg terminal user chat both ways', async () => {
+  const { spawn, execFile } = await import('node:child_process');
+  const exe = process.env.YMSG_CLIENT;
+  assert.ok(exe, 'YMSG_CLIENT not set');
+  srv.addUser('carol', 'pw-carol');
+  const env = { ...process.env, YMSG_USER: 'carol', YMSG_PASSWORD: 'pw-carol' };
+  const common = ['--no-config', '--server', `127.0.0.1:${srv.ymsgPort}`, '--login-url', srv.url];
+  const page = await newPage(browser);
+  await signIn(page, 'alice', 'pw-alice');
+  await page.waitForSelector('#main:not([hidden])');
+  // carol sends from the terminal client (it signs in, sends, signs off)
+  await new Promise((resolve, reject) => execFile(exe, [...common, 'send', '--to', 'alice', 'from the terminal ✓ 🌷'],
+    { env, timeout: 30000 }, (e, so, se) => (e ? reject(new Error(`ymsg send: ${e.message} ${se}`)) : resolve())));
+  await page.waitForSelector('.tab[data-id="carol"]');
+  await page.click('.tab[data-id="carol"]');
+  assert.equal(await lastMsg(page, 'carol'), 'from the terminal ✓ 🌷');
+  // then listens; alice answers once it is signed in
+  const listener = spawn(exe, [...common, 'listen', '--json', '--timeout', '60'], { env });
+  let out = '';
+  const listened = new Promise((resolve) => listener.on('exit', resolve));
+  await new Promise((resolve) => listener.stdout.on('data', (d) => { out += d; if (out.includes('logged_in')) resolve(); }));
+  await page.fill('textarea[aria-label="Message to carol"]', 'from the browser ✓ 🌼');
+  await page.press('textarea[aria-label="Message to carol"]', 'Enter');
+  await shot(page, 'messenger-9-terminal-user');
+  const seen = setInterval(() => { if (out.includes('from the browser')) listener.kill('SIGTERM'); }, 100);
+  const code = await listened;
+  clearInterval(seen);
+  const ev = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.event === 'message');
+  assert.ok(ev, `no message event (exit ${code}): ${out}`);
+  assert.match(JSON.stringify(ev), /alice/);
+  assert.match(JSON.stringify(ev), /from the browser ✓ 🌼/);
+});
