@@ -45,6 +45,7 @@ struct http_server {
     size_t nconns;                       /* open HTTP(S) connections that passed the caps */
     struct route routes[HTTP_MAX_ROUTES]; /* registered paths */
     size_t nroutes;                      /* entries used */
+    struct http_conn *conns;             /* every guarded connection (http_takeover finds them here) */
 };
 
 static void sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
@@ -169,7 +170,7 @@ struct http_addr_count {
     char key[48];  /* the address (hmap key) */
 };
 
-enum { HC_HEAD, HC_BODY, HC_CHUNKED, HC_REJECTED };
+enum { HC_HEAD, HC_BODY, HC_CHUNKED, HC_REJECTED, HC_TAKEN };
 
 struct http_conn {
     struct http_server *hs;         /* owner */
@@ -188,6 +189,9 @@ struct http_conn {
     uint8_t tls;                    /* bev is an OpenSSL bufferevent */
     uint8_t armed;                  /* the head deadline runs */
     char peer[48];                  /* source address, for logs and the per-address count */
+    struct http_conn *next, *prev;  /* http_server.conns */
+    void (*taken_cb)(struct evhttp_connection *, void *); /* HC_TAKEN: the new owner's close callback */
+    void *taken_arg;                /* its argument */
 };
 
 /* Ends the connection as if the client had gone: evhttp sees EOF and frees it through its own paths
@@ -332,7 +336,7 @@ static void guard_input_cb(struct evbuffer *in, const struct evbuffer_cb_info *i
 {
     struct http_conn *hc = arg;
     hc->deleted += info->n_deleted;
-    if (!info->n_added) return;
+    if (!info->n_added || hc->phase == HC_TAKEN) return; /* taken over: not HTTP any more */
     uint64_t from = hc->added;
     hc->added += info->n_added;
     if (hc->phase == HC_REJECTED) {
@@ -355,7 +359,7 @@ static void guard_closecb(struct evhttp_connection *evcon, void *arg)
 {
     struct http_conn *hc = arg;
     struct http_server *hs = hc->hs;
-    (void)evcon;
+    if (hc->taken_cb) hc->taken_cb(evcon, hc->taken_arg);
     if (hc->tls) {
         SSL *ssl = bufferevent_openssl_get_ssl(hc->bev);
         if (ssl && SSL_is_init_finished(ssl) && evbuffer_get_length(bufferevent_get_output(hc->bev)) == 0) {
@@ -373,6 +377,9 @@ static void guard_closecb(struct evhttp_connection *evcon, void *arg)
     }
     evbuffer_remove_cb_entry(bufferevent_get_input(hc->bev), hc->watch);
     event_free(hc->timer);
+    if (hc->prev) hc->prev->next = hc->next;
+    else hs->conns = hc->next;
+    if (hc->next) hc->next->prev = hc->prev;
     free(hc);
 }
 
@@ -463,6 +470,9 @@ static struct bufferevent *guard_bevcb(struct http_server *hs, struct event_base
     }
     hc->hs = hs;
     hc->bev = bev;
+    hc->next = hs->conns;
+    if (hs->conns) hs->conns->prev = hc;
+    hs->conns = hc;
     hc->tls = (uint8_t)tls;
     http_head_init(&hc->head);
     /* evhttp sets the socket and its callbacks once we return: check then, still before any read. */
@@ -573,4 +583,21 @@ void http_free(struct http_server *hs)
     if (hs->ssl_ctx) SSL_CTX_free(hs->ssl_ctx);
     for (size_t i = 0; i < hs->nroutes; i++) free(hs->routes[i].path);
     free(hs);
+}
+
+int http_takeover(struct http_server *hs, struct evhttp_request *req,
+                  void (*closecb)(struct evhttp_connection *, void *), void *arg)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    for (struct http_conn *hc = hs->conns; bev && hc; hc = hc->next) {
+        if (hc->bev != bev) continue;
+        hc->phase = HC_TAKEN;
+        if (hc->armed) event_del(hc->timer);
+        hc->armed = 0;
+        hc->taken_cb = closecb;
+        hc->taken_arg = arg;
+        return 0;
+    }
+    return -1;
 }

@@ -34,4 +34,12 @@ void http_local_addr(struct evhttp_request *req, char *out, size_t cap);
 void http_reply(struct evhttp_request *req, int code, const char *reason, const char *content_type,
                 const void *body, size_t len);
 
+struct evhttp_connection;
+/* A handler that keeps the connection for another protocol (the WebSocket upgrade, server/http/ws.c):
+ * the request checks stop reading its bytes as HTTP, and closecb runs when evhttp frees the
+ * connection (the per-address count is released after it).  Returns 0, or -1 when req's connection is
+ * not one of ours. */
+int http_takeover(struct http_server *hs, struct evhttp_request *req,
+                  void (*closecb)(struct evhttp_connection *, void *), void *arg);
+
 #endif

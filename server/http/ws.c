@@ -44,6 +44,7 @@ struct ws_sess {
     struct event *reap;                /* frees this session outside the callbacks */
     int closing;                       /* no more input; free once the socket output is flushed */
     int sock_dead;                     /* the socket failed or hung up: do not write */
+    int destroying;                    /* ws_sess_destroy is freeing evcon: ignore its close callback */
     char peer[64];                     /* "addr:port" for logs */
 };
 
@@ -58,10 +59,8 @@ static void ws_sess_destroy(struct ws_sess *s)
     if (s->pair[1]) bufferevent_free(s->pair[1]);
     if (s->pair[0]) bufferevent_free(s->pair[0]); /* only when conn_adopt refused it */
     ws_core_free(s->core);
-    if (s->evcon) {
-        evhttp_connection_set_closecb(s->evcon, NULL, NULL);
-        evhttp_connection_free(s->evcon); /* frees sock and the upgrade request */
-    }
+    s->destroying = 1;
+    if (s->evcon) evhttp_connection_free(s->evcon); /* frees sock and the upgrade request */
     if (s->reap) event_free(s->reap);
     free(s);
 }
@@ -184,6 +183,7 @@ static void ws_on_conn_free(void *arg)
 static void ws_evcon_close_cb(struct evhttp_connection *evcon, void *arg)
 {
     struct ws_sess *s = arg;
+    if (s->destroying) return;
     s->evcon = NULL;
     s->sock = NULL;
     s->sock_dead = 1;
@@ -257,9 +257,13 @@ static void ws_handle(struct evhttp_request *req, const char *path, const char *
     s->c->on_free_arg = s;
     s->pair[0] = NULL; /* the connection owns it now */
     /* Take the socket over from evhttp: from here on its bytes are WebSocket frames. */
+    if (http_takeover(srv->http, req, ws_evcon_close_cb, s) < 0) {
+        ws_sess_destroy(s);
+        ws_reply_error(req, 503, "connection not upgradable");
+        return;
+    }
     s->evcon = evcon;
     s->sock = evhttp_connection_get_bufferevent(evcon);
-    evhttp_connection_set_closecb(evcon, ws_evcon_close_cb, s);
     bufferevent_setcb(s->sock, ws_sock_read_cb, ws_sock_write_cb, ws_sock_event_cb, s);
     bufferevent_setcb(s->pair[1], ws_pair_read_cb, NULL, NULL, s);
     bufferevent_setwatermark(s->sock, EV_WRITE, WS_SOCK_HIWAT / 4, 0);
