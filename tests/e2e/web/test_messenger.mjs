@@ -146,23 +146,38 @@ test('two users: add, authorise, chat, typing, buzz, invisible, reconnect after 
   await b.waitForFunction(() => [...document.querySelectorAll('.log .msg.theirs .text')].some((e) => e.textContent === 'back after the restart'));
   assert.deepEqual(a.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   assert.deepEqual(b.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  // sign out: bob sees alice go offline, and the sign-in form is back
+  await a.click('#signout');
+  await a.waitForSelector('#signin:not([hidden])');
+  await waitBuddy(b, 'alice', 'offline');
+  await b.click('#signout');
+  await a.close();
+  await b.close();
 });
 
-test('a browser user and a ymsg terminal user chat both ways', async () => {
+test('a ymsg terminal user: offline message shown with its time, then chat both ways', async () => {
   const { spawn, execFile } = await import('node:child_process');
   const exe = process.env.YMSG_CLIENT;
   assert.ok(exe, 'YMSG_CLIENT not set');
   srv.addUser('carol', 'pw-carol');
   const env = { ...process.env, YMSG_USER: 'carol', YMSG_PASSWORD: 'pw-carol' };
   const common = ['--no-config', '--server', `127.0.0.1:${srv.ymsgPort}`, '--login-url', srv.url];
+  // alice is offline: carol's first message is stored and shown with its time when alice signs in
+  await new Promise((resolve, reject) => execFile(exe, [...common, 'send', '--to', 'alice', 'while you were away 🌙'],
+    { env, timeout: 30000 }, (e, so, se) => (e ? reject(new Error(`ymsg send: ${e.message} ${se}`)) : resolve())));
   const page = await newPage(browser);
   await signIn(page, 'alice', 'pw-alice');
   await page.waitForSelector('#main:not([hidden])');
+  await page.waitForSelector('.tab[data-id="carol"]');
+  await page.click('.tab[data-id="carol"]');
+  assert.equal(await lastMsg(page, 'carol'), 'while you were away 🌙');
+  assert.match(await page.textContent('.log[aria-label="Conversation with carol"] .msg.offline time'),
+    /^sent while you were away, .*\d/);
+  await shot(page, 'messenger-9a-offline-message');
   // carol sends from the terminal client (it signs in, sends, signs off)
   await new Promise((resolve, reject) => execFile(exe, [...common, 'send', '--to', 'alice', 'from the terminal ✓ 🌷'],
     { env, timeout: 30000 }, (e, so, se) => (e ? reject(new Error(`ymsg send: ${e.message} ${se}`)) : resolve())));
-  await page.waitForSelector('.tab[data-id="carol"]');
-  await page.click('.tab[data-id="carol"]');
+  await page.waitForFunction(() => [...document.querySelectorAll('.log .msg .text')].some((e) => e.textContent === 'from the terminal ✓ 🌷'));
   assert.equal(await lastMsg(page, 'carol'), 'from the terminal ✓ 🌷');
   // then listens; alice answers once it is signed in
   const listener = spawn(exe, [...common, 'listen', '--json', '--timeout', '60'], { env });
