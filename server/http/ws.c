@@ -42,6 +42,7 @@ struct ws_sess {
     struct conn *c;                    /* the pager connection, NULL once it was freed */
     struct ws_core *core;              /* framing */
     struct event *reap;                /* frees this session outside the callbacks */
+    struct event *start;               /* sets the socket up again once evhttp's callback has returned */
     int closing;                       /* no more input; free once the socket output is flushed */
     int sock_dead;                     /* the socket failed or hung up: do not write */
     int destroying;                    /* ws_sess_destroy is freeing evcon: ignore its close callback */
@@ -62,6 +63,7 @@ static void ws_sess_destroy(struct ws_sess *s)
     s->destroying = 1;
     if (s->evcon) evhttp_connection_free(s->evcon); /* frees sock and the upgrade request */
     if (s->reap) event_free(s->reap);
+    if (s->start) event_free(s->start);
     free(s);
 }
 
@@ -150,6 +152,13 @@ static void ws_sock_write_cb(struct bufferevent *bev, void *arg)
 static void ws_sock_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct ws_sess *s = arg;
+    if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && !s->closing) {
+        /* evhttp's idle timeout on the socket it gave up: the pager's own idle timeout applies */
+        struct timeval wt = {s->srv->cfg->http_timeout, 0};
+        bufferevent_set_timeouts(bev, NULL, &wt);
+        bufferevent_enable(bev, EV_READ);
+        return;
+    }
     s->sock_dead = 1;
     log_event(LOG_DEBUG, s->peer, s->c && s->c->user[0] ? s->c->user : NULL, "ws_disconnect", what,
               (what & BEV_EVENT_TIMEOUT) ? "timeout" : (what & BEV_EVENT_EOF) ? "eof" : "error");
@@ -204,6 +213,25 @@ static void ws_reply_error(struct evhttp_request *req, int code, const char *why
                "text/plain; charset=utf-8", body, (size_t)n);
 }
 
+/* evhttp re-arms its idle timeout on the socket after the request callback returns: the session's
+ * own settings go on from the loop, once evhttp is out of the way. */
+static void ws_socket_setup(struct ws_sess *s)
+{
+    if (s->sock_dead || !s->sock) return;
+    struct timeval wt = {s->srv->cfg->http_timeout, 0};
+    bufferevent_setcb(s->sock, ws_sock_read_cb, ws_sock_write_cb, ws_sock_event_cb, s);
+    bufferevent_set_timeouts(s->sock, NULL, &wt); /* no read timeout: the pager's idle timeout rules */
+    bufferevent_enable(s->sock, EV_READ | EV_WRITE);
+}
+
+static void ws_start_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct ws_sess *s = arg;
+    ws_socket_setup(s);
+    if (!s->sock_dead && s->sock && evbuffer_get_length(bufferevent_get_input(s->sock)))
+        ws_sock_read_cb(s->sock, s);
+}
+
 static void ws_handle(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
     struct server *srv = arg;
@@ -236,10 +264,12 @@ static void ws_handle(struct evhttp_request *req, const char *path, const char *
     struct ws_limits lim = {(size_t)srv->cfg->ws_max_frame, (size_t)srv->cfg->ws_max_message};
     if (!s || !(s->core = ws_core_new(&lim, ws_deliver, s)) ||
         !(s->reap = event_new(srv->base, -1, 0, ws_reap_cb, s)) ||
+        !(s->start = event_new(srv->base, -1, 0, ws_start_cb, s)) ||
         bufferevent_pair_new(srv->base, 0, s->pair) != 0) {
         if (s) {
             ws_core_free(s->core);
             if (s->reap) event_free(s->reap);
+            if (s->start) event_free(s->start);
             free(s);
         }
         ws_reply_error(req, 503, "out of memory");
@@ -278,8 +308,8 @@ static void ws_handle(struct evhttp_request *req, const char *path, const char *
     bufferevent_write(s->sock, resp, (size_t)n);
     bufferevent_enable(s->sock, EV_READ | EV_WRITE);
     log_event(LOG_DEBUG, peer, NULL, "ws_open", 0, NULL);
-    /* Bytes the client sent right behind its request are already buffered. */
-    if (evbuffer_get_length(bufferevent_get_input(s->sock))) ws_sock_read_cb(s->sock, s);
+    /* Bytes the client sent right behind its request are already buffered; they are read there. */
+    event_active(s->start, EV_TIMEOUT, 0);
 }
 
 int ws_register(struct http_server *hs, struct server *srv, char *err, size_t errlen)

@@ -171,6 +171,15 @@ def test_duplicate_login_across_transports():
         w.expect(0x8A)
 
 
+def test_idle_longer_than_http_timeout():
+    """The socket evhttp gave up keeps no HTTP idle timeout: only the pager's idle timeout applies."""
+    with server(["--http-timeout", "1"]) as srv:
+        a = ws_login(srv, "alice", "pw-alice")
+        time.sleep(3.5)
+        a.send(0x8A, [(0, "alice")])
+        a.expect(0x8A)
+
+
 def test_server_stop_sends_going_away():
     srv = server()
     srv.start()
@@ -185,4 +194,5 @@ def test_server_stop_sends_going_away():
 if __name__ == "__main__":
     run_tests([test_handshake_errors, test_login_and_chat_with_a_tcp_user, test_fragments_joins_and_one_byte_frames,
                test_refusals_have_clear_close_codes, test_close_mid_packet, test_reader_that_never_reads_is_dropped,
-               test_duplicate_login_across_transports, test_server_stop_sends_going_away])
+               test_duplicate_login_across_transports, test_idle_longer_than_http_timeout,
+               test_server_stop_sends_going_away])
