@@ -8,11 +8,20 @@
  * packets that real clients answer automatically (P2P, doodle, picture requests).
  * Without a target session the probe can only catch signs of life from a USER who looks offline.
  *
+ * The timing technique (issue 9.5) needs a second account known to be offline (--baseline-credentials):
+ * it sends IMs to USER and to that account in random interleaved order, each followed by a keepalive
+ * (0x8A, which the server answers), and compares the delays until the answers with a Mann-Whitney U
+ * test.  A server whose invisible and offline IM paths do different work shows it here.
+ *
  * Side effects on the server (it is an audit): short messages to USER, an add+remove and an
- * ignore+unignore of USER (skipped when USER is already a buddy), typing notifications. */
+ * ignore+unignore of USER (skipped when USER is already a buddy), typing notifications.  The offline
+ * messages it leaves are removed at the end by signing in as USER and as the baseline account (invisible)
+ * when their credentials were given; messages from anyone else found there are printed, not lost. */
 #include "client.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <time.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -50,24 +59,37 @@ struct probe {
     int target_was_buddy;         /* USER was on the auditor's list before the probe */
     unsigned msg_seq;             /* for key 429 ids */
     uint64_t last_rx;             /* when either session last received a packet */
+    char baseline[YMSG_ID_MAX];   /* an account known to be offline ("" = none) */
+    unsigned ka_seen;             /* keepalive answers received by the auditor */
+    uint64_t ka_at_ns;            /* when the last one arrived */
+    int timing_tgt_invisible;     /* the target is known to be invisible (target session up) */
+    int control_leak;             /* phase 4: target (offline) vs baseline differed: timing unreliable */
+    char control[200];            /* that control run, for the report */
+    long settle;                  /* observation window, ms */
+    int cleaned;                  /* offline messages of the probe removed at the end */
+    struct window *w[4];          /* sign-in, going invisible, signing off, scratch */
+    struct window *inv_aud, *inv_tgt, *off_aud; /* per technique: auditor/target while invisible, auditor offline */
+    char *sa, *sb;                /* window signatures being compared */
 };
 
 enum { T_PRESENCE, T_FINGERPRINT, T_P2P, T_IMV, T_PICTURE, T_ACK, T_DELIVERY, T_TYPING, T_ADDACK, T_USERSTAT,
-       T_IGNORE, T_COUNT };
+       T_IGNORE, T_TIMING, T_COUNT };
 static const char *const tnames[T_COUNT] = {
     "presence", "logoff-fingerprint", "p2p-0x4F", "imvironment-doodle", "picture-0xBE", "message-ack-0xFB",
-    "delivery-result", "typing", "add-buddy-ack", "userstat-0x0A", "ignore-ack"};
+    "delivery-result", "typing", "add-buddy-ack", "userstat-0x0A", "ignore-ack", "im-timing"};
 static const char *const tdesc[T_COUNT] = {
     "presence list / STATUS_15 content while invisible", "going invisible vs signing off, byte for byte",
     "P2P capability probe (0x4F)", "IMVironment / doodle message (key 63)", "picture request (0xBE)",
     "message acknowledgement (0xFB) side channel", "what the sender sees: invisible vs offline recipient",
     "typing notifications to and from the target", "add-buddy acknowledgement codes",
-    "USERSTAT (0x0A) refresh", "ignore / unignore acknowledgements"};
+    "USERSTAT (0x0A) refresh", "ignore / unignore acknowledgements",
+    "sender-observable IM latency: target vs a known-offline account (Mann-Whitney U)"};
 
 enum verdict { V_NA = 0, V_OK, V_LEAK };
 struct result {
     enum verdict v;               /* verdict */
     char detail[600];             /* why */
+    char json[300];               /* extra JSON members (",\"k\":v..."), may be empty */
 };
 
 static int is_presence_service(uint32_t s)
@@ -127,9 +149,20 @@ static void record(struct probe *p, struct window *w, const struct ymsg_packet *
     w->n++;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void aud_hook(void *ud, int dir, const struct ymsg_packet *pkt)
 {
     struct probe *p = ud;
+    if (dir == 0 && pkt->hdr.service == YMSG_SVC_KEEPALIVE) {
+        p->ka_at_ns = now_ns();
+        p->ka_seen++;
+    }
     if (dir == 0)
         p->last_rx = now_ms();
     if (dir == 0 && p->aud_win)
@@ -334,6 +367,153 @@ static void set(struct result *res, enum verdict v, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * timing: IM latency to the target vs to a known-offline account
+ * ---------------------------------------------------------------------------------------------- */
+#define TIMING_SAMPLES 60         /* per side, default of --samples: 2 x 60 stays under the server's mailbox cap */
+#define TIMING_ALPHA   0.001      /* a difference this unlikely by chance is a leak */
+
+/* One sample: an IM to `to` and a keepalive in one write; the delay until the keepalive's answer, in ns.
+ * Returns 0, or EXIT_NETWORK. */
+static int time_one(struct probe *p, const char *to, uint64_t *ns)
+{
+    uint8_t buf[256];
+    struct ymsg_builder b;
+    int r = ymsg_session_send_message(p->aud.s, to, "ymsg probe: timing");
+    ymsg_builder_init(&b, buf, sizeof buf);
+    ymsg_build_begin(&b, YMSG_SVC_KEEPALIVE, 0, 0);
+    ymsg_build_str(&b, YMSG_KEY_LOGIN_ID, ymsg_session_user(p->aud.s));
+    if (r == 0)
+        r = send_built(&p->aud, &b);
+    if (r != 0)
+        return EXIT_NETWORK;
+    unsigned before = p->ka_seen;
+    uint64_t t0 = now_ns(), end = now_ms() + 10000;
+    while (p->ka_seen == before) {
+        if (now_ms() > end || drv_step(&p->aud, -1, 20, NULL) != 0)
+            return EXIT_NETWORK;
+    }
+    *ns = p->ka_at_ns - t0;
+    const struct ymsg_event *ev;
+    while ((ev = drv_next_event(&p->aud)))
+        if (ev->type == YMSG_EV_DISCONNECTED)
+            return EXIT_NETWORK;
+    if (p->have_tgt) { /* the invisible target reads its IMs, as a real client would (not timed) */
+        if (drv_step(&p->tgt, -1, 0, NULL) != 0)
+            p->have_tgt = 0;
+        while (p->have_tgt && (ev = drv_next_event(&p->tgt)))
+            ;
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_us(const uint64_t *v, int n)
+{
+    uint64_t *c = malloc((size_t)n * sizeof *c);
+    if (!c)
+        return 0;
+    memcpy(c, v, (size_t)n * sizeof *c);
+    qsort(c, (size_t)n, sizeof *c, cmp_u64);
+    double m = n % 2 ? (double)c[n / 2] : ((double)c[n / 2 - 1] + (double)c[n / 2]) / 2;
+    free(c);
+    return m / 1000.0;
+}
+
+/* Two-sided Mann-Whitney U test (normal approximation, average ranks for ties).  Returns p; *z gets z. */
+static double mann_whitney(const uint64_t *a, int na, const uint64_t *b, int nb, double *z)
+{
+    int n = na + nb;
+    uint64_t *v = malloc((size_t)n * sizeof *v);
+    if (!v || na < 1 || nb < 1) {
+        free(v);
+        *z = 0;
+        return 1;
+    }
+    /* rank by value; the low bit tells the groups apart after sorting (values are ns, shifted up) */
+    for (int i = 0; i < na; i++) v[i] = a[i] << 1;
+    for (int i = 0; i < nb; i++) v[na + i] = b[i] << 1 | 1;
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    double ra = 0, ties = 0;
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j < n && v[j] >> 1 == v[i] >> 1)
+            j++;
+        double rank = (i + 1 + j) / 2.0, t = j - i; /* ranks i+1..j share their average */
+        for (int k = i; k < j; k++)
+            if (!(v[k] & 1))
+                ra += rank;
+        ties += t * t * t - t;
+        i = j;
+    }
+    free(v);
+    double u = ra - (double)na * (na + 1) / 2, mu = (double)na * nb / 2;
+    double var = (double)na * nb / 12.0 * ((n + 1) - ties / ((double)n * (n - 1)));
+    *z = var > 0 ? (u - mu) / sqrt(var) : 0;
+    return erfc(fabs(*z) / sqrt(2.0));
+}
+
+/* Interleaves n IMs to the target and n to the baseline in random order.  Returns 0 or EXIT_NETWORK and
+ * fills the medians (us), p and z. */
+static int time_pair(struct probe *p, int n, double *med_t, double *med_b, double *pv, double *z)
+{
+    uint64_t *ta = calloc((size_t)n, sizeof *ta), *tb = calloc((size_t)n, sizeof *tb);
+    int rc = ta && tb ? 0 : EXIT_FAILED;
+    unsigned seed = (unsigned)now_ns();
+    for (int i = 0; i < n && rc == 0; i++) {
+        int first_target = rand_r(&seed) & 1; /* drift in machine load hits both sides alike */
+        for (int k = 0; k < 2 && rc == 0; k++)
+            rc = (k == 0) == first_target ? time_one(p, p->target, &ta[i]) : time_one(p, p->baseline, &tb[i]);
+    }
+    if (rc == 0) {
+        *med_t = median_us(ta, n);
+        *med_b = median_us(tb, n);
+        *pv = mann_whitney(ta, n, tb, n, z);
+    }
+    free(ta);
+    free(tb);
+    return rc;
+}
+
+/* Runs the timing technique into *res.  phase_offline: the target is known offline (the control run). */
+static int run_timing(struct probe *p, struct result *res, int phase_offline)
+{
+    if (!p->baseline[0]) {
+        set(res, V_NA, "needs --baseline-credentials FILE (an account known to be offline)");
+        return 0;
+    }
+    int n = p->o->samples > 0 ? (int)p->o->samples : TIMING_SAMPLES;
+    double mt = 0, mb = 0, pv = 1, z = 0;
+    int rc = time_pair(p, n, &mt, &mb, &pv, &z);
+    if (rc != 0)
+        return rc;
+    if (phase_offline) { /* both offline: any difference is the measurement's, not a leak */
+        p->control_leak = pv < TIMING_ALPHA;
+        snprintf(p->control, sizeof p->control, "control with %s offline: median %.0f vs %.0f us, p=%.2g",
+                 p->target, mt, mb, pv);
+        if (p->control_leak && res->v == V_LEAK)
+            set(res, V_NA, "inconclusive: %s; %s", res->detail, p->control);
+        else if (res->v != V_NA) {
+            size_t l = strlen(res->detail);
+            snprintf(res->detail + l, sizeof res->detail - l, "; %s", p->control);
+        }
+        return 0;
+    }
+    const char *state = p->timing_tgt_invisible ? "invisible" : "looking offline";
+    int leak = pv < TIMING_ALPHA;
+    set(res, leak ? V_LEAK : V_OK, "%s %s: median %.0f us, offline %s: median %.0f us (%d samples each, "
+        "Mann-Whitney p=%.2g%s)", p->target, state, mt, p->baseline, mb, n, pv,
+        leak ? ": the sender can tell them apart" : "");
+    snprintf(res->json, sizeof res->json, ",\"samples\":%d,\"median_us_target\":%.1f,\"median_us_baseline\":%.1f,"
+             "\"p_value\":%.3g,\"z\":%.2f", n, mt, mb, pv, z);
+    return 0;
+}
+
 static const char *vname(enum verdict v) { return v == V_LEAK ? "LEAK" : v == V_OK ? "no leak" : "n/a"; }
 
 static void report(const struct probe *p, const struct result *res, int leaks)
@@ -343,14 +523,14 @@ static void report(const struct probe *p, const struct result *res, int leaks)
         json_str(stdout, p->target);
         printf(",\"auditor\":");
         json_str(stdout, p->aud.user);
-        printf(",\"target_session\":%s,\"leaks\":%d,\"techniques\":[", p->o->target_credentials ? "true" : "false",
-               leaks);
+        printf(",\"target_session\":%s,\"leaks\":%d,\"offline_messages_removed\":%d,\"techniques\":[",
+               p->o->target_credentials ? "true" : "false", leaks, p->cleaned);
         for (int t = 0; t < T_COUNT; t++) {
             printf("%s{\"name\":\"%s\",\"verdict\":\"%s\",\"description\":", t ? "," : "", tnames[t], vname(res[t].v));
             json_str(stdout, tdesc[t]);
             printf(",\"detail\":");
             json_str(stdout, res[t].detail);
-            printf("}");
+            printf("%s}", res[t].json);
         }
         printf("]}\n");
     } else {
@@ -358,7 +538,7 @@ static void report(const struct probe *p, const struct result *res, int leaks)
                p->o->target_credentials ? "yes" : "no");
         for (int t = 0; t < T_COUNT; t++)
             printf("  %-20s %-8s %s\n", tnames[t], vname(res[t].v), res[t].detail);
-        printf("%d leak(s)\n", leaks);
+        printf("%d leak(s); %d offline message(s) left by the probe removed\n", leaks, p->cleaned);
     }
     fflush(stdout);
 }
@@ -366,8 +546,8 @@ static void report(const struct probe *p, const struct result *res, int leaks)
 static int login_as(struct drv *d, const struct opts *o, const char *file, int invisible)
 {
     char user[256], pass[256];
-    int rc = read_credentials(file, file ? NULL : "YMSG_USER", file ? NULL : "YMSG_PASSWORD", file ? NULL : o->account, user, sizeof user,
-                              pass, sizeof pass);
+    int rc = read_credentials(file, file ? NULL : "YMSG_USER", file ? NULL : "YMSG_PASSWORD", file ? NULL : o->account,
+                              user, sizeof user, pass, sizeof pass);
     if (rc != 0)
         return EXIT_USAGE;
     rc = drv_open(d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE);
@@ -379,185 +559,297 @@ static int login_as(struct drv *d, const struct opts *o, const char *file, int i
     return rc;
 }
 
-int cmd_probe(int argc, char **argv, const struct opts *o)
+/* ------------------------------------------------------------------------------------------------
+ * the probe in phases: setup, run (with or without a target session), clean up, report
+ * ---------------------------------------------------------------------------------------------- */
+#define SIGCAP 8192               /* window signature text */
+
+/* Reads only the user name of a credentials file (the password is wiped at once). */
+static int user_of(const char *file, char *user, size_t cap)
 {
-    if (argc != 1 || !argv[0][0] || strlen(argv[0]) >= YMSG_ID_MAX) {
-        fprintf(stderr, "usage: ymsg probe USER [--target-credentials FILE] [--json] [--settle MS]\n");
-        return EXIT_USAGE;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    struct probe *p = calloc(1, sizeof *p);
-    struct window *w[4];
-    for (int i = 0; i < 4; i++)
-        w[i] = calloc(1, sizeof *w[i]);
-    struct window *inv_aud = calloc(T_COUNT, sizeof *inv_aud), *inv_tgt = calloc(T_COUNT, sizeof *inv_tgt),
-                  *off_aud = calloc(T_COUNT, sizeof *off_aud);
-    struct result res[T_COUNT];
-    char *sa = malloc(8192), *sb = malloc(8192);
-    int rc = EXIT_FAILED;
-    if (!p || !w[0] || !w[1] || !w[2] || !w[3] || !inv_aud || !inv_tgt || !off_aud || !sa || !sb)
-        goto out;
-    memset(res, 0, sizeof res);
-    p->o = o;
-    snprintf(p->target, sizeof p->target, "%s", argv[0]);
-    for (char *c = p->target; *c; c++)
+    char pass[256];
+    int rc = read_credentials(file, NULL, NULL, NULL, user, cap, pass, sizeof pass);
+    memset(pass, 0, sizeof pass);
+    for (char *c = user; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    long settle = o->settle_ms > 0 ? o->settle_ms : 800;
+    return rc;
+}
 
-    /* the auditor signs in (visible) and learns its list */
-    p->aud.on_packet = aud_hook;
-    p->aud.packet_ud = p;
-    rc = login_as(&p->aud, o, o->credentials, 0);
-    if (rc != 0)
-        goto out;
-    if (strcasecmp(ymsg_session_user(p->aud.s), p->target) == 0) {
-        fprintf(stderr, "ymsg probe: the auditor and the target must differ\n");
-        rc = EXIT_USAGE;
-        goto close_aud;
-    }
-    if ((rc = pump(p, settle)) != 0)
-        goto close_aud;
-    p->target_was_buddy = ymsg_session_find_buddy(p->aud.s, p->target) != NULL;
-
-    if (o->target_credentials) {
-        /* 1. the target signs in invisible: the auditor must receive nothing about it */
-        p->aud_win = w[0];
-        p->tgt.on_packet = tgt_hook;
-        p->tgt.packet_ud = p;
-        rc = login_as(&p->tgt, o, o->target_credentials, 1);
-        if (rc != 0)
-            goto close_aud;
-        if (strcasecmp(ymsg_session_user(p->tgt.s), p->target) != 0) {
-            fprintf(stderr, "ymsg probe: --target-credentials are for %s, not %s\n", ymsg_session_user(p->tgt.s),
-                    p->target);
-            rc = EXIT_USAGE;
-            goto close_all;
-        }
-        p->have_tgt = 1;
-        if ((rc = observe(p, settle)) != 0)
-            goto close_all;
-        p->aud_win = NULL;
-        const struct ymsg_buddy *bd = ymsg_session_find_buddy(p->aud.s, p->target);
-        if (window_has(w[0], online_presence) || (bd && bd->online)) {
-            window_sig(w[0], sa, 8192);
-            set(&res[T_PRESENCE], V_LEAK, "the auditor sees %s online while invisible: %s", p->target, sa);
-        } else if (window_has(w[0], mentions_target)) {
-            window_sig(w[0], sa, 8192);
-            set(&res[T_PRESENCE], V_LEAK, "packets about %s reached the auditor when it signed in invisible: %s",
-                p->target, sa);
-        } else {
-            set(&res[T_PRESENCE], V_OK, "nothing about %s reached the auditor while it signed in invisible", p->target);
-        }
-        /* 2. active techniques while the target is invisible */
-        for (int t = T_P2P; t < T_COUNT; t++)
-            if ((rc = run_technique(p, t, &inv_aud[t], &inv_tgt[t])) != 0)
-                goto close_all;
-        /* 3. fingerprint: visible -> invisible, then visible -> sign-off */
-        if (ymsg_session_set_status(p->tgt.s, YMSG_STATUS_AVAILABLE, NULL, 0) != 0 || (rc = pump(p, settle)) != 0)
-            goto close_all;
-        const struct ymsg_buddy *seen = ymsg_session_find_buddy(p->aud.s, p->target);
-        int auditor_sees = seen && seen->online;
-        p->aud_win = w[1];
-        ymsg_session_set_status(p->tgt.s, YMSG_STATUS_INVISIBLE, NULL, 0);
-        if ((rc = observe(p, settle)) != 0)
-            goto close_all;
-        p->aud_win = NULL;
-        ymsg_session_set_status(p->tgt.s, YMSG_STATUS_AVAILABLE, NULL, 0);
-        if ((rc = pump(p, settle)) != 0)
-            goto close_all;
-        p->aud_win = w[2];
-        ymsg_session_logoff(p->tgt.s);
-        drv_close(&p->tgt);
-        p->have_tgt = 0;
-        if ((rc = observe(p, settle)) != 0)
-            goto close_aud;
-        p->aud_win = NULL;
-        window_sig(w[1], sa, 8192);
-        window_sig(w[2], sb, 8192);
-        if (!auditor_sees && w[1]->n == 0 && w[2]->n == 0)
-            set(&res[T_FINGERPRINT], V_NA, "the auditor does not see %s's presence (not an authorised buddy)",
-                p->target);
-        else if (strcmp(sa, sb) != 0)
-            set(&res[T_FINGERPRINT], V_LEAK, "going invisible: %s / signing off: %s", sa, sb);
-        else
-            set(&res[T_FINGERPRINT], V_OK, "identical: %s", sa);
-        /* 4. the same techniques against the now offline target, as the baseline */
-        for (int t = T_P2P; t < T_COUNT; t++) {
-            if ((rc = run_technique(p, t, &off_aud[t], w[3])) != 0)
-                goto close_aud;
-        }
-        for (int t = T_P2P; t < T_COUNT; t++) {
-            window_sig(&inv_aud[t], sa, 8192);
-            window_sig(&off_aud[t], sb, 8192);
-            const struct window *tw = &inv_tgt[t];
-            if (t == T_P2P && window_has(tw, is_p2p))
-                set(&res[t], V_LEAK, "the server delivered the P2P probe to the invisible target (clients answer it)");
-            else if (t == T_PICTURE && window_has(tw, is_picture))
-                set(&res[t], V_LEAK, "the server delivered the picture request to the invisible target (clients answer it)");
-            else if (t == T_IMV && window_has(tw, is_doodle))
-                set(&res[t], V_LEAK, "the doodle IMVironment reached the invisible target (Pidgin answers it)");
-            else if (t == T_TYPING && window_has(&inv_aud[t], is_typing))
-                set(&res[t], V_LEAK, "the invisible target's typing notification reached the auditor");
-            else if (strcmp(sa, sb) != 0)
-                set(&res[t], V_LEAK, "invisible: %s / offline: %s", sa, sb);
-            else
-                set(&res[t], V_OK, "invisible and offline look the same: %s", sa);
-        }
-    } else {
-        /* no target session: catch signs of life from a target that looks offline */
-        const struct ymsg_buddy *bd = ymsg_session_find_buddy(p->aud.s, p->target);
-        if (bd && bd->online && bd->status != YMSG_STATUS_INVISIBLE) {
-            set(&res[T_PRESENCE], V_NA, "%s is visibly online (%s): nothing to detect", p->target,
-                status_text(bd->status));
-            for (int t = T_FINGERPRINT; t < T_COUNT; t++)
-                set(&res[t], V_NA, "%s is visibly online", p->target);
-        } else {
-            if (bd && bd->online)
-                set(&res[T_PRESENCE], V_LEAK, "the server sent status 12 (invisible) for %s", p->target);
-            else
-                set(&res[T_PRESENCE], V_OK, "%s looks offline", p->target);
-            set(&res[T_FINGERPRINT], V_NA, "needs --target-credentials (a cooperating target session)");
-            for (int t = T_P2P; t < T_COUNT; t++) {
-                if ((rc = run_technique(p, t, &inv_aud[t], w[3])) != 0)
-                    goto close_aud;
-                if (t == T_DELIVERY || t == T_ADDACK || t == T_USERSTAT || t == T_IGNORE) {
-                    set(&res[t], V_NA, "needs --target-credentials (an offline baseline to compare with)");
-                    continue;
-                }
-                if (window_has(&inv_aud[t], from_target)) {
-                    window_sig(&inv_aud[t], sa, 8192);
-                    set(&res[t], V_LEAK, "%s answered although it looks offline: %s", p->target, sa);
-                } else {
-                    set(&res[t], V_OK, "no answer from %s (it may simply be offline)", p->target);
-                }
-            }
-        }
-    }
-    int leaks = 0;
-    for (int t = 0; t < T_COUNT; t++)
-        leaks += res[t].v == V_LEAK;
-    report(p, res, leaks);
-    rc = leaks ? EXIT_FAILED : EXIT_OKAY;
-    goto close_aud;
-close_all:
+static void probe_close(struct probe *p)
+{
     if (p->tgt.s) {
-        ymsg_session_logoff(p->tgt.s);
+        if (ymsg_session_state(p->tgt.s) != YMSG_SS_CLOSED)
+            ymsg_session_logoff(p->tgt.s);
         drv_close(&p->tgt);
     }
-close_aud:
+    p->have_tgt = 0;
     if (p->aud.s) {
         if (ymsg_session_state(p->aud.s) != YMSG_SS_CLOSED)
             ymsg_session_logoff(p->aud.s);
         drv_close(&p->aud);
     }
-out:
+}
+
+static void probe_free(struct probe *p)
+{
+    if (!p)
+        return;
     for (int i = 0; i < 4; i++)
-        free(w[i]);
-    free(inv_aud);
-    free(inv_tgt);
-    free(off_aud);
-    free(sa);
-    free(sb);
+        free(p->w[i]);
+    free(p->inv_aud);
+    free(p->inv_tgt);
+    free(p->off_aud);
+    free(p->sa);
+    free(p->sb);
     free(p);
+}
+
+/* Arguments, buffers, the baseline's name, the auditor's login and list.  Returns 0 or an exit code. */
+static int probe_setup(struct probe *p, int argc, char **argv, const struct opts *o)
+{
+    if (argc != 1 || !argv[0][0] || strlen(argv[0]) >= YMSG_ID_MAX) {
+        fprintf(stderr, "usage: ymsg probe USER [--target-credentials FILE] [--baseline-credentials FILE] "
+                        "[--samples N] [--json] [--settle MS]\n");
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < 4; i++)
+        p->w[i] = calloc(1, sizeof *p->w[i]);
+    p->inv_aud = calloc(T_COUNT, sizeof *p->inv_aud);
+    p->inv_tgt = calloc(T_COUNT, sizeof *p->inv_tgt);
+    p->off_aud = calloc(T_COUNT, sizeof *p->off_aud);
+    p->sa = malloc(SIGCAP);
+    p->sb = malloc(SIGCAP);
+    if (!p->w[0] || !p->w[1] || !p->w[2] || !p->w[3] || !p->inv_aud || !p->inv_tgt || !p->off_aud || !p->sa || !p->sb)
+        return EXIT_FAILED;
+    p->o = o;
+    snprintf(p->target, sizeof p->target, "%s", argv[0]);
+    for (char *c = p->target; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    p->settle = o->settle_ms > 0 ? o->settle_ms : 800;
+    if (o->baseline_credentials) {
+        if (user_of(o->baseline_credentials, p->baseline, sizeof p->baseline) != 0)
+            return EXIT_USAGE;
+        if (!strcmp(p->baseline, p->target)) {
+            fprintf(stderr, "ymsg probe: the baseline account must differ from the target\n");
+            return EXIT_USAGE;
+        }
+    }
+    /* the auditor signs in (visible) and learns its list */
+    p->aud.on_packet = aud_hook;
+    p->aud.packet_ud = p;
+    int rc = login_as(&p->aud, o, o->credentials, 0);
+    if (rc != 0)
+        return rc;
+    if (strcasecmp(ymsg_session_user(p->aud.s), p->target) == 0 ||
+        (p->baseline[0] && strcasecmp(ymsg_session_user(p->aud.s), p->baseline) == 0)) {
+        fprintf(stderr, "ymsg probe: the auditor, the target and the baseline account must differ\n");
+        return EXIT_USAGE;
+    }
+    if ((rc = pump(p, p->settle)) != 0)
+        return rc;
+    p->target_was_buddy = ymsg_session_find_buddy(p->aud.s, p->target) != NULL;
+    return 0;
+}
+
+/* Phase 1: the target signs in invisible; the auditor must receive nothing about it. */
+static int phase_signin(struct probe *p, struct result *res)
+{
+    p->aud_win = p->w[0];
+    p->tgt.on_packet = tgt_hook;
+    p->tgt.packet_ud = p;
+    int rc = login_as(&p->tgt, p->o, p->o->target_credentials, 1);
+    if (rc != 0)
+        return rc;
+    if (strcasecmp(ymsg_session_user(p->tgt.s), p->target) != 0) {
+        fprintf(stderr, "ymsg probe: --target-credentials are for %s, not %s\n", ymsg_session_user(p->tgt.s),
+                p->target);
+        return EXIT_USAGE;
+    }
+    p->have_tgt = 1;
+    if ((rc = observe(p, p->settle)) != 0)
+        return rc;
+    p->aud_win = NULL;
+    const struct ymsg_buddy *bd = ymsg_session_find_buddy(p->aud.s, p->target);
+    if (window_has(p->w[0], online_presence) || (bd && bd->online)) {
+        window_sig(p->w[0], p->sa, SIGCAP);
+        set(&res[T_PRESENCE], V_LEAK, "the auditor sees %s online while invisible: %s", p->target, p->sa);
+    } else if (window_has(p->w[0], mentions_target)) {
+        window_sig(p->w[0], p->sa, SIGCAP);
+        set(&res[T_PRESENCE], V_LEAK, "packets about %s reached the auditor when it signed in invisible: %s",
+            p->target, p->sa);
+    } else {
+        set(&res[T_PRESENCE], V_OK, "nothing about %s reached the auditor while it signed in invisible", p->target);
+    }
+    return 0;
+}
+
+/* Phase 3: visible -> invisible, then visible -> sign-off, byte for byte; the target ends offline. */
+static int phase_fingerprint(struct probe *p, struct result *res)
+{
+    int rc;
+    if (ymsg_session_set_status(p->tgt.s, YMSG_STATUS_AVAILABLE, NULL, 0) != 0 || (rc = pump(p, p->settle)) != 0)
+        return EXIT_NETWORK;
+    const struct ymsg_buddy *seen = ymsg_session_find_buddy(p->aud.s, p->target);
+    int auditor_sees = seen && seen->online;
+    p->aud_win = p->w[1];
+    ymsg_session_set_status(p->tgt.s, YMSG_STATUS_INVISIBLE, NULL, 0);
+    if ((rc = observe(p, p->settle)) != 0)
+        return rc;
+    p->aud_win = NULL;
+    ymsg_session_set_status(p->tgt.s, YMSG_STATUS_AVAILABLE, NULL, 0);
+    if ((rc = pump(p, p->settle)) != 0)
+        return rc;
+    p->aud_win = p->w[2];
+    ymsg_session_logoff(p->tgt.s);
+    drv_close(&p->tgt);
+    p->have_tgt = 0;
+    if ((rc = observe(p, p->settle)) != 0)
+        return rc;
+    p->aud_win = NULL;
+    window_sig(p->w[1], p->sa, SIGCAP);
+    window_sig(p->w[2], p->sb, SIGCAP);
+    if (!auditor_sees && p->w[1]->n == 0 && p->w[2]->n == 0)
+        set(&res[T_FINGERPRINT], V_NA, "the auditor does not see %s's presence (not an authorised buddy)", p->target);
+    else if (strcmp(p->sa, p->sb) != 0)
+        set(&res[T_FINGERPRINT], V_LEAK, "going invisible: %s / signing off: %s", p->sa, p->sb);
+    else
+        set(&res[T_FINGERPRINT], V_OK, "identical: %s", p->sa);
+    return 0;
+}
+
+/* Compares each active technique's invisible window with its offline one. */
+static void verdicts_with_target(struct probe *p, struct result *res)
+{
+    for (int t = T_P2P; t < T_TIMING; t++) {
+        window_sig(&p->inv_aud[t], p->sa, SIGCAP);
+        window_sig(&p->off_aud[t], p->sb, SIGCAP);
+        const struct window *tw = &p->inv_tgt[t];
+        if (t == T_P2P && window_has(tw, is_p2p))
+            set(&res[t], V_LEAK, "the server delivered the P2P probe to the invisible target (clients answer it)");
+        else if (t == T_PICTURE && window_has(tw, is_picture))
+            set(&res[t], V_LEAK, "the server delivered the picture request to the invisible target (clients answer it)");
+        else if (t == T_IMV && window_has(tw, is_doodle))
+            set(&res[t], V_LEAK, "the doodle IMVironment reached the invisible target (Pidgin answers it)");
+        else if (t == T_TYPING && window_has(&p->inv_aud[t], is_typing))
+            set(&res[t], V_LEAK, "the invisible target's typing notification reached the auditor");
+        else if (strcmp(p->sa, p->sb) != 0)
+            set(&res[t], V_LEAK, "invisible: %s / offline: %s", p->sa, p->sb);
+        else
+            set(&res[t], V_OK, "invisible and offline look the same: %s", p->sa);
+    }
+}
+
+/* With a target session: every technique while the target is invisible, then while it is offline. */
+static int probe_run_with_target(struct probe *p, struct result *res)
+{
+    int rc = phase_signin(p, res);
+    for (int t = T_P2P; t < T_TIMING && rc == 0; t++)
+        rc = run_technique(p, t, &p->inv_aud[t], &p->inv_tgt[t]);
+    p->timing_tgt_invisible = 1;
+    if (rc == 0)
+        rc = run_timing(p, &res[T_TIMING], 0);
+    if (rc == 0)
+        rc = phase_fingerprint(p, res);
+    for (int t = T_P2P; t < T_TIMING && rc == 0; t++)
+        rc = run_technique(p, t, &p->off_aud[t], p->w[3]);
+    p->timing_tgt_invisible = 0;
+    if (rc == 0)
+        rc = run_timing(p, &res[T_TIMING], 1);
+    if (rc == 0)
+        verdicts_with_target(p, res);
+    return rc;
+}
+
+/* No target session: catch signs of life from a target that looks offline. */
+static int probe_run_alone(struct probe *p, struct result *res)
+{
+    const struct ymsg_buddy *bd = ymsg_session_find_buddy(p->aud.s, p->target);
+    if (bd && bd->online && bd->status != YMSG_STATUS_INVISIBLE) {
+        set(&res[T_PRESENCE], V_NA, "%s is visibly online (%s): nothing to detect", p->target, status_text(bd->status));
+        for (int t = T_FINGERPRINT; t < T_COUNT; t++)
+            set(&res[t], V_NA, "%s is visibly online", p->target);
+        return 0;
+    }
+    if (bd && bd->online)
+        set(&res[T_PRESENCE], V_LEAK, "the server sent status 12 (invisible) for %s", p->target);
+    else
+        set(&res[T_PRESENCE], V_OK, "%s looks offline", p->target);
+    set(&res[T_FINGERPRINT], V_NA, "needs --target-credentials (a cooperating target session)");
+    for (int t = T_P2P; t < T_TIMING; t++) {
+        int rc = run_technique(p, t, &p->inv_aud[t], p->w[3]);
+        if (rc != 0)
+            return rc;
+        if (t == T_DELIVERY || t == T_ADDACK || t == T_USERSTAT || t == T_IGNORE) {
+            set(&res[t], V_NA, "needs --target-credentials (an offline baseline to compare with)");
+        } else if (window_has(&p->inv_aud[t], from_target)) {
+            window_sig(&p->inv_aud[t], p->sa, SIGCAP);
+            set(&res[t], V_LEAK, "%s answered although it looks offline: %s", p->target, p->sa);
+        } else {
+            set(&res[t], V_OK, "no answer from %s (it may simply be offline)", p->target);
+        }
+    }
+    return run_timing(p, &res[T_TIMING], 0);
+}
+
+/* Signs in (invisible) as the account in `file` and takes its offline messages off the server: the
+ * auditor's are counted, anyone else's are printed on stderr so that nothing is lost. */
+static void drain_mailbox(struct probe *p, const char *file)
+{
+    struct drv d = {0};
+    if (login_as(&d, p->o, file, 1) != 0) {
+        fprintf(stderr, "ymsg probe: could not sign in to remove the probe's offline messages\n");
+        return;
+    }
+    const char *me = p->aud.user;
+    uint64_t end = now_ms() + (uint64_t)p->settle, hard = now_ms() + 30000;
+    while (now_ms() < end && now_ms() < hard) {
+        const struct ymsg_event *ev;
+        while ((ev = drv_next_event(&d))) {
+            if (ev->type != YMSG_EV_MESSAGE || !(ev->flags & YMSG_EVF_OFFLINE))
+                continue;
+            end = now_ms() + (uint64_t)p->settle; /* more may follow in pages */
+            if (strcasecmp(ev->who, me) == 0 && !strncmp(ev->text, "ymsg probe", 10))
+                p->cleaned++;
+            else
+                fprintf(stderr, "ymsg probe: offline message for %s from %s (delivered here): %s\n", d.user, ev->who,
+                        ev->text);
+        }
+        if (drv_step(&d, -1, 100, NULL) != 0)
+            break;
+    }
+    ymsg_session_logoff(d.s);
+    drv_close(&d);
+}
+
+static void probe_cleanup(struct probe *p)
+{
+    probe_close(p);
+    if (p->o->target_credentials)
+        drain_mailbox(p, p->o->target_credentials);
+    if (p->o->baseline_credentials)
+        drain_mailbox(p, p->o->baseline_credentials);
+}
+
+int cmd_probe(int argc, char **argv, const struct opts *o)
+{
+    signal(SIGPIPE, SIG_IGN);
+    struct probe *p = calloc(1, sizeof *p);
+    struct result res[T_COUNT];
+    memset(res, 0, sizeof res);
+    if (!p)
+        return EXIT_FAILED;
+    int rc = probe_setup(p, argc, argv, o);
+    if (rc == 0)
+        rc = o->target_credentials ? probe_run_with_target(p, res) : probe_run_alone(p, res);
+    if (rc == 0 || p->aud.s)
+        probe_cleanup(p);
+    if (rc == 0) {
+        int leaks = 0;
+        for (int t = 0; t < T_COUNT; t++)
+            leaks += res[t].v == V_LEAK;
+        report(p, res, leaks);
+        rc = leaks ? EXIT_FAILED : EXIT_OKAY;
+    }
+    probe_free(p);
     return rc;
 }
