@@ -143,7 +143,7 @@ def handle(conn, me, svc, st, pairs, chal):
             if svc == 0x4F:                     # what a real client's auto-answer looks like
                 conn.sendall(pkt(0x4F, 1, [(4, to), (5, me), (13, 1), (49, "PEERTOPEER")]))
         elif svc == 0x06:                       # LEAK: offline and invisible differ for the sender
-            time.sleep(0.002)                   # LEAK: timing; storing an offline message costs more
+            time.sleep(0.010)                   # LEAK: timing; storing an offline message costs more
             conn.sendall(pkt(0x14, 1, [(5, me), (14, "%s is not online" % to)]))
     elif svc == 0x8A:
         conn.sendall(pkt(0x8A, 1, [(1, me)]))
