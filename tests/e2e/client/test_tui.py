@@ -91,7 +91,7 @@ def run(ymsg, ymsgd):
         tm.keys("Enter")
         tm.keys("C-p")  # back to the status tab
         tm.wait(r"Add buddy carol: ok")
-        tm.wait(r"\nWork")
+        tm.wait(r"\n\[-\] Work")
         # an authorisation request shows a prompt; /accept answers it
         check(c.run(C, "add", "alice", "--message", "let me in")[0] == 0, "carol adds alice")
         tm.wait(r"carol wants to add you: let me in")

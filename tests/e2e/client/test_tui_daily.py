@@ -4,7 +4,9 @@ history on disk and /search, /help, a bracketed paste sent as one message, CJK c
 buddy list in 80x24.  Each step polls the screen with a generous deadline (the machine may be loaded)."""
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -107,7 +109,236 @@ def step_privacy(ymsg, srv, c, home):
     no_sanitizer(home)
 
 
-STEP_FUNCS = [("privacy", step_privacy)]
+def write_history(home, account, peer, lines):
+    d = os.path.join(home, ".local", "share", "ymsg", "logs", account)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, peer + ".jsonl"), "w") as f:
+        for i, (who, text) in enumerate(lines):
+            f.write(json.dumps({"t": 1700000000 + i, "from": who, "text": text}) + "\n")
+
+
+def step_scrollback(ymsg, srv, c, home):
+    """200 lines of history reload into bob's tab; PgUp reaches line 1 (dated: another day), PgDn returns."""
+    write_history(home, "alice", "bob", [("bob", "line %d" % i) for i in range(1, 201)])
+    tm = tui(c, srv.cred("alice"), home, "-o history_lines=300")
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/msg bob", literal=True)
+        tm.keys("Enter")
+        s = tm.wait(r"bob: line 200\b")
+        check("2023-11-14" in s, "a line from another day carries its date:\n" + s)
+        check(not re.search(r"bob: line 1\b", s), s)
+        for _ in range(80):
+            if re.search(r"bob: line 1\b", tm.screen()):
+                break
+            tm.keys("PageUp")
+        s = tm.wait(r"bob: line 1\b")
+        check("scrolled back" in s, s)
+        # a new message while scrolled back does not move the view
+        check(c.run(srv.cred("bob"), "send", "--to", "alice", "while you read")[0] == 0, "send")
+        time.sleep(1.0)  # let it arrive; the check below holds whenever it does
+        check(re.search(r"bob: line 1\b", tm.screen()), "the view jumped:\n" + tm.screen())
+        for _ in range(80):
+            if "scrolled back" not in tm.screen():
+                break
+            tm.keys("PageDown")
+        tm.wait(r"bob: while you read")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    no_sanitizer(home)
+
+
+def step_history(ymsg, srv, c, home):
+    """Messages are logged (0600), come back after a restart of the TUI, and /search and Ctrl-R find them;
+    history = off logs nothing."""
+    tm = tui(c, srv.cred("alice"), home)
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/msg bob remember me \u2713", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"alice: remember me \u2713")
+        check(c.run(srv.cred("bob"), "send", "--to", "alice", "and the other one")[0] == 0, "send")
+        tm.wait(r"bob: and the other one")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    path = os.path.join(home, ".local", "share", "ymsg", "logs", "alice", "bob.jsonl")
+    check(os.path.exists(path), "no history file " + path)
+    check(os.stat(path).st_mode & 0o777 == 0o600, "history file mode %o" % (os.stat(path).st_mode & 0o777))
+    check(os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700, "history dir not 0700")
+    lines = [json.loads(x) for x in open(path)]
+    check([x["text"] for x in lines] == ["remember me \u2713", "and the other one"], lines)
+    tm = tui(c, srv.cred("alice"), home)
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/msg bob", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)alice: remember me \u2713.*bob: and the other one.*end of history")
+        tm.keys("/search REMEMBER", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)search \"REMEMBER\".*\] alice: remember me \u2713.*1 match\(es\)")
+        tm.keys("C-r")
+        tm.wait(r"Search this conversation")
+        tm.keys("other one", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)search \"other one\".*\] bob: and the other one.*1 match\(es\)")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    # logging off: nothing more is written
+    size = os.path.getsize(path)
+    tm = tui(c, srv.cred("alice"), home, "-o history=off")
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/msg bob not logged", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"alice: not logged")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    check(os.path.getsize(path) == size, "history = off still logged")
+    no_sanitizer(home)
+
+
+def step_help(ymsg, srv, c, home):
+    """/help lists the commands, /help CMD explains one, wrong arguments print the usage, F1 shows keys."""
+    tm = tui(c, srv.cred("alice"), home)
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/help", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)/msg USER \[TEXT\].*/search TEXT.*/quit")
+        tm.keys("/help status", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"/status NAME \[TEXT\] -- Sets your status")
+        tm.keys("/status sleepy", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"(?s)usage: /status NAME \[TEXT\].*status names: available brb busy")
+        tm.keys("/move bob", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"usage: /move USER GROUP")
+        tm.keys("/frobnicate", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"unknown command /frobnicate; /help lists them")
+        tm.keys("F1")
+        tm.wait(r"(?s)Keys \(any key closes\).*PgUp / PgDn")
+        tm.keys("q")
+        end = time.time() + 20
+        while "any key closes" in tm.screen() and time.time() < end:
+            time.sleep(0.1)
+        check("any key closes" not in tm.screen(), "F1 screen did not close:\n" + tm.screen())
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    no_sanitizer(home)
+
+
+def step_password(ymsg, srv, c, home):
+    """A refused login shows the reason inside the UI and asks for a new password (not echoed)."""
+    bad = os.path.join(home, "bad.cred")
+    with open(bad, "w") as f:
+        f.write("alice:not-the-password\n")
+    tm = tui(c, bad, home)
+    try:
+        s = tm.wait(r"Login refused")
+        check("not-the-password" not in s, s)
+        tm.keys("pw-alice", literal=True)
+        s = tm.screen()
+        check("pw-alice" not in s, "password echoed:\n" + s)
+        tm.keys("Enter")
+        tm.wait(r"signed in as alice")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    err = no_sanitizer(home)
+    check(err.strip() == "", "the TUI wrote to stderr behind curses: %r" % err)
+
+
+def step_paste(ymsg, srv, c, home):
+    """A 40-line bracketed paste is one message, sent after a confirmation."""
+    tm = tui(c, srv.cred("alice"), home)
+    listener = None
+    try:
+        tm.wait(r"signed in as alice")
+        listener = c.listen(srv.cred("bob"), "--timeout", "90")
+        listener.wait(lambda e: e["event"] == "buddy_list", what="bob's list", timeout=30)
+        tm.keys("/msg bob", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"\[1:bob\]")
+        text = "\n".join("pasted line %02d" % i for i in range(1, 41))
+        subprocess.run(tm.t + ["set-buffer", "-b", "p", text], check=True)
+        subprocess.run(tm.t + ["paste-buffer", "-p", "-b", "p", "-t", "t"], check=True)
+        tm.wait(r"Send this 40-line paste as one message\?")
+        tm.keys("Enter")
+        ev = listener.wait(lambda e: e["event"] == "message", what="the paste", timeout=30)
+        check(ev["text"] == text, "paste arrived as %r" % ev["text"])
+        time.sleep(0.5)
+        check(len([e for e in listener.snapshot() if e["event"] == "message"]) == 1, listener.snapshot())
+        quit_tui(tm)
+    finally:
+        if listener:
+            listener.stop()
+        tm.kill()
+    no_sanitizer(home)
+
+
+def step_width(ymsg, srv, c, home):
+    """The cursor is placed by display width: CJK characters take two columns."""
+    tm = tui(c, srv.cred("alice"), home)
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("\u65e5\u672c\u8a9e", literal=True)
+        tm.wait(r"> \u65e5\u672c\u8a9e")
+        end = time.time() + 20
+        while tm.cursor()[0] != 8 and time.time() < end:
+            time.sleep(0.1)
+        check(tm.cursor()[0] == 8, "cursor at %r after 3 CJK characters (want x=8)" % (tm.cursor(),))
+        tm.keys("Left")
+        end = time.time() + 20
+        while tm.cursor()[0] != 6 and time.time() < end:
+            time.sleep(0.1)
+        check(tm.cursor()[0] == 6, "cursor at %r after Left (want x=6)" % (tm.cursor(),))
+        tm.keys("C-u")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    no_sanitizer(home)
+
+
+def step_buddies(ymsg, srv, c, home):
+    """41 buddies in an 80x24 terminal: the list scrolls with the selection down to the last one."""
+    names = ["pal%02d" % i for i in range(1, 42)]
+    for n in names:
+        srv.add_user(n)
+        check(c.run(srv.cred("alice"), "add", n, "--group", "Many")[0] == 0, "add " + n)
+    tm = tui(c, srv.cred("alice"), home, w=80, h=24)
+    try:
+        tm.wait(r"signed in as alice")
+        tm.wait(r"\[-\] Many")
+        for _ in range(60):
+            tm.keys("Down")
+            if re.search(r"pal41", tm.screen()):
+                break
+        s = tm.wait(r"pal41")
+        tm.keys("Down")
+        tm.keys("Enter")
+        tm.wait(r"\[1:pal41\]")
+        # back to the top: the first rows come back
+        for _ in range(60):
+            tm.keys("Up")
+            if re.search(r"\[-\] Friends", tm.screen()):
+                break
+        tm.wait(r"\[-\] Friends")
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    no_sanitizer(home)
+
+
+STEP_FUNCS = [("privacy", step_privacy), ("scrollback", step_scrollback), ("history", step_history),
+              ("help", step_help), ("password", step_password), ("paste", step_paste), ("width", step_width),
+              ("buddies", step_buddies)]
 
 
 def run(ymsg, ymsgd):
