@@ -237,7 +237,7 @@ int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
     catch_signals();
     struct drv d = {0};
     int invisible = o->invisible || (!strcmp(cmd, "status") && status == YMSG_STATUS_INVISIBLE);
-    int rc = drv_open(&d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE);
+    int rc = drv_open(&d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE, NULL, 0);
     memset(pass, 0, sizeof pass);
     if (rc != 0) {
         if (d.s)

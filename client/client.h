@@ -64,9 +64,10 @@ uint64_t now_ms(void);
 /* Reads credentials: file, then YMSG_USER/YMSG_PASSWORD, then a prompt on the terminal. */
 int read_credentials(const char *file, const char *env_user, const char *env_pass, const char *account, char *user,
                      size_t ucap, char *pass, size_t pcap);
-/* Connects and starts the session signing in with `status` (0x54's header status: YMSG_STATUS_AVAILABLE,
- * _INVISIBLE or an away code 1..9).  Returns 0 or EXIT_NETWORK. */
-int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status);
+/* Connects and starts the session signing in with `status` (AVAILABLE, INVISIBLE, an away code 1..9, CUSTOM
+ * with msg and away, or IDLE).  Returns 0 or EXIT_NETWORK. */
+int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status,
+             const char *msg, int away);
 /* Waits up to timeout_ms for the socket (and extra_fd if >= 0), reads, ticks, writes.
  * Returns 0, or EXIT_NETWORK once the connection is gone.  *extra_ready is set if extra_fd is readable. */
 int drv_step(struct drv *d, int extra_fd, int timeout_ms, int *extra_ready);

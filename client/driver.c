@@ -163,7 +163,8 @@ static int tcp_connect(struct drv *d, const char *host, const char *port, int ti
     return fd;
 }
 
-int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status)
+int drv_open(struct drv *d, const struct opts *o, const char *user, const char *password, uint32_t status,
+             const char *msg, int away)
 {
     ymsg_packet_fn hook = d->on_packet;
     void *hook_ud = d->packet_ud;
@@ -182,6 +183,8 @@ int drv_open(struct drv *d, const struct opts *o, const char *user, const char *
     cfg.user = user;
     cfg.password = password;
     cfg.initial_status = status;
+    cfg.initial_msg = msg;
+    cfg.initial_away = away;
     if (o->login_url)
         cfg.login_url = o->login_url;
     cfg.log = log_cb;

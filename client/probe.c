@@ -550,7 +550,7 @@ static int login_as(struct drv *d, const struct opts *o, const char *file, int i
                               user, sizeof user, pass, sizeof pass);
     if (rc != 0)
         return EXIT_USAGE;
-    rc = drv_open(d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE);
+    rc = drv_open(d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE, NULL, 0);
     memset(pass, 0, sizeof pass);
     if (rc == 0)
         rc = drv_login(d, 30000, NULL, NULL);

@@ -185,12 +185,10 @@ int tui_connect(struct tui *t)
 {
     SYS(t, "connecting to %s:%s as %s...", t->o->host, t->o->port, t->user);
     tui_redraw(t);
-    /* sign in with the status we had: 0x54 carries invisible / an away code itself; a custom message or
-     * idle follows at once (the session signs in available for those) */
-    uint32_t first = t->status == YMSG_STATUS_INVISIBLE || t->status <= YMSG_STATUS_STEPPEDOUT ? t->status
-                                                                                              : YMSG_STATUS_AVAILABLE;
+    /* sign in with the status we had (0x54's status, then the first 0xC6 with its message): invisible
+     * stays invisible, a custom message is there from the first moment */
     t->d.quiet = 1;
-    int rc = drv_open(&t->d, t->o, t->user, t->pass, first);
+    int rc = drv_open(&t->d, t->o, t->user, t->pass, t->status, t->status_msg, t->status_away ? 1 : 0);
     if (rc == 0)
         rc = drv_login(&t->d, 30000, NULL, NULL);
     if (rc != 0) {
@@ -201,11 +199,6 @@ int tui_connect(struct tui *t)
         if (rc == EXIT_LOGIN)
             t->login_refused = 1;
         return rc;
-    }
-    if (first != t->status) {
-        int r = ymsg_session_set_status(t->d.s, t->status, t->status_msg, t->status_away);
-        if (r)
-            SYS(t, "could not restore the status: %s", ymsg_strerror(r));
     }
     t->connected = 1;
     t->backoff_ms = 0;

@@ -530,7 +530,11 @@ typedef void (*ymsg_packet_fn)(void *ud, int dir, const struct ymsg_packet *pkt)
 struct ymsg_session_config {
     const char *user;            /* Yahoo id (lower-cased by the session); copied */
     const char *password;        /* copied; wiped when the session is freed */
-    uint32_t initial_status;     /* header status of 0x54: YMSG_STATUS_AVAILABLE or _INVISIBLE (12) */
+    uint32_t initial_status;     /* signs in with it (0x54 header status, then announced once the list is in):
+                                  * AVAILABLE, INVISIBLE (12), an away code 1..9, CUSTOM (99) or IDLE (999) */
+    const char *initial_msg;     /* with CUSTOM: the status message (copied; NULL = ""), so that a client
+                                  * reconnecting signs in with the status it had, not a moment without it */
+    int initial_away;            /* with CUSTOM: key 47, 0 = available, 1 = away */
     const char *login_url;       /* base of the token login; default "https://login.yahoo.com" */
     const char *locale;          /* key 98; default "us" */
     const char *client_version;  /* key 135; default "9.0.0.2162" */

@@ -301,7 +301,9 @@ struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg)
     if (!cfg || !cfg->user || !cfg->password || !cfg->user[0] || strlen(cfg->user) >= YMSG_ID_MAX ||
         cfg->max_inbuf < MIN_INBUF || cfg->max_outbuf < 1024 || cfg->max_events < 1 ||
         (cfg->initial_status != YMSG_STATUS_AVAILABLE && cfg->initial_status != YMSG_STATUS_INVISIBLE &&
-         cfg->initial_status > YMSG_STATUS_STEPPEDOUT))
+         cfg->initial_status != YMSG_STATUS_CUSTOM && cfg->initial_status != YMSG_STATUS_IDLE &&
+         cfg->initial_status > YMSG_STATUS_STEPPEDOUT) ||
+        !sess_valid_text(cfg->initial_msg, YMSG_STATUS_MSG_MAX - 1) || cfg->initial_away < 0 || cfg->initial_away > 1)
         return NULL;
     struct ymsg_session *s = calloc(1, sizeof *s);
     if (!s)
@@ -332,6 +334,8 @@ struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg)
         s->login_url[--ul] = 0;
     ymsg_limits_default(&s->lim);
     s->my_status = cfg->initial_status;
+    snprintf(s->initial_msg, sizeof s->initial_msg, "%s", cfg->initial_msg ? cfg->initial_msg : "");
+    s->cfg.initial_msg = s->initial_msg;
     s->half.idle = -1;
     return s;
 }

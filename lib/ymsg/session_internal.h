@@ -75,6 +75,7 @@ struct ymsg_session {
     enum ymsg_session_state state;    /* see enum */
     uint32_t session_id;              /* last id the server used (adopted from every packet, §1.4) */
     uint32_t my_status;               /* own presence */
+    char initial_msg[YMSG_STATUS_MSG_MAX]; /* cfg.initial_msg's copy, announced at sign-in */
     int started;                      /* ymsg_session_start() called */
     uint64_t now;                     /* last time seen by start/tick */
     uint64_t login_deadline;          /* now + login_timeout_ms at start */
@@ -214,6 +215,8 @@ int sess_need_online(const struct ymsg_session *s);
 /* ---- session_login.c: token login ------------------------------------------------------------ */
 /* AUTHRESP -> ONLINE: starts the timers, announces our status, LOGGED_IN event. */
 void sess_logged_in(struct ymsg_session *s);
+/* Queues a 0xC6 status update (status, custom message, away key 47). */
+int sess_status_update(struct ymsg_session *s, uint32_t status, const char *msg, int away);
 /* LOGIN_FAILED event and close; flags YMSG_EVF_NETWORK marks a failure worth retrying. */
 void sess_login_failed(struct ymsg_session *s, int code, const char *text, unsigned flags);
 /* 0x57 (challenge: first HTTP step) and 0x54 (a refusal) from the server. */

@@ -25,13 +25,10 @@ void sess_logged_in(struct ymsg_session *s)
     if (s->my_status == YMSG_STATUS_INVISIBLE) {
         sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
         ymsg_build_str(&b, YMSG_KEY_FLAG, "2");
-    } else {
-        sess_pkt_begin(s, &b, YMSG_SVC_Y6_STATUS_UPDATE, 0);
-        ymsg_build_int(&b, YMSG_KEY_STATUS, s->my_status);
-        ymsg_build_str(&b, YMSG_KEY_CUSTOM_MSG, "");
-        ymsg_build_str(&b, YMSG_KEY_AWAY, "0");
+        sess_pkt_send(s, &b);
+    } else { /* the same 0xC6 as ymsg_session_set_status: a custom message or away flag from the first moment */
+        sess_status_update(s, s->my_status, s->initial_msg, s->cfg.initial_away);
     }
-    sess_pkt_send(s, &b);
     struct ymsg_event ev = {.type = YMSG_EV_LOGGED_IN, .status = s->my_status, .idle = -1};
     struct evstr str = {.who = s->user};
     sess_ev_push(s, &ev, &str);

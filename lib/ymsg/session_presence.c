@@ -106,6 +106,18 @@ void sess_on_presence(struct ymsg_session *s, const struct ymsg_packet *pkt)
         pres_flush(s, p);
 }
 
+int sess_status_update(struct ymsg_session *s, uint32_t status, const char *msg, int away)
+{
+    struct ymsg_builder b;
+    sess_pkt_begin(s, &b, YMSG_SVC_Y6_STATUS_UPDATE, 0);
+    ymsg_build_int(&b, YMSG_KEY_STATUS, status);
+    ymsg_build_str(&b, YMSG_KEY_CUSTOM_MSG, status == YMSG_STATUS_CUSTOM && msg ? msg : "");
+    ymsg_build_str(&b, YMSG_KEY_UTF8, "1");
+    ymsg_build_int(&b, YMSG_KEY_AWAY, status == YMSG_STATUS_IDLE ? 2 : status == YMSG_STATUS_CUSTOM ? away
+                                      : status == YMSG_STATUS_AVAILABLE ? 0 : 1);
+    return sess_pkt_send(s, &b);
+}
+
 int ymsg_session_set_status(struct ymsg_session *s, uint32_t status, const char *msg, int away)
 {
     int r = sess_need_online(s);
@@ -123,13 +135,7 @@ int ymsg_session_set_status(struct ymsg_session *s, uint32_t status, const char 
             s->my_status = status;
         return r;
     }
-    sess_pkt_begin(s, &b, YMSG_SVC_Y6_STATUS_UPDATE, 0);
-    ymsg_build_int(&b, YMSG_KEY_STATUS, status);
-    ymsg_build_str(&b, YMSG_KEY_CUSTOM_MSG, status == YMSG_STATUS_CUSTOM && msg ? msg : "");
-    ymsg_build_str(&b, YMSG_KEY_UTF8, "1");
-    ymsg_build_int(&b, YMSG_KEY_AWAY, status == YMSG_STATUS_IDLE ? 2 : status == YMSG_STATUS_CUSTOM ? away
-                                      : status == YMSG_STATUS_AVAILABLE ? 0 : 1);
-    r = sess_pkt_send(s, &b);
+    r = sess_status_update(s, status, msg, away);
     if (r == 0 && s->my_status == YMSG_STATUS_INVISIBLE) {
         sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
         ymsg_build_str(&b, YMSG_KEY_FLAG, "1");

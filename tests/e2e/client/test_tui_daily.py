@@ -101,6 +101,8 @@ def step_privacy(ymsg, srv, c, home):
         ev = listener.wait(lambda e: e["event"] == "presence" and e["who"] == "alice" and e["online"] and
                            e["message"] == "out for tea", what="custom status after the restart", timeout=30)
         check(ev["status"] == 99, ev)
+        # (the client announces it in its first 0xC6, see the session unit test test_login_custom_status; ymsgd
+        # itself still shows the logon as Available for a moment before that packet)
         quit_tui(tm)
     finally:
         if listener:

@@ -49,6 +49,45 @@ static void test_login_invisible(void **st)
     ymsg_session_free(s);
 }
 
+/* A reconnecting client signs in with its custom status: 0x54 says 99 and the first 0xC6 carries the message
+ * and the away flag (no moment as plain "available"); a bad initial message or away flag is refused. */
+static void test_login_custom_status(void **st)
+{
+    (void)st;
+    struct ymsg_session_config cfg;
+    ymsg_session_config_default(&cfg);
+    cfg.user = "Alice";
+    cfg.password = "p&ss w";
+    cfg.login_url = "http://127.0.0.1:8080/";
+    cfg.initial_status = YMSG_STATUS_CUSTOM;
+    cfg.initial_msg = "out for tea";
+    cfg.initial_away = 1;
+    struct ymsg_session *s = ymsg_session_new(&cfg);
+    assert_non_null(s);
+    login_to_authresp(s, TOKEN_BODY, strlen(TOKEN_BODY), CRUMB_HEADERS, CRUMB_BODY, strlen(CRUMB_BODY));
+    check_authresp(s, YMSG_STATUS_CUSTOM, "yv; path=/; domain=.yahoo.com", "bv");
+    feed(s, YMSG_SVC_LIST_15, 0, "302", "318", "300", "318", "65", "Friends", "302", "319", "300", "319", "7", "bob",
+         "301", "319", "303", "319", "301", "318", "303", "318", NULL);
+    next_of(s, YMSG_EV_LOGGED_IN);
+    uint8_t buf[4096];
+    struct ymsg_packet pkt;
+    assert_true(take(s, &pkt, buf, sizeof buf));
+    assert_int_equal(pkt.hdr.service, YMSG_SVC_Y6_STATUS_UPDATE);
+    expect_kv(&pkt, 10, "99");
+    expect_kv(&pkt, 19, "out for tea");
+    expect_kv(&pkt, 47, "1");
+    assert_int_equal(ymsg_session_my_status(s), YMSG_STATUS_CUSTOM);
+    ymsg_session_free(s);
+    cfg.initial_away = 2;
+    assert_null(ymsg_session_new(&cfg));
+    cfg.initial_away = 0;
+    char big[YMSG_STATUS_MSG_MAX + 1];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    cfg.initial_msg = big;
+    assert_null(ymsg_session_new(&cfg));
+}
+
 /* The same login with a chunked token body (libyahoo2 style) and cookies only in the headers. */
 static void test_login_chunked_and_header_cookies(void **st)
 {
@@ -124,6 +163,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_login_flow),
         cmocka_unit_test(test_login_invisible),
+        cmocka_unit_test(test_login_custom_status),
         cmocka_unit_test(test_login_chunked_and_header_cookies),
         cmocka_unit_test(test_login_failures),
     };
