@@ -121,6 +121,48 @@ static int wait_ack(struct drv *d, const struct opts *o, uint32_t service, const
     return -1;
 }
 
+static void count_keepalive(void *ud, int dir, const struct ymsg_packet *pkt)
+{
+    if (dir == 0 && pkt->hdr.service == YMSG_SVC_KEEPALIVE)
+        ++*(unsigned *)ud;
+}
+
+/* After an IM: did the server refuse it (0x06 status 2: box full, too long)?  The server handles a
+ * connection's packets in order, so a keepalive sent behind the IM is answered after any refusal: once
+ * its answer is in, the verdict is final (no guessing with a timer).  EXIT_OKAY, EXIT_FAILED or
+ * EXIT_NETWORK. */
+static int await_refusal(struct drv *d, const struct opts *o)
+{
+    uint8_t buf[128];
+    struct ymsg_builder b;
+    unsigned seen = 0;
+    d->on_packet = count_keepalive;
+    d->packet_ud = &seen;
+    ymsg_builder_init(&b, buf, sizeof buf);
+    ymsg_build_begin(&b, YMSG_SVC_KEEPALIVE, 0, 0);
+    ymsg_build_str(&b, YMSG_KEY_LOGIN_ID, ymsg_session_user(d->s));
+    ssize_t n = ymsg_build_end(&b);
+    int rc = n > 0 && ymsg_session_send_raw(d->s, buf, (size_t)n) == 0 ? EXIT_OKAY : EXIT_FAILED;
+    uint64_t end = now_ms() + 15000;
+    int answered = 0;
+    while (rc != EXIT_NETWORK && !answered && !stop_flag) {
+        if (now_ms() > end || drv_step(d, -1, 200, NULL) != 0)
+            rc = EXIT_NETWORK;
+        answered = seen > 0; /* events decoded in this step are all queued now */
+        const struct ymsg_event *ev;
+        while ((ev = drv_next_event(d)))
+            if (ev->type == YMSG_EV_NOT_SENT) {
+                emit(o, ev);
+                if (!o->json)
+                    fprintf(stderr, "ymsg: the server did not accept the message: %s\n", ev->text);
+                rc = EXIT_FAILED;
+            }
+    }
+    d->on_packet = NULL;
+    d->packet_ud = NULL;
+    return rc;
+}
+
 /* Runs the session for `ms` milliseconds (e.g. to let presence arrive). */
 static void settle(struct drv *d, long ms, int print, const struct opts *o)
 {
@@ -311,18 +353,8 @@ int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
         fprintf(stderr, "ymsg: %s: %s\n", cmd, ymsg_strerror(r));
         rc = r == YMSG_EINVAL ? EXIT_USAGE : EXIT_FAILED;
     }
-    if (is_send || is_buzz) {
-        /* a refusal (0x06 status 2) comes back at once if it comes at all */
-        uint64_t end = now_ms() + 300;
-        while (rc == 0 && now_ms() < end && drv_step(&d, -1, 100, NULL) == 0) {
-            const struct ymsg_event *ev;
-            while ((ev = drv_next_event(&d)))
-                if (ev->type == YMSG_EV_NOT_SENT) {
-                    emit(o, ev);
-                    rc = EXIT_FAILED;
-                }
-        }
-    }
+    if ((is_send || is_buzz) && rc == 0 && r == 0)
+        rc = await_refusal(&d, o);
     if (ymsg_session_state(s) != YMSG_SS_CLOSED)
         ymsg_session_logoff(s);
     drv_close(&d);

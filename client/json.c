@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <string.h>
+#include <time.h>
 
 void json_str(FILE *f, const char *s)
 {
@@ -37,7 +38,9 @@ static void field(FILE *f, const char *name, const char *val)
 
 void json_event(FILE *f, const struct ymsg_event *ev)
 {
-    fprintf(f, "{\"event\":\"%s\"", ymsg_event_type_name(ev->type));
+    /* every event has a real time: the server's for messages that carry one (offline ones), else now */
+    fprintf(f, "{\"event\":\"%s\",\"time\":%lld", ymsg_event_type_name(ev->type),
+            ev->time > 0 ? (long long)ev->time : (long long)time(NULL));
     switch (ev->type) {
     case YMSG_EV_LOGGED_IN:
         field(f, "user", ev->who);
@@ -63,7 +66,7 @@ void json_event(FILE *f, const struct ymsg_event *ev)
         field(f, "to", ev->to);
         if (ev->type == YMSG_EV_MESSAGE)
             field(f, "text", ev->text);
-        fprintf(f, ",\"time\":%lld,\"offline\":%s", ev->time, ev->flags & YMSG_EVF_OFFLINE ? "true" : "false");
+        fprintf(f, ",\"offline\":%s", ev->flags & YMSG_EVF_OFFLINE ? "true" : "false");
         break;
     case YMSG_EV_TYPING:
         field(f, "from", ev->who);

@@ -138,7 +138,9 @@ def handle(conn, me, svc, st, pairs, chal):
     elif svc in (0x06, 0x4F, 0xBE, 0x4D, 0x4B, 0xFB):
         to = get(pairs, 5).decode()
         out = [(4, me)] + [(k, v) for k, v in pairs if k not in (1, 4)]
-        if to in sessions:
+        if to == "full" and svc == 0x06:       # a recipient whose box is full: 0x06 status 2 "not sent"
+            conn.sendall(pkt(0x06, 2, [(5, to), (16, "the recipient's message box is full")]))
+        elif to in sessions:
             send(to, pkt(svc, 1, out))          # LEAK: no invisibility check at all
             if svc == 0x4F:                     # what a real client's auto-answer looks like
                 conn.sendall(pkt(0x4F, 1, [(4, to), (5, me), (13, 1), (49, "PEERTOPEER")]))

@@ -141,6 +141,25 @@ def run(ymsg, ymsgd):
         check(rc == 0, "remove")
         rc, out, _ = c.run(A, "buddies", "--json")
         check(not json.loads(out)["buddies"], out)
+
+        # listen --json --count N stops after exactly N events, each with a real time; presence events
+        # carry a status name
+        before = int(time.time())
+        lc = c.listen(C, "--timeout", "60", "--count", "2")
+        listeners.append(lc)
+        lc.wait(lambda e: e["event"] == "buddy_list", what="carol logged in")
+        for i in range(3):
+            check(c.run(A, "send", "--to", "carol", "count %d" % i)[0] == 0, "send %d" % i)
+        end = time.time() + 30
+        while lc.proc.poll() is None and time.time() < end:
+            time.sleep(0.1)
+        check(lc.proc.poll() == 0, "--count 2 did not end the listener")
+        lc.t.join(timeout=10)
+        evs = [e for e in lc.snapshot() if e["event"] not in ("logged_in", "buddy_list")]
+        check(len(evs) == 2, "--count 2 printed %r" % evs)
+        check(all(isinstance(e["time"], int) and before - 5 <= e["time"] <= time.time() + 5 for e in lc.snapshot()),
+              lc.snapshot())
+        check(all("status_name" in e for e in lc.snapshot() if e["event"] == "presence"), lc.snapshot())
     finally:
         for l in listeners:
             l.stop()

@@ -29,6 +29,11 @@ def leaky(ymsg):
             with open(os.path.join(d, u), "w") as f:
                 f.write("%s:pw-%s\n" % (u, u))
         c = Client(ymsg, "127.0.0.1", pager, http)
+        # (not the probe: `send` exits 1 when the server refuses the message, e.g. a full box)
+        rc, out, err = c.run(os.path.join(d, "alice"), "send", "--to", "full", "hello")
+        check(rc == 1 and "box is full" in err, "refused send: rc %d %s %s" % (rc, out, err))
+        rc, out, err = c.run(os.path.join(d, "alice"), "send", "--to", "carol", "hello")
+        check(rc == 0, "accepted send: rc %d %s %s" % (rc, out, err))
         # with a cooperating target session: the probe compares bytes itself
         # (carol, never signed in, is the known-offline baseline of the timing technique; the leaky server
         # spends 10 ms more on an IM to an offline user than to an invisible one)
