@@ -225,138 +225,167 @@ static int listen_loop(struct drv *d, const struct opts *o)
     return EXIT_OKAY;
 }
 
-int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
+/* A one-shot command, checked before any network traffic. */
+struct botcmd {
+    const char *cmd;              /* the command word */
+    char **argv;                  /* its arguments */
+    int argc;                     /* how many */
+    const char *target;           /* USER it acts on, if any */
+    const char *text;             /* send: the message */
+    int typing_on;                /* typing: on or off */
+    uint32_t status;              /* status: the code */
+    const char *status_msg;       /* status custom: the message */
+};
+
+static int is(const struct botcmd *b, const char *name) { return strcmp(b->cmd, name) == 0; }
+
+/* Setup: the arguments of b->cmd.  0 or EXIT_USAGE (with the usage on stderr). */
+static int bot_setup(struct botcmd *b, const struct opts *o)
 {
-    /* argument checks before any network traffic */
-    const char *target = NULL, *text = NULL;
-    uint32_t status = 0;
-    const char *status_msg = NULL;
-    int away = 0;
-    int is_send = !strcmp(cmd, "send"), is_buzz = !strcmp(cmd, "buzz"), is_typing = !strcmp(cmd, "typing");
-    int typing_on = 1;
-    if (is_typing) {
-        target = o->to;
-        if (!target || argc > 1 || (argc == 1 && strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)) {
+    int argc = b->argc, away = 0;
+    char **argv = b->argv;
+    b->typing_on = 1;
+    if (is(b, "typing")) {
+        b->target = o->to;
+        if (!b->target || argc > 1 || (argc == 1 && strcmp(argv[0], "on") != 0 && strcmp(argv[0], "off") != 0)) {
             fprintf(stderr, "usage: ymsg typing --to USER [on|off]\n");
             return EXIT_USAGE;
         }
-        typing_on = !(argc == 1 && !strcmp(argv[0], "off"));
-    } else if (is_send || is_buzz) {
-        target = o->to;
-        if (!target && argc > 0 && is_buzz)
-            target = argv[0];
-        if (is_send)
-            text = argc > 0 ? argv[argc - 1] : NULL;
-        if (!target || (is_send && (!text || !text[0]))) {
-            fprintf(stderr, "usage: ymsg %s --to USER%s\n", cmd, is_send ? " TEXT" : "");
+        b->typing_on = !(argc == 1 && !strcmp(argv[0], "off"));
+    } else if (is(b, "send") || is(b, "buzz")) {
+        b->target = o->to;
+        if (!b->target && argc > 0 && is(b, "buzz"))
+            b->target = argv[0];
+        if (is(b, "send"))
+            b->text = argc > 0 ? argv[argc - 1] : NULL;
+        if (!b->target || (is(b, "send") && (!b->text || !b->text[0]))) {
+            fprintf(stderr, "usage: ymsg %s --to USER%s\n", b->cmd, is(b, "send") ? " TEXT" : "");
             return EXIT_USAGE;
         }
-    } else if (!strcmp(cmd, "status")) {
-        if (parse_status(argc, argv, &status, &status_msg, &away) != 0 || argc > (status == 99 ? 2 : 1)) {
+    } else if (is(b, "status")) {
+        if (parse_status(argc, argv, &b->status, &b->status_msg, &away) != 0 || argc > (b->status == 99 ? 2 : 1)) {
             fprintf(stderr, "usage: ymsg status available|away|busy|brb|idle|invisible|custom TEXT [--away]\n");
             return EXIT_USAGE;
         }
-    } else if (!strcmp(cmd, "add") || !strcmp(cmd, "remove") || !strcmp(cmd, "accept") || !strcmp(cmd, "decline") ||
-               !strcmp(cmd, "ignore") || !strcmp(cmd, "unignore")) {
+    } else if (is(b, "add") || is(b, "remove") || is(b, "accept") || is(b, "decline") || is(b, "ignore") ||
+               is(b, "unignore")) {
         if (argc != 1) {
-            fprintf(stderr, "usage: ymsg %s USER\n", cmd);
+            fprintf(stderr, "usage: ymsg %s USER\n", b->cmd);
             return EXIT_USAGE;
         }
-        target = argv[0];
-    } else if (!strcmp(cmd, "move") || !strcmp(cmd, "rename-group")) {
+        b->target = argv[0];
+    } else if (is(b, "move") || is(b, "rename-group")) {
         if (argc != 2) {
-            fprintf(stderr, "usage: ymsg %s\n", !strcmp(cmd, "move") ? "move BUDDY GROUP" : "rename-group OLD NEW");
+            fprintf(stderr, "usage: ymsg %s\n", is(b, "move") ? "move BUDDY GROUP" : "rename-group OLD NEW");
             return EXIT_USAGE;
         }
-    } else if (strcmp(cmd, "listen") != 0 && strcmp(cmd, "buddies") != 0) {
-        fprintf(stderr, "ymsg: unknown command '%s' (see ymsg --help)\n", cmd);
+    } else if (!is(b, "listen") && !is(b, "buddies")) {
+        fprintf(stderr, "ymsg: unknown command '%s' (see ymsg --help)\n", b->cmd);
         return EXIT_USAGE;
     }
+    return 0;
+}
 
+/* Signs in (invisible when asked, or for "status invisible").  0, EXIT_USAGE, EXIT_LOGIN or EXIT_NETWORK. */
+static int bot_connect(struct drv *d, const struct botcmd *b, const struct opts *o, int *invisible)
+{
     char user[256], pass[256];
-    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", o->account, user, sizeof user, pass, sizeof pass) != 0)
+    if (read_credentials(o->credentials, "YMSG_USER", "YMSG_PASSWORD", o->account, user, sizeof user, pass,
+                         sizeof pass) != 0)
         return EXIT_USAGE;
     catch_signals();
-    struct drv d = {0};
-    int invisible = o->invisible || (!strcmp(cmd, "status") && status == YMSG_STATUS_INVISIBLE);
-    int rc = drv_open(&d, o, user, pass, invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE, NULL, 0);
+    *invisible = o->invisible || (is(b, "status") && b->status == YMSG_STATUS_INVISIBLE);
+    int rc = drv_open(d, o, user, pass, *invisible ? YMSG_STATUS_INVISIBLE : YMSG_STATUS_AVAILABLE, NULL, 0);
     memset(pass, 0, sizeof pass);
-    if (rc != 0) {
-        if (d.s)
-            drv_close(&d);
-        return rc;
-    }
-    rc = drv_login(&d, 30000, login_cb, (void *)o);
-    if (rc != 0) {
-        drv_close(&d);
-        return rc;
-    }
-    if (o->json && (!strcmp(cmd, "listen") || !strcmp(cmd, "status")))
+    if (rc == 0)
+        rc = drv_login(d, 30000, login_cb, (void *)o);
+    if (rc != 0 && d->s)
+        drv_close(d);
+    if (rc == 0 && o->json && (is(b, "listen") || is(b, "status")))
         json_event(stdout, &(struct ymsg_event){.type = YMSG_EV_LOGGED_IN, .who = user, .to = "", .text = "",
-                                                .group = "", .group2 = "", .status = invisible ? 12 : 0});
-    struct ymsg_session *s = d.s;
-    int r = 0;
-    if (is_send) {
-        r = ymsg_session_send_message(s, target, text);
-    } else if (is_buzz) {
-        r = ymsg_session_buzz(s, target);
-    } else if (is_typing) {
-        r = ymsg_session_typing(s, target, typing_on);
-    } else if (!strcmp(cmd, "status")) {
-        if (status != YMSG_STATUS_INVISIBLE)
-            r = ymsg_session_set_status(s, status, status_msg, o->away);
-        if (r == 0) {
-            rc = listen_loop(&d, o);
-            ymsg_session_logoff(s);
-            drv_close(&d);
-            return rc;
+                                                .group = "", .group2 = "", .status = *invisible ? 12 : 0});
+    return rc;
+}
+
+/* A list edit and the server's acknowledgement: EXIT_OKAY, or EXIT_FAILED when it refuses. */
+static int list_edit(struct drv *d, const struct botcmd *b, const struct opts *o, int *r)
+{
+    struct ymsg_session *s = d->s;
+    uint32_t svc = 0;
+    const char *who = b->target;
+    if (is(b, "add")) {
+        *r = ymsg_session_add_buddy(s, b->target, o->group ? o->group : "Friends", o->message);
+        if (*r == 0) {
+            int code = wait_ack(d, o, YMSG_SVC_ADDBUDDY, b->target, 10000);
+            return code != 0 && code != YMSG_RESULT_DUPLICATE ? EXIT_FAILED : EXIT_OKAY;
         }
-    } else if (!strcmp(cmd, "listen")) {
-        rc = listen_loop(&d, o);
-        if (ymsg_session_state(s) != YMSG_SS_CLOSED)
-            ymsg_session_logoff(s);
-        drv_close(&d);
-        return rc;
-    } else if (!strcmp(cmd, "buddies")) {
-        settle(&d, o->settle_ms, 0, o);
+        return EXIT_OKAY;
+    } else if (is(b, "remove")) {
+        *r = ymsg_session_remove_buddy(s, b->target, o->group);
+        svc = YMSG_SVC_REMBUDDY;
+    } else if (is(b, "ignore") || is(b, "unignore")) {
+        *r = ymsg_session_ignore(s, b->target, is(b, "ignore"));
+        svc = YMSG_SVC_IGNORECONTACT;
+    } else if (is(b, "move")) {
+        *r = ymsg_session_move_buddy(s, b->argv[0], NULL, b->argv[1]);
+        svc = YMSG_SVC_CHGRP_15;
+        who = b->argv[0];
+    } else if (is(b, "rename-group")) {
+        *r = ymsg_session_rename_group(s, b->argv[0], b->argv[1]);
+        svc = YMSG_SVC_GROUPRENAME;
+        who = NULL;
+    }
+    return *r == 0 && wait_ack(d, o, svc, who, 10000) != 0 ? EXIT_FAILED : EXIT_OKAY;
+}
+
+/* Run: the command itself on the signed-in session.  The exit code. */
+static int bot_run(struct drv *d, const struct botcmd *b, const struct opts *o)
+{
+    struct ymsg_session *s = d->s;
+    int r = 0, rc = EXIT_OKAY;
+    if (is(b, "send") || is(b, "buzz")) {
+        r = is(b, "send") ? ymsg_session_send_message(s, b->target, b->text) : ymsg_session_buzz(s, b->target);
+        if (r == 0)
+            rc = await_refusal(d, o);
+    } else if (is(b, "typing")) {
+        r = ymsg_session_typing(s, b->target, b->typing_on);
+    } else if (is(b, "status")) {
+        if (b->status != YMSG_STATUS_INVISIBLE)
+            r = ymsg_session_set_status(s, b->status, b->status_msg, o->away);
+        if (r == 0)
+            return listen_loop(d, o);
+    } else if (is(b, "listen")) {
+        return listen_loop(d, o);
+    } else if (is(b, "buddies")) {
+        settle(d, o->settle_ms, 0, o);
         if (o->json)
             json_buddies(stdout, s);
         else
             print_buddies(s);
-    } else if (!strcmp(cmd, "add")) {
-        r = ymsg_session_add_buddy(s, target, o->group ? o->group : "Friends", o->message);
-        if (r == 0) {
-            int code = wait_ack(&d, o, YMSG_SVC_ADDBUDDY, target, 10000);
-            if (code != 0 && code != YMSG_RESULT_DUPLICATE)
-                rc = EXIT_FAILED;
-        }
-    } else if (!strcmp(cmd, "remove")) {
-        r = ymsg_session_remove_buddy(s, target, o->group);
-        if (r == 0 && wait_ack(&d, o, YMSG_SVC_REMBUDDY, target, 10000) != 0)
-            rc = EXIT_FAILED;
-    } else if (!strcmp(cmd, "ignore") || !strcmp(cmd, "unignore")) {
-        r = ymsg_session_ignore(s, target, !strcmp(cmd, "ignore"));
-        if (r == 0 && wait_ack(&d, o, YMSG_SVC_IGNORECONTACT, target, 10000) != 0)
-            rc = EXIT_FAILED;
-    } else if (!strcmp(cmd, "move")) {
-        r = ymsg_session_move_buddy(s, argv[0], NULL, argv[1]);
-        if (r == 0 && wait_ack(&d, o, YMSG_SVC_CHGRP_15, argv[0], 10000) != 0)
-            rc = EXIT_FAILED;
-    } else if (!strcmp(cmd, "rename-group")) {
-        r = ymsg_session_rename_group(s, argv[0], argv[1]);
-        if (r == 0 && wait_ack(&d, o, YMSG_SVC_GROUPRENAME, NULL, 10000) != 0)
-            rc = EXIT_FAILED;
-    } else if (!strcmp(cmd, "accept") || !strcmp(cmd, "decline")) {
-        r = ymsg_session_auth_reply(s, target, !strcmp(cmd, "accept"), o->message);
+    } else if (is(b, "accept") || is(b, "decline")) {
+        r = ymsg_session_auth_reply(s, b->target, is(b, "accept"), o->message);
+    } else {
+        rc = list_edit(d, b, o, &r);
     }
     if (r != 0) {
-        fprintf(stderr, "ymsg: %s: %s\n", cmd, ymsg_strerror(r));
+        fprintf(stderr, "ymsg: %s: %s\n", b->cmd, ymsg_strerror(r));
         rc = r == YMSG_EINVAL ? EXIT_USAGE : EXIT_FAILED;
     }
-    if ((is_send || is_buzz) && rc == 0 && r == 0)
-        rc = await_refusal(&d, o);
-    if (ymsg_session_state(s) != YMSG_SS_CLOSED)
-        ymsg_session_logoff(s);
+    return rc;
+}
+
+int cmd_bot(const char *cmd, int argc, char **argv, const struct opts *o)
+{
+    struct botcmd b = {.cmd = cmd, .argv = argv, .argc = argc};
+    int rc = bot_setup(&b, o), invisible = 0;
+    if (rc != 0)
+        return rc;
+    struct drv d = {0};
+    if ((rc = bot_connect(&d, &b, o, &invisible)) != 0)
+        return rc;
+    rc = bot_run(&d, &b, o);
+    if (ymsg_session_state(d.s) != YMSG_SS_CLOSED)
+        ymsg_session_logoff(d.s);
     drv_close(&d);
     return rc;
 }

@@ -273,10 +273,16 @@ def step_paste(ymsg, srv, c, home):
         subprocess.run(tm.t + ["paste-buffer", "-p", "-b", "p", "-t", "t"], check=True)
         tm.wait(r"Send this 40-line paste as one message\?")
         tm.keys("Enter")
-        ev = listener.wait(lambda e: e["event"] == "message", what="the paste", timeout=30)
+        # (bob may first get offline messages from earlier steps)
+        ev = listener.wait(lambda e: e["event"] == "message" and "pasted line" in e["text"], what="the paste",
+                           timeout=30)
         check(ev["text"] == text, "paste arrived as %r" % ev["text"])
-        time.sleep(0.5)
-        check(len([e for e in listener.snapshot() if e["event"] == "message"]) == 1, listener.snapshot())
+        tm.keys("/msg bob after the paste", literal=True)
+        tm.keys("Enter")
+        listener.wait(lambda e: e["event"] == "message" and e["text"] == "after the paste", what="next message",
+                      timeout=30)
+        pasted = [e for e in listener.snapshot() if e["event"] == "message" and "pasted line" in e["text"]]
+        check(len(pasted) == 1, "the paste was split: %r" % pasted)
         quit_tui(tm)
     finally:
         if listener:
