@@ -230,7 +230,35 @@ def step_help(ymsg, srv, c, home):
         while "any key closes" in tm.screen() and time.time() < end:
             time.sleep(0.1)
         check("any key closes" not in tm.screen(), "F1 screen did not close:\n" + tm.screen())
-        quit_tui(tm)
+        # a resize leaves no stale rows: one status line, on the last row but one
+        tm.resize(100, 26)
+        tm.wait(r"\n alice \[Available\].*\n>")
+        tm.resize(120, 32)
+        end = time.time() + 20
+        while time.time() < end:
+            rows = tm.screen().rstrip("\n").split("\n")
+            if len(rows) >= 32 and rows[30].startswith(" alice [Available]"):
+                break
+            time.sleep(0.1)
+        rows = tm.screen().rstrip("\n").split("\n")
+        check(sum(1 for r in rows if r.startswith(" alice [Available]")) == 1 and rows[30].startswith(" alice ["),
+              "stale rows after a resize:\n" + tm.screen())
+        # Ctrl-C asks first: No keeps the client, Yes quits
+        tm.keys("C-c")
+        tm.wait(r"Quit ymsg\?")
+        tm.keys("Down")
+        tm.keys("Enter")
+        end = time.time() + 20
+        while "Quit ymsg?" in tm.screen() and time.time() < end:
+            time.sleep(0.1)
+        check(tm.alive() and "Quit ymsg?" not in tm.screen(), "Ctrl-C then No:\n" + tm.screen())
+        tm.keys("C-c")
+        tm.wait(r"Quit ymsg\?")
+        tm.keys("Enter")
+        end = time.time() + 15
+        while tm.alive() and time.time() < end:
+            time.sleep(0.1)
+        check(not tm.alive(), "Ctrl-C then Yes did not quit")
     finally:
         tm.kill()
     no_sanitizer(home)
