@@ -90,16 +90,16 @@ def real(ymsg, ymsgd):
         timing = [t for t in rep["techniques"] if t["name"] == "im-timing"][0]
         print("im-timing:", timing["verdict"], timing["detail"])
         check(timing["samples"] == 60 and timing["median_us_target"] > 0 and timing["median_us_baseline"] > 0, timing)
-        # the timing verdict itself is asserted once ymsgd's invisible and offline IM paths are made alike
-        # (issue 9.5, pager); every other technique must find nothing
-        others = [t for t in rep["techniques"] if t["verdict"] == "LEAK" and t["name"] != "im-timing"]
-        check(rc in (0, 1) and not others, "ymsgd leaks: %s %s" % (out, err))
+        # ymsgd's invisible and offline IM paths are alike since issue 9.5 (before: 39-56 us vs 83-130 us,
+        # p < 1e-12); an inconclusive control run reports n/a, never a leak
+        check(rc == 0 and rep["leaks"] == 0, "ymsgd leaks: %s %s" % (out, err))
         check(v["logoff-fingerprint"] == "no leak", "a buddy sees presence, so the fingerprint is testable: %r" % rep)
-        # the probe took its offline messages off the server: 60 timing IMs to each side while both were
-        # offline, 60 more to carol while bob was invisible, and 3 technique IMs to the offline bob
-        check(rep["offline_messages_removed"] == 183, rep)
-        rc, out, err = c.run(B, "listen", "--json", "--timeout", "3")
-        check(rc == 0 and '"offline":true' not in out, "bob still has the probe's offline messages: " + out)
+        # the probe took its offline messages off the server (how many were stored depends on ymsgd's
+        # per-sender quota, 50 by default, which the timing IMs reach)
+        check(rep["offline_messages_removed"] >= 50, rep)
+        for who, cred in (("bob", B), ("carol", C)):
+            rc, out, err = c.run(cred, "listen", "--json", "--timeout", "3")
+            check(rc == 0 and '"offline":true' not in out, "%s still has the probe's offline messages: %s" % (who, out))
         # an auditor who does not have the target as a buddy
         rc, out, err = c.run(C, "probe", "bob", "--target-credentials", B, "--json", "--settle", "600")
         rep, v = verdicts(out)
