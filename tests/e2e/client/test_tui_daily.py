@@ -372,9 +372,57 @@ def step_buddies(ymsg, srv, c, home):
     no_sanitizer(home)
 
 
+def step_outbox(ymsg, srv, c, home):
+    """A message typed while the server is down is kept and sent after the reconnect."""
+    tm = tui(c, srv.cred("alice"), home)
+    listener = None
+    try:
+        tm.wait(r"signed in as alice")
+        tm.keys("/msg bob", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"\[1:bob\]")
+        srv.halt()
+        tm.wait(r"reconnecting", timeout=30)
+        tm.keys("typed while away", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"will be sent when the connection is back")
+        srv.start()
+        listener = c.listen(srv.cred("bob"), "--timeout", "120")
+        listener.wait(lambda e: e["event"] == "message" and e["text"] == "typed while away",
+                      what="the kept message", timeout=90)
+        tm.wait(r"alice: typed while away")
+        quit_tui(tm)
+    finally:
+        if listener:
+            listener.stop()
+        tm.kill()
+    no_sanitizer(home)
+
+
+def step_addback(ymsg, srv, c, home):
+    """Accepting an authorisation request offers to add the requester back."""
+    srv.add_user("erin")
+    tm = tui(c, srv.cred("alice"), home)
+    try:
+        tm.wait(r"signed in as alice")
+        check(c.run(srv.cred("erin"), "add", "alice")[0] == 0, "erin adds alice")
+        tm.wait(r"erin wants to add you")
+        tm.keys("/accept erin", literal=True)
+        tm.keys("Enter")
+        tm.wait(r"Add erin to your list too\?")
+        tm.keys("Enter")
+        tm.wait(r"asked erin for authorisation")
+        rc, out, err = c.run(srv.cred("erin"), "buddies", "--json")
+        check(rc == 0 and [r for r in json.loads(out)["requests"] if r["from"] == "alice"], out)
+        quit_tui(tm)
+    finally:
+        tm.kill()
+    no_sanitizer(home)
+
+
 STEP_FUNCS = [("privacy", step_privacy), ("scrollback", step_scrollback), ("history", step_history),
               ("help", step_help), ("password", step_password), ("paste", step_paste), ("width", step_width),
-              ("buddies", step_buddies)]
+              ("buddies", step_buddies), ("outbox", step_outbox), ("addback", step_addback)]
 
 
 def run(ymsg, ymsgd):
