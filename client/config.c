@@ -83,7 +83,7 @@ int config_set(struct opts *o, const char *key, const char *v)
     if (!strcmp(key, "history"))
         return parse_bool(v, &o->history) ? -1 : 0;
     if (!strcmp(key, "history_lines")) {
-        if (parse_num(v, 0, 100000, &n))
+        if (parse_num(v, 0, 2000, &n)) /* a tab keeps 2000 lines (tui.h MAX_LINES) */
             return -1;
         o->history_lines = n;
         return 0;
