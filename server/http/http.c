@@ -576,9 +576,22 @@ void http_free(struct http_server *hs)
     if (!hs) return;
     if (hs->plain_lis) accept_guard_detach(hs->plain_lis);
     if (hs->tls_lis) accept_guard_detach(hs->tls_lis);
-    /* frees every connection: their close callbacks give the counts back */
+    /* frees every connection; their close callbacks give the counts back */
     if (hs->plain) evhttp_free(hs->plain);
     if (hs->tls) evhttp_free(hs->tls);
+    /* evhttp_connection_free runs the close callback only for a connection it still counts as connected
+     * (not one it has reset, nor one freed before our start check ran): release what is left here.  Their
+     * bufferevents (and our callbacks on them) went with evhttp. */
+    while (hs->conns) {
+        struct http_conn *hc = hs->conns;
+        hs->conns = hc->next;
+        if (hc->addr && --hc->addr->n == 0) {
+            hmap_del(&hs->addrs, hc->addr->key);
+            free(hc->addr);
+        }
+        event_free(hc->timer);
+        free(hc);
+    }
     hmap_free(&hs->addrs);
     if (hs->ssl_ctx) SSL_CTX_free(hs->ssl_ctx);
     for (size_t i = 0; i < hs->nroutes; i++) free(hs->routes[i].path);
