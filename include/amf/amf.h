@@ -499,6 +499,11 @@ int amf_flex_parse(amf_arena *a, const struct amf_value *v, struct amf_flex_msg 
 int amf_flex_build(amf_arena *a, const struct amf_flex_msg *m, struct amf_value **out);
 /* Zeroes m and sets kind, operation = -1. */
 void amf_flex_init(struct amf_flex_msg *m, int kind);
+/* 16 bytes as upper-case 8-4-4-4-12 UUID text (36 characters and a NUL), the form Flex prints. */
+void amf_uuid_text(const uint8_t b[16], char out[37]);
+/* A random (version 4, RFC 4122 variant) UUID from 16 random bytes, as text: what Flex's
+ * UIDUtil.createUID() makes for message ids and DSIds.  The caller chooses the random source. */
+void amf_uuid_random_text(const uint8_t random[16], char out[37]);
 
 /* ================================================================================================
  * JSON and dump

@@ -462,6 +462,9 @@ void ymsg_builder_init(struct ymsg_builder *b, uint8_t *buf, size_t cap);
 /* Forget every packet built so far (keeps buf/cap/version/vendor). */
 void ymsg_builder_reset(struct ymsg_builder *b);
 int ymsg_build_begin(struct ymsg_builder *b, uint16_t service, uint32_t status, uint32_t session);
+/* Changes the header status of the packet being built, e.g. to YMSG_PKT_CONTINUED once a reply
+ * turns out to need another packet.  YMSG_ESTATE outside begin/end. */
+int ymsg_build_set_status(struct ymsg_builder *b, uint32_t status);
 int ymsg_build_kv(struct ymsg_builder *b, uint32_t key, const void *val, size_t len);
 int ymsg_build_str(struct ymsg_builder *b, uint32_t key, const char *s);        /* NULL = "" */
 int ymsg_build_int(struct ymsg_builder *b, uint32_t key, long long v);
@@ -634,7 +637,9 @@ void ymsg_session_free(struct ymsg_session *s);
 /* Queues 0x57 and starts the login timer. */
 int ymsg_session_start(struct ymsg_session *s, uint64_t now_ms);
 /* Bytes from the server (any chunking).  Returns 0, or a negative error when the session had to close
- * (a DISCONNECTED event tells why).  Malformed packets are skipped and logged, not fatal. */
+ * (a DISCONNECTED event tells why).  Malformed packets are skipped and logged, not fatal.  YMSG_ENOMEM:
+ * the session goes on, but an entry or event of these bytes was lost to a failed allocation (logged at
+ * error level, counted in stats). */
 int ymsg_session_feed(struct ymsg_session *s, const uint8_t *buf, size_t len);
 /* Bytes to send: returns how many are pending and points *out at them; consume what was written. */
 size_t ymsg_session_output(struct ymsg_session *s, const uint8_t **out);

@@ -1,5 +1,6 @@
 /* Arena, output buffer, limits and error text. */
 #include "internal.h"
+#include "dynbuf.h"
 
 #include <stdlib.h>
 
@@ -123,6 +124,20 @@ void *amf_arena_grow_(amf_arena *a, void *p, size_t old_size, size_t new_size)
     return q;
 }
 
+int amf_arena_grow_array_(amf_arena *a, void **items, uint32_t count, uint32_t *cap, size_t elem,
+                          uint32_t first, uint32_t max)
+{
+    if (count < *cap) return 0;
+    if (count >= max) return AMF_ERANGE;
+    uint32_t nc = *cap ? (*cap > max / 2 ? max : *cap * 2) : (first < max ? first : max);
+    if ((size_t)nc > SIZE_MAX / elem) return AMF_ERANGE;
+    void *n = amf_arena_grow_(a, *items, (size_t)count * elem, (size_t)nc * elem);
+    if (!n) return AMF_EARENA;
+    *items = n;
+    *cap = nc;
+    return 0;
+}
+
 char *amf_arena_strdup(amf_arena *a, const void *p, size_t len)
 {
     char *s = amf_arena_alloc(a, len + 1);
@@ -152,13 +167,10 @@ int amf_buf_reserve(struct amf_buf *b, size_t n)
 {
     if (AMF_LIKELY(b->cap - b->len >= n)) return 0;
     if (n > b->max - b->len) return AMF_EOUTPUT;
-    size_t want = b->len + n, nc = b->cap ? b->cap : 256;
-    while (nc < want) nc = nc > SIZE_MAX / 2 ? want : nc * 2;
-    if (nc > b->max) nc = b->max;
-    uint8_t *d = realloc(b->data, nc);
-    if (!d) return AMF_ENOMEM;
+    void *d = b->data;
+    int r = dyn_grow(&d, &b->cap, b->len + n, 1, 256, b->max);
+    if (r) return r == DYN_ETOOBIG ? AMF_EOUTPUT : AMF_ENOMEM;
     b->data = d;
-    b->cap = nc;
     return 0;
 }
 

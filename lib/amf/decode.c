@@ -8,6 +8,7 @@
  * (AMF0 property lists, AMF3 dynamic members and associative keys) collect on one scratch stack and
  * are copied into the arena at their exact size when the list ends. */
 #include "internal.h"
+#include "dynbuf.h"
 
 #include <stdlib.h>
 
@@ -46,13 +47,8 @@ static int tab_push(struct amf_dec *d, void **tab, uint32_t *n, uint32_t *cap, s
                     const void *item, uint32_t max)
 {
     if (AMF_UNLIKELY(*n >= *cap)) {
-        if (*n >= max) return AMF_EREFS;
-        uint32_t nc = *cap ? *cap * 2 : 64;
-        if (nc > max) nc = max;
-        void *t = amf_arena_grow_(d->a, *tab, (size_t)*n * elem, (size_t)nc * elem);
-        if (!t) return AMF_EARENA;
-        *tab = t;
-        *cap = nc;
+        int r = amf_arena_grow_array_(d->a, tab, *n, cap, elem, 64, max);
+        if (r) return r == AMF_ERANGE ? AMF_EREFS : r;
     }
     memcpy((char *)*tab + (size_t)*n * elem, item, elem);
     (*n)++;
@@ -73,11 +69,9 @@ static int push_obj0(struct amf_dec *d, struct amf_value *v)
 static int push_member(struct amf_dec *d, struct amf_str name, struct amf_value *v)
 {
     if (AMF_UNLIKELY(d->nms >= d->capms)) {
-        size_t nc = d->capms ? d->capms * 2 : 256;
-        struct amf_member *m = realloc(d->ms, nc * sizeof *m);
-        if (!m) return AMF_ENOMEM;
+        void *m = d->ms;
+        if (dyn_grow(&m, &d->capms, d->nms + 1, sizeof *d->ms, 256, SIZE_MAX)) return AMF_ENOMEM;
         d->ms = m;
-        d->capms = nc;
     }
     d->ms[d->nms].name = name;
     d->ms[d->nms].value = v;

@@ -6,6 +6,7 @@
  * instead of a memset.  Complex nodes enter the object table before their children are written —
  * the same order the decoder uses — so indices agree and cycles become references. */
 #include "internal.h"
+#include "dynbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,11 +161,11 @@ static int64_t str_find_add(struct str_tab *t, const char *p, uint32_t len)
         j = (j + 1) & (t->cap - 1);
     }
     if (AMF_UNLIKELY(t->nside == t->capside)) {
-        uint32_t ns = t->capside ? t->capside * 2 : 256;
-        struct str_ent *n = realloc(t->side, (size_t)ns * sizeof *n);
-        if (!n) return AMF_ENOMEM;
+        void *n = t->side;
+        size_t ns = t->capside;
+        if (dyn_grow(&n, &ns, (size_t)t->nside + 1, sizeof *t->side, 256, UINT32_MAX)) return AMF_ENOMEM;
         t->side = n;
-        t->capside = ns;
+        t->capside = (uint32_t)ns;
     }
     struct str_ent *s = &t->side[t->nside++];
     s->ptr = p; s->len = len; s->hash = h; s->gen = t->gen; s->idx = t->count++;

@@ -18,16 +18,10 @@ static int copy_str(amf_arena *a, const char *s, struct amf_str *out)
     return 0;
 }
 
+/* Header and body counts are 16-bit on the wire. */
 static int grow(amf_arena *a, void **items, uint32_t count, uint32_t *cap, size_t elem)
 {
-    if (count < *cap) return 0;
-    if (count >= 0xFFFF) return AMF_ERANGE;
-    uint32_t nc = *cap ? *cap * 2 : 4;
-    void *n = amf_arena_grow_(a, *items, (size_t)count * elem, (size_t)nc * elem);
-    if (!n) return AMF_EARENA;
-    *items = n;
-    *cap = nc;
-    return 0;
+    return amf_arena_grow_array_(a, items, count, cap, elem, 4, 0xFFFF);
 }
 
 int amf_packet_add_header(amf_arena *a, struct amf_packet *p, const char *name, int must_understand,

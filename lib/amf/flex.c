@@ -44,20 +44,34 @@ static struct amf_str str_of(const struct amf_value *v)
     return s;
 }
 
-/* 16 UUID bytes as upper-case 8-4-4-4-12 text (what Flex UUIDUtils prints). */
+void amf_uuid_text(const uint8_t b[16], char out[37])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = 0;
+}
+
+void amf_uuid_random_text(const uint8_t random[16], char out[37])
+{
+    uint8_t b[16];
+    memcpy(b, random, sizeof b);
+    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
+    amf_uuid_text(b, out);
+}
+
+/* 16 UUID bytes (small messages send ids as a ByteArray) as text in the arena. */
 static int uuid_text(amf_arena *a, const struct amf_value *v, struct amf_str *out)
 {
     if (!v || v->type != AMF_BYTEARRAY || v->u.bytes.len != 16) return 0;
     char *s = amf_arena_alloc(a, 37);
     if (!s) return AMF_EARENA;
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) s[o++] = '-';
-        s[o++] = hex[v->u.bytes.ptr[i] >> 4];
-        s[o++] = hex[v->u.bytes.ptr[i] & 15];
-    }
-    s[o] = 0;
+    amf_uuid_text(v->u.bytes.ptr, s);
     out->ptr = s;
     out->len = 36;
     return 0;

@@ -59,6 +59,11 @@ extern const struct amf_traits amf_anon_traits_;
 /* Grows the most recent allocation in place when it is the arena's last one, else allocates anew and
  * copies.  NULL when the arena is full. */
 void *amf_arena_grow_(amf_arena *a, void *p, size_t old_size, size_t new_size);
+/* Grows an arena array of elem-sized slots (count used, *cap allocated) so that one more fits,
+ * doubling from `first` and never past `max` slots: 0, AMF_ERANGE (count >= max or the bytes would
+ * not fit a size_t) or AMF_EARENA.  *items and *cap only change on success. */
+int amf_arena_grow_array_(amf_arena *a, void **items, uint32_t count, uint32_t *cap, size_t elem,
+                          uint32_t first, uint32_t max);
 
 /* Default limits (static storage). */
 const struct amf_limits *amf_limits_default_(void);

@@ -468,14 +468,9 @@ static int jvalue(struct jp *j, struct amf_value **out)
                     if ((r = jvalue(j, &item))) return r;
                     /* the name already lives in the arena: append without another copy */
                     struct amf_object *ob = v->u.object;
-                    if (ob->dyn_count == ob->dyn_cap) {
-                        uint32_t nc = ob->dyn_cap ? ob->dyn_cap * 2 : 4;
-                        void *nd = amf_arena_grow_(j->a, ob->dyn, ob->dyn_count * sizeof *ob->dyn,
-                                                   nc * sizeof *ob->dyn);
-                        if (!nd) return AMF_EARENA;
-                        ob->dyn = nd;
-                        ob->dyn_cap = nc;
-                    }
+                    if ((r = amf_arena_grow_array_(j->a, (void **)&ob->dyn, ob->dyn_count, &ob->dyn_cap,
+                                                   sizeof *ob->dyn, 4, UINT32_MAX)))
+                        return r;
                     ob->dyn[ob->dyn_count].name = name;
                     ob->dyn[ob->dyn_count].value = item;
                     ob->dyn_count++;

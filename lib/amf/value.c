@@ -203,14 +203,7 @@ struct amf_value *amf_new_external(amf_arena *a, const char *class_name, struct 
 /* Grows an arena array of elem-sized slots so one more fits. */
 static int grow(amf_arena *a, void **items, uint32_t count, uint32_t *cap, size_t elem)
 {
-    if (count < *cap) return 0;
-    uint32_t nc = *cap ? *cap * 2 : 4;
-    if (nc < *cap || (size_t)nc > SIZE_MAX / elem) return AMF_ERANGE;
-    void *n = amf_arena_grow_(a, *items, (size_t)count * elem, (size_t)nc * elem);
-    if (!n) return AMF_EARENA;
-    *items = n;
-    *cap = nc;
-    return 0;
+    return amf_arena_grow_array_(a, items, count, cap, elem, 4, UINT32_MAX);
 }
 
 int amf_array_push(amf_arena *a, struct amf_value *arr, struct amf_value *v)

@@ -98,6 +98,16 @@ static int append_pair(struct ymsg_builder *b, const uint8_t *kd, size_t kn, con
     return 0;
 }
 
+int ymsg_build_set_status(struct ymsg_builder *b, uint32_t status)
+{
+    if (b->err)
+        return b->err;
+    if (b->start == NO_PACKET)
+        return fail(b, YMSG_ESTATE);
+    ymsg_wr32_(b->buf + b->start + 12, status);
+    return 0;
+}
+
 int ymsg_build_kv(struct ymsg_builder *b, uint32_t key, const void *val, size_t len)
 {
     if (b->err)

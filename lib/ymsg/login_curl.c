@@ -3,47 +3,41 @@
  * feeds the result to ymsg_session_http_response(). */
 #include "ymsg/ymsg.h"
 
+#include "dynbuf.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A capped growable buffer for curl's callbacks. */
-struct capbuf {
-    char *p;                      /* NUL-terminated data */
-    size_t len;                   /* bytes used */
-    size_t cap;                   /* most bytes accepted */
-    int over;                     /* the cap was hit */
+/* What curl's callbacks write into: a capped buffer and why it stopped taking bytes. */
+struct sink {
+    struct dynbuf b;              /* the bytes (max = the configured cap) */
+    int err;                      /* DYN_ETOOBIG or DYN_ENOMEM once a write failed, else 0 */
 };
 
-static size_t capbuf_add(struct capbuf *b, const char *data, size_t n)
+static size_t sink_add(struct sink *s, const char *data, size_t n)
 {
-    if (b->len + n > b->cap) {
-        b->over = 1;
+    int r = dynbuf_add(&s->b, data, n);
+    if (r) {
+        s->err = r;
         return 0; /* makes curl stop with CURLE_WRITE_ERROR */
     }
-    char *q = realloc(b->p, b->len + n + 1);
-    if (!q)
-        return 0;
-    memcpy(q + b->len, data, n);
-    b->len += n;
-    q[b->len] = 0;
-    b->p = q;
     return n;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-    return capbuf_add(ud, data, size * nmemb);
+    return sink_add(ud, data, size * nmemb);
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 {
-    struct capbuf *b = ud;
+    struct sink *s = ud;
     /* A redirect or "100 Continue" starts a new header block: keep only the last one. */
     if (size * nmemb >= 5 && memcmp(data, "HTTP/", 5) == 0)
-        b->len = 0;
-    return capbuf_add(b, data, size * nmemb);
+        dynbuf_reset(&s->b);
+    return sink_add(s, data, size * nmemb);
 }
 
 int ymsg_http_get(const struct ymsg_http_config *cfg, const char *url, struct ymsg_http_result *res)
@@ -59,7 +53,9 @@ int ymsg_http_get(const struct ymsg_http_config *cfg, const char *url, struct ym
     }
     size_t cap = cfg && cfg->max_bytes ? cfg->max_bytes : 64 * 1024;
     long timeout = cfg && cfg->timeout_ms > 0 ? cfg->timeout_ms : 15000;
-    struct capbuf body = {.cap = cap}, head = {.cap = cap};
+    struct sink body = {.err = 0}, head = {.err = 0};
+    dynbuf_init(&body.b, cap);
+    dynbuf_init(&head.b, cap);
     CURL *c = curl_easy_init();
     if (!c)
         return YMSG_ENOMEM;
@@ -87,18 +83,20 @@ int ymsg_http_get(const struct ymsg_http_config *cfg, const char *url, struct ym
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
+        int err = body.err ? body.err : head.err;
         snprintf(res->error, sizeof res->error, "%s",
-                 body.over || head.over ? "response too large" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        free(body.p);
-        free(head.p);
+                 err == DYN_ETOOBIG ? "response too large" : err ? dyn_strerror(err)
+                 : errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        dynbuf_free(&body.b);
+        dynbuf_free(&head.b);
         res->status = 0;
         return 0;
     }
     res->status = (int)status;
-    res->body = body.p ? body.p : strdup("");
-    res->body_len = body.len;
-    res->headers = head.p ? head.p : strdup("");
-    res->headers_len = head.len;
+    res->body = body.b.data ? body.b.data : strdup("");
+    res->body_len = body.b.len;
+    res->headers = head.b.data ? head.b.data : strdup("");
+    res->headers_len = head.b.len;
     if (!res->body || !res->headers) {
         ymsg_http_result_free(res);
         return YMSG_ENOMEM;

@@ -55,6 +55,8 @@ void sess_ev_push(struct ymsg_session *s, const struct ymsg_event *proto, const 
     struct sev *e = malloc(sizeof *e + total);
     if (!e) {
         s->stats.events_dropped++;
+        s->nomem = 1;
+        sess_log(s, YMSG_LOG_ERROR, "out of memory: dropped a %s event", ymsg_event_type_name(proto->type));
         return;
     }
     e->ev = *proto;
@@ -89,6 +91,13 @@ const struct ymsg_event *ymsg_session_next_event(struct ymsg_session *s)
     s->ev_head = (s->ev_head + 1) % s->cfg.max_events;
     s->ev_count--;
     return &s->ev_cur->ev;
+}
+
+void sess_nomem(struct ymsg_session *s, const char *what, const char *which)
+{
+    s->nomem = 1;
+    s->stats.capped++;
+    sess_log(s, YMSG_LOG_ERROR, "out of memory: %s %s not kept", what, which);
 }
 
 /* Closing: one DISCONNECTED event, state CLOSED, timers off. */
@@ -215,6 +224,7 @@ static void handle_packet(struct ymsg_session *s, const struct ymsg_packet *pkt)
 
 int ymsg_session_feed(struct ymsg_session *s, const uint8_t *buf, size_t len)
 {
+    s->nomem = 0;
     while (len > 0 && s->state != YMSG_SS_CLOSED) {
         size_t room = s->cfg.max_inbuf - s->in_len;
         size_t n = len < room ? len : room;
@@ -268,7 +278,7 @@ int ymsg_session_feed(struct ymsg_session *s, const uint8_t *buf, size_t len)
             return YMSG_ETOOBIG;
         }
     }
-    return s->state == YMSG_SS_CLOSED ? YMSG_ESTATE : 0;
+    return s->state == YMSG_SS_CLOSED ? YMSG_ESTATE : s->nomem ? YMSG_ENOMEM : 0;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -332,6 +342,12 @@ struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg)
     size_t ul = strlen(s->login_url); /* "http://h:p/" and "http://h:p" mean the same */
     while (ul > 0 && s->login_url[ul - 1] == '/')
         s->login_url[--ul] = 0;
+    dynarr_init(&s->buddies, sizeof(struct ymsg_buddy), cfg->max_buddies);
+    dynarr_init(&s->groups, sizeof(sess_group_name), cfg->max_groups);
+    dynarr_init(&s->ignored, sizeof(sess_id), cfg->max_ignored);
+    /* the text cap counts its NUL, as it always did */
+    dynbuf_init(&s->l87, cfg->max_list_text ? cfg->max_list_text - 1 : 0);
+    dynbuf_init(&s->l88, cfg->max_list_text ? cfg->max_list_text - 1 : 0);
     ymsg_limits_default(&s->lim);
     s->my_status = cfg->initial_status;
     snprintf(s->initial_msg, sizeof s->initial_msg, "%s", cfg->initial_msg ? cfg->initial_msg : "");
@@ -360,14 +376,14 @@ void ymsg_session_free(struct ymsg_session *s)
         free(s->evq);
     }
     free(s->ev_cur);
-    free(s->buddies);
+    dynarr_free(&s->buddies);
     free(s->bidx);
     free(s->old_buddies);
-    free(s->groups);
-    free(s->ignored);
+    dynarr_free(&s->groups);
+    dynarr_free(&s->ignored);
     free(s->requests);
-    free(s->l87);
-    free(s->l88);
+    dynbuf_free(&s->l87);
+    dynbuf_free(&s->l88);
     memset(s->crumb, 0, sizeof s->crumb);
     free(s);
 }

@@ -13,6 +13,8 @@
 
 #include "ymsg/ymsg.h"
 
+#include "dynbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -107,19 +109,13 @@ struct ymsg_session {
     char bcookie[TOKEN_MAX];          /* key 59 */
 
     /* roster */
-    struct ymsg_buddy *buddies;       /* list order */
-    size_t nbuddies;                  /* used */
-    size_t buddies_alloc;             /* allocated */
+    struct dynarr buddies;            /* struct ymsg_buddy in list order (max_buddies); see sess_buddies */
     uint32_t *bidx;                   /* open-addressing index: slot = buddy index + 1, 0 = empty */
-    size_t bidx_cap;                  /* slots (a power of two, at least twice nbuddies) */
+    size_t bidx_cap;                  /* slots (a power of two, at least twice buddies.len) */
     struct ymsg_buddy *old_buddies;   /* previous roster while a new list arrives (keeps presence) */
     size_t nold;                      /* its length */
-    char (*groups)[YMSG_GROUP_MAX];   /* group names */
-    size_t ngroups;                   /* used */
-    size_t groups_alloc;              /* allocated */
-    char (*ignored)[YMSG_ID_MAX];     /* ignore list */
-    size_t nignored;                  /* used */
-    size_t ignored_alloc;             /* allocated */
+    struct dynarr groups;             /* group names, char[YMSG_GROUP_MAX] each (max_groups) */
+    struct dynarr ignored;            /* ignore list, char[YMSG_ID_MAX] each (max_ignored) */
     struct ymsg_auth_request *requests; /* unanswered authorisation requests (max_requests of them) */
     size_t nrequests;                 /* used */
 
@@ -129,8 +125,7 @@ struct ymsg_session {
     struct list_acc list15_entry;     /* entry being read */
     struct pres_acc half;             /* STATUS_15 entry split across packets */
     int status15_more;                /* the last STATUS_15 had status 5 */
-    char *l87, *l88;                  /* 0x55 list text accumulated across packets */
-    size_t l87_len, l88_len;          /* their lengths */
+    struct dynbuf l87, l88;           /* 0x55 list text accumulated across packets (max_list_text) */
     int have87, have88;               /* seen in this reply */
     int list55_more;                  /* the last 0x55 had status 5 */
 
@@ -138,7 +133,15 @@ struct ymsg_session {
     size_t seen_next;                 /* ring position */
 
     struct ymsg_session_stats stats;  /* counters */
+    int nomem;                        /* something was lost to a failed allocation in this feed() call */
 };
+
+/* Typed views of the roster arrays. */
+typedef char sess_group_name[YMSG_GROUP_MAX];
+typedef char sess_id[YMSG_ID_MAX];
+static inline struct ymsg_buddy *sess_buddies(const struct ymsg_session *s) { return s->buddies.v; }
+static inline sess_group_name *sess_groups(const struct ymsg_session *s) { return s->groups.v; }
+static inline sess_id *sess_ignored(const struct ymsg_session *s) { return s->ignored.v; }
 
 /* Tiny helpers of the handlers' inner loops, inline so that splitting the session into files adds no
  * calls (bench_session, docs/PERFORMANCE.md). */
@@ -203,6 +206,9 @@ int sess_valid_text(const char *t, size_t max);
 void sess_ev_push(struct ymsg_session *s, const struct ymsg_event *proto, const struct evstr *str);
 /* An event with only a type, a code and a text. */
 void sess_ev_simple(struct ymsg_session *s, enum ymsg_event_type type, int code, const char *text);
+/* An entry (what: "buddy", ...; which: its id or "") lost to a failed allocation: logged at error
+ * level, counted in stats.capped, and ymsg_session_feed() returns YMSG_ENOMEM for this call. */
+void sess_nomem(struct ymsg_session *s, const char *what, const char *which);
 /* Closing: one DISCONNECTED event, state CLOSED, timers off (no-op when already closed). */
 void sess_fail(struct ymsg_session *s, int code, const char *reason);
 /* Starts a packet in the scratch buffer with the current session id. */

@@ -23,7 +23,7 @@ static ssize_t buddy_index(const struct ymsg_buddy *b, size_t n, const char *id)
 static void bidx_rebuild(struct ymsg_session *s)
 {
     size_t want = 64;
-    while (want < s->nbuddies * 2)
+    while (want < s->buddies.len * 2)
         want *= 2;
     if (want != s->bidx_cap) {
         uint32_t *p = realloc(s->bidx, want * sizeof *p);
@@ -37,8 +37,8 @@ static void bidx_rebuild(struct ymsg_session *s)
         s->bidx_cap = want;
     }
     memset(s->bidx, 0, s->bidx_cap * sizeof *s->bidx);
-    for (size_t i = 0; i < s->nbuddies; i++) {
-        size_t h = (size_t)sess_fnv1a(0xcbf29ce484222325ULL, s->buddies[i].id, 1) & (s->bidx_cap - 1);
+    for (size_t i = 0; i < s->buddies.len; i++) {
+        size_t h = (size_t)sess_fnv1a(0xcbf29ce484222325ULL, sess_buddies(s)[i].id, 1) & (s->bidx_cap - 1);
         while (s->bidx[h])
             h = (h + 1) & (s->bidx_cap - 1);
         s->bidx[h] = (uint32_t)i + 1;
@@ -48,11 +48,11 @@ static void bidx_rebuild(struct ymsg_session *s)
 static ssize_t roster_find(const struct ymsg_session *s, const char *id)
 {
     if (!s->bidx)
-        return buddy_index(s->buddies, s->nbuddies, id);
+        return buddy_index(sess_buddies(s), s->buddies.len, id);
     size_t h = (size_t)sess_fnv1a(0xcbf29ce484222325ULL, id, 1) & (s->bidx_cap - 1);
     while (s->bidx[h]) {
         size_t i = s->bidx[h] - 1;
-        if (strcasecmp(s->buddies[i].id, id) == 0)
+        if (strcasecmp(sess_buddies(s)[i].id, id) == 0)
             return (ssize_t)i;
         h = (h + 1) & (s->bidx_cap - 1);
     }
@@ -61,11 +61,11 @@ static ssize_t roster_find(const struct ymsg_session *s, const char *id)
 
 static void bidx_insert(struct ymsg_session *s, size_t i)
 {
-    if (!s->bidx || s->nbuddies * 2 > s->bidx_cap) {
+    if (!s->bidx || s->buddies.len * 2 > s->bidx_cap) {
         bidx_rebuild(s);
         return;
     }
-    size_t h = (size_t)sess_fnv1a(0xcbf29ce484222325ULL, s->buddies[i].id, 1) & (s->bidx_cap - 1);
+    size_t h = (size_t)sess_fnv1a(0xcbf29ce484222325ULL, sess_buddies(s)[i].id, 1) & (s->bidx_cap - 1);
     while (s->bidx[h])
         h = (h + 1) & (s->bidx_cap - 1);
     s->bidx[h] = (uint32_t)i + 1;
@@ -75,22 +75,20 @@ static void group_add(struct ymsg_session *s, const char *name)
 {
     if (!name[0])
         return;
-    for (size_t i = 0; i < s->ngroups; i++)
-        if (strcmp(s->groups[i], name) == 0)
+    for (size_t i = 0; i < s->groups.len; i++)
+        if (strcmp(sess_groups(s)[i], name) == 0)
             return;
-    if (s->ngroups >= s->cfg.max_groups) {
+    int r = dynarr_reserve(&s->groups, 1);
+    if (r == DYN_ETOOBIG) {
         s->stats.capped++;
         sess_log(s, YMSG_LOG_WARN, "group cap (%zu) reached", s->cfg.max_groups);
         return;
     }
-    if (s->ngroups == s->groups_alloc) {
-        size_t na = s->groups_alloc ? s->groups_alloc * 2 : 16;
-        void *p = realloc(s->groups, na * sizeof *s->groups);
-        if (!p) { s->stats.capped++; return; }
-        s->groups = p;
-        s->groups_alloc = na;
+    if (r) {
+        sess_nomem(s, "group", name);
+        return;
     }
-    snprintf(s->groups[s->ngroups++], YMSG_GROUP_MAX, "%s", name);
+    snprintf(sess_groups(s)[s->groups.len++], YMSG_GROUP_MAX, "%s", name);
 }
 
 static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, const char *group)
@@ -98,29 +96,27 @@ static struct ymsg_buddy *buddy_add(struct ymsg_session *s, const char *id, cons
     ssize_t i = roster_find(s, id);
     if (i >= 0) {
         if (group && group[0])
-            snprintf(s->buddies[i].group, YMSG_GROUP_MAX, "%s", group);
-        return &s->buddies[i];
+            snprintf(sess_buddies(s)[i].group, YMSG_GROUP_MAX, "%s", group);
+        return &sess_buddies(s)[i];
     }
-    if (s->nbuddies >= s->cfg.max_buddies) {
+    int r = dynarr_reserve(&s->buddies, 1);
+    if (r == DYN_ETOOBIG) {
         s->stats.capped++;
         sess_log(s, YMSG_LOG_WARN, "buddy cap (%zu) reached, %s not kept", s->cfg.max_buddies, id);
         return NULL;
     }
-    if (s->nbuddies == s->buddies_alloc) {
-        size_t na = s->buddies_alloc ? s->buddies_alloc * 2 : 32;
-        void *p = realloc(s->buddies, na * sizeof *s->buddies);
-        if (!p) { s->stats.capped++; return NULL; }
-        s->buddies = p;
-        s->buddies_alloc = na;
+    if (r) {
+        sess_nomem(s, "buddy", id);
+        return NULL;
     }
-    struct ymsg_buddy *b = &s->buddies[s->nbuddies++];
+    struct ymsg_buddy *b = &sess_buddies(s)[s->buddies.len++];
     memset(b, 0, sizeof *b);
     snprintf(b->id, sizeof b->id, "%s", id);
-    bidx_insert(s, s->nbuddies - 1);
+    bidx_insert(s, s->buddies.len - 1);
     snprintf(b->group, sizeof b->group, "%s", group ? group : "");
     b->idle = -1;
     /* A re-sent list usually keeps its order: try the same position before scanning. */
-    size_t pos = s->nbuddies - 1;
+    size_t pos = s->buddies.len - 1;
     ssize_t o = !s->old_buddies ? -1
                 : pos < s->nold && strcasecmp(s->old_buddies[pos].id, id) == 0 ? (ssize_t)pos
                 : buddy_index(s->old_buddies, s->nold, id);
@@ -141,36 +137,34 @@ static void buddy_remove(struct ymsg_session *s, const char *id)
     ssize_t i = roster_find(s, id);
     if (i < 0)
         return;
-    memmove(&s->buddies[i], &s->buddies[i + 1], (s->nbuddies - (size_t)i - 1) * sizeof *s->buddies);
-    s->nbuddies--;
+    memmove(&sess_buddies(s)[i], &sess_buddies(s)[i + 1], (s->buddies.len - (size_t)i - 1) * s->buddies.elem);
+    s->buddies.len--;
     bidx_rebuild(s);
 }
 
 static void ignore_set(struct ymsg_session *s, const char *id, int on)
 {
-    for (size_t i = 0; i < s->nignored; i++) {
-        if (strcasecmp(s->ignored[i], id) == 0) {
+    for (size_t i = 0; i < s->ignored.len; i++) {
+        if (strcasecmp(sess_ignored(s)[i], id) == 0) {
             if (!on) {
-                memmove(&s->ignored[i], &s->ignored[i + 1], (s->nignored - i - 1) * sizeof *s->ignored);
-                s->nignored--;
+                memmove(&sess_ignored(s)[i], &sess_ignored(s)[i + 1], (s->ignored.len - i - 1) * s->ignored.elem);
+                s->ignored.len--;
             }
             return;
         }
     }
     if (!on)
         return;
-    if (s->nignored >= s->cfg.max_ignored) {
+    int r = dynarr_reserve(&s->ignored, 1);
+    if (r == DYN_ETOOBIG) {
         s->stats.capped++;
         return;
     }
-    if (s->nignored == s->ignored_alloc) {
-        size_t na = s->ignored_alloc ? s->ignored_alloc * 2 : 16;
-        void *p = realloc(s->ignored, na * sizeof *s->ignored);
-        if (!p) { s->stats.capped++; return; }
-        s->ignored = p;
-        s->ignored_alloc = na;
+    if (r) {
+        sess_nomem(s, "ignore entry", id);
+        return;
     }
-    snprintf(s->ignored[s->nignored++], YMSG_ID_MAX, "%s", id);
+    snprintf(sess_ignored(s)[s->ignored.len++], YMSG_ID_MAX, "%s", id);
 }
 
 /* A new list reply replaces the roster; the old entries are kept until it completes so that presence
@@ -178,14 +172,14 @@ static void ignore_set(struct ymsg_session *s, const char *id, int on)
 static void roster_reset(struct ymsg_session *s)
 {
     free(s->old_buddies);
-    s->old_buddies = s->buddies;
-    s->nold = s->nbuddies;
-    s->buddies = NULL;
-    s->nbuddies = s->buddies_alloc = 0;
+    s->old_buddies = s->buddies.v;
+    s->nold = s->buddies.len;
+    s->buddies.v = NULL;
+    s->buddies.len = s->buddies.alloc = 0;
     if (s->bidx)
         memset(s->bidx, 0, s->bidx_cap * sizeof *s->bidx);
-    s->ngroups = 0;
-    s->nignored = 0;
+    s->groups.len = 0;
+    s->ignored.len = 0;
 }
 
 static void roster_done(struct ymsg_session *s)
@@ -195,20 +189,20 @@ static void roster_done(struct ymsg_session *s)
     s->nold = 0;
 }
 
-size_t ymsg_session_buddy_count(const struct ymsg_session *s) { return s->nbuddies; }
+size_t ymsg_session_buddy_count(const struct ymsg_session *s) { return s->buddies.len; }
 const struct ymsg_buddy *ymsg_session_buddy(const struct ymsg_session *s, size_t i)
 {
-    return i < s->nbuddies ? &s->buddies[i] : NULL;
+    return i < s->buddies.len ? &sess_buddies(s)[i] : NULL;
 }
 const struct ymsg_buddy *ymsg_session_find_buddy(const struct ymsg_session *s, const char *id)
 {
     ssize_t i = id ? roster_find(s, id) : -1;
-    return i >= 0 ? &s->buddies[i] : NULL;
+    return i >= 0 ? &sess_buddies(s)[i] : NULL;
 }
-size_t ymsg_session_group_count(const struct ymsg_session *s) { return s->ngroups; }
+size_t ymsg_session_group_count(const struct ymsg_session *s) { return s->groups.len; }
 const char *ymsg_session_group(const struct ymsg_session *s, size_t i)
 {
-    return i < s->ngroups ? s->groups[i] : NULL;
+    return i < s->groups.len ? sess_groups(s)[i] : NULL;
 }
 size_t ymsg_session_request_count(const struct ymsg_session *s) { return s->nrequests; }
 const struct ymsg_auth_request *ymsg_session_request(const struct ymsg_session *s, size_t i)
@@ -239,10 +233,10 @@ static void request_set(struct ymsg_session *s, const char *id, const char *msg,
     s->nrequests++;
 }
 
-size_t ymsg_session_ignored_count(const struct ymsg_session *s) { return s->nignored; }
+size_t ymsg_session_ignored_count(const struct ymsg_session *s) { return s->ignored.len; }
 const char *ymsg_session_ignored(const struct ymsg_session *s, size_t i)
 {
-    return i < s->nignored ? s->ignored[i] : NULL;
+    return i < s->ignored.len ? sess_ignored(s)[i] : NULL;
 }
 
 static void list15_commit(struct ymsg_session *s)
@@ -272,7 +266,7 @@ static void list_complete(struct ymsg_session *s)
     roster_done(s);
     if (s->state == YMSG_SS_AUTHRESP)
         sess_logged_in(s);
-    struct ymsg_event ev = {.type = YMSG_EV_BUDDY_LIST, .code = (int)s->nbuddies, .idle = -1};
+    struct ymsg_event ev = {.type = YMSG_EV_BUDDY_LIST, .code = (int)s->buddies.len, .idle = -1};
     sess_ev_push(s, &ev, NULL);
 }
 
@@ -347,25 +341,22 @@ void sess_on_list15(struct ymsg_session *s, const struct ymsg_packet *pkt)
 }
 
 /* Old 0x55: "Group:b1,b2\n..." in key 87, "i1,i2" in 88, concatenated across status-5 packets. */
-static void append_text(struct ymsg_session *s, char **dst, size_t *len, const struct ymsg_kv *kv)
+static void append_text(struct ymsg_session *s, struct dynbuf *dst, const struct ymsg_kv *kv)
 {
-    if (*len + kv->len + 1 > s->cfg.max_list_text) {
+    int r = dynbuf_add(dst, kv->val, kv->len);
+    if (r == DYN_ETOOBIG) {
         s->stats.capped++;
         sess_log(s, YMSG_LOG_WARN, "0x55 list text over %zu bytes dropped", s->cfg.max_list_text);
-        return;
+    } else if (r) {
+        sess_nomem(s, "0x55 list text", "");
     }
-    char *p = realloc(*dst, *len + kv->len + 1);
-    if (!p) { s->stats.capped++; return; }
-    memcpy(p + *len, kv->val, kv->len);
-    *len += kv->len;
-    p[*len] = 0;
-    *dst = p;
 }
 
 void sess_on_list55(struct ymsg_session *s, const struct ymsg_packet *pkt)
 {
     if (!s->list55_more) {
-        s->l87_len = s->l88_len = 0;
+        dynbuf_reset(&s->l87);
+        dynbuf_reset(&s->l88);
         s->have87 = s->have88 = 0;
     }
     struct ymsg_kv kv;
@@ -373,10 +364,10 @@ void sess_on_list55(struct ymsg_session *s, const struct ymsg_packet *pkt)
     while (ymsg_next(pkt, &pos, &kv)) {
         if (kv.key == YMSG_KEY_BUDDY_LIST) {
             s->have87 = 1;
-            append_text(s, &s->l87, &s->l87_len, &kv);
+            append_text(s, &s->l87, &kv);
         } else if (kv.key == YMSG_KEY_IGNORE_LIST) {
             s->have88 = 1;
-            append_text(s, &s->l88, &s->l88_len, &kv);
+            append_text(s, &s->l88, &kv);
         }
     }
     s->list55_more = pkt->hdr.status == YMSG_PKT_CONTINUED;
@@ -386,7 +377,7 @@ void sess_on_list55(struct ymsg_session *s, const struct ymsg_packet *pkt)
         if (s->have87) {
             roster_reset(s);
             char *save = NULL;
-            for (char *line = s->l87 ? strtok_r(s->l87, "\r\n", &save) : NULL; line;
+            for (char *line = s->l87.data ? strtok_r(s->l87.data, "\r\n", &save) : NULL; line;
                  line = strtok_r(NULL, "\r\n", &save)) {
                 char *colon = strchr(line, ':');
                 if (!colon)
@@ -407,16 +398,17 @@ void sess_on_list55(struct ymsg_session *s, const struct ymsg_packet *pkt)
         }
         if (s->have88) {
             if (!s->have87)
-                s->nignored = 0;
+                s->ignored.len = 0;
             char *save = NULL;
-            for (char *id = s->l88 ? strtok_r(s->l88, ",", &save) : NULL; id; id = strtok_r(NULL, ",", &save)) {
+            for (char *id = s->l88.data ? strtok_r(s->l88.data, ",", &save) : NULL; id; id = strtok_r(NULL, ",", &save)) {
                 struct ymsg_kv ik = {0, (const uint8_t *)id, strlen(id)};
                 char bid[YMSG_ID_MAX];
                 if (sess_kv_id(&ik, bid))
                     ignore_set(s, bid, 1);
             }
         }
-        s->l87_len = s->l88_len = 0;
+        dynbuf_reset(&s->l87);
+        dynbuf_reset(&s->l88);
         list_complete(s);
     } else if (s->state == YMSG_SS_AUTHRESP) {
         sess_logged_in(s);
@@ -501,19 +493,19 @@ void sess_on_list_ack(struct ymsg_session *s, const struct ymsg_packet *pkt)
         if (ymsg_get(pkt, YMSG_KEY_NEW_GROUP, &kv) == 0)
             sess_text_clean_into(&kv, 1, b, sizeof b);
         int b_exists = 0;
-        for (size_t i = 0; i < s->ngroups; i++)
-            if (strcmp(s->groups[i], b) == 0)
+        for (size_t i = 0; i < s->groups.len; i++)
+            if (strcmp(sess_groups(s)[i], b) == 0)
                 b_exists = 1;
         const char *from = b_exists ? b : a, *to = b_exists ? a : b;
         snprintf(g1, sizeof g1, "%s", to);
         snprintf(g2, sizeof g2, "%s", from);
         if (code == 0 && from[0] && to[0]) {
-            for (size_t i = 0; i < s->ngroups; i++)
-                if (strcmp(s->groups[i], from) == 0)
-                    snprintf(s->groups[i], YMSG_GROUP_MAX, "%s", to);
-            for (size_t i = 0; i < s->nbuddies; i++)
-                if (strcmp(s->buddies[i].group, from) == 0)
-                    snprintf(s->buddies[i].group, YMSG_GROUP_MAX, "%s", to);
+            for (size_t i = 0; i < s->groups.len; i++)
+                if (strcmp(sess_groups(s)[i], from) == 0)
+                    snprintf(sess_groups(s)[i], YMSG_GROUP_MAX, "%s", to);
+            for (size_t i = 0; i < s->buddies.len; i++)
+                if (strcmp(sess_buddies(s)[i].group, from) == 0)
+                    snprintf(sess_buddies(s)[i].group, YMSG_GROUP_MAX, "%s", to);
         }
         break;
     }

@@ -228,16 +228,7 @@ static void new_uuid(char out[37])
         }
         got += (size_t)r;
     }
-    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80);
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
-    }
-    out[o] = 0;
+    amf_uuid_random_text(b, out);
 }
 
 static char *base64(const char *in, size_t n)

@@ -388,6 +388,25 @@ static void test_borrow_and_reuse(void **state)
     amf_encoder_free(e);
 }
 
+/* UUID text: bytes as they are, and a random one stamped version 4 / RFC 4122 variant. */
+static void test_uuid_text(void **state)
+{
+    (void)state;
+    static const uint8_t b[16] = { 0x88, 0x14, 0xa0, 0x67, 0xfe, 0x0d, 0x3a, 0x9c,
+                                   0xa2, 0x74, 0x4a, 0xae, 0xd9, 0xbd, 0x7b, 0x0b };
+    char out[37];
+    memset(out, 'x', sizeof out);
+    amf_uuid_text(b, out);
+    assert_string_equal(out, "8814A067-FE0D-3A9C-A274-4AAED9BD7B0B");
+    uint8_t ff[16], zero[16] = { 0 };
+    memset(ff, 0xff, sizeof ff);
+    amf_uuid_random_text(ff, out);
+    assert_string_equal(out, "FFFFFFFF-FFFF-4FFF-BFFF-FFFFFFFFFFFF");
+    amf_uuid_random_text(zero, out);
+    assert_string_equal(out, "00000000-0000-4000-8000-000000000000");
+    assert_int_equal(ff[6], 0xff); /* the caller's bytes are not changed */
+}
+
 /* DSK round trip and what amf_flex_parse makes of it. */
 static void test_small_messages(void **state)
 {
@@ -473,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_every_prefix),
         cmocka_unit_test(test_borrow_and_reuse),
         cmocka_unit_test(test_small_messages),
+        cmocka_unit_test(test_uuid_text),
         cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

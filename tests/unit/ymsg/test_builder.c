@@ -37,6 +37,34 @@ static void test_basic_and_multi(void **state)
     assert_int_equal(pkt.npairs, 4);
 }
 
+/* A reply that learns late it needs another packet marks itself continued (status 5). */
+static void test_set_status(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    struct ymsg_builder b;
+    ymsg_builder_init(&b, buf, sizeof buf);
+    assert_int_equal(ymsg_build_set_status(&b, YMSG_PKT_CONTINUED), YMSG_ESTATE); /* no packet open */
+    assert_int_equal(ymsg_build_end(&b), YMSG_ESTATE);
+    ymsg_builder_reset(&b);
+    assert_int_equal(ymsg_build_begin(&b, YMSG_SVC_PING, 0, 7), 0);
+    assert_int_equal(ymsg_build_end(&b), 20);
+    assert_int_equal(ymsg_build_begin(&b, YMSG_SVC_LIST_15, 0, 0x01020304), 0);
+    assert_int_equal(ymsg_build_str(&b, 302, "318"), 0);
+    assert_int_equal(ymsg_build_set_status(&b, 0xA1B2C3D4u), 0);
+    assert_int_equal(ymsg_build_set_status(&b, YMSG_PKT_CONTINUED), 0);
+    ssize_t n = ymsg_build_end(&b);
+    assert_true(n > 20);
+    struct ymsg_packet pkt;
+    decode_one(buf + 20, (size_t)n, &pkt);
+    assert_int_equal(pkt.hdr.status, YMSG_PKT_CONTINUED);
+    assert_int_equal(pkt.hdr.session, 0x01020304);
+    assert_int_equal(pkt.hdr.service, YMSG_SVC_LIST_15);
+    decode_one(buf, 20, &pkt); /* the finished packet before it is untouched */
+    assert_int_equal(pkt.hdr.status, 0);
+    assert_int_equal(ymsg_build_set_status(&b, 0), YMSG_ESTATE); /* after end */
+}
+
 static void test_build_int_extremes(void **state)
 {
     (void)state;
@@ -219,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_basic_and_multi),      cmocka_unit_test(test_build_int_extremes),
         cmocka_unit_test(test_enospc_sticky),        cmocka_unit_test(test_evalue_estate_einval),
         cmocka_unit_test(test_etoobig),              cmocka_unit_test(test_build_pairs),
+        cmocka_unit_test(test_set_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
