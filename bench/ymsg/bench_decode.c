@@ -191,6 +191,211 @@ static long long minimal_parse(const uint8_t *buf, size_t len, uint64_t *acc)
     return pairs;
 }
 
+/* The stream every variant decodes: built once with the builder. */
+struct stream {
+    uint8_t *buf;                 /* the packets back to back */
+    size_t len;                   /* bytes */
+    size_t npk;                   /* packets */
+};
+
+/* Best time of each variant over the runs. */
+struct best {
+    double full;                  /* ymsg_decode + ymsg_next */
+    double batch;                 /* ymsg_decode + ymsg_next_batch */
+    double one;                   /* ymsg_decode_pairs */
+    double dec;                   /* ymsg_decode only */
+    double min;                   /* minimal parser peer */
+    double memchr;                /* memchr peer */
+};
+
+/* Setup: mb MiB of the packet mix (IM 40 %, 0xF0 20 %, 0xF1 3 %, keepalive 20 %, typing 17 %). */
+static int build_stream(size_t mb, struct stream *s)
+{
+    size_t cap = mb << 20;
+    s->buf = malloc(cap + 4096);
+    if (!s->buf) {
+        perror("malloc");
+        return -1;
+    }
+    struct ymsg_builder b;
+    ymsg_builder_init(&b, s->buf, cap + 4096);
+    size_t mix[5] = {0};
+    s->npk = 0;
+    while (b.len < cap) {
+        unsigned r = rnd() % 100, kind = r < 40 ? 0 : r < 60 ? 1 : r < 63 ? 2 : r < 83 ? 3 : 4;
+        switch (kind) {
+        case 0: add_im(&b); break;
+        case 1: add_presence(&b); break;
+        case 2: add_list(&b); break;
+        case 3: add_keepalive(&b); break;
+        default: add_typing(&b); break;
+        }
+        if (b.err) {
+            fprintf(stderr, "builder: %s\n", ymsg_strerror(b.err));
+            return -1;
+        }
+        mix[kind]++;
+        s->npk++;
+    }
+    s->len = b.len;
+    printf("stream: %.1f MB, %zu packets (IM %zu, 0xF0 %zu, 0xF1 %zu, keepalive %zu, typing %zu), "
+           "avg %.0f bytes\n",
+           (double)s->len / 1e6, s->npk, mix[0], mix[1], mix[2], mix[3], mix[4],
+           (double)s->len / (double)s->npk);
+    return 0;
+}
+
+/* Each variant visits every pair (key + length into *acc) and returns the pairs seen, or -1. */
+static long long run_next(const struct stream *s, uint64_t *acc)
+{
+    size_t pos = 0, got = 0;
+    long long np = 0;
+    while (pos < s->len) {
+        struct ymsg_packet pkt;
+        ssize_t n = ymsg_decode(s->buf + pos, s->len - pos, NULL, &pkt, NULL);
+        if (n <= 0) {
+            fprintf(stderr, "decode failed at %zu: %s\n", pos, ymsg_strerror((int)n));
+            return -1;
+        }
+        size_t it = 0;
+        struct ymsg_kv kv;
+        while (ymsg_next(&pkt, &it, &kv)) {
+            *acc += kv.key + kv.len;
+            np++;
+        }
+        pos += (size_t)n;
+        got++;
+    }
+    if (got != s->npk) {
+        fprintf(stderr, "decoded %zu packets, built %zu\n", got, s->npk);
+        return -1;
+    }
+    return np;
+}
+
+static long long run_batch(const struct stream *s, uint64_t *acc)
+{
+    size_t pos = 0;
+    long long np = 0;
+    while (pos < s->len) {
+        struct ymsg_packet pkt;
+        ssize_t n = ymsg_decode(s->buf + pos, s->len - pos, NULL, &pkt, NULL);
+        if (n <= 0)
+            return -1;
+        struct ymsg_kv kv[64];
+        for (size_t it = 0; it < pkt.hdr.length;) {
+            size_t k = ymsg_next_batch(&pkt, &it, kv, 64);
+            for (size_t j = 0; j < k; j++) {
+                *acc += kv[j].key + kv[j].len;
+                np++;
+            }
+        }
+        pos += (size_t)n;
+    }
+    return np;
+}
+
+/* One pass: ymsg_decode_pairs() validates and fills the views. */
+static long long run_pairs(const struct stream *s, uint64_t *acc)
+{
+    size_t pos = 0;
+    long long np = 0;
+    while (pos < s->len) {
+        struct ymsg_packet pkt;
+        struct ymsg_kv kv[64];
+        ssize_t n = ymsg_decode_pairs(s->buf + pos, s->len - pos, NULL, &pkt, kv, 64, NULL);
+        if (n <= 0)
+            return -1;
+        size_t k = pkt.npairs < 64 ? pkt.npairs : 64;
+        for (size_t j = 0; j < k; j++) {
+            *acc += kv[j].key + kv[j].len;
+            np++;
+        }
+        if (pkt.npairs > 64) { /* 0xF1 lists have more than 64 pairs */
+            size_t it = (size_t)(kv[63].val + kv[63].len + 2 - pkt.body);
+            struct ymsg_kv one;
+            while (ymsg_next(&pkt, &it, &one)) {
+                *acc += one.key + one.len;
+                np++;
+            }
+        }
+        pos += (size_t)n;
+    }
+    return np;
+}
+
+/* Decode only: validation without visiting the pairs (returns the pairs the decoder counted). */
+static long long run_decode_only(const struct stream *s, uint64_t *acc)
+{
+    size_t pos = 0;
+    while (pos < s->len) {
+        struct ymsg_packet pkt;
+        ssize_t n = ymsg_decode(s->buf + pos, s->len - pos, NULL, &pkt, NULL);
+        if (n <= 0)
+            return -1;
+        *acc += pkt.npairs;
+        pos += (size_t)n;
+    }
+    return 0;
+}
+
+static long long run_minimal(const struct stream *s, uint64_t *acc) { return minimal_parse(s->buf, s->len, acc); }
+
+/* Peer: every 0xC0 found with memchr (returns how many). */
+static long long run_memchr(const struct stream *s, uint64_t *acc)
+{
+    const uint8_t *p = s->buf, *end = s->buf + s->len;
+    long long c = 0;
+    while ((p = memchr(p, 0xC0, (size_t)(end - p))) != NULL) {
+        c++;
+        p++;
+    }
+    *acc += (uint64_t)c;
+    return c;
+}
+
+/* Times one variant, keeps the best time; the pair count must match `want` (unless want < 0). */
+static int timed(const char *what, long long (*fn)(const struct stream *, uint64_t *), const struct stream *s,
+                 long long want, double *best, uint64_t *sink, long long *got)
+{
+    uint64_t acc = 0;
+    double t0 = now();
+    long long np = fn(s, &acc);
+    double t = now() - t0;
+    if (np < 0 || (want >= 0 && np != want)) {
+        fprintf(stderr, "%s saw %lld pairs, ymsg_next %lld\n", what, np, want);
+        return -1;
+    }
+    if (t < *best)
+        *best = t;
+    *sink += acc;
+    if (got)
+        *got = np;
+    return 0;
+}
+
+/* Report: one line per variant and the ratios to the memchr floor. */
+static void report(const struct stream *s, const struct best *b, long long pairs, long long seps, int runs)
+{
+    double mbs = (double)s->len / 1e6, npk = (double)s->npk;
+    printf("decode+iterate: %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / b->full,
+           npk / b->full / 1e6, (double)pairs / b->full / 1e6, b->full * 1e3);
+    printf("decode+batch:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / b->batch,
+           npk / b->batch / 1e6, (double)pairs / b->batch / 1e6, b->batch * 1e3);
+    printf("decode_pairs:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / b->one,
+           npk / b->one / 1e6, (double)pairs / b->one / 1e6, b->one * 1e3);
+    printf("decode only:    %8.1f MB/s  %6.2f M packets/s  (%.1f ms)\n", mbs / b->dec, npk / b->dec / 1e6,
+           b->dec * 1e3);
+    printf("minimal parser: %8.1f MB/s  %6.2f M packets/s  (no validation; %.1f ms)\n", mbs / b->min,
+           npk / b->min / 1e6, b->min * 1e3);
+    printf("memchr peer:    %8.1f MB/s  (%llu x 0xC0, %.1f ms)\n", mbs / b->memchr, (unsigned long long)seps,
+           b->memchr * 1e3);
+    printf("ratio to memchr: decode+ymsg_next %.2fx, decode+ymsg_next_batch %.2fx, ymsg_decode_pairs %.2fx, "
+           "decode only %.2fx, minimal parser %.2fx (best of %d runs)\n",
+           b->memchr / b->full, b->memchr / b->batch, b->memchr / b->one, b->memchr / b->dec,
+           b->memchr / b->min, runs);
+}
+
 int main(int argc, char **argv)
 {
     size_t mb = 100;
@@ -205,193 +410,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--mb N] [--runs N]\n", argv[0]);
         return 2;
     }
-    size_t cap = mb << 20;
-    uint8_t *buf = malloc(cap + 4096);
-    if (!buf) {
-        perror("malloc");
+    struct stream s;
+    if (build_stream(mb, &s) != 0)
         return 1;
-    }
-    struct ymsg_builder b;
-    ymsg_builder_init(&b, buf, cap + 4096);
-    size_t npk = 0, mix[5] = {0};
-    while (b.len < cap) {
-        unsigned r = rnd() % 100, kind = r < 40 ? 0 : r < 60 ? 1 : r < 63 ? 2 : r < 83 ? 3 : 4;
-        switch (kind) {
-        case 0: add_im(&b); break;
-        case 1: add_presence(&b); break;
-        case 2: add_list(&b); break;
-        case 3: add_keepalive(&b); break;
-        default: add_typing(&b); break;
-        }
-        if (b.err) {
-            fprintf(stderr, "builder: %s\n", ymsg_strerror(b.err));
-            return 1;
-        }
-        mix[kind]++;
-        npk++;
-    }
-    size_t len = b.len;
-    printf("stream: %.1f MB, %zu packets (IM %zu, 0xF0 %zu, 0xF1 %zu, keepalive %zu, typing %zu), "
-           "avg %.0f bytes\n",
-           (double)len / 1e6, npk, mix[0], mix[1], mix[2], mix[3], mix[4], (double)len / (double)npk);
-
-    double best_full = 1e9, best_batch = 1e9, best_one = 1e9, best_min = 1e9, best_dec = 1e9, best_memchr = 1e9;
-    uint64_t sink = 0, pairs = 0, seps = 0;
+    struct best b = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
+    uint64_t sink = 0;
+    long long pairs = 0, seps = 0;
     for (int r = 0; r < runs; r++) {
-        /* decode + iterate every pair */
-        double t0 = now();
-        size_t pos = 0, got = 0;
-        uint64_t acc = 0, np = 0;
-        while (pos < len) {
-            struct ymsg_packet pkt;
-            ssize_t n = ymsg_decode(buf + pos, len - pos, NULL, &pkt, NULL);
-            if (n <= 0) {
-                fprintf(stderr, "decode failed at %zu: %s\n", pos, ymsg_strerror((int)n));
-                return 1;
-            }
-            size_t it = 0;
-            struct ymsg_kv kv;
-            while (ymsg_next(&pkt, &it, &kv)) {
-                acc += kv.key + kv.len;
-                np++;
-            }
-            pos += (size_t)n;
-            got++;
-        }
-        double t = now() - t0;
-        if (t < best_full)
-            best_full = t;
-        if (got != npk) {
-            fprintf(stderr, "decoded %zu packets, built %zu\n", got, npk);
+        if (timed("decode + ymsg_next", run_next, &s, -1, &b.full, &sink, &pairs) ||
+            timed("batch iteration", run_batch, &s, pairs, &b.batch, &sink, NULL) ||
+            timed("one-pass decode", run_pairs, &s, pairs, &b.one, &sink, NULL) ||
+            timed("decode only", run_decode_only, &s, -1, &b.dec, &sink, NULL) ||
+            timed("minimal parser", run_minimal, &s, pairs, &b.min, &sink, NULL) ||
+            timed("memchr", run_memchr, &s, -1, &b.memchr, &sink, &seps))
             return 1;
-        }
-        sink += acc;
-        pairs = np;
-
-        /* decode + batch iteration */
-        t0 = now();
-        pos = 0;
-        acc = 0;
-        np = 0;
-        while (pos < len) {
-            struct ymsg_packet pkt;
-            ssize_t n = ymsg_decode(buf + pos, len - pos, NULL, &pkt, NULL);
-            if (n <= 0)
-                return 1;
-            struct ymsg_kv kv[64];
-            for (size_t it = 0; it < pkt.hdr.length;) {
-                size_t k = ymsg_next_batch(&pkt, &it, kv, 64);
-                for (size_t j = 0; j < k; j++) {
-                    acc += kv[j].key + kv[j].len;
-                    np++;
-                }
-            }
-            pos += (size_t)n;
-        }
-        t = now() - t0;
-        if (t < best_batch)
-            best_batch = t;
-        if (np != pairs) {
-            fprintf(stderr, "batch iteration saw %llu pairs, ymsg_next %llu\n", (unsigned long long)np,
-                    (unsigned long long)pairs);
-            return 1;
-        }
-        sink += acc;
-
-        /* one pass: ymsg_decode_pairs() validates and fills the views */
-        t0 = now();
-        pos = 0;
-        acc = 0;
-        np = 0;
-        while (pos < len) {
-            struct ymsg_packet pkt;
-            struct ymsg_kv kv[64];
-            ssize_t n = ymsg_decode_pairs(buf + pos, len - pos, NULL, &pkt, kv, 64, NULL);
-            if (n <= 0)
-                return 1;
-            size_t k = pkt.npairs < 64 ? pkt.npairs : 64;
-            for (size_t j = 0; j < k; j++) {
-                acc += kv[j].key + kv[j].len;
-                np++;
-            }
-            if (pkt.npairs > 64) { /* 0xF1 lists have more than 64 pairs */
-                size_t it = (size_t)(kv[63].val + kv[63].len + 2 - pkt.body);
-                struct ymsg_kv one;
-                while (ymsg_next(&pkt, &it, &one)) {
-                    acc += one.key + one.len;
-                    np++;
-                }
-            }
-            pos += (size_t)n;
-        }
-        t = now() - t0;
-        if (t < best_one)
-            best_one = t;
-        if (np != pairs) {
-            fprintf(stderr, "one-pass decode saw %llu pairs, ymsg_next %llu\n", (unsigned long long)np,
-                    (unsigned long long)pairs);
-            return 1;
-        }
-        sink += acc;
-
-        /* decode only */
-        t0 = now();
-        pos = 0;
-        while (pos < len) {
-            struct ymsg_packet pkt;
-            ssize_t n = ymsg_decode(buf + pos, len - pos, NULL, &pkt, NULL);
-            sink += pkt.npairs;
-            pos += (size_t)n;
-        }
-        t = now() - t0;
-        if (t < best_dec)
-            best_dec = t;
-
-        /* peer: a minimal unvalidated zero-copy parser */
-        t0 = now();
-        acc = 0;
-        long long mp = minimal_parse(buf, len, &acc);
-        t = now() - t0;
-        if (mp != (long long)pairs) {
-            fprintf(stderr, "minimal parser saw %lld pairs\n", mp);
-            return 1;
-        }
-        if (t < best_min)
-            best_min = t;
-        sink += acc;
-
-        /* peer: visit every 0xC0 with memchr */
-        t0 = now();
-        const uint8_t *p = buf, *end = buf + len;
-        uint64_t c = 0;
-        while ((p = memchr(p, 0xC0, (size_t)(end - p))) != NULL) {
-            c++;
-            p++;
-        }
-        t = now() - t0;
-        if (t < best_memchr)
-            best_memchr = t;
-        seps = c;
     }
-    double mbs = (double)len / 1e6;
-    printf("decode+iterate: %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_full,
-           (double)npk / best_full / 1e6, (double)pairs / best_full / 1e6, best_full * 1e3);
-    printf("decode+batch:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_batch,
-           (double)npk / best_batch / 1e6, (double)pairs / best_batch / 1e6, best_batch * 1e3);
-    printf("decode_pairs:   %8.1f MB/s  %6.2f M packets/s  %6.1f M pairs/s  (%.1f ms)\n", mbs / best_one,
-           (double)npk / best_one / 1e6, (double)pairs / best_one / 1e6, best_one * 1e3);
-    printf("decode only:    %8.1f MB/s  %6.2f M packets/s  (%.1f ms)\n", mbs / best_dec,
-           (double)npk / best_dec / 1e6, best_dec * 1e3);
-    printf("minimal parser: %8.1f MB/s  %6.2f M packets/s  (no validation; %.1f ms)\n", mbs / best_min,
-           (double)npk / best_min / 1e6, best_min * 1e3);
-    printf("memchr peer:    %8.1f MB/s  (%llu x 0xC0, %.1f ms)\n", mbs / best_memchr, (unsigned long long)seps,
-           best_memchr * 1e3);
-    printf("ratio to memchr: decode+ymsg_next %.2fx, decode+ymsg_next_batch %.2fx, ymsg_decode_pairs %.2fx, "
-           "decode only %.2fx, minimal parser %.2fx (best of %d runs)\n",
-           best_memchr / best_full, best_memchr / best_batch, best_memchr / best_one, best_memchr / best_dec,
-           best_memchr / best_min, runs);
+    report(&s, &b, pairs, seps, runs);
     if (sink == 42)
         printf(" \n"); /* keeps the work observable */
-    free(buf);
+    free(s.buf);
     return 0;
 }

@@ -206,39 +206,35 @@ static void conns_free(void)
 }
 
 /* Session k (0 for the sample): its own client port, session id and sequence numbers. */
-static void build_session(unsigned k)
+/* HTTP capacity look-up (libpurple and OpenYMSG do this first), on its own connection. */
+static void session_capacity(void)
 {
-    const uint32_t SESSION = SESSION_BASE + k;
-    if (k == 0) {
-        /* HTTP capacity look-up (libpurple and OpenYMSG do this first), on its own connection. */
-        struct conn *http = conn_new();
-        conn_init(http, 40001, 8080, 0x1000AAAAu, 0x2000BBBBu);
-        static const char req[] = "GET /capacity HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-        static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
-                                   "COLO_CAPACITY=1\r\nCS_IP_ADDRESS=127.0.0.1\r\n";
-        conn_send(http, C2S, req, sizeof req - 1);
-        conn_send(http, S2C, resp, sizeof resp - 1);
-        conn_close(http);
-    }
-    struct conn *cp = conn_new();
-    /* the client's sequence numbers wrap past 2^32 in the sample session */
-    conn_init(cp, (uint16_t)(40002 + k), 5050, 0xFFFFF000u + k * 7919u, 0x7A31C0DEu + k * 104729u);
-    struct conn *const c = cp;
-    ymsg_builder_init(&b, pbuf, sizeof pbuf);
+    struct conn *http = conn_new();
+    conn_init(http, 40001, 8080, 0x1000AAAAu, 0x2000BBBBu);
+    static const char req[] = "GET /capacity HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    static const char resp[] = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                               "COLO_CAPACITY=1\r\nCS_IP_ADDRESS=127.0.0.1\r\n";
+    conn_send(http, C2S, req, sizeof req - 1);
+    conn_send(http, S2C, resp, sizeof resp - 1);
+    conn_close(http);
+}
 
+/* Token login (§5.1): 0x57 both ways, then the 0x54. */
+static void session_login(struct conn *c, uint32_t sid)
+{
     begin(YMSG_SVC_AUTH, 0, 0);
     kv(1, "alice");
     end();
     flush(c, C2S);
 
-    begin(YMSG_SVC_AUTH, 1, SESSION);
+    begin(YMSG_SVC_AUTH, 1, sid);
     kv(1, "alice");
     kv(94, "x^0+1-2*3/4%5");
     kv(13, "2");
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_AUTHRESP, YMSG_STATUS_WEBLOGIN, SESSION);
+    begin(YMSG_SVC_AUTHRESP, YMSG_STATUS_WEBLOGIN, sid);
     kv(1, "alice");
     kv(0, "alice");
     kv(277, "v=1&n=fake&l=alice/o&p=1&r=1&lg=en-US&intl=us");
@@ -252,9 +248,13 @@ static void build_session(unsigned k)
     kv(135, "9.0.0.2162");
     end();
     flush(c, C2S);
+}
 
+/* The roster: LIST_15 in two chunks and the buddies' presence. */
+static void session_roster(struct conn *c, uint32_t sid)
+{
     /* LIST_15 in two chunks: "Friends" continues into the second packet (as Pidgin allows). */
-    begin(YMSG_SVC_LIST_15, YMSG_PKT_CONTINUED, SESSION);
+    begin(YMSG_SVC_LIST_15, YMSG_PKT_CONTINUED, sid);
     kv(302, "318");
     kv(300, "318");
     kv(65, "Friends");
@@ -267,7 +267,7 @@ static void build_session(unsigned k)
     kv(223, "1");
     kv(301, "319");
     end();
-    begin(YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT, SESSION);
+    begin(YMSG_SVC_LIST_15, YMSG_PKT_DEFAULT, sid);
     kv(300, "319");
     kv(7, "dave@live.com");
     kv(241, "2");
@@ -290,7 +290,7 @@ static void build_session(unsigned k)
     kv(301, "320");
     kv(303, "320");
     end();
-    begin(YMSG_SVC_STATUS_15, 0, SESSION);
+    begin(YMSG_SVC_STATUS_15, 0, sid);
     kv(302, "315");
     kv(300, "315");
     kv(7, "bob");
@@ -312,21 +312,25 @@ static void build_session(unsigned k)
     kv(303, "315");
     end();
     flush(c, S2C);
+}
 
-    begin(YMSG_SVC_PING, 1, SESSION);
+/* Chat: status, messages (UTF-8, formatted, Latin-1), typing, a buzz, a peer-to-peer offer. */
+static void session_chat(struct conn *c, uint32_t sid)
+{
+    begin(YMSG_SVC_PING, 1, sid);
     kv(143, "60");
     kv(144, "1");
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, SESSION);
+    begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, sid);
     kv(10, "0");
     kv(19, "");
     kv(47, "0");
     end();
     flush(c, C2S);
 
-    begin(YMSG_SVC_MESSAGE, 1, SESSION);
+    begin(YMSG_SVC_MESSAGE, 1, sid);
     kv(4, "bob");
     kv(5, "alice");
     kv(14, "h\xC3\xA9llo \xE2\x80\x94 \xC3\xBC\x6E\xC3\xAF\x63\xC3\xB6\x64\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80");
@@ -339,7 +343,7 @@ static void build_session(unsigned k)
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_MESSAGE_ACK, 0, SESSION);
+    begin(YMSG_SVC_MESSAGE_ACK, 0, sid);
     kv(1, "alice");
     kv(5, "bob");
     kv(302, "430");
@@ -347,7 +351,7 @@ static void build_session(unsigned k)
     kv(303, "430");
     kv(450, "0");
     end();
-    begin(YMSG_SVC_NOTIFY, YMSG_STATUS_NOTIFY, SESSION);
+    begin(YMSG_SVC_NOTIFY, YMSG_STATUS_NOTIFY, sid);
     kv(49, "TYPING");
     kv(1, "alice");
     kv(14, " ");
@@ -356,7 +360,7 @@ static void build_session(unsigned k)
     end();
     flush(c, C2S);
 
-    begin(YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, SESSION);
+    begin(YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, sid);
     kv(1, "alice");
     kv(5, "bob");
     kv(97, "1");
@@ -368,14 +372,14 @@ static void build_session(unsigned k)
     end();
     flush(c, C2S);
 
-    begin(YMSG_SVC_NOTIFY, YMSG_STATUS_NOTIFY, SESSION);
+    begin(YMSG_SVC_NOTIFY, YMSG_STATUS_NOTIFY, sid);
     kv(49, "TYPING");
     kv(1, "alice");
     kv(14, " ");
     kv(13, "0");
     kv(5, "bob");
     end();
-    begin(YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, SESSION);    /* buzz */
+    begin(YMSG_SVC_MESSAGE, YMSG_STATUS_OFFLINE, sid);    /* buzz */
     kv(1, "alice");
     kv(5, "bob");
     kv(14, "<ding>");
@@ -386,7 +390,7 @@ static void build_session(unsigned k)
     flush(c, C2S);
 
     /* An old client's message: no key 97, text in the local code page (Latin-1). */
-    begin(YMSG_SVC_MESSAGE, 1, SESSION);
+    begin(YMSG_SVC_MESSAGE, 1, sid);
     kv(4, "bob");
     kv(5, "alice");
     kv(14, "caf\xE9 cr\xE8me br\xFBl\xE9" "e \xA9 2009");
@@ -396,7 +400,7 @@ static void build_session(unsigned k)
 
     /* Peer-to-peer offer with binary keys: raw IPv4 bytes in 12, and a token that is not UTF-8
      * (a lone C0, an overlong form, a surrogate, NUL, DEL, 0xFF). */
-    begin(YMSG_SVC_PEERTOPEER, 11, SESSION);
+    begin(YMSG_SVC_PEERTOPEER, 11, sid);
     kv(4, "bob");
     kv(5, "alice");
     kvb(12, "\xC0\xA8\x01\x42", 4);
@@ -406,7 +410,12 @@ static void build_session(unsigned k)
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_Y6_STATUS_UPDATE, 1, SESSION);
+}
+
+/* Away and back, keepalives and pings both ways, then bob and alice sign off. */
+static void session_signoff(struct conn *c, uint32_t sid)
+{
+    begin(YMSG_SVC_Y6_STATUS_UPDATE, 1, sid);
     kv(7, "bob");
     kv(10, "2");
     kv(19, "");
@@ -415,7 +424,7 @@ static void build_session(unsigned k)
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, SESSION);
+    begin(YMSG_SVC_Y6_STATUS_UPDATE, 0, sid);
     kv(10, "99");
     kv(19, "In a meeting, back soon");
     kv(97, "1");
@@ -424,30 +433,46 @@ static void build_session(unsigned k)
     end();
     flush(c, C2S);
 
-    begin(YMSG_SVC_KEEPALIVE, 0, SESSION);
+    begin(YMSG_SVC_KEEPALIVE, 0, sid);
     kv(0, "alice");
     end();
     flush(c, C2S);
-    begin(YMSG_SVC_KEEPALIVE, 1, SESSION);
+    begin(YMSG_SVC_KEEPALIVE, 1, sid);
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_PING, 0, SESSION);
+    begin(YMSG_SVC_PING, 0, sid);
     end();
     flush(c, C2S);
-    begin(YMSG_SVC_PING, 1, SESSION);
+    begin(YMSG_SVC_PING, 1, sid);
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_LOGOFF, 1, SESSION);     /* bob signs off */
+    begin(YMSG_SVC_LOGOFF, 1, sid);     /* bob signs off */
     kv(7, "bob");
     end();
     flush(c, S2C);
 
-    begin(YMSG_SVC_LOGOFF, 0, SESSION);
+    begin(YMSG_SVC_LOGOFF, 0, sid);
     kv(0, "alice");
     end();
     flush(c, C2S);
+}
+
+/* Session k: its own TCP connection (session 0 also does the HTTP capacity look-up first). */
+static void build_session(unsigned k)
+{
+    const uint32_t sid = SESSION_BASE + k;
+    if (k == 0)
+        session_capacity();
+    struct conn *c = conn_new();
+    /* the client's sequence numbers wrap past 2^32 in the sample session */
+    conn_init(c, (uint16_t)(40002 + k), 5050, 0xFFFFF000u + k * 7919u, 0x7A31C0DEu + k * 104729u);
+    ymsg_builder_init(&b, pbuf, sizeof pbuf);
+    session_login(c, sid);
+    session_roster(c, sid);
+    session_chat(c, sid);
+    session_signoff(c, sid);
     conn_close(c);
 }
 
