@@ -65,40 +65,38 @@ int amf_ext_write_u8(struct amf_ext_io *io, uint8_t v)
     return put1(e, v);
 }
 
-int amf_ext_write_u16(struct amf_ext_io *io, uint16_t v)
+int amf_ext_write_bytes(struct amf_ext_io *io, const void *p, size_t n)
 {
     IO_ENC(io);
+    return put(e, p, n);
+}
+
+/* Fixed-size big-endian fields go through write_bytes. */
+int amf_ext_write_u16(struct amf_ext_io *io, uint16_t v)
+{
     uint8_t b[2];
     amf_wr16(b, v);
-    return put(e, b, 2);
+    return amf_ext_write_bytes(io, b, 2);
 }
 
 int amf_ext_write_u32(struct amf_ext_io *io, uint32_t v)
 {
-    IO_ENC(io);
     uint8_t b[4];
     amf_wr32(b, v);
-    return put(e, b, 4);
+    return amf_ext_write_bytes(io, b, 4);
 }
 
 int amf_ext_write_double(struct amf_ext_io *io, double v)
 {
-    IO_ENC(io);
     uint8_t b[8];
     amf_wrdbl(b, v);
-    return put(e, b, 8);
+    return amf_ext_write_bytes(io, b, 8);
 }
 
 int amf_ext_write_u29(struct amf_ext_io *io, uint32_t v)
 {
     IO_ENC(io);
     return put_u29(e, v);
-}
-
-int amf_ext_write_bytes(struct amf_ext_io *io, const void *p, size_t n)
-{
-    IO_ENC(io);
-    return put(e, p, n);
 }
 
 int amf_ext_write_utf_vr(struct amf_ext_io *io, const char *s, size_t len)

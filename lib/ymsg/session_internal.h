@@ -235,6 +235,8 @@ void sess_on_list55(struct ymsg_session *s, const struct ymsg_packet *pkt);   /*
 void sess_on_auth_req(struct ymsg_session *s, const struct ymsg_packet *pkt); /* AUTH_REQ_15, NEWCONTACT */
 void sess_on_list_ack(struct ymsg_session *s, const struct ymsg_packet *pkt); /* list command acks */
 void sess_on_presence(struct ymsg_session *s, const struct ymsg_packet *pkt); /* STATUS_15 and friends */
+/* Y6_VISIBLE_TOGGLE: 13=1 visible again, 13=2 invisible (session_presence.c). */
+int sess_send_visible(struct ymsg_session *s, int visible);
 void sess_on_message(struct ymsg_session *s, const struct ymsg_packet *pkt);  /* MESSAGE */
 void sess_on_notify(struct ymsg_session *s, const struct ymsg_packet *pkt);   /* NOTIFY (typing) */
 void sess_on_system(struct ymsg_session *s, const struct ymsg_packet *pkt);   /* SYSMESSAGE, NEWMAIL */

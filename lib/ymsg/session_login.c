@@ -21,11 +21,8 @@ void sess_logged_in(struct ymsg_session *s)
     s->next_keepalive = s->now + s->cfg.keepalive_ms;
     s->next_ping = s->now + s->cfg.ping_ms;
     /* Like Pidgin: announce the real status once the list is in (0x54 status already said it). */
-    struct ymsg_builder b;
     if (s->my_status == YMSG_STATUS_INVISIBLE) {
-        sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
-        ymsg_build_str(&b, YMSG_KEY_FLAG, "2");
-        sess_pkt_send(s, &b);
+        sess_send_visible(s, 0);
     } else { /* the same 0xC6 as ymsg_session_set_status: a custom message or away flag from the first moment */
         sess_status_update(s, s->my_status, s->initial_msg, s->cfg.initial_away);
     }

@@ -118,6 +118,14 @@ int sess_status_update(struct ymsg_session *s, uint32_t status, const char *msg,
     return sess_pkt_send(s, &b);
 }
 
+int sess_send_visible(struct ymsg_session *s, int visible)
+{
+    struct ymsg_builder b;
+    sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
+    ymsg_build_str(&b, YMSG_KEY_FLAG, visible ? "1" : "2");
+    return sess_pkt_send(s, &b);
+}
+
 int ymsg_session_set_status(struct ymsg_session *s, uint32_t status, const char *msg, int away)
 {
     int r = sess_need_online(s);
@@ -126,21 +134,15 @@ int ymsg_session_set_status(struct ymsg_session *s, uint32_t status, const char 
     if (!(status <= YMSG_STATUS_STEPPEDOUT || status == YMSG_STATUS_INVISIBLE || status == YMSG_STATUS_CUSTOM ||
           status == YMSG_STATUS_IDLE) || !sess_valid_text(msg, YMSG_STATUS_MSG_MAX - 1) || away < 0 || away > 2)
         return YMSG_EINVAL;
-    struct ymsg_builder b;
     if (status == YMSG_STATUS_INVISIBLE) {
-        sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
-        ymsg_build_str(&b, YMSG_KEY_FLAG, "2");
-        r = sess_pkt_send(s, &b);
+        r = sess_send_visible(s, 0);
         if (r == 0)
             s->my_status = status;
         return r;
     }
     r = sess_status_update(s, status, msg, away);
-    if (r == 0 && s->my_status == YMSG_STATUS_INVISIBLE) {
-        sess_pkt_begin(s, &b, YMSG_SVC_Y6_VISIBLE_TOGGLE, 0);
-        ymsg_build_str(&b, YMSG_KEY_FLAG, "1");
-        r = sess_pkt_send(s, &b);
-    }
+    if (r == 0 && s->my_status == YMSG_STATUS_INVISIBLE)
+        r = sess_send_visible(s, 1);
     if (r == 0)
         s->my_status = status;
     return r;
