@@ -366,19 +366,26 @@ static struct amf_value *build_command(amf_arena *a, int op, struct amf_value *b
     return v;
 }
 
+/* Sends a CommandMessage; a fault is printed as `what` and gives EXIT_FAULT. */
+static int command_exchange(struct session *s, amf_arena *a, struct amf_value *msg, struct sink *raw,
+                            const char *what)
+{
+    int fault;
+    struct amf_value *v = flex_send(s, a, msg, raw, &fault);
+    if (fault) {
+        remoting_print_fault(what, v, a);
+        return EXIT_FAULT;
+    }
+    return 0;
+}
+
 static int flex_ping(struct session *s, amf_arena *a, struct sink *raw)
 {
     struct amf_value *h = new_headers(a);
     obj_set(a, h, "DSMessagingVersion", amf_new_int(a, 1));
     obj_set(a, h, "DSId", amf_new_stringz(a, s->ds_id));
     struct amf_value *msg = build_command(a, AMF_FLEX_OP_CLIENT_PING, new_headers(a), h);
-    int fault;
-    struct amf_value *v = flex_send(s, a, msg, raw, &fault);
-    if (fault) {
-        remoting_print_fault("ping (CommandMessage 5)", v, a);
-        return EXIT_FAULT;
-    }
-    return 0;
+    return command_exchange(s, a, msg, raw, "ping (CommandMessage 5)");
 }
 
 static int flex_login(struct session *s, amf_arena *a, struct sink *raw)
@@ -397,13 +404,7 @@ static int flex_login(struct session *s, amf_arena *a, struct sink *raw)
     struct amf_value *msg = build_command(a, AMF_FLEX_OP_LOGIN, amf_new_stringz(a, b64), h);
     explicit_bzero(b64, strlen(b64));
     free(b64);
-    int fault;
-    struct amf_value *v = flex_send(s, a, msg, raw, &fault);
-    if (fault) {
-        remoting_print_fault("login (CommandMessage 8)", v, a);
-        return EXIT_FAULT;
-    }
-    return 0;
+    return command_exchange(s, a, msg, raw, "login (CommandMessage 8)");
 }
 
 static int flex_call(struct session *s, amf_arena *a, const struct call *c, struct sink *raw)
