@@ -1,4 +1,5 @@
-/* AMF gateway core: envelope walking, classic and Flex dispatch, faults, login; see gateway.h. */
+/* AMF gateway core: life cycle, envelope walking, classic and Flex dispatch, faults; see gateway.h.
+ * Login and throttling are in login.c, crossdomain.xml in crossdomain.c, sessions in session.c. */
 #include <ctype.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -16,7 +17,6 @@
 #define GW_TEXT "text/plain; charset=utf-8"
 #define GW_AMF "application/x-amf"
 #define GW_MAX_TARGET 256    /* longest "Service.method" / response URI we act on */
-#define GW_MAX_PASSWORD 1024 /* longer passwords are refused without hashing */
 
 void gateway_config_default(struct gateway_config *c)
 {
@@ -40,72 +40,6 @@ void gateway_config_default(struct gateway_config *c)
     c->account_lock_time = 300;
     c->lock_check_interval = 60;
     c->max_tracked = 200000;
-}
-
-/* ------------------------------------------------------------------------------------------------
- * crossdomain.xml
- * ---------------------------------------------------------------------------------------------- */
-
-/* Domain patterns as Flash accepts them: "*", "host.name", "*.suffix", optionally with ":port",
- * or an IP address.  Anything else (quotes, angle brackets, spaces) is refused, so the config can
- * never inject markup into the policy. */
-static int domain_ok(const char *d, size_t n)
-{
-    if (n == 0 || n > 253) return 0;
-    if (n == 1 && d[0] == '*') return 1;
-    size_t i = 0;
-    if (n > 2 && d[0] == '*' && d[1] == '.') i = 2;
-    for (; i < n; i++) {
-        unsigned char ch = (unsigned char)d[i];
-        if (!(isalnum(ch) || ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']')) return 0;
-    }
-    return 1;
-}
-
-static int build_crossdomain(struct gateway *gw, char *err, size_t errlen)
-{
-    static const char head[] = "<?xml version=\"1.0\"?>\n"
-                               "<!DOCTYPE cross-domain-policy SYSTEM "
-                               "\"http://www.adobe.com/xml/dtds/cross-domain-policy.dtd\">\n"
-                               "<cross-domain-policy>\n"
-                               "  <site-control permitted-cross-domain-policies=\"master-only\"/>\n";
-    static const char tail[] = "</cross-domain-policy>\n";
-    const char *list = gw->crossdomain_domains;
-    size_t cap = sizeof head + sizeof tail + 1, used = 0;
-    /* Upper bound: every domain costs its length plus the element around it. */
-    cap += strlen(list) * 2 + 64 * (strlen(list) / 1 + 1);
-    char *x = malloc(cap);
-    if (!x) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    used += (size_t)snprintf(x, cap, "%s", head);
-    const char *p = list;
-    while (*p) {
-        size_t skip = strspn(p, ", \t");
-        p += skip;
-        size_t n = strcspn(p, ", \t");
-        if (!n) break;
-        if (!domain_ok(p, n)) {
-            snprintf(err, errlen, "crossdomain: domain \"%.*s\" is not a host name, \"*\" or \"*.suffix\"",
-                     (int)(n > 64 ? 64 : n), p);
-            free(x);
-            return -1;
-        }
-        used += (size_t)snprintf(x + used, cap - used, "  <allow-access-from domain=\"%.*s\"%s/>\n", (int)n, p,
-                                 gw->cfg.crossdomain_secure ? "" : " secure=\"false\"");
-        p += n;
-    }
-    used += (size_t)snprintf(x + used, cap - used, "%s", tail);
-    gw->crossdomain_xml = x;
-    gw->crossdomain_len = used;
-    return 0;
-}
-
-const char *gateway_crossdomain(const struct gateway *gw, size_t *len)
-{
-    *len = gw->crossdomain_len;
-    return gw->crossdomain_xml;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -138,7 +72,7 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
         free(gw);
         return NULL;
     }
-    if (build_crossdomain(gw, err, errlen) < 0) {
+    if (gw_crossdomain_build(gw, err, errlen) < 0) {
         free(gw->crossdomain_domains);
         free(gw);
         return NULL;
@@ -219,213 +153,6 @@ void gateway_free(struct gateway *gw)
     free(gw);
 }
 
-struct in_body {
-    struct amf_str target;     /* target URI */
-    struct amf_str response;   /* response URI */
-    struct amf_value *value;   /* decoded value, NULL when undecodable */
-    int err;                   /* AMF_E* when value is NULL */
-    size_t err_off;            /* offset of the offending byte in the request */
-};
-
-/* Per-request state.  A request whose login waits for a hash worker lives on the heap with its own
- * arena until the verdict arrives; then the header or body that asked runs again, and the rest
- * follow. */
-struct gw_req {
-    struct gateway *gw;            /* gateway */
-    struct gw_request in;          /* the HTTP request (peer and cookie point at the copies below) */
-    char peer[80];                 /* copy of in->peer */
-    char cookie[GW_COOKIE_LEN + 1];/* copy of in->cookie */
-    amf_arena *arena;              /* decoded request and reply values */
-    struct gw_session *cookie_sess;/* session of the cookie, or the one an earlier body used */
-    struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
-    int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
-    int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
-    char cred_code[48];            /* fault code when cred_state is -1 */
-    char cred_text[256];           /* fault text when cred_state is -1 */
-    struct amf_header *hdrs;       /* decoded headers */
-    uint32_t nh;                   /* their count */
-    struct in_body *bodies;        /* decoded bodies */
-    uint32_t nb;                   /* their count */
-    const char *unknown_mu;        /* a must-understand header we do not support, or NULL */
-    struct amf_packet reply;       /* reply bodies built so far */
-    uint32_t next_hdr;             /* next header to run */
-    uint32_t next_body;            /* next body to run */
-    int async;                     /* logins may go to the hash workers */
-    int suspended;                 /* a login handed its check to a worker: stop and wait */
-    int pinned;                    /* cookie_sess/out_sess pins are held */
-    int have_verdict;              /* the worker's answer for v_user/v_mac is in verdict */
-    int verdict;                   /* 1 password matched, 0 not */
-    char v_user[GW_USER_MAX + 1];  /* account of the check */
-    uint8_t v_mac[16];             /* keyed hash of the password checked */
-    int v_decoy;                   /* the check was against the decoy (unknown account): never ok */
-    uint8_t v_hash[16];            /* digest of the stored hash checked (a revocation meanwhile changes it) */
-    int abandoned;                 /* the client went away: finish silently */
-    gw_done_fn done;               /* completion of a suspended request */
-    void *done_arg;                /* its argument */
-};
-
-/* ------------------------------------------------------------------------------------------------
- * Login and throttling (ymsgd's one login throttle, lent by gateway_set_throttle)
- * ---------------------------------------------------------------------------------------------- */
-
-/* Lower-cases a Yahoo-style id (1..32 of [A-Za-z0-9._-], starting with a letter or digit). */
-static int normalize_user(const char *in, size_t len, char out[GW_USER_MAX + 1])
-{
-    if (len == 0 || len > GW_USER_MAX || !isalnum((unsigned char)in[0])) return -1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)in[i];
-        if (!(isalnum(ch) || ch == '.' || ch == '_' || ch == '-')) return -1;
-        out[i] = (char)tolower(ch);
-    }
-    out[len] = 0;
-    return 0;
-}
-
-static void cred_mac(const struct gateway *gw, const char *pw, size_t plen, uint8_t out[16])
-{
-    crypto_generichash(out, 16, (const uint8_t *)pw, plen, gw->mac_key, sizeof gw->mac_key);
-}
-
-static void login_failed(struct gateway *gw, const char *peer, const char *user, double now)
-{
-    if (lt_fail(gw->lt, peer, user, now))
-        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%ld failures in %lds; locked for %lds",
-                  gw->cfg.account_max_failures, gw->cfg.fail_window, gw->cfg.account_lock_time);
-}
-
-/* After the password check: counts a failure, or attaches the user to the call's session. */
-static int login_verdict(struct gw_call *call, const char *peer, const char *name, const uint8_t mac[16], int ok,
-                         double now)
-{
-    struct gateway *gw = call->gw;
-    if (!ok) {
-        login_failed(gw, peer, name, now);
-        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "wrong password");
-        return 0;
-    }
-    if (!call->sess && !(call->sess = gw_session_new(gw)))
-        return gw_fault(call, GW_FAULT_BUSY, "too many sessions; try again later");
-    snprintf(call->sess->user, sizeof call->sess->user, "%s", name);
-    memcpy(call->sess->cred_mac, mac, 16);
-    call->sess->has_cred = 1;
-    /* Against fixation (issue 9 item 4): whoever created the session (its cookie or its DSId) loses
-     * it now.  A client that sent a cookie keeps one, so from now on its DSId is honoured only with
-     * that cookie; a cookie-less client must use the DSId of this reply (the headers' DSId). */
-    call->sess->bound = call->req && call->req->in.cookie;
-    if (gw_session_rotate(gw, call->sess) < 0) {
-        call->sess->user[0] = 0;
-        call->sess->has_cred = 0;
-        return gw_fault(call, GW_FAULT_BUSY, "out of memory");
-    }
-    gw_pbcache_drop(gw, name);
-    log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
-    return 1;
-}
-
-static void login_checked(void *arg, int ok);
-
-static void hash_digest(const char *pwhash, uint8_t out[16])
-{
-    crypto_generichash(out, 16, (const uint8_t *)pwhash, strlen(pwhash), NULL, 0);
-}
-
-/* Whether user still has the stored hash whose digest is want. */
-static int account_unchanged(struct gateway *gw, const char *user, const uint8_t want[16])
-{
-    struct store_user u;
-    uint8_t now[16];
-    if (gw->st->user_get(gw->st, user, &u) != STORE_OK) return 0;
-    hash_digest(u.pwhash, now);
-    sodium_memzero(&u, sizeof u);
-    return sodium_memcmp(now, want, sizeof now) == 0;
-}
-
-int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *password, size_t plen)
-{
-    struct gateway *gw = call->gw;
-    struct gw_req *rq = call->req;
-    const char *peer = call->peer ? call->peer : "";
-    char name[GW_USER_MAX + 1];
-    double now = rl_now();
-    uint8_t mac[16];
-    int valid = normalize_user(user, ulen, name) == 0 && plen <= GW_MAX_PASSWORD && !memchr(password, 0, plen);
-    if (valid) cred_mac(gw, password, plen, mac);
-    /* A session already holding this user with this password (a classic client resending its
-     * Credentials header on every call) skips the expensive hash. */
-    if (valid && call->sess && call->sess->has_cred && !strcmp(call->sess->user, name) &&
-        sodium_memcmp(call->sess->cred_mac, mac, sizeof mac) == 0) {
-        gw_pbcache_drop(gw, name); /* a login always re-reads the stored phonebook */
-        return 1;
-    }
-    /* The re-run after a worker's answer: throttling and the lock were checked the first time. */
-    if (valid && rq && rq->have_verdict && !strcmp(rq->v_user, name) &&
-        sodium_memcmp(rq->v_mac, mac, sizeof mac) == 0) {
-        rq->have_verdict = 0;
-        int ok = rq->verdict && !rq->v_decoy;
-        if (ok && !account_unchanged(gw, name, rq->v_hash)) {
-            /* `ymsgd user passwd|del` (revocation) came in while the hash worker ran. */
-            log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "account changed during the check");
-            return 0;
-        }
-        return login_verdict(call, peer, name, mac, ok, now);
-    }
-    enum lt_verdict v = lt_before(gw->lt, peer, valid ? name : NULL, now);
-    if (v == LT_ADDR) {
-        log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
-        return gw_fault(call, GW_FAULT_AUTH, "too many login attempts from this address; try again later");
-    }
-    if (!valid) {
-        login_failed(gw, peer, NULL, now);
-        return 0;
-    }
-    if (v == LT_LOCKED) { /* no check, and not counted: the owner's clean address must stay clean */
-        log_event(LOG_INFO, peer, name, "amf_login_locked", 0, NULL);
-        return 0;
-    }
-    struct store_user u;
-    int rc = gw->st->user_get(gw->st, name, &u);
-    int decoy = rc == STORE_NOTFOUND && gw->decoy[0];
-    if (rc == STORE_NOTFOUND && !decoy) {
-        login_failed(gw, peer, name, now);
-        log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "no such user");
-        return 0;
-    }
-    if (rc != STORE_OK && !decoy) return gw_fault(call, GW_FAULT_BUSY, "account store unavailable; try again later");
-    /* An unknown account costs the same check as a known one (against the decoy) and fails. */
-    if (decoy) snprintf(u.pwhash, sizeof u.pwhash, "%s", gw->decoy);
-    char pwz[GW_MAX_PASSWORD + 1];
-    memcpy(pwz, password, plen);
-    pwz[plen] = 0;
-    if (rq && rq->async && gw->pw) {
-        /* Off the loop: the request waits, everybody else goes on. */
-        int q = pwworker_verify(gw->pw, u.pwhash, pwz, login_checked, rq);
-        hash_digest(u.pwhash, rq->v_hash);
-        sodium_memzero(pwz, sizeof pwz);
-        sodium_memzero(&u, sizeof u);
-        if (q < 0) {
-            log_event(LOG_WARN, peer, name, "amf_login_busy", 0, "password check queue full");
-            return gw_fault(call, GW_FAULT_BUSY, "too many logins in progress; try again later");
-        }
-        snprintf(rq->v_user, sizeof rq->v_user, "%s", name);
-        memcpy(rq->v_mac, mac, sizeof mac);
-        rq->v_decoy = decoy;
-        rq->suspended = 1;
-        return gw_fault(call, GW_FAULT_BUSY, "login in progress");
-    }
-    int ok = crypto_pwhash_str_verify(u.pwhash, pwz, plen) == 0 && !decoy;
-    sodium_memzero(pwz, sizeof pwz);
-    sodium_memzero(&u, sizeof u);
-    return login_verdict(call, peer, name, mac, ok, rl_now());
-}
-
-void gw_logout(struct gw_call *call)
-{
-    if (!call->sess) return;
-    if (call->sess->user[0]) log_event(LOG_INFO, call->peer, call->sess->user, "amf_logout", 0, NULL);
-    call->sess->user[0] = 0;
-    call->sess->has_cred = 0;
-    sodium_memzero(call->sess->cred_mac, sizeof call->sess->cred_mac);
-}
 
 /* ------------------------------------------------------------------------------------------------
  * Envelope reading (our own walker over amf_decode, so one bad body value becomes a fault for that
@@ -1196,8 +923,8 @@ void gateway_pending_abandon(struct gw_req *pend)
     pend->in.body = NULL;
 }
 
-/* A hash worker's answer (ok = -1: the gateway is going away). */
-static void login_checked(void *arg, int ok)
+/* A hash worker's answer (ok = -1: the gateway is going away); see internal.h. */
+void gw_login_checked(void *arg, int ok)
 {
     struct gw_req *rq = arg;
     struct gw_response out;

@@ -13,6 +13,7 @@
 #include "service.h"
 
 #define GW_USER_MAX 32  /* longest account name (ymsgd's NAME_MAX_LEN) */
+#define GW_MAX_PASSWORD 1024 /* longer passwords are refused without hashing */
 
 struct gw_session {
     char cookie[GW_COOKIE_LEN + 1]; /* YMSGAMF cookie value (key in by_cookie) */
@@ -67,6 +68,59 @@ struct gateway {
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
 };
 
+struct in_body {
+    struct amf_str target;     /* target URI */
+    struct amf_str response;   /* response URI */
+    struct amf_value *value;   /* decoded value, NULL when undecodable */
+    int err;                   /* AMF_E* when value is NULL */
+    size_t err_off;            /* offset of the offending byte in the request */
+};
+
+/* Per-request state.  A request whose login waits for a hash worker lives on the heap with its own
+ * arena until the verdict arrives; then the header or body that asked runs again, and the rest
+ * follow. */
+struct gw_req {
+    struct gateway *gw;            /* gateway */
+    struct gw_request in;          /* the HTTP request (peer and cookie point at the copies below) */
+    char peer[80];                 /* copy of in->peer */
+    char cookie[GW_COOKIE_LEN + 1];/* copy of in->cookie */
+    amf_arena *arena;              /* decoded request and reply values */
+    struct gw_session *cookie_sess;/* session of the cookie, or the one an earlier body used */
+    struct gw_session *out_sess;   /* session whose cookie the reply must set when new */
+    int amf3;                      /* request carried AMF3 (version 3 with 0x11 values) */
+    int cred_state;                /* Credentials header: 0 none, 1 ok, -1 failed */
+    char cred_code[48];            /* fault code when cred_state is -1 */
+    char cred_text[256];           /* fault text when cred_state is -1 */
+    struct amf_header *hdrs;       /* decoded headers */
+    uint32_t nh;                   /* their count */
+    struct in_body *bodies;        /* decoded bodies */
+    uint32_t nb;                   /* their count */
+    const char *unknown_mu;        /* a must-understand header we do not support, or NULL */
+    struct amf_packet reply;       /* reply bodies built so far */
+    uint32_t next_hdr;             /* next header to run */
+    uint32_t next_body;            /* next body to run */
+    int async;                     /* logins may go to the hash workers */
+    int suspended;                 /* a login handed its check to a worker: stop and wait */
+    int pinned;                    /* cookie_sess/out_sess pins are held */
+    int have_verdict;              /* the worker's answer for v_user/v_mac is in verdict */
+    int verdict;                   /* 1 password matched, 0 not */
+    char v_user[GW_USER_MAX + 1];  /* account of the check */
+    uint8_t v_mac[16];             /* keyed hash of the password checked */
+    int v_decoy;                   /* the check was against the decoy (unknown account): never ok */
+    uint8_t v_hash[16];            /* digest of the stored hash checked (a revocation meanwhile changes it) */
+    int abandoned;                 /* the client went away: finish silently */
+    gw_done_fn done;               /* completion of a suspended request */
+    void *done_arg;                /* its argument */
+};
+
+/* crossdomain.xml (crossdomain.c): builds gw->crossdomain_xml from gw->crossdomain_domains.  0, or -1
+ * with a message in err (a domain with characters that are not allowed). */
+int gw_crossdomain_build(struct gateway *gw, char *err, size_t errlen);
+
+/* A hash worker's verdict for a waiting request (gateway.c; ok = -1: the gateway is going away):
+ * runs the rest of the request and completes it. */
+void gw_login_checked(void *arg, int ok);
+
 /* Sessions (session.c). */
 void gw_sessions_init(struct gateway *gw);
 void gw_sessions_free(struct gateway *gw);
@@ -84,7 +138,7 @@ size_t gw_sessions_revoke(struct gateway *gw, const char *user);
 /* A random upper-case 8-4-4-4-12 UUID (version 4). */
 void gw_uuid(char out[37]);
 
-/* Login (gateway.c): checks user/password against the store under the throttling policy and
+/* Login (login.c): checks user/password against the store under the throttling policy and
  * attaches the user to call->sess (creating the session when it is NULL).
  * Returns 1 logged in, 0 wrong user or password, or -1 with a fault set on call (throttled, busy).
  * When the call belongs to an asynchronous request and the hash workers run, the first call hands the
