@@ -1,5 +1,6 @@
 /* The control socket; see admin.h. */
 #include "admin.h"
+#include "admin_proto.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -98,26 +99,33 @@ static void cmd_help(struct admin_conn *c, int argc, char **argv)
     reply(c, "ok");
 }
 
+int admin_command_arity(const char *name, int *min_args, int *max_args)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name)) {
+            *min_args = commands[i].min_args;
+            *max_args = commands[i].max_args;
+            return (int)i;
+        }
+    return -1;
+}
+
 static void run_line(struct admin_conn *c, char *line)
 {
-    char *argv[ADMIN_MAX_ARGS + 1], *save = NULL;
-    int argc = 0;
-    for (char *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
-        if (argc == ADMIN_MAX_ARGS) {
-            reply(c, "error too many words");
-            return;
-        }
-        argv[argc++] = w;
+    char *argv[ADMIN_MAX_ARGS];
+    int argc = admin_split(line, argv, ADMIN_MAX_ARGS), lo, hi;
+    if (argc < 0) {
+        reply(c, "error too many words");
+        return;
     }
     if (!argc) {
         reply(c, "error empty request (try help)");
         return;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        const struct admin_cmd *cmd = &commands[i];
-        if (strcmp(cmd->name, argv[0]) != 0) continue;
-        if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args) reply(c, "error usage: %s", cmd->usage);
-        else cmd->fn(c, argc, argv);
+    int i = admin_command_arity(argv[0], &lo, &hi);
+    if (i >= 0) {
+        if (argc - 1 < lo || argc - 1 > hi) reply(c, "error usage: %s", commands[i].usage);
+        else commands[i].fn(c, argc, argv);
         return;
     }
     /* Printable only, so the reply (and the log) never carries control bytes from the request. */

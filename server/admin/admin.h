@@ -31,6 +31,9 @@ struct admin *admin_start(struct server *srv, char *err, size_t errlen);
 /* Stops listening, closes the control connections and removes the socket file. */
 void admin_free(struct admin *a);
 
+/* The command table: index of name with its argument bounds, or -1 when there is no such command. */
+int admin_command_arity(const char *name, int *min_args, int *max_args);
+
 /* Client side (the command line): sends one request line (without LF) to the server running on
  * data_dir and copies the reply (all lines) into out.  Returns 0 for "ok", 1 for "error", -1 when no
  * server listens there (no socket file, or nobody accepts on it), -2 on any other failure (message

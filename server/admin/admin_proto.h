@@ -1,0 +1,9 @@
+/* The control socket's request decoder, on its own so the fuzz harness compiles it in (admin.h). */
+#ifndef YMSGD_ADMIN_PROTO_H
+#define YMSGD_ADMIN_PROTO_H
+
+/* Splits one request line in place into at most max words (separated by spaces, tabs and CRs; the
+ * line holds no LF).  Returns their number, or -1 when there are more than max. */
+int admin_split(char *line, char **argv, int max);
+
+#endif

@@ -1,0 +1,45 @@
+/* Fuzz harness for the control socket's request decoder (server/admin/admin_proto.c): every line of
+ * the input is split into words; the words must be non-empty, free of separators, inside the line,
+ * in order, and a word limit must hold exactly. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char *buf = malloc(size + 1);
+    if (!buf) return 0;
+    memcpy(buf, data, size);
+    buf[size] = 0;
+    for (char *line = buf, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        size_t len = strlen(line);
+        char *copy = strdup(line);
+        char *argv[8];
+        int n = admin_split(line, argv, 8);
+        if (n < -1 || n > 8) abort();
+        if (n >= 0) {
+            const char *prev = line;
+            for (int i = 0; i < n; i++) {
+                if (!argv[i][0] || strpbrk(argv[i], " \t\r")) abort();
+                if (argv[i] < prev || argv[i] + strlen(argv[i]) > line + len) abort();
+                prev = argv[i] + strlen(argv[i]);
+            }
+        }
+        /* a larger limit never gives a different answer when the smaller one sufficed */
+        if (copy) {
+            char *argv2[64];
+            int m = admin_split(copy, argv2, 64);
+            if (n >= 0 && m != n) abort();
+            if (n < 0 && m >= 0 && m <= 8) abort();
+            free(copy);
+        }
+    }
+    free(buf);
+    return 0;
+}
