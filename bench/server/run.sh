@@ -15,6 +15,7 @@ yport=$(port); hport=$(port)
 "$build/server/ymsgd" --data-dir "$dir/data" --ymsg-listen 127.0.0.1:$yport --http-listen 127.0.0.1:$hport \
   --log-level warn --max-sessions 1000000 --max-conns-per-addr 100000 --conn-rate 1000000 --conn-burst 1000000 \
   --login-rate 1000000 --login-burst 1000000 --max-tracked 10000000 --out-cap 4194304 \
+  --http-max-conns 1000000 --http-max-conns-per-addr 1000000 \
   --session-rate 1000000 --session-burst 1000000 2>"$dir/ymsgd.log" &
 pid=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$yport) 2>/dev/null && break; sleep 0.1; done

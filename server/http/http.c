@@ -230,8 +230,9 @@ static void guard_reject(struct http_conn *hc, struct evbuffer *in, int err)
     hc->armed = 0;
     evbuffer_cb_clear_flags(in, hc->watch, EVBUFFER_CB_ENABLED); /* our own edits are not input */
     input_truncate(in, keep);
-    evbuffer_add(in, HTTP_REJECT_LINE, sizeof HTTP_REJECT_LINE - 1);
+    int added = evbuffer_add(in, HTTP_REJECT_LINE, sizeof HTTP_REJECT_LINE - 1);
     evbuffer_cb_set_flags(in, hc->watch, EVBUFFER_CB_ENABLED);
+    if (added < 0) guard_drop(hc); /* no 400 then, but nothing of the bad head reaches evhttp either */
 }
 
 static void guard_arm(struct http_conn *hc)
