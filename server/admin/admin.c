@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "accept_guard.h"
 #include "auth.h"
 #include "log.h"
 #include "login_ymsg.h"
@@ -317,6 +318,14 @@ struct admin *admin_start(struct server *srv, char *err, size_t errlen)
         free(a);
         return NULL;
     }
+    /* Out of descriptors: pause like the other listeners instead of spinning on accept. */
+    if (accept_guard_attach(a->lis, srv->cfg->accept_pause_ms, "admin") < 0) {
+        snprintf(err, errlen, "control socket: out of memory");
+        evconnlistener_free(a->lis);
+        unlink(a->path);
+        free(a);
+        return NULL;
+    }
     return a;
 }
 
@@ -324,6 +333,7 @@ void admin_free(struct admin *a)
 {
     if (!a) return;
     while (a->conns) conn_free(a->conns);
+    accept_guard_detach(a->lis);
     evconnlistener_free(a->lis);
     unlink(a->path);
     free(a);

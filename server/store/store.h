@@ -122,6 +122,12 @@ struct store {
      * size (and a malloc'ed copy in *data, free() it) or STORE_NOTFOUND. */
     long (*phonebook_get)(struct store *st, const char *user, uint8_t **data);
     int (*phonebook_put)(struct store *st, const char *user, const uint8_t *data, size_t len);
+
+    /* Administration.  A consistent copy of the whole store, taken while the server runs, written to
+     * path (a new file: it is created next to path and renamed into place when complete, so a reader
+     * never sees half a backup).  STORE_OK, or STORE_ERR with a message in err (for a backend that
+     * cannot do this itself, a pointer to its own tool: PostgreSQL answers "use pg_dump"). */
+    int (*backup)(struct store *st, const char *path, char *err, size_t errlen);
 };
 
 /* Opens (creating and migrating as needed) <dir>/ymsgd.db.  *created is set to 1 when the database

@@ -674,6 +674,81 @@ static int sq_phonebook_put(struct store *st, const char *user, const uint8_t *d
     return exec_stmt(st, s, "phonebook_put");
 }
 
+/* The online backup API on the main connection: pages written through this connection while the copy
+ * runs are copied too, so the result is one consistent state.  One step copies everything (the loop
+ * waits for it; a copy runs at disk speed), into a temporary file that is checked, synced and renamed
+ * over path. */
+static int sq_backup(struct store *st, const char *path, char *err, size_t errlen)
+{
+    sqlite3 *src = DB(st), *dst = NULL;
+    char tmp[4200];
+    struct stat ps, ls;
+    const char *live = sqlite3_db_filename(src, "main");
+    if (!path[0] || (size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp) {
+        snprintf(err, errlen, "backup: bad file name");
+        return STORE_ERR;
+    }
+    if (live && stat(path, &ps) == 0 && stat(live, &ls) == 0 && ps.st_dev == ls.st_dev && ps.st_ino == ls.st_ino) {
+        snprintf(err, errlen, "backup: %.300s is the live database", path);
+        return STORE_ERR;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600); /* the copy holds password hashes */
+    if (fd < 0) {
+        snprintf(err, errlen, "backup: %.300s: %s", tmp, strerror(errno));
+        return STORE_ERR;
+    }
+    close(fd);
+    char msg[256] = ""; /* why the backup failed ("" = it did not) */
+    int pages = 0;
+    if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        snprintf(msg, sizeof msg, "%s", dst ? sqlite3_errmsg(dst) : "out of memory");
+    } else {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+        if (!b) {
+            snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(dst));
+        } else {
+            int rc = sqlite3_backup_step(b, -1);
+            pages = sqlite3_backup_pagecount(b);
+            sqlite3_backup_finish(b);
+            if (rc != SQLITE_DONE) snprintf(msg, sizeof msg, "%s", sqlite3_errstr(rc));
+        }
+    }
+    /* The copy must open and pass SQLite's own check before it replaces anything. */
+    sqlite3_stmt *chk = NULL;
+    if (!msg[0] && (sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &chk, NULL) != SQLITE_OK ||
+                    sqlite3_step(chk) != SQLITE_ROW || !sqlite3_column_text(chk, 0) ||
+                    strcmp((const char *)sqlite3_column_text(chk, 0), "ok") != 0))
+        snprintf(msg, sizeof msg, "the copy failed its integrity check");
+    sqlite3_finalize(chk);
+    if (sqlite3_close(dst) != SQLITE_OK && !msg[0]) snprintf(msg, sizeof msg, "closing the copy failed");
+    if (!msg[0]) {
+        fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0) snprintf(msg, sizeof msg, "sync: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    if (!msg[0] && rename(tmp, path) < 0) snprintf(msg, sizeof msg, "%s", strerror(errno));
+    if (msg[0]) {
+        unlink(tmp);
+        snprintf(err, errlen, "backup to %.300s failed: %s", path, msg);
+        log_event(LOG_ERROR, NULL, NULL, "store_backup_failed", 0, "%s", err);
+        return STORE_ERR;
+    }
+    /* The new name is durable once its directory is synced. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (fsync(fd) < 0) log_event(LOG_WARN, NULL, NULL, "store_backup_dir_sync", errno, "%s", dir);
+        close(fd);
+    }
+    log_event(LOG_INFO, NULL, NULL, "store_backup", pages, "%s", path);
+    return STORE_OK;
+}
+
 int store_sqlite_schema_version(void) { return SCHEMA_VERSION; }
 
 static int migrate(sqlite3 *db, char *err, size_t errlen)
@@ -784,5 +859,6 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
     st->offline_clear_delivered = sq_offline_clear_delivered;
     st->phonebook_get = sq_phonebook_get;
     st->phonebook_put = sq_phonebook_put;
+    st->backup = sq_backup;
     return st;
 }

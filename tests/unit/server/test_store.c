@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,6 +367,47 @@ static void test_wal_checkpoint_thread(void **state)
     sqlite3_close(db);
 }
 
+/* ctl backup: a copy of the live store (WAL not yet checkpointed included) that opens as a store, is
+ * 0600, and replaces an older backup; a bad target fails with a message and leaves no file behind. */
+static void test_backup(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = f->st;
+    char path[256], bdir[128], err[512] = "";
+    struct stat sb;
+    assert_int_equal(st->user_add(st, "alice", "$argon2id$x", NULL, NULL), STORE_OK);
+    assert_int_equal(st->buddy_add(st, "alice", "bob", "Friends", 0), STORE_OK);
+    snprintf(bdir, sizeof bdir, "%s/restore", f->dir);
+    assert_int_equal(mkdir(bdir, 0700), 0);
+    snprintf(path, sizeof path, "%s/ymsgd.db", bdir);
+    assert_int_equal(st->backup(st, path, err, sizeof err), STORE_OK);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    /* a second backup replaces the first and sees the writes made since */
+    assert_int_equal(st->user_add(st, "carol", "$argon2id$y", NULL, NULL), STORE_OK);
+    assert_int_equal(st->backup(st, path, err, sizeof err), STORE_OK);
+    int created = 1, n = 0;
+    struct store *copy = store_sqlite_open(bdir, &created, err, sizeof err);
+    assert_non_null(copy);
+    assert_int_equal(created, 0);
+    assert_true(copy->user_list(copy, count_name, &n) >= 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(copy->buddy_get(copy, "alice", "bob", NULL, NULL), STORE_OK);
+    copy->close(copy);
+    /* failures: a missing directory, and the live database itself */
+    snprintf(path, sizeof path, "%s/no/such/dir/x.db", f->dir);
+    err[0] = 0;
+    assert_int_equal(st->backup(st, path, err, sizeof err), STORE_ERR);
+    assert_non_null(strstr(err, "No such file or directory"));
+    snprintf(path, sizeof path, "%s/ymsgd.db", f->dir);
+    err[0] = 0;
+    assert_int_equal(st->backup(st, path, err, sizeof err), STORE_ERR);
+    assert_non_null(strstr(err, "is the live database"));
+    n = 0;
+    assert_true(st->user_list(st, count_name, &n) >= 0);
+    assert_int_equal(n, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_del_cascades, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
