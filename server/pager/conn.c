@@ -21,8 +21,8 @@
 #include "delivery.h"
 #include "dispatch.h"
 #include "log.h"
+#include "login_ymsg.h"
 #include "offline.h"
-#include "presence.h"
 #include "sessions.h"
 
 /* ---- the TCP transport (struct transport in server.h) ---------------------------------------- */
@@ -116,24 +116,11 @@ static struct conn *prelist_oldest(struct server *srv, const char *addr, double 
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
-/* Takes a logged-in session off line: fan-out first (watchers see it while it is still online), then
- * unregister, so pres_end computes "now offline". */
-static void go_offline(struct conn *c)
-{
-    if (c->state != CONN_ONLINE) return;
-    struct server *srv = c->srv;
-    struct pres_snap s;
-    pres_begin(srv, c->user, NULL, &s);
-    sessions_del(srv, c);
-    c->state = CONN_CLOSING;
-    pres_end(srv, &s, 0);
-}
-
 static void kill_conn(struct conn *c)
 {
     if (c->state == CONN_DEAD) return;
     struct server *srv = c->srv;
-    go_offline(c);
+    login_end(c); /* the transport only reports the end; the session's owner does the sign-off */
     sessions_del(srv, c);
     prelist_del(srv, c);
     c->state = CONN_DEAD;
@@ -151,7 +138,7 @@ void conn_close(struct conn *c, int flush, const char *why)
         kill_conn(c);
         return;
     }
-    go_offline(c);
+    login_end(c);
     prelist_del(c->srv, c);
     c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ);

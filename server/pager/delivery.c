@@ -2,8 +2,12 @@
 #include "delivery.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "log.h"
+#include "sessions.h"
 
 static uint8_t g_out[YMSG_HEADER_LEN + YMSG_MAX_BODY]; /* the shared packet builder's memory */
 static struct ymsg_builder g_b;                         /* the shared builder */
@@ -95,6 +99,46 @@ void delivery_ping(struct conn *c)
     ymsg_build_str(b, YMSG_KEY_PING_INTERVAL, "60");
     ymsg_build_str(b, YMSG_KEY_PING_FLAG, "1");
     delivery_send(c);
+}
+
+int delivery_to_user(struct server *srv, const char *to, const char *from, uint16_t service, uint32_t status,
+                     delivery_build_fn build, void *arg)
+{
+    struct conn *r = sessions_get(srv, to);
+    if (!r) return DELIVERY_OFFLINE;
+    if (from && nameset_has(&r->ignores, from)) return DELIVERY_IGNORED;
+    build(delivery_begin(r, service, status), arg);
+    return delivery_send(r) == 0 ? DELIVERY_SENT : DELIVERY_FAILED;
+}
+
+int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build, void *arg)
+{
+    struct conn *r = sessions_get(srv, m->to);
+    int ign = srv->st->ignore_check(srv->st, m->to, m->from);
+    char *t = malloc(m->text_len + 1);
+    if (!t) {
+        log_event(LOG_ERROR, NULL, m->from, "out_of_memory", (long)m->text_len, "im to %s", m->to);
+        return STORE_ERR;
+    }
+    memcpy(t, m->text, m->text_len);
+    t[m->text_len] = 0;
+    int live = r != NULL && ign == 0;
+    struct store_deposit d = {m->to, m->from, t, (int64_t)time(NULL), m->utf8, r != NULL || ign != 0,
+                              srv->cfg->offline_max, srv->cfg->offline_per_sender};
+    int rc = srv->st->offline_deposit(srv->st, &d);
+    free(t);
+    /* The recipient's packet is built either way; only a live recipient gets it.  With nobody on line
+     * it is built in the shared builder under a blank header (no session to take one from). */
+    struct ymsg_builder *b;
+    if (r) b = delivery_begin(r, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
+    else {
+        struct conn blank = {.version = YMSG_VERSION};
+        b = delivery_begin(&blank, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
+    }
+    build(b, arg);
+    if (live && rc == STORE_OK) delivery_send(r);
+    else (void)ymsg_build_end(b); /* finished and dropped: the same encoding work as a delivery */
+    return rc;
 }
 
 void delivery_close(struct conn *c, int flush, const char *why)

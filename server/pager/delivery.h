@@ -2,9 +2,10 @@
  *
  * Handlers build packets here and hand them over; they never touch sockets or the connection code.
  * A packet goes out through the session's transport (struct transport in server.h: the TCP code
- * implements it today; a WebSocket or another node tomorrow).  Whether a user is online at all is
- * the session registry's question (sessions.h); what to do for an offline user (the box) is the
- * handler's.
+ * implements it today; a WebSocket or another node tomorrow).  "Send this to user X" is answered here
+ * too (delivery_to_user, delivery_to_box): X's session wherever it is, else the offline store, so
+ * handlers never ask where a user is; whether the sender may know X is online stays the handler's
+ * policy (presence.h, im.h).
  *
  * Output is bounded per session by out_cap.  A session whose queued output passes it is a slow
  * reader: it is only marked here, and closed later by the reaper, never inside the fan-out that
@@ -37,6 +38,36 @@ struct ymsg_builder *delivery_continue(struct conn *c, struct ymsg_builder *b);
 
 /* The server's ping packet (0x12: 143=60 144=1): after login and as the answer to a client's ping. */
 void delivery_ping(struct conn *c);
+
+/* Fills the body of a packet begun for a recipient (handlers' keys; the header is delivery's). */
+typedef void (*delivery_build_fn)(struct ymsg_builder *b, void *arg);
+
+/* Results of delivery_to_user(). */
+enum delivery_result {
+    DELIVERY_SENT = 0,    /* handed to the recipient's session */
+    DELIVERY_OFFLINE = 1, /* the user has no session: nothing built or sent */
+    DELIVERY_IGNORED = 2, /* the recipient ignores the sender: nothing built or sent */
+    DELIVERY_FAILED = -1, /* the session is gone, marked slow, or the write failed */
+};
+
+/* "Send this packet to user `to`": a packet (service, status) for to's session, wherever it is, filled
+ * by build(b, arg).  from: the sender's id, or NULL; a recipient that ignores from gets nothing. */
+int delivery_to_user(struct server *srv, const char *to, const char *from, uint16_t service, uint32_t status,
+                     delivery_build_fn build, void *arg);
+
+/* One message on the box path (im.h): whatever to's state, the same work in the same order.  The
+ * text goes into to's box (marked delivered when to is online or ignores the sender: such a row
+ * keeps no text but counts towards the quotas); the recipient's packet (0x06, built by build) is
+ * made either way and handed over only when to is online, not ignoring, and the row was stored.
+ * Returns the store's code (STORE_OK, STORE_FULL, ...). */
+struct delivery_box {
+    const char *from;       /* sender id */
+    const char *to;         /* recipient id (exists) */
+    const uint8_t *text;    /* message text (key 14), not NUL-terminated */
+    size_t text_len;        /* its bytes */
+    int utf8;               /* key 97=1 */
+};
+int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build, void *arg);
 
 /* Ends c's session through its transport: flush = 1 sends what is queued first.  See conn_close(). */
 void delivery_close(struct conn *c, int flush, const char *why);

@@ -148,6 +148,17 @@ void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt)
     delivery_send(c);
 }
 
+void login_end(struct conn *c)
+{
+    if (c->state != CONN_ONLINE) return;
+    struct server *srv = c->srv;
+    struct pres_snap s;
+    pres_begin(srv, c->user, NULL, &s);
+    sessions_del(srv, c);
+    c->state = CONN_CLOSING;
+    pres_end(srv, &s, 0);
+}
+
 int login_revoke(struct server *srv, const char *user)
 {
     struct conn *c = sessions_get(srv, user);

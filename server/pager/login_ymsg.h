@@ -1,7 +1,8 @@
 /* YMSG side of the login (YMSG.md §5.1–5.3, §12, §13.2): 0x4C verify, 0x57 challenge, 0x54 check
  * (v16 cookies + crumb, or YMSG 9/10 method 0 when legacy_auth is on), the duplicate-login kick and
  * the post-login burst (0xF1/0x55 list, 0xF0/0x01 online buddies, 0x12 ping configuration, pending
- * 0xD6 requests, offline 0x06). */
+ * 0xD6 requests, offline 0x06), and the end of a session (login_end: the sign-off fan-out), so the
+ * session's life from first to last packet is this module's and transports only report it. */
 #ifndef YMSGD_LOGIN_YMSG_H
 #define YMSGD_LOGIN_YMSG_H
 
@@ -12,6 +13,11 @@
 void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt); /* 0x4C: empty ack */
 void login_handle_auth(struct conn *c, const struct ymsg_packet *pkt);   /* 0x57: challenge */
 void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt); /* 0x54: check, then login */
+
+/* The end of a session, reported by its transport when the connection ends (any reason): a logged-in
+ * session goes off line — its watchers are told first, while it is still registered, then it leaves
+ * the registry and becomes CONN_CLOSING, so the fan-out computes "now offline".  Anything else: no-op. */
+void login_end(struct conn *c);
 
 /* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client
  * gets 0x02 with status -1 (what clients show as "signed off by the server" and do not reconnect

@@ -24,6 +24,12 @@ void sessions_del(struct server *srv, struct conn *c)
     if (c->user[0] && hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
 }
 
+int sessions_heard_from(struct server *srv, const char *user, const char *to)
+{
+    struct conn *c = sessions_get(srv, user);
+    return c && nameset_has(&c->talked, to);
+}
+
 void sessions_fill_bucket(struct conn *c)
 {
     c->tokens = (float)c->srv->cfg->session_burst;

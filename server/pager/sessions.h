@@ -16,6 +16,9 @@ int sessions_add(struct server *srv, struct conn *c);
 /* Unregisters c if it is the session registered for its user. */
 void sessions_del(struct server *srv, struct conn *c);
 
+/* 1 when user is online and has sent `to` an IM in this session (it revealed itself by talking). */
+int sessions_heard_from(struct server *srv, const char *user, const char *to);
+
 /* Per-session flood control: a token bucket refilled at session_rate up to session_burst. */
 /* Starts c's bucket full (at login). */
 void sessions_fill_bucket(struct conn *c);
