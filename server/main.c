@@ -25,6 +25,7 @@
 #include "static.h"
 #include "ws.h"
 #include "login_http.h"
+#include "reload.h"
 #include "server.h"
 #include "store.h"
 
@@ -38,9 +39,17 @@ static void usage(FILE *f)
             "       ymsgd [OPTIONS] user passwd NAME  change a password (read from stdin)\n"
             "       ymsgd [OPTIONS] user del NAME     delete an account and everything it owns\n"
             "       ymsgd [OPTIONS] user list         list accounts\n"
+            "       ymsgd [OPTIONS] ctl [--json] COMMAND [ARG]  control the server running on the data directory:\n"
+            "                 online | kick USER | broadcast TEXT | unlock USER | stats | reload | backup FILE\n"
+            "                 | ping | help  (--json: one JSON object on stdout)\n"
+            "       ymsgd [OPTIONS] --check-config [FILE]  check the configuration (FILE, else --config) and exit\n"
+            "                 0 when it is valid, 1 when it is not\n"
+            "\n"
+            "Signals: SIGHUP reloads the config file (what can change at run time; the rest is logged as needing\n"
+            "a restart; an invalid file changes nothing), SIGUSR1 reopens the log file, SIGTERM/SIGINT stop.\n"
             "\n"
             "Options (each may also be given as `key = value` in the --config file; flags win):\n"
-            "  --config FILE            read settings from FILE\n"
+            "  --config FILE            read settings from FILE (a # after a blank starts a comment)\n"
             "  --help                   this text\n"
             "  --version                print the version\n");
     config_usage(f);
@@ -191,6 +200,27 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopexit(srv->base, &limit);
 }
 
+/* SIGHUP and `ymsgd ctl reload`: the one place a reload happens (service-manager notifications go
+ * around server_reload() here). */
+static int main_reload(struct server *srv, char *report, size_t cap)
+{
+    return server_reload(srv, report, cap);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    char report[1024];
+    main_reload(arg, report, sizeof report); /* logs what it did */
+}
+
+/* SIGUSR1: logrotate renamed the log file; write to a new one under the configured name. */
+static void on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+    char err[512];
+    if (log_reopen(err, sizeof err) < 0) log_event(LOG_ERROR, NULL, NULL, "log_reopen_failed", 0, "%s", err);
+    else log_event(LOG_INFO, NULL, NULL, "log_reopened", 0, NULL);
+}
+
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
@@ -250,6 +280,10 @@ static void remove_new_database(const char *dir)
     }
 }
 
+static const char *g_config_path;      /* --config FILE, for reloads */
+static struct reload_flag g_flags[64]; /* command-line knobs, replayed over the file on reload */
+static size_t g_nflags;                /* entries used */
+
 static int run_server(struct config *cfg)
 {
     struct server *srv = &g_srv;
@@ -264,6 +298,10 @@ static int run_server(struct config *cfg)
     rl_init(&srv->conn_rl, (size_t)cfg->max_tracked, (double)cfg->conn_rate, (double)cfg->conn_burst);
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
+    if (cfg->log_file[0] && log_open_file(cfg->log_file, err, sizeof err) < 0) {
+        fprintf(stderr, "ymsgd: %s\n", err);
+        return 1;
+    }
     /* The epoll change list merges the add/remove of write interest that every queued packet causes
      * within one loop iteration into at most one epoll_ctl. */
     struct event_config *ecfg = event_config_new();
@@ -288,6 +326,13 @@ static int run_server(struct config *cfg)
     srv->sig_term = evsignal_new(srv->base, SIGTERM, on_signal, srv);
     evsignal_add(srv->sig_int, NULL);
     evsignal_add(srv->sig_term, NULL);
+    /* SIGHUP's default action ends the process (logrotate and `systemctl reload` send it). */
+    struct event *sig_hup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
+    struct event *sig_usr1 = evsignal_new(srv->base, SIGUSR1, on_usr1, srv);
+    if (!sig_hup || !sig_usr1 || evsignal_add(sig_hup, NULL) < 0 || evsignal_add(sig_usr1, NULL) < 0) {
+        fprintf(stderr, "ymsgd: cannot install the SIGHUP/SIGUSR1 handlers\n");
+        return 1;
+    }
     struct gateway *gw = NULL;
     /* Lock, database, listeners; the demo accounts only once everything listens.  The database is ready
      * before the ports answer (`user add` right after start must not race the schema creation), and a
@@ -312,6 +357,8 @@ static int run_server(struct config *cfg)
         if (created) remove_new_database(cfg->data_dir);
         return 1;
     }
+    admin_set_reload(adm, main_reload);
+    reload_init(srv, gw, g_config_path, g_flags, g_nflags);
     int users = 0;
     if (created && srv->st->user_list(srv->st, count_cb, &users) == 0 && users == 0) make_demo_accounts(cfg, srv->st);
     if (static_register(srv->http, srv, err, sizeof err) < 0 || /* the browser apps (web/) */
@@ -342,6 +389,8 @@ static int run_server(struct config *cfg)
     if (srv->drain_check) event_free(srv->drain_check);
     event_free(srv->sig_int);
     event_free(srv->sig_term);
+    event_free(sig_hup);
+    event_free(sig_usr1);
     if (srv->reaper) event_free(srv->reaper);
     log_detach();
     event_base_free(srv->base);
@@ -381,36 +430,192 @@ static struct store *open_store_for_cli(const struct config *cfg, const char *cm
     return st;
 }
 
+/* JSON string literal of s (UTF-8 passes through; quotes, backslashes and control bytes escaped). */
+static void json_str(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7f) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* A control-socket data line as JSON: an object when every word is key=value (a number stays a
+ * number), else a string. */
+static void json_item(FILE *f, const char *line, size_t n)
+{
+    int kv = n > 0;
+    for (size_t i = 0, w = 0; i <= n && kv; i++) {
+        if (i == n || line[i] == ' ') {
+            if (i == w || !memchr(line + w, '=', i - w) || line[w] == '=') kv = 0;
+            w = i + 1;
+        }
+    }
+    if (!kv) {
+        json_str(f, line, n);
+        return;
+    }
+    fputc('{', f);
+    for (size_t w = 0, first = 1; w < n; first = 0) {
+        size_t e = w;
+        while (e < n && line[e] != ' ') e++;
+        const char *eq = memchr(line + w, '=', e - w);
+        if (!first) fputc(',', f);
+        json_str(f, line + w, (size_t)(eq - (line + w)));
+        fputc(':', f);
+        const char *v = eq + 1;
+        size_t vl = (size_t)(line + e - v), d = 0;
+        while (d < vl && v[d] >= '0' && v[d] <= '9') d++;
+        if (vl && d == vl && (vl == 1 || v[0] != '0') && vl < 19) fwrite(v, 1, vl, f);
+        else json_str(f, v, vl);
+        w = e + 1;
+    }
+    fputc('}', f);
+}
+
+/* `ymsgd ctl [--json] COMMAND [ARG...]`: one request on the control socket of the server running on the
+ * data directory.  Exit status: 0 ok, 1 the server answered with an error, 2 usage, 3 no server
+ * running there (or it did not answer). */
+static int cmd_ctl(const struct config *cfg, int argc, char **argv)
+{
+    int json = 0;
+    if (argc > 0 && !strcmp(argv[0], "--json")) {
+        json = 1;
+        argc--;
+        argv++;
+    }
+    if (argc < 1) {
+        fprintf(stderr, "ymsgd: ctl [--json] online|kick USER|broadcast TEXT|unlock USER|stats|reload|backup FILE|help\n");
+        return 2;
+    }
+    char line[8192], cwd[4096];
+    size_t used = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strpbrk(a, "\r\n")) {
+            fprintf(stderr, "ymsgd: ctl: arguments cannot contain line breaks\n");
+            return 2;
+        }
+        /* The server resolves paths from its own directory: make a relative backup file absolute. */
+        int rel = i == 1 && !strcmp(argv[0], "backup") && a[0] != '/';
+        if (rel && !getcwd(cwd, sizeof cwd)) {
+            fprintf(stderr, "ymsgd: ctl: %s\n", strerror(errno));
+            return 2;
+        }
+        int n = snprintf(line + used, sizeof line - used, "%s%s%s%s", i ? " " : "", rel ? cwd : "", rel ? "/" : "", a);
+        if (n < 0 || (size_t)n >= sizeof line - used) {
+            fprintf(stderr, "ymsgd: ctl: request too long\n");
+            return 2;
+        }
+        used += (size_t)n;
+    }
+    size_t cap = 16u << 20;
+    char *out = malloc(cap);
+    if (!out) {
+        fprintf(stderr, "ymsgd: out of memory\n");
+        return 1;
+    }
+    int rc = admin_request(cfg->data_dir, line, out, cap, !strcmp(argv[0], "backup") ? 600 : 30);
+    if (rc < 0) {
+        char msg[4600];
+        if (rc == -1)
+            snprintf(msg, sizeof msg, "no ymsgd is running on data directory %s (no control socket %s/%s)", cfg->data_dir,
+                     cfg->data_dir, ADMIN_SOCKET_NAME);
+        else snprintf(msg, sizeof msg, "%.4500s", out);
+        if (json) {
+            printf("{\"ok\":false,\"message\":");
+            json_str(stdout, msg, strlen(msg));
+            printf(",\"items\":[]}\n");
+        }
+        fprintf(stderr, "ymsgd: %s\n", msg);
+        free(out);
+        return 3;
+    }
+    /* Data lines ("- ...") first, then the status line. */
+    char *status = strrchr(out, '\n');
+    status = status ? status + 1 : out;
+    const char *text = status + (rc == 0 ? 2 : 5);
+    if (*text == ' ') text++;
+    if (json) printf("{\"ok\":%s,\"message\":", rc == 0 ? "true" : "false"), json_str(stdout, text, strlen(text)),
+              printf(",\"items\":[");
+    int first = 1;
+    for (char *p = out; p < status;) {
+        char *nl = strchr(p, '\n');
+        size_t n = (size_t)(nl - p);
+        if (n >= 2 && p[0] == '-' && p[1] == ' ') {
+            if (json) {
+                if (!first) putchar(',');
+                json_item(stdout, p + 2, n - 2);
+            } else {
+                printf("%.*s\n", (int)(n - 2), p + 2);
+            }
+            first = 0;
+        }
+        p = nl + 1;
+    }
+    if (json) printf("]}\n");
+    else if (rc == 0 && *text) printf("%s\n", text);
+    else if (rc != 0) fprintf(stderr, "ymsgd: %s\n", text);
+    free(out);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct config cfg;
     char err[512];
     char *pos[8];
-    int npos = 0, rc;
+    int npos = 0, rc, check = 0, ctl_at = 0, first_pos = 0;
+    const char *check_file = NULL;
     if (sodium_init() < 0) {
         fprintf(stderr, "ymsgd: libsodium failed to initialise\n");
         return 1;
     }
     config_defaults(&cfg);
-    /* Pass 1: the config file, so that flags given anywhere override it. */
+    /* Pass 1: the config file (so that flags given anywhere override it), --check-config, and where a
+     * `ctl` command starts (its words are its own, even when they look like flags). */
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            if (config_load_file(&cfg, argv[i + 1], err, sizeof err) < 0) {
-                fprintf(stderr, "ymsgd: %s\n", err);
+        const char *a = argv[i];
+        if (!strcmp(a, "--check-config")) {
+            check = 1;
+            if (i + 1 < argc && argv[i + 1][0] != '-') check_file = argv[++i];
+        } else if (!strcmp(a, "--config") || !strncmp(a, "--config=", 9)) {
+            const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!path || g_config_path) {
+                fprintf(stderr, "ymsgd: %s\n", path ? "--config may be given once" : "--config needs a file");
                 config_free(&cfg);
                 return 2;
             }
-            i++;
-        } else if (!strncmp(argv[i], "--config=", 9)) {
-            if (config_load_file(&cfg, argv[i] + 9, err, sizeof err) < 0) {
-                fprintf(stderr, "ymsgd: %s\n", err);
-                config_free(&cfg);
-                return 2;
+            g_config_path = path;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "--version")) {
+            continue;
+        } else if (!strncmp(a, "--", 2)) {
+            if (!strchr(a, '=')) i++; /* its value */
+        } else if (!first_pos) {
+            first_pos = i;
+            if (!strcmp(a, "ctl")) {
+                ctl_at = i;
+                break;
             }
         }
     }
+    if (check_file) g_config_path = check_file;
+    int loaded = g_config_path ? config_load_file(&cfg, g_config_path, err, sizeof err) : 0;
+    if (loaded < 0 && ctl_at) {
+        /* `ctl reload` is how one learns what the server makes of a broken file: go on (flags such as
+         * --data-dir still count) and let the server answer. */
+        fprintf(stderr, "ymsgd: warning: %s\n", err);
+    } else if (loaded < 0) {
+        if (check) fprintf(stderr, "ymsgd: configuration test failed: %s\n", err);
+        else fprintf(stderr, "ymsgd: %s\n", err);
+        config_free(&cfg);
+        return check ? 1 : 2;
+    }
     /* Pass 2: flags and positional words. */
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < (ctl_at ? ctl_at : argc); i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -427,6 +632,10 @@ int main(int argc, char **argv)
             continue;
         }
         if (!strncmp(a, "--config=", 9)) continue;
+        if (!strcmp(a, "--check-config")) {
+            if (check_file && i + 1 < argc && argv[i + 1] == check_file) i++;
+            continue;
+        }
         if (!strncmp(a, "--", 2)) {
             char key[64];
             const char *val, *eq = strchr(a, '=');
@@ -446,6 +655,12 @@ int main(int argc, char **argv)
                 config_free(&cfg);
                 return 2;
             }
+            /* Kept for reloads, which apply the flags again over the file (flags win). */
+            if (g_nflags < sizeof g_flags / sizeof g_flags[0]) {
+                g_flags[g_nflags].key = eq ? strndup(a + 2, kl) : a + 2;
+                g_flags[g_nflags].value = val;
+                if (g_flags[g_nflags].key) g_nflags++;
+            }
             continue;
         }
         if (npos < 8) pos[npos++] = argv[i];
@@ -455,6 +670,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (check) {
+        if (npos > 0 || ctl_at) {
+            fprintf(stderr, "ymsgd: --check-config takes no command\n");
+            config_free(&cfg);
+            return 2;
+        }
+        rc = server_check_config(&cfg, err, sizeof err);
+        if (rc < 0) fprintf(stderr, "ymsgd: configuration test failed: %s\n", err);
+        else printf("ymsgd: configuration %s%s is valid\n", g_config_path ? "file " : "(defaults and flags)",
+                    g_config_path ? g_config_path : "");
+        config_free(&cfg);
+        return rc < 0 ? 1 : 0;
+    }
     int lvl = log_level_parse(cfg.log_level);
     if (lvl < 0) {
         fprintf(stderr, "ymsgd: log_level must be debug, info, warn or error\n");
@@ -462,6 +690,11 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level((enum log_level)lvl);
+    if (ctl_at) {
+        rc = cmd_ctl(&cfg, argc - ctl_at - 1, argv + ctl_at + 1);
+        config_free(&cfg);
+        return rc;
+    }
     if (npos > 0 && strcmp(pos[0], "user") != 0) {
         fprintf(stderr, "ymsgd: unknown command \"%s\" (see --help)\n", pos[0]);
         config_free(&cfg);

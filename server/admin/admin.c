@@ -17,10 +17,14 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include <time.h>
+
 #include "accept_guard.h"
 #include "auth.h"
+#include "delivery.h"
 #include "log.h"
 #include "login_ymsg.h"
+#include "sessions.h"
 
 #define ADMIN_MAX_ARGS 8            /* words in a request */
 #define ADMIN_MAX_OUTPUT (64u << 10) /* reply bytes queued to a client that does not read: then it is closed */
@@ -38,6 +42,9 @@ struct admin {
     struct evconnlistener *lis; /* listening socket */
     struct admin_conn *conns;   /* open connections */
     size_t nconns;              /* their number */
+    admin_reload_fn reload;     /* `reload`: the server's reload (main.c), or NULL */
+    time_t started;             /* wall time the server started (stats) */
+    double started_mono;        /* ... and on the monotonic clock */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* socket file (removed at exit) */
 };
 
@@ -59,6 +66,7 @@ static void reply(struct admin_conn *c, const char *fmt, ...)
 struct admin_cmd {
     const char *name;           /* first word of the request */
     int min_args, max_args;     /* arguments after it */
+    int rest;                   /* 1: the rest of the line is the one argument (spaces kept) */
     const char *usage;          /* for help and errors */
     void (*fn)(struct admin_conn *c, int argc, char **argv);
 };
@@ -88,10 +96,174 @@ static void cmd_revoke(struct admin_conn *c, int argc, char **argv)
     reply(c, "ok revoked %s ymsg=%d amf=%zu tokens=%zu cookies=%zu", name, ymsg, amf, tokens, cookies);
 }
 
+/* Wall-clock time of a monotonic instant (rl_now()), as ISO 8601 UTC. */
+static void iso_time(double mono, char *out, size_t cap)
+{
+    time_t t = time(NULL) - (time_t)(rl_now() - mono);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The WebSocket transport (http/ws.c) is the one that hooks the connection's free; TCP sessions have
+ * no hook. */
+static const char *transport_name(const struct conn *c) { return c->on_free ? "websocket" : "tcp"; }
+
+/* Who is online: one data line per session, in the registry's order. */
+static void cmd_online(struct admin_conn *c, int argc, char **argv)
+{
+    struct server *srv = c->a->srv;
+    size_t pos = 0, n = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&srv->online, &pos, &k, &v)) {
+        struct conn *s = v;
+        if (s->state != CONN_ONLINE) continue;
+        char since[32];
+        iso_time(s->online_at, since, sizeof since);
+        reply(c, "- user=%s since=%s peer=%s transport=%s invisible=%d", s->user, since, s->peer, transport_name(s),
+              s->invisible ? 1 : 0);
+        n++;
+    }
+    reply(c, "ok %zu online", n);
+}
+
+static int arg_user(struct admin_conn *c, const char *arg, char name[NAME_MAX_LEN + 1])
+{
+    if (name_normalize(arg, strlen(arg), name) == 0) return 0;
+    reply(c, "error invalid id");
+    return -1;
+}
+
+/* Ends a user's YMSG session (as the real server's kick: 0x02 status -1, buddies see a sign-off) and
+ * their AMF sessions.  The account stays usable: they may log in again. */
+static void cmd_kick(struct admin_conn *c, int argc, char **argv)
+{
+    struct server *srv = c->a->srv;
+    char name[NAME_MAX_LEN + 1];
+    if (arg_user(c, argv[1], name) < 0) return;
+    int ymsg = login_revoke(srv, name);
+    size_t tokens = 0, cookies = 0;
+    size_t amf = auth_revoke_user(srv->auth, name, &tokens, &cookies);
+    log_event(LOG_INFO, NULL, name, "kick", 0, "by the administrator: ymsg=%d amf=%zu", ymsg, amf);
+    if (!ymsg && !amf) reply(c, "error %s is not online", name);
+    else reply(c, "ok kicked %s ymsg=%d amf=%zu", name, ymsg, amf);
+}
+
+/* A system message (0x14: 5=to, 14=text, 97=1; Pidgin shows it as "Yahoo! system message for …",
+ * libyahoo2 hands it to ext_yahoo_system_message) to every online session. */
+static void cmd_broadcast(struct admin_conn *c, int argc, char **argv)
+{
+    struct server *srv = c->a->srv;
+    const char *text = argv[1];
+    size_t len = strlen(text), n = 0, failed = 0;
+    if (len > (size_t)srv->cfg->max_message) {
+        reply(c, "error text too long (%zu bytes; max_message is %ld)", len, srv->cfg->max_message);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            reply(c, "error control characters are not allowed in the text");
+            return;
+        }
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&srv->online, &pos, &k, &v)) {
+        struct conn *s = v;
+        if (s->state != CONN_ONLINE) continue;
+        struct ymsg_builder *b = delivery_begin(s, YMSG_SVC_SYSMESSAGE, YMSG_PKT_DEFAULT);
+        ymsg_build_str(b, YMSG_KEY_TO, s->user);
+        ymsg_build_str(b, YMSG_KEY_MSG, text);
+        ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+        if (delivery_send(s) == 0) n++;
+        else failed++;
+    }
+    log_event(LOG_INFO, NULL, NULL, "broadcast", (long)n, "%s", text);
+    reply(c, "ok sent to %zu session(s)%s", n, failed ? " (some could not take it: slow or closing)" : "");
+}
+
+/* Lifts the login throttle's lock on an account and forgets its failures. */
+static void cmd_unlock(struct admin_conn *c, int argc, char **argv)
+{
+    struct server *srv = c->a->srv;
+    char name[NAME_MAX_LEN + 1];
+    if (arg_user(c, argv[1], name) < 0) return;
+    struct login_throttle *lt = auth_throttle(srv->auth);
+    int was = lt_locked(lt, name, rl_now());
+    lt_unlock(lt, name);
+    log_event(LOG_INFO, NULL, name, "unlock", was, "by the administrator%s", was ? "" : " (was not locked)");
+    reply(c, "ok %s %s", name, was ? "unlocked" : "was not locked (failures cleared)");
+}
+
+static void cmd_stats(struct admin_conn *c, int argc, char **argv)
+{
+    struct server *srv = c->a->srv;
+    size_t pos = 0, tcp = 0, ws = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&srv->online, &pos, &k, &v)) {
+        const struct conn *s = v;
+        if (s->state != CONN_ONLINE) continue;
+        if (s->on_free) ws++;
+        else tcp++;
+    }
+    char since[32];
+    struct tm tm;
+    gmtime_r(&c->a->started, &tm);
+    strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    reply(c, "- pid=%ld started=%s uptime_s=%.0f", (long)getpid(), since, rl_now() - c->a->started_mono);
+    reply(c, "- online=%zu online_tcp=%zu online_websocket=%zu ymsg_connections=%zu", tcp + ws, tcp, ws,
+          srv->nconns);
+    reply(c, "- flood_dropped=%llu ctl_connections=%zu", (unsigned long long)srv->dropped_flood, c->a->nconns);
+    reply(c, "ok");
+}
+
+static void cmd_reload(struct admin_conn *c, int argc, char **argv)
+{
+    char report[1024];
+    if (!c->a->reload) {
+        reply(c, "error reload is not available");
+        return;
+    }
+    int rc = c->a->reload(c->a->srv, report, sizeof report);
+    reply(c, "%s %s", rc == 0 ? "ok" : "error", report);
+}
+
+/* A consistent copy of the store while the server runs (store.h `backup`).  The path is the server's:
+ * absolute (the command line makes a relative one absolute). */
+static void cmd_backup(struct admin_conn *c, int argc, char **argv)
+{
+    struct store *st = c->a->srv->st;
+    char err[512] = "";
+    if (argv[1][0] != '/') {
+        reply(c, "error the backup file must be an absolute path");
+        return;
+    }
+    if (!st->backup) {
+        reply(c, "error this store backend cannot make a backup itself");
+        return;
+    }
+    if (st->backup(st, argv[1], err, sizeof err) != STORE_OK) {
+        reply(c, "error %s", err[0] ? err : "backup failed");
+        return;
+    }
+    log_event(LOG_INFO, NULL, NULL, "ctl_backup", 0, "%s", argv[1]);
+    reply(c, "ok backup written to %s", argv[1]);
+}
+
+/* rest: the command takes the rest of the line as its one argument (spaces kept). */
 static const struct admin_cmd commands[] = {
-    {"help", 0, 0, "help", cmd_help},
-    {"ping", 0, 0, "ping", cmd_ping},
-    {"revoke", 1, 1, "revoke USER", cmd_revoke},
+    {"help", 0, 0, 0, "help", cmd_help},
+    {"ping", 0, 0, 0, "ping", cmd_ping},
+    {"revoke", 1, 1, 0, "revoke USER", cmd_revoke},
+    {"online", 0, 0, 0, "online", cmd_online},
+    {"kick", 1, 1, 0, "kick USER", cmd_kick},
+    {"broadcast", 1, 1, 1, "broadcast TEXT", cmd_broadcast},
+    {"unlock", 1, 1, 0, "unlock USER", cmd_unlock},
+    {"stats", 0, 0, 0, "stats", cmd_stats},
+    {"reload", 0, 0, 0, "reload", cmd_reload},
+    {"backup", 1, 1, 0, "backup FILE", cmd_backup},
 };
 
 static void cmd_help(struct admin_conn *c, int argc, char **argv)
@@ -114,7 +286,21 @@ int admin_command_arity(const char *name, int *min_args, int *max_args)
 static void run_line(struct admin_conn *c, char *line)
 {
     char *argv[ADMIN_MAX_ARGS];
-    int argc = admin_split(line, argv, ADMIN_MAX_ARGS), lo, hi;
+    int lo, hi;
+    /* A command that takes free text: everything after its name and one blank. */
+    size_t lead = strspn(line, " \t\r"), wl = strcspn(line + lead, " \t\r");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (commands[i].rest && wl == strlen(commands[i].name) && !strncmp(line + lead, commands[i].name, wl)) {
+            char *text = line + lead + wl;
+            if (*text) text++;
+            text[strcspn(text, "\r")] = 0;
+            argv[0] = (char *)commands[i].name;
+            argv[1] = text;
+            if (!*text) reply(c, "error usage: %s", commands[i].usage);
+            else commands[i].fn(c, 2, argv);
+            return;
+        }
+    int argc = admin_split(line, argv, ADMIN_MAX_ARGS);
     if (argc < 0) {
         reply(c, "error too many words");
         return;
@@ -285,6 +471,8 @@ struct admin *admin_start(struct server *srv, char *err, size_t errlen)
         return NULL;
     }
     a->srv = srv;
+    a->started = time(NULL);
+    a->started_mono = rl_now();
     if (socket_path(srv->cfg->data_dir, a->path, sizeof a->path) < 0) {
         snprintf(err, errlen, "control socket: data directory path too long for a unix socket (%zu bytes at most)",
                  sizeof a->path - sizeof ADMIN_SOCKET_NAME - 1);
@@ -328,6 +516,8 @@ struct admin *admin_start(struct server *srv, char *err, size_t errlen)
     }
     return a;
 }
+
+void admin_set_reload(struct admin *a, admin_reload_fn fn) { a->reload = fn; }
 
 void admin_free(struct admin *a)
 {

@@ -7,8 +7,10 @@
  * A request is `COMMAND [ARG ...]` (words separated by spaces).  The reply is zero or more data lines
  * starting with "- ", then exactly one status line: "ok[ TEXT]" or "error TEXT".  Several requests
  * may follow each other on one connection; end of input closes it after the last reply.
- * Commands now: `ping`, `help`, `revoke USER`.  New commands (issue 13: online, kick, broadcast,
- * unlock, stats, reload) are one entry each in the command table of admin.c.
+ * Commands: `ping`, `help`, `revoke USER`, `online`, `kick USER`, `broadcast TEXT` (the rest of the
+ * line), `unlock USER`, `stats`, `reload`, `backup FILE` (absolute path).  Data lines are
+ * `- key=value ...` with values free of blanks (so `ymsgd ctl --json` can turn them into objects), or
+ * free text (help).  A new command is one entry in the command table of admin.c.
  *
  * Limits (config knobs): ctl_max_conns connections at once (more get "error busy" and are closed), a
  * line longer than ctl_max_line gets "error line too long" and the connection is closed, and a
@@ -28,6 +30,10 @@ struct admin;
  * answers means another ymsgd runs on the data directory, which is an error).  NULL with a message
  * in err. */
 struct admin *admin_start(struct server *srv, char *err, size_t errlen);
+/* `reload` runs fn (main.c: the same function SIGHUP runs); it returns 0 when applied, -1 when refused,
+ * with a one-line report. */
+typedef int (*admin_reload_fn)(struct server *srv, char *report, size_t cap);
+void admin_set_reload(struct admin *a, admin_reload_fn fn);
 /* Stops listening, closes the control connections and removes the socket file. */
 void admin_free(struct admin *a);
 

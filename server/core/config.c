@@ -29,6 +29,7 @@ static const struct knob knobs[] = {
     {"tls_key", K_STR, F(tls_key), "", 0, 0, "PEM private key for HTTPS"},
     {"capacity_host", K_STR, F(capacity_host), "", 0, 0, "CS_IP_ADDRESS in /capacity (\"\" = address the client used)"},
     {"log_level", K_STR, F(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"log_file", K_STR, F(log_file), "", 0, 0, "write the log to this file instead of stderr (SIGUSR1 reopens it)"},
     {"log_conn_rate", K_LONG, F(log_conn_rate), "2", 1, 1000000, "log lines per second for one event from one connection (more: summarised)"},
     {"log_conn_burst", K_LONG, F(log_conn_burst), "20", 1, 1000000, "burst of log lines for one event from one connection"},
     {"log_addr_rate", K_LONG, F(log_addr_rate), "10", 1, 1000000, "log lines per second for one event from one address"},
@@ -110,6 +111,60 @@ static const struct knob *find_knob(const char *name)
 
 int config_has_key(const char *name) { return find_knob(name) != NULL; }
 
+/* The knobs a reload applies to the running server.  Each is read where it is used (or pushed there by
+ * server_reload()), so a new value takes effect at once or for the next connection; every other knob
+ * sizes or opens something at start and is reported as "needs restart".  A knob missing here is
+ * therefore never half-applied. */
+static const char *const live_knobs[] = {
+    "log_level", "log_file", "log_conn_rate", "log_conn_burst", "log_addr_rate", "log_addr_burst", "log_global_rate",
+    "log_global_burst", "tls_cert", "tls_key", "capacity_host", "pwhash_opslimit", "pwhash_memlimit", "legacy_auth",
+    "token_lifetime", "crumb_lifetime", "idle_timeout", "login_timeout", "max_sessions", "max_conns_per_addr",
+    "prelogin_evict_age", "max_malformed", "conn_rate", "conn_burst", "login_rate", "login_burst", "fail_window",
+    "addr_max_failures", "account_max_failures", "account_lock_time", "account_lock_check_interval",
+    "ctl_max_conns", "ctl_idle_timeout", "ctl_max_line", "max_pairs", "out_cap", "http_head_timeout",
+    "http_max_conns", "http_max_conns_per_addr", "offline_max", "offline_per_sender", "offline_notice_interval",
+    "max_buddies", "max_message", "session_rate", "session_burst", "stealth_max_names", "amf_crossdomain",
+    "amf_crossdomain_secure", "web_max_file", "web_cache_age", "ws_origins", "ws_max_frame", "ws_max_message",
+};
+
+size_t config_knob_count(void) { return NKNOBS; }
+
+const char *config_knob_name(size_t i) { return i < NKNOBS ? knobs[i].name : NULL; }
+
+int config_knob_live(size_t i)
+{
+    for (size_t k = 0; i < NKNOBS && k < sizeof live_knobs / sizeof live_knobs[0]; k++)
+        if (!strcmp(live_knobs[k], knobs[i].name)) return 1;
+    return 0;
+}
+
+void config_knob_format(const struct config *cfg, size_t i, char *out, size_t cap)
+{
+    const char *field = (const char *)cfg + knobs[i].off;
+    switch (knobs[i].kind) {
+    case K_STR: snprintf(out, cap, "%s", *(char *const *)field ? *(char *const *)field : ""); break;
+    case K_BOOL: snprintf(out, cap, "%s", *(const int *)field ? "on" : "off"); break;
+    case K_LL: snprintf(out, cap, "%lld", *(const long long *)field); break;
+    case K_LONG: snprintf(out, cap, "%ld", *(const long *)field); break;
+    }
+}
+
+int config_knob_copy(struct config *dst, const struct config *src, size_t i)
+{
+    const struct knob *k = &knobs[i];
+    if (k->kind == K_STR) {
+        char *dup = strdup(*(char *const *)((const char *)src + k->off));
+        if (!dup) return -1;
+        char **to = (char **)((char *)dst + k->off);
+        free(*to);
+        *to = dup;
+        return 0;
+    }
+    size_t n = k->kind == K_LL ? sizeof(long long) : k->kind == K_LONG ? sizeof(long) : sizeof(int);
+    memcpy((char *)dst + k->off, (const char *)src + k->off, n);
+    return 0;
+}
+
 static int apply(struct config *cfg, const struct knob *k, const char *v, char *err, size_t errlen)
 {
     char *field = (char *)cfg + k->off;
@@ -188,8 +243,28 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
         if (!eq) { snprintf(err, errlen, "%s:%d: expected key = value", path, lineno); rc = -1; break; }
         *eq = 0;
         char *key = trim(s), *val = trim(eq + 1);
-        size_t vl = strlen(val);
-        if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') { val[vl - 1] = 0; val++; }
+        if (val[0] == '"') {
+            /* A quoted value ends at its closing quote; only a comment may follow it. */
+            char *close = strchr(val + 1, '"');
+            char *rest = close ? close + 1 : NULL;
+            while (rest && (*rest == ' ' || *rest == '\t')) rest++;
+            if (!close || (*rest && *rest != '#')) {
+                snprintf(err, errlen, "%s:%d: %s", path, lineno,
+                         close ? "only a # comment may follow a quoted value" : "unterminated quoted value");
+                rc = -1;
+                break;
+            }
+            *close = 0;
+            val++;
+        } else {
+            /* An inline comment: "#" at the start of the value or after a blank. */
+            for (char *h = strchr(val, '#'); h; h = strchr(h + 1, '#'))
+                if (h == val || h[-1] == ' ' || h[-1] == '\t') {
+                    *h = 0;
+                    val = trim(val);
+                    break;
+                }
+        }
         if (config_set(cfg, key, val, msg, sizeof msg) < 0) {
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             rc = -1;

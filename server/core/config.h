@@ -14,6 +14,7 @@ struct config {
     char *tls_key;              /* PEM private key for HTTPS */
     char *capacity_host;        /* CS_IP_ADDRESS answered by /capacity ("" = the address the client reached) */
     char *log_level;            /* debug | info | warn | error */
+    char *log_file;             /* the log goes to this file instead of stderr ("" = stderr); SIGUSR1 reopens it */
     long log_conn_rate;         /* log lines/s for one event from one connection (then summarised) */
     long log_conn_burst;        /* ... and its burst */
     long log_addr_rate;         /* log lines/s for one event from one address */
@@ -81,12 +82,25 @@ struct config {
     long ws_max_message;        /* WebSocket: largest message accepted, fragments joined (bytes) */
 };
 
+/* The knobs one by index, for a reload that compares an old and a new config. */
+size_t config_knob_count(void);
+const char *config_knob_name(size_t i);
+/* 1 when a running server takes a new value of knob i on reload (SIGHUP, `ymsgd ctl reload`); 0 when
+ * it needs a restart (listen addresses, data_dir, sizes of tables made at start, ...). */
+int config_knob_live(size_t i);
+/* Knob i's value as text (what a config file would say). */
+void config_knob_format(const struct config *cfg, size_t i, char *out, size_t cap);
+/* Copies knob i's value from src to dst (strings duplicated).  0, or -1 when out of memory. */
+int config_knob_copy(struct config *dst, const struct config *src, size_t i);
+
 /* Fills every field with its default (strings are heap copies). */
 void config_defaults(struct config *cfg);
 void config_free(struct config *cfg);
 /* Sets one knob by name (underscores or dashes).  Returns 0, or -1 with a message in err. */
 int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
-/* Reads a `key = value` file.  Returns 0, or -1 with "file:line: message" in err. */
+/* Reads a `key = value` file: `#` or `;` starts a comment line, and a `#` after whitespace ends a value
+ * (an inline comment; a value that holds " #" is written in double quotes).  Returns 0, or -1 with
+ * "file:line: message" in err. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 /* 1 if name (without leading dashes, dashes or underscores) is a knob taking a value. */
 int config_has_key(const char *name);

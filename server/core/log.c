@@ -1,7 +1,10 @@
 /* Structured logging and its rate limiter; see log.h. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,78 @@
 #include <event2/event.h>
 
 static enum log_level g_level = LOG_INFO;
+static int g_fd = STDERR_FILENO;    /* written to; a private copy once a log file is opened */
+static char *g_path;                /* the log file's name, or NULL (stderr) */
+static pthread_mutex_t g_file_mu = PTHREAD_MUTEX_INITIALIZER; /* open/reopen (signal and ctl paths) */
+
+/* Puts a new destination under g_fd.  Called with g_file_mu held. */
+static int install_fd(int fd, char *err, size_t errlen)
+{
+    int cur = __atomic_load_n(&g_fd, __ATOMIC_ACQUIRE);
+    if (cur == STDERR_FILENO) {
+        /* First file: a private descriptor number from now on, so stderr itself stays untouched. */
+        int mine = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (mine < 0) {
+            snprintf(err, errlen, "log: %s", strerror(errno));
+            return -1;
+        }
+        __atomic_store_n(&g_fd, mine, __ATOMIC_RELEASE);
+        return 0;
+    }
+    if (dup3(fd, cur, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "log: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_log(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd < 0) snprintf(err, errlen, "log file %.300s: %s", path, strerror(errno));
+    return fd;
+}
+
+int log_open_file(const char *path, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&g_file_mu);
+    if (!path || !*path) {
+        if (g_path && install_fd(STDERR_FILENO, err, errlen) < 0) rc = -1;
+        if (!rc) {
+            free(g_path);
+            g_path = NULL;
+        }
+        pthread_mutex_unlock(&g_file_mu);
+        return rc;
+    }
+    char *copy = strdup(path);
+    int fd = copy ? open_log(path, err, errlen) : -1;
+    if (!copy) snprintf(err, errlen, "out of memory");
+    if (fd < 0 || install_fd(fd, err, errlen) < 0) {
+        rc = -1;
+        free(copy);
+    } else {
+        free(g_path);
+        g_path = copy;
+    }
+    if (fd >= 0) close(fd);
+    pthread_mutex_unlock(&g_file_mu);
+    return rc;
+}
+
+int log_reopen(char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&g_file_mu);
+    if (g_path) {
+        int fd = open_log(g_path, err, errlen);
+        if (fd < 0 || install_fd(fd, err, errlen) < 0) rc = -1;
+        if (fd >= 0) close(fd);
+    }
+    pthread_mutex_unlock(&g_file_mu);
+    return rc;
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -76,7 +151,7 @@ static void write_line(enum log_level lvl, const char *peer, const char *user, c
     }
     if (pos > cap) pos = cap;
     line[pos++] = '\n';
-    ssize_t r = write(STDERR_FILENO, line, pos);
+    ssize_t r = write(__atomic_load_n(&g_fd, __ATOMIC_ACQUIRE), line, pos);
     (void)r;
 }
 

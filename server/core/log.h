@@ -22,6 +22,15 @@ struct log_limits {
     double global_rate, global_burst; /* per event over all peers; also bounds the summary lines */
 };
 
+/* Where lines go: stderr until log_open_file() names a file.  The descriptor written to never changes
+ * number: a new file is dup2()ed over it, so a reopen is atomic for the threads that log. */
+/* Opens path (append, created 0640) and writes the log there from now on; "" or NULL goes back to
+ * stderr.  0, or -1 with a message in err (the old destination is kept). */
+int log_open_file(const char *path, char *err, size_t errlen);
+/* Reopens the current log file by name (after logrotate renamed it; SIGUSR1).  0, or -1 with a
+ * message in err (the old file is kept).  Without a log file: 0, nothing to do. */
+int log_reopen(char *err, size_t errlen);
+
 /* Parses "debug", "info", "warn", "error"; returns -1 when unknown. */
 int log_level_parse(const char *s);
 void log_set_level(enum log_level lvl);

@@ -65,6 +65,7 @@ struct conn {
     struct conn *next_dead;    /* reaper list link */
     struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
     double accepted_at;        /* monotonic accept time (pre-login eviction picks the oldest) */
+    double online_at;          /* monotonic time of the login (`ymsgd ctl online`) */
     uint32_t garbage;          /* bytes of the current run of non-YMSG input */
     uint16_t malformed;        /* malformed frames and garbage runs so far (max_malformed) */
     struct conn *next_slow;    /* link in srv->slow while marked as a slow reader */

@@ -71,3 +71,46 @@ const char *gateway_crossdomain(const struct gateway *gw, size_t *len)
     *len = gw->crossdomain_len;
     return gw->crossdomain_xml;
 }
+
+int gateway_crossdomain_check(const char *domains, char *err, size_t errlen)
+{
+    for (const char *p = domains ? domains : ""; *p;) {
+        p += strspn(p, ", \t");
+        size_t n = strcspn(p, ", \t");
+        if (!n) break;
+        if (!domain_ok(p, n)) {
+            snprintf(err, errlen, "amf_crossdomain: domain \"%.*s\" is not a host name, \"*\" or \"*.suffix\"",
+                     (int)(n > 64 ? 64 : n), p);
+            return -1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+int gateway_set_crossdomain(struct gateway *gw, const char *domains, int secure, char *err, size_t errlen)
+{
+    char *old_domains = gw->crossdomain_domains, *old_xml = gw->crossdomain_xml;
+    size_t old_len = gw->crossdomain_len;
+    int old_secure = gw->cfg.crossdomain_secure;
+    char *dup = strdup(domains ? domains : "");
+    if (!dup) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    gw->crossdomain_domains = dup;
+    gw->cfg.crossdomain = dup;
+    gw->cfg.crossdomain_secure = secure;
+    if (gw_crossdomain_build(gw, err, errlen) < 0) { /* the document in use stays */
+        free(dup);
+        gw->crossdomain_domains = old_domains;
+        gw->cfg.crossdomain = old_domains;
+        gw->cfg.crossdomain_secure = old_secure;
+        gw->crossdomain_xml = old_xml;
+        gw->crossdomain_len = old_len;
+        return -1;
+    }
+    free(old_domains);
+    free(old_xml);
+    return 0;
+}

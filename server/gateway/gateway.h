@@ -111,6 +111,11 @@ size_t gateway_revoke_user(struct gateway *gw, const char *user);
 /* The crossdomain.xml document built from the config (NUL-terminated). */
 const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 
+/* Reload: checks a domain list as gateway_new() would (0, or -1 with a message), and replaces the list
+ * and the secure flag of /crossdomain.xml (on error the document in use stays). */
+int gateway_crossdomain_check(const char *domains, char *err, size_t errlen);
+int gateway_set_crossdomain(struct gateway *gw, const char *domains, int secure, char *err, size_t errlen);
+
 /* Registers /api, /api.php, /gateway, /amf and /crossdomain.xml on hs.  Returns 0 or -1. */
 int gateway_register(struct gateway *gw, struct http_server *hs);
 

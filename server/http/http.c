@@ -523,6 +523,48 @@ static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, in
     return h;
 }
 
+/* A server SSL_CTX with the certificate chain and key (checked against each other), or NULL with the
+ * file and the reason in err. */
+void *http_tls_load(const char *cert, const char *key, char *err, size_t errlen)
+{
+    /* name the file and the system's reason; OpenSSL's reason string is NULL for some errors */
+    const char *files[2] = {cert, key};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(files[i], "r");
+        if (!f) {
+            snprintf(err, errlen, "%s %s: %s", i ? "tls_key" : "tls_cert", files[i], strerror(errno));
+            return NULL;
+        }
+        fclose(f);
+    }
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        char why[256];
+        unsigned long e = ERR_get_error();
+        if (e) ERR_error_string_n(e, why, sizeof why);
+        else snprintf(why, sizeof why, "unknown error");
+        ERR_clear_error();
+        snprintf(err, errlen, "TLS certificate/key (%s, %s): %s", cert, key, why);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    return ctx;
+}
+
+void http_tls_free(void *ctx) { SSL_CTX_free(ctx); }
+
+int http_tls_running(const struct http_server *hs) { return hs && hs->tls != NULL; }
+
+void http_tls_swap(struct http_server *hs, void *ctx)
+{
+    /* Connections being set up hold their own reference (SSL_new), so the old context goes safely. */
+    SSL_CTX *old = hs->ssl_ctx;
+    hs->ssl_ctx = ctx;
+    SSL_CTX_free(old);
+}
+
 struct http_server *http_new(struct server *srv, char *err, size_t errlen)
 {
     struct http_server *hs = calloc(1, sizeof *hs);
@@ -541,29 +583,7 @@ struct http_server *http_new(struct server *srv, char *err, size_t errlen)
         goto fail;
     }
     if (cfg->tls_cert[0] && cfg->tls_key[0] && cfg->https_listen[0]) {
-        /* name the file and the system's reason; OpenSSL's reason string is NULL for some errors */
-        const char *files[2] = {cfg->tls_cert, cfg->tls_key};
-        for (int i = 0; i < 2; i++) {
-            FILE *f = fopen(files[i], "r");
-            if (!f) {
-                snprintf(err, errlen, "%s %s: %s", i ? "tls_key" : "tls_cert", files[i], strerror(errno));
-                goto fail;
-            }
-            fclose(f);
-        }
-        hs->ssl_ctx = SSL_CTX_new(TLS_server_method());
-        if (!hs->ssl_ctx || SSL_CTX_use_certificate_chain_file(hs->ssl_ctx, cfg->tls_cert) != 1 ||
-            SSL_CTX_use_PrivateKey_file(hs->ssl_ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(hs->ssl_ctx) != 1) {
-            char why[256];
-            unsigned long e = ERR_get_error();
-            if (e) ERR_error_string_n(e, why, sizeof why);
-            else snprintf(why, sizeof why, "unknown error");
-            ERR_clear_error();
-            snprintf(err, errlen, "TLS certificate/key (%s, %s): %s", cfg->tls_cert, cfg->tls_key, why);
-            goto fail;
-        }
-        SSL_CTX_set_min_proto_version(hs->ssl_ctx, TLS1_VERSION);
+        if (!(hs->ssl_ctx = http_tls_load(cfg->tls_cert, cfg->tls_key, err, errlen))) goto fail;
         if (!(hs->tls = make_evhttp(hs, cfg->https_listen, 1, err, errlen))) goto fail;
     }
     return hs;

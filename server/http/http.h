@@ -20,6 +20,15 @@ typedef void (*http_handler)(struct evhttp_request *req, const char *path, const
 
 struct http_server *http_new(struct server *srv, char *err, size_t errlen);
 void http_free(struct http_server *hs);
+
+/* TLS certificate reload (SIGHUP): http_tls_load() reads and checks a certificate chain and key into a
+ * new server context (an SSL_CTX; NULL with the file and reason in err), http_tls_swap() makes it the one
+ * new HTTPS connections use (connections already set up keep theirs), http_tls_free() drops one that
+ * was not swapped in.  http_tls_running(): whether HTTPS listens at all (turning it on needs a restart). */
+void *http_tls_load(const char *cert, const char *key, char *err, size_t errlen);
+void http_tls_swap(struct http_server *hs, void *ctx);
+void http_tls_free(void *ctx);
+int http_tls_running(const struct http_server *hs);
 /* Returns 0, or -1 when the table is full / out of memory. */
 int http_register(struct http_server *hs, const char *path, http_handler fn, void *arg);
 

@@ -166,7 +166,7 @@ int login_revoke(struct server *srv, const char *user)
     /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */
     delivery_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
     delivery_send(c);
-    log_event(LOG_INFO, c->peer, c->user, "revoked", 0, "session ended (password changed or account deleted)");
+    log_event(LOG_INFO, c->peer, c->user, "revoked", 0, "session ended by the administrator (kick, password change or account deletion)");
     delivery_close(c, 1, "revoked"); /* online: the presence fan-out of a sign-off */
     return 1;
 }

@@ -16,6 +16,7 @@ int sessions_add(struct server *srv, struct conn *c)
         log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "session registry");
         return -1;
     }
+    c->online_at = rl_now();
     return 0;
 }
 

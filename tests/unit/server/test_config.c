@@ -65,6 +65,56 @@ static void test_file(void **state)
     config_free(&cfg);
 }
 
+/* Inline comments after values, quoted values that keep a " #", and the knob helpers reload uses. */
+static void test_inline_comments_and_knobs(void **state)
+{
+    struct config cfg, other;
+    char err[256], path[] = "/tmp/ymsgd-cfg-XXXXXX", txt[64];
+    (void)state;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("idle_timeout = 42   # seconds\nsession_rate=7\t# tab before\nws_origins = a#b\n"
+          "capacity_host = \"x #y\"  # quoted keeps it\nlog_file = # empty\n", f);
+    fclose(f);
+    config_defaults(&cfg);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), 0);
+    assert_int_equal(cfg.idle_timeout, 42);
+    assert_int_equal(cfg.session_rate, 7);
+    assert_string_equal(cfg.ws_origins, "a#b"); /* no blank before #: part of the value */
+    assert_string_equal(cfg.capacity_host, "x #y");
+    assert_string_equal(cfg.log_file, "");
+    f = fopen(path, "w");
+    fputs("capacity_host = \"x\" trailing\n", f);
+    fclose(f);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":1: only a # comment may follow a quoted value"));
+    f = fopen(path, "w");
+    fputs("idle_timeout = 5 seconds\n", f); /* text after a value without # is still an error */
+    fclose(f);
+    assert_int_equal(config_load_file(&cfg, path, err, sizeof err), -1);
+    unlink(path);
+    /* knob helpers */
+    config_defaults(&other);
+    size_t n = config_knob_count(), idle = n, listen = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(config_knob_name(i), "idle_timeout")) idle = i;
+        if (!strcmp(config_knob_name(i), "ymsg_listen")) listen = i;
+    }
+    assert_true(idle < n && listen < n);
+    assert_true(config_knob_live(idle));
+    assert_false(config_knob_live(listen));
+    config_knob_format(&cfg, idle, txt, sizeof txt);
+    assert_string_equal(txt, "42");
+    assert_int_equal(config_knob_copy(&other, &cfg, idle), 0);
+    assert_int_equal(other.idle_timeout, 42);
+    config_set(&cfg, "ymsg_listen", "1.2.3.4:1", err, sizeof err);
+    assert_int_equal(config_knob_copy(&other, &cfg, listen), 0);
+    assert_string_equal(other.ymsg_listen, "1.2.3.4:1");
+    config_free(&other);
+    config_free(&cfg);
+}
+
 static void test_hostport(void **state)
 {
     char host[64];
@@ -108,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_set),
         cmocka_unit_test(test_file),
+        cmocka_unit_test(test_inline_comments_and_knobs),
         cmocka_unit_test(test_hostport),
         cmocka_unit_test(test_listen_list),
     };
