@@ -655,12 +655,17 @@ int main(int argc, char **argv)
                 config_free(&cfg);
                 return 2;
             }
-            /* Kept for reloads, which apply the flags again over the file (flags win). */
-            if (g_nflags < sizeof g_flags / sizeof g_flags[0]) {
-                g_flags[g_nflags].key = eq ? strndup(a + 2, kl) : a + 2;
-                g_flags[g_nflags].value = val;
-                if (g_flags[g_nflags].key) g_nflags++;
+            /* Kept for reloads, which apply the flags again over the file (flags win); one that could not
+             * be kept would silently fall back to the file's value at the next reload. */
+            const char *k = g_nflags < sizeof g_flags / sizeof g_flags[0] ? (eq ? strndup(a + 2, kl) : a + 2) : NULL;
+            if (!k) {
+                fprintf(stderr, "ymsgd: too many settings on the command line (at most %zu): use --config\n",
+                        sizeof g_flags / sizeof g_flags[0]);
+                config_free(&cfg);
+                return 2;
             }
+            g_flags[g_nflags].key = k;
+            g_flags[g_nflags++].value = val;
             continue;
         }
         if (npos < 8) pos[npos++] = argv[i];

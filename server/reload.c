@@ -116,13 +116,8 @@ static void list_add(char *list, size_t cap, const char *name)
 
 static int differs(const struct config *a, const struct config *b, const char *name)
 {
-    char x[1024], y[1024];
     for (size_t i = 0; i < config_knob_count(); i++)
-        if (!strcmp(config_knob_name(i), name)) {
-            config_knob_format(a, i, x, sizeof x);
-            config_knob_format(b, i, y, sizeof y);
-            return strcmp(x, y) != 0;
-        }
+        if (!strcmp(config_knob_name(i), name)) return !config_knob_equal(a, b, i);
     return 0;
 }
 
@@ -167,11 +162,11 @@ int server_reload(struct server *srv, char *report, size_t cap)
     size_t nchanged = 0, nrestart = 0;
     int log_limits = 0;
     for (size_t i = 0; i < config_knob_count(); i++) {
-        char was[256], now[256];
+        char was[160], now[160]; /* for the log line: long lists are cut there, not in the comparison */
         const char *name = config_knob_name(i);
+        if (config_knob_equal(srv->cfg, &nc, i)) continue;
         config_knob_format(srv->cfg, i, was, sizeof was);
         config_knob_format(&nc, i, now, sizeof now);
-        if (!strcmp(was, now)) continue;
         int live = config_knob_live(i);
         if (!strcmp(name, "tls_cert") || !strcmp(name, "tls_key")) live = tls_live; /* HTTPS on/off: restart */
         if (!live || config_knob_copy(srv->cfg, &nc, i) < 0) {

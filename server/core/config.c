@@ -149,6 +149,18 @@ void config_knob_format(const struct config *cfg, size_t i, char *out, size_t ca
     }
 }
 
+int config_knob_equal(const struct config *a, const struct config *b, size_t i)
+{
+    const struct knob *k = &knobs[i];
+    const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+    if (k->kind == K_STR) {
+        const char *p = *(char *const *)x, *q = *(char *const *)y;
+        return !strcmp(p ? p : "", q ? q : "");
+    }
+    size_t n = k->kind == K_LL ? sizeof(long long) : k->kind == K_LONG ? sizeof(long) : sizeof(int);
+    return !memcmp(x, y, n);
+}
+
 int config_knob_copy(struct config *dst, const struct config *src, size_t i)
 {
     const struct knob *k = &knobs[i];

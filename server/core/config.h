@@ -90,6 +90,8 @@ const char *config_knob_name(size_t i);
 int config_knob_live(size_t i);
 /* Knob i's value as text (what a config file would say). */
 void config_knob_format(const struct config *cfg, size_t i, char *out, size_t cap);
+/* 1 when knob i has the same value in a and b (whole strings compared). */
+int config_knob_equal(const struct config *a, const struct config *b, size_t i);
 /* Copies knob i's value from src to dst (strings duplicated).  0, or -1 when out of memory. */
 int config_knob_copy(struct config *dst, const struct config *src, size_t i);
 

@@ -19,6 +19,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from ymsgd_harness import Client, Server, run_tests  # noqa: E402
+sys.path.insert(0, os.path.join(HERE, "..", "web"))
+from wsclient import ws_login  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 
@@ -114,6 +116,66 @@ def test_sighup_reload_while_chatting():
             assert rc == 0 and "max_message" in doc["message"], doc
             assert im(a, b, "w" * 100) == "w" * 100
             assert not a.closed(0.2) and not b.closed(0.2), "no one was dropped"
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def make_cert(d, name):
+    if not shutil.which("openssl"):
+        raise AssertionError("openssl (Debian package openssl) is needed to make the test certificates")
+    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "1", "-subj", "/CN=" + name], check=True,
+                   capture_output=True, timeout=60)
+    return key, crt
+
+
+def served_cert(port):
+    """DER of the certificate the HTTPS listener presents to a new connection."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with ctx.wrap_socket(raw) as s:
+            return s.getpeercert(binary_form=True)
+
+
+def test_sighup_reloads_tls_certificate():
+    """A certificate renewed in place (same paths) is served to new HTTPS connections after SIGHUP; a
+    key that does not match the certificate is refused and the running certificate stays."""
+    import ssl
+    d = tempfile.mkdtemp(prefix="ymsgd-ops-")
+    try:
+        ka, ca = make_cert(d, "a.test")
+        kb, cb = make_cert(d, "b.test")
+        key, crt = os.path.join(d, "live.key"), os.path.join(d, "live.crt")
+        shutil.copy(ka, key)
+        shutil.copy(ca, crt)
+        der = {n: ssl.PEM_cert_to_DER_cert(open(c).read()) for n, c in (("a", ca), ("b", cb))}
+        from ymsgd_harness import free_port
+        port = free_port()
+        with Server(YMSGD, extra_args=["--tls-cert", crt, "--tls-key", key, "--https-listen",
+                                       "127.0.0.1:%d" % port]) as srv:
+            deadline = time.time() + 5
+            while True:
+                try:
+                    first = served_cert(port)
+                    break
+                except OSError:
+                    assert time.time() < deadline, "https listener not reachable"
+                    time.sleep(0.05)
+            assert first == der["a"]
+            shutil.copy(kb, key)
+            shutil.copy(cb, crt)
+            srv.proc.send_signal(1)
+            assert wait_log(srv, "event=tls_reloaded"), srv.log_text()[-1500:]
+            assert served_cert(port) == der["b"], "the renewed certificate is served"
+            shutil.copy(ka, key)                      # key of a, certificate of b: refused
+            rc, out, err = ctl(srv, "reload")
+            assert rc == 1 and "refused" in err, (rc, out, err)
+            assert served_cert(port) == der["b"], "the running certificate stays"
+            assert srv.proc.poll() is None
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
@@ -250,6 +312,18 @@ def test_ctl_commands_end_to_end():
         a = srv.login("alice", "pw")
         rc, doc = ctl_json(srv, "online")
         assert {i["user"] for i in doc["items"]} == {"alice", "bob"}
+        # a WebSocket session is listed as such, counted, and gets broadcasts too
+        w = ws_login(srv, "carol", "pw")
+        rc, doc = ctl_json(srv, "online")
+        users = {i["user"]: i for i in doc["items"]}
+        assert users["carol"]["transport"] == "websocket" and users["alice"]["transport"] == "tcp", doc
+        rc, doc = ctl_json(srv, "stats")
+        st = {}
+        for i in doc["items"]:
+            st.update(i)
+        assert st["online"] == 3 and st["online_websocket"] == 1 and st["online_tcp"] == 2, st
+        assert ctl(srv, "broadcast", "to all three")[0] == 0
+        assert w.expect(0x14, skip=(0x4B, 0xF0, 0x01, 0x02)).get(14) == "to all three"
         # ping, help
         assert ctl(srv, "ping")[1] == "pong\n"
         rc, doc = ctl_json(srv, "help")
@@ -419,6 +493,6 @@ def test_ctl_abuse():
 
 
 if __name__ == "__main__":
-    run_tests([test_sighup_reload_while_chatting, test_log_file_reopen_after_rename, test_check_config,
+    run_tests([test_sighup_reload_while_chatting, test_sighup_reloads_tls_certificate, test_log_file_reopen_after_rename, test_check_config,
                test_ctl_commands_end_to_end, test_delete_revokes_at_once, test_backup_while_writing_then_restore,
                test_ctl_abuse])

@@ -106,8 +106,23 @@ static void test_inline_comments_and_knobs(void **state)
     assert_false(config_knob_live(listen));
     config_knob_format(&cfg, idle, txt, sizeof txt);
     assert_string_equal(txt, "42");
+    assert_false(config_knob_equal(&other, &cfg, idle));
     assert_int_equal(config_knob_copy(&other, &cfg, idle), 0);
+    assert_true(config_knob_equal(&other, &cfg, idle));
     assert_int_equal(other.idle_timeout, 42);
+    /* a long list that differs only at its end is a change (no comparison of cut-off text) */
+    char longa[600], longb[600];
+    size_t cd = n;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(config_knob_name(i), "amf_crossdomain")) cd = i;
+    assert_true(cd < n);
+    memset(longa, 'a', sizeof longa - 1);
+    longa[sizeof longa - 1] = 0;
+    memcpy(longb, longa, sizeof longb);
+    longb[sizeof longb - 2] = 'b';
+    config_set(&cfg, "amf_crossdomain", longa, err, sizeof err);
+    config_set(&other, "amf_crossdomain", longb, err, sizeof err);
+    assert_false(config_knob_equal(&cfg, &other, cd));
     config_set(&cfg, "ymsg_listen", "1.2.3.4:1", err, sizeof err);
     assert_int_equal(config_knob_copy(&other, &cfg, listen), 0);
     assert_string_equal(other.ymsg_listen, "1.2.3.4:1");
