@@ -288,18 +288,16 @@ static void run_line(struct admin_conn *c, char *line)
     char *argv[ADMIN_MAX_ARGS];
     int lo, hi;
     /* A command that takes free text: everything after its name and one blank. */
-    size_t lead = strspn(line, " \t\r"), wl = strcspn(line + lead, " \t\r");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (commands[i].rest && wl == strlen(commands[i].name) && !strncmp(line + lead, commands[i].name, wl)) {
-            char *text = line + lead + wl;
-            if (*text) text++;
-            text[strcspn(text, "\r")] = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        char *text = commands[i].rest ? admin_rest(line, commands[i].name) : NULL;
+        if (text) {
             argv[0] = (char *)commands[i].name;
             argv[1] = text;
             if (!*text) reply(c, "error usage: %s", commands[i].usage);
             else commands[i].fn(c, 2, argv);
             return;
         }
+    }
     int argc = admin_split(line, argv, ADMIN_MAX_ARGS);
     if (argc < 0) {
         reply(c, "error too many words");

@@ -14,3 +14,13 @@ int admin_split(char *line, char **argv, int max)
     }
     return argc;
 }
+
+char *admin_rest(char *line, const char *name)
+{
+    size_t lead = strspn(line, " \t\r"), wl = strcspn(line + lead, " \t\r");
+    if (wl != strlen(name) || strncmp(line + lead, name, wl) != 0) return NULL;
+    char *text = line + lead + wl;
+    if (*text == ' ' || *text == '\t') text++;
+    text[strcspn(text, "\r")] = 0;
+    return text;
+}

@@ -6,4 +6,8 @@
  * line holds no LF).  Returns their number, or -1 when there are more than max. */
 int admin_split(char *line, char **argv, int max);
 
+/* For a command whose argument is free text (broadcast TEXT): when line's first word is name, returns
+ * the text after it and one blank (spaces kept, CRs cut off at the first one), else NULL. */
+char *admin_rest(char *line, const char *name);
+
 #endif

@@ -1,6 +1,6 @@
 /* Fuzz harness for the control socket's request decoder (server/admin/admin_proto.c): every line of
  * the input is split into words; the words must be non-empty, free of separators, inside the line,
- * in order, and a word limit must hold exactly. */
+ * in order, and a word limit must hold exactly; the free text of a `broadcast` line stays inside it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (argv[i] < prev || argv[i] + strlen(argv[i]) > line + len) abort();
                 prev = argv[i] + strlen(argv[i]);
             }
+        }
+        /* free-text commands: the text lies inside the line, after the name, and holds no CR */
+        char *copy2 = strdup(copy ? copy : "");
+        if (copy2) {
+            char *text = admin_rest(copy2, "broadcast");
+            if (text && (text < copy2 || text > copy2 + strlen(copy2) || strchr(text, '\r'))) abort();
+            if (text && !strstr(copy ? copy : "", "broadcast")) abort();
+            free(copy2);
         }
         /* a larger limit never gives a different answer when the smaller one sufficed */
         if (copy) {

@@ -492,7 +492,27 @@ def test_ctl_abuse():
         assert im(a, b, "still here") == "still here"
 
 
+def test_emfile_admin_pauses_accepting():
+    """Before: the control socket's listener had no accept guard, so with the process out of descriptors
+    every pending ctl connection made accept() fail at once, again and again (CPU and log).  Now it
+    pauses like the other listeners, and ctl works again once descriptors are free."""
+    import resource
+    from test_hostile import exhaust_fds
+    with Server(YMSGD, extra_args=["--ctl-max-conns", "100"]) as srv:
+        socks, share, grown, soft = exhaust_fds(srv, lambda: raw_ctl(srv), n=14)
+        print("figure emfile_admin_cpu_share %.3f" % share)
+        assert "event=accept_paused" in srv.log_text() and "admin" in srv.log_text()
+        assert share < 0.3, "ymsgd used %.0f%% CPU while out of descriptors" % (share * 100)
+        assert grown < 4096, "log grew %d bytes in 2 s while out of descriptors" % grown
+        for s in socks:
+            s.close()
+        resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE,
+                         (soft, resource.prlimit(srv.proc.pid, resource.RLIMIT_NOFILE)[1]))
+        time.sleep(0.5)
+        assert ctl(srv, "ping")[1] == "pong\n", "accepting resumed after the pause"
+
+
 if __name__ == "__main__":
     run_tests([test_sighup_reload_while_chatting, test_sighup_reloads_tls_certificate, test_log_file_reopen_after_rename, test_check_config,
                test_ctl_commands_end_to_end, test_delete_revokes_at_once, test_backup_while_writing_then_restore,
-               test_ctl_abuse])
+               test_ctl_abuse, test_emfile_admin_pauses_accepting])
