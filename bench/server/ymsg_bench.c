@@ -1,13 +1,20 @@
 /* ymsg-bench: load generator for ymsgd (loopback only, bounded, stops by itself).
  *
  *   ymsg-bench setup DATA_DIR USERS            create users u0..uN-1 (password "pw") with 18-buddy lists
- *   ymsg-bench run YMSG_PORT HTTP_PORT USERS PID [SECONDS] [CONCURRENCY]
+ *   ymsg-bench run YMSG_PORT HTTP_PORT USERS PID [SECONDS] [CONCURRENCY] [WS_USERS]
  *
  * run: logs USERS sessions in with the full token flow (HTTP pwtoken_get + pwtoken_login, YMSG 0x57 /
  * 0x54) from many 127.x.y.z source addresses, reports the login rate and ymsgd's RSS per session
  * (VmRSS of PID from /proc before and after), then routes messages between random buddy pairs: first
  * as fast as the server takes them (throughput), then open-loop at half that rate (RTT p50/p99,
- * measured by stamping each message with the send time). */
+ * measured by stamping each message with the send time).
+ *
+ * WS_USERS > 0: the last WS_USERS users sign in over WebSocket (GET /ymsg on HTTP_PORT, RFC 6455,
+ * subprotocol ymsg; binary messages carry the same pager bytes), the others over TCP, all in the same
+ * ymsgd.  The message phases then run once among the TCP users and once among the WebSocket users
+ * (both populations stay signed in), so the two rates and ymsgd's CPU per message sit side by side.
+ * The client side of the WebSocket framing is written here (masked frames out, whole frames in): it
+ * costs the generator about what TCP's framing does, so the server is what is measured. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -106,11 +113,17 @@ struct sess {
     uint32_t sid;              /* session id from the server */
     int idx;                   /* user index */
     enum sstate st;            /* login progress */
+    int ws;                    /* WebSocket session (else TCP) */
+    int upgraded;              /* WebSocket: the 101 was read */
+    struct evbuffer *wsin;     /* WebSocket: pager bytes unwrapped from the server's messages */
 };
 
 static struct event_base *g_base;
 static struct sess *g_s;
 static long g_n, g_online, g_failed, g_inflight, g_next, g_conc;
+static long g_nws;           /* the last g_nws users use WebSocket */
+static long g_upto;          /* log users in up to this index (one transport at a time) */
+static int g_group = -1;     /* message phases: -1 any pair, 0 TCP pairs only, 1 WebSocket pairs only */
 static int g_yport, g_hport;
 static double g_t0;
 static uint64_t g_rx, g_tx;
@@ -153,6 +166,29 @@ static struct bufferevent *dial(int idx, int port, bufferevent_data_cb rd, buffe
     return bev;
 }
 
+/* One masked binary WebSocket message around p (RFC 6455 5.2-5.3; n < 65536 here). */
+static void ws_write(struct bufferevent *bev, const uint8_t *p, size_t n)
+{
+    uint8_t f[8 + 2048];
+    uint32_t key = randombytes_random();
+    size_t hl = 2;
+    if (n > 2048) return;
+    f[0] = 0x82;
+    if (n < 126) {
+        f[1] = (uint8_t)(0x80 | n);
+    } else {
+        f[1] = 0x80 | 126;
+        f[2] = (uint8_t)(n >> 8);
+        f[3] = (uint8_t)n;
+        hl = 4;
+    }
+    memcpy(f + hl, &key, 4);
+    const uint8_t *k = f + hl;
+    hl += 4;
+    for (size_t i = 0; i < n; i++) f[hl + i] = p[i] ^ k[i & 3];
+    bufferevent_write(bev, f, hl + n);
+}
+
 static void send_pkt(struct sess *s, uint16_t svc, uint32_t status, const char *const *kv, int nkv)
 {
     uint8_t buf[2048];
@@ -161,7 +197,9 @@ static void send_pkt(struct sess *s, uint16_t svc, uint32_t status, const char *
     ymsg_build_begin(&b, svc, status, s->sid);
     for (int i = 0; i + 1 < nkv; i += 2) ymsg_build_str(&b, (uint32_t)atoi(kv[i]), kv[i + 1]);
     ssize_t n = ymsg_build_end(&b);
-    if (n > 0) bufferevent_write(s->ymsg, buf, (size_t)n);
+    if (n <= 0) return;
+    if (s->ws) ws_write(s->ymsg, buf, (size_t)n);
+    else bufferevent_write(s->ymsg, buf, (size_t)n);
 }
 
 static void start_next(void);
@@ -255,10 +293,9 @@ static void http_event(struct bufferevent *bev, short what, void *arg)
     free(resp);
 }
 
-static void ymsg_read(struct bufferevent *bev, void *arg)
+/* Handles the whole YMSG packets in `in` (a TCP stream, or the bytes of WebSocket messages). */
+static void ymsg_packets(struct sess *s, struct evbuffer *in)
 {
-    struct sess *s = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     for (;;) {
         size_t len = evbuffer_get_length(in);
         if (len < YMSG_HEADER_LEN) return;
@@ -310,6 +347,65 @@ static void ymsg_read(struct bufferevent *bev, void *arg)
     }
 }
 
+/* WebSocket: the 101, then the server's frames (unmasked; binary messages and a close). */
+static void ws_read(struct sess *s, struct evbuffer *in)
+{
+    if (!s->upgraded) {
+        struct evbuffer_ptr e = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+        if (e.pos < 0) return;
+        char line[16] = "";
+        evbuffer_copyout(in, line, sizeof line - 1);
+        evbuffer_drain(in, (size_t)e.pos + 4);
+        if (strncmp(line, "HTTP/1.1 101", 12) != 0) {
+            login_failed(s, "websocket upgrade refused");
+            return;
+        }
+        s->upgraded = 1;
+        char name[32];
+        snprintf(name, sizeof name, "u%d", s->idx);
+        const char *kv[] = {"1", name};
+        send_pkt(s, YMSG_SVC_AUTH, 0, kv, 2);
+    }
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len < 2) return;
+        const uint8_t *h = evbuffer_pullup(in, len < 10 ? (ssize_t)len : 10);
+        size_t hl = 2;
+        uint64_t pl = h[1] & 0x7F;
+        if (pl == 126) {
+            if (len < 4) return;
+            pl = (uint64_t)h[2] << 8 | h[3];
+            hl = 4;
+        } else if (pl == 127) {
+            if (len < 10) return;
+            pl = 0;
+            for (int i = 0; i < 8; i++) pl = pl << 8 | h[2 + i];
+            hl = 10;
+        }
+        if (len < hl + pl) return;
+        uint8_t op = h[0] & 0x0F;
+        evbuffer_drain(in, hl);
+        if (op == 0x8) {
+            evbuffer_drain(in, (size_t)pl);
+            if (s->st == S_ONLINE) fprintf(stderr, "session u%d: websocket closed by server\n", s->idx);
+            return;
+        }
+        if (op == 0x2 || op == 0x0) evbuffer_remove_buffer(in, s->wsin, (size_t)pl);
+        else evbuffer_drain(in, (size_t)pl);
+    }
+}
+
+static void ymsg_read(struct bufferevent *bev, void *arg)
+{
+    struct sess *s = arg;
+    if (!s->ws) {
+        ymsg_packets(s, bufferevent_get_input(bev));
+        return;
+    }
+    ws_read(s, bufferevent_get_input(bev));
+    ymsg_packets(s, s->wsin);
+}
+
 static void ymsg_event(struct bufferevent *bev, short what, void *arg)
 {
     struct sess *s = arg;
@@ -325,23 +421,32 @@ static void ymsg_event(struct bufferevent *bev, short what, void *arg)
 
 static void start_next(void)
 {
-    while (g_inflight < g_conc && g_next < g_n) {
+    while (g_inflight < g_conc && g_next < g_upto) {
         struct sess *s = &g_s[g_next];
         s->idx = (int)g_next++;
-        s->ymsg = dial(s->idx, g_yport, ymsg_read, ymsg_event, s);
+        s->ws = s->idx >= g_n - g_nws;
+        s->ymsg = dial(s->idx, s->ws ? g_hport : g_yport, ymsg_read, ymsg_event, s);
         g_inflight++;
-        if (!s->ymsg) {
+        if (!s->ymsg || (s->ws && !(s->wsin = evbuffer_new()))) {
             s->st = S_CHAL;
             login_failed(s, "pager connect");
+            continue;
+        }
+        s->st = S_CHAL;
+        if (s->ws) {
+            /* 0x57 follows the 101 (ws_read) */
+            evbuffer_add_printf(bufferevent_get_output(s->ymsg),
+                                "GET /ymsg HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ymsg\r\n\r\n", g_hport);
             continue;
         }
         char name[32];
         snprintf(name, sizeof name, "u%d", s->idx);
         const char *kv[] = {"1", name};
-        s->st = S_CHAL;
         send_pkt(s, YMSG_SVC_AUTH, 0, kv, 2);
     }
-    if (g_online + g_failed == g_n) event_base_loopbreak(g_base);
+    if (g_online + g_failed == g_upto) event_base_loopbreak(g_base);
 }
 
 static long g_pid; /* ymsgd */
@@ -384,10 +489,13 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     double due = g_rate * (now_s() - g_phase_t0) - (double)(g_tx - g_phase_tx0);
     long batch = due > 5000 ? 5000 : (long)due;
     for (long i = 0; i < batch; i++) {
-        uint32_t a = randombytes_uniform((uint32_t)g_n);
+        long lo = g_group == 1 ? g_n - g_nws : 0, hi = g_group == 0 ? g_n - g_nws : g_n;
+        uint32_t a = (uint32_t)lo + randombytes_uniform((uint32_t)(hi - lo));
         int k = (int)randombytes_uniform(2 * NBUDDY_HALF) - NBUDDY_HALF;
         if (k >= 0) k++;
         uint32_t b = (uint32_t)(((long)a + k) % g_n + g_n) % (uint32_t)g_n;
+        if (g_group >= 0 && ((long)b < lo || (long)b >= hi)) /* a buddy on the other side of a's group */
+            b = (uint32_t)(((long)a - k) % g_n + g_n) % (uint32_t)g_n;
         struct sess *s = &g_s[a];
         if (s->st != S_ONLINE || g_s[b].st != S_ONLINE) continue;
         char from[32], to[32], text[32];
@@ -446,6 +554,12 @@ static int run(int argc, char **argv)
     g_pid = pid;
     double secs = argc > 4 ? atof(argv[4]) : 10;
     g_conc = argc > 5 ? atol(argv[5]) : 256;
+    g_nws = argc > 6 ? atol(argv[6]) : 0;
+    long nt = g_n - g_nws;
+    if (g_nws < 0 || nt < 0 || (g_nws && g_nws < 2 * NBUDDY_HALF + 1) || (nt && nt < 2 * NBUDDY_HALF + 1)) {
+        fprintf(stderr, "ymsg-bench: WS_USERS and USERS - WS_USERS must each be 0 or at least %d\n", 2 * NBUDDY_HALF + 1);
+        return 2;
+    }
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -454,33 +568,49 @@ static int run(int argc, char **argv)
     g_s = calloc((size_t)g_n, sizeof *g_s);
     g_caplat = 4u << 20;
     g_lat = malloc(g_caplat * sizeof *g_lat);
-    long rss0 = rss_kib(pid);
-    double cpu0 = cpu_s(pid);
-    g_t0 = now_s();
-    start_next();
-    event_base_dispatch(g_base);
-    double el = now_s() - g_t0;
-    long rss1 = rss_kib(pid);
-    printf("logins: %ld ok, %ld failed in %.2fs = %.0f logins/s (full token flow, %ld in flight)\n", g_online, g_failed,
-           el, (double)g_online / el, g_conc);
-    double lcpu = cpu_s(pid) - cpu0;
-    printf("ymsgd CPU for the logins: %.2fs = %.0f us/login (%.0f logins/s per core)\n", lcpu,
-           g_online ? lcpu * 1e6 / (double)g_online : 0.0, lcpu > 0 ? (double)g_online / lcpu : 0.0);
-    printf("ymsgd RSS: %ld KiB before, %ld KiB with %ld sessions = %.0f bytes/session\n", rss0, rss1, g_online,
-           g_online ? (double)(rss1 - rss0) * 1024.0 / (double)g_online : 0.0);
-    fflush(stdout);
+    /* TCP users first, then WebSocket users: ymsgd's RSS growth of each population on its own */
+    long ntcp = nt;
+    const char *what[2] = {"TCP", "WebSocket"};
+    for (int grp = 0; grp < 2; grp++) {
+        long want = grp ? g_nws : ntcp, ok0 = g_online;
+        if (!want) continue;
+        g_upto = grp ? g_n : ntcp;
+        long rss0 = rss_kib(pid);
+        double cpu0 = cpu_s(pid);
+        g_t0 = now_s();
+        start_next();
+        event_base_dispatch(g_base);
+        double el = now_s() - g_t0;
+        long rss1 = rss_kib(pid), ok = g_online - ok0;
+        printf("%s logins: %ld ok, %ld failed in %.2fs = %.0f logins/s (full token flow, %ld in flight)\n",
+               what[grp], ok, g_failed, el, (double)ok / el, g_conc);
+        double lcpu = cpu_s(pid) - cpu0;
+        printf("ymsgd CPU for the logins: %.2fs = %.0f us/login (%.0f logins/s per core)\n", lcpu,
+               ok ? lcpu * 1e6 / (double)ok : 0.0, lcpu > 0 ? (double)ok / lcpu : 0.0);
+        printf("ymsgd RSS: %ld KiB before, %ld KiB with %ld more %s sessions = %.0f bytes/session\n", rss0, rss1, ok,
+               what[grp], ok ? (double)(rss1 - rss0) * 1024.0 / (double)ok : 0.0);
+        fflush(stdout);
+    }
     if (g_online < g_n / 2) return 1;
-    printf("throughput phase (open loop, 200000 msgs/s offered):\n");
-    double max = message_phase(200000, secs);
-    printf("  routed: %.0f msgs/s\n", max);
-    printf("latency phase at %.0f msgs/s (half of that):\n", max / 2);
-    g_measure = 1;
-    g_nlat = 0;
-    double got = message_phase(max / 2, secs);
-    qsort(g_lat, g_nlat, sizeof *g_lat, cmp_u32);
-    if (g_nlat)
-        printf("  routed: %.0f msgs/s; RTT p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples)\n", got,
-               g_lat[g_nlat / 2] / 1000.0, g_lat[g_nlat * 99 / 100] / 1000.0, g_lat[g_nlat - 1] / 1000.0, g_nlat);
+    double max_by[2] = {0, 0};
+    for (int grp = g_nws ? 0 : -1; grp < (g_nws ? 2 : 0); grp++) {
+        g_group = grp;
+        const char *who = grp < 0 ? "" : grp ? " between WebSocket users" : " between TCP users";
+        printf("throughput phase%s (open loop, 200000 msgs/s offered):\n", who);
+        double max = message_phase(200000, secs);
+        if (grp >= 0) max_by[grp] = max;
+        printf("  routed: %.0f msgs/s\n", max);
+        printf("latency phase%s at %.0f msgs/s (half of that):\n", who, max / 2);
+        g_measure = 1;
+        g_nlat = 0;
+        double got = message_phase(max / 2, secs);
+        g_measure = 0;
+        qsort(g_lat, g_nlat, sizeof *g_lat, cmp_u32);
+        if (g_nlat)
+            printf("  routed: %.0f msgs/s; RTT p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples)\n", got,
+                   g_lat[g_nlat / 2] / 1000.0, g_lat[g_nlat * 99 / 100] / 1000.0, g_lat[g_nlat - 1] / 1000.0, g_nlat);
+    }
+    if (g_nws && max_by[0] > 0) printf("WebSocket/TCP routing rate: %.2f\n", max_by[1] / max_by[0]);
     printf("ymsgd RSS after messages: %ld KiB\n", rss_kib(pid));
     return 0;
 }
@@ -491,6 +621,6 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "setup")) return setup(argv[2], atol(argv[3]));
     if (argc >= 6 && !strcmp(argv[1], "run")) return run(argc - 2, argv + 2);
     fprintf(stderr, "usage: ymsg-bench setup DATA_DIR USERS\n"
-                    "       ymsg-bench run YMSG_PORT HTTP_PORT USERS YMSGD_PID [SECONDS] [CONCURRENCY]\n");
+                    "       ymsg-bench run YMSG_PORT HTTP_PORT USERS YMSGD_PID [SECONDS] [CONCURRENCY] [WS_USERS]\n");
     return 2;
 }

@@ -47,6 +47,7 @@ struct transport {
     void (*close)(struct conn *c, int flush, const char *why);  /* see conn_close() */
     void (*online)(struct conn *c);                             /* logged in: idle timeout from now on */
     const char *(*peer)(const struct conn *c);                  /* "addr:port" for logs */
+    void (*release)(struct conn *c); /* reaper: frees c (allocated by conn_new) and the transport's state */
 };
 
 /* Connection states (memcached style: one documented value per state). */
@@ -60,8 +61,8 @@ enum conn_state {
 
 struct conn {
     struct server *srv;        /* owning server */
-    const struct transport *tp; /* how packets leave (TCP today) */
-    struct bufferevent *bev;   /* socket + buffers (the TCP transport's) */
+    const struct transport *tp; /* how packets leave (TCP: conn.c; WebSocket: http/ws.c) */
+    struct bufferevent *bev;   /* socket + buffers (the TCP transport's; NULL on other transports) */
     struct conn *next_dead;    /* reaper list link */
     struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
     double accepted_at;        /* monotonic accept time (pre-login eviction picks the oldest) */
@@ -101,8 +102,6 @@ struct conn {
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
-    void (*on_free)(void *arg); /* transport hook run when the connection is freed (WebSocket), or NULL */
-    void *on_free_arg;         /* its argument */
 };
 
 /* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */

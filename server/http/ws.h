@@ -1,8 +1,8 @@
 /* YMSG over WebSocket (RFC 6455, subprotocol "ymsg") at GET /ymsg on the HTTP and HTTPS listeners.
  * Binary messages carry the pager protocol's bytes: the client may split or join packets across
- * messages as on TCP; the server sends whole packets, one or more per message.  Behind the framing a
- * WebSocket session is an ordinary pager connection (conn_adopt() on one side of a bufferevent pair),
- * so login, lists, presence, limits and the duplicate-login kick are the TCP code's.
+ * messages as on TCP; the server sends whole packets, one or more per message.  A WebSocket session
+ * is an ordinary pager connection (conn_new()) with its own struct transport, so login, lists,
+ * presence, limits and the duplicate-login kick are the TCP code's.
  * Framing is Debian's libwslay (a sans-IO frame codec); the handshake and the glue are here. */
 #ifndef YMSGD_WS_H
 #define YMSGD_WS_H
@@ -49,6 +49,10 @@ struct ws_core;
 typedef void (*ws_deliver_fn)(void *arg, const uint8_t *p, size_t n);
 struct ws_core *ws_core_new(const struct ws_limits *lim, ws_deliver_fn deliver, void *arg);
 void ws_core_free(struct ws_core *w);
+/* Frames go straight into out (the socket's output buffer) instead of the core's own buffer. */
+void ws_core_set_out(struct ws_core *w, struct evbuffer *out);
+/* Frees the wslay contexts kept for reuse (shutdown; tests). */
+void ws_core_pool_clear(void);
 /* Consumes what it can of in (bytes from the client).  Returns 0, or -1 once the session is over
  * (a close was exchanged or a protocol error was answered with its close code). */
 int ws_core_feed(struct ws_core *w, struct evbuffer *in);

@@ -53,7 +53,14 @@ static const char *tcp_peer(const struct conn *c)
     return c->peer;
 }
 
-static const struct transport tcp_transport = {tcp_write, tcp_queued, tcp_close, conn_set_online_timeouts, tcp_peer};
+static void tcp_release(struct conn *c)
+{
+    if (c->bev) bufferevent_free(c->bev);
+    free(c);
+}
+
+static const struct transport tcp_transport = {tcp_write, tcp_queued, tcp_close, conn_set_online_timeouts, tcp_peer,
+                                               tcp_release};
 
 /* ---- pre-login lists ------------------------------------------------------------------------ */
 
@@ -153,8 +160,6 @@ static void free_conn(struct conn *c)
         struct rl_entry *e = rl_get(&srv->conn_rl, c->addr, 0);
         if (e && e->active) e->active--;
     }
-    if (c->on_free) c->on_free(c->on_free_arg); /* the transport (WebSocket) lets go of c */
-    if (c->bev) bufferevent_free(c->bev);
     free(c->challenge);
     free(c->status_msg);
     nameset_free(&c->allow);
@@ -162,7 +167,7 @@ static void free_conn(struct conn *c)
     nameset_free(&c->stealthed);
     nameset_free(&c->talked);
     srv->nconns--;
-    free(c);
+    c->tp->release(c);
 }
 
 static void reaper_cb(evutil_socket_t fd, short what, void *arg)
@@ -216,10 +221,8 @@ static int note_malformed(struct conn *c)
     return 1;
 }
 
-static void read_cb(struct bufferevent *bev, void *arg)
+void conn_input(struct conn *c, struct evbuffer *in)
 {
-    struct conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     while (c->state < CONN_CLOSING) {
         size_t len = evbuffer_get_length(in);
         if (len == 0) break;
@@ -272,13 +275,16 @@ static void read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void write_cb(struct bufferevent *bev, void *arg)
+static void read_cb(struct bufferevent *bev, void *arg) { conn_input(arg, bufferevent_get_input(bev)); }
+
+void conn_drained(struct conn *c)
 {
-    struct conn *c = arg;
     /* Output fully written: offline messages queued earlier have reached the socket. */
     offline_drained(c);
     if (c->state == CONN_CLOSING) kill_conn(c);
 }
+
+static void write_cb(struct bufferevent *bev, void *arg) { conn_drained(arg); }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -309,7 +315,7 @@ static void addr_text(const struct sockaddr *sa, char *addr, size_t acap, char *
     }
 }
 
-struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char *addr, const char *peer)
+struct conn *conn_new(struct server *srv, const struct transport *tp, size_t size, const char *addr, const char *peer)
 {
     if (srv->stopping) return NULL;
     if (srv->nconns >= (size_t)srv->cfg->max_sessions) {
@@ -339,14 +345,13 @@ struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char 
             e->active--;
         }
     }
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn *c = calloc(1, size < sizeof *c ? sizeof *c : size);
     if (!c) {
         log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
         return NULL;
     }
     c->srv = srv;
-    c->tp = &tcp_transport;
-    c->bev = bev;
+    c->tp = tp;
     c->state = CONN_NEW;
     c->accepted_at = now;
     do c->session_id = randombytes_random(); while (c->session_id == 0);
@@ -358,12 +363,6 @@ struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char 
     }
     srv->nconns++;
     prelist_add(srv, c);
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    /* Never hold more than one maximal packet of unread input. */
-    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);
-    struct timeval tv = {srv->cfg->login_timeout, 0};
-    bufferevent_set_timeouts(bev, &tv, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
     log_event(LOG_DEBUG, peer, NULL, "connect", 0, NULL);
     return c;
 }
@@ -379,10 +378,18 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         if (!srv->stopping) log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
         return;
     }
-    if (!conn_adopt(srv, bev, addr, peer)) {
+    struct conn *c = conn_new(srv, &tcp_transport, sizeof *c, addr, peer);
+    if (!c) {
         bufferevent_free(bev); /* closes fd */
         return;
     }
+    c->bev = bev;
+    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
+    /* Never hold more than one maximal packet of unread input. */
+    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);
+    struct timeval tv = {srv->cfg->login_timeout, 0};
+    bufferevent_set_timeouts(bev, &tv, NULL);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }

@@ -8,11 +8,20 @@
 
 #include "server.h"
 
+struct evbuffer;
+
 int conn_listen(struct server *srv, char *err, size_t errlen);
-/* A YMSG connection over an already-connected byte stream bev (TCP accept, or the inner side of a
- * WebSocket: server/http/ws.c): the same admission limits, timeouts and state machine.  Returns the
- * connection (it owns bev from then on and frees it), or NULL when refused (bev is the caller's). */
-struct conn *conn_adopt(struct server *srv, struct bufferevent *bev, const char *addr, const char *peer);
+/* A new YMSG connection on transport tp (TCP here, WebSocket in server/http/ws.c): the admission limits
+ * (max_sessions, per-address count and rate, pre-login eviction) and the state machine.  size is at
+ * least sizeof(struct conn): a transport keeps its own state after struct conn in the same zeroed
+ * allocation, and tp->release frees it.  Returns the connection (state CONN_NEW), or NULL when refused
+ * (logged).  The transport runs the login timeout until tp->online. */
+struct conn *conn_new(struct server *srv, const struct transport *tp, size_t size, const char *addr, const char *peer);
+/* Frames the YMSG packets in `in` (the client's bytes, in order) and dispatches them; drains what it used
+ * and leaves a partial packet.  c may be dead on return (state >= CONN_CLOSING): read no more into it. */
+void conn_input(struct conn *c, struct evbuffer *in);
+/* The transport's output is fully written: pages on offline messages, ends a flushing close. */
+void conn_drained(struct conn *c);
 /* Stops accepting (shutdown). */
 void conn_stop_listening(struct server *srv);
 
