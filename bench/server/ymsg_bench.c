@@ -2,6 +2,7 @@
  *
  *   ymsg-bench setup DATA_DIR USERS            create users u0..uN-1 (password "pw") with 18-buddy lists
  *   ymsg-bench run YMSG_PORT HTTP_PORT USERS PID [SECONDS] [CONCURRENCY] [WS_USERS]
+ *                                             (SECONDS 0: log in, hold the sessions 5 s, no messages)
  *
  * run: logs USERS sessions in with the full token flow (HTTP pwtoken_get + pwtoken_login, YMSG 0x57 /
  * 0x54) from many 127.x.y.z source addresses, reports the login rate and ymsgd's RSS per session
@@ -592,8 +593,17 @@ static int run(int argc, char **argv)
         fflush(stdout);
     }
     if (g_online < g_n / 2) return 1;
+    if (secs <= 0) {
+        /* no message phases: keep the sessions open for a while (a heap profile of ymsgd, e.g. massif's
+         * detailed_snapshot through vgdb, sees them idle) */
+        struct timeval hold = {5, 0};
+        event_base_loopexit(g_base, &hold);
+        event_base_dispatch(g_base);
+        return 0;
+    }
     double max_by[2] = {0, 0};
     for (int grp = g_nws ? 0 : -1; grp < (g_nws ? 2 : 0); grp++) {
+        if (grp >= 0 && (grp ? g_nws : ntcp) == 0) continue; /* one transport only: its own phases */
         g_group = grp;
         const char *who = grp < 0 ? "" : grp ? " between WebSocket users" : " between TCP users";
         printf("throughput phase%s (open loop, 200000 msgs/s offered):\n", who);
@@ -610,7 +620,7 @@ static int run(int argc, char **argv)
             printf("  routed: %.0f msgs/s; RTT p50 %.3f ms, p99 %.3f ms, max %.3f ms (%zu samples)\n", got,
                    g_lat[g_nlat / 2] / 1000.0, g_lat[g_nlat * 99 / 100] / 1000.0, g_lat[g_nlat - 1] / 1000.0, g_nlat);
     }
-    if (g_nws && max_by[0] > 0) printf("WebSocket/TCP routing rate: %.2f\n", max_by[1] / max_by[0]);
+    if (g_nws && ntcp && max_by[0] > 0) printf("WebSocket/TCP routing rate: %.2f\n", max_by[1] / max_by[0]);
     printf("ymsgd RSS after messages: %ld KiB\n", rss_kib(pid));
     return 0;
 }

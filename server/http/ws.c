@@ -12,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>
@@ -35,8 +38,8 @@
 struct ws_sess {
     struct conn c;                     /* the pager connection (first: conn_new allocates the session) */
     struct ws_core *core;              /* framing */
-    struct evhttp_connection *evcon;   /* evhttp's connection (owns sock and the upgrade request) */
-    struct bufferevent *sock;          /* the client's socket (plain or TLS), NULL once gone */
+    struct evhttp_connection *evcon;   /* evhttp's connection while it owns sock (TLS), else NULL */
+    struct bufferevent *sock;          /* the client's socket (ours, or evhttp's TLS one), NULL once gone */
     struct evbuffer *in;               /* a partial YMSG packet left by the last message, or NULL */
     struct event *start;               /* one-shot: takes the socket once evhttp's callback returned */
     uint8_t released;                  /* the pager let go of c (transport release) */
@@ -54,6 +57,7 @@ static void ws_destroy(struct ws_sess *s)
     struct evhttp_connection *evcon = s->evcon;
     s->evcon = NULL; /* its close callback (below) ignores us from here on */
     if (evcon) evhttp_connection_free(evcon); /* frees sock and the upgrade request */
+    else if (s->sock) bufferevent_free(s->sock);
     free(s);
 }
 
@@ -230,6 +234,43 @@ static void ws_reply_error(struct evhttp_request *req, int code, const char *why
                "text/plain; charset=utf-8", body, (size_t)n);
 }
 
+/* A plain socket leaves evhttp altogether: the descriptor moves to a bufferevent of our own and
+ * evhttp's connection (its request, buffers and our HTTP guard's state: ~1.3 KiB a session) is
+ * freed.  evhttp shuts the write side of its descriptor down when it frees a connection, so that
+ * number first gets an unconnected socket of its own (dup2) while the client's socket lives on under
+ * the duplicate.  TLS keeps evhttp's bufferevent: the TLS state lives in it.  Returns 0 when the
+ * socket stays with evhttp (TLS, or no descriptor to spare): that works too, at the higher cost. */
+static int ws_own_socket(struct ws_sess *s)
+{
+    if (bufferevent_openssl_get_ssl(s->sock)) return 0;
+    evutil_socket_t fd = bufferevent_getfd(s->sock);
+    int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int spare = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct bufferevent *own = nfd >= 0 ? bufferevent_socket_new(s->c.srv->base, nfd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!own || spare < 0) {
+        if (own) bufferevent_free(own);
+        else if (nfd >= 0) close(nfd);
+        if (spare >= 0) close(spare);
+        return 0;
+    }
+    bufferevent_disable(s->sock, EV_READ | EV_WRITE); /* off the loop's poll set before the swap */
+    if (dup2(spare, fd) < 0) {
+        close(spare);
+        bufferevent_free(own);
+        return 0;
+    }
+    close(spare);
+    /* the 101 (and anything the client sent behind its request) move along */
+    evbuffer_add_buffer(bufferevent_get_output(own), bufferevent_get_output(s->sock));
+    evbuffer_add_buffer(bufferevent_get_input(own), bufferevent_get_input(s->sock));
+    struct evhttp_connection *evcon = s->evcon;
+    s->evcon = NULL;
+    s->sock = own;
+    ws_core_set_out(s->core, bufferevent_get_output(own));
+    evhttp_connection_free(evcon);
+    return 1;
+}
+
 /* evhttp re-arms its idle timeout on the socket after the request callback returns: the session's
  * own callbacks and timeouts go on from the loop, once evhttp is out of the way. */
 static void ws_start_cb(evutil_socket_t fd, short what, void *arg)
@@ -238,6 +279,7 @@ static void ws_start_cb(evutil_socket_t fd, short what, void *arg)
     event_free(s->start);
     s->start = NULL;
     if (s->sock_done || !s->sock || s->released) return;
+    ws_own_socket(s);
     struct timeval tv = {s->c.srv->cfg->login_timeout, 0};
     bufferevent_setcb(s->sock, ws_sock_read_cb, ws_sock_write_cb, ws_sock_event_cb, s);
     bufferevent_setwatermark(s->sock, EV_WRITE, 0, 0);

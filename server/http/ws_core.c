@@ -350,10 +350,17 @@ int ws_core_send(struct ws_core *w, const uint8_t *p, size_t n)
         hl = 10;
     }
     struct evbuffer *o = ws_core_out(w);
-    if (!o || evbuffer_expand(o, hl + n) != 0) return -1;
-    evbuffer_add(o, h, hl);
-    evbuffer_add(o, p, n);
-    return 0;
+    if (!o) return -1;
+    if (n <= 1024) { /* the usual packet: one add, so the frame shares a chain with its neighbours */
+        uint8_t f[10 + 1024];
+        memcpy(f, h, hl);
+        memcpy(f + hl, p, n);
+        return evbuffer_add(o, f, hl + n) == 0 ? 0 : -1;
+    }
+    if (evbuffer_add(o, h, hl) != 0) return -1;
+    if (evbuffer_add(o, p, n) == 0) return 0;
+    w->close_sent = 1; /* half a frame is out: the stream is broken, nothing more may follow */
+    return -1;
 }
 
 void ws_core_close(struct ws_core *w, uint16_t code, const char *reason)

@@ -2,8 +2,11 @@
  * handshake.  Input byte 0 picks the split: the rest is fed to a server session in chunks whose sizes
  * come from byte 0 (so fragmented reads are explored), with small caps so the size refusals are
  * reached.  Invariants: every delivered message fits the message cap, output is only produced by
- * the session, and after a close was sent feeding stays over.  The same bytes, cut at NULs, also go
- * through ws_handshake() as header values. */
+ * the session, and after a close was sent feeding stays over.  A second session is fed the same bytes
+ * in other chunk sizes, interleaved with the first (the two lend wslay contexts from one free list,
+ * see ws_core.c): it must deliver the same bytes and end the same way, so neither the cut points
+ * nor a context used by another session change what a session sees.  The same bytes, cut at NULs,
+ * also go through ws_handshake() as header values. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,25 +52,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ws_handshake(data + 1, size - 1);
     struct ws_limits lim = {1024, fuzz_ws_cap};
     size_t got = 0;
+    size_t got2 = 0;
     struct ws_core *w = ws_core_new(&lim, fuzz_ws_deliver, &got);
-    struct evbuffer *in = evbuffer_new();
-    if (!w || !in) abort();
-    size_t chunk = (size_t)(data[0] % 16) + 1, off = 1;
-    int over = 0;
-    while (off < size) {
-        size_t n = size - off < chunk ? size - off : chunk;
-        evbuffer_add(in, data + off, n);
-        off += n;
-        int rc = ws_core_feed(w, in);
-        if (over && rc == 0) abort(); /* once over, it stays over */
-        if (rc < 0) over = 1;
-        if (over && !ws_core_close_sent(w)) abort();
-        /* echo something back, as the server would */
-        size_t echo = (off - 1) % 64 + 1;
-        if (echo > size - 1) echo = size - 1; /* never past the input */
-        if (!over && echo) ws_core_send(w, data + 1, echo);
+    struct ws_core *w2 = ws_core_new(&lim, fuzz_ws_deliver, &got2);
+    struct evbuffer *in = evbuffer_new(), *in2 = evbuffer_new();
+    if (!w || !w2 || !in || !in2) abort();
+    size_t chunk = (size_t)(data[0] % 16) + 1, chunk2 = (size_t)(data[0] / 16) + 1, off = 1, off2 = 1;
+    int over = 0, over2 = 0;
+    while (off < size || off2 < size) {
+        if (off < size) {
+            size_t n = size - off < chunk ? size - off : chunk;
+            evbuffer_add(in, data + off, n);
+            off += n;
+            int rc = ws_core_feed(w, in);
+            if (over && rc == 0) abort(); /* once over, it stays over */
+            if (rc < 0) over = 1;
+            if (over && !ws_core_close_sent(w)) abort();
+            /* echo something back, as the server would */
+            size_t echo = (off - 1) % 64 + 1;
+            if (echo > size - 1) echo = size - 1; /* never past the input */
+            if (!over && echo) ws_core_send(w, data + 1, echo);
+        }
+        if (off2 < size) {
+            size_t n = size - off2 < chunk2 ? size - off2 : chunk2;
+            evbuffer_add(in2, data + off2, n);
+            off2 += n;
+            if (ws_core_feed(w2, in2) < 0) over2 = 1;
+        }
     }
+    /* the same stream in other pieces: the same messages, the same end */
+    if (got != got2 || over != over2 || ws_core_close_code(w) != ws_core_close_code(w2)) abort();
     evbuffer_free(in);
+    evbuffer_free(in2);
     ws_core_free(w);
+    ws_core_free(w2);
     return 0;
 }

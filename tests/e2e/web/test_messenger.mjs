@@ -1,6 +1,8 @@
 // The web messenger in Debian's Chromium against the real ymsgd: sign-in errors, two browser users
 // who add and authorise each other, chat UTF-8 both ways, typing, buzz, invisible and back, unread
-// counts in the title, a phone-sized viewport, and a server restart the page reconnects from.
+// counts in the title, a phone-sized viewport, a server restart the page reconnects from, desktop
+// notifications (opt-in, only while the window is in the background), buzz under reduced motion, and
+// a declined authorisation request seen by the requester.
 // Screenshots of each screen go to <build>/tests/e2e/web/screenshots/messenger-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -194,4 +196,99 @@ test('a ymsg terminal user: offline message shown with its time, then chat both 
   assert.ok(ev, `no message event (exit ${code}): ${out}`);
   assert.match(JSON.stringify(ev), /alice/);
   assert.match(JSON.stringify(ev), /from the browser ✓ 🌼/);
+});
+
+test('desktop notifications (opt-in) while the window is in the background; buzz with reduced motion', async () => {
+  // alice grants notifications and prefers reduced motion; the page records each Notification it creates
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 }, permissions: ['notifications'],
+    reducedMotion: 'reduce' });
+  await ctx.addInitScript(() => {
+    const Real = window.Notification;
+    window.madeNotes = [];
+    window.Notification = class extends Real {
+      constructor(t, o) { super(t, o); window.madeNotes.push({ title: t, body: o?.body }); }
+    };
+  });
+  const a = await ctx.newPage();
+  a.errors = [];
+  a.on('pageerror', (e) => a.errors.push(`pageerror: ${e.message}`));
+  const b = await newPage(browser);
+  await signIn(a, 'alice', 'pw-alice');
+  await a.waitForSelector('#main:not([hidden])');
+  await signIn(b, 'bob', 'pw-bob');
+  await b.waitForSelector('#main:not([hidden])');
+  await waitBuddy(b, 'alice', 'online');
+  const send = async (text) => {
+    await b.click('.buddy[data-id="alice"]');
+    await b.fill('textarea[aria-label="Message to alice"]', text);
+    await b.press('textarea[aria-label="Message to alice"]', 'Enter');
+    await a.waitForFunction((t) => [...document.querySelectorAll('.log .msg.theirs .text')].some((e) => e.textContent === t), text);
+  };
+  // the window in the background: another tab of alice's browser comes to the front (playwright's
+  // focus emulation, which tells every page it has the focus, is off for alice's page)
+  const cdp = await ctx.newCDPSession(a);
+  await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+  const otherTab = await ctx.newPage();
+  const away = async () => {
+    await otherTab.bringToFront();
+    assert.equal(await a.evaluate(() => document.hasFocus()), false);
+  };
+  const back = async () => {
+    await a.bringToFront();
+    assert.equal(await a.evaluate(() => document.hasFocus()), true);
+  };
+  // not opted in: nothing, even in the background
+  await away();
+  await send('before opting in');
+  assert.deepEqual(await a.evaluate(() => window.madeNotes), []);
+  // opted in, window in front: no notification either
+  await back();
+  await a.click('#notify');
+  assert.equal(await a.getAttribute('#notify', 'aria-pressed'), 'true');
+  await a.click('.buddy[data-id="bob"]');
+  await send('while you look');
+  assert.deepEqual(await a.evaluate(() => window.madeNotes), []);
+  // opted in, window in the background: one notification with the sender and the text
+  await away();
+  await send('while you are away 🔔');
+  assert.deepEqual(await a.evaluate(() => window.madeNotes), [{ title: 'bob', body: 'while you are away 🔔' }]);
+  await back();
+
+  // buzz under prefers-reduced-motion: the chat flashes, the window does not shake, the sound plays
+  await b.click('button[aria-label="Buzz alice"]');
+  await a.waitForFunction(() => document.querySelector('.panel.flash') !== null);
+  assert.equal(await a.evaluate(() => document.getElementById('app').classList.contains('shake')), false);
+  await a.waitForFunction(() => Number(document.body.dataset.buzzSound || 0) > 0);
+  await shot(a, 'messenger-10-reduced-motion-buzz');
+  assert.deepEqual(a.errors, []);
+  await a.click('#signout');
+  await b.click('#signout');
+  await ctx.close();
+  await b.close();
+});
+
+test('declining an authorisation request: the requester sees the decline', async () => {
+  srv.addUser('dave', 'pw-dave');
+  const d = await newPage(browser), a = await newPage(browser);
+  await signIn(d, 'dave', 'pw-dave');
+  await d.waitForSelector('#main:not([hidden])');
+  await signIn(a, 'alice', 'pw-alice');
+  await a.waitForSelector('#main:not([hidden])');
+  await d.fill('#add-id', 'alice');
+  await d.fill('#add-msg', 'hello from dave');
+  await d.press('#add-msg', 'Enter');
+  await a.waitForSelector('button[aria-label="Decline dave"]');
+  assert.match(await a.textContent('#requests'), /hello from dave/);
+  await a.click('button[aria-label="Decline dave"]');
+  await a.waitForSelector('#requests', { state: 'hidden' });
+  await d.waitForFunction(() => [...document.querySelectorAll('.log .msg .text')]
+    .some((e) => /^alice declined your request/.test(e.textContent)), null, { timeout: 15000 });
+  assert.match(await lastMsg(d, 'alice'), /^alice declined your request: No thanks$/);
+  await shot(d, 'messenger-11-declined');
+  // alice is not on dave's list as a buddy who can be seen online
+  assert.doesNotMatch(await d.evaluate(() => document.querySelector('.buddy[data-id="alice"]')?.className || ''), /\bonline\b/);
+  assert.deepEqual(d.errors, []);
+  assert.deepEqual(a.errors, []);
+  await d.close();
+  await a.close();
 });

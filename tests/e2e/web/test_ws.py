@@ -2,17 +2,20 @@
 """YMSG over WebSocket (server/http/ws.c) against the real ymsgd: handshake errors, framing
 (fragmented, masked, 1-byte, ping), refusals with their close codes (unmasked, oversized, text,
 invalid UTF-8), close mid-packet, a reader that never reads, and sessions that are ordinary pager
-sessions (chat with a TCP user, duplicate login kicked across transports), each time checking that
-other sessions are unaffected.  Usage: test_ws.py YMSGD [TEST...]"""
+sessions (chat with a TCP user over ws:// and wss://, duplicate login kicked across transports),
+each time checking that other sessions are unaffected.  Usage: test_ws.py YMSGD [TEST...]"""
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wsclient import WsClient, encode, frame, open_ws, ws_login  # noqa: E402
-from ymsgd_harness import Server, run_tests  # noqa: E402
+from ymsgd_harness import Server, free_port, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 IM = 0x06
@@ -78,6 +81,33 @@ def test_login_and_chat_with_a_tcp_user():
         a.send(0x02, [(0, "alice")])
         assert a.wait_close() == 1000
         assert b.expect(0x02).pairs == [(7, b"alice")]
+
+
+def test_wss_on_the_https_listener():
+    """The same session over TLS (the socket stays with evhttp's TLS bufferevent there)."""
+    if not shutil.which("openssl"):
+        raise AssertionError("openssl (Debian package openssl) is needed to make the test certificate")
+    d = tempfile.mkdtemp(prefix="ymsgd-wss-")
+    try:
+        key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+        port = free_port()
+        with server(["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % port]) as srv:
+            a = ws_login(srv, "alice", "pw-alice", client=WsClient(port, tls=True))
+            b = srv.login("bob", "pw-bob")
+            befriend(a, b)
+            befriend(b, a)
+            a.send(IM, [(1, "alice"), (5, "bob"), (14, "over wss ✓"), (97, "1")])
+            assert b.expect(IM).get(14) == "over wss ✓"
+            b.send(IM, [(1, "bob"), (5, "alice"), (14, "x" * 3000), (97, "1")])
+            assert a.expect(IM).get(14) == "x" * 3000
+            a.send(0x02, [(0, "alice")])
+            assert a.wait_close() == 1000
+            assert b.expect(0x02).pairs == [(7, b"alice")]
+            still_serving(srv)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_fragments_joins_and_one_byte_frames():
@@ -192,7 +222,8 @@ def test_server_stop_sends_going_away():
 
 
 if __name__ == "__main__":
-    run_tests([test_handshake_errors, test_login_and_chat_with_a_tcp_user, test_fragments_joins_and_one_byte_frames,
+    run_tests([test_handshake_errors, test_login_and_chat_with_a_tcp_user, test_wss_on_the_https_listener,
+               test_fragments_joins_and_one_byte_frames,
                test_refusals_have_clear_close_codes, test_close_mid_packet, test_reader_that_never_reads_is_dropped,
                test_duplicate_login_across_transports, test_idle_longer_than_http_timeout,
                test_server_stop_sends_going_away])

@@ -21,11 +21,8 @@ def login(self, user, password, status=0, version=16, expect_ok=True):
 
 ymsgd_harness.Server.login = login
 
-# Not run here: test_slow_reader_disconnected floods a TCP reader from alice and relies on alice's
-# packets arriving in large TCP batches (WebSocket messages are handed over one by one, so the
-# backlog reaches the kernel before it reaches out_cap; test_ws.py drops a WebSocket reader that never
-# reads instead); test_hash_workers_disconnect_and_shutdown has no alice.
-SKIPPED_HERE = {"test_slow_reader_disconnected", "test_hash_workers_disconnect_and_shutdown"}
+# Not run here: test_hash_workers_disconnect_and_shutdown has no alice.
+SKIPPED_HERE = {"test_hash_workers_disconnect_and_shutdown"}
 
 if __name__ == "__main__":
     tests = [getattr(test_scenarios, n) for n in dir(test_scenarios) if n.startswith("test_") and n not in SKIPPED_HERE]

@@ -349,7 +349,9 @@ function unread(c, text) {
     title();
     renderRoster();
   }
-  if (st.notify && document.hidden && 'Notification' in window && Notification.permission === 'granted') {
+  // the tab is hidden, or the window is behind another one: the person is not looking at this page
+  const away = document.hidden || !document.hasFocus();
+  if (st.notify && away && 'Notification' in window && Notification.permission === 'granted') {
     const n = new Notification(c.id, { body: text, tag: `ymsg-${c.id}` });
     n.onclick = () => { window.focus(); select(c.id, true); n.close(); };
   }
