@@ -115,7 +115,8 @@ struct ws_core {
 static void ws_refuse(struct ws_core *w, uint16_t code, const char *reason);
 
 /* How many of the n bytes may go to wslay: frame headers are followed so that a control frame over
- * 125 bytes or fragmented is refused with 1002 here (wslay would close without a status code). */
+ * 125 bytes or fragmented is refused with 1002 here (wslay would close without a status code).
+ * wslay asks for more bytes only once it has handled all it was given before. */
 static size_t ws_track(struct ws_core *w, const uint8_t *p, size_t n)
 {
     size_t i = 0;
@@ -130,7 +131,11 @@ static size_t ws_track(struct ws_core *w, const uint8_t *p, size_t n)
         if (++w->hn == 2) {
             uint8_t b0 = w->hdr[0], l7 = w->hdr[1] & 0x7F;
             if ((b0 & 8) && (l7 > 125 || !(b0 & 0x80))) {
-                ws_refuse(w, WSLAY_CODE_PROTOCOL_ERROR, "bad control frame");
+                /* Refused once wslay has handled every frame before this one: bytes before it in
+                 * this batch go first, and this byte is looked at again on the next call.  A close
+                 * among them ends the session with its own code, however the stream was cut. */
+                w->hn--;
+                if (i == 0) ws_refuse(w, WSLAY_CODE_PROTOCOL_ERROR, "bad control frame");
                 return i;
             }
             if (!(b0 & 8)) w->frag = !(b0 & 0x80); /* data or continuation frame: FIN ends the message */

@@ -80,8 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ws_core_feed(w2, in2) < 0) over2 = 1;
         }
     }
-    /* the same stream in other pieces: the same messages, the same end */
-    if (got != got2 || over != over2 || ws_core_close_code(w) != ws_core_close_code(w2)) abort();
+    /* the same stream in other pieces: the same messages, the same end (a clean close with the same
+     * code, or a refusal in both; which error code a frame that is wrong twice over gets is wslay's
+     * choice and may depend on where the stream was cut: 1002 for its close code or 1007 for its
+     * reason's UTF-8) */
+    uint16_t c1 = ws_core_close_code(w), c2 = ws_core_close_code(w2);
+    if (got != got2 || over != over2 || (c1 >= 1002) != (c2 >= 1002) || (c1 < 1002 && c1 != c2)) abort();
     evbuffer_free(in);
     evbuffer_free(in2);
     ws_core_free(w);

@@ -246,6 +246,12 @@ test('desktop notifications (opt-in) while the window is in the background; buzz
   await a.click('#notify');
   assert.equal(await a.getAttribute('#notify', 'aria-pressed'), 'true');
   await a.click('.buddy[data-id="bob"]');
+  // what a screen reader is told: the buddy list, the open conversations and each chat log by role
+  assert.equal(await a.getByRole('list', { name: 'Buddy list' }).count(), 1);
+  assert.equal(await a.getByRole('tablist', { name: 'Open conversations' }).count(), 1);
+  assert.equal(await a.getByRole('tab', { name: /bob/ }).getAttribute('aria-selected'), 'true');
+  assert.equal(await a.getByRole('log', { name: 'Conversation with bob' }).count(), 1);
+  assert.equal(await a.getByRole('tabpanel').filter({ has: a.getByRole('log', { name: 'Conversation with bob' }) }).count(), 1);
   await send('while you look');
   assert.deepEqual(await a.evaluate(() => window.madeNotes), []);
   // opted in, window in the background: one notification with the sender and the text

@@ -94,7 +94,16 @@ def test_wss_on_the_https_listener():
                         "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
         port = free_port()
         with server(["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % port]) as srv:
-            a = ws_login(srv, "alice", "pw-alice", client=WsClient(port, tls=True))
+            deadline = time.time() + 10  # the harness waits for the HTTP port; HTTPS opens right after
+            while True:
+                try:
+                    wc = WsClient(port, tls=True)
+                    break
+                except ConnectionRefusedError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.1)
+            a = ws_login(srv, "alice", "pw-alice", client=wc)
             b = srv.login("bob", "pw-bob")
             befriend(a, b)
             befriend(b, a)
