@@ -127,6 +127,13 @@ static size_t ws_track(struct ws_core *w, const uint8_t *p, size_t n)
             i += take;
             continue;
         }
+        if (w->hn == 0 && (p[i] & 8)) {
+            /* A control frame goes to wslay in one piece: wslay 1.1.1 checks a close reason's UTF-8
+             * chunk by chunk, skipping two bytes of every chunk, so a close cut in two was judged
+             * differently.  Wait for the rest of it (at most 131 bytes). */
+            size_t have = n - i, l7 = have >= 2 ? (p[i + 1] & 0x7Fu) : 0;
+            if (have < 2 || have < 2 + ((p[i + 1] & 0x80) ? 4 : 0) + (l7 <= 125 ? l7 : 0)) return i;
+        }
         if (w->hn < 2) w->hdr[w->hn] = p[i];
         if (++w->hn == 2) {
             uint8_t b0 = w->hdr[0], l7 = w->hdr[1] & 0x7F;
