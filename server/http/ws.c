@@ -146,7 +146,16 @@ static void ws_tp_release(struct conn *c)
                       "session ended");
         ws_closing(s);
     }
-    if (evbuffer_get_length(bufferevent_get_output(s->sock)) == 0) ws_destroy(s);
+    /* Our own plain socket: one non-blocking write now, so the session usually goes at once.  When
+     * the server stops (the loop is about to end) it goes whatever was written. */
+    struct evbuffer *out = bufferevent_get_output(s->sock);
+    if (!s->evcon && evbuffer_get_length(out)) {
+        /* a socket bufferevent keeps the head of its output frozen between its own writes */
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, bufferevent_getfd(s->sock));
+        evbuffer_freeze(out, 1);
+    }
+    if (evbuffer_get_length(out) == 0 || c->srv->stopping) ws_destroy(s);
 }
 
 static const struct transport ws_transport = {ws_tp_write, ws_tp_queued, ws_tp_close, ws_tp_online, ws_tp_peer,
