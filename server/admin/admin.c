@@ -105,9 +105,7 @@ static void iso_time(double mono, char *out, size_t cap)
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The WebSocket transport (http/ws.c) is the one that hooks the connection's free; TCP sessions have
- * no hook. */
-static const char *transport_name(const struct conn *c) { return c->on_free ? "websocket" : "tcp"; }
+static const char *transport_name(const struct conn *c) { return c->tp && c->tp->name ? c->tp->name : "tcp"; }
 
 /* Who is online: one data line per session, in the registry's order. */
 static void cmd_online(struct admin_conn *c, int argc, char **argv)
@@ -205,7 +203,7 @@ static void cmd_stats(struct admin_conn *c, int argc, char **argv)
     while (hmap_next(&srv->online, &pos, &k, &v)) {
         const struct conn *s = v;
         if (s->state != CONN_ONLINE) continue;
-        if (s->on_free) ws++;
+        if (strcmp(transport_name(s), "websocket") == 0) ws++;
         else tcp++;
     }
     char since[32];

@@ -48,6 +48,7 @@ struct transport {
     void (*online)(struct conn *c);                             /* logged in: idle timeout from now on */
     const char *(*peer)(const struct conn *c);                  /* "addr:port" for logs */
     void (*release)(struct conn *c); /* reaper: frees c (allocated by conn_new) and the transport's state */
+    const char *name;                /* "tcp", "websocket" (admin listings) */
 };
 
 /* Connection states (memcached style: one documented value per state). */

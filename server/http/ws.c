@@ -159,7 +159,7 @@ static void ws_tp_release(struct conn *c)
 }
 
 static const struct transport ws_transport = {ws_tp_write, ws_tp_queued, ws_tp_close, ws_tp_online, ws_tp_peer,
-                                              ws_tp_release};
+                                              ws_tp_release, "websocket"};
 
 /* ---- socket callbacks ----------------------------------------------------------------------- */
 

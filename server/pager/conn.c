@@ -60,7 +60,7 @@ static void tcp_release(struct conn *c)
 }
 
 static const struct transport tcp_transport = {tcp_write, tcp_queued, tcp_close, conn_set_online_timeouts, tcp_peer,
-                                               tcp_release};
+                                               tcp_release, "tcp"};
 
 /* ---- pre-login lists ------------------------------------------------------------------------ */
 

@@ -68,7 +68,7 @@ static void fake_release(struct conn *c)
 }
 
 static const struct transport fake_transport = {fake_write, fake_queued, fake_close, fake_online, fake_peer,
-                                                fake_release};
+                                                fake_release, "fake"};
 
 struct server *fake_server_new(const char *dir)
 {
