@@ -51,7 +51,8 @@ static void usage(FILE *f)
             "Options (each may also be given as `key = value` in the --config file; flags win):\n"
             "  --config FILE            read settings from FILE (a # after a blank starts a comment)\n"
             "  --help                   this text\n"
-            "  --version                print the version\n");
+            "  --version                print the version\n"
+            "  --print-config-example   print a config file with every key commented (flags given set theirs)\n");
     config_usage(f);
     fprintf(f, "\nSee ymsgd(8).\n");
 }
@@ -568,7 +569,7 @@ int main(int argc, char **argv)
     struct config cfg;
     char err[512];
     char *pos[8];
-    int npos = 0, rc, check = 0, ctl_at = 0, first_pos = 0;
+    int npos = 0, rc, check = 0, ctl_at = 0, first_pos = 0, print_example = 0;
     const char *check_file = NULL;
     if (sodium_init() < 0) {
         fprintf(stderr, "ymsgd: libsodium failed to initialise\n");
@@ -590,7 +591,8 @@ int main(int argc, char **argv)
                 return 2;
             }
             g_config_path = path;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "--version")) {
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h") || !strcmp(a, "--version") ||
+                   !strcmp(a, "--print-config-example")) {
             continue;
         } else if (!strncmp(a, "--", 2)) {
             if (!strchr(a, '=')) i++; /* its value */
@@ -626,6 +628,10 @@ int main(int argc, char **argv)
             printf("ymsgd %s\n", YMSGD_VERSION);
             config_free(&cfg);
             return 0;
+        }
+        if (!strcmp(a, "--print-config-example")) { /* printed after every flag: they set values */
+            print_example = 1;
+            continue;
         }
         if (!strcmp(a, "--config")) {
             i++;
@@ -674,6 +680,11 @@ int main(int argc, char **argv)
             config_free(&cfg);
             return 2;
         }
+    }
+    if (print_example) {
+        config_print_example(&cfg, stdout);
+        config_free(&cfg);
+        return 0;
     }
     if (check) {
         if (npos > 0 || ctl_at) {

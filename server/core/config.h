@@ -108,6 +108,10 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 int config_has_key(const char *name);
 /* Prints the flag list with defaults and help to f. */
 void config_usage(void *f);
+/* Prints a config file with every knob, its help, bounds and default: knobs whose value in cfg differs
+ * from the default are active lines, the rest commented out (so flags given before it choose what an
+ * installed example sets). */
+void config_print_example(const struct config *cfg, void *f);
 /* Comma-separated lists (ymsg_listen "A,B"): number of non-empty items, and item i (trimmed) into out.
  * config_list_item returns 0, or -1 when there is no item i or it does not fit in cap. */
 size_t config_list_count(const char *list);
