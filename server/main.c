@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "http.h"
 #include "log.h"
+#include "notify.h"
 #include "static.h"
 #include "ws.h"
 #include "login_http.h"
@@ -182,6 +183,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     srv->stopping = 1;
+    notify_stopping(srv); /* STOPPING=1 to systemd */
     log_event(LOG_INFO, NULL, NULL, "shutdown", (long)sig, "stop accepting, flushing sessions");
     conn_stop_listening(srv);
     auth_shutdown(srv->auth); /* pending password checks hold evhttp requests: drop them first */
@@ -375,6 +377,7 @@ static int run_server(struct config *cfg)
     log_event(LOG_INFO, NULL, NULL, "listening", 0, "ymsg=%s http=%s https=%s data=%s", cfg->ymsg_listen,
               cfg->http_listen[0] ? cfg->http_listen : "off",
               (cfg->tls_cert[0] && cfg->tls_key[0]) ? cfg->https_listen : "off", cfg->data_dir);
+    notify_ready(srv); /* READY=1 to systemd: every listener accepts from here on */
     event_base_dispatch(srv->base);
     admin_free(adm);
     conn_stop_listening(srv);
@@ -393,6 +396,7 @@ static int run_server(struct config *cfg)
     event_free(sig_hup);
     event_free(sig_usr1);
     if (srv->reaper) event_free(srv->reaper);
+    notify_free();
     log_detach();
     event_base_free(srv->base);
     srv->st->close(srv->st);

@@ -52,6 +52,12 @@ def install(dest):
     return opts, root, os.path.join(root, opts["libdir"])
 
 
+def optdir(dest, opts, name, *rest):
+    """Where option directory `name` (relative to the prefix, or absolute like /etc) lands under dest."""
+    d = opts[name]
+    return os.path.join(dest + d if os.path.isabs(d) else os.path.join(dest + opts["prefix"], d), *rest)
+
+
 def header_functions(prefix, header):
     """Function names a public header declares (the same reading as dist/exports.py)."""
     text = open(os.path.join(SRC, header), encoding="utf-8").read()
@@ -124,7 +130,7 @@ def test_layout():
             if '"%s"' % os.path.join(opts["prefix"], opts["datadir"], "ymsg", "www") not in paths:
                 fail("ymsgd does not look for the web assets where they are installed:\n" + paths)
         # the config: every knob --help lists, once, with the installed data_dir set; it reads back
-        conf = os.path.join(root, opts["sysconfdir"], "ymsgd", "ymsgd.conf")
+        conf = optdir(dest, opts, "sysconfdir", "ymsgd", "ymsgd.conf")
         example = os.path.join(root, opts["datadir"], "doc", "ymsg", "examples", "ymsgd.conf.example")
         ymsgd = os.path.join(bindir, "ymsgd")
         flags = re.findall(r"^  --([a-z0-9-]+) ", run([ymsgd, "--help"]).stdout, flags=re.M)
@@ -141,7 +147,7 @@ def test_layout():
             keys = re.findall(r"^#?([a-z0-9_]+) = ", text, flags=re.M)
             if sorted(keys) != sorted(knobs):
                 fail("%s: keys %s are not --help's knobs" % (path, sorted(set(keys) ^ set(knobs))))
-        state = os.path.join(opts["prefix"], opts["localstatedir"], "lib", "ymsgd")
+        state = optdir("", opts, "localstatedir", "lib", "ymsgd")
         active = re.findall(r"^([a-z0-9_]+) = (.*)$", open(conf).read(), flags=re.M)
         if active != [("data_dir", state)]:
             fail("%s: active lines %r, expected only data_dir = %s" % (conf, active, state))
@@ -152,10 +158,18 @@ def test_layout():
             fail("ymsgd --config %s --print-config-example does not reproduce it" % conf)
         for rel in (os.path.join("lib", "systemd", "system", "ymsgd.service"),
                     os.path.join("lib", "sysusers.d", "ymsgd.conf"),
-                    os.path.join(opts["sysconfdir"], "logrotate.d", "ymsgd")):
-            cands = [os.path.join(root, rel), os.path.join(dest, rel.lstrip("/"))]
-            if not any(os.path.isfile(c) for c in cands):
+                    optdir(dest, opts, "sysconfdir", "logrotate.d", "ymsgd")):
+            if not os.path.isfile(os.path.join(root, rel)):
                 fail("not installed: %s" % rel)
+        # the logrotate snippet parses (logrotate --debug reads it and rotates nothing)
+        lr = shutil.which("logrotate") or "/usr/sbin/logrotate"
+        if not os.access(lr, os.X_OK):
+            fail("logrotate not found (Debian package logrotate; scripts/deps.sh test)")
+        snippet = optdir(dest, opts, "sysconfdir", "logrotate.d", "ymsgd")
+        r = subprocess.run([lr, "--debug", "--state", os.path.join(dest, "logrotate.state"), snippet],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0 or "error:" in r.stdout + r.stderr or "rotating pattern: /var/log/ymsgd/" not in r.stderr:
+            fail("logrotate --debug %s (rc %d):\n%s%s" % (snippet, r.returncode, r.stdout, r.stderr))
         print("layout: 4 programs, %d man pages, libymsg/libamf (%s), %d knobs in ymsgd.conf"
               % (len(names), ", ".join("%s %d functions" % (l, len(header_functions(*PUBLIC[l])))
                                       for l in PUBLIC), len(knobs)))
@@ -220,8 +234,7 @@ def test_unit():
         text = open(unit).read()
         exe = os.path.join(opts["prefix"], opts["bindir"], "ymsgd")
         m = re.search(r"^ExecStart=(\S+) --config (\S+)$", text, flags=re.M)
-        if not m or m.group(1) != exe or m.group(2) != os.path.join(opts["prefix"], opts["sysconfdir"],
-                                                                     "ymsgd", "ymsgd.conf"):
+        if not m or m.group(1) != exe or m.group(2) != optdir("", opts, "sysconfdir", "ymsgd", "ymsgd.conf"):
             fail("ExecStart does not run the installed ymsgd with the installed config: %r" % (m and m.group(0)))
         if "Type=notify" not in text:
             fail("unit is not Type=notify")
