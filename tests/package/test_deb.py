@@ -136,8 +136,8 @@ def serve(root, work):
                     fail("packaged ymsgd did not start:\n" + open(os.path.join(work, "ymsgd.log")).read())
                 time.sleep(0.1)
         status, _, _, body = http_get(http, "/", host="127.0.0.1")
-        if status != 200 or b"<html" not in body.lower():
-            fail("GET / from the packaged web assets: %d %r" % (status, body[:200]))
+        if " 200 " not in status or b"<html" not in body.lower():
+            fail("GET / from the packaged web assets: %s %r" % (status, body[:200]))
         for u in ("alice", "bob"):
             with open(os.path.join(work, u + ".cred"), "w") as f:
                 f.write("%s:pw-%s\n" % (u, u))

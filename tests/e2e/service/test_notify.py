@@ -98,7 +98,7 @@ def test_ready_only_once_listening_then_status_and_stopping():
         c.send(0x57, [(1, "alice")])   # the first step of a login: the challenge comes back
         assert c.expect(0x57).get(94), "no challenge"
         status, _, _, body = http_get(srv.http_port, "/capacity")
-        assert status == 200 and b"CS_IP_ADDRESS" in body, (status, body)
+        assert " 200 " in status and b"CS_IP_ADDRESS" in body, (status, body)
         c.close()
         # a user logs in: the next STATUS= line (every 5 s) counts them
         alice = srv.login("alice", "secret")
@@ -163,7 +163,7 @@ def test_nothing_sent_without_notify_socket():
     try:
         with Server(YMSGD) as srv:
             status, _, _, _ = http_get(srv.http_port, "/capacity")
-            assert status == 200
+            assert " 200 " in status, status
         assert mgr.recv(0.3) is None
     finally:
         if env_before is not None:
