@@ -119,8 +119,10 @@ def test_layout():
             if any("common" in n or "ymsg" in n or "amf" in n for n in needed):
                 fail("%s needs %s" % (so, needed))
         # the web assets go where ymsgd looks for them once installed, when they were built
+        # (the pages are copied into the build tree even when the web build is off, e.g. in sanitizer
+        # builds; only a built WebAssembly core means the apps were built and must be installed)
         www = os.path.join(BUILD, "web", "www")
-        if os.path.isfile(os.path.join(www, "index.html")):
+        if os.path.isfile(os.path.join(www, "assets", "ymsg.wasm")):
             inst = os.path.join(root, opts["datadir"], "ymsg", "www")
             built = sorted(os.path.relpath(os.path.join(d, f), www) for d, _, fs in os.walk(www) for f in fs)
             for rel in built:
