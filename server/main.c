@@ -207,7 +207,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
  * around server_reload() here). */
 static int main_reload(struct server *srv, char *report, size_t cap)
 {
-    return server_reload(srv, report, cap);
+    notify_reloading(srv); /* RELOADING=1 to systemd, READY=1 once applied or refused */
+    int rc = server_reload(srv, report, cap);
+    notify_reloaded(srv);
+    return rc;
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)

@@ -59,8 +59,14 @@ void notify_ready(struct server *srv)
 
 void notify_reloading(struct server *srv)
 {
+    /* MONOTONIC_USEC: Type=notify-reload (systemd >= 253) matches the reload to its request by it. */
+    struct timespec ts;
+    char msg[96];
     (void)srv;
-    notify_send("RELOADING=1");
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000u);
+    notify_send(msg);
 }
 
 void notify_reloaded(struct server *srv)

@@ -171,6 +171,80 @@ def test_nothing_sent_without_notify_socket():
     mgr.close()
 
 
+def test_reload_is_announced_and_ends_ready():
+    """SIGHUP: RELOADING=1 (with MONOTONIC_USEC, for Type=notify-reload) then READY=1, whether the new
+    file is applied or refused."""
+    mgr = Manager()
+    with Fresh(YMSGD) as srv:
+        conf = os.path.join(srv.dir, "ymsgd.conf")
+        with open(conf, "w") as f:
+            f.write("max_message = 4096\n")
+        srv.extra += ["--config", conf]
+        spawn(srv, mgr)
+        mgr.wait_for("READY", 15)
+        for text, outcome in (("max_message = 2000\n", "applied"), ("max_message = banana\n", "refused")):
+            with open(conf, "w") as f:
+                f.write(text)
+            t0 = time.monotonic()
+            srv.proc.send_signal(signal.SIGHUP)
+            msgs = mgr.wait_for("READY", 10)
+            keys = [f for _, f in msgs]
+            rel = [f for f in keys if f.get("RELOADING") == "1"]
+            assert rel and keys.index(rel[0]) < len(keys) - 1, "%s reload: %r" % (outcome, keys)
+            usec = int(rel[0]["MONOTONIC_USEC"])
+            assert t0 * 1e6 - 1e6 <= usec <= time.monotonic() * 1e6 + 1e6, (usec, t0)
+            status, _, _, _ = http_get(srv.http_port, "/capacity")
+            assert " 200 " in status, "server not serving after a %s reload" % outcome
+        log = srv.log_text()
+        assert "reload_refused" in log and "max_message" in log, log[-2000:]
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=10) == 0
+    mgr.close()
+
+
+def test_logrotate_snippet_rotates_a_live_log():
+    """dist/logrotate/ymsgd, forced, against a running ymsgd --log-file: the old lines stay in the rotated
+    file and ymsgd writes on in a new one.  The installed snippet signals ymsgd.service through
+    systemctl; here the same SIGUSR1 goes to the test's process, and the paths point at a temp dir."""
+    import re
+    import shutil
+    lr = shutil.which("logrotate") or "/usr/sbin/logrotate"
+    assert os.access(lr, os.X_OK), "logrotate not found (Debian package logrotate; scripts/deps.sh test)"
+    snippet = open(os.path.join(HERE, "..", "..", "..", "dist", "logrotate", "ymsgd")).read()
+    assert "postrotate" in snippet and "SIGUSR1" in snippet and "copytruncate" not in snippet, snippet
+    with Fresh(YMSGD) as srv:
+        logdir = os.path.join(srv.dir, "log")
+        os.mkdir(logdir)
+        logfile = os.path.join(logdir, "ymsgd.log")
+        srv.extra += ["--log-file", logfile]
+        mgr = Manager()
+        spawn(srv, mgr)
+        mgr.wait_for("READY", 15)
+        mgr.close()
+        assert "event=listening" in open(logfile).read()
+        conf = snippet.replace("/var/log/ymsgd/", logdir + "/")
+        conf = re.sub(r"systemctl kill [^\n]*", "kill -USR1 %d" % srv.proc.pid, conf)
+        conf_path = os.path.join(srv.dir, "logrotate.conf")
+        with open(conf_path, "w") as f:
+            f.write(conf)
+        r = subprocess.run([lr, "--force", "--state", os.path.join(srv.dir, "state"), conf_path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        rotated = os.path.join(logdir, "ymsgd.log.1")
+        assert os.path.isfile(rotated), os.listdir(logdir)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            if os.path.isfile(logfile) and "event=log_reopened" in open(logfile).read():
+                break
+            time.sleep(0.05)
+        assert "event=log_reopened" in open(logfile).read(), os.listdir(logdir)
+        assert "event=listening" in open(rotated).read() and "event=listening" not in open(logfile).read()
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(timeout=10) == 0
+        assert "event=stopped" in open(logfile).read()
+
+
 if __name__ == "__main__":
     run_tests([test_ready_only_once_listening_then_status_and_stopping, test_no_ready_when_a_listener_cannot_open,
-               test_watchdog_pings_when_the_unit_asks, test_nothing_sent_without_notify_socket])
+               test_watchdog_pings_when_the_unit_asks, test_nothing_sent_without_notify_socket,
+               test_reload_is_announced_and_ends_ready, test_logrotate_snippet_rotates_a_live_log])
