@@ -9,17 +9,8 @@
 void gw_uuid(char out[37])
 {
     uint8_t b[16];
-    static const char hex[] = "0123456789ABCDEF";
     randombytes_buf(b, sizeof b);
-    b[6] = (uint8_t)((b[6] & 0x0F) | 0x40); /* version 4 */
-    b[8] = (uint8_t)((b[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-        out[o++] = hex[b[i] >> 4];
-        out[o++] = hex[b[i] & 15];
-    }
-    out[o] = 0;
+    amf_uuid_random_text(b, out); /* libamf's one copy of the version/variant bits and the text */
 }
 
 static void random_cookie(char out[GW_COOKIE_LEN + 1])
