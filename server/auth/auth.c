@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,15 +31,9 @@ struct auth {
     size_t nrevokers;        /* registered */
 };
 
-struct auth *auth_new(struct server *srv)
+void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out)
 {
-    struct auth *a = calloc(1, sizeof *a);
-    if (!a) return NULL;
-    a->srv = srv;
-    hmap_init(&a->tokens);
-    hmap_init(&a->logins);
-    const struct config *cfg = srv->cfg;
-    struct login_throttle_config tc = {
+    *out = (struct login_throttle_config){
         .rate = (double)cfg->login_rate,
         .burst = (double)cfg->login_burst,
         .fail_window = (double)cfg->fail_window,
@@ -48,6 +43,18 @@ struct auth *auth_new(struct server *srv)
         .lock_check_interval = (double)cfg->account_lock_check_interval,
         .max_tracked = (size_t)cfg->max_tracked,
     };
+}
+
+struct auth *auth_new(struct server *srv)
+{
+    struct auth *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->srv = srv;
+    hmap_init(&a->tokens);
+    hmap_init(&a->logins);
+    const struct config *cfg = srv->cfg;
+    struct login_throttle_config tc;
+    auth_throttle_config(cfg, &tc);
     lt_init(&a->lt, &tc);
     /* A hash of a random password with the configured cost: an unknown account's check verifies
      * against it, so "no such user" takes as long as "wrong password" and answers the same. */
@@ -121,26 +128,30 @@ int auth_on_revoke(struct auth *a, auth_revoke_fn fn, void *arg)
     return 0;
 }
 
-size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t *cookies)
+/* Wipes and frees every entry of m (values of size bytes that begin with the account name: struct
+ * token and struct auth_login) that belongs to user; returns how many. */
+static size_t drop_user_entries(struct hmap *m, const char *user, size_t size)
 {
-    size_t pos = 0, nt = 0, nc = 0, other = 0;
+    size_t pos = 0, n = 0;
     const char *k;
     void *v;
-    while (hmap_next(&a->tokens, &pos, &k, &v))
-        if (!strcmp(((struct token *)v)->user, user)) {
-            hmap_iter_del(&a->tokens, &pos);
-            sodium_memzero(v, sizeof(struct token));
+    while (hmap_next(m, &pos, &k, &v))
+        if (!strcmp((const char *)v, user)) {
+            hmap_iter_del(m, &pos);
+            sodium_memzero(v, size);
             free(v);
-            nt++;
+            n++;
         }
-    pos = 0;
-    while (hmap_next(&a->logins, &pos, &k, &v))
-        if (!strcmp(((struct auth_login *)v)->user, user)) {
-            hmap_iter_del(&a->logins, &pos);
-            sodium_memzero(v, sizeof(struct auth_login));
-            free(v);
-            nc++;
-        }
+    return n;
+}
+_Static_assert(offsetof(struct token, user) == 0, "drop_user_entries reads the name first");
+_Static_assert(offsetof(struct auth_login, user) == 0, "drop_user_entries reads the name first");
+
+size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t *cookies)
+{
+    size_t other = 0;
+    size_t nt = drop_user_entries(&a->tokens, user, sizeof(struct token));
+    size_t nc = drop_user_entries(&a->logins, user, sizeof(struct auth_login));
     for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
     if (tokens) *tokens = nt;
     if (cookies) *cookies = nc;

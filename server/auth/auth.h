@@ -59,6 +59,8 @@ int auth_addr_allowed(struct auth *a, const char *addr);
 /* Counts a failed credential check that did not go through the functions above (a bad cookie or
  * crumb in 0x54, a 0x54 without usable credentials).  user may be NULL (address only). */
 void auth_login_failed(struct auth *a, const char *addr, const char *user);
+/* The login throttle policy from ymsgd's knobs (login_rate, fail_window, ...): the one mapping. */
+void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out);
 /* The shared login throttle (the AMF gateway uses it too). */
 struct login_throttle *auth_throttle(struct auth *a);
 /* The decoy hash unknown accounts are checked against (the gateway uses it too). */

@@ -32,14 +32,16 @@ void gateway_config_default(struct gateway_config *c)
     c->phonebook_cache = 16u << 20;
     c->crossdomain = "";
     c->crossdomain_secure = 1;
-    c->login_rate = 5;
-    c->login_burst = 20;
-    c->fail_window = 600;
-    c->addr_max_failures = 20;
-    c->account_max_failures = 5;
-    c->account_lock_time = 300;
-    c->lock_check_interval = 60;
-    c->max_tracked = 200000;
+    c->throttle = (struct login_throttle_config){
+        .rate = 5,
+        .burst = 20,
+        .fail_window = 600,
+        .addr_max_failures = 20,
+        .account_max_failures = 5,
+        .lock_time = 300,
+        .lock_check_interval = 60,
+        .max_tracked = 200000,
+    };
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -98,17 +100,7 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
     }
     gw_sessions_init(gw);
     hmap_init(&gw->pb_cache);
-    struct login_throttle_config tc = {
-        .rate = (double)cfg->login_rate,
-        .burst = (double)cfg->login_burst,
-        .fail_window = (double)cfg->fail_window,
-        .addr_max_failures = (uint32_t)cfg->addr_max_failures,
-        .account_max_failures = (uint32_t)cfg->account_max_failures,
-        .lock_time = (double)cfg->account_lock_time,
-        .lock_check_interval = (double)cfg->lock_check_interval,
-        .max_tracked = (size_t)cfg->max_tracked,
-    };
-    lt_init(&gw->own_lt, &tc);
+    lt_init(&gw->own_lt, &cfg->throttle);
     gw->lt = &gw->own_lt;
     randombytes_buf(gw->mac_key, sizeof gw->mac_key);
     gw_registry_add(&gw->reg, &gw_phonebook_service);
@@ -550,25 +542,44 @@ static int content_type_ok(const char *ct)
 }
 
 /* Pass 1: frames every header and body and decodes their values.  Returns 0, or -1 with a 400 reply. */
+/* An envelope's 16-bit header or body count, within max_messages, and an arena array for that many
+ * elements (NULL for none).  0, or -1 with the 400/413 in *out. */
+static int read_count(struct gw_req *rq, struct rd *r, const char *what, size_t elem, void **arr, uint32_t *count,
+                      struct gw_response *out)
+{
+    uint16_t n;
+    if (rd_u16(r, &n) < 0) {
+        reply_text(out, 400, "Bad Request", "AMF: envelope truncated at byte %zu", r->off);
+        return -1;
+    }
+    if (n > rq->gw->cfg.max_messages) {
+        reply_text(out, 400, "Bad Request", "AMF: %u %s exceed the limit of %u", n, what, rq->gw->cfg.max_messages);
+        return -1;
+    }
+    *count = n;
+    *arr = n ? amf_arena_alloc(rq->arena, n * elem) : NULL;
+    if (n && !*arr) {
+        reply_text(out, 413, "Payload Too Large", "AMF: request needs more memory than allowed");
+        return -1;
+    }
+    return 0;
+}
+
 static int read_envelope(struct gw_req *rq, struct rd *r, uint16_t *version, struct amf_header **hdrs, uint32_t *nh,
                          struct in_body **bodies, uint32_t *nb, struct gw_response *out)
 {
     struct gateway *gw = rq->gw;
     amf_arena *a = rq->arena;
-    uint16_t n;
+    uint32_t n;
+    void *arr;
     if (rd_u16(r, version) < 0) goto trunc;
     if (*version != 0 && *version != 1 && *version != 3) {
         reply_text(out, 400, "Bad Request", "AMF: unknown remoting version %u", *version);
         return -1;
     }
-    if (rd_u16(r, &n) < 0) goto trunc;
-    if (n > gw->cfg.max_messages) {
-        reply_text(out, 400, "Bad Request", "AMF: %u headers exceed the limit of %u", n, gw->cfg.max_messages);
-        return -1;
-    }
+    if (read_count(rq, r, "headers", sizeof **hdrs, &arr, &n, out) < 0) return -1;
+    *hdrs = arr;
     *nh = n;
-    *hdrs = n ? amf_arena_alloc(a, n * sizeof **hdrs) : NULL;
-    if (n && !*hdrs) goto nomem;
     for (uint32_t i = 0; i < n; i++) {
         struct amf_header *h = &(*hdrs)[i];
         size_t consumed = 0;
@@ -583,14 +594,9 @@ static int read_envelope(struct gw_req *rq, struct rd *r, uint16_t *version, str
         }
         r->off += consumed;
     }
-    if (rd_u16(r, &n) < 0) goto trunc;
-    if (n > gw->cfg.max_messages) {
-        reply_text(out, 400, "Bad Request", "AMF: %u bodies exceed the limit of %u", n, gw->cfg.max_messages);
-        return -1;
-    }
+    if (read_count(rq, r, "bodies", sizeof **bodies, &arr, &n, out) < 0) return -1;
+    *bodies = arr;
     *nb = n;
-    *bodies = n ? amf_arena_alloc(a, n * sizeof **bodies) : NULL;
-    if (n && !*bodies) goto nomem;
     for (uint32_t i = 0; i < n; i++) {
         struct in_body *b = &(*bodies)[i];
         uint32_t length;
@@ -629,9 +635,6 @@ static int read_envelope(struct gw_req *rq, struct rd *r, uint16_t *version, str
 trunc:
     reply_text(out, 400, "Bad Request", "AMF: envelope truncated at byte %zu", r->off);
     return -1;
-nomem:
-    reply_text(out, 413, "Payload Too Large", "AMF: request needs more memory than allowed");
-    return -1;
 }
 
 /* Builds the reply from the bodies run so far (all of them). */
@@ -654,6 +657,17 @@ static void encode_reply(struct gw_req *rq, struct gw_response *out)
     out->len = buf.len;
 }
 
+/* A Flex ErrorMessage (GW_FAULT_MESSAGE, text) for a body that names no message to answer. */
+static struct amf_value *flex_error(struct gw_req *rq, const char *text)
+{
+    struct amf_flex_msg none;
+    struct gw_call fc;
+    amf_flex_init(&none, AMF_FLEX_REMOTING);
+    call_init(rq, &fc, NULL);
+    gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
+    return flex_reply(rq, &none, NULL, NULL, &fc);
+}
+
 /* Runs one body and appends its reply.  0, or -1 with *out set (500). */
 static int run_body(struct gw_req *rq, const struct in_body *b, struct gw_response *out)
 {
@@ -667,12 +681,7 @@ static int run_body(struct gw_req *rq, const struct in_body *b, struct gw_respon
         v = classic_fault(a, GW_FAULT_MESSAGE, text);
         if (v && rq->amf3) {
             /* Keep a Flex client's error handler working: answer with an ErrorMessage. */
-            struct amf_flex_msg none;
-            struct gw_call fc;
-            amf_flex_init(&none, AMF_FLEX_REMOTING);
-            call_init(rq, &fc, NULL);
-            gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
-            v = flex_reply(rq, &none, NULL, NULL, &fc);
+            v = flex_error(rq, text);
         }
     } else if (rq->unknown_mu) {
         char text[160];
@@ -765,12 +774,7 @@ static void oversize_reply(struct gw_req *rq, struct gw_response *out)
         if (rd_str(&r, &target) < 0 || rd_str(&r, &resp) < 0 || rd_u32(&r, &len) < 0) break;
         struct amf_value *v;
         if (target.len == 4 && !memcmp(target.ptr, "null", 4)) { /* Flex: an ErrorMessage */
-            struct amf_flex_msg none;
-            struct gw_call fc;
-            amf_flex_init(&none, AMF_FLEX_REMOTING);
-            call_init(rq, &fc, NULL);
-            gw_fault(&fc, GW_FAULT_MESSAGE, "%s", text);
-            v = flex_reply(rq, &none, NULL, NULL, &fc);
+            v = flex_error(rq, text);
         } else {
             v = classic_fault(a, GW_FAULT_MESSAGE, text);
         }

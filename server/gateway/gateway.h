@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
+
 struct http_server;
 struct server;
 struct store;
@@ -37,14 +39,7 @@ struct gateway_config {
     size_t phonebook_cache;     /* bytes of stored phonebooks kept in memory for reads (0 = none) */
     const char *crossdomain;    /* domains for crossdomain.xml, comma or space separated ("" = none) */
     int crossdomain_secure;     /* 0: allow-access-from carries secure="false" (HTTP SWFs may call HTTPS) */
-    long login_rate;            /* login attempts per second per address (token bucket) */
-    long login_burst;           /* ... and the bucket size */
-    long fail_window;           /* seconds over which failed logins are counted */
-    long addr_max_failures;     /* failures from one address in fail_window before it is refused */
-    long account_max_failures;  /* failures against one account in fail_window before it locks */
-    long account_lock_time;     /* seconds an account lock lasts */
-    long lock_check_interval;   /* seconds between password checks a locked account admits */
-    long max_tracked;           /* entries in each throttle table */
+    struct login_throttle_config throttle; /* the gateway's own login throttle (ymsgd: auth's, see glue.c) */
 };
 
 /* Defaults (documented in docs/ymsgd.8 and gateway.c). */

@@ -33,14 +33,7 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.phonebook_cache = (size_t)k->amf_phonebook_cache;
     c.crossdomain = k->amf_crossdomain;
     c.crossdomain_secure = k->amf_crossdomain_secure;
-    c.login_rate = k->login_rate;
-    c.login_burst = k->login_burst;
-    c.fail_window = k->fail_window;
-    c.addr_max_failures = k->addr_max_failures;
-    c.account_max_failures = k->account_max_failures;
-    c.account_lock_time = k->account_lock_time;
-    c.lock_check_interval = k->account_lock_check_interval;
-    c.max_tracked = k->max_tracked;
+    auth_throttle_config(k, &c.throttle);
     struct gateway *gw = gateway_new(&c, srv->st, err, errlen);
     if (!gw) return NULL;
     /* One throttle for every login path: the gateway's failures and budget are the token login's. */

@@ -15,7 +15,37 @@
 #define GW_USER_MAX 32  /* longest account name (ymsgd's NAME_MAX_LEN) */
 #define GW_MAX_PASSWORD 1024 /* longer passwords are refused without hashing */
 
+/* An intrusive LRU list (sessions, the phonebook cache): the link is an element's first member, so a
+ * link's address is its element's. */
+struct gw_lru_link {
+    struct gw_lru_link *prev;       /* towards the most recently used */
+    struct gw_lru_link *next;       /* towards the least recently used */
+};
+struct gw_lru {
+    struct gw_lru_link *head;       /* most recently used */
+    struct gw_lru_link *tail;       /* least recently used */
+};
+
+static inline void gw_lru_unlink(struct gw_lru *l, struct gw_lru_link *e)
+{
+    if (e->prev) e->prev->next = e->next;
+    else l->head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    else l->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static inline void gw_lru_push_front(struct gw_lru *l, struct gw_lru_link *e)
+{
+    e->prev = NULL;
+    e->next = l->head;
+    if (l->head) l->head->prev = e;
+    l->head = e;
+    if (!l->tail) l->tail = e;
+}
+
 struct gw_session {
+    struct gw_lru_link link;        /* in gateway.lru (first member) */
     char cookie[GW_COOKIE_LEN + 1]; /* YMSGAMF cookie value (key in by_cookie) */
     char dsid[37];                  /* Flex client id handed out by the ping (key in by_dsid) */
     char user[GW_USER_MAX + 1];     /* logged-in account, "" when anonymous */
@@ -27,17 +57,14 @@ struct gw_session {
     double last_used;               /* monotonic time of the last request */
     uint64_t gen;                   /* request generation that last used it (pinned while equal) */
     uint32_t pins;                  /* requests waiting on a password check that hold it (kept while > 0) */
-    struct gw_session *prev;        /* LRU list: towards the most recently used */
-    struct gw_session *next;        /* LRU list: towards the least recently used */
 };
 
 /* A user's stored phonebook blob kept in memory (the gateway is the only writer while ymsgd runs). */
 struct gw_pbcache {
+    struct gw_lru_link link;        /* in gateway.pb_lru (first member) */
     char user[GW_USER_MAX + 1];     /* owner (key in pb_cache) */
     uint8_t *blob;                  /* copy of the stored blob */
     size_t len;                     /* its length */
-    struct gw_pbcache *prev;        /* LRU list: towards the most recently used */
-    struct gw_pbcache *next;        /* LRU list: towards the least recently used */
 };
 
 struct gateway {
@@ -49,16 +76,14 @@ struct gateway {
     amf_arena *arena;               /* per-request arena, reset after each request */
     struct hmap by_cookie;          /* cookie -> session */
     struct hmap by_dsid;            /* DSId -> session */
-    struct gw_session *lru_head;    /* most recently used session */
-    struct gw_session *lru_tail;    /* least recently used session */
+    struct gw_lru lru;              /* sessions, most recently used first */
     size_t nsessions;               /* sessions in the tables */
     uint64_t req_gen;               /* current request number: its sessions are never evicted */
     struct login_throttle own_lt;   /* login throttle used when ymsgd does not lend its own */
     struct login_throttle *lt;      /* the throttle in use: &own_lt, or ymsgd's shared one */
     char decoy[256];                /* hash unknown accounts are checked against ("" = none, answer at once) */
     struct hmap pb_cache;           /* user -> struct gw_pbcache */
-    struct gw_pbcache *pb_head;     /* most recently used cache entry */
-    struct gw_pbcache *pb_tail;     /* least recently used cache entry */
+    struct gw_lru pb_lru;           /* cache entries, most recently used first */
     size_t pb_bytes;                /* blob bytes held by the cache (bounded by cfg.phonebook_cache) */
     uint8_t mac_key[32];            /* key for gw_session.cred_mac (per process) */
     char *crossdomain_xml;          /* the policy document */

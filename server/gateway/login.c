@@ -35,8 +35,8 @@ static void cred_mac(const struct gateway *gw, const char *pw, size_t plen, uint
 static void login_failed(struct gateway *gw, const char *peer, const char *user, double now)
 {
     if (lt_fail(gw->lt, peer, user, now))
-        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%ld failures in %lds; locked for %lds",
-                  gw->cfg.account_max_failures, gw->cfg.fail_window, gw->cfg.account_lock_time);
+        log_event(LOG_WARN, peer, user, "amf_account_locked", 0, "%u failures in %.0fs; locked for %.0fs",
+                  gw->lt->cfg.account_max_failures, gw->lt->cfg.fail_window, gw->lt->cfg.lock_time);
 }
 
 /* After the password check: counts a failure, or attaches the user to the call's session. */

@@ -37,27 +37,14 @@ static int pb_logout(struct gw_call *call, struct amf_value **result)
  * cfg.phonebook_cache bytes, least recently used entries go first.
  * ---------------------------------------------------------------------------------------------- */
 
-static void pb_unlink(struct gateway *gw, struct gw_pbcache *e)
-{
-    if (e->prev) e->prev->next = e->next;
-    else gw->pb_head = e->next;
-    if (e->next) e->next->prev = e->prev;
-    else gw->pb_tail = e->prev;
-    e->prev = e->next = NULL;
-}
-
-static void pb_front(struct gateway *gw, struct gw_pbcache *e)
-{
-    e->next = gw->pb_head;
-    if (gw->pb_head) gw->pb_head->prev = e;
-    gw->pb_head = e;
-    if (!gw->pb_tail) gw->pb_tail = e;
-}
+/* The most and least recently used entries, or NULL. */
+#define PB_TAIL(gw) ((struct gw_pbcache *)(gw)->pb_lru.tail)
+#define PB_HEAD(gw) ((struct gw_pbcache *)(gw)->pb_lru.head)
 
 static void pb_remove(struct gateway *gw, struct gw_pbcache *e)
 {
     hmap_del(&gw->pb_cache, e->user);
-    pb_unlink(gw, e);
+    gw_lru_unlink(&gw->pb_lru, &e->link);
     gw->pb_bytes -= e->len;
     free(e->blob);
     free(e);
@@ -66,9 +53,9 @@ static void pb_remove(struct gateway *gw, struct gw_pbcache *e)
 const struct gw_pbcache *gw_pbcache_get(struct gateway *gw, const char *user)
 {
     struct gw_pbcache *e = hmap_get(&gw->pb_cache, user);
-    if (e && gw->pb_head != e) {
-        pb_unlink(gw, e);
-        pb_front(gw, e);
+    if (e && PB_HEAD(gw) != e) {
+        gw_lru_unlink(&gw->pb_lru, &e->link);
+        gw_lru_push_front(&gw->pb_lru, &e->link);
     }
     return e;
 }
@@ -83,7 +70,7 @@ void gw_pbcache_put(struct gateway *gw, const char *user, const uint8_t *blob, s
 {
     gw_pbcache_drop(gw, user);
     if (!gw->cfg.phonebook_cache || len > gw->cfg.phonebook_cache / 4) return; /* one user may not flush all */
-    while (gw->pb_tail && gw->pb_bytes + len > gw->cfg.phonebook_cache) pb_remove(gw, gw->pb_tail);
+    while (PB_TAIL(gw) && gw->pb_bytes + len > gw->cfg.phonebook_cache) pb_remove(gw, PB_TAIL(gw));
     struct gw_pbcache *e = calloc(1, sizeof *e);
     uint8_t *copy = malloc(len ? len : 1);
     if (!e || !copy) {
@@ -100,13 +87,13 @@ void gw_pbcache_put(struct gateway *gw, const char *user, const uint8_t *blob, s
         free(e);
         return;
     }
-    pb_front(gw, e);
+    gw_lru_push_front(&gw->pb_lru, &e->link);
     gw->pb_bytes += len;
 }
 
 void gw_pbcache_free(struct gateway *gw)
 {
-    while (gw->pb_head) pb_remove(gw, gw->pb_head);
+    while (PB_HEAD(gw)) pb_remove(gw, PB_HEAD(gw));
     hmap_free(&gw->pb_cache);
 }
 

@@ -24,33 +24,19 @@ void gw_sessions_init(struct gateway *gw)
 {
     hmap_init(&gw->by_cookie);
     hmap_init(&gw->by_dsid);
-    gw->lru_head = gw->lru_tail = NULL;
+    gw->lru.head = gw->lru.tail = NULL;
     gw->nsessions = 0;
 }
 
-static void lru_unlink(struct gateway *gw, struct gw_session *s)
-{
-    if (s->prev) s->prev->next = s->next;
-    else gw->lru_head = s->next;
-    if (s->next) s->next->prev = s->prev;
-    else gw->lru_tail = s->prev;
-    s->prev = s->next = NULL;
-}
-
-static void lru_push_front(struct gateway *gw, struct gw_session *s)
-{
-    s->prev = NULL;
-    s->next = gw->lru_head;
-    if (gw->lru_head) gw->lru_head->prev = s;
-    gw->lru_head = s;
-    if (!gw->lru_tail) gw->lru_tail = s;
-}
+/* The most and least recently used sessions, or NULL. */
+#define LRU_HEAD(gw) ((struct gw_session *)(gw)->lru.head)
+#define LRU_TAIL(gw) ((struct gw_session *)(gw)->lru.tail)
 
 static void session_drop(struct gateway *gw, struct gw_session *s)
 {
     hmap_del(&gw->by_cookie, s->cookie);
     hmap_del(&gw->by_dsid, s->dsid);
-    lru_unlink(gw, s);
+    gw_lru_unlink(&gw->lru, &s->link);
     gw->nsessions--;
     sodium_memzero(s, sizeof *s);
     free(s);
@@ -58,7 +44,7 @@ static void session_drop(struct gateway *gw, struct gw_session *s)
 
 void gw_sessions_free(struct gateway *gw)
 {
-    while (gw->lru_head) session_drop(gw, gw->lru_head);
+    while (LRU_HEAD(gw)) session_drop(gw, LRU_HEAD(gw));
     hmap_free(&gw->by_cookie);
     hmap_free(&gw->by_dsid);
 }
@@ -78,9 +64,9 @@ static struct gw_session *touch(struct gateway *gw, struct gw_session *s)
     }
     s->last_used = now;
     s->gen = gw->req_gen;
-    if (gw->lru_head != s) {
-        lru_unlink(gw, s);
-        lru_push_front(gw, s);
+    if (LRU_HEAD(gw) != s) {
+        gw_lru_unlink(&gw->lru, &s->link);
+        gw_lru_push_front(&gw->lru, &s->link);
     }
     return s;
 }
@@ -105,12 +91,12 @@ struct gw_session *gw_session_by_dsid(struct gateway *gw, const char *dsid)
 static int make_room(struct gateway *gw)
 {
     double now = rl_now();
-    for (struct gw_session *s = gw->lru_tail, *prev; s && expired(gw, s, now); s = prev) {
-        prev = s->prev;
+    for (struct gw_session *s = LRU_TAIL(gw), *prev; s && expired(gw, s, now); s = prev) {
+        prev = (struct gw_session *)s->link.prev;
         if (!s->pins) session_drop(gw, s); /* a request waiting for a password check holds it */
     }
     if (gw->nsessions < (size_t)gw->cfg.max_sessions) return 0;
-    for (struct gw_session *s = gw->lru_tail; s; s = s->prev)
+    for (struct gw_session *s = LRU_TAIL(gw); s; s = (struct gw_session *)s->link.prev)
         if (!s->user[0] && s->gen != gw->req_gen && !s->pins) {
             session_drop(gw, s);
             return 0;
@@ -136,7 +122,7 @@ struct gw_session *gw_session_new(struct gateway *gw)
         free(s);
         return NULL;
     }
-    lru_push_front(gw, s);
+    gw_lru_push_front(&gw->lru, &s->link);
     gw->nsessions++;
     return s;
 }
@@ -158,8 +144,8 @@ int gw_session_rotate(struct gateway *gw, struct gw_session *s)
 size_t gw_sessions_revoke(struct gateway *gw, const char *user)
 {
     size_t n = 0;
-    for (struct gw_session *s = gw->lru_head, *next; s; s = next) {
-        next = s->next;
+    for (struct gw_session *s = LRU_HEAD(gw), *next; s; s = next) {
+        next = (struct gw_session *)s->link.next;
         if (!s->user[0] || strcmp(s->user, user) != 0) continue;
         n++;
         if (s->pins) { /* a request waiting for a password check holds it: log it out in place */

@@ -98,9 +98,9 @@ static void setup(void)
     c.max_body = 1u << 16;
     c.max_sessions = 64;
     c.phonebook_max = 10;
-    c.login_rate = 1000000;
-    c.login_burst = 1000000;
-    c.addr_max_failures = 1000000;
+    c.throttle.rate = 1000000;
+    c.throttle.burst = 1000000;
+    c.throttle.addr_max_failures = 1000000;
     char err[128];
     g_gw = gateway_new(&c, &g_store, err, sizeof err);
     FZ_CHECK(g_gw);

@@ -43,7 +43,7 @@ static struct gateway_config test_cfg(void)
     gateway_config_default(&c);
     c.phonebook_max = 3;
     c.max_sessions = 8;
-    c.lock_check_interval = 1;
+    c.throttle.lock_check_interval = 1;
     c.crossdomain = "*.example.com, flash.example.org";
     c.crossdomain_secure = 0;
     return c;
@@ -721,8 +721,8 @@ static void test_fixtures(void **state)
 static int setup_async(void **state)
 {
     struct gateway_config c = test_cfg();
-    c.login_rate = 1; /* tokens: 2 at once, then one a second */
-    c.login_burst = 2;
+    c.throttle.rate = 1; /* tokens: 2 at once, then one a second */
+    c.throttle.burst = 2;
     if (setup_cfg(state, &c) < 0) return -1;
     struct fx *f = *state;
     f->base = event_base_new();
