@@ -111,14 +111,14 @@ def real(ymsg, ymsgd):
 
 
 if __name__ == "__main__":
-    # test_probe.py leaky YMSG   |   test_probe.py ymsgd YMSG YMSGD (exit 77 = skip when ymsgd is not built)
+    # test_probe.py leaky YMSG   |   test_probe.py ymsgd YMSG YMSGD (a missing ymsgd fails)
     mode, ymsg = sys.argv[1], sys.argv[2]
     if mode == "leaky":
         leaky(ymsg)
     else:
         ymsgd = sys.argv[3] if len(sys.argv) > 3 else ""
         if not ymsgd or not os.path.exists(ymsgd):
-            print("ymsgd not built: skipping")
-            sys.exit(77)
+            print("FAIL: ymsgd not given or not built: %r" % ymsgd)
+            sys.exit(1)
         real(ymsg, ymsgd)
     print("ok")

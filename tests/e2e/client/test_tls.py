@@ -18,8 +18,8 @@ def make_ca(d, name):
 
 def run(ymsg, ymsgd):
     if not shutil.which("openssl"):
-        print("openssl command not installed: skipping")
-        sys.exit(77)
+        print("FAIL: the openssl command is not installed (scripts/deps.sh installs it)")
+        sys.exit(1)
     import tempfile
     d = tempfile.mkdtemp(prefix="ymsg-tls-")
     make_ca(d, "ca")
