@@ -93,6 +93,7 @@ static void gateway_reply(struct evhttp_request *req, const char *peer, const ch
 
 /* A request waiting for a password check. */
 struct http_wait {
+    struct http_server *hs;     /* the front (its guard tells us of the close) */
     struct evhttp_request *req; /* the evhttp request (alive until replied to, see on_conn_close) */
     struct gw_req *pend;        /* the gateway's side */
     int detached;               /* evhttp dropped the connection but kept the request: replying frees it */
@@ -117,7 +118,7 @@ static void on_gateway_done(void *arg, struct gw_response *out)
 {
     struct http_wait *w = arg;
     struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
-    if (evcon) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (evcon && http_set_closecb(w->hs, w->req, NULL, NULL) < 0) evhttp_connection_set_closecb(evcon, NULL, NULL);
     if (out) {
         gateway_reply(w->req, w->peer, w->path, out);
     } else if (w->detached) {
@@ -167,11 +168,13 @@ static void on_gateway(struct evhttp_request *req, const char *path, const char 
         evhttp_send_error(req, 503, "Service Unavailable");
         return;
     }
+    w->hs = gw->hs;
     w->req = req;
     w->pend = pend;
     snprintf(w->peer, sizeof w->peer, "%s", peer);
     snprintf(w->path, sizeof w->path, "%s", path);
-    evhttp_connection_set_closecb(evcon, on_conn_close, w);
+    /* Chained behind the connection guard's own callback (which gives the per-address slot back). */
+    if (http_set_closecb(gw->hs, req, on_conn_close, w) < 0) evhttp_connection_set_closecb(evcon, on_conn_close, w);
     gateway_pending_wait(pend, on_gateway_done, w);
 }
 

@@ -192,6 +192,8 @@ struct http_conn {
     struct http_conn *next, *prev;  /* http_server.conns */
     void (*taken_cb)(struct evhttp_connection *, void *); /* HC_TAKEN: the new owner's close callback */
     void *taken_arg;                /* its argument */
+    void (*wait_cb)(struct evhttp_connection *, void *); /* a handler holding a request: told of the close */
+    void *wait_arg;                 /* its argument */
 };
 
 /* Ends the connection as if the client had gone: evhttp sees EOF and frees it through its own paths
@@ -360,6 +362,7 @@ static void guard_closecb(struct evhttp_connection *evcon, void *arg)
 {
     struct http_conn *hc = arg;
     struct http_server *hs = hc->hs;
+    if (hc->wait_cb) hc->wait_cb(evcon, hc->wait_arg);
     if (hc->taken_cb) hc->taken_cb(evcon, hc->taken_arg);
     if (hc->tls) {
         SSL *ssl = bufferevent_openssl_get_ssl(hc->bev);
@@ -619,19 +622,35 @@ void http_free(struct http_server *hs)
     free(hs);
 }
 
-int http_takeover(struct http_server *hs, struct evhttp_request *req,
-                  void (*closecb)(struct evhttp_connection *, void *), void *arg)
+/* The guard of req's connection, or NULL. */
+static struct http_conn *guard_of(struct http_server *hs, struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    for (struct http_conn *hc = hs->conns; bev && hc; hc = hc->next) {
-        if (hc->bev != bev) continue;
-        hc->phase = HC_TAKEN;
-        if (hc->armed) event_del(hc->timer);
-        hc->armed = 0;
-        hc->taken_cb = closecb;
-        hc->taken_arg = arg;
-        return 0;
-    }
-    return -1;
+    for (struct http_conn *hc = hs->conns; bev && hc; hc = hc->next)
+        if (hc->bev == bev) return hc;
+    return NULL;
+}
+
+int http_set_closecb(struct http_server *hs, struct evhttp_request *req,
+                     void (*closecb)(struct evhttp_connection *, void *), void *arg)
+{
+    struct http_conn *hc = guard_of(hs, req);
+    if (!hc) return -1;
+    hc->wait_cb = closecb;
+    hc->wait_arg = arg;
+    return 0;
+}
+
+int http_takeover(struct http_server *hs, struct evhttp_request *req,
+                  void (*closecb)(struct evhttp_connection *, void *), void *arg)
+{
+    struct http_conn *hc = guard_of(hs, req);
+    if (!hc) return -1;
+    hc->phase = HC_TAKEN;
+    if (hc->armed) event_del(hc->timer);
+    hc->armed = 0;
+    hc->taken_cb = closecb;
+    hc->taken_arg = arg;
+    return 0;
 }

@@ -44,6 +44,12 @@ void http_reply(struct evhttp_request *req, int code, const char *reason, const 
                 const void *body, size_t len);
 
 struct evhttp_connection;
+/* A handler that holds a request (answers later, e.g. after a password check) learns that its
+ * connection is going away through closecb (NULL: no longer).  Never evhttp_connection_set_closecb()
+ * on our connections: it would replace the guard's callback, and the connection's per-address slot
+ * would never come back.  Returns 0, or -1 when req's connection is not one of ours. */
+int http_set_closecb(struct http_server *hs, struct evhttp_request *req,
+                     void (*closecb)(struct evhttp_connection *, void *), void *arg);
 /* A handler that keeps the connection for another protocol (the WebSocket upgrade, server/http/ws.c):
  * the request checks stop reading its bytes as HTTP, and closecb runs when evhttp frees the
  * connection (the per-address count is released after it).  Returns 0, or -1 when req's connection is
