@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-build}
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-dev libssl-dev
             libsqlite3-dev libsodium-dev libpcap-dev libncurses-dev libcrypt-dev libcmocka-dev
-            libwslay-dev emscripten libsystemd-dev)
+            libwslay-dev libexpat1-dev emscripten libsystemd-dev)
 test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl
            openssl
            # building the three real clients of ../shared/peers (tests/interop/peers; list from its README)

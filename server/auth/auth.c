@@ -20,7 +20,8 @@ struct token {
 struct auth {
     struct server *srv;      /* config and store */
     struct hmap tokens;      /* token -> struct token */
-    struct hmap logins;      /* Y cookie value -> struct auth_login */
+    struct hmap logins;      /* Y cookie value -> struct auth_login (crumb not spent yet) */
+    struct hmap web;         /* Y cookie value -> struct auth_login whose crumb a 0x54 login spent (/yab) */
     struct login_throttle lt; /* the one login throttle of every path (ratelimit.h) */
     struct pwworker *workers; /* argon2id checks off the loop (NULL = inline) */
     char decoy[256];          /* hash checked for unknown accounts, so they cost the same */
@@ -52,6 +53,7 @@ struct auth *auth_new(struct server *srv)
     a->srv = srv;
     hmap_init(&a->tokens);
     hmap_init(&a->logins);
+    hmap_init(&a->web);
     const struct config *cfg = srv->cfg;
     struct login_throttle_config tc;
     auth_throttle_config(cfg, &tc);
@@ -91,6 +93,7 @@ void auth_free(struct auth *a)
     auth_shutdown(a);
     free_map(&a->tokens, sizeof(struct token));
     free_map(&a->logins, sizeof(struct auth_login));
+    free_map(&a->web, sizeof(struct auth_login));
     lt_free(&a->lt);
     free(a);
 }
@@ -106,12 +109,15 @@ void auth_sweep(struct auth *a)
             hmap_iter_del(&a->tokens, &pos);
             free(v);
         }
-    pos = 0;
-    while (hmap_next(&a->logins, &pos, &k, &v))
-        if (((struct auth_login *)v)->expires <= now) {
-            hmap_iter_del(&a->logins, &pos);
-            free(v);
-        }
+    struct hmap *maps[] = {&a->logins, &a->web};
+    for (size_t m = 0; m < 2; m++) {
+        pos = 0;
+        while (hmap_next(maps[m], &pos, &k, &v))
+            if (((struct auth_login *)v)->expires <= now) {
+                hmap_iter_del(maps[m], &pos);
+                free(v);
+            }
+    }
     lt_sweep(&a->lt, now, 1);
 }
 
@@ -152,6 +158,7 @@ size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t
     size_t other = 0;
     size_t nt = drop_user_entries(&a->tokens, user, sizeof(struct token));
     size_t nc = drop_user_entries(&a->logins, user, sizeof(struct auth_login));
+    drop_user_entries(&a->web, user, sizeof(struct auth_login)); /* web cookies of spent crumbs: not in *cookies */
     for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
     if (tokens) *tokens = nt;
     if (cookies) *cookies = nc;
@@ -383,12 +390,40 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
     cookie_core(y, 'Y', yv, sizeof yv);
     cookie_core(t, 'T', tv, sizeof tv);
     struct auth_login *l = hmap_del(&a->logins, yv);
-    if (!l) return -1;
+    if (!l) {
+        /* A replay of a spent crumb ends its cookies for the web too. */
+        if ((l = hmap_del(&a->web, yv))) {
+            sodium_memzero(l, sizeof *l);
+            free(l);
+        }
+        return -1;
+    }
     int ok = l->expires > rl_now() && strcmp(l->user, user) == 0 && ymsg_ct_streq(l->t, tv) &&
              ymsg_auth16_response(l->crumb, challenge, want) == 0 && ymsg_ct_streq(want, resp307);
+    if (ok) {
+        /* The crumb is spent; the Y/T pair stays valid for the web (/yab, auth_cookie_user) until it
+         * expires or the account is revoked, as Yahoo's cookies did.  A full table only costs the web
+         * use, never the login. */
+        sodium_memzero(l->crumb, sizeof l->crumb);
+        if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
+        if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
+    }
     sodium_memzero(l, sizeof *l);
     free(l);
     return ok ? 0 : -1;
+}
+
+int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAME_MAX_LEN + 1])
+{
+    char yv[256], tv[256];
+    if (!y || !t) return -1;
+    cookie_core(y, 'Y', yv, sizeof yv);
+    cookie_core(t, 'T', tv, sizeof tv);
+    const struct auth_login *l = hmap_get(&a->logins, yv);
+    if (!l) l = hmap_get(&a->web, yv);
+    if (!l || l->expires <= rl_now() || !ymsg_ct_streq(l->t, tv)) return -1;
+    snprintf(user, NAME_MAX_LEN + 1, "%s", l->user);
+    return 0;
 }
 
 int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge, const char *r6,

@@ -9,6 +9,7 @@
 #define YMSGD_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server.h"
 
@@ -46,9 +47,14 @@ void auth_shutdown(struct auth *a);
 /* pwtoken_login: consumes a token; on success fills *out (crumb and cookies) and returns 0, else -1. */
 int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out);
 /* 0x54 (v16): finds the crumb issued with Y cookie y (text up to the first ';'), checks T, user and
- * 307 = Y64(MD5(crumb ‖ challenge)); consumes the crumb either way.  Returns 0 ok, -1 bad/expired. */
+ * 307 = Y64(MD5(crumb ‖ challenge)); the crumb works once.  A failure ends the cookies too.  Returns 0
+ * ok, -1 bad/expired/replayed. */
 int auth_cookie_login(struct auth *a, const char *user, const char *y, const char *t, const char *challenge,
                       const char *resp307);
+/* The web's check (GET/POST /yab): the account whose pwtoken_login issued this Y/T pair (either may
+ * carry a "Y="/"T=" prefix and a "; …" tail), while it lasts (crumb_lifetime) and until the account is
+ * revoked; before or after the 0x54 login alike.  0 with *user filled, else -1. */
+int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAME_MAX_LEN + 1]);
 /* 0x54 (method 0): checks keys 6/96 against the stored P/C under the throttling policy.  Returns a
  * 0x54 key-66 code: 0 ok, 13 wrong password or no such user, 14 locked or throttled, 52 store trouble. */
 int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge,

@@ -73,6 +73,10 @@ struct config {
     long amf_phonebook_cache;   /* AMF gateway: bytes of stored phonebooks kept in memory for reads */
     char *amf_crossdomain;      /* AMF gateway: domains allowed by /crossdomain.xml ("" = none) */
     int amf_crossdomain_secure; /* AMF gateway: off adds secure="false" (HTTP SWFs may call HTTPS) */
+    long yab_max_body;          /* address book: largest POST /yab body in bytes */
+    long yab_max_value;         /* address book: bytes of one attribute value in a POST */
+    long yab_max_records;       /* address book: <ct> records in one POST */
+    long yab_max_reply;         /* address book: largest /yab answer in bytes */
     int data_dir_set;           /* data_dir came from a flag or the config file (not the default) */
     char *web_root;             /* browser apps' files ("" = the build tree's web/www, else the installed one) */
     long web_max_file;          /* largest static file served (bytes) */

@@ -14,7 +14,6 @@
 #include "store.h"
 #include "internal.h"
 
-#define GW_TEXT "text/plain; charset=utf-8"
 #define GW_AMF "application/x-amf"
 #define GW_MAX_TARGET 256    /* longest "Service.method" / response URI we act on */
 
@@ -32,6 +31,10 @@ void gateway_config_default(struct gateway_config *c)
     c->phonebook_cache = 16u << 20;
     c->crossdomain = "";
     c->crossdomain_secure = 1;
+    c->yab_max_body = 64u << 10;
+    c->yab_max_value = 1024;
+    c->yab_max_records = 100;
+    c->yab_max_reply = 8u << 20;
     c->throttle = (struct login_throttle_config){
         .rate = 5,
         .burst = 20,
@@ -105,6 +108,12 @@ struct gateway *gateway_new(const struct gateway_config *cfg, struct store *st, 
     randombytes_buf(gw->mac_key, sizeof gw->mac_key);
     gw_registry_add(&gw->reg, &gw_phonebook_service);
     return gw;
+}
+
+void gateway_set_cookie_auth(struct gateway *gw, gw_cookie_fn fn, void *arg)
+{
+    gw->cookie_auth = fn;
+    gw->cookie_arg = arg;
 }
 
 void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const char *decoy_hash)

@@ -40,6 +40,10 @@ struct gateway_config {
     const char *crossdomain;    /* domains for crossdomain.xml, comma or space separated ("" = none) */
     int crossdomain_secure;     /* 0: allow-access-from carries secure="false" (HTTP SWFs may call HTTPS) */
     struct login_throttle_config throttle; /* the gateway's own login throttle (ymsgd: auth's, see glue.c) */
+    size_t yab_max_body;        /* bytes of a POST /yab body (413 beyond) */
+    size_t yab_max_value;       /* bytes of one attribute value in a POST /yab */
+    uint32_t yab_max_records;   /* <ct> records in one POST /yab */
+    size_t yab_max_reply;       /* bytes of a /yab answer (the whole address book) */
 };
 
 /* Defaults (documented in docs/ymsgd.8 and gateway.c). */
@@ -103,6 +107,22 @@ void gateway_set_throttle(struct gateway *gw, struct login_throttle *lt, const c
  * phonebook.  Returns the number of sessions ended. */
 size_t gateway_revoke_user(struct gateway *gw, const char *user);
 
+/* The address book (GET/POST /yab/us, yab.c) of an account the caller has authenticated. */
+struct gw_yab_request {
+    const char *user;           /* the account the Y/T cookies belong to */
+    const char *query;          /* the URL's query (sync=1 on POST; diffs, t on GET) or NULL */
+    const uint8_t *body;        /* POST body (len bytes) */
+    size_t len;                 /* its length */
+    const char *peer;           /* client address (logs) */
+    int is_post;                /* 1: POST (add/edit records), else GET (the whole book) */
+};
+/* Fills *out (free out->body): 200 with XML, or an error status with a one-line text. */
+void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out);
+/* Who a Y/T cookie pair belongs to (ymsgd: auth_cookie_user; a failure is counted against peer).
+ * 0 with user (cap bytes) filled, else -1.  Without it /yab answers 403. */
+typedef int (*gw_cookie_fn)(void *arg, const char *peer, const char *y, const char *t, char *user, size_t cap);
+void gateway_set_cookie_auth(struct gateway *gw, gw_cookie_fn fn, void *arg);
+
 /* The crossdomain.xml document built from the config (NUL-terminated). */
 const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 
@@ -111,7 +131,7 @@ const char *gateway_crossdomain(const struct gateway *gw, size_t *len);
 int gateway_crossdomain_check(const char *domains, char *err, size_t errlen);
 int gateway_set_crossdomain(struct gateway *gw, const char *domains, int secure, char *err, size_t errlen);
 
-/* Registers /api, /api.php, /gateway, /amf and /crossdomain.xml on hs.  Returns 0 or -1. */
+/* Registers /api, /api.php, /gateway, /amf, /crossdomain.xml and /yab/... on hs.  Returns 0 or -1. */
 int gateway_register(struct gateway *gw, struct http_server *hs);
 
 /* ymsgd start-up (glue.c): a gateway configured from srv->cfg (the amf_* knobs and the login

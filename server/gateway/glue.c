@@ -10,6 +10,20 @@
 
 static size_t revoke_cb(void *arg, const char *user) { return gateway_revoke_user(arg, user); }
 
+/* /yab: the account of a Y/T pair from pwtoken_login (as long as the pager would take it); a wrong
+ * pair is a failed login of the address. */
+static int cookie_cb(void *arg, const char *peer, const char *y, const char *t, char *user, size_t cap)
+{
+    struct auth *a = arg;
+    char u[NAME_MAX_LEN + 1];
+    if (auth_cookie_user(a, y, t, u) < 0) {
+        auth_login_failed(a, peer, NULL);
+        return -1;
+    }
+    snprintf(user, cap, "%s", u);
+    return 0;
+}
+
 struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
 {
     const struct config *k = srv->cfg;
@@ -34,10 +48,15 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.crossdomain = k->amf_crossdomain;
     c.crossdomain_secure = k->amf_crossdomain_secure;
     auth_throttle_config(k, &c.throttle);
+    c.yab_max_body = (size_t)k->yab_max_body;
+    c.yab_max_value = (size_t)k->yab_max_value;
+    c.yab_max_records = (uint32_t)k->yab_max_records;
+    c.yab_max_reply = (size_t)k->yab_max_reply;
     struct gateway *gw = gateway_new(&c, srv->st, err, errlen);
     if (!gw) return NULL;
     /* One throttle for every login path: the gateway's failures and budget are the token login's. */
     gateway_set_throttle(gw, auth_throttle(srv->auth), auth_decoy_hash(srv->auth));
+    gateway_set_cookie_auth(gw, cookie_cb, srv->auth);
     /* Revoking a user (password change, deletion) ends their AMF sessions too. */
     if (auth_on_revoke(srv->auth, revoke_cb, gw) < 0) {
         snprintf(err, errlen, "gateway: cannot register the revoker");

@@ -18,18 +18,21 @@
 #include "log.h"
 #include "internal.h"
 
-/* The YMSGAMF value from a Cookie header ("a=1; YMSGAMF=abc; b=2"), or "" when absent. */
-static void cookie_value(const char *hdr, char out[GW_COOKIE_LEN + 1])
+/* The first value of cookie `name` in a Cookie header ("a=1; YMSGAMF=abc; T=z=…") that is want bytes
+ * long (0: of any length below cap), or "" (longer values are cut to cap-1 bytes, and then fail the
+ * check they are for). */
+static void cookie_named(const char *hdr, const char *name, size_t want, char *out, size_t cap)
 {
-    size_t nl = strlen(GW_COOKIE_NAME);
+    size_t nl = strlen(name);
     out[0] = 0;
     while (hdr && *hdr) {
         while (*hdr == ' ' || *hdr == ';' || *hdr == '\t') hdr++;
         size_t n = strcspn(hdr, ";");
-        if (n > nl && !strncmp(hdr, GW_COOKIE_NAME, nl) && hdr[nl] == '=') {
+        if (n > nl && !strncmp(hdr, name, nl) && hdr[nl] == '=') {
             size_t vl = n - nl - 1;
-            while (vl && (hdr[nl + 1 + vl - 1] == ' ' || hdr[nl + 1 + vl - 1] == '\t')) vl--;
-            if (vl == GW_COOKIE_LEN) {
+            while (vl && (hdr[nl + vl] == ' ' || hdr[nl + vl] == '\t')) vl--;
+            if (!want || vl == want) {
+                if (vl >= cap) vl = cap - 1;
                 memcpy(out, hdr + nl + 1, vl);
                 out[vl] = 0;
                 return;
@@ -137,7 +140,7 @@ static void on_gateway(struct evhttp_request *req, const char *path, const char 
     struct evbuffer *ib = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(ib);
     http_peer_addr(req, peer, sizeof peer);
-    cookie_value(evhttp_find_header(in_h, "Cookie"), cookie);
+    cookie_named(evhttp_find_header(in_h, "Cookie"), GW_COOKIE_NAME, GW_COOKIE_LEN, cookie, sizeof cookie);
     struct gw_request in = {
         .body = NULL,
         .len = len,
@@ -193,11 +196,53 @@ static void on_crossdomain(struct evhttp_request *req, const char *path, const c
     send_reply(req, 200, "OK", "text/x-cross-domain-policy", x, len, 0);
 }
 
+/* GET/POST /yab/…: the Y/T cookies of a token login name the account; yab.c does the rest. */
+static void on_yab(struct evhttp_request *req, const char *path, const char *query, void *arg)
+{
+    struct gateway *gw = arg;
+    char peer[64], y[256], t[256], user[GW_USER_MAX + 1];
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    struct evkeyvalq *in_h = evhttp_request_get_input_headers(req);
+    http_peer_addr(req, peer, sizeof peer);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+        static const char msg[] = "yab: GET or POST\n";
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, POST");
+        send_reply(req, 405, "Method Not Allowed", GW_TEXT, msg, sizeof msg - 1, 0);
+        return;
+    }
+    const char *ch = evhttp_find_header(in_h, "Cookie");
+    cookie_named(ch, "Y", 0, y, sizeof y);
+    cookie_named(ch, "T", 0, t, sizeof t);
+    if (!gw->cookie_auth || !y[0] || !t[0] || gw->cookie_auth(gw->cookie_arg, peer, y, t, user, sizeof user) < 0) {
+        static const char msg[] = "yab: log in first (Y and T cookies of /config/pwtoken_login)\n";
+        log_event(LOG_INFO, peer, NULL, "yab_refused", 403, "%s", y[0] && t[0] ? "unknown or expired cookies" : "no cookies");
+        send_reply(req, 403, "Forbidden", GW_TEXT, msg, sizeof msg - 1, 0);
+        return;
+    }
+    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(ib);
+    struct gw_yab_request in = {user, query, NULL, len, peer, cmd == EVHTTP_REQ_POST};
+    /* Only make the body contiguous when it will be read. */
+    if (in.is_post && len <= gw->cfg.yab_max_body) in.body = len ? evbuffer_pullup(ib, -1) : (const uint8_t *)"";
+    if (in.is_post && len && len <= gw->cfg.yab_max_body && !in.body) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    struct gw_response out;
+    gateway_yab(gw, &in, &out);
+    if (!out.body && out.status == 0) {
+        evhttp_send_error(req, 500, "Internal Server Error");
+        return;
+    }
+    send_reply(req, out.status, out.reason, out.content_type, out.body, out.len, 1);
+}
+
 int gateway_register(struct gateway *gw, struct http_server *hs)
 {
     static const char *const paths[] = {"/api", "/api.php", "/gateway", "/amf"};
     gw->hs = hs;
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (http_register(hs, paths[i], on_gateway, gw) < 0) return -1;
+    if (http_register(hs, "/yab/*", on_yab, gw) < 0) return -1;
     return http_register(hs, "/crossdomain.xml", on_crossdomain, gw);
 }

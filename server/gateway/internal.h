@@ -12,6 +12,7 @@
 #include "gateway.h"
 #include "service.h"
 
+#define GW_TEXT "text/plain; charset=utf-8" /* content type of error texts */
 #define GW_USER_MAX 32  /* longest account name (ymsgd's NAME_MAX_LEN) */
 #define GW_MAX_PASSWORD 1024 /* longer passwords are refused without hashing */
 
@@ -90,6 +91,8 @@ struct gateway {
     size_t crossdomain_len;         /* its length */
     char *crossdomain_domains;      /* copy of cfg.crossdomain */
     struct http_server *hs;         /* front the routes are registered on (NULL in tests) */
+    gw_cookie_fn cookie_auth;       /* who a Y/T cookie pair belongs to (/yab), NULL = nobody */
+    void *cookie_arg;               /* its argument */
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
 };
 
@@ -158,6 +161,16 @@ struct gw_session *gw_session_new(struct gateway *gw);
  * the old ones learns nothing).  0, or -1 when memory is short (s then stays reachable by neither
  * index until it expires, but callers may go on using it). */
 int gw_session_rotate(struct gateway *gw, struct gw_session *s);
+/* The stored phonebook (one format byte, 0 = AMF0 or 3 = AMF3, then that encoding of the list), for
+ * Phonebook.sync and the address book (yab.c). */
+enum { GW_PB_OK = 0, GW_PB_NOMEM = -1, GW_PB_STORE = -2, GW_PB_FORMAT = -3, GW_PB_CORRUPT = -4, GW_PB_ENCODE = -5 };
+/* user's list decoded into arena (an empty array when there is none); *enc = AMF_AMF0/AMF_AMF3 as
+ * stored (AMF3 for none).  GW_PB_OK or an error (corruption is logged, naming peer and user). */
+int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, struct amf_value **list,
+               int *enc);
+/* Replaces user's list with list in encoding enc, through the cache.  GW_PB_OK, GW_PB_STORE, or
+ * GW_PB_ENCODE with the reason in why. */
+int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen);
 /* Ends every session logged in as user (revocation); returns how many. */
 size_t gw_sessions_revoke(struct gateway *gw, const char *user);
 /* A random upper-case 8-4-4-4-12 UUID (version 4). */

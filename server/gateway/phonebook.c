@@ -97,52 +97,83 @@ void gw_pbcache_free(struct gateway *gw)
     hmap_free(&gw->pb_cache);
 }
 
-/* The stored list, or an empty array when the user has none. */
-static int load(struct gw_call *call, struct amf_value **result)
+int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, struct amf_value **list,
+               int *enc)
 {
-    struct gateway *gw = call->gw;
-    const struct gw_pbcache *c = gw_pbcache_get(gw, call->sess->user);
+    const struct gw_pbcache *c = gw_pbcache_get(gw, user);
     uint8_t *copy;
     long n;
+    *enc = AMF_AMF3;
     if (c) {
         n = (long)c->len;
         if (n == 0) {
-            *result = amf_new_array(call->arena);
-            return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
+            *list = amf_new_array(arena);
+            return *list ? GW_PB_OK : GW_PB_NOMEM;
         }
         /* Copy into the request arena so the decoded strings can borrow from it. */
-        if ((copy = amf_arena_alloc(call->arena, (size_t)n))) memcpy(copy, c->blob, (size_t)n);
+        if ((copy = amf_arena_alloc(arena, (size_t)n))) memcpy(copy, c->blob, (size_t)n);
     } else {
         uint8_t *blob = NULL;
-        n = gw->st->phonebook_get(gw->st, call->sess->user, &blob);
+        n = gw->st->phonebook_get(gw->st, user, &blob);
         if (n == STORE_NOTFOUND || n == 0) {
             free(blob);
-            gw_pbcache_put(gw, call->sess->user, NULL, 0); /* "has none" is worth remembering too */
-            *result = amf_new_array(call->arena);
-            return *result ? 0 : gw_fault(call, GW_FAULT_BUSY, "out of memory");
+            gw_pbcache_put(gw, user, NULL, 0); /* "has none" is worth remembering too */
+            *list = amf_new_array(arena);
+            return *list ? GW_PB_OK : GW_PB_NOMEM;
         }
-        if (n < 0) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the phonebook store is unavailable");
-        gw_pbcache_put(gw, call->sess->user, blob, (size_t)n);
-        if ((copy = amf_arena_alloc(call->arena, (size_t)n))) memcpy(copy, blob, (size_t)n);
+        if (n < 0) return GW_PB_STORE;
+        gw_pbcache_put(gw, user, blob, (size_t)n);
+        if ((copy = amf_arena_alloc(arena, (size_t)n))) memcpy(copy, blob, (size_t)n);
         free(blob);
     }
-    if (!copy) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
-    int enc = copy[0] == 3 ? AMF_AMF3 : AMF_AMF0;
-    if (copy[0] != 0 && copy[0] != 3)
-        return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook has an unknown format");
+    if (!copy) return GW_PB_NOMEM;
+    if (copy[0] != 0 && copy[0] != 3) return GW_PB_FORMAT;
+    *enc = copy[0] == 3 ? AMF_AMF3 : AMF_AMF0;
     /* Stored data was accepted under the limits of its time; read it back with generous ones so a
      * tightened config cannot make an existing phonebook unreadable. */
     struct amf_limits lim;
     amf_limits_default(&lim);
     struct amf_opts o = {&lim, NULL, AMF_DEC_BORROW};
     size_t used = 0;
-    int e = amf_decode(&o, call->arena, enc, copy + 1, (size_t)n - 1, result, &used);
+    int e = amf_decode(&o, arena, *enc, copy + 1, (size_t)n - 1, list, &used);
     if (e || used != (size_t)n - 1) {
-        log_event(LOG_ERROR, call->peer, call->sess->user, "amf_phonebook_corrupt", 0, "%s",
-                  e ? amf_strerror(e) : "trailing bytes");
-        return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook cannot be read");
+        log_event(LOG_ERROR, peer, user, "amf_phonebook_corrupt", 0, "%s", e ? amf_strerror(e) : "trailing bytes");
+        return GW_PB_CORRUPT;
     }
-    return 0;
+    return GW_PB_OK;
+}
+
+int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen)
+{
+    struct amf_buf buf;
+    amf_buf_init(&buf, gw->cfg.max_body + 1);
+    uint8_t tag = (uint8_t)enc;
+    int e = amf_buf_append(&buf, &tag, 1);
+    if (!e) e = amf_encode(&gw->opts, enc, list, &buf);
+    if (e) {
+        amf_buf_free(&buf);
+        snprintf(why, whylen, "%s", amf_strerror(e));
+        return GW_PB_ENCODE;
+    }
+    int rc = gw->st->phonebook_put(gw->st, user, buf.data, buf.len);
+    if (rc == STORE_OK) gw_pbcache_put(gw, user, buf.data, buf.len);
+    else gw_pbcache_drop(gw, user);
+    amf_buf_free(&buf);
+    return rc == STORE_OK ? GW_PB_OK : GW_PB_STORE;
+}
+
+/* The stored list, or an empty array when the user has none. */
+static int load(struct gw_call *call, struct amf_value **result)
+{
+    int enc;
+    switch (gw_pb_load(call->gw, call->sess->user, call->peer, call->arena, result, &enc)) {
+    case GW_PB_OK: return 0;
+    case GW_PB_NOMEM: return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+    case GW_PB_STORE: return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the phonebook store is unavailable");
+    case GW_PB_FORMAT:
+        return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook has an unknown format");
+    default: return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook cannot be read");
+    }
 }
 
 static int pb_sync(struct gw_call *call, struct amf_value **result)
@@ -158,20 +189,11 @@ static int pb_sync(struct gw_call *call, struct amf_value **result)
         return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: %llu entries exceed the limit of %ld (amf_phonebook_max); nothing stored",
                         (unsigned long long)count, gw->cfg.phonebook_max);
     int enc = call->amf3 || (list->flags & AMF_VF_AVMPLUS) ? AMF_AMF3 : AMF_AMF0;
-    struct amf_buf buf;
-    amf_buf_init(&buf, gw->cfg.max_body + 1);
-    uint8_t tag = (uint8_t)enc;
-    int e = amf_buf_append(&buf, &tag, 1);
-    if (!e) e = amf_encode(&gw->opts, enc, list, &buf);
-    if (e) {
-        amf_buf_free(&buf);
-        return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: the list cannot be stored: %s", amf_strerror(e));
-    }
-    int rc = gw->st->phonebook_put(gw->st, call->sess->user, buf.data, buf.len);
-    if (rc == STORE_OK) gw_pbcache_put(gw, call->sess->user, buf.data, buf.len);
-    else gw_pbcache_drop(gw, call->sess->user);
-    amf_buf_free(&buf);
-    if (rc != STORE_OK) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: could not store the phonebook");
+    char why[96];
+    int rc = gw_pb_store(gw, call->sess->user, enc, list, why, sizeof why);
+    if (rc == GW_PB_ENCODE)
+        return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: the list cannot be stored: %s", why);
+    if (rc != GW_PB_OK) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: could not store the phonebook");
     log_event(LOG_DEBUG, call->peer, call->sess->user, "amf_phonebook_stored", 0, "%llu entries",
               (unsigned long long)count);
     *result = list;

@@ -106,16 +106,10 @@ static void h_pwtoken_login(struct evhttp_request *req, const char *path, const 
     sodium_memzero(body, sizeof body);
 }
 
-/* libpurple and libyahoo2 fetch the address book (address.yahoo.com/yab/us?…) after logging in; an
- * empty 200 is what all three clients tolerate (YMSG.md §13.2 step 7). */
-static void h_yab(struct evhttp_request *req, const char *path, const char *query, void *arg)
-{
-    http_reply(req, 200, "OK", "text/xml", "", 0);
-}
-
 int login_http_register(struct http_server *hs, struct server *srv)
 {
-    if (http_register(hs, "/capacity", h_capacity, srv) < 0 || http_register(hs, "/yab/*", h_yab, srv) < 0 ||
+    /* The address book (/yab/..., fetched by libpurple and libyahoo2 after logging in) is the gateway's. */
+    if (http_register(hs, "/capacity", h_capacity, srv) < 0 ||
         http_register(hs, "/config/pwtoken_get", h_pwtoken_get, srv) < 0 ||
         http_register(hs, "/config/pwtoken_login", h_pwtoken_login, srv) < 0)
         return -1;
