@@ -1,0 +1,193 @@
+/* purple_yab.c - a headless libpurple 2.10.9 front end for the address book test (yab_purple.py): it
+ * logs one Yahoo account in with the real yahoo protocol plugin and prints what a Pidgin user would
+ * see of each buddy (its alias in the buddy list, the tooltip's fields), and renames buddies the way
+ * Pidgin's "Alias" dialog does (purple_blist_alias_buddy + serv_alias_buddy).  Built by the test
+ * against the real-client kit's libpurple (tests/interop/peers; the kit's own driver has no alias
+ * commands).
+ *
+ * Usage: purple_yab USER PASSWORD USERDIR [BUDDY=LOCAL_ALIAS ...]
+ *   each BUDDY=LOCAL_ALIAS is put in the local buddy list before the login, with that alias (empty:
+ *   none), as if Pidgin had kept it from an earlier session.
+ * Commands on stdin: show WHO | alias WHO TEXT | quit.
+ * Events on stdout: "EV signed-on USER", "EV connection-error DESC",
+ *   "EV show WHO alias=A server_alias=S local_alias=L" then "EV tip WHO LABEL=VALUE" per tooltip field. */
+#include <glib.h>
+#include <purple.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UI_ID "ymsgyab"
+
+static GMainLoop *loop;
+static PurpleAccount *acct;
+
+static void out(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void out(const char *fmt, ...)
+{
+    va_list ap;
+    printf("EV ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+/* ---- the glib main loop as libpurple's event loop ---- */
+struct io_watch {
+    PurpleInputFunction fn; /* libpurple's callback */
+    gpointer data;          /* its argument */
+};
+
+static gboolean io_cb(GIOChannel *ch, GIOCondition cond, gpointer d)
+{
+    struct io_watch *w = d;
+    PurpleInputCondition pc = 0;
+    if (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)) pc |= PURPLE_INPUT_READ;
+    if (cond & (G_IO_OUT | G_IO_HUP | G_IO_ERR | G_IO_NVAL)) pc |= PURPLE_INPUT_WRITE;
+    w->fn(w->data, g_io_channel_unix_get_fd(ch), pc);
+    return TRUE;
+}
+
+static guint input_add(gint fd, PurpleInputCondition cond, PurpleInputFunction fn, gpointer data)
+{
+    struct io_watch *w = g_new0(struct io_watch, 1);
+    GIOCondition gc = 0;
+    w->fn = fn;
+    w->data = data;
+    if (cond & PURPLE_INPUT_READ) gc |= G_IO_IN | G_IO_HUP | G_IO_ERR;
+    if (cond & PURPLE_INPUT_WRITE) gc |= G_IO_OUT | G_IO_HUP | G_IO_ERR | G_IO_NVAL;
+    GIOChannel *ch = g_io_channel_unix_new(fd);
+    guint id = g_io_add_watch_full(ch, G_PRIORITY_DEFAULT, gc, io_cb, w, g_free);
+    g_io_channel_unref(ch);
+    return id;
+}
+
+static PurpleEventLoopUiOps loop_ops = {g_timeout_add, g_source_remove, input_add, g_source_remove, NULL,
+                                        g_timeout_add_seconds, NULL, NULL, NULL};
+
+/* libpurple's debug log on stderr (the test keeps it as evidence). */
+static void dbg(PurpleDebugLevel level, const char *cat, const char *text)
+{
+    fprintf(stderr, "DBG %s: %s", cat ? cat : "", text);
+}
+static gboolean dbg_on(PurpleDebugLevel level, const char *cat) { return TRUE; }
+static PurpleDebugUiOps dbg_ops = {dbg, dbg_on, NULL, NULL, NULL, NULL};
+
+static void *auth_req(PurpleAccount *a, const char *remote, const char *id, const char *alias, const char *message,
+                      gboolean on_list, PurpleAccountRequestAuthorizationCb ok, PurpleAccountRequestAuthorizationCb no,
+                      void *user_data)
+{
+    ok(user_data);
+    return NULL;
+}
+static PurpleAccountUiOps acct_ops = {NULL, NULL, NULL, auth_req, NULL, NULL, NULL, NULL, NULL};
+
+/* ---- what a user sees ---- */
+static void show(const char *who)
+{
+    PurpleBuddy *b = purple_find_buddy(acct, who);
+    PurpleConnection *gc = purple_account_get_connection(acct);
+    if (!b || !gc) {
+        out("show %s missing", who);
+        return;
+    }
+    const char *sa = purple_buddy_get_server_alias(b), *la = purple_buddy_get_local_buddy_alias(b);
+    out("show %s alias=%s server_alias=%s local_alias=%s", who, purple_buddy_get_alias(b), sa ? sa : "",
+        la ? la : "");
+    PurplePluginProtocolInfo *prpl = PURPLE_PLUGIN_PROTOCOL_INFO(purple_connection_get_prpl(gc));
+    if (!prpl || !prpl->tooltip_text) return;
+    PurpleNotifyUserInfo *info = purple_notify_user_info_new();
+    prpl->tooltip_text(b, info, TRUE); /* the full tooltip, as Pidgin shows it on hover */
+    for (GList *l = purple_notify_user_info_get_entries(info); l; l = l->next) {
+        PurpleNotifyUserInfoEntry *e = l->data;
+        const char *lab = purple_notify_user_info_entry_get_label(e), *val = purple_notify_user_info_entry_get_value(e);
+        out("tip %s %s=%s", who, lab ? lab : "", val ? val : "");
+    }
+    purple_notify_user_info_destroy(info);
+}
+
+static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
+{
+    gchar *line = NULL;
+    gsize len;
+    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
+    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
+        g_main_loop_quit(loop);
+        return FALSE;
+    }
+    if (!line) return TRUE;
+    g_strchomp(line);
+    gchar **v = g_strsplit(line, " ", 3);
+    if (v[0] && !strcmp(v[0], "show") && v[1]) {
+        show(v[1]);
+    } else if (v[0] && !strcmp(v[0], "alias") && v[1] && v[2]) {
+        PurpleBuddy *b = purple_find_buddy(acct, v[1]);
+        if (b) {
+            purple_blist_alias_buddy(b, v[2]); /* what Pidgin's Alias dialog does */
+            serv_alias_buddy(b);
+            out("aliased %s %s", v[1], v[2]);
+        }
+    } else if (v[0] && !strcmp(v[0], "quit")) {
+        g_main_loop_quit(loop);
+    }
+    g_strfreev(v);
+    g_free(line);
+    return TRUE;
+}
+
+static void signed_on(PurpleConnection *gc, gpointer d)
+{
+    out("signed-on %s", purple_account_get_username(purple_connection_get_account(gc)));
+}
+static void conn_error(PurpleConnection *gc, PurpleConnectionError err, const gchar *desc, gpointer d)
+{
+    out("connection-error %s", desc ? desc : "");
+}
+
+int main(int argc, char **argv)
+{
+    static int handle;
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s USER PASSWORD USERDIR [BUDDY=LOCAL_ALIAS ...]\n", argv[0]);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    loop = g_main_loop_new(NULL, FALSE);
+    purple_util_set_user_dir(argv[3]);
+    purple_debug_set_enabled(FALSE);
+    purple_debug_set_ui_ops(&dbg_ops);
+    purple_eventloop_set_ui_ops(&loop_ops);
+    purple_accounts_set_ui_ops(&acct_ops);
+    if (!purple_core_init(UI_ID)) {
+        fprintf(stderr, "purple_core_init failed\n");
+        return 1;
+    }
+    purple_set_blist(purple_blist_new());
+    purple_blist_load();
+    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle, PURPLE_CALLBACK(signed_on), NULL);
+    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle, PURPLE_CALLBACK(conn_error),
+                          NULL);
+    acct = purple_account_new(argv[1], "prpl-yahoo");
+    purple_account_set_password(acct, argv[2]);
+    if (getenv("YAHOO_PORT")) purple_account_set_int(acct, "port", atoi(getenv("YAHOO_PORT")));
+    purple_accounts_add(acct);
+    PurpleGroup *g = purple_group_new("Friends");
+    purple_blist_add_group(g, NULL);
+    for (int i = 4; i < argc; i++) {
+        gchar **kv = g_strsplit(argv[i], "=", 2);
+        PurpleBuddy *b = purple_buddy_new(acct, kv[0], kv[1] && kv[1][0] ? kv[1] : NULL);
+        purple_blist_add_buddy(b, NULL, g, NULL);
+        g_strfreev(kv);
+    }
+    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+    purple_account_set_enabled(acct, UI_ID, TRUE);
+    GIOChannel *in = g_io_channel_unix_new(0);
+    g_io_add_watch(in, G_IO_IN | G_IO_HUP, on_stdin, NULL);
+    g_main_loop_run(loop);
+    purple_account_set_enabled(acct, UI_ID, FALSE);
+    out("exit");
+    return 0;
+}
