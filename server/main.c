@@ -158,11 +158,14 @@ static void make_demo_accounts(struct config *cfg, struct store *st)
     }
     st->buddy_add(st, "demo", "demo2", "Friends", 0);
     st->buddy_add(st, "demo2", "demo", "Friends", 0);
+    int pb = gateway_demo_phonebook(st, "demo", "demo2"); /* the seed's "user admin, password 1234" demo */
     printf("ymsgd: first start: created demo accounts (each other's buddies)\n"
            "  user demo   password %s\n"
            "  user demo2  password %s\n"
-           "  pager (YMSG) %s, token login and /capacity on http://%s\n",
-           pw[0], pw[1], cfg->ymsg_listen, cfg->http_listen);
+           "  pager (YMSG) %s, token login and /capacity on http://%s\n"
+           "%s%s%s",
+           pw[0], pw[1], cfg->ymsg_listen, cfg->http_listen, pb ? "" : "  web phonebook http://",
+           pb ? "" : cfg->http_listen, pb ? "" : "/phonebook/ : demo's lists demo2 (Pidgin shows it as demo2's alias)\n");
     fflush(stdout);
     sodium_memzero(pw, sizeof pw);
 }

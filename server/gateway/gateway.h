@@ -134,6 +134,11 @@ int gateway_set_crossdomain(struct gateway *gw, const char *domains, int secure,
 /* Registers /api, /api.php, /gateway, /amf, /crossdomain.xml and /yab/... on hs.  Returns 0 or -1. */
 int gateway_register(struct gateway *gw, struct http_server *hs);
 
+/* First start (ymsgd's demo accounts): user's phonebook holds one entry for buddy (a web-phonebook
+ * PhoneEntry with yahooId and nickname, so Pidgin shows it too).  0 or -1. */
+struct store;
+int gateway_demo_phonebook(struct store *st, const char *user, const char *buddy);
+
 /* ymsgd start-up (glue.c): a gateway configured from srv->cfg (the amf_* knobs and the login
  * throttling knobs), registered on srv->http.  NULL with a message in err.  gateway_free() it after
  * http_free(). */

@@ -200,6 +200,31 @@ static int pb_sync(struct gw_call *call, struct amf_value **result)
     return 0;
 }
 
+int gateway_demo_phonebook(struct store *st, const char *user, const char *buddy)
+{
+    static const char *const sealed[] = {"name", "phone", "email"};
+    amf_arena *a = amf_arena_new(1u << 20);
+    if (!a) return -1;
+    /* A PhoneEntry as the web phonebook writes one, plus the members the address book maps. */
+    const struct amf_traits *t = amf_new_traits(a, "PhoneEntry", sealed, 3, 1, 0);
+    struct amf_value *list = amf_new_array(a), *e = t ? amf_new_object_traits(a, t) : NULL;
+    char mail[96];
+    snprintf(mail, sizeof mail, "%s@example.com", buddy);
+    struct amf_buf buf;
+    amf_buf_init(&buf, 1u << 20);
+    uint8_t tag = AMF_AMF3;
+    int err = !list || !e || amf_object_set(a, e, "name", amf_new_stringz(a, "Demo Buddy")) ||
+              amf_object_set(a, e, "phone", amf_new_stringz(a, "+1 555 0100")) ||
+              amf_object_set(a, e, "email", amf_new_stringz(a, mail)) ||
+              amf_object_set(a, e, "yahooId", amf_new_stringz(a, buddy)) ||
+              amf_object_set(a, e, "nickname", amf_new_stringz(a, "My demo buddy")) || amf_array_push(a, list, e) ||
+              amf_buf_append(&buf, &tag, 1) || amf_encode(NULL, AMF_AMF3, list, &buf);
+    if (!err) err = st->phonebook_put(st, user, buf.data, buf.len) != STORE_OK;
+    amf_buf_free(&buf);
+    amf_arena_free(a);
+    return err ? -1 : 0;
+}
+
 static const struct gw_param login_params[] = {{"user", GW_T_STRING}, {"password", GW_T_STRING}};
 static const struct gw_param sync_params[] = {{"phonebook", GW_T_ARRAY | GW_T_LIST | GW_T_NULL}};
 

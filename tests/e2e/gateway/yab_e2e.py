@@ -34,6 +34,25 @@ UPDATE = "/yab/us?v=XM&prog=ymsgr&.intl=us&sync=1&tags=short&noclear=1&useutf8=1
 SEALED = ["yahooId", "firstName", "lastName", "nickname", "phone", "workPhone", "mobile", "email", "notes"]
 
 
+def yab_request(http_port, https_port, method, target, cookie=None, body=None, tls=False):
+    """One request to /yab as libpurple sends it; (status, content type, body)."""
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection("127.0.0.1", https_port, timeout=20, context=ctx)
+    else:
+        c = http.client.HTTPConnection("127.0.0.1", http_port, timeout=20)
+    h = {"Host": "address.yahoo.com", "Cache-Control": "no-cache"}
+    if cookie:
+        h["Cookie"] = cookie
+    c.request(method, target, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, r.getheader("Content-Type"), data
+
+
 class YabServer:
     """ymsgd with an HTTPS listener (throw-away certificate) and users alice, bob, carol."""
 
@@ -68,21 +87,7 @@ class YabServer:
         return f["Y"].split(";")[0], f["T"].split(";")[0], f
 
     def yab(self, method, target, cookie=None, body=None, tls=False):
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            c = http.client.HTTPSConnection("127.0.0.1", self.https_port, timeout=20, context=ctx)
-        else:
-            c = http.client.HTTPConnection("127.0.0.1", self.srv.http_port, timeout=20)
-        h = {"Host": "address.yahoo.com", "Cache-Control": "no-cache"}
-        if cookie:
-            h["Cookie"] = cookie
-        c.request(method, target, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, r.getheader("Content-Type"), data
+        return yab_request(self.srv.http_port, self.https_port, method, target, cookie, body, tls)
 
     def blob(self, user):
         db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.srv.dir, "data", "ymsgd.db"), uri=True)
@@ -386,7 +391,33 @@ def test_cookie_validity_and_revocation():
         assert st == 403 and b"<ct" not in data, "revoked cookies still read the book"
 
 
+def test_first_start_demo_phonebook():
+    """`make run`'s first start: demo's phonebook lists demo2, and the banner says where to see it."""
+    d = tempfile.mkdtemp(prefix="yab-demo-")
+    srv = Server(YMSGD, data_dir=d)
+    try:
+        srv.start()
+        out = "".join(srv.proc.stdout.readline().decode() for _ in range(5))
+        pw = {l.split()[1]: l.split()[3] for l in out.splitlines() if l.strip().startswith("user ")}
+        assert set(pw) == {"demo", "demo2"} and "/phonebook/" in out and "demo2" in out, out
+        body = srv.token("demo", pw["demo"])
+        code, f, _ = srv.cookies(body.split("\r\n")[1].split("=", 1)[1])
+        st, _, xml = yab_request(srv.http_port, None, "GET", FETCH,
+                                 cookie_header(f["Y"].split(";")[0], f["T"].split(";")[0]))
+        recs = records(xml)
+        assert st == 200 and len(recs) == 1, xml
+        r = recs[0]
+        assert (r["yi"], r["fn"], r["ln"], r["nn"], r["hp"]) == ("demo2", "Demo", "Buddy", "My demo buddy", "+1 555 0100"), r
+        c = Client(srv.http_port)
+        ok, v, _ = c.call("Phonebook.login", "demo", pw["demo"])
+        ok, v, _ = c.call("Phonebook.sync")
+        assert ok and len(v) == 1 and v[0].class_name == "PhoneEntry" and v[0].members["name"] == "Demo Buddy", v
+    finally:
+        srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests([test_flex_sync_then_yab_over_http_and_https, test_amf0_sync_name_split_and_other_users,
                test_post_edit_and_add_reach_the_phonebook_byte_for_byte, test_hostile_posts_change_nothing,
-               test_cookie_validity_and_revocation])
+               test_cookie_validity_and_revocation, test_first_start_demo_phonebook])
