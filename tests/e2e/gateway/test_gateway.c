@@ -20,6 +20,7 @@
 
 #include "gateway.h"
 #include "store.h"
+#include "yab_xml.h"
 
 #ifndef FIXTURE_DIR
 /* set by meson.build from the source tree; never an absolute path that only exists on one machine */
@@ -898,10 +899,101 @@ static void test_async_abandon(void **state)
     amf_buf_free(&b);
 }
 
+/* The address book view (yab.c) without HTTP: GET lists the stored entries with libyahoo2's attribute
+ * order and escaping; a POSTed edit changes only the nickname; a refused POST changes nothing. */
+static void yab(struct fx *f, int post, const char *query, const char *body, struct gw_response *out)
+{
+    struct gw_yab_request in = {"alice", query, (const uint8_t *)body, body ? strlen(body) : 0, "127.0.0.1", post};
+    gateway_yab(f->gw, &in, out);
+}
+
+static char *yab_text(struct gw_response *r)
+{
+    char *t = malloc(r->len + 1);
+    assert_non_null(t);
+    memcpy(t, r->body, r->len);
+    t[r->len] = 0;
+    free(r->body);
+    return t;
+}
+
+static void test_yab_core(void **state)
+{
+    struct fx *f = *state;
+    struct amf_value *list = amf_new_array(f->a), *e = amf_new_object(f->a, NULL);
+    amf_object_set(f->a, e, "yahooId", str(f, "bob"));
+    amf_object_set(f->a, e, "name", str(f, "Bob  Le+Bon"));
+    amf_object_set(f->a, e, "mobile", amf_new_double(f->a, 5550100));
+    amf_object_set(f->a, e, "other", str(f, "kept"));
+    amf_array_push(f->a, list, e);
+    struct amf_buf blob;
+    amf_buf_init(&blob, 0);
+    uint8_t tag = 0;
+    assert_int_equal(amf_buf_append(&blob, &tag, 1), 0);
+    assert_int_equal(amf_encode(NULL, AMF_AMF0, list, &blob), 0);
+    assert_int_equal(f->st->phonebook_put(f->st, "alice", blob.data, blob.len), STORE_OK);
+    struct gw_response r;
+    yab(f, 0, "diffs=1&t=0", NULL, &r);
+    assert_int_equal(r.status, 200);
+    char *x = yab_text(&r);
+    const char *ct = strstr(x, "<ct e0=\"\" id=\"");
+    assert_non_null(ct);
+    assert_non_null(strstr(ct, "\" fn=\"Bob\" ln=\"Le&#43;Bon\" yi=\"bob\" mphone=\"5550100\" mo=\"5550100\"/>"));
+    char id[16];
+    assert_int_equal(sscanf(ct, "<ct e0=\"\" id=\"%15[0-9]\"", id), 1);
+    free(x);
+    char body[256];
+    snprintf(body, sizeof body, "<ab k='alice'><ct e='1' yi='bob' id='%s' nn='B&amp;B'/></ab>", id);
+    yab(f, 1, "sync=1", body, &r);
+    assert_int_equal(r.status, 200);
+    x = yab_text(&r);
+    assert_non_null(strstr(x, "nn=\"B&#38;B\""));
+    free(x);
+    /* refused: nothing changes (no sync=1; another k; a DOCTYPE) */
+    uint8_t *before = NULL, *after = NULL;
+    long nb = f->st->phonebook_get(f->st, "alice", &before);
+    const char *bad[][2] = {{"", body}, {"sync=1", "<ab k='carol'><ct e='1' id='1' nn='x'/></ab>"},
+                            {"sync=1", "<!DOCTYPE ab [<!ENTITY x 'y'>]><ab k='alice'/>"}};
+    for (size_t i = 0; i < 3; i++) {
+        yab(f, 1, bad[i][0], bad[i][1], &r);
+        assert_true(r.status == 400 || r.status == 403);
+        free(r.body);
+    }
+    long na = f->st->phonebook_get(f->st, "alice", &after);
+    assert_int_equal(na, nb);
+    assert_memory_equal(after, before, (size_t)nb);
+    /* the stored entry: the nickname appended, everything else as it was */
+    amf_object_set(f->a, e, "nickname", str(f, "B&B"));
+    struct amf_buf want;
+    amf_buf_init(&want, 0);
+    assert_int_equal(amf_buf_append(&want, &tag, 1), 0);
+    assert_int_equal(amf_encode(NULL, AMF_AMF0, list, &want), 0);
+    assert_int_equal(na, (long)want.len);
+    assert_memory_equal(after, want.data, want.len);
+    free(before);
+    free(after);
+    amf_buf_free(&want);
+    amf_buf_free(&blob);
+}
+
+static void test_yab_escape(void **state)
+{
+    (void)state;
+    struct amf_buf b;
+    amf_buf_init(&b, 0);
+    assert_int_equal(yab_escape(&b, "a&<>\"'+=\t\x01\xff\xc3\xa9", 13), 0);
+    const char want[] = "a&#38;&#60;&#62;&#34;&#39;&#43;&#61;&#9;\xEF\xBF\xBD\xc3\xa9";
+    assert_int_equal(b.len, sizeof want - 1);
+    assert_memory_equal(b.data, want, sizeof want - 1);
+    amf_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_yab_core, setup, teardown),
+        cmocka_unit_test(test_yab_escape),
         cmocka_unit_test_setup_teardown(test_registry_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phonebook_classic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_phonebook_amf0_bytes, setup, teardown),
