@@ -3,12 +3,15 @@
 // of each screen under <build>/tests/e2e/web/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPage, shot } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { Server, launchBrowser, newPage, shot, YMSGD } from './harness.mjs';
 
 let srv, browser;
 before(async () => {
   srv = new Server();
   srv.addUser('alice', 'pw-alice');
+  srv.addUser('erin', 'pw-erin');
   await srv.start();
   browser = await launchBrowser();
 });
@@ -95,5 +98,41 @@ test('keyboard only: log in and add a contact without the mouse', async () => {
   await page.keyboard.type('Dave');
   await page.keyboard.press('Enter');
   assert.equal(await page.textContent('#count'), '3');
+  assert.deepEqual(page.errors, []);
+});
+
+// amfcall (our Flex client) logs in as erin and calls Phonebook.sync with LIST (JSON), or without
+// arguments when LIST is null; returns the list the server answered.
+function flexSync(list) {
+  const amfcall = path.join(path.dirname(YMSGD), '..', 'tools', 'amfcall', 'amfcall');
+  const out = execFileSync(amfcall, ['--destination', 'Phonebook', '--source', 'Phonebook', '--class',
+    `${srv.url}/api.php`, 'login', '"erin"', '"pw-erin"', '--', 'sync', ...(list ? [JSON.stringify(list)] : [])],
+  { env: { ...process.env, AMFCALL_PASSWORD: 'unused' } }).toString().trim().split('\n');
+  return JSON.parse(out[out.length - 1]);
+}
+
+test('members the page does not show (the address book Pidgin reads) survive a sync from the page', async () => {
+  const seeded = [
+    { $class: 'PhoneEntry', name: 'Erin Doe', phone: '555-0001', email: 'e@example.com', yahooId: 'erin2',
+      nickname: 'Ernie', mobile: '555-0002', extra: { n: 1 } },
+    { yahooId: 'frank', firstName: 'Frank', lastName: 'Zappa', nickname: 'fz' },
+  ];
+  flexSync(seeded);
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}/phonebook/`);
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.fill('#user', 'erin');
+  await page.fill('#pass', 'pw-erin');
+  await page.click('#login-btn');
+  await page.waitForSelector('#status.ok');
+  // an entry with first and last name but no single name is shown by its full name
+  assert.deepEqual((await rows(page)).map((r) => r[0]).sort(), ['Erin Doe', 'Frank Zappa']);
+  await page.click('button[aria-label="Edit Erin Doe"]');
+  await page.fill('#e-phone', '555-0009');
+  await page.click('#e-save');
+  await page.click('#sync');
+  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Synced'));
+  const back = flexSync(null);
+  assert.deepEqual(back, [{ ...seeded[0], phone: '555-0009' }, seeded[1]]);
   assert.deepEqual(page.errors, []);
 });

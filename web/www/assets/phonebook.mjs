@@ -50,10 +50,23 @@ function showReply(reply) {
 }
 
 // Entries as PhoneEntry objects (the Flex app's value class); anything else the server hands back
-// (plain objects from older clients) is shown too.
+// (plain objects from older clients) is shown too.  `raw` keeps the object exactly as it came back:
+// members this page does not show (yahooId, nickname, firstName, ... — the address book Pidgin reads,
+// issue 15) go back untouched on the next sync, and only a field the user edited is rewritten.
 function toEntry(v) {
-  const o = v && typeof v === 'object' ? v : {};
-  return { name: String(o.name ?? ''), phone: String(o.phone ?? ''), email: String(o.email ?? '') };
+  const o = v && typeof v === 'object' && !Array.isArray(v) ? v : {};
+  const str = (x) => (x === undefined || x === null ? '' : String(x));
+  const full = [o.firstName, o.lastName].filter((x) => x !== undefined && x !== null && x !== '').join(' ');
+  const name = str(o.name) || full || str(o.nickname) || str(o.yahooId);
+  return { raw: o, name, phone: str(o.phone ?? o.mobile ?? o.workPhone), email: str(o.email), edited: false };
+}
+
+// The object a sync sends for an entry: the server's own object with the edited fields written over it,
+// or a new PhoneEntry.
+function toWire(e) {
+  if (!e.raw) return { $class: 'PhoneEntry', name: e.name, phone: e.phone, email: e.email };
+  if (!e.edited) return e.raw;
+  return { ...e.raw, name: e.name, phone: e.phone, email: e.email };
 }
 
 function render() {
@@ -118,7 +131,7 @@ async function sync(send) {
   btn.disabled = true;
   status(send ? 'Syncing…' : 'Loading your phonebook…');
   try {
-    const list = send ? state.list.map((e) => ({ $class: 'PhoneEntry', ...e })) : [];
+    const list = send ? state.list.map(toWire) : [];
     const ack = await remoting('sync', [list]);
     const back = Array.isArray(ack.body) ? ack.body : [];
     state.list = back.map(toEntry);
@@ -180,7 +193,7 @@ function saveEntry(ev) {
   const e = { name: $('e-name').value.trim(), phone: $('e-phone').value.trim(), email: $('e-email').value.trim() };
   if (!e.name) return;
   const i = Number($('edit-index').value);
-  if (i >= 0) state.list[i] = e;
+  if (i >= 0) state.list[i] = { ...state.list[i], ...e, edited: true };
   else state.list.push(e);
   status(`${i >= 0 ? 'Changed' : 'Added'} ${e.name} (press Sync to store).`);
   cancelEdit();
