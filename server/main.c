@@ -29,6 +29,7 @@
 #include "reload.h"
 #include "server.h"
 #include "store.h"
+#include "store_async.h"
 
 #define YMSGD_VERSION YMSG_PACKAGE_VERSION /* meson project(version:) */
 
@@ -279,8 +280,10 @@ static int lock_data_dir(const char *dir, char *err, size_t errlen)
 }
 
 /* Undoes a first start that failed: the database files it created (nothing else has used them). */
-static void remove_new_database(const char *dir)
+static void remove_new_database(const struct config *cfg)
 {
+    const char *dir = cfg->data_dir;
+    if (store_is_postgres(cfg->store)) return; /* a shared database: its schema is harmless, keep it */
     static const char *const names[] = {"ymsgd.db", "ymsgd.db-wal", "ymsgd.db-shm"};
     char path[4096];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -348,22 +351,44 @@ static int run_server(struct config *cfg)
      * first start that cannot listen removes the database it just created, so the demo accounts and
      * their printed passwords come with the first start that really serves. */
     if (lock_data_dir(cfg->data_dir, err, sizeof err) < 0 ||
-        !(srv->st = store_sqlite_open(cfg->data_dir, &created, err, sizeof err))) {
+        !(srv->st = store_open(cfg->store, cfg->data_dir, &created, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
         return 1;
+    }
+    if (store_is_postgres(cfg->store)) {
+        /* The store worker's own connection: writes queued by the loop run there (store_async.h). */
+        int again = 0;
+        struct store *wst = store_open(cfg->store, cfg->data_dir, &again, err, sizeof err);
+        if (!wst || !(srv->sa = store_async_new(srv->base, wst, (size_t)cfg->store_queue_max))) {
+            if (wst) wst->close(wst);
+            fprintf(stderr, "ymsgd: %s\n", wst ? "out of memory (store worker)" : err);
+            srv->st->close(srv->st);
+            return 1;
+        }
+        /* From here on the loop's own calls come after the jobs it queued (one order per node). */
+        struct store *ordered = store_async_ordered(srv->sa, srv->st);
+        if (!ordered) {
+            fprintf(stderr, "ymsgd: out of memory (store worker)\n");
+            store_async_free(srv->sa);
+            srv->st->close(srv->st);
+            return 1;
+        }
+        srv->st = ordered;
     }
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
         login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
+        store_async_free(srv->sa);
         srv->st->close(srv->st);
-        if (created) remove_new_database(cfg->data_dir);
+        if (created) remove_new_database(cfg);
         return 1;
     }
     struct admin *adm = admin_start(srv, err, sizeof err); /* control socket: `user passwd|del` revoke through it */
     if (!adm) {
         fprintf(stderr, "ymsgd: %s\n", err);
+        store_async_free(srv->sa);
         srv->st->close(srv->st);
-        if (created) remove_new_database(cfg->data_dir);
+        if (created) remove_new_database(cfg);
         return 1;
     }
     admin_set_reload(adm, main_reload);
@@ -373,16 +398,18 @@ static int run_server(struct config *cfg)
     if (static_register(srv->http, srv, err, sizeof err) < 0 || /* the browser apps (web/) */
         ws_register(srv->http, srv, err, sizeof err) < 0) {     /* YMSG over WebSocket at /ymsg */
         fprintf(stderr, "ymsgd: %s\n", err);
+        store_async_free(srv->sa);
         srv->st->close(srv->st);
-        if (created) remove_new_database(cfg->data_dir);
+        if (created) remove_new_database(cfg);
         return 1;
     }
     struct timeval sweep = {30, 0};
     srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
     event_add(srv->sweeper, &sweep);
-    log_event(LOG_INFO, NULL, NULL, "listening", 0, "ymsg=%s http=%s https=%s data=%s", cfg->ymsg_listen,
+    log_event(LOG_INFO, NULL, NULL, "listening", 0, "ymsg=%s http=%s https=%s data=%s store=%s", cfg->ymsg_listen,
               cfg->http_listen[0] ? cfg->http_listen : "off",
-              (cfg->tls_cert[0] && cfg->tls_key[0]) ? cfg->https_listen : "off", cfg->data_dir);
+              (cfg->tls_cert[0] && cfg->tls_key[0]) ? cfg->https_listen : "off", cfg->data_dir,
+              store_is_postgres(cfg->store) ? "postgresql" : "sqlite");
     notify_ready(srv); /* READY=1 to systemd: every listener accepts from here on */
     event_base_dispatch(srv->base);
     admin_free(adm);
@@ -394,7 +421,9 @@ static int run_server(struct config *cfg)
     gateway_free(gw);
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);
+    store_async_free(srv->sa); /* the queued writes run to the end first */
     hmap_free(&srv->online);
+    hmap_free(&srv->watch); /* empty: every session left it when freed */
     event_free(srv->sweeper);
     if (srv->drain_check) event_free(srv->drain_check);
     event_free(srv->sig_int);
@@ -420,7 +449,9 @@ static struct store *open_store_for_cli(const struct config *cfg, const char *cm
     struct stat sb;
     int created = 0;
     snprintf(path, sizeof path, "%s/ymsgd.db", cfg->data_dir);
-    if (stat(path, &sb) < 0) {
+    if (store_is_postgres(cfg->store)) {
+        /* A named PostgreSQL database is the operator's choice: open (and migrate) it for any command. */
+    } else if (stat(path, &sb) < 0) {
         if (!cfg->data_dir_set) {
             fprintf(stderr, "ymsgd: no database at %s: give the server's --data-dir DIR (or data_dir in --config)\n",
                     path);
@@ -433,7 +464,7 @@ static struct store *open_store_for_cli(const struct config *cfg, const char *cm
             return NULL;
         }
     }
-    struct store *st = store_sqlite_open(cfg->data_dir, &created, err, sizeof err);
+    struct store *st = store_open(cfg->store, cfg->data_dir, &created, err, sizeof err);
     if (!st) {
         fprintf(stderr, "ymsgd: %s\n", err);
         *rc = 1;

@@ -22,6 +22,8 @@ struct knob {
 #define F(field) offsetof(struct config, field)
 static const struct knob knobs[] = {
     {"data_dir", K_STR, F(data_dir), "data", 0, 0, "directory for ymsgd.db (created on first start)"},
+    {"store", K_STR, F(store), "", 0, 0, "durable store: \"\" = SQLite in data_dir; postgresql://USER@HOST:PORT/DB (or ?host=/socket/dir) = PostgreSQL"},
+    {"store_queue_max", K_LONG, F(store_queue_max), "100000", 1, 100000000, "PostgreSQL: store writes queued for the store worker at most (beyond: run on the event loop, in order)"},
     {"ymsg_listen", K_STR, F(ymsg_listen), "127.0.0.1:5050", 0, 0, "YMSG pager listener HOST:PORT; several: A,B (e.g. :5050 and :23)"},
     {"http_listen", K_STR, F(http_listen), "127.0.0.1:8080", 0, 0, "HTTP listener HOST:PORT (\"\" = off)"},
     {"https_listen", K_STR, F(https_listen), "127.0.0.1:8443", 0, 0, "HTTPS listener HOST:PORT (needs tls_cert/tls_key)"},

@@ -7,6 +7,8 @@
 
 struct config {
     char *data_dir;             /* directory holding ymsgd.db (created on first start) */
+    char *store;                /* "" = SQLite under data_dir; postgresql://... = that PostgreSQL database */
+    long store_queue_max;       /* store jobs waiting for the PostgreSQL worker at most (then run on the loop) */
     char *ymsg_listen;          /* HOST:PORT of the YMSG pager listener; several: comma-separated */
     char *http_listen;          /* HOST:PORT of the plain HTTP listener (capacity, token login) */
     char *https_listen;         /* HOST:PORT of the HTTPS listener, used when tls_cert and tls_key are set */

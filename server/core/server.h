@@ -23,6 +23,7 @@
 
 struct auth;
 struct http_server;
+struct store_async;
 
 /* A small sorted set of ids (binary search), allocated only when non-empty. */
 struct nameset {
@@ -37,6 +38,7 @@ struct evconnlistener;
 struct bufferevent;
 
 struct conn;
+struct watch_entry;
 
 /* How a session's bytes leave (Redis's connection type): the TCP code implements it (pager/conn.c);
  * a WebSocket or another node can implement it too, and tests use a fake one.  Handlers never call it
@@ -77,6 +79,8 @@ struct conn {
     struct nameset ignores;    /* copy of the stored ignore list, so can_see() needs no query */
     struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
     struct nameset talked;     /* ids this session sent an IM to: they may know it is online (im.h) */
+    struct watch_entry **watching; /* watch-index entries of this session's authorised buddies, list order (presence.h) */
+    uint32_t n_watching, cap_watching; /* entries used / allocated in watching */
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
     int64_t offline_after;     /* offline paging position: last id queued (pager/offline.h) */
     double refused_at;         /* monotonic time of the last "not sent" notice this session got */
@@ -112,6 +116,7 @@ struct server {
     struct event_base *base;       /* the one event loop */
     struct config *cfg;            /* settings */
     struct store *st;              /* persistence */
+    struct store_async *sa;        /* store jobs off the loop (PostgreSQL), or NULL: run inline (store_async.h) */
     struct auth *auth;             /* tokens, crumbs, login throttling */
     struct http_server *http;      /* HTTP / HTTPS front (token login and registered routes) */
     struct evconnlistener *ymsg_lis[SERVER_MAX_YMSG_LISTEN]; /* YMSG pager listeners (ymsg_listen A,B,...) */
@@ -123,6 +128,7 @@ struct server {
     struct conn *dead;             /* connections waiting for the reaper */
     struct conn *slow;             /* slow readers the reaper closes (never inside a fan-out) */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
+    struct hmap watch;             /* id -> struct watch_entry: the online sessions watching that id (presence.h) */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */

@@ -11,6 +11,7 @@
 #include "sessions.h"
 #include "log.h"
 #include "presence.h"
+#include "store_async.h"
 
 
 struct row {
@@ -194,6 +195,10 @@ int buddy_send_list(struct conn *c)
     for (size_t i = 0; i < ig.n && !failed; i++) failed = nameset_add(&c->ignores, ig.r[i].buddy) < 0;
     for (size_t i = 0; i < bl.n && !failed; i++)
         if (bl.r[i].stealth) failed = nameset_add(&c->stealthed, bl.r[i].buddy) < 0;
+    /* ... and the watch index (presence.h): the authorised entries, in list order. */
+    if (!failed) presence_unwatch_all(c);
+    for (size_t i = 0; i < bl.n && !failed; i++)
+        if (!bl.r[i].pending) failed = presence_watch(c, bl.r[i].buddy) < 0;
     if (!failed) failed = (c->old_proto ? send_list55(c, &bl, &ig) : (send_list15(c, &bl, &ig), 0)) < 0;
     rows_free(&bl);
     rows_free(&ig);
@@ -342,8 +347,12 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     struct pres_snap s;
     pres_begin(srv, c->user, req, &s);
     struct conn *r = sessions_get(srv, req);
-    if (v13 == 1) srv->st->buddy_set_pending(srv->st, req, c->user, 0);
-    else if (srv->st->buddy_del(srv->st, req, c->user) == STORE_OK && r) nameset_del(&r->stealthed, c->user);
+    if (v13 == 1) {
+        if (srv->st->buddy_set_pending(srv->st, req, c->user, 0) == STORE_OK && r) presence_watch(r, c->user);
+    } else if (srv->st->buddy_del(srv->st, req, c->user) == STORE_OK && r) {
+        nameset_del(&r->stealthed, c->user);
+        presence_unwatch(r, c->user);
+    }
     if (r) {
         struct ymsg_builder *b = delivery_begin(r, YMSG_SVC_AUTH_REQ_15, YMSG_PKT_SERVERACK);
         ymsg_build_str(b, YMSG_KEY_FROM, c->user);
@@ -360,15 +369,49 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     log_event(LOG_INFO, c->peer, c->user, v13 == 1 ? "auth_accept" : "auth_decline", 0, "%s", req);
 }
 
+struct remove_job {
+    char owner[NAME_MAX_LEN + 1]; /* whose list */
+    char who[NAME_MAX_LEN + 1];   /* the removed buddy */
+};
+
+static int remove_job_run(struct store *st, void *arg)
+{
+    struct remove_job *j = arg;
+    int rc = st->buddy_del(st, j->owner, j->who);
+    if (rc == STORE_OK) st->authreq_del(st, j->owner, j->who);
+    return rc;
+}
+
+static void remove_job_done(void *arg, int rc)
+{
+    struct remove_job *j = arg;
+    /* NOTFOUND: removed meanwhile (another session of the same user on another node). */
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        log_event(LOG_ERROR, NULL, j->owner, "store_write_failed", rc, "buddy remove %s not stored", j->who);
+    free(j);
+}
+
 void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
     char who[NAME_MAX_LEN + 1], group[STORE_GROUP_MAX + 1];
     if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0) return;
     if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0) group[0] = 0;
-    int rc = srv->st->buddy_del(srv->st, c->user, who);
-    if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
+    int rc;
+    struct remove_job *j = srv->sa && presence_watches(srv, c->user, who) ? calloc(1, sizeof *j) : NULL;
+    if (j) {
+        /* PostgreSQL, an authorised buddy: the entry exists, so the answer is known now; the rows go on
+         * the store worker and later calls on this node are ordered after them.  (SQLite: as before.) */
+        snprintf(j->owner, sizeof j->owner, "%s", c->user);
+        snprintf(j->who, sizeof j->who, "%s", who);
+        rc = store_async_run(srv->sa, srv->st, remove_job_run, remove_job_done, j) < 0 ? STORE_ERR : STORE_OK;
+        if (rc != STORE_OK) free(j);
+    } else {
+        rc = srv->st->buddy_del(srv->st, c->user, who);
+        if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
+    }
     nameset_del(&c->stealthed, who); /* the stealth flag lived on the removed entry */
+    if (rc == STORE_OK) presence_unwatch(c, who);
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
     struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);

@@ -150,6 +150,9 @@ void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt)
 
 void login_end(struct conn *c)
 {
+    /* Every ending connection passes here (a kicked duplicate too, already CLOSING): it leaves the
+     * watch index before it is freed. */
+    presence_unwatch_all(c);
     if (c->state != CONN_ONLINE) return;
     struct server *srv = c->srv;
     struct pres_snap s;
@@ -161,6 +164,9 @@ void login_end(struct conn *c)
 
 int login_revoke(struct server *srv, const char *user)
 {
+    /* After `user del` (the same revoke as `user passwd`): the rows that made others watch user are gone,
+     * so is their place in the watch index. */
+    if (srv->st->user_exists(srv->st, user) == 0) presence_forget(srv, user);
     struct conn *c = sessions_get(srv, user);
     if (!c) return 0;
     /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */

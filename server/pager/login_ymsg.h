@@ -16,7 +16,8 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt); /* 0x
 
 /* The end of a session, reported by its transport when the connection ends (any reason): a logged-in
  * session goes off line — its watchers are told first, while it is still registered, then it leaves
- * the registry and becomes CONN_CLOSING, so the fan-out computes "now offline".  Anything else: no-op. */
+ * the registry and becomes CONN_CLOSING, so the fan-out computes "now offline".  Any connection also
+ * leaves the watch index here (presence.h), so none is freed while listed there. */
 void login_end(struct conn *c);
 
 /* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client

@@ -1,11 +1,14 @@
 /* Offline messages at login, in pages; see offline.h. */
 #include "offline.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
+#include "store_async.h"
 
 #define OFFLINE_ROWS 16     /* rows fetched per store query */
 
@@ -93,10 +96,47 @@ static void offline_page(struct conn *c)
     offline_flush(&o);
 }
 
+struct offline_job {
+    char user[NAME_MAX_LEN + 1]; /* whose box */
+    int64_t upto;                /* offline_del_upto's mark; 0 = offline_clear_delivered */
+};
+
+static int offline_job_run(struct store *st, void *arg)
+{
+    struct offline_job *j = arg;
+    return j->upto ? st->offline_del_upto(st, j->user, j->upto) : st->offline_clear_delivered(st, j->user);
+}
+
+static void offline_job_done(void *arg, int rc)
+{
+    struct offline_job *j = arg;
+    if (rc != STORE_OK)
+        log_event(LOG_ERROR, NULL, j->user, "store_write_failed", rc, "offline %s %lld", j->upto ? "del_upto" : "clear",
+                  (long long)j->upto);
+    free(j);
+}
+
+/* The box's deletions go to the store worker (inline with SQLite): nothing waits for them. */
+static void offline_write(struct conn *c, int64_t upto)
+{
+    struct offline_job *j = calloc(1, sizeof *j);
+    if (j) {
+        snprintf(j->user, sizeof j->user, "%s", c->user);
+        j->upto = upto;
+    }
+    if (!j || store_async_run(c->srv->sa, c->srv->st, offline_job_run, offline_job_done, j) < 0) {
+        free(j);
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "offline box write");
+    }
+}
+
 void offline_start(struct conn *c)
 {
     struct server *srv = c->srv;
-    srv->st->offline_clear_delivered(srv->st, c->user);
+    /* The page read below runs on the loop's own connection: a deletion of an earlier session still
+     * queued must land first, or its rows would be sent twice.  Returns at once when nothing waits. */
+    store_async_barrier(srv->sa);
+    offline_write(c, 0);
     c->offline_after = 0;
     c->offline_upto = 0;
     offline_page(c);
@@ -104,9 +144,8 @@ void offline_start(struct conn *c)
 
 void offline_drained(struct conn *c)
 {
-    struct server *srv = c->srv;
     if (c->offline_upto && c->user[0]) {
-        srv->st->offline_del_upto(srv->st, c->user, c->offline_upto);
+        offline_write(c, c->offline_upto);
         c->offline_upto = 0;
     }
     if (c->offline_more && c->state == CONN_ONLINE) offline_page(c);

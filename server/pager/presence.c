@@ -10,6 +10,7 @@
 #include "grow.h"
 #include "sessions.h"
 #include "log.h"
+#include "store_async.h"
 
 int can_see(struct server *srv, const char *viewer, const char *target)
 {
@@ -118,6 +119,120 @@ static void send_change(struct conn *v, const struct conn *t)
     delivery_send(v);
 }
 
+/* ---- the watch index ----------------------------------------------------------------------- */
+
+struct watch_entry {
+    char target[NAME_MAX_LEN + 1]; /* watched id: the key in srv->watch */
+    struct conn **w;               /* sessions watching it, sorted by address (binary search) */
+    size_t n, cap;                 /* used / allocated */
+};
+
+/* Index of c in e->w, or -(insertion point) - 1. */
+static long watch_find(const struct watch_entry *e, const struct conn *c)
+{
+    size_t lo = 0, hi = e->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)e->w[mid] == (uintptr_t)c) return (long)mid;
+        if ((uintptr_t)e->w[mid] < (uintptr_t)c) lo = mid + 1;
+        else hi = mid;
+    }
+    return -(long)lo - 1;
+}
+
+/* Takes c out of e (and drops e when nobody watches its id any more). */
+static void watch_leave(struct server *srv, struct watch_entry *e, const struct conn *c)
+{
+    long i = watch_find(e, c);
+    if (i >= 0) {
+        memmove(&e->w[i], &e->w[i + 1], (e->n - (size_t)i - 1) * sizeof *e->w);
+        e->n--;
+    }
+    if (e->n == 0) {
+        hmap_del(&srv->watch, e->target);
+        free(e->w);
+        free(e);
+    }
+}
+
+int presence_watch(struct conn *c, const char *target)
+{
+    struct server *srv = c->srv;
+    struct watch_entry *e = hmap_get(&srv->watch, target);
+    if (e && watch_find(e, c) >= 0) return 0;
+    size_t cap = c->cap_watching;
+    if (grow_array((void **)&c->watching, &cap, c->n_watching, sizeof *c->watching, 16) < 0 || cap > UINT32_MAX)
+        goto oom;
+    c->cap_watching = (uint32_t)cap;
+    if (!e) {
+        if (!(e = calloc(1, sizeof *e))) goto oom;
+        snprintf(e->target, sizeof e->target, "%s", target);
+        if (hmap_put(&srv->watch, e->target, e) < 0) {
+            free(e);
+            goto oom;
+        }
+    }
+    if (grow_array((void **)&e->w, &e->cap, e->n, sizeof *e->w, 4) < 0) {
+        if (e->n == 0) watch_leave(srv, e, c);
+        goto oom;
+    }
+    long i = -watch_find(e, c) - 1;
+    memmove(&e->w[i + 1], &e->w[i], (e->n - (size_t)i) * sizeof *e->w);
+    e->w[i] = c;
+    e->n++;
+    c->watching[c->n_watching++] = e;
+    return 0;
+oom:
+    log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "watch index: %s", target);
+    return -1;
+}
+
+void presence_unwatch(struct conn *c, const char *target)
+{
+    struct watch_entry *e = hmap_get(&c->srv->watch, target);
+    if (!e) return;
+    for (uint32_t i = 0; i < c->n_watching; i++)
+        if (c->watching[i] == e) {
+            memmove(&c->watching[i], &c->watching[i + 1], (c->n_watching - i - 1) * sizeof *c->watching);
+            c->n_watching--;
+            break;
+        }
+    watch_leave(c->srv, e, c);
+}
+
+void presence_unwatch_all(struct conn *c)
+{
+    for (uint32_t i = 0; i < c->n_watching; i++) watch_leave(c->srv, c->watching[i], c);
+    free(c->watching);
+    c->watching = NULL;
+    c->n_watching = c->cap_watching = 0;
+}
+
+void presence_forget(struct server *srv, const char *target)
+{
+    struct watch_entry *e = hmap_get(&srv->watch, target);
+    if (!e) return;
+    for (size_t i = 0; i < e->n; i++) {
+        struct conn *w = e->w[i];
+        for (uint32_t k = 0; k < w->n_watching; k++)
+            if (w->watching[k] == e) {
+                memmove(&w->watching[k], &w->watching[k + 1], (w->n_watching - k - 1) * sizeof *w->watching);
+                w->n_watching--;
+                break;
+            }
+    }
+    hmap_del(&srv->watch, e->target);
+    free(e->w);
+    free(e);
+}
+
+int presence_watches(struct server *srv, const char *viewer, const char *target)
+{
+    struct conn *v = sessions_get(srv, viewer);
+    struct watch_entry *e = v ? hmap_get(&srv->watch, target) : NULL;
+    return e && watch_find(e, v) >= 0;
+}
+
 /* ---- transitions ---------------------------------------------------------------------------- */
 
 struct collect {
@@ -127,9 +242,8 @@ struct collect {
     int failed;            /* a watcher could not be kept (out of memory) */
 };
 
-static void collect_watcher(void *arg, const char *name)
+static void collect_watcher(struct collect *c, const char *name)
 {
-    struct collect *c = arg;
     if (!sessions_get(c->srv, name)) return;
     if (grow_array((void **)&c->s->v, &c->cap, c->s->n, sizeof *c->s->v, 16) < 0) {
         c->failed = 1;
@@ -145,13 +259,17 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
     memset(s, 0, sizeof *s);
     snprintf(s->target, sizeof s->target, "%s", target);
     struct collect c = {s, 0, srv, 0};
-    if (only_viewer) collect_watcher(&c, only_viewer);
-    else srv->st->watchers(srv->st, target, collect_watcher, &c);
+    if (only_viewer) {
+        collect_watcher(&c, only_viewer);
+    } else {
+        /* The watch index, not the store: O(watchers) memory work, no query. */
+        struct watch_entry *e = hmap_get(&srv->watch, target);
+        for (size_t i = 0; e && i < e->n; i++)
+            if (sessions_get(srv, e->w[i]->user) == e->w[i]) collect_watcher(&c, e->w[i]->user);
+    }
     for (size_t i = 0; i < s->n; i++) {
-        int pending = 1;
         /* Only an authorised watcher can have been told anything. */
-        if (only_viewer && (srv->st->buddy_get(srv->st, s->v[i].name, target, &pending, NULL) != STORE_OK || pending))
-            continue;
+        if (only_viewer && !presence_watches(srv, s->v[i].name, target)) continue;
         s->v[i].before = (uint8_t)can_see(srv, s->v[i].name, target);
     }
     if (c.failed) {
@@ -166,9 +284,7 @@ void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
     for (size_t i = 0; i < s->n; i++) {
         struct conn *v = sessions_get(srv, s->v[i].name);
         if (!v) continue;
-        int after = 0, pending = 1;
-        if (srv->st->buddy_get(srv->st, s->v[i].name, s->target, &pending, NULL) == STORE_OK && !pending)
-            after = can_see(srv, s->v[i].name, s->target);
+        int after = presence_watches(srv, s->v[i].name, s->target) && can_see(srv, s->v[i].name, s->target);
         struct conn *t = sessions_get(srv, s->target);
         if (s->v[i].before && !after) send_offline(v, s->target);
         else if (!s->v[i].before && after && t) send_online(v, t);
@@ -184,31 +300,18 @@ void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
 struct namelist {
     char (*names)[NAME_MAX_LEN + 1]; /* collected ids */
     size_t n, cap;                   /* used / allocated */
-    int failed;                      /* an id could not be kept (out of memory) */
 };
-
-static void collect_accepted(void *arg, const struct store_buddy *b)
-{
-    struct namelist *l = arg;
-    if (b->pending) return;
-    if (grow_array((void **)&l->names, &l->cap, l->n, sizeof *l->names, 32) < 0) {
-        l->failed = 1;
-        return;
-    }
-    snprintf(l->names[l->n++], NAME_MAX_LEN + 1, "%s", b->buddy);
-}
-
 
 int presence_send_online_list(struct conn *c)
 {
     struct server *srv = c->srv;
+    /* The session's authorised buddies are its watch-index entries, in list order: no query. */
     struct namelist l = {0};
-    srv->st->buddy_list(srv->st, c->user, collect_accepted, &l);
-    if (l.failed) {
-        free(l.names);
-        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)l.n, "online list not sent");
+    if (c->n_watching && grow_array((void **)&l.names, &l.cap, 0, sizeof *l.names, c->n_watching) < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)c->n_watching, "online list not sent");
         return -1;
     }
+    for (uint32_t i = 0; i < c->n_watching; i++) snprintf(l.names[l.n++], NAME_MAX_LEN + 1, "%s", c->watching[i]->target);
     /* Keep only online buddies this user may see. */
     size_t k = 0;
     for (size_t i = 0; i < l.n; i++)
@@ -332,6 +435,42 @@ static int allow_set(struct conn *c, const char *who, int on)
     return 0;
 }
 
+struct stealth_job {
+    char owner[NAME_MAX_LEN + 1]; /* whose list */
+    char who[NAME_MAX_LEN + 1];   /* the buddy */
+    int on;                       /* the flag to store */
+};
+
+static int stealth_job_run(struct store *st, void *arg)
+{
+    struct stealth_job *j = arg;
+    return st->buddy_set_stealth(st, j->owner, j->who, j->on);
+}
+
+static void stealth_job_done(void *arg, int rc)
+{
+    struct stealth_job *j = arg;
+    /* NOTFOUND: the entry was removed meanwhile (its flag went with it). */
+    if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        log_event(LOG_ERROR, NULL, j->owner, "store_write_failed", rc, "stealth %s=%d not stored", j->who, j->on);
+    free(j);
+}
+
+/* Stores owner's 0xB9 flag for who on the store worker (inline with SQLite). */
+static void stealth_store(struct conn *c, const char *who, int on)
+{
+    struct stealth_job *j = calloc(1, sizeof *j);
+    if (j) {
+        snprintf(j->owner, sizeof j->owner, "%s", c->user);
+        snprintf(j->who, sizeof j->who, "%s", who);
+        j->on = on;
+    }
+    if (!j || store_async_run(c->srv->sa, c->srv->st, stealth_job_run, stealth_job_done, j) < 0) {
+        free(j);
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth %s=%d not stored", who, on);
+    }
+}
+
 void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -361,7 +500,13 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         struct pres_snap s;
         pres_begin(srv, c->user, who, &s);
         int rc = 0, oom = 0;
-        if (perm) {
+        if (perm && srv->sa && presence_watches(srv, c->user, who)) {
+            /* PostgreSQL, an authorised buddy (the row exists): the in-memory set decides at once, the
+             * row follows on the store worker (no round trip on the loop).  SQLite: as before. */
+            if (v31 == 1 && nameset_add(&c->stealthed, who) < 0) oom = 1;
+            else if (v31 != 1) nameset_del(&c->stealthed, who);
+            if (!oom) stealth_store(c, who, v31 == 1);
+        } else if (perm) {
             rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
             if (rc == STORE_OK && v31 == 1 && nameset_add(&c->stealthed, who) < 0) {
                 /* can_see() reads the in-memory set: stored but not in it would not hide c.  Undo. */

@@ -42,6 +42,22 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
 /* status_changed: also send 0xC6 / 0x03 / 0x04 to viewers who could and still can see target. */
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed);
 
+/* The watch index: for every id, the online sessions of this node that have it authorised (pending = 0)
+ * on their buddy list, so a presence change of that id reaches its watchers with no store query (issue
+ * 12: a login with 500 online buddies made 500 look-ups).  A session enters it at login from the list
+ * it reads anyway (buddy_send_list) and leaves it when freed; the buddy handlers keep it in step with
+ * the rows they change.  Each session also keeps its entries in list order, which is its online list.
+ * presence_watch: 0, or -1 (logged) when out of memory.  Calls for a session not yet or no longer
+ * registered are harmless: look-ups only count the registered session of each id. */
+int presence_watch(struct conn *c, const char *target);
+void presence_unwatch(struct conn *c, const char *target);
+void presence_unwatch_all(struct conn *c);
+/* target's account is gone (`ymsgd user del` removed every row naming it): nobody watches it any more,
+ * so a new account of that name is not shown to the old account's buddies. */
+void presence_forget(struct server *srv, const char *target);
+/* 1 when viewer is online here and watches target. */
+int presence_watches(struct server *srv, const char *viewer, const char *target);
+
 /* Sends c the online buddies it can see (0xF0 list for YMSG >= 13, 0x01 for older clients). */
 int presence_send_online_list(struct conn *c); /* -1 (logged, nothing sent) when memory ran out */
 /* Applies the initial presence from the 0x54 header status. */

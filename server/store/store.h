@@ -136,4 +136,16 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
 /* Schema version this build migrates to (PRAGMA user_version). */
 int store_sqlite_schema_version(void);
 
+/* Opens a PostgreSQL store (libpq conninfo or postgresql:// URL), creating or migrating the schema
+ * (table ymsgd_schema holds the version).  *created is set to 1 when the schema did not exist.  Every
+ * call is one synchronous round trip on the caller's thread (store_pg.c).  NULL on failure (server
+ * unreachable, schema newer than this build...) with a message in err that never repeats the URL. */
+struct store *store_pg_open(const char *conninfo, int *created, char *err, size_t errlen);
+/* Schema version this build migrates to (ymsgd_schema.version). */
+int store_pg_schema_version(void);
+/* 1 when spec names a PostgreSQL store (postgresql:// or postgres://). */
+int store_is_postgres(const char *spec);
+/* The store named by spec: a PostgreSQL URL, or NULL/"" for the SQLite file under dir. */
+struct store *store_open(const char *spec, const char *dir, int *created, char *err, size_t errlen);
+
 #endif

@@ -10,6 +10,7 @@ with `ymsgd user add` (password on stdin), and speaks raw YMSG and HTTP to it:
         pkt = b.expect(0x06)
 
 Every wait is bounded (timeouts), so a broken server fails a test instead of hanging it.
+Run under `tests/support/pgserver.py run -- ...` the servers use that PostgreSQL store (YMSGD_TEST_PG).
 """
 import base64
 import hashlib
@@ -202,8 +203,11 @@ class Server:
         self.ymsg_port = self.http_port = None
 
     def base_args(self):
+        # $YMSGD_TEST_PG (set by tests/support/pgserver.py run): the server and `user` commands use that
+        # PostgreSQL database instead of the SQLite file in the data directory.
+        store = ["--store", os.environ["YMSGD_TEST_PG"]] if os.environ.get("YMSGD_TEST_PG") else []
         return [self.exe, "--data-dir", os.path.join(self.dir, "data"), "--pwhash-opslimit", "1",
-                "--pwhash-memlimit", "8192"] + self.extra
+                "--pwhash-memlimit", "8192"] + store + self.extra
 
     def add_user(self, name, password):
         r = subprocess.run(self.base_args() + ["user", "add", name], input=(password + "\n").encode(),

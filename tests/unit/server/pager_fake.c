@@ -102,6 +102,7 @@ void fake_server_free(struct server *srv)
     auth_free(srv->auth);
     srv->st->close(srv->st);
     hmap_free(&srv->online);
+    hmap_free(&srv->watch);
     rl_free(&srv->conn_rl);
     event_base_free(srv->base);
     config_free(srv->cfg);
@@ -124,12 +125,19 @@ struct fake_conn *fake_conn_new(struct server *srv)
     return f;
 }
 
+/* As a real login's buddy_send_list: the authorised entries go into the watch index (presence.h). */
+static void fake_watch_row(void *arg, const struct store_buddy *b)
+{
+    if (!b->pending && presence_watch(arg, b->buddy) < 0) abort();
+}
+
 struct fake_conn *fake_login(struct server *srv, const char *user)
 {
     struct fake_conn *f = fake_conn_new(srv);
     snprintf(f->c.user, sizeof f->c.user, "%s", user);
     f->c.state = CONN_ONLINE;
     if (sessions_add(srv, &f->c) < 0) abort();
+    if (srv->st->buddy_list(srv->st, user, fake_watch_row, &f->c) < 0) abort();
     sessions_fill_bucket(&f->c);
     return f;
 }
@@ -190,6 +198,7 @@ void fake_conn_free(struct fake_conn *f)
     nameset_free(&f->c.ignores);
     nameset_free(&f->c.stealthed);
     nameset_free(&f->c.talked);
+    presence_unwatch_all(&f->c);
     free(f->out);
     free(f);
 }

@@ -14,6 +14,7 @@
 #include "delivery.h"
 #include "dispatch.h"
 #include "grow.h"
+#include "login_ymsg.h"
 #include "pager_fake.h"
 #include "presence.h"
 #include "sessions.h"
@@ -250,6 +251,123 @@ static void test_name_set_failure_is_undone_and_reported(void **state)
     fake_conn_free(b);
 }
 
+/* Store calls that presence must no longer make per watcher (issue 12): any call fails the test. */
+static int no_watchers(struct store *st, const char *buddy, store_name_cb cb, void *arg)
+{
+    (void)st, (void)buddy, (void)cb, (void)arg;
+    fail_msg("watchers() queried in a presence fan-out");
+    return STORE_ERR;
+}
+
+static int no_buddy_get(struct store *st, const char *owner, const char *buddy, int *pending, int *stealth)
+{
+    (void)st, (void)owner, (void)buddy, (void)pending, (void)stealth;
+    fail_msg("buddy_get() queried in a presence fan-out");
+    return STORE_ERR;
+}
+
+/* A status change of a user with 40 online watchers reaches all 40 from the watch index: no store query
+ * (before: one watchers() query and one buddy_get() per watcher). */
+static void test_fanout_uses_watch_index_not_store(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *on[40];
+    char name[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof name, "w%02d", i);
+        assert_int_equal(f->srv->st->user_add(f->srv->st, name, "x", NULL, NULL), STORE_OK);
+        befriend(f->srv, "alice", name);
+        on[i] = fake_login(f->srv, name);
+    }
+    struct fake_conn *a = fake_login(f->srv, "alice");
+    int (*watchers)(struct store *, const char *, store_name_cb, void *) = f->srv->st->watchers;
+    int (*buddy_get)(struct store *, const char *, const char *, int *, int *) = f->srv->st->buddy_get;
+    f->srv->st->watchers = no_watchers;
+    f->srv->st->buddy_get = no_buddy_get;
+    fake_send(a, YMSG_SVC_Y6_STATUS_UPDATE, 0, "10", "2", "47", "1", NULL);
+    struct ymsg_packet p;
+    char v[64];
+    for (int i = 0; i < 40; i++) {
+        assert_true(fake_next(on[i], &p));
+        assert_int_equal(p.hdr.service, YMSG_SVC_Y6_STATUS_UPDATE);
+        assert_string_equal(get(&p, YMSG_KEY_BUDDY, v, sizeof v), "alice");
+    }
+    fake_conn_free(a); /* sign-off fan-out, also from the index */
+    f->srv->st->watchers = watchers;
+    f->srv->st->buddy_get = buddy_get;
+    for (int i = 0; i < 40; i++) fake_conn_free(on[i]);
+    assert_int_equal(f->srv->watch.len, 0); /* every session left the index */
+}
+
+/* The index follows the list: an accepted request makes the requester a watcher at once, a removal ends
+ * it, and sessions leave it when they go. */
+static void test_watch_index_follows_list_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct fake_conn *a = fake_login(f->srv, "alice"), *b = fake_login(f->srv, "bob");
+    struct ymsg_packet p;
+    char v[64];
+    assert_false(presence_watches(f->srv, "alice", "bob"));
+    fake_send(a, YMSG_SVC_ADDBUDDY, 0, "1", "alice", "7", "bob", "65", "Friends", NULL);
+    fake_drain(a);
+    fake_drain(b);
+    assert_false(presence_watches(f->srv, "alice", "bob"));     /* pending: not a watcher yet */
+    fake_send(b, YMSG_SVC_AUTH_REQ_15, 0, "1", "bob", "5", "alice", "13", "1", NULL);
+    assert_true(presence_watches(f->srv, "alice", "bob"));
+    int saw_online = 0;
+    while (fake_next(a, &p)) saw_online |= p.hdr.service == YMSG_SVC_STATUS_15;
+    assert_true(saw_online);                                     /* alice learns bob is online */
+    fake_send(b, YMSG_SVC_Y6_STATUS_UPDATE, 0, "10", "2", "47", "1", NULL);
+    assert_true(fake_next(a, &p));
+    assert_int_equal(p.hdr.service, YMSG_SVC_Y6_STATUS_UPDATE);
+    fake_send(a, YMSG_SVC_REMBUDDY, 0, "1", "alice", "7", "bob", "65", "Friends", NULL);
+    fake_drain(a);
+    assert_false(presence_watches(f->srv, "alice", "bob"));
+    fake_send(b, YMSG_SVC_Y6_STATUS_UPDATE, 0, "10", "0", NULL);
+    assert_false(fake_next(a, &p));                              /* no longer told */
+    /* a session that re-reads its list (a second buddy_send_list) keeps one entry per buddy */
+    befriend(f->srv, "alice", "carol");
+    struct fake_conn *c = fake_login(f->srv, "carol");
+    assert_int_equal(buddy_send_list(&a->c), 0);
+    assert_int_equal(buddy_send_list(&a->c), 0);
+    assert_int_equal(a->c.n_watching, 1);
+    assert_true(presence_watches(f->srv, "alice", "carol"));
+    assert_true(presence_watches(f->srv, "carol", "alice"));
+    fake_conn_free(c);
+    assert_false(presence_watches(f->srv, "carol", "alice"));
+    fake_conn_free(a);
+    fake_conn_free(b);
+    assert_int_equal(f->srv->watch.len, 0);
+    (void)v;
+}
+
+/* `ymsgd user del bob` then the control socket's revoke: bob's watchers stop watching bob (their rows
+ * are gone), so a new account named bob is not shown to them; a revoke after `user passwd` keeps them. */
+static void test_deleted_account_leaves_watch_index(void **state)
+{
+    struct fixture *f = *state;
+    befriend(f->srv, "alice", "bob");
+    befriend(f->srv, "carol", "bob");
+    struct fake_conn *a = fake_login(f->srv, "alice"), *c = fake_login(f->srv, "carol");
+    assert_int_equal(login_revoke(f->srv, "bob"), 0);               /* passwd: bob offline, still watched */
+    assert_non_null(hmap_get(&f->srv->watch, "bob"));
+    assert_int_equal(f->srv->st->user_del(f->srv->st, "bob"), STORE_OK);
+    assert_int_equal(login_revoke(f->srv, "bob"), 0);
+    assert_null(hmap_get(&f->srv->watch, "bob"));
+    assert_int_equal(a->c.n_watching, 0);
+    assert_int_equal(c->c.n_watching, 0);
+    assert_int_equal(f->srv->st->user_add(f->srv->st, "bob", "x", NULL, NULL), STORE_OK);
+    struct fake_conn *b = fake_login(f->srv, "bob");
+    struct pres_snap s;
+    assert_int_equal(pres_begin(f->srv, "bob", NULL, &s), 0);
+    assert_int_equal(s.n, 0);                                       /* nobody to tell about the new bob */
+    pres_end(f->srv, &s, 0);
+    fake_conn_free(b);
+    fake_conn_free(a);
+    fake_conn_free(c);
+    assert_int_equal(f->srv->watch.len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +376,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prelogin_drops_and_answers_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_reader_closed_by_reaper_not_in_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_online_list_continues_with_status_5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fanout_uses_watch_index_not_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_index_follows_list_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_account_leaves_watch_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth_failure_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_set_failure_is_undone_and_reported, setup, teardown),
     };

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Issue 12: ymsgd on a PostgreSQL store (--store postgresql://...), end to end.  Each test starts its
+own throw-away PostgreSQL (tests/support/pgserver.py); a missing PostgreSQL is a FAIL.
+
+usage: test_store_pg.py YMSGD [TEST...]"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
+from pgserver import PgServer, free_port  # noqa: E402
+from ymsgd_harness import Server, run_tests  # noqa: E402
+
+YMSGD = os.path.abspath(sys.argv[1])
+FAST = ["--pwhash-opslimit", "1", "--pwhash-memlimit", "8192"]
+
+
+def pg_store():
+    """A started PgServer with database ymsgd, and YMSGD_TEST_PG pointing at it (the harness reads it)."""
+    pg = PgServer().start()
+    os.environ["YMSGD_TEST_PG"] = pg.create_db("ymsgd")
+    return pg
+
+
+def test_pg_down_at_start():
+    """Nothing listens at the store's address: a clear error naming PostgreSQL, exit code 1, no listener
+    ever answered, no SQLite database left in the data directory.  The same for the `user` commands."""
+    d = tempfile.mkdtemp(prefix="ymsgd-pgdown-")
+    dead = free_port()
+    url = "postgresql://ymsgd:S3CRET@127.0.0.1:%d/ymsgd?connect_timeout=5" % dead
+    yport, hport = free_port(), free_port()
+    t0 = time.time()
+    p = subprocess.Popen([YMSGD, "--data-dir", os.path.join(d, "data"), "--store", url, "--ymsg-listen",
+                          "127.0.0.1:%d" % yport, "--http-listen", "127.0.0.1:%d" % hport] + FAST,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    answered = False
+    while p.poll() is None and time.time() - t0 < 15:
+        for port in (yport, hport):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                answered = True
+            except OSError:
+                pass
+        time.sleep(0.02)
+    out, err = p.communicate(timeout=15)
+    err = err.decode()
+    assert p.returncode == 1, (p.returncode, err)
+    assert "PostgreSQL store unreachable" in err and str(dead) in err, err
+    assert "S3CRET" not in err and "S3CRET" not in out.decode(), err   # the URL's password is never printed
+    assert not answered, "a listener answered before the store was open"
+    assert not os.path.exists(os.path.join(d, "data", "ymsgd.db"))
+    assert out == b"", out                                               # no demo accounts printed
+    r = subprocess.run([YMSGD, "--data-dir", os.path.join(d, "data"), "--store", url] + FAST + ["user", "list"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 1 and b"PostgreSQL store unreachable" in r.stderr, r
+
+
+def test_user_commands_on_pg():
+    """`ymsgd user add|list|passwd|del` work on the PostgreSQL store (no SQLite file appears), and the
+    server started on the same store logs those accounts in; the first start on an empty schema makes
+    the demo accounts, a restart does not make them again."""
+    pg = pg_store()
+    try:
+        with Server(YMSGD) as srv:
+            srv.add_user("carol", "pw1")
+            srv.add_user("dave", "pw2")
+            r = subprocess.run(srv.base_args() + ["user", "list"], capture_output=True, timeout=30)
+            assert r.returncode == 0 and r.stdout.decode().split() == ["carol", "dave", "demo", "demo2"], r
+            r = subprocess.run(srv.base_args() + ["user", "add", "carol"], input=b"x\n", capture_output=True,
+                               timeout=30)
+            assert r.returncode == 1, r                                      # exists
+            r = subprocess.run(srv.base_args() + ["user", "passwd", "dave"], input=b"pw3\n", capture_output=True,
+                               timeout=30)
+            assert r.returncode == 0, r
+            c = srv.login("dave", "pw3")
+            c.close()
+            r = subprocess.run(srv.base_args() + ["user", "del", "carol"], capture_output=True, timeout=30)
+            assert r.returncode == 0, r
+            r = subprocess.run(srv.base_args() + ["user", "del", "carol"], capture_output=True, timeout=30)
+            assert r.returncode == 1, r
+            assert not os.path.exists(os.path.join(srv.dir, "data", "ymsgd.db"))
+            assert pg.psql("SELECT name FROM users ORDER BY name", "ymsgd").split() == ["dave", "demo", "demo2"]
+            assert srv.stop() == 0
+            srv.start()
+            c = srv.login("dave", "pw3")
+            c.close()
+        assert pg.psql("SELECT count(*) FROM users", "ymsgd").strip() == "3"  # no second pair of demo accounts
+    finally:
+        pg.stop()
+
+
+def _recv_within(c, pred, limit):
+    """The first packet matching pred, which must come within limit seconds (others are skipped)."""
+    t0 = time.time()
+    while True:
+        p = c.recv(max(0.01, limit - (time.time() - t0)))
+        assert p is not None, "nothing matching within %.1f s" % limit
+        if pred(p):
+            return time.time() - t0
+
+
+def test_pg_paused():
+    """PostgreSQL frozen (SIGSTOP of the whole cluster) for 3 s: users already online keep chatting live,
+    presence changes and a sign-off still reach their buddies at once, a permanent-stealth setting and a
+    buddy removal are acknowledged at once and stored once PostgreSQL resumes; nothing accepted is lost.  (With every
+    store call on the event loop the stealth write froze the whole server for the 3 s.)"""
+    pg = pg_store()
+    try:
+        with Server(YMSGD) as srv:
+            for u in ("alice", "bob", "carol", "dave"):
+                srv.add_user(u, "pw")
+            pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave")]
+            pg.psql("".join("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('%s', '%s', 'Friends', 0);" % p
+                            for p in pairs), "ymsgd")
+            a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
+            for x in (a, b, c):
+                x.drain(0.3)
+            pg.pause()
+            t0 = time.time()
+            try:
+                # 0xB9: alice appears permanently offline to carol: acked now, carol sees a sign-off now
+                a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
+                              (301, "319"), (303, "319")])
+                _recv_within(a, lambda p: p.service == 0xB9 and p.get(31) == "1", 1.0)
+                _recv_within(c, lambda p: p.service == 0x02 and p.get(7) == "alice", 1.0)
+                for i in range(10):  # live chat both ways, each message at once
+                    a.send(0x06, [(1, "alice"), (5, "bob"), (14, "a%d" % i)], status=0x5A55AA56)
+                    _recv_within(b, lambda p: p.service == 0x06 and p.get(14) == "a%d" % i, 1.0)
+                    b.send(0x06, [(1, "bob"), (5, "alice"), (14, "b%d" % i)], status=0x5A55AA56)
+                    _recv_within(a, lambda p: p.service == 0x06 and p.get(14) == "b%d" % i, 1.0)
+                # alice removes dave from her list: answered now (66=0), the row goes after the resume
+                a.send(0x84, [(1, "alice"), (7, "dave"), (65, "Friends")])
+                _recv_within(a, lambda p: p.service == 0x84 and p.get(7) == "dave" and p.get(66) == "0", 1.0)
+                b.send(0xC6, [(10, "2"), (47, "1")])  # a status change reaches alice
+                _recv_within(a, lambda p: p.service == 0xC6 and p.get(7) == "bob", 1.0)
+                c.close()  # carol signs off: no store call on that path any more
+                assert time.time() - t0 < 2.5, "the chat took %.1f s: the loop waited for PostgreSQL" % (
+                    time.time() - t0)
+                time.sleep(max(0, 3.0 - (time.time() - t0)))
+            finally:
+                pg.resume()
+            deadline = time.time() + 15
+            while pg.psql("SELECT stealth FROM buddies WHERE owner = 'alice' AND buddy = 'carol'", "ymsgd").strip() != "1":
+                assert time.time() < deadline, "the stealth write never reached PostgreSQL"
+                time.sleep(0.2)
+            deadline = time.time() + 15
+            while pg.psql("SELECT count(*) FROM buddies WHERE owner = 'alice' AND buddy = 'dave'", "ymsgd").strip() != "0":
+                assert time.time() < deadline, "the buddy removal never reached PostgreSQL"
+                time.sleep(0.2)
+            # after the resume: the flag holds across a new login of carol, and new logins work
+            c = srv.login("carol", "pw")
+            assert not [p for p in c.login_burst if p.service == 0xF0 and "alice" in p.all(7)], c.login_burst
+            c.close()
+            assert srv.stop() == 0
+            assert "store_write_failed" not in srv.log_text()
+    finally:
+        pg.stop()
+
+
+if __name__ == "__main__":
+    run_tests([test_pg_down_at_start, test_user_commands_on_pg, test_pg_paused])
