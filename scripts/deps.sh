@@ -7,9 +7,9 @@ set -euo pipefail
 what=${1:-build}
 build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-dev libssl-dev
             libsqlite3-dev libsodium-dev libpcap-dev libncurses-dev libcrypt-dev libcmocka-dev
-            libwslay-dev libexpat1-dev emscripten libsystemd-dev libpq-dev)
+            libwslay-dev libexpat1-dev emscripten libsystemd-dev libpq-dev libhiredis-dev)
 test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl
-           openssl postgresql
+           openssl postgresql redis-server
            # building the three real clients of ../shared/peers (tests/interop/peers; list from its README)
            xz-utils tar libglib2.0-dev libxml2-dev libgnutls28-dev autoconf automake libtool libtool-bin intltool
            gettext openjdk-17-jdk-headless libcommons-io-java libcommons-logging-java libjdom1-java

@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "gateway.h"
 #include "config.h"
+#include "cluster.h"
 #include "conn.h"
 #include "http.h"
 #include "log.h"
@@ -375,6 +376,14 @@ static int run_server(struct config *cfg)
         }
         srv->st = ordered;
     }
+    /* Before the listeners: a bad setting stops the start before anything answers. */
+    if (cluster_start(srv, err, sizeof err) < 0) { /* --redis: one node of a cluster */
+        fprintf(stderr, "ymsgd: %s\n", err);
+        store_async_free(srv->sa);
+        srv->st->close(srv->st);
+        if (created) remove_new_database(cfg);
+        return 1;
+    }
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
         login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
@@ -415,6 +424,7 @@ static int run_server(struct config *cfg)
     admin_free(adm);
     conn_stop_listening(srv);
     conn_close_all(srv);
+    cluster_stop(srv); /* after the sign-offs: they reach the other nodes */
     auth_shutdown(srv->auth);
     http_free(srv->http);
     static_unregister();

@@ -30,6 +30,7 @@ struct auth {
         void *arg;           /* its argument */
     } revokers[AUTH_MAX_REVOKERS]; /* other modules' sessions (the AMF gateway) */
     size_t nrevokers;        /* registered */
+    const struct auth_share *share; /* the cluster's, or NULL */
 };
 
 void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out)
@@ -368,7 +369,33 @@ int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out)
         return -1;
     }
     *out = *l;
+    if (a->share) a->share->issued(a->share->arg, l, (double)a->srv->cfg->crumb_lifetime);
     return 0;
+}
+
+void auth_set_share(struct auth *a, const struct auth_share *share) { a->share = share; }
+
+int auth_login_import(struct auth *a, const struct auth_login *in, double ttl)
+{
+    if (a->logins.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
+    if (a->logins.len >= (size_t)a->srv->cfg->max_tracked || hmap_get(&a->logins, in->y)) return -1;
+    struct auth_login *l = malloc(sizeof *l);
+    if (!l) return -1;
+    *l = *in;
+    l->expires = rl_now() + ttl;
+    if (hmap_put(&a->logins, l->y, l) < 0) {
+        free(l);
+        return -1;
+    }
+    return 0;
+}
+
+void auth_login_forget(struct auth *a, const char *y)
+{
+    struct auth_login *l = hmap_del(&a->logins, y);
+    if (!l) return;
+    sodium_memzero(l, sizeof *l);
+    free(l);
 }
 
 /* Copies a cookie as presented in 277/278 up to its first ';', without a leading "Y="/"T=". */
@@ -395,9 +422,11 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
         if ((l = hmap_del(&a->web, yv))) {
             sodium_memzero(l, sizeof *l);
             free(l);
+            return -1;
         }
-        return -1;
+        return -2;
     }
+    if (a->share) a->share->used(a->share->arg, l->user, yv); /* single use on every node */
     int ok = l->expires > rl_now() && strcmp(l->user, user) == 0 && ymsg_ct_streq(l->t, tv) &&
              ymsg_auth16_response(l->crumb, challenge, want) == 0 && ymsg_ct_streq(want, resp307);
     if (ok) {

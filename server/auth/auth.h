@@ -24,6 +24,19 @@ struct auth_login {
     double expires;               /* monotonic expiry */
 };
 
+/* A cluster shares every crumb issued here, and its use, with the other nodes (server/cluster), so
+ * a client may redeem its cookies on any node's pager.  NULL on one node. */
+struct auth_share {
+    void (*issued)(void *arg, const struct auth_login *l, double ttl); /* ttl: seconds it stays valid */
+    void (*used)(void *arg, const char *user, const char *y);          /* consumed (or refused) here */
+    void *arg;                                                         /* their argument */
+};
+void auth_set_share(struct auth *a, const struct auth_share *share);
+/* Another node's crumb: valid here for ttl seconds.  0, or -1 (table full or out of memory). */
+int auth_login_import(struct auth *a, const struct auth_login *l, double ttl);
+/* Another node consumed the crumb of Y cookie value y: it is gone here too. */
+void auth_login_forget(struct auth *a, const char *y);
+
 struct auth *auth_new(struct server *srv);
 void auth_free(struct auth *a);
 /* Drops expired tokens/crumbs and idle throttle entries. */
@@ -48,7 +61,8 @@ void auth_shutdown(struct auth *a);
 int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out);
 /* 0x54 (v16): finds the crumb issued with Y cookie y (text up to the first ';'), checks T, user and
  * 307 = Y64(MD5(crumb ‖ challenge)); the crumb works once.  A failure ends the cookies too.  Returns 0
- * ok, -1 bad/expired/replayed. */
+ * ok, -1 bad/expired/replayed, -2 no such crumb here (in a cluster it may still be on its way from the
+ * node that issued it). */
 int auth_cookie_login(struct auth *a, const char *user, const char *y, const char *t, const char *challenge,
                       const char *resp307);
 /* The web's check (GET/POST /yab): the account whose pwtoken_login issued this Y/T pair (either may

@@ -100,6 +100,13 @@ static const struct knob knobs[] = {
     {"ws_origins", K_STR, F(ws_origins), "", 0, 0, "origins besides the page's own allowed on /ymsg (comma separated, \"*\" = any)"},
     {"ws_max_frame", K_LONG, F(ws_max_frame), "65555", 16, 16777216, "largest WebSocket frame payload accepted (bytes)"},
     {"ws_max_message", K_LONG, F(ws_max_message), "131072", 16, 16777216, "largest WebSocket message accepted (bytes)"},
+    {"redis", K_STR, F(redis), "", 0, 0, "cluster: Redis at redis://HOST:PORT or unix:PATH (\"\" = one node, no cluster)"},
+    {"node_name", K_STR, F(node_name), "", 0, 0, "cluster: this node's unique name (\"\" = the advertise address)"},
+    {"advertise", K_STR, F(advertise), "", 0, 0, "cluster: pager HOST:PORT this node gives out in /capacity (\"\" = first ymsg_listen)"},
+    {"cluster_heartbeat_ms", K_LONG, F(cluster_heartbeat_ms), "1000", 50, 60000, "cluster: ms between a node's heartbeats (liveness, session count)"},
+    {"cluster_node_timeout_ms", K_LONG, F(cluster_node_timeout_ms), "4000", 200, 600000, "cluster: a node silent this long is dead: its users go offline"},
+    {"cluster_queue_max", K_LONG, F(cluster_queue_max), "8388608", 65536, 1073741824, "cluster: bytes queued for Redis while it is unreachable (older IMs then go to the box)"},
+    {"cluster_batch_max", K_LONG, F(cluster_batch_max), "65536", 1024, 16777216, "cluster: bytes in one PUBLISH of packets for one node"},
 };
 #undef F
 #define NKNOBS (sizeof knobs / sizeof knobs[0])

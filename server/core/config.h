@@ -86,6 +86,13 @@ struct config {
     char *ws_origins;           /* WebSocket /ymsg: other origins allowed (comma separated, "*"; same origin always) */
     long ws_max_frame;          /* WebSocket: largest frame payload accepted (bytes) */
     long ws_max_message;        /* WebSocket: largest message accepted, fragments joined (bytes) */
+    char *redis;                /* cluster: redis://HOST:PORT or unix:PATH ("" = one node) */
+    char *node_name;            /* cluster: this node's unique name ("" = the advertise address) */
+    char *advertise;            /* cluster: the pager HOST:PORT this node gives out ("" = first ymsg_listen) */
+    long cluster_heartbeat_ms;  /* cluster: ms between heartbeats */
+    long cluster_node_timeout_ms; /* cluster: a node without a heartbeat this long is dead */
+    long cluster_queue_max;     /* cluster: bytes kept for Redis while it is unreachable */
+    long cluster_batch_max;     /* cluster: bytes in one PUBLISH to one node */
 };
 
 /* The knobs one by index, for a reload that compares an old and a new config. */

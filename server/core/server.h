@@ -24,6 +24,7 @@
 struct auth;
 struct http_server;
 struct store_async;
+struct cluster;
 
 /* A small sorted set of ids (binary search), allocated only when non-empty. */
 struct nameset {
@@ -104,9 +105,19 @@ struct conn {
     uint8_t on_prelist;        /* linked in its address's pre-login list */
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
     uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
+    uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote): addr = its node */
+    int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
+    struct login_wait *login_wait; /* a 0x54 waiting for another node's crumb (login_ymsg.c), or NULL */
+};
+
+/* What the session registry tells the cluster (server/cluster), when there is one (srv->hooks). */
+struct session_hooks {
+    void (*changed)(struct server *srv, struct conn *c); /* a local session logged in or changed what others see */
+    void (*ended)(struct server *srv, struct conn *c);   /* a local session left the registry */
+    void (*forget)(struct server *srv, struct conn *c);  /* another node's session is unregistered here */
 };
 
 /* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */
@@ -129,6 +140,9 @@ struct server {
     struct conn *slow;             /* slow readers the reaper closes (never inside a fan-out) */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
     struct hmap watch;             /* id -> struct watch_entry: the online sessions watching that id (presence.h) */
+    struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */
+    const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
+    struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */

@@ -22,6 +22,7 @@
 #include "http.h"
 #include "httputil.h"
 #include "log.h"
+#include "cluster.h"
 #include "server.h"
 
 static void reply_text(struct evhttp_request *req, const char *body)
@@ -34,7 +35,9 @@ static void h_capacity(struct evhttp_request *req, const char *path, const char 
     struct server *srv = arg;
     char ip[256], first[300], body[320];
     int port;
-    if (srv->cfg->capacity_host[0]) {
+    if (cluster_capacity_host(srv, ip, sizeof ip) == 0) {
+        /* a cluster: the least-loaded live node's pager */
+    } else if (srv->cfg->capacity_host[0]) {
         snprintf(ip, sizeof ip, "%s", srv->cfg->capacity_host);
     } else if (config_list_item(srv->cfg->ymsg_listen, 0, first, sizeof first) < 0 ||
                config_split_hostport(first, ip, sizeof ip, &port) < 0 || !strcmp(ip, "0.0.0.0") ||

@@ -160,6 +160,7 @@ static void free_conn(struct conn *c)
         struct rl_entry *e = rl_get(&srv->conn_rl, c->addr, 0);
         if (e && e->active) e->active--;
     }
+    login_wait_free(c);
     free(c->challenge);
     free(c->status_msg);
     nameset_free(&c->allow);

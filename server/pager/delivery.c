@@ -45,16 +45,11 @@ static void delivery_mark_slow(struct conn *c, size_t queued)
     if (c->srv->reaper) event_active(c->srv->reaper, EV_TIMEOUT, 0);
 }
 
-static int delivery_queue(struct conn *c, int own)
+/* Hands n bytes (whole packets) to c's transport; own: not counted against out_cap. */
+static int delivery_write(struct conn *c, const void *pkt, size_t n, int own)
 {
-    size_t start = g_b.start;
-    ssize_t n = ymsg_build_end(&g_b);
-    if (n < 0) {
-        log_event(LOG_ERROR, c->peer, c->user, "build_failed", (long)n, "%s", ymsg_strerror((int)n));
-        return -1;
-    }
     if (c->state >= CONN_DEAD || c->slow || !c->tp) return -1;
-    if (c->tp->write(c, g_out + start, (size_t)n) < 0) {
+    if (c->tp->write(c, pkt, n) < 0) {
         c->tp->close(c, 0, "write failed");
         return -1;
     }
@@ -64,6 +59,22 @@ static int delivery_queue(struct conn *c, int own)
         return -1;
     }
     return 0;
+}
+
+static int delivery_queue(struct conn *c, int own)
+{
+    size_t start = g_b.start;
+    ssize_t n = ymsg_build_end(&g_b);
+    if (n < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "build_failed", (long)n, "%s", ymsg_strerror((int)n));
+        return -1;
+    }
+    return delivery_write(c, g_out + start, (size_t)n, own);
+}
+
+int delivery_send_packet(struct conn *c, const void *pkt, size_t len)
+{
+    return delivery_write(c, pkt, len, 0);
 }
 
 int delivery_send(struct conn *c)

@@ -27,6 +27,9 @@ struct ymsg_builder *delivery_begin(struct conn *c, uint16_t service, uint32_t s
 int delivery_send(struct conn *c);
 /* delivery_send() for the server's own paged backlog, which bounds itself: not counted against out_cap. */
 int delivery_send_own(struct conn *c);
+/* Hands packets already built for c (by another node, with c's header) to c's transport, counted
+ * against out_cap like delivery_send(). */
+int delivery_send_packet(struct conn *c, const void *pkt, size_t len);
 /* Body bytes of the packet being built. */
 size_t delivery_body_len(void);
 

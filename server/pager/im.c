@@ -79,8 +79,9 @@ static int im_sender_knows(struct server *srv, const struct conn *c, const char 
 
 static void im_note_talked(struct conn *c, const char *to)
 {
-    if (c->talked.n < (uint32_t)c->srv->cfg->max_buddies && nameset_add(&c->talked, to) < 0)
-        log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
+    if (nameset_has(&c->talked, to) || c->talked.n >= (uint32_t)c->srv->cfg->max_buddies) return;
+    if (nameset_add(&c->talked, to) < 0) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
+    else sessions_changed(c->srv, c->user); /* `to` may now know c is online, on any node */
 }
 
 void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)

@@ -93,6 +93,78 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     pres_end(srv, &s, 1);
 }
 
+/* ---- a crumb issued by another node ------------------------------------------------------------
+ * In a cluster a client may take its cookies from one node's HTTP login to another node's pager faster
+ * than the crumb travels (server/cluster shares it within milliseconds): an unknown Y cookie is tried
+ * again every LOGIN_WAIT_MS, LOGIN_WAIT_TRIES times, before the usual failure. */
+#define LOGIN_WAIT_MS 25
+#define LOGIN_WAIT_TRIES 40
+
+struct login_wait {
+    struct conn *c;       /* the connection (it frees us: login_wait_free) */
+    struct event *ev;     /* retry timer */
+    int tries;            /* attempts left */
+    uint32_t status;      /* the 0x54 header status (initial presence) */
+    char y[1024], t[1024], r307[64]; /* what the 0x54 carried */
+};
+
+void login_wait_free(struct conn *c)
+{
+    struct login_wait *w = c->login_wait;
+    if (!w) return;
+    c->login_wait = NULL;
+    event_free(w->ev);
+    sodium_memzero(w, sizeof *w);
+    free(w);
+}
+
+static void login_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct login_wait *w = arg;
+    struct conn *c = w->c;
+    struct server *srv = c->srv;
+    if (c->state != CONN_CHALLENGED) {
+        login_wait_free(c);
+        return;
+    }
+    int rc = auth_cookie_login(srv->auth, c->user, w->y, w->t, c->challenge, w->r307);
+    if (rc == -2 && --w->tries > 0) {
+        struct timeval tv = {0, LOGIN_WAIT_MS * 1000};
+        event_add(w->ev, &tv);
+        return;
+    }
+    uint32_t status = w->status;
+    login_wait_free(c);
+    if (rc < 0) {
+        auth_login_failed(srv->auth, c->addr, NULL);
+        fail_login(c, YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
+        return;
+    }
+    login_complete(c, status);
+}
+
+/* 0 when the 0x54 waits (nothing more to do now), -1 when it cannot (answer at once). */
+static int login_wait_start(struct conn *c, const char *y, const char *t, const char *r307, uint32_t status)
+{
+    if (c->login_wait) return -1;
+    struct login_wait *w = calloc(1, sizeof *w);
+    if (!w) return -1;
+    w->c = c;
+    w->tries = LOGIN_WAIT_TRIES;
+    w->status = status;
+    snprintf(w->y, sizeof w->y, "%s", y);
+    snprintf(w->t, sizeof w->t, "%s", t);
+    snprintf(w->r307, sizeof w->r307, "%s", r307);
+    if (!(w->ev = event_new(c->srv->base, -1, 0, login_wait_cb, w))) {
+        free(w);
+        return -1;
+    }
+    c->login_wait = w;
+    struct timeval tv = {0, LOGIN_WAIT_MS * 1000};
+    event_add(w->ev, &tv);
+    return 0;
+}
+
 void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -120,7 +192,9 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
             fail_login(c, YMSG_AUTH_LOCKED, "login rate or failure limit for address");
             return;
         }
-        if (auth_cookie_login(srv->auth, c->user, y, t, c->challenge, r307) < 0) {
+        int rc = auth_cookie_login(srv->auth, c->user, y, t, c->challenge, r307);
+        if (rc == -2 && srv->cluster && login_wait_start(c, y, t, r307, pkt->hdr.status) == 0) return;
+        if (rc < 0) {
             /* Counted against the address (a cookie is not a password guess, so not against the
              * account), and answered 13 whether or not the id exists. */
             auth_login_failed(srv->auth, c->addr, NULL);

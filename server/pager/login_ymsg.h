@@ -20,6 +20,9 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt); /* 0x
  * leaves the watch index here (presence.h), so none is freed while listed there. */
 void login_end(struct conn *c);
 
+/* Frees a 0x54 still waiting for another node's crumb (the connection is being freed). */
+void login_wait_free(struct conn *c);
+
 /* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client
  * gets 0x02 with status -1 (what clients show as "signed off by the server" and do not reconnect
  * after) and its buddies see it go offline exactly as a sign-off.  Returns 1 when a session ended. */

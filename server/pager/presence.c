@@ -158,6 +158,7 @@ static void watch_leave(struct server *srv, struct watch_entry *e, const struct 
 int presence_watch(struct conn *c, const char *target)
 {
     struct server *srv = c->srv;
+    if (c->remote) return 0; /* another node's session: in a cluster the store answers (store_watches) */
     struct watch_entry *e = hmap_get(&srv->watch, target);
     if (e && watch_find(e, c) >= 0) return 0;
     size_t cap = c->cap_watching;
@@ -226,9 +227,19 @@ void presence_forget(struct server *srv, const char *target)
     free(e);
 }
 
+/* In a cluster (srv->cluster) lists also change on other nodes (an authorisation accepted there), which
+ * this node's watch index does not hear of yet: there the shared store answers who watches whom, as
+ * before the index.  One node keeps the index exact itself. */
+static int store_watches(struct server *srv, const char *viewer, const char *target)
+{
+    int pending = 1;
+    return srv->st->buddy_get(srv->st, viewer, target, &pending, NULL) == STORE_OK && !pending;
+}
+
 int presence_watches(struct server *srv, const char *viewer, const char *target)
 {
     struct conn *v = sessions_get(srv, viewer);
+    if (v && srv->cluster) return store_watches(srv, viewer, target);
     struct watch_entry *e = v ? hmap_get(&srv->watch, target) : NULL;
     return e && watch_find(e, v) >= 0;
 }
@@ -254,6 +265,12 @@ static void collect_watcher(struct collect *c, const char *name)
     e->before = 0;
 }
 
+/* store->watchers() callback (cluster mode): every watcher online here or on another node. */
+static void collect_store_watcher(void *arg, const char *name)
+{
+    collect_watcher(arg, name);
+}
+
 int pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s)
 {
     memset(s, 0, sizeof *s);
@@ -262,10 +279,11 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
     if (only_viewer) {
         collect_watcher(&c, only_viewer);
     } else {
-        /* The watch index, not the store: O(watchers) memory work, no query. */
-        struct watch_entry *e = hmap_get(&srv->watch, target);
+        /* The watch index, not the store: O(watchers) memory work, no query (one node). */
+        struct watch_entry *e = srv->cluster ? NULL : hmap_get(&srv->watch, target);
         for (size_t i = 0; e && i < e->n; i++)
             if (sessions_get(srv, e->w[i]->user) == e->w[i]) collect_watcher(&c, e->w[i]->user);
+        if (srv->cluster) srv->st->watchers(srv->st, target, collect_store_watcher, &c);
     }
     for (size_t i = 0; i < s->n; i++) {
         /* Only an authorised watcher can have been told anything. */
@@ -281,6 +299,7 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
 
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
 {
+    sessions_changed(srv, s->target); /* the cluster's record first: watchers elsewhere may answer at once */
     for (size_t i = 0; i < s->n; i++) {
         struct conn *v = sessions_get(srv, s->v[i].name);
         if (!v) continue;

@@ -1,17 +1,30 @@
 /* The session registry; see sessions.h. */
 #include "sessions.h"
 
+#include <time.h>
+
 #include "log.h"
 #include "ratelimit.h"
 
-struct conn *sessions_get(struct server *srv, const char *user)
+struct conn *sessions_local(struct server *srv, const char *user)
 {
     struct conn *c = hmap_get(&srv->online, user);
     return (c && c->state == CONN_ONLINE) ? c : NULL;
 }
 
+struct conn *sessions_get(struct server *srv, const char *user)
+{
+    struct conn *c = sessions_local(srv, user);
+    if (c || !srv->remote.len) return c;
+    c = hmap_get(&srv->remote, user);
+    return (c && c->state == CONN_ONLINE) ? c : NULL;
+}
+
 int sessions_add(struct server *srv, struct conn *c)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    c->login_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
     if (hmap_put(&srv->online, c->user, c) < 0) {
         log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "session registry");
         return -1;
@@ -22,7 +35,20 @@ int sessions_add(struct server *srv, struct conn *c)
 
 void sessions_del(struct server *srv, struct conn *c)
 {
-    if (c->user[0] && hmap_get(&srv->online, c->user) == c) hmap_del(&srv->online, c->user);
+    if (!c->user[0]) return;
+    if (c->remote) {
+        if (hmap_get(&srv->remote, c->user) == c && srv->hooks) srv->hooks->forget(srv, c);
+        return;
+    }
+    if (hmap_get(&srv->online, c->user) != c) return;
+    hmap_del(&srv->online, c->user);
+    if (srv->hooks) srv->hooks->ended(srv, c);
+}
+
+void sessions_changed(struct server *srv, const char *user)
+{
+    struct conn *c;
+    if (srv->hooks && (c = sessions_local(srv, user)) != NULL) srv->hooks->changed(srv, c);
 }
 
 int sessions_heard_from(struct server *srv, const char *user, const char *to)

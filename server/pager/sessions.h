@@ -8,13 +8,19 @@
 
 #include "server.h"
 
-/* The online session of user, or NULL. */
+/* The online session of user, or NULL: a local one (any transport) or, in a cluster, another node's
+ * (c->remote: the mirror the cluster keeps; its transport publishes to that node). */
 struct conn *sessions_get(struct server *srv, const char *user);
+/* Only a session of this node, or NULL. */
+struct conn *sessions_local(struct server *srv, const char *user);
 /* Registers c (logged in as c->user), replacing any entry for that user.  0, or -1 when out of memory
  * (logged). */
 int sessions_add(struct server *srv, struct conn *c);
-/* Unregisters c if it is the session registered for its user. */
+/* Unregisters c if it is the session registered for its user (another node's: the mirror forgets it). */
 void sessions_del(struct server *srv, struct conn *c);
+/* What others may see of user's local session changed (status, visibility lists, login): the cluster
+ * republishes its record.  Called by the presence fan-out before it sends anything. */
+void sessions_changed(struct server *srv, const char *user);
 
 /* 1 when user is online and has sent `to` an IM in this session (it revealed itself by talking). */
 int sessions_heard_from(struct server *srv, const char *user, const char *to);

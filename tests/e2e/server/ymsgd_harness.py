@@ -201,6 +201,7 @@ class Server:
         self.extra = list(extra_args)
         self.proc = None
         self.ymsg_port = self.http_port = None
+        self.log_level = "debug"  # benchmarks set "warn"
 
     def base_args(self):
         # $YMSGD_TEST_PG (set by tests/support/pgserver.py run): the server and `user` commands use that
@@ -220,7 +221,7 @@ class Server:
             self.log = open(os.path.join(self.dir, "ymsgd.log"), "ab")
             self.proc = subprocess.Popen(self.base_args() + [
                 "--ymsg-listen", "127.0.0.1:%d" % self.ymsg_port,
-                "--http-listen", "127.0.0.1:%d" % self.http_port, "--log-level", "debug"],
+                "--http-listen", "127.0.0.1:%d" % self.http_port, "--log-level", self.log_level],
                 stdout=subprocess.PIPE, stderr=self.log)
             deadline = time.time() + 10
             while time.time() < deadline:
@@ -343,3 +344,140 @@ def run_tests(tests):
             traceback.print_exc()
         sys.stdout.flush()
     sys.exit(1 if failed else 0)
+
+
+# ---- several nodes (issue 12) ------------------------------------------------------------------
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+
+
+_SingleServer = Server
+
+
+class ClusterServer:
+    """N ymsgd nodes on loopback sharing a private redis-server (tests/support/redisserver.py) and one
+    durable store, with the interface of Server: logins go round-robin over the nodes (login k on node
+    k % N), so the users of a scenario are spread over the nodes and a second login of a user lands on
+    another node.  Until the PostgreSQL store lands the nodes share one SQLite file (each node's
+    data/ymsgd.db is a symlink to node 0's: SQLite follows it and locks the one file; one machine only).
+
+    The existing scenarios run against it unchanged: YMSGD_TEST_NODES=3 makes `Server` this class."""
+
+    def __init__(self, exe, extra_args=(), data_dir=None, nodes=3, redis=None):
+        from redisserver import RedisServer
+        self.exe = exe
+        self.own_dir = data_dir is None
+        self.dir = data_dir or tempfile.mkdtemp(prefix="ymsgd-cluster-")
+        self.extra = list(extra_args)
+        self.own_redis = redis is None
+        self.redis = redis or RedisServer()
+        self.n = nodes
+        self.nodes = []
+        self.next_node = 0
+        for i in range(nodes):
+            d = os.path.join(self.dir, "node%d" % i)
+            os.makedirs(d, exist_ok=True)
+            self.nodes.append(_SingleServer(exe, extra_args=self.extra, data_dir=d))
+
+    def node_args(self, i):
+        return ["--redis", self.redis.url, "--node-name", "node%d" % i, "--cluster-heartbeat-ms", "200",
+                "--cluster-node-timeout-ms", "2000"]
+
+    def base_args(self):
+        return self.nodes[0].base_args()
+
+    def add_user(self, name, password):
+        self.nodes[0].add_user(name, password)
+
+    def start_node(self, i):
+        node = self.nodes[i]
+        if i > 0:
+            db = os.path.join(node.dir, "data", "ymsgd.db")
+            os.makedirs(os.path.dirname(db), exist_ok=True)
+            if not os.path.lexists(db):
+                os.symlink(os.path.join(self.nodes[0].dir, "data", "ymsgd.db"), db)
+        node.extra = self.extra + self.node_args(i)
+        node.start()
+        return node
+
+    def start(self):
+        if self.redis.proc is None:
+            self.redis.start()
+        for i in range(self.n):
+            self.start_node(i)
+        self.wait_joined()
+        return self
+
+    def wait_joined(self, timeout=10.0):
+        """Until every node is in the heartbeat table and has its peers' directories."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            live = self.redis.command("ZRANGE", "ymsg:nodes", "0", "-1")
+            if len(live or []) == self.n:
+                time.sleep(0.5)  # one more heartbeat: every node has read the others' table
+                return
+            time.sleep(0.05)
+        raise RuntimeError("cluster did not form: %r" % live)
+
+    @property
+    def ymsg_port(self):
+        return self.nodes[0].ymsg_port
+
+    @property
+    def http_port(self):
+        return self.nodes[0].http_port
+
+    @property
+    def proc(self):
+        return self.nodes[0].proc
+
+    def stop(self, sig=15):
+        rc = None
+        for node in self.nodes:
+            r = node.stop(sig)
+            rc = r if rc is None else rc
+        return rc
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if exc[0] is not None:
+            for i, node in enumerate(self.nodes):
+                try:
+                    sys.stderr.write("---- node%d ----\n" % i + open(os.path.join(node.dir, "ymsgd.log")).read()[-4000:])
+                except OSError:
+                    pass
+        if self.own_redis:
+            self.redis.stop()
+        if self.own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_text(self):
+        return "".join(n.log_text() for n in self.nodes)
+
+    def pick(self):
+        node = self.nodes[self.next_node % self.n]
+        self.next_node += 1
+        return node
+
+    def token(self, user, password, challenge="x", timeout=5.0):
+        return self.nodes[0].token(user, password, challenge, timeout)
+
+    def cookies(self, token):
+        return self.nodes[0].cookies(token)
+
+    def login(self, user, password, status=0, version=16, expect_ok=True, node=None):
+        n = self.nodes[node] if node is not None else self.pick()
+        c = n.login(user, password, status=status, version=version, expect_ok=expect_ok)
+        c.node = self.nodes.index(n)
+        return c
+
+
+if int(os.environ.get("YMSGD_TEST_NODES", "1")) > 1:
+    _nodes = int(os.environ["YMSGD_TEST_NODES"])
+
+    class Server(ClusterServer):  # noqa: F811  the scenarios' Server, spread over _nodes nodes
+        def __init__(self, exe, extra_args=(), data_dir=None):
+            ClusterServer.__init__(self, exe, extra_args, data_dir, nodes=_nodes)

@@ -1,0 +1,88 @@
+/* What nodes of a cluster say to each other through Redis (I/O-free: encode and decode only).
+ *
+ * One PUBLISH payload is a batch: a header (magic "YMC1", the sending node's name and incarnation)
+ * followed by frames, each {type, user, session id, flag, bytes}:
+ *   P  a YMSG packet for user's session `sid` on the receiving node, built by the sender exactly as it
+ *      would be for a local session (the header carries that session's id and version);
+ *   K  end user's session `sid` (flag 1: quietly, it logged in elsewhere; 0: with the sign-off fan-out);
+ *   U  user's session `sid` on the sending node: its record (wire_record below), after any change;
+ *   D  user's session `sid` on the sending node is over;
+ *   L  a crumb and cookies the sending node's HTTP login issued to user (wire_login), F  its use.
+ * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
+ * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
+ * (-1), never read past its end. */
+#ifndef YMSGD_CLUSTER_WIRE_H
+#define YMSGD_CLUSTER_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+
+#define WIRE_NODE_MAX 47     /* longest node name */
+#define WIRE_FRAME_MAX (1u << 24) /* largest frame body accepted (a record with 4 full name sets fits) */
+
+enum wire_type {
+    WIRE_PACKET = 'P', WIRE_KICK = 'K', WIRE_UPDATE = 'U', WIRE_DELETE = 'D',
+    WIRE_LOGIN = 'L',  /* an HTTP login's crumb and cookies for user (wire_login), valid on every node */
+    WIRE_FORGET = 'F', /* that crumb was used (body: the Y cookie value): gone everywhere */
+};
+
+/* A growable byte buffer (grow.h's rule: a failure is returned, nothing dropped). */
+struct wire_buf {
+    uint8_t *p;  /* bytes */
+    size_t len;  /* used */
+    size_t cap;  /* allocated */
+};
+int wire_put(struct wire_buf *b, const void *p, size_t n); /* 0, or -1 out of memory (b unchanged) */
+void wire_buf_free(struct wire_buf *b);
+
+/* Batch header for node (its name) and epoch (its incarnation, µs). */
+int wire_put_header(struct wire_buf *b, const char *node, int64_t epoch);
+/* Reads the header: 0 with *off past it, or -1 when malformed. */
+int wire_get_header(const uint8_t *p, size_t len, char node[WIRE_NODE_MAX + 1], int64_t *epoch, size_t *off);
+
+struct wire_frame {
+    uint8_t type;                /* enum wire_type */
+    uint8_t flag;                /* K: 1 = quietly */
+    char user[NAME_MAX_LEN + 1]; /* a valid, normalised id */
+    uint32_t sid;                /* session id */
+    const uint8_t *data;         /* body (inside the batch) */
+    uint32_t len;                /* its bytes */
+};
+int wire_put_frame(struct wire_buf *b, const struct wire_frame *f);
+/* The next frame from *off: 1 with f filled, 0 at the end, -1 when malformed. */
+int wire_next(const uint8_t *p, size_t len, size_t *off, struct wire_frame *f);
+
+/* An HTTP login's secrets as shared between nodes (auth.h's struct auth_login). */
+#define WIRE_SECRET_MAX 47
+struct wire_login {
+    char crumb[WIRE_SECRET_MAX + 1], y[WIRE_SECRET_MAX + 1], t[WIRE_SECRET_MAX + 1], b[WIRE_SECRET_MAX + 1];
+    uint32_t ttl_ms; /* how long it stays valid from now */
+};
+int wire_put_login(struct wire_buf *b, const struct wire_login *l);
+int wire_get_login(const uint8_t *p, size_t len, struct wire_login *l); /* 0, or -1 when malformed */
+
+/* A session as the directory knows it: what can_see(), the presence packets and the IM path read of
+ * another node's session (struct conn's fields of the same names). */
+struct wire_record {
+    char node[WIRE_NODE_MAX + 1]; /* where it is */
+    int64_t epoch;                /* that node's incarnation */
+    int64_t login_us;             /* wall time of its login: of two sessions of one user the later wins */
+    uint64_t seq;                 /* per node, grows with every record it sends: a stale one is ignored */
+    uint32_t sid;                 /* session id */
+    uint16_t version;             /* client's header version */
+    uint8_t old_proto, invisible, away, away_sent, msg_utf8; /* see struct conn */
+    uint32_t status;              /* presence code */
+    int64_t idle_since;           /* wall time idle began */
+    char status_msg[256];         /* custom status text */
+    uint8_t has_msg;              /* status_msg is set (it may be "") */
+    struct nameset allow, ignores, stealthed, talked; /* see struct conn (owned: wire_record_free) */
+};
+/* Encodes c (a local session) with node, epoch and seq. */
+int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq);
+/* Decodes a record: 0, or -1 when malformed or out of memory (r is left empty). */
+int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r);
+void wire_record_free(struct wire_record *r);
+
+#endif
