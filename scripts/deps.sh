@@ -10,6 +10,7 @@ build_pkgs=(gcc make meson ninja-build pkg-config libevent-dev libcurl4-openssl-
             libwslay-dev libexpat1-dev emscripten libsystemd-dev libpq-dev libhiredis-dev)
 test_pkgs=(tshark tmux python3 nodejs npm clang libclang-rt-14-dev llvm wrk librtmp-dev ca-certificates curl
            openssl postgresql redis-server
+           prometheus  # promtool: tests/e2e/server/test_metrics.py checks /metrics with the real parser
            # building the three real clients of ../shared/peers (tests/interop/peers; list from its README)
            xz-utils tar libglib2.0-dev libxml2-dev libgnutls28-dev autoconf automake libtool libtool-bin intltool
            gettext openjdk-17-jdk-headless libcommons-io-java libcommons-logging-java libjdom1-java

@@ -24,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "observe.h"
 #include "static.h"
 #include "ws.h"
 #include "login_http.h"
@@ -31,6 +32,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_async.h"
+#include "store_metrics.h"
 
 #define YMSGD_VERSION YMSG_PACKAGE_VERSION /* meson project(version:) */
 
@@ -347,6 +349,7 @@ static int run_server(struct config *cfg)
         return 1;
     }
     struct gateway *gw = NULL;
+    struct observe *obs = NULL; /* /metrics, /healthz, /readyz: open through the drain (/readyz says 503) */
     /* Lock, database, listeners; the demo accounts only once everything listens.  The database is ready
      * before the ports answer (`user add` right after start must not race the schema creation), and a
      * first start that cannot listen removes the database it just created, so the demo accounts and
@@ -376,6 +379,7 @@ static int run_server(struct config *cfg)
         }
         srv->st = ordered;
     }
+    store_metrics_wrap(srv->st); /* store latency for /metrics (around the ordered store on PostgreSQL) */
     /* Before the listeners: a bad setting stops the start before anything answers. */
     if (cluster_start(srv, err, sizeof err) < 0) { /* --redis: one node of a cluster */
         fprintf(stderr, "ymsgd: %s\n", err);
@@ -385,7 +389,8 @@ static int run_server(struct config *cfg)
         return 1;
     }
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
-        login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err))) {
+        login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err)) ||
+        observe_register(srv->http, srv) < 0 || !(obs = observe_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
         store_async_free(srv->sa);
         srv->st->close(srv->st);
@@ -421,6 +426,7 @@ static int run_server(struct config *cfg)
               store_is_postgres(cfg->store) ? "postgresql" : "sqlite");
     notify_ready(srv); /* READY=1 to systemd: every listener accepts from here on */
     event_base_dispatch(srv->base);
+    observe_free(obs);
     admin_free(adm);
     conn_stop_listening(srv);
     conn_close_all(srv);

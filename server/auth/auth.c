@@ -477,3 +477,8 @@ int auth_method0_login(struct auth *a, const char *addr, const char *user, const
     }
     return 0;
 }
+
+size_t auth_hash_queued(struct auth *a)
+{
+    return a && a->workers ? pwworker_queued(a->workers) : 0;
+}

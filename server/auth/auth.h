@@ -54,6 +54,8 @@ int auth_hash_password(const struct config *cfg, const char *password, int legac
 typedef void (*auth_login_cb)(void *arg, int code, const char *token);
 void auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
                          auth_login_cb cb, void *arg);
+/* Password checks waiting for or in a hash worker (0 with hash_threads = 0). */
+size_t auth_hash_queued(struct auth *a);
 /* Stops the hash workers, dropping queued checks without calling their callbacks (call before the
  * HTTP server that owns their requests goes away). */
 void auth_shutdown(struct auth *a);

@@ -171,3 +171,11 @@ int pwworker_verify(struct pwworker *w, const char *hash, const char *password, 
     pthread_mutex_unlock(&w->mu);
     return 0;
 }
+
+size_t pwworker_queued(struct pwworker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->queued;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}

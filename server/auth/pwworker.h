@@ -19,6 +19,8 @@ struct pwworker *pwworker_new(struct event_base *base, int threads, size_t max_q
 /* Stops the threads; unfinished jobs get their callback with ok = -1. */
 void pwworker_free(struct pwworker *w);
 /* Queues a verification.  Returns 0, or -1 when the queue is full or out of memory (cb not called). */
+/* Checks queued or being verified now (the /metrics gauge). */
+size_t pwworker_queued(struct pwworker *w);
 int pwworker_verify(struct pwworker *w, const char *hash, const char *password, pwworker_cb cb, void *arg);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pwworker.h"
 #include "store.h"
 #include "internal.h"
@@ -130,10 +131,17 @@ size_t gateway_revoke_user(struct gateway *gw, const char *user)
     return n;
 }
 
+static size_t gw_hash_depth(void *arg)
+{
+    struct gateway *gw = arg;
+    return gw->pw ? pwworker_queued(gw->pw) : 0;
+}
+
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue)
 {
     if (threads <= 0 || gw->pw) return 0;
     gw->pw = pwworker_new(base, threads, queue ? queue : 1);
+    if (gw->pw) metrics_hash_pool("amf", gw_hash_depth, gw); /* ymsgd_hash_queue_depth{pool="amf"} */
     return gw->pw ? 0 : -1;
 }
 
@@ -142,6 +150,7 @@ void gateway_free(struct gateway *gw)
     if (!gw) return;
     /* First: requests still waiting for a password check are finished (done gets NULL) and let go
      * of the sessions they hold. */
+    metrics_hash_pool("amf", NULL, NULL);
     pwworker_free(gw->pw);
     gw->pw = NULL;
     gw_sessions_free(gw);
@@ -292,6 +301,10 @@ static int run_call(struct gw_req *rq, struct gw_call *call, struct amf_value *a
     }
     if (rq->cred_state < 0) return gw_fault(call, rq->cred_code, "%s", rq->cred_text);
     int rc = gw_invoke(&rq->gw->reg, call, out);
+    /* The names are the client's: only ones the registry has (no "unknown" fault) escape the label cap. */
+    if (!rq->suspended)
+        metrics_amf_call(call->service, call->method, rc < 0 ? call->fault_code : "ok",
+                         rc == 0 || strcmp(call->fault_code, GW_FAULT_NO_SERVICE) != 0);
     if (rc < 0 && !rq->suspended)
         log_event(LOG_DEBUG, call->peer, call->sess ? call->sess->user : NULL, "amf_fault", 0, "%s.%s: %s: %s",
                   call->service, call->method, call->fault_code, call->fault_string);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "pwworker.h"
 #include "store.h"
 #include "internal.h"
@@ -47,6 +48,7 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
     if (!ok) {
         login_failed(gw, peer, name, now);
         log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "wrong password");
+        metrics_login(MET_LOGIN_AMF, 1212);
         return 0;
     }
     if (!call->sess && !(call->sess = gw_session_new(gw)))
@@ -65,6 +67,7 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
     }
     gw_pbcache_drop(gw, name);
     log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
+    metrics_login(MET_LOGIN_AMF, 0);
     return 1;
 }
 
@@ -116,6 +119,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     enum lt_verdict v = lt_before(gw->lt, peer, valid ? name : NULL, now);
     if (v == LT_ADDR) {
         log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
+        metrics_login(MET_LOGIN_AMF, 1236);
         return gw_fault(call, GW_FAULT_AUTH, "too many login attempts from this address; try again later");
     }
     if (!valid) {
@@ -124,6 +128,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     }
     if (v == LT_LOCKED) { /* no check, and not counted: the owner's clean address must stay clean */
         log_event(LOG_INFO, peer, name, "amf_login_locked", 0, NULL);
+        metrics_login(MET_LOGIN_AMF, 1213);
         return 0;
     }
     struct store_user u;

@@ -23,6 +23,7 @@
 #include "httputil.h"
 #include "log.h"
 #include "cluster.h"
+#include "metrics.h"
 #include "server.h"
 
 static void reply_text(struct evhttp_request *req, const char *body)
@@ -56,6 +57,7 @@ static void pwtoken_get_done(void *arg, int code, const char *token)
     char body[160], peer[64];
     http_peer_addr(req, peer, sizeof peer);
     log_event(code ? LOG_INFO : LOG_DEBUG, peer, NULL, "pwtoken_get", code, NULL);
+    metrics_login(MET_LOGIN_TOKEN, code);
     if (code == 0) snprintf(body, sizeof body, "0\r\nymsgr=%s\r\npartnerid=yahoo", token);
     else snprintf(body, sizeof body, "%d", code);
     reply_text(req, body);

@@ -22,6 +22,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "login_ymsg.h"
+#include "metrics.h"
 #include "offline.h"
 #include "sessions.h"
 
@@ -333,6 +334,7 @@ struct conn *conn_new(struct server *srv, const struct transport *tp, size_t siz
     }
     if (!rl_take(&srv->conn_rl, addr, now)) {
         log_event(LOG_WARN, peer, NULL, "refused", 3, "conn_rate=%ld/s exceeded", srv->cfg->conn_rate);
+        g_metrics.ratelimit[MET_RL_CONN]++;
         return NULL;
     }
     if (victim) {

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "sessions.h"
+#include "metrics.h"
 
 static uint8_t g_out[YMSG_HEADER_LEN + YMSG_MAX_BODY]; /* the shared packet builder's memory */
 static struct ymsg_builder g_b;                         /* the shared builder */
@@ -53,6 +54,8 @@ static int delivery_write(struct conn *c, const void *pkt, size_t n, int own)
         c->tp->close(c, 0, "write failed");
         return -1;
     }
+    const uint8_t *h = pkt; /* counted by the (first) packet's service */
+    if (n >= YMSG_HEADER_LEN) metrics_packet_out((uint16_t)(h[10] << 8 | h[11]), n);
     size_t queued = c->tp->queued(c);
     if (!own && queued > (size_t)c->srv->cfg->out_cap) {
         delivery_mark_slow(c, queued);
@@ -138,6 +141,8 @@ int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_b
                               srv->cfg->offline_max, srv->cfg->offline_per_sender};
     int rc = srv->st->offline_deposit(srv->st, &d);
     free(t);
+    g_metrics.ims[rc == STORE_FULL ? MET_IM_REFUSED : rc != STORE_OK ? MET_IM_FAILED
+                  : live ? MET_IM_LIVE : r ? MET_IM_IGNORED : MET_IM_OFFLINE]++;
     /* The recipient's packet is built either way; only a live recipient gets it.  With nobody on line
      * it is built in the shared builder under a blank header (no session to take one from). */
     struct ymsg_builder *b;

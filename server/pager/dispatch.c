@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "im.h"
 #include "log.h"
+#include "metrics.h"
 #include "login_ymsg.h"
 #include "presence.h"
 #include "sessions.h"
@@ -86,6 +87,7 @@ const struct dispatch_entry *dispatch_lookup(uint16_t service, int state)
 void dispatch_packet(struct conn *c, const struct ymsg_packet *pkt)
 {
     if (c->state >= CONN_CLOSING) return;
+    metrics_packet_in(pkt->hdr.service, (size_t)YMSG_HEADER_LEN + pkt->hdr.length);
     int online = c->state == CONN_ONLINE;
     if (online && !sessions_take_token(c)) {
         /* Log the first drop and then every 1000th, so a flood cannot flood the log as well. */

@@ -7,6 +7,7 @@
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
+#include "metrics.h"
 #include "presence.h"
 #include "ratelimit.h"
 
@@ -102,8 +103,10 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
          * `to` talked to it): a plain live delivery. */
         im_note_talked(c, to);
         struct im_out o = {c, to, pkt, can_see(srv, c->user, to)};
-        if (delivery_to_user(srv, to, c->user, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK, im_build_delivery, &o) !=
-            DELIVERY_OFFLINE) {
+        int dr = delivery_to_user(srv, to, c->user, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK, im_build_delivery, &o);
+        if (dr != DELIVERY_OFFLINE) {
+            g_metrics.ims[dr == DELIVERY_SENT ? MET_IM_LIVE : dr == DELIVERY_IGNORED ? MET_IM_IGNORED
+                                                                      : MET_IM_FAILED]++;
             log_event(LOG_DEBUG, c->peer, c->user, "im", 0, "to %s live", to);
             return;
         }

@@ -11,6 +11,7 @@
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
+#include "metrics.h"
 #include "offline.h"
 #include "presence.h"
 
@@ -20,6 +21,7 @@ static void fail_login(struct conn *c, int code, const char *why)
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, code);
     delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user[0] ? c->user : NULL, "login_failed", code, "%s", why);
+    metrics_login(MET_LOGIN_YMSG, code ? code : -1);
     delivery_close(c, 1, "login failed");
 }
 
@@ -79,6 +81,7 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     c->tp->online(c);
     sessions_fill_bucket(c);
     log_event(LOG_INFO, c->peer, c->user, "login", 0, "version=%u invisible=%d", c->version, c->invisible);
+    metrics_login(MET_LOGIN_YMSG, 0);
 
     if (buddy_send_list(c) < 0) {
         /* Its ignore / stealth sets would be incomplete: never let it on line like that. */
