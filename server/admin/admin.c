@@ -164,6 +164,10 @@ static void cmd_broadcast(struct admin_conn *c, int argc, char **argv)
             reply(c, "error control characters are not allowed in the text");
             return;
         }
+    if (!admin_utf8_valid(text)) {
+        reply(c, "error the text is not valid UTF-8");
+        return;
+    }
     size_t pos = 0;
     const char *k;
     void *v;

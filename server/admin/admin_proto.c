@@ -24,3 +24,27 @@ char *admin_rest(char *line, const char *name)
     text[strcspn(text, "\r")] = 0;
     return text;
 }
+
+int admin_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, need, min;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) need = 1, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF) need = 2, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4) need = 3, min = 0x10000;
+        else return 0;
+        unsigned cp = c & (0x3Fu >> need);
+        for (unsigned i = 1; i <= need; i++) {
+            if ((p[i] & 0xC0) != 0x80) return 0; /* also stops at the NUL */
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        p += need + 1;
+    }
+    return 1;
+}

@@ -10,4 +10,8 @@ int admin_split(char *line, char **argv, int max);
  * the text after it and one blank (spaces kept, CRs cut off at the first one), else NULL. */
 char *admin_rest(char *line, const char *name);
 
+/* 1 when s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF):
+ * clients drop a system message that is not (Pidgin checks with g_utf8_validate). */
+int admin_utf8_valid(const char *s);
+
 #endif

@@ -37,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *text = admin_rest(copy2, "broadcast");
             if (text && (text < copy2 || text > copy2 + strlen(copy2) || strchr(text, '\r'))) abort();
             if (text && !strstr(copy ? copy : "", "broadcast")) abort();
+            /* valid UTF-8 stays valid when cut after any complete character (ASCII) */
+            if (text && admin_utf8_valid(text)) {
+                size_t tl = strlen(text);
+                while (tl && ((unsigned char)text[tl - 1] >= 0x80)) tl--;
+                text[tl] = 0;
+                if (!admin_utf8_valid(text)) abort();
+            }
             free(copy2);
         }
         /* a larger limit never gives a different answer when the smaller one sufficed */

@@ -285,7 +285,9 @@ def test_ctl_commands_end_to_end():
         for c in (a, b):
             p = c.expect(0x14, skip=(0x4B,))
             assert p.get(14) == "Maintenance at 12:00 UTC, back soon" and p.get(5) == c.user, p
-        rc, doc = ctl_json(srv, "broadcast", "second")
+        rc, doc = ctl_json(srv, "broadcast", "second, caf\u00e9 \U0001F600")
+        for c in (a, b):
+            assert c.expect(0x14, skip=(0x4B,)).get(14) == "second, caf\u00e9 \U0001F600"
         assert rc == 0 and doc["message"] == "sent to 2 session(s)", doc
         a.drain(0.3)
         b.drain(0.3)
@@ -463,6 +465,9 @@ def test_ctl_abuse():
         bad = [(b"broadcast hi\x01there\n", b"error control characters"),
                (b"broadcast " + b"x" * 200 + b"\n", b"error text too long"),
                (b"broadcast\n", b"error usage: broadcast TEXT"),
+               (b"broadcast caf\xe9 latin-1\n", b"error the text is not valid UTF-8"),
+               (b"broadcast \xed\xa0\x80 surrogate\n", b"error the text is not valid UTF-8"),
+               (b"broadcast \xc0\xaf overlong\n", b"error the text is not valid UTF-8"),
                (b"kick\n", b"error usage: kick USER"),
                (b"kick Not/AName\n", b"error invalid id"),
                (b"unlock a b\n", b"error usage: unlock USER"),
