@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <sodium.h>
 
+#include "address.h"
 #include "auth.h"
 #include "delivery.h"
 #include "grow.h"
@@ -65,9 +66,7 @@ struct cluster {
     uint8_t resurrect;            /* the others dropped our sessions: re-announce them (cl_register) */
     char name[WIRE_NODE_MAX + 1]; /* this node */
     char advertise[128];          /* its pager address */
-    char host[256];               /* Redis host ("" = unix socket) */
-    int port;                     /* Redis port */
-    char path[256];               /* Redis unix socket */
+    struct cluster_addr addr;     /* where Redis listens (--redis) */
     int64_t epoch;                /* this incarnation (wall µs at start) */
     uint64_t seq;                 /* records sent */
     struct event *tick;           /* heartbeat and liveness */
@@ -837,7 +836,7 @@ static void cl_on_disconnect(const redisAsyncContext *ac, int status)
 
 static redisAsyncContext *cl_open(struct cluster *cl)
 {
-    redisAsyncContext *ac = cl->path[0] ? redisAsyncConnectUnix(cl->path) : redisAsyncConnect(cl->host, cl->port);
+    redisAsyncContext *ac = cl->addr.path[0] ? redisAsyncConnectUnix(cl->addr.path) : redisAsyncConnect(cl->addr.host, cl->addr.port);
     if (!ac) return NULL;
     if (ac->err) {
         redisAsyncFree(ac);
@@ -870,43 +869,6 @@ static void cl_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- start, stop, /capacity ----------------------------------------------------------------- */
 
-/* A node name: 1..WIRE_NODE_MAX printable ASCII characters, no spaces (it is part of Redis keys). */
-static int valid_name_text(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > WIRE_NODE_MAX) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] <= ' ' || s[i] > '~') return 0;
-    return 1;
-}
-
-/* redis://HOST[:PORT], unix:PATH, unix://PATH or /PATH. */
-static int cl_parse_url(struct cluster *cl, const char *url, char *err, size_t errlen)
-{
-    const char *path = !strncmp(url, "unix://", 7) ? url + 7 : !strncmp(url, "unix:", 5) ? url + 5 : url[0] == '/' ? url : NULL;
-    if (path) {
-        if (!path[0] || strlen(path) >= sizeof cl->path) goto bad;
-        snprintf(cl->path, sizeof cl->path, "%s", path);
-        return 0;
-    }
-    if (strncmp(url, "redis://", 8) != 0) goto bad;
-    char hp[300];
-    snprintf(hp, sizeof hp, "%s", url + 8);
-    size_t n = strlen(hp);
-    if (n && hp[n - 1] == '/') hp[--n] = 0;
-    if (!strchr(hp, ':')) {
-        if (!hp[0] || n >= sizeof cl->host) goto bad;
-        snprintf(cl->host, sizeof cl->host, "%s", hp);
-        cl->port = 6379;
-        return 0;
-    }
-    if (config_split_hostport(hp, cl->host, sizeof cl->host, &cl->port) < 0 || !cl->host[0] || cl->port <= 0) goto bad;
-    return 0;
-bad:
-    snprintf(err, errlen, "redis: expected redis://HOST:PORT or unix:PATH, got \"%s\"", url);
-    return -1;
-}
-
 int cluster_start(struct server *srv, char *err, size_t errlen)
 {
     const struct config *cfg = srv->cfg;
@@ -921,12 +883,12 @@ int cluster_start(struct server *srv, char *err, size_t errlen)
     if (cfg->advertise[0]) snprintf(cl->advertise, sizeof cl->advertise, "%s", cfg->advertise);
     else if (config_list_item(cfg->ymsg_listen, 0, first, sizeof first) == 0) snprintf(cl->advertise, sizeof cl->advertise, "%s", first);
     const char *name = cfg->node_name[0] ? cfg->node_name : cl->advertise;
-    if (cl_parse_url(cl, cfg->redis, err, errlen) < 0) goto fail;
-    if (!valid_name_text(name)) {
+    if (cluster_addr_parse(cfg->redis, &cl->addr, err, errlen) < 0) goto fail;
+    if (!cluster_node_name_valid(name)) {
         snprintf(err, errlen, "node_name: 1 to %d printable characters without spaces, got \"%s\"", WIRE_NODE_MAX, name);
         goto fail;
     }
-    snprintf(cl->name, sizeof cl->name, "%s", name);
+    memcpy(cl->name, name, strlen(name) + 1); /* valid: at most WIRE_NODE_MAX characters */
     cl->epoch = cl_wall_us();
     cl->tick = event_new(srv->base, -1, EV_PERSIST, cl_tick, cl);
     cl->flush_ev = event_new(srv->base, -1, 0, cl_flush_cb, cl);
