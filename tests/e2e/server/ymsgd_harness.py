@@ -292,8 +292,10 @@ class Server:
         fields = dict(l.split("=", 1) for l in lines[1:] if "=" in l)
         return lines[0], fields, headers
 
-    def login(self, user, password, status=0, version=16, expect_ok=True):
-        c = Client(self.ymsg_port)
+    def login(self, user, password, status=0, version=16, expect_ok=True, client=None):
+        """The v16 token login (0x57, pwtoken_get, pwtoken_login, 0x54) on a new pager connection, or on
+        client (already connected: e.g. a WebSocket one, tests/e2e/web/wsclient.py)."""
+        c = client or Client(self.ymsg_port)
         c.user = user
         c.send(0x57, [(1, user)], version=version)
         p = c.expect(0x57)
