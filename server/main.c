@@ -179,7 +179,7 @@ static struct server g_srv;
 static void exit_when_drained(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
-    if (srv->nconns == 0) event_base_loopbreak(srv->base);
+    if (srv->nconns == 0 && ws_flushing() == 0) event_base_loopbreak(srv->base);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -194,8 +194,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     log_event(LOG_INFO, NULL, NULL, "shutdown", (long)sig, "stop accepting, flushing sessions");
     conn_stop_listening(srv);
     auth_shutdown(srv->auth); /* pending password checks hold evhttp requests: drop them first */
-    http_free(srv->http);
-    srv->http = NULL;
+    /* Connections stay until the loop ends: a WebSocket over TLS lives in evhttp's connection, and
+     * freeing that now would take the socket before its close frame (1001) is written. */
+    http_stop_listening(srv->http);
     /* Flush every session's queued output, then leave; give up after 2 s. */
     size_t pos = 0;
     const char *k;

@@ -293,6 +293,10 @@ static void password_checked(void *arg, int ok)
 void auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
                          auth_login_cb cb, void *arg)
 {
+    if (a->srv->stopping) { /* the hash workers are gone; a slow check on the loop would stall the drain */
+        cb(arg, 1236, NULL);
+        return;
+    }
     double now = rl_now();
     enum lt_verdict v = lt_before(&a->lt, addr, user, now);
     if (v == LT_ADDR || v == LT_LOCKED) {

@@ -40,6 +40,8 @@ struct http_server {
     struct evhttp *tls;                  /* https_listen, or NULL */
     struct evconnlistener *plain_lis;    /* plain's listener (accept pauses), or NULL */
     struct evconnlistener *tls_lis;      /* tls's listener, or NULL */
+    struct evhttp_bound_socket *plain_bound; /* plain's listening socket, NULL once stopped */
+    struct evhttp_bound_socket *tls_bound;   /* tls's listening socket, NULL once stopped */
     SSL_CTX *ssl_ctx;                    /* certificate and key for tls */
     struct hmap addrs;                   /* address -> struct http_addr_count (open connections) */
     size_t nconns;                       /* open HTTP(S) connections that passed the caps */
@@ -521,8 +523,8 @@ static struct evhttp *make_evhttp(struct http_server *hs, const char *listen, in
         evhttp_free(h);
         return NULL;
     }
-    if (tls) hs->tls_lis = lis;
-    else hs->plain_lis = lis;
+    if (tls) hs->tls_lis = lis, hs->tls_bound = bound;
+    else hs->plain_lis = lis, hs->plain_bound = bound;
     return h;
 }
 
@@ -595,11 +597,21 @@ fail:
     return NULL;
 }
 
-void http_free(struct http_server *hs)
+void http_stop_listening(struct http_server *hs)
 {
     if (!hs) return;
     if (hs->plain_lis) accept_guard_detach(hs->plain_lis);
     if (hs->tls_lis) accept_guard_detach(hs->tls_lis);
+    hs->plain_lis = hs->tls_lis = NULL;
+    if (hs->plain_bound) evhttp_del_accept_socket(hs->plain, hs->plain_bound);
+    if (hs->tls_bound) evhttp_del_accept_socket(hs->tls, hs->tls_bound);
+    hs->plain_bound = hs->tls_bound = NULL;
+}
+
+void http_free(struct http_server *hs)
+{
+    if (!hs) return;
+    http_stop_listening(hs);
     /* frees every connection; their close callbacks give the counts back */
     if (hs->plain) evhttp_free(hs->plain);
     if (hs->tls) evhttp_free(hs->tls);

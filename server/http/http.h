@@ -20,6 +20,9 @@ typedef void (*http_handler)(struct evhttp_request *req, const char *path, const
 
 struct http_server *http_new(struct server *srv, char *err, size_t errlen);
 void http_free(struct http_server *hs);
+/* Shutdown: close the listening sockets; open connections (WebSocket sessions flushing their close
+ * frames among them) live on until http_free(). */
+void http_stop_listening(struct http_server *hs);
 
 /* TLS certificate reload (SIGHUP): http_tls_load() reads and checks a certificate chain and key into a
  * new server context (an SSL_CTX; NULL with the file and reason in err), http_tls_swap() makes it the one

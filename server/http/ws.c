@@ -48,9 +48,13 @@ struct ws_sess {
 };
 
 static struct evbuffer *ws_scratch; /* message bytes go through here when no partial packet waits */
+static size_t ws_lingering;         /* sessions the pager released whose socket is still flushing */
+
+size_t ws_flushing(void) { return ws_lingering; }
 
 static void ws_destroy(struct ws_sess *s)
 {
+    if (s->released) ws_lingering--;
     ws_core_free(s->core);
     if (s->in) evbuffer_free(s->in);
     if (s->start) event_free(s->start);
@@ -131,6 +135,7 @@ static void ws_tp_release(struct conn *c)
 {
     struct ws_sess *s = (struct ws_sess *)c;
     s->released = 1;
+    ws_lingering++;
     if (s->sock_done || !s->sock) {
         ws_destroy(s);
         return;
@@ -147,7 +152,8 @@ static void ws_tp_release(struct conn *c)
         ws_closing(s);
     }
     /* Our own plain socket: one non-blocking write now, so the session usually goes at once.  When
-     * the server stops (the loop is about to end) it goes whatever was written. */
+     * the server stops (the loop is about to end) it goes whatever was written.  A TLS socket can only
+     * be written by its bufferevent from the loop: the server's drain waits for it (ws_flushing()). */
     struct evbuffer *out = bufferevent_get_output(s->sock);
     if (!s->evcon && evbuffer_get_length(out)) {
         /* a socket bufferevent keeps the head of its output frozen between its own writes */
@@ -155,7 +161,7 @@ static void ws_tp_release(struct conn *c)
         evbuffer_write(out, bufferevent_getfd(s->sock));
         evbuffer_freeze(out, 1);
     }
-    if (evbuffer_get_length(out) == 0 || c->srv->stopping) ws_destroy(s);
+    if (evbuffer_get_length(out) == 0 || (c->srv->stopping && !s->evcon)) ws_destroy(s);
 }
 
 static const struct transport ws_transport = {ws_tp_write, ws_tp_queued, ws_tp_close, ws_tp_online, ws_tp_peer,

@@ -16,6 +16,8 @@ struct server;
 
 /* Registers GET /ymsg.  Returns 0, or -1 (message in err). */
 int ws_register(struct http_server *hs, struct server *srv, char *err, size_t errlen);
+/* Sessions the pager has let go whose socket still writes its last frames (shutdown waits for them). */
+size_t ws_flushing(void);
 
 /* ---- pure parts (unit tests, fuzz harness) ------------------------------------------------- */
 

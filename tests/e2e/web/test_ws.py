@@ -83,40 +83,57 @@ def test_login_and_chat_with_a_tcp_user():
         assert b.expect(0x02).pairs == [(7, b"alice")]
 
 
-def test_wss_on_the_https_listener():
-    """The same session over TLS (the socket stays with evhttp's TLS bufferevent there)."""
-    if not shutil.which("openssl"):
-        raise AssertionError("openssl (Debian package openssl) is needed to make the test certificate")
-    d = tempfile.mkdtemp(prefix="ymsgd-wss-")
-    try:
-        key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+class tls_server:
+    """ymsgd with an HTTPS listener on a throw-away certificate; yields (srv, https_port)."""
+
+    def __init__(self):
+        if not shutil.which("openssl"):
+            raise AssertionError("openssl (Debian package openssl) is needed to make the test certificate")
+        self.dir = tempfile.mkdtemp(prefix="ymsgd-wss-")
+        key, crt = os.path.join(self.dir, "k.pem"), os.path.join(self.dir, "c.pem")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
                         "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
-        port = free_port()
-        with server(["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % port]) as srv:
-            deadline = time.time() + 10  # the harness waits for the HTTP port; HTTPS opens right after
-            while True:
-                try:
-                    wc = WsClient(port, tls=True)
-                    break
-                except ConnectionRefusedError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.1)
-            a = ws_login(srv, "alice", "pw-alice", client=wc)
-            b = srv.login("bob", "pw-bob")
-            befriend(a, b)
-            befriend(b, a)
-            a.send(IM, [(1, "alice"), (5, "bob"), (14, "over wss ✓"), (97, "1")])
-            assert b.expect(IM).get(14) == "over wss ✓"
-            b.send(IM, [(1, "bob"), (5, "alice"), (14, "x" * 3000), (97, "1")])
-            assert a.expect(IM).get(14) == "x" * 3000
-            a.send(0x02, [(0, "alice")])
-            assert a.wait_close() == 1000
-            assert b.expect(0x02).pairs == [(7, b"alice")]
-            still_serving(srv)
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
+        self.port = free_port()
+        self.srv = server(["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % self.port])
+
+    def client(self):
+        deadline = time.time() + 10  # the harness waits for the HTTP port; HTTPS opens right after
+        while True:
+            try:
+                return WsClient(self.port, tls=True)
+            except ConnectionRefusedError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def __enter__(self):
+        self.srv.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.srv.__exit__(*exc)  # the harness's checks: clean exit, no sanitizer report
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def test_wss_on_the_https_listener():
+    """The same session over TLS (the socket stays with evhttp's TLS bufferevent there)."""
+    with tls_server() as t:
+        srv = t.srv
+        wc = t.client()
+        a = ws_login(srv, "alice", "pw-alice", client=wc)
+        b = srv.login("bob", "pw-bob")
+        befriend(a, b)
+        befriend(b, a)
+        a.send(IM, [(1, "alice"), (5, "bob"), (14, "over wss ✓"), (97, "1")])
+        assert b.expect(IM).get(14) == "over wss ✓"
+        b.send(IM, [(1, "bob"), (5, "alice"), (14, "x" * 3000), (97, "1")])
+        assert a.expect(IM).get(14) == "x" * 3000
+        a.send(0x02, [(0, "alice")])
+        assert a.wait_close() == 1000
+        assert b.expect(0x02).pairs == [(7, b"alice")]
+        still_serving(srv)
 
 
 def test_fragments_joins_and_one_byte_frames():
@@ -230,9 +247,19 @@ def test_server_stop_sends_going_away():
         srv.stop()
 
 
+def test_wss_server_stop_sends_going_away():
+    """The TLS socket stays with evhttp: stopping the HTTP listeners must not take it before its close frame."""
+    with tls_server() as t:
+        a = ws_login(t.srv, "alice", "pw-alice", client=t.client())
+        b = ws_login(t.srv, "bob", "pw-bob", client=t.client())
+        assert t.srv.stop() == 0
+        assert a.wait_close() == 1001
+        assert b.wait_close() == 1001
+
+
 if __name__ == "__main__":
     run_tests([test_handshake_errors, test_login_and_chat_with_a_tcp_user, test_wss_on_the_https_listener,
                test_fragments_joins_and_one_byte_frames,
                test_refusals_have_clear_close_codes, test_close_mid_packet, test_reader_that_never_reads_is_dropped,
                test_duplicate_login_across_transports, test_idle_longer_than_http_timeout,
-               test_server_stop_sends_going_away])
+               test_server_stop_sends_going_away, test_wss_server_stop_sends_going_away])
