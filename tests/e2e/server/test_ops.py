@@ -504,6 +504,11 @@ def test_emfile_admin_pauses_accepting():
     import resource
     from test_hostile import exhaust_fds
     with Server(YMSGD, extra_args=["--ctl-max-conns", "100"]) as srv:
+        # the harness waits for the network listeners; the control socket may come a moment later
+        deadline = time.time() + 10
+        while ctl(srv, "ping")[1] != "pong\n":
+            assert time.time() < deadline, "ymsgd.ctl never answered"
+            time.sleep(0.1)
         socks, share, grown, soft = exhaust_fds(srv, lambda: raw_ctl(srv), n=14)
         print("figure emfile_admin_cpu_share %.3f" % share)
         assert "event=accept_paused" in srv.log_text() and "admin" in srv.log_text()
