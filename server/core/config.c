@@ -94,7 +94,7 @@ static const struct knob knobs[] = {
     {"yab_max_records", K_LONG, F(yab_max_records), "100", 1, 1000000, "records (<ct>) in one POST /yab"},
     {"yab_max_reply", K_LONG, F(yab_max_reply), "8388608", 1024, 1073741824, "largest /yab answer (a whole address book) in bytes"},
     {"amf_crossdomain_secure", K_BOOL, F(amf_crossdomain_secure), "on", 0, 1, "off: crossdomain.xml lets HTTP SWFs call HTTPS (secure=\"false\")"},
-    {"web_root", K_STR, F(web_root), "", 0, 0, "directory of the browser apps (\"\" = build tree, else <datadir>/ymsg/www)"},
+    {"web_root", K_STR, F(web_root), "", 0, 0, "directory of the browser apps (\"\" = the build tree when run from it, else <datadir>/ymsg/www)"},
     {"web_max_file", K_LONG, F(web_max_file), "8388608", 1024, 1073741824, "largest static file served (bytes)"},
     {"web_cache_age", K_LONG, F(web_cache_age), "300", 0, 31536000, "max-age of /assets/ files (s; pages always revalidate)"},
     {"ws_origins", K_STR, F(ws_origins), "", 0, 0, "origins besides the page's own allowed on /ymsg (comma separated, \"*\" = any)"},

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,24 @@ static int static_dir_ok(const char *dir)
     return dir[0] && stat(probe, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Whether this process's executable lies in the build tree it was built in (an installed copy, or a
+ * packaged one, must not serve a build tree that happens to exist on the machine). */
+static int static_from_build(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return 0;
+    exe[n] = 0;
+    return strncmp(exe, YMSGD_BUILD_ROOT, strlen(YMSGD_BUILD_ROOT)) == 0;
+}
+
 /* --web-root, else the build tree's web/www when ymsgd runs from that build, else the install
  * prefix's. */
 static void static_pick_root(struct static_state *s)
 {
     const char *cfg = s->srv->cfg->web_root;
     const char *cands[] = {cfg, YMSGD_WEB_BUILD_ROOT, YMSGD_WEB_INSTALL_ROOT};
-    size_t first = cfg[0] ? 0 : 1, last = cfg[0] ? 1 : 3;
+    size_t first = cfg[0] ? 0 : static_from_build() ? 1 : 2, last = cfg[0] ? 1 : 3;
     s->root[0] = 0;
     for (size_t i = first; i < last; i++) {
         if (static_dir_ok(cands[i])) {
