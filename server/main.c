@@ -21,10 +21,12 @@
 #include "config.h"
 #include "cluster.h"
 #include "conn.h"
+#include "filexfer.h"
 #include "http.h"
 #include "log.h"
 #include "notify.h"
 #include "observe.h"
+#include "relay.h"
 #include "static.h"
 #include "ws.h"
 #include "login_http.h"
@@ -411,13 +413,15 @@ static int run_server(struct config *cfg)
     int users = 0;
     if (created && srv->st->user_list(srv->st, count_cb, &users) == 0 && users == 0) make_demo_accounts(cfg, srv->st);
     if (static_register(srv->http, srv, err, sizeof err) < 0 || /* the browser apps (web/) */
-        ws_register(srv->http, srv, err, sizeof err) < 0) {     /* YMSG over WebSocket at /ymsg */
+        ws_register(srv->http, srv, err, sizeof err) < 0 ||     /* YMSG over WebSocket at /ymsg */
+        !(srv->relay = relay_new(srv, err, sizeof err))) {      /* file-transfer relay (docs/FILE_TRANSFER.md) */
         fprintf(stderr, "ymsgd: %s\n", err);
         store_async_free(srv->sa);
         srv->st->close(srv->st);
         if (created) remove_new_database(cfg);
         return 1;
     }
+    ft_attach(srv);
     struct timeval sweep = {30, 0};
     srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
     event_add(srv->sweeper, &sweep);
@@ -434,6 +438,8 @@ static int run_server(struct config *cfg)
     cluster_stop(srv); /* after the sign-offs: they reach the other nodes */
     auth_shutdown(srv->auth);
     http_free(srv->http);
+    relay_free(srv->relay);
+    srv->relay = NULL;
     static_unregister();
     gateway_free(gw);
     auth_free(srv->auth);

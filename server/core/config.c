@@ -110,6 +110,13 @@ static const struct knob knobs[] = {
     {"metrics_listen", K_STR, F(metrics_listen), "", 0, 0, "HOST:PORT of the /metrics, /healthz, /readyz listener (\"\" = off; keep it on loopback)"},
     {"metrics_max_labels", K_LONG, F(metrics_max_labels), "64", 1, 100000, "distinct client-chosen label values (AMF names) in /metrics; more count as \"other\""},
     {"health_timeout_ms", K_LONG, F(health_timeout_ms), "1000", 1, 60000, "/healthz: a store probe slower than this (ms) is unhealthy"},
+    {"relay_listen", K_STR, F(relay_listen), "", 0, 0, "file-transfer relay HTTP listener HOST:PORT (\"\" = off: file offers are refused)"},
+    {"relay_tls_listen", K_STR, F(relay_tls_listen), "", 0, 0, "file-transfer relay HTTPS listener HOST:PORT (needs tls_cert/tls_key; \"\" = off)"},
+    {"relay_host", K_STR, F(relay_host), "", 0, 0, "relay HOST:PORT handed to clients in 0xDD/0xDE key 250 (\"\" = relay_listen, which must then not be a wildcard)"},
+    {"relay_max_file", K_LL, F(relay_max_file), "104857600", 1, 1099511627776LL, "largest file accepted by the relay (bytes)"},
+    {"relay_quota", K_LL, F(relay_quota), "524288000", 1, 1099511627776LL, "bytes one sender may have on the relay at once (offered and uploaded, not yet downloaded)"},
+    {"relay_ttl", K_LONG, F(relay_ttl), "900", 1, 604800, "seconds a file transfer and its relay file live (then deleted)"},
+    {"relay_max_transfers", K_LONG, F(relay_max_transfers), "16", 1, 100000, "file transfers one sender may have pending at once"},
 };
 #undef F
 #define NKNOBS (sizeof knobs / sizeof knobs[0])

@@ -82,6 +82,13 @@ struct config {
     int data_dir_set;           /* data_dir came from a flag or the config file (not the default) */
     char *web_root;             /* browser apps' files ("" = the build tree's web/www, else the installed one) */
     long web_max_file;          /* largest static file served (bytes) */
+    char *relay_listen;         /* HOST:PORT of the file-transfer relay's HTTP listener ("" = off) */
+    char *relay_tls_listen;     /* HOST:PORT of the relay's HTTPS listener ("" = off) */
+    char *relay_host;           /* HOST:PORT given to clients in key 250 ("" = relay_listen) */
+    long long relay_max_file;   /* largest relayed file (bytes) */
+    long long relay_quota;      /* bytes one sender may hold on the relay at once */
+    long relay_ttl;             /* seconds a transfer and its relay file live */
+    long relay_max_transfers;   /* pending transfers per sender */
     long web_cache_age;         /* max-age of /assets/ files in seconds (pages always revalidate) */
     char *ws_origins;           /* WebSocket /ymsg: other origins allowed (comma separated, "*"; same origin always) */
     long ws_max_frame;          /* WebSocket: largest frame payload accepted (bytes) */

@@ -23,6 +23,7 @@
 
 struct auth;
 struct http_server;
+struct relay;
 struct store_async;
 struct cluster;
 
@@ -130,6 +131,7 @@ struct server {
     struct store_async *sa;        /* store jobs off the loop (PostgreSQL), or NULL: run inline (store_async.h) */
     struct auth *auth;             /* tokens, crumbs, login throttling */
     struct http_server *http;      /* HTTP / HTTPS front (token login and registered routes) */
+    struct relay *relay;           /* file-transfer relay (http/relay.h), or NULL before start-up */
     struct evconnlistener *ymsg_lis[SERVER_MAX_YMSG_LISTEN]; /* YMSG pager listeners (ymsg_listen A,B,...) */
     size_t n_ymsg_lis;             /* entries used in ymsg_lis */
     struct event *reaper;          /* frees dead connections outside their callbacks */

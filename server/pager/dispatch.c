@@ -5,6 +5,7 @@
 
 #include "buddy.h"
 #include "delivery.h"
+#include "filexfer.h"
 #include "im.h"
 #include "log.h"
 #include "metrics.h"
@@ -53,9 +54,10 @@ static const struct dispatch_entry table[] = {
     {YMSG_SVC_GAME_INVITE, ON, im_handle_relay, "game_invite"},
     {YMSG_SVC_AUDIBLE, ON, im_handle_relay, "audible"},
     {YMSG_SVC_Y7_CONTACT_DETAILS, ON, im_handle_relay, "contact_details"},
-    {YMSG_SVC_FILETRANS_15, ON, im_handle_relay, "filetrans_15"},
-    {YMSG_SVC_FILETRANS_INFO_15, ON, im_handle_relay, "filetrans_info_15"},
-    {YMSG_SVC_FILETRANS_ACC_15, ON, im_handle_relay, "filetrans_acc_15"},
+    /* File transfer through ymsgd's relay (filexfer.h). */
+    {YMSG_SVC_FILETRANS_15, ON, ft_handle_filetrans, "filetrans_15"},
+    {YMSG_SVC_FILETRANS_INFO_15, ON, ft_handle_info, "filetrans_info_15"},
+    {YMSG_SVC_FILETRANS_ACC_15, ON, ft_handle_accept, "filetrans_acc_15"},
     {YMSG_SVC_Y6_STATUS_UPDATE, ON, presence_handle_status, "status_update"},
     {YMSG_SVC_Y6_VISIBLE_TOGGLE, ON, presence_handle_status, "visible_toggle"},
     {YMSG_SVC_ISAWAY, ON, presence_handle_status, "isaway"},

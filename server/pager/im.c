@@ -78,7 +78,7 @@ static int im_sender_knows(struct server *srv, const struct conn *c, const char 
     return can_see(srv, c->user, to) || sessions_heard_from(srv, to, c->user);
 }
 
-static void im_note_talked(struct conn *c, const char *to)
+void im_note_talked(struct conn *c, const char *to)
 {
     if (nameset_has(&c->talked, to) || c->talked.n >= (uint32_t)c->srv->cfg->max_buddies) return;
     if (nameset_add(&c->talked, to) < 0) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");

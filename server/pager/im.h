@@ -29,5 +29,7 @@
 
 void im_handle_message(struct conn *c, const struct ymsg_packet *pkt);
 void im_handle_relay(struct conn *c, const struct ymsg_packet *pkt);
+/* c talked to `to` (an IM, a file offer): `to` may now know c is online, on any node. */
+void im_note_talked(struct conn *c, const char *to);
 
 #endif

@@ -1,0 +1,821 @@
+/* The file-transfer relay; see relay.h and docs/FILE_TRANSFER.md. */
+#include "relay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "auth.h"
+#include "config.h"
+#include "hmap.h"
+#include "http.h"
+#include "httputil.h"
+#include "log.h"
+#include "server.h"
+
+#define RELAY_CHUNK (256 * 1024)     /* bytes read from disk at a time for a download */
+#define RELAY_LOW_WATER (64 * 1024)  /* refill a download when its output drops below this */
+#define RELAY_HEAD_MAX 8192          /* longest request head accepted */
+
+/* Bytes and transfers one sender has on the relay. */
+struct relay_user {
+    char name[RELAY_USER_MAX + 1]; /* the sender (the map's key) */
+    uint64_t bytes;                /* offered sizes of its live transfers */
+    long count;                    /* its live transfers */
+};
+
+/* What a relay connection is doing. */
+enum rc_state {
+    RC_HEAD,    /* reading the request head */
+    RC_BODY,    /* writing an upload's body to disk */
+    RC_WAIT,    /* a GET waiting for the upload to complete */
+    RC_SEND,    /* sending the file */
+    RC_CLOSING, /* answer queued: closed once written */
+};
+
+struct relay_conn {
+    struct relay *r;            /* owner */
+    struct bufferevent *bev;    /* socket or TLS */
+    struct relay_xfer *x;       /* the transfer it serves, or NULL */
+    enum rc_state st;           /* see enum rc_state */
+    int fd;                     /* file being written (upload) or read (download), or -1 */
+    uint64_t done;              /* body bytes written to disk / read from it */
+    char peer[64];              /* "addr:port" for logs */
+    char user[RELAY_USER_MAX + 1]; /* the user it acts for (once known) */
+    struct relay_conn *prev, *next; /* all connections (freed with the relay) */
+};
+
+struct relay {
+    struct server *srv;                 /* owner */
+    struct evconnlistener *lis;         /* relay_listen, or NULL */
+    struct evconnlistener *tls_lis;     /* relay_tls_listen, or NULL */
+    SSL_CTX *ctx;                       /* for tls_lis */
+    char dir[1024];                     /* DATA/relay */
+    char host[300];                     /* key 250, "" when off */
+    struct hmap by_token;               /* token -> struct relay_xfer */
+    struct hmap by_key;                 /* "sender\1recver\1id" -> struct relay_xfer */
+    struct hmap users;                  /* sender -> struct relay_user */
+    struct relay_conn *conns;           /* every open connection */
+    size_t nconns;                      /* ... how many */
+    relay_end_fn end_fn;                /* relay_set_end_hook */
+    void *end_arg;                      /* ... its argument */
+};
+
+const char *relay_result_text(int rc)
+{
+    switch (rc) {
+    case RELAY_OK: return "ok";
+    case RELAY_OFF: return "File transfer is not available on this server.";
+    case RELAY_TOO_LARGE: return "The file is too large for this server.";
+    case RELAY_QUOTA: return "You have too much data waiting on the file relay.";
+    case RELAY_TOO_MANY: return "You have too many file transfers pending.";
+    case RELAY_DUPLICATE: return "This file transfer exists already.";
+    default: return "The file transfer failed.";
+    }
+}
+
+/* ---- request head ---------------------------------------------------------------------------- */
+
+/* The value of header name (case-insensitive) in head, copied into out; 0, or -1 when absent. */
+static int relay_header(const char *head, size_t len, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *p = memchr(head, '\n', len);
+    while (p && (size_t)(p + 1 - head) < len) {
+        const char *line = p + 1;
+        const char *end = memchr(line, '\n', len - (size_t)(line - head));
+        if (!end) break;
+        size_t ll = (size_t)(end - line);
+        if (ll && line[ll - 1] == '\r') ll--;
+        if (ll > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            size_t vl = ll - nl - 1;
+            while (vl && (*v == ' ' || *v == '\t')) v++, vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+            if (vl >= cap) vl = cap - 1;
+            memcpy(out, v, vl);
+            out[vl] = 0;
+            return 0;
+        }
+        p = end;
+    }
+    return -1;
+}
+
+/* Cookie "name" from a Cookie header value ("Y=…; T=…"): only the value up to the next ';'. */
+static void relay_cookie(const char *cookies, const char *name, char *out, size_t cap)
+{
+    out[0] = 0;
+    size_t nl = strlen(name);
+    const char *p = cookies;
+    while (*p) {
+        while (*p == ' ' || *p == ';') p++;
+        if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            const char *v = p + nl + 1;
+            size_t vl = strcspn(v, ";");
+            if (vl >= cap) vl = cap - 1;
+            memcpy(out, v, vl);
+            out[vl] = 0;
+            return;
+        }
+        p += strcspn(p, ";");
+    }
+}
+
+static int relay_refuse_req(struct relay_req *out, int status)
+{
+    out->status = status;
+    return -1;
+}
+
+/* A query parameter that must be a user id. */
+static int relay_query_user(const char *query, const char *name, char out[RELAY_USER_MAX + 1])
+{
+    char raw[3 * RELAY_USER_MAX + 4];
+    ssize_t n = http_query_get(query, name, raw, sizeof raw);
+    if (n <= 0) return -1;
+    return name_normalize(raw, (size_t)n, out);
+}
+
+int relay_parse_head(const char *buf, size_t len, struct relay_req *out)
+{
+    memset(out, 0, sizeof *out);
+    ssize_t hl = http_head_len(buf, len < RELAY_HEAD_MAX ? len : RELAY_HEAD_MAX);
+    if (hl == 0 && len >= RELAY_HEAD_MAX) return relay_refuse_req(out, 431);
+    if (hl == 0) return 0;
+    if (hl < 0) return relay_refuse_req(out, 431);
+    struct http_framing f;
+    if (http_head_check(buf, (size_t)hl, &f) != HTTP_FR_OK) return relay_refuse_req(out, 400);
+    if (f.chunked) return relay_refuse_req(out, 411); /* the clients send Content-Length; chunked: no */
+    out->head_len = (size_t)hl;
+    out->length = f.length;
+    /* request line: METHOD SP target SP HTTP/1.x */
+    const char *eol = memchr(buf, '\n', (size_t)hl);
+    size_t ll = (size_t)(eol - buf);
+    if (ll && buf[ll - 1] == '\r') ll--;
+    char line[RELAY_HEAD_MAX];
+    memcpy(line, buf, ll);
+    line[ll] = 0;
+    char *sp1 = strchr(line, ' ');
+    if (!sp1) return relay_refuse_req(out, 400);
+    *sp1 = 0;
+    char *target = sp1 + 1;
+    char *sp2 = strchr(target, ' ');
+    if (!sp2) return relay_refuse_req(out, 400);
+    *sp2 = 0;
+    const char *version = sp2 + 1;
+    if (strcmp(version, "HTTP/1.1") && strcmp(version, "HTTP/1.0")) return relay_refuse_req(out, 400);
+    if (!strcmp(line, "GET")) out->method = RELAY_M_GET;
+    else if (!strcmp(line, "HEAD")) out->method = RELAY_M_HEAD;
+    else if (!strcmp(line, "POST")) out->method = RELAY_M_POST;
+    else return relay_refuse_req(out, 405);
+    char path[64];
+    if (http_target_path(target, path, sizeof path) < 0 || strcmp(path, "/relay")) return relay_refuse_req(out, 404);
+    const char *q = strchr(target, '?');
+    if (!q) return relay_refuse_req(out, 400);
+    q++;
+    char tok[3 * RELAY_TOKEN_LEN + 4];
+    ssize_t tl = http_query_get(q, "token", tok, sizeof tok);
+    if (tl != RELAY_TOKEN_LEN) return relay_refuse_req(out, 403);
+    for (ssize_t i = 0; i < tl; i++)
+        if (!((tok[i] >= '0' && tok[i] <= '9') || (tok[i] >= 'a' && tok[i] <= 'f'))) return relay_refuse_req(out, 403);
+    memcpy(out->token, tok, RELAY_TOKEN_LEN + 1);
+    if (relay_query_user(q, "sender", out->sender) < 0 || relay_query_user(q, "recver", out->recver) < 0)
+        return relay_refuse_req(out, 403);
+    char v[512];
+    out->has_length = relay_header(buf, (size_t)hl, "Content-Length", v, sizeof v) == 0;
+    if (out->method == RELAY_M_POST && !out->has_length) return relay_refuse_req(out, 411);
+    if (relay_header(buf, (size_t)hl, "Cookie", v, sizeof v) == 0) {
+        relay_cookie(v, "Y", out->cookie_y, sizeof out->cookie_y);
+        relay_cookie(v, "T", out->cookie_t, sizeof out->cookie_t);
+    }
+    return 1;
+}
+
+/* ---- transfers ------------------------------------------------------------------------------- */
+
+static void relay_path(const struct relay *r, const struct relay_xfer *x, int part, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s%s", r->dir, x->token, part ? ".part" : "");
+}
+
+static void relay_conn_free(struct relay_conn *rc);
+static void relay_answer(struct relay_conn *rc, int code, const char *reason, const char *text);
+
+static void relay_unuse(struct relay *r, const struct relay_xfer *x)
+{
+    struct relay_user *u = hmap_get(&r->users, x->sender);
+    if (!u) return;
+    u->bytes -= x->size;
+    if (--u->count <= 0) {
+        hmap_del(&r->users, u->name);
+        free(u);
+    }
+}
+
+void relay_end(struct relay *r, struct relay_xfer *x, const char *why)
+{
+    log_event(LOG_INFO, NULL, x->sender, "ft_end", (long)x->state, "to %s id %s: %s", x->recver, x->id, why);
+    if (x->up) relay_conn_free(x->up);
+    if (x->down && x->down->st == RC_WAIT) {
+        /* a GET still waiting for the upload learns why it never comes */
+        struct relay_conn *rc = x->down;
+        rc->x = NULL;
+        x->down = NULL;
+        relay_answer(rc, 410, "Gone", "the transfer ended before the file was complete");
+    }
+    if (x->down) relay_conn_free(x->down);
+    if (x->token[0]) {
+        char p[1100];
+        relay_path(r, x, 1, p, sizeof p);
+        unlink(p);
+        relay_path(r, x, 0, p, sizeof p);
+        unlink(p);
+        hmap_del(&r->by_token, x->token);
+    }
+    hmap_del(&r->by_key, x->key);
+    relay_unuse(r, x);
+    if (x->ttl) event_free(x->ttl);
+    free(x);
+}
+
+/* relay_end() by the relay's own doing: the pager's hook tells the users. */
+static void relay_end_notify(struct relay *r, struct relay_xfer *x, const char *why)
+{
+    if (r->end_fn) r->end_fn(r->end_arg, x, why);
+    relay_end(r, x, why);
+}
+
+static void relay_ttl_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct relay_xfer *x = arg;
+    relay_end_notify(x->r, x, "expired");
+}
+
+int relay_offer(struct relay *r, const char *sender, const char *recver, const char *id, const char *name,
+                uint64_t size)
+{
+    const struct config *cfg = r->srv->cfg;
+    if (!r->host[0]) return RELAY_OFF;
+    if (size == 0 || size > (uint64_t)cfg->relay_max_file) return RELAY_TOO_LARGE;
+    if (relay_find(r, sender, recver, id)) return RELAY_DUPLICATE;
+    struct relay_user *u = hmap_get(&r->users, sender);
+    if (u && u->count >= cfg->relay_max_transfers) return RELAY_TOO_MANY;
+    if ((u ? u->bytes : 0) + size > (uint64_t)cfg->relay_quota) return RELAY_QUOTA;
+    struct relay_xfer *x = calloc(1, sizeof *x);
+    if (!x) return RELAY_FAILED;
+    x->r = r;
+    snprintf(x->sender, sizeof x->sender, "%s", sender);
+    snprintf(x->recver, sizeof x->recver, "%s", recver);
+    snprintf(x->id, sizeof x->id, "%s", id);
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->key, sizeof x->key, "%s\1%s\1%s", sender, recver, id);
+    x->size = size;
+    x->state = RELAY_OFFERED;
+    struct timeval tv = {cfg->relay_ttl, 0};
+    int fresh_user = !u;
+    if (!u && (u = calloc(1, sizeof *u))) snprintf(u->name, sizeof u->name, "%s", sender);
+    if (!u || !(x->ttl = evtimer_new(r->srv->base, relay_ttl_cb, x)) || evtimer_add(x->ttl, &tv) < 0 ||
+        (fresh_user && hmap_put(&r->users, u->name, u) < 0) || hmap_put(&r->by_key, x->key, x) < 0) {
+        if (x->ttl) event_free(x->ttl);
+        if (fresh_user && u) {
+            hmap_del(&r->users, u->name);
+            free(u);
+        }
+        hmap_del(&r->by_key, x->key);
+        free(x);
+        return RELAY_FAILED;
+    }
+    u->bytes += size;
+    u->count++;
+    return RELAY_OK;
+}
+
+struct relay_xfer *relay_find(struct relay *r, const char *sender, const char *recver, const char *id)
+{
+    char key[2 * RELAY_USER_MAX + RELAY_ID_MAX + 3];
+    if (strlen(sender) > RELAY_USER_MAX || strlen(recver) > RELAY_USER_MAX || strlen(id) > RELAY_ID_MAX) return NULL;
+    snprintf(key, sizeof key, "%s\1%s\1%s", sender, recver, id);
+    return hmap_get(&r->by_key, key);
+}
+
+int relay_issue(struct relay *r, struct relay_xfer *x)
+{
+    if (x->token[0]) return RELAY_DUPLICATE;
+    unsigned char b[RELAY_TOKEN_LEN / 2];
+    randombytes_buf(b, sizeof b);
+    sodium_bin2hex(x->token, sizeof x->token, b, sizeof b);
+    if (hmap_put(&r->by_token, x->token, x) < 0) {
+        x->token[0] = 0;
+        return RELAY_FAILED;
+    }
+    x->state = RELAY_ISSUED;
+    return RELAY_OK;
+}
+
+size_t relay_count(const struct relay *r) { return r->by_key.len; }
+
+const char *relay_host(const struct relay *r) { return r && r->host[0] ? r->host : NULL; }
+
+void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg)
+{
+    r->end_fn = fn;
+    r->end_arg = arg;
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+static void relay_conn_free(struct relay_conn *rc)
+{
+    struct relay *r = rc->r;
+    if (rc->x) {
+        if (rc->x->up == rc) rc->x->up = NULL;
+        if (rc->x->down == rc) rc->x->down = NULL;
+    }
+    if (rc->fd >= 0) close(rc->fd);
+    if (rc->bev) bufferevent_free(rc->bev);
+    if (rc->prev) rc->prev->next = rc->next;
+    else r->conns = rc->next;
+    if (rc->next) rc->next->prev = rc->prev;
+    r->nconns--;
+    free(rc);
+}
+
+/* Queues an answer and closes once it is written. */
+static void relay_answer(struct relay_conn *rc, int code, const char *reason, const char *text)
+{
+    struct evbuffer *out = bufferevent_get_output(rc->bev);
+    size_t tl = text ? strlen(text) : 0;
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                        "Connection: close\r\n\r\n",
+                        code, reason, tl);
+    if (tl) evbuffer_add(out, text, tl);
+    rc->st = RC_CLOSING;
+    bufferevent_disable(rc->bev, EV_READ);
+    bufferevent_setwatermark(rc->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(rc->bev, EV_WRITE);
+}
+
+static void relay_refuse(struct relay_conn *rc, int code, const char *reason, const char *why)
+{
+    log_event(LOG_INFO, rc->peer, rc->user[0] ? rc->user : NULL, "relay_refused", code, "%s", why);
+    relay_answer(rc, code, reason, why);
+}
+
+/* Reads the next chunk of the file into the output. */
+static int relay_fill(struct relay_conn *rc)
+{
+    struct relay_xfer *x = rc->x;
+    struct evbuffer *out = bufferevent_get_output(rc->bev);
+    while (rc->done < x->size && evbuffer_get_length(out) < RELAY_CHUNK) {
+        uint64_t want = x->size - rc->done;
+        if (want > RELAY_CHUNK) want = RELAY_CHUNK;
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(out, (ev_ssize_t)want, &v, 1) < 1) return -1;
+        ssize_t n = read(rc->fd, v.iov_base, v.iov_len < want ? v.iov_len : (size_t)want);
+        if (n <= 0) return -1; /* the file shrank: it is ours alone, so this is a disk fault */
+        v.iov_len = (size_t)n;
+        if (evbuffer_commit_space(out, &v, 1) < 0) return -1;
+        rc->done += (uint64_t)n;
+    }
+    return 0;
+}
+
+static void relay_start_send(struct relay_conn *rc)
+{
+    struct relay *r = rc->r;
+    struct relay_xfer *x = rc->x;
+    char p[1100];
+    relay_path(r, x, 0, p, sizeof p);
+    rc->fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (rc->fd < 0) {
+        log_event(LOG_WARN, rc->peer, rc->user, "relay_open_failed", errno, "%s", p);
+        relay_refuse(rc, 500, "Internal Server Error", "the relayed file cannot be read");
+        relay_end_notify(r, x, "upload failed");
+        return;
+    }
+    x->state = RELAY_SENDING;
+    rc->st = RC_SEND;
+    rc->done = 0;
+    struct evbuffer *out = bufferevent_get_output(rc->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n"
+                        "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                        (unsigned long long)x->size);
+    struct timeval tv = {r->srv->cfg->http_timeout, 0};
+    bufferevent_set_timeouts(rc->bev, NULL, &tv);
+    bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_LOW_WATER, 0);
+    if (relay_fill(rc) < 0) {
+        relay_end_notify(r, x, "upload failed");
+        return;
+    }
+    bufferevent_enable(rc->bev, EV_WRITE);
+}
+
+/* The upload is complete: the file takes its final name, the uploader gets 200, a held GET starts. */
+static void relay_stored(struct relay_conn *rc)
+{
+    struct relay *r = rc->r;
+    struct relay_xfer *x = rc->x;
+    char part[1100], fin[1100];
+    relay_path(r, x, 1, part, sizeof part);
+    relay_path(r, x, 0, fin, sizeof fin);
+    close(rc->fd);
+    rc->fd = -1;
+    if (rename(part, fin) < 0) {
+        relay_refuse(rc, 500, "Internal Server Error", "the file could not be stored");
+        relay_end_notify(r, x, "upload failed");
+        return;
+    }
+    x->state = RELAY_STORED;
+    x->up = NULL;
+    rc->x = NULL;
+    log_event(LOG_INFO, rc->peer, rc->user, "relay_stored", 0, "to %s id %s, %llu bytes", x->recver, x->id,
+              (unsigned long long)x->size);
+    relay_answer(rc, 200, "OK", NULL);
+    if (x->down) relay_start_send(x->down);
+}
+
+/* Writes what has arrived of an upload's body. */
+static void relay_body(struct relay_conn *rc)
+{
+    struct relay_xfer *x = rc->x;
+    struct evbuffer *in = bufferevent_get_input(rc->bev);
+    while (evbuffer_get_length(in) && rc->done < x->size) {
+        uint64_t want = x->size - rc->done;
+        int n = evbuffer_write_atmost(in, rc->fd, want > (1u << 30) ? (1 << 30) : (ev_ssize_t)want);
+        if (n < 0) {
+            int e = errno;
+            log_event(LOG_WARN, rc->peer, rc->user, "relay_write_failed", e, "%s", strerror(e));
+            relay_refuse(rc, 507, "Insufficient Storage", "the file could not be stored");
+            rc->x = NULL;
+            x->up = NULL;
+            relay_end_notify(rc->r, x, "upload failed");
+            return;
+        }
+        rc->done += (uint64_t)n;
+    }
+    if (rc->done == x->size) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        relay_stored(rc);
+    }
+}
+
+/* A parsed head: who may do what with which transfer. */
+static void relay_request(struct relay_conn *rc, const struct relay_req *q)
+{
+    struct relay *r = rc->r;
+    struct relay_xfer *x = hmap_get(&r->by_token, q->token);
+    if (!x) {
+        relay_refuse(rc, 404, "Not Found", "no such transfer (unknown, expired or already downloaded)");
+        return;
+    }
+    /* The pair named in the query is the transfer's two users, in either order (Pidgin's receiver
+     * names itself as sender=, libyahoo2's does not). */
+    int same = !strcmp(q->sender, x->sender) && !strcmp(q->recver, x->recver);
+    int swapped = !strcmp(q->sender, x->recver) && !strcmp(q->recver, x->sender);
+    if (!same && !swapped) {
+        relay_refuse(rc, 403, "Forbidden", "this token is not for these users");
+        return;
+    }
+    const char *actor = q->method == RELAY_M_POST ? x->sender : x->recver;
+    snprintf(rc->user, sizeof rc->user, "%s", actor);
+    if (q->cookie_y[0] && q->cookie_t[0] && r->srv->auth) {
+        char who[NAME_MAX_LEN + 1];
+        if (auth_cookie_user(r->srv->auth, q->cookie_y, q->cookie_t, who) == 0 && strcmp(who, actor)) {
+            relay_refuse(rc, 403, "Forbidden", "the cookies are another user's");
+            return;
+        }
+    }
+    if (q->method == RELAY_M_POST) {
+        if (x->state != RELAY_ISSUED) {
+            relay_refuse(rc, 409, "Conflict", "this file has been uploaded already");
+            return;
+        }
+        if (q->length != x->size) {
+            relay_refuse(rc, q->length > x->size ? 413 : 400, q->length > x->size ? "Payload Too Large" : "Bad Request",
+                         "Content-Length is not the offered size");
+            return;
+        }
+        char part[1100];
+        relay_path(r, x, 1, part, sizeof part);
+        rc->fd = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (rc->fd < 0) {
+            log_event(LOG_WARN, rc->peer, rc->user, "relay_open_failed", errno, "%s", part);
+            relay_refuse(rc, 500, "Internal Server Error", "the file cannot be stored");
+            return;
+        }
+        rc->x = x;
+        x->up = rc;
+        x->state = RELAY_UPLOADING;
+        rc->st = RC_BODY;
+        rc->done = 0;
+        struct timeval tv = {r->srv->cfg->http_timeout, 0};
+        bufferevent_set_timeouts(rc->bev, &tv, NULL);
+        relay_body(rc);
+        return;
+    }
+    if (q->method == RELAY_M_HEAD) {
+        struct evbuffer *out = bufferevent_get_output(rc->bev);
+        evbuffer_add_printf(out,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n"
+                            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                            (unsigned long long)x->size);
+        rc->st = RC_CLOSING;
+        bufferevent_disable(rc->bev, EV_READ);
+        bufferevent_enable(rc->bev, EV_WRITE);
+        return;
+    }
+    /* GET */
+    if (x->down || x->state == RELAY_SENDING) {
+        relay_refuse(rc, 409, "Conflict", "this file is being downloaded already");
+        return;
+    }
+    rc->x = x;
+    x->down = rc;
+    if (x->state == RELAY_STORED) {
+        relay_start_send(rc);
+        return;
+    }
+    /* Held until the upload completes (the clients connect both ways at once); bounded by relay_ttl. */
+    rc->st = RC_WAIT;
+    bufferevent_set_timeouts(rc->bev, NULL, NULL);
+}
+
+static void relay_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    struct relay_conn *rc = arg;
+    struct evbuffer *in = bufferevent_get_input(rc->bev);
+    if (rc->st == RC_BODY) {
+        relay_body(rc);
+        return;
+    }
+    if (rc->st != RC_HEAD) {
+        evbuffer_drain(in, evbuffer_get_length(in)); /* nothing more is read on this connection */
+        return;
+    }
+    size_t len = evbuffer_get_length(in);
+    size_t take = len < RELAY_HEAD_MAX ? len : RELAY_HEAD_MAX;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
+    struct relay_req q;
+    int rcode = relay_parse_head(p, take, &q);
+    if (rcode == 0) return;
+    if (rcode < 0) {
+        static const struct {
+            int code;
+            const char *reason;
+        } reasons[] = {{400, "Bad Request"}, {403, "Forbidden"}, {404, "Not Found"}, {405, "Method Not Allowed"},
+                       {411, "Length Required"}, {431, "Request Header Fields Too Large"}};
+        const char *reason = "Bad Request";
+        for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+            if (reasons[i].code == q.status) reason = reasons[i].reason;
+        evbuffer_drain(in, len);
+        relay_refuse(rc, q.status, reason, "bad relay request");
+        return;
+    }
+    evbuffer_drain(in, q.head_len);
+    relay_request(rc, &q);
+}
+
+static void relay_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct relay_conn *rc = arg;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (rc->st == RC_CLOSING) {
+        if (evbuffer_get_length(out) == 0) relay_conn_free(rc);
+        return;
+    }
+    if (rc->st != RC_SEND) return;
+    struct relay_xfer *x = rc->x;
+    if (rc->done < x->size) {
+        if (relay_fill(rc) < 0) relay_end_notify(rc->r, x, "upload failed");
+        return;
+    }
+    if (evbuffer_get_length(out) == 0) {
+        log_event(LOG_INFO, rc->peer, rc->user, "relay_downloaded", 0, "from %s id %s, %llu bytes", x->sender, x->id,
+                  (unsigned long long)x->size);
+        relay_end_notify(rc->r, x, "downloaded"); /* frees rc too */
+    }
+}
+
+static void relay_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct relay_conn *rc = arg;
+    struct relay_xfer *x = rc->x;
+    if (x && rc->st == RC_BODY) {
+        /* the upload stopped mid-way: the partial file goes with the transfer */
+        log_event(LOG_INFO, rc->peer, rc->user, "relay_upload_cut", (long)rc->done, "%s",
+                  (what & BEV_EVENT_TIMEOUT) ? "timeout" : "connection closed");
+        relay_end_notify(rc->r, x, "upload failed");
+        return;
+    }
+    if (x && rc->st == RC_SEND) {
+        /* the receiver went away during the download: the file stays until relay_ttl for another GET */
+        x->state = RELAY_STORED;
+    }
+    relay_conn_free(rc);
+}
+
+static void relay_accept(struct relay *r, evutil_socket_t fd, struct sockaddr *sa, int tls)
+{
+    if (r->nconns >= (size_t)r->srv->cfg->http_max_conns) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct relay_conn *rc = calloc(1, sizeof *rc);
+    if (!rc) {
+        evutil_closesocket(fd);
+        return;
+    }
+    rc->r = r;
+    rc->fd = -1;
+    rc->st = RC_HEAD;
+    char a[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        evutil_inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a, sizeof a);
+        port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        evutil_inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof a);
+        port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+    }
+    snprintf(rc->peer, sizeof rc->peer, "%s:%d", a, port);
+    if (tls) {
+        SSL *ssl = SSL_new(r->ctx);
+        if (ssl)
+            rc->bev = bufferevent_openssl_socket_new(r->srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                     BEV_OPT_CLOSE_ON_FREE);
+        if (!rc->bev && ssl) SSL_free(ssl);
+    } else {
+        rc->bev = bufferevent_socket_new(r->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!rc->bev) {
+        evutil_closesocket(fd);
+        free(rc);
+        return;
+    }
+    rc->next = r->conns;
+    if (r->conns) r->conns->prev = rc;
+    r->conns = rc;
+    r->nconns++;
+    bufferevent_setcb(rc->bev, relay_read_cb, relay_write_cb, relay_event_cb, rc);
+    /* input is drained as it arrives (to disk, or parsed): this only bounds one read's worth */
+    bufferevent_setwatermark(rc->bev, EV_READ, 0, 4 * RELAY_CHUNK);
+    struct timeval tv = {r->srv->cfg->http_head_timeout, 0};
+    bufferevent_set_timeouts(rc->bev, &tv, NULL);
+    bufferevent_enable(rc->bev, EV_READ);
+}
+
+static void relay_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int sl, void *arg)
+{
+    (void)l, (void)sl;
+    relay_accept(arg, fd, sa, 0);
+}
+
+static void relay_accept_tls_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int sl, void *arg)
+{
+    (void)l, (void)sl;
+    relay_accept(arg, fd, sa, 1);
+}
+
+static struct evconnlistener *relay_listen(struct relay *r, const char *addr, evconnlistener_cb cb, char *err,
+                                           size_t errlen)
+{
+    char host[256];
+    int port;
+    if (config_split_hostport(addr, host, sizeof host, &port) < 0) {
+        snprintf(err, errlen, "bad relay listen address \"%s\"", addr);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    char spec[300];
+    /* libevent refuses port 0 in text: parse with 1, then set the port (0 = the kernel's choice) */
+    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:1" : "%s:1", host);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) < 0) {
+        snprintf(err, errlen, "bad relay listen address \"%s\"", addr);
+        return NULL;
+    }
+    if (ss.ss_family == AF_INET) ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+    else ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+    struct evconnlistener *lis = evconnlistener_new_bind(
+        r->srv->base, cb, r, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+        (struct sockaddr *)&ss, sl);
+    if (!lis) snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
+    return lis;
+}
+
+/* Empties DATA/relay (files of an earlier run: their transfers are gone with it). */
+static int relay_sweep_dir(struct relay *r, char *err, size_t errlen)
+{
+    if (mkdir(r->dir, 0700) < 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create %s: %s", r->dir, strerror(errno));
+        return -1;
+    }
+    DIR *d = opendir(r->dir);
+    if (!d) {
+        snprintf(err, errlen, "cannot open %s: %s", r->dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *e;
+    size_t n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0) n++;
+    }
+    closedir(d);
+    if (n) log_event(LOG_INFO, NULL, NULL, "relay_leftovers_deleted", (long)n, "%s", r->dir);
+    return 0;
+}
+
+struct relay *relay_new(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *cfg = srv->cfg;
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->srv = srv;
+    hmap_init(&r->by_token);
+    hmap_init(&r->by_key);
+    hmap_init(&r->users);
+    snprintf(r->dir, sizeof r->dir, "%s/relay", cfg->data_dir);
+    if (relay_sweep_dir(r, err, errlen) < 0) goto fail;
+    if (cfg->relay_listen[0]) {
+        if (!(r->lis = relay_listen(r, cfg->relay_listen, relay_accept_cb, err, errlen))) goto fail;
+        const char *adv = cfg->relay_host[0] ? cfg->relay_host : cfg->relay_listen;
+        char host[256];
+        int port;
+        if (config_split_hostport(adv, host, sizeof host, &port) < 0) {
+            snprintf(err, errlen, "bad relay_host \"%s\"", adv);
+            goto fail;
+        }
+        if (!cfg->relay_host[0] && (!strcmp(host, "0.0.0.0") || !strcmp(host, "::") || !host[0])) {
+            snprintf(err, errlen, "relay_listen %s is a wildcard: set relay_host to the address clients reach",
+                     cfg->relay_listen);
+            goto fail;
+        }
+        if (port == 0) {
+            /* port 0: the kernel's choice, advertised as bound */
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (getsockname(evconnlistener_get_fd(r->lis), (struct sockaddr *)&ss, &sl) == 0)
+                port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(r->host, sizeof r->host, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    }
+    if (cfg->relay_tls_listen[0]) {
+        if (!cfg->tls_cert[0] || !cfg->tls_key[0]) {
+            snprintf(err, errlen, "relay_tls_listen needs tls_cert and tls_key");
+            goto fail;
+        }
+        if (!(r->ctx = http_tls_load(cfg->tls_cert, cfg->tls_key, err, errlen))) goto fail;
+        if (!(r->tls_lis = relay_listen(r, cfg->relay_tls_listen, relay_accept_tls_cb, err, errlen))) goto fail;
+    }
+    return r;
+fail:
+    relay_free(r);
+    return NULL;
+}
+
+void relay_free(struct relay *r)
+{
+    if (!r) return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&r->by_key, &pos, &k, &v)) {
+        relay_end(r, v, "shutdown");
+        pos = 0;
+    }
+    while (r->conns) relay_conn_free(r->conns);
+    pos = 0;
+    while (hmap_next(&r->users, &pos, &k, &v)) free(v);
+    hmap_free(&r->by_token);
+    hmap_free(&r->by_key);
+    hmap_free(&r->users);
+    if (r->lis) evconnlistener_free(r->lis);
+    if (r->tls_lis) evconnlistener_free(r->tls_lis);
+    if (r->ctx) http_tls_free(r->ctx);
+    free(r);
+}

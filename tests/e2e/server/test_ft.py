@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""File transfer (0xDC/0xDD/0xDE + the HTTP relay) between raw-protocol users against the real ymsgd,
+with the key sets libpurple 2.10.9 and libyahoo2 1.0.0 send (docs/FILE_TRANSFER.md).
+Usage: test_ft.py YMSGD [TEST...]"""
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ymsgd_harness import Server, run_tests  # noqa: E402
+
+YMSGD = os.path.abspath(sys.argv[1])
+FT, INFO, ACC = 0xDC, 0xDD, 0xDE
+RELAY = ["--relay-listen", "127.0.0.1:0"]
+NOT_ONLINE = "The user is not online."
+
+
+def befriend(a, b):
+    a.send(0x83, [(14, "hi"), (65, "Friends"), (97, "1"), (1, a.user), (302, "319"), (300, "319"), (7, b.user),
+                  (334, "0"), (301, "319"), (303, "319")])
+    a.expect(0x83)
+    b.expect(0xD6)
+    b.send(0xD6, [(1, b.user), (5, a.user), (13, "1"), (334, "0")])
+    a.expect(0xD6)
+    a.drain(0.2)
+    b.drain(0.2)
+
+
+def users(srv, *names, invisible=()):
+    for n in names:
+        srv.add_user(n, "pw-" + n)
+    return [srv.login(n, "pw-" + n, status=12 if n in invisible else 0) for n in names]
+
+
+def offer(c, to, xid, name, size, extra=()):
+    """libpurple's yahoo_xfer_init_15 (send): key set and order."""
+    c.send(FT, [(1, c.user), (5, to), (265, xid), (222, "1"), (266, "1"), (302, "268"), (300, "268"), (27, name),
+                (28, str(size)), (301, "268"), (303, "268")] + list(extra))
+
+
+def ft_packets(c, timeout=0.5):
+    return [p for p in c.drain(timeout) if p.service in (FT, INFO, ACC)]
+
+
+def expect_ft(c, service, timeout=3.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        p = c.recv(max(0.05, deadline - time.time()))
+        if p is not None and p.service == service:
+            return p
+    raise AssertionError("expected 0x%x" % service)
+
+
+def negotiate(a, b, xid, name, size):
+    """Offer, accept, relay info: returns (host, port, token) as both users got them."""
+    offer(a, b.user, xid, name, size)
+    o = expect_ft(b, FT)
+    assert o.get(4) == a.user and o.get(5) == b.user and o.get(265) == xid and o.get(222) == "1", o
+    assert o.get(27) == name and o.get(28) == str(size), o
+    assert o.keys() == [4, 5, 265, 222, 266, 302, 300, 27, 28, 301, 303], o
+    b.send(FT, [(1, b.user), (5, a.user), (265, xid), (222, "3")])
+    acc = expect_ft(a, FT)
+    assert acc.get(4) == b.user and acc.get(222) == "3" and acc.get(265) == xid, acc
+    a.send(INFO, [(1, a.user), (5, b.user), (265, xid), (27, name), (249, "3"), (250, "66.163.187.1")])
+    go = expect_ft(a, ACC)      # the server's go-ahead with the token and this node's relay
+    info = expect_ft(b, INFO)
+    assert info.get(4) == a.user and info.get(249) == "3" and info.get(251) == go.get(251), (info, go)
+    assert info.get(250) == go.get(250) and info.get(250) != "66.163.187.1", info
+    assert go.get(4) == b.user and go.get(265) == xid and len(go.get(251)) == 32, go
+    # the receiver's 0xDE (libpurple yahoo_process_filetrans_info_15) is consumed, never passed on
+    b.send(ACC, [(1, b.user), (5, a.user), (265, xid), (27, name), (249, "3"), (251, info.get(251))])
+    assert not [p for p in ft_packets(a, 0.3) if p.service == ACC]
+    host, port = info.get(250).rsplit(":", 1)
+    return host, int(port), info.get(251)
+
+
+def http(port, method, token, sender, recver, body=b"", length=None, cookie=None, cut=None, timeout=10.0):
+    """One request to the relay; returns (status, headers dict, body)."""
+    q = urllib.parse.urlencode({"token": token, "sender": sender, "recver": recver})
+    head = "%s /relay?%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: Mozilla/5.0\r\n" % (method, q, port)
+    if cookie:
+        head += "Cookie: %s\r\n" % cookie
+    if method == "POST" or length is not None:
+        head += "Content-Length: %d\r\n" % (len(body) if length is None else length)
+    head += "Cache-Control: no-cache\r\n\r\n"
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(head.encode())
+    if body:
+        if cut is not None:
+            s.sendall(body[:cut])
+            s.close()
+            return None
+        s.sendall(body)
+    data = b""
+    while True:
+        try:
+            d = s.recv(1 << 20)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        data += d
+    s.close()
+    hdr, _, rest = data.partition(b"\r\n\r\n")
+    lines = hdr.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1]) if lines and lines[0] else 0
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return status, headers, rest
+
+
+def relay_files(srv):
+    d = os.path.join(srv.dir, "data", "relay")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def test_file_sent_and_received_intact():
+    with Server(YMSGD, RELAY) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        host, port, tok = negotiate(a, b, "AbCdEfGhIjKlMnOpQrStUv$$", "photo.jpg", len(data))
+        assert host == "127.0.0.1"
+        # Pidgin's receiver: HEAD, then GET, naming itself as sender= (before the upload: the GET waits)
+        st, h, _ = http(port, "HEAD", tok, "bob", "alice", length=0)
+        assert st == 200 and h["content-length"] == str(len(data)), (st, h)
+        got = {}
+        t = threading.Thread(target=lambda: got.update(r=http(port, "GET", tok, "bob", "alice")))
+        t.start()
+        time.sleep(0.3)
+        st, _, _ = http(port, "POST", tok, "alice", "bob", body=data)
+        assert st == 200, st
+        t.join(20)
+        st, h, body = got["r"]
+        assert st == 200 and h["content-length"] == str(len(data)), (st, h)
+        assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data).hexdigest()
+        time.sleep(0.2)
+        assert relay_files(srv) == [], relay_files(srv)   # deleted after the download
+        # replays after completion: the token is gone
+        assert http(port, "GET", tok, "alice", "bob")[0] == 404
+        assert http(port, "POST", tok, "alice", "bob", body=data[:10], length=10)[0] == 404
+
+
+def test_download_after_upload_libyahoo2_order():
+    """libyahoo2 names the real sender in sender=; a GET after the upload is answered at once."""
+    with Server(YMSGD, RELAY) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        data = os.urandom(100000)
+        _, port, tok = negotiate(a, b, "12345", "notes.txt", len(data))
+        assert http(port, "POST", tok, "alice", "bob", body=data)[0] == 200
+        assert [f for f in relay_files(srv)] == [tok], relay_files(srv)
+        st, _, body = http(port, "GET", tok, "alice", "bob")
+        assert st == 200 and body == data
+
+
+def test_transfer_declined():
+    with Server(YMSGD, RELAY) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        offer(a, "bob", "x1", "a.bin", 10)
+        expect_ft(b, FT)
+        b.send(FT, [(1, "bob"), (5, "alice"), (265, "x1"), (222, "4")])
+        d = expect_ft(a, FT)
+        assert d.get(4) == "bob" and d.get(222) == "4" and d.get(265) == "x1", d
+        # the transfer is over: a relay info for it is dropped, no token is made
+        a.send(INFO, [(1, "alice"), (5, "bob"), (265, "x1"), (27, "a.bin"), (249, "3"), (250, "1.2.3.4")])
+        assert ft_packets(a) == [] and ft_packets(b) == []
+
+
+def test_oversized_file_refused():
+    with Server(YMSGD, RELAY + ["--relay-max-file", "1000"]) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        offer(a, "bob", "big", "big.iso", 1001)
+        r = expect_ft(a, FT)
+        assert r.get(222) == "2" and r.get(265) == "big" and "too large" in r.get(16), r
+        assert ft_packets(b) == []
+        # and an upload longer than the offer is refused before anything is written
+        _, port, tok = negotiate(a, b, "ok", "ok.bin", 1000)
+        st, _, _ = http(port, "POST", tok, "alice", "bob", body=b"x" * 1001)
+        assert st == 413, st
+        st, _, _ = http(port, "POST", tok, "alice", "bob", body=b"x" * 999)
+        assert st == 400, st
+        assert relay_files(srv) == []
+        assert http(port, "POST", tok, "alice", "bob", body=b"y" * 1000)[0] == 200   # the right size still works
+
+
+def test_quota_and_pending_cap():
+    with Server(YMSGD, RELAY + ["--relay-quota", "1500", "--relay-max-transfers", "3"]) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        offer(a, "bob", "q1", "one", 800)
+        expect_ft(b, FT)
+        offer(a, "bob", "q2", "two", 800)
+        r = expect_ft(a, FT)
+        assert r.get(222) == "2" and r.get(265) == "q2" and "too much data" in r.get(16), r
+        assert ft_packets(b) == []
+        offer(a, "bob", "q3", "three", 100)
+        offer(a, "bob", "q4", "four", 100)
+        assert len([p for p in ft_packets(b) if p.get(222) == "1"]) == 2
+        offer(a, "bob", "q5", "five", 1)
+        r = expect_ft(a, FT)
+        assert r.get(265) == "q5" and "too many" in r.get(16), r
+        # a decline gives the bytes back
+        b.send(FT, [(1, "bob"), (5, "alice"), (265, "q1"), (222, "4")])
+        expect_ft(a, FT)
+        offer(a, "bob", "q6", "six", 800)
+        assert expect_ft(b, FT).get(265) == "q6"
+
+
+def test_expired_relay_file_gone():
+    with Server(YMSGD, RELAY + ["--relay-ttl", "2"]) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        _, port, tok = negotiate(a, b, "ttl", "t.bin", 5000)
+        assert http(port, "POST", tok, "alice", "bob", body=b"z" * 5000)[0] == 200
+        assert relay_files(srv) == [tok]
+        time.sleep(2.6)
+        assert relay_files(srv) == []
+        assert http(port, "GET", tok, "alice", "bob")[0] == 404
+        # both clients were told to cancel (66=-1, as they cancel each other)
+        cb = expect_ft(b, INFO)
+        assert cb.get(66) == "-1" and cb.get(4) == "alice" and cb.get(265) == "ttl", cb
+        ca = expect_ft(a, ACC)
+        assert ca.get(66) == "-1" and ca.get(4) == "bob", ca
+
+
+def test_wrong_token_user_and_cookies():
+    with Server(YMSGD, RELAY) as srv:
+        a, b, c = users(srv, "alice", "bob", "carol")
+        befriend(a, b)
+        _, port, tok = negotiate(a, b, "w", "w.bin", 100)
+        assert http(port, "POST", "0" * 32, "alice", "bob", body=b"x" * 100)[0] == 404   # unknown token
+        assert http(port, "POST", "not-a-token", "alice", "bob", body=b"x" * 100)[0] == 403
+        assert http(port, "POST", tok, "carol", "bob", body=b"x" * 100)[0] == 403        # not its users
+        assert http(port, "GET", tok, "carol", "alice")[0] == 403
+        # carol's own valid cookies with alice's names: refused
+        f = srv.cookies(srv.token("carol", "pw-carol").split("\r\n")[1].split("=", 1)[1])[1]
+        cookie = "Y=%s; T=%s" % (f["Y"].split(";")[0], f["T"].split(";")[0])
+        assert http(port, "POST", tok, "alice", "bob", body=b"x" * 100, cookie=cookie)[0] == 403
+        assert http(port, "GET", tok, "bob", "alice", cookie=cookie)[0] == 403
+        assert relay_files(srv) == []
+        # bad requests: clear errors
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"DELETE /relay?token=x HTTP/1.1\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 405"), "405"
+        s.close()
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"POST /relay?token=%s&sender=alice&recver=bob HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" %
+                  tok.encode())
+        assert s.recv(100).startswith(b"HTTP/1.1 411"), "411"
+        s.close()
+        # still usable by its users
+        assert http(port, "POST", tok, "alice", "bob", body=b"x" * 100)[0] == 200
+        assert http(port, "POST", tok, "alice", "bob", body=b"x" * 100)[0] == 409      # replay of the upload
+
+
+def test_upload_cut_midway_removes_partial_file():
+    with Server(YMSGD, RELAY) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        _, port, tok = negotiate(a, b, "cut", "c.bin", 200000)
+        got = {}
+        t = threading.Thread(target=lambda: got.update(r=http(port, "GET", tok, "bob", "alice")))
+        t.start()                                           # the receiver's GET waits for the upload
+        time.sleep(0.2)
+        http(port, "POST", tok, "alice", "bob", body=os.urandom(200000), cut=120000)
+        cb = expect_ft(b, INFO)                             # both are told to cancel
+        assert cb.get(66) == "-1" and cb.get(265) == "cut", cb
+        assert expect_ft(a, ACC).get(66) == "-1"
+        assert relay_files(srv) == [], relay_files(srv)     # the partial file is gone
+        t.join(5)
+        assert got["r"][0] == 410, got                      # the waiting GET is told
+        assert http(port, "GET", tok, "alice", "bob")[0] == 404
+
+
+def test_spoofed_sender_keys():
+    with Server(YMSGD, RELAY) as srv:
+        a, b, c = users(srv, "alice", "bob", "carol")
+        befriend(a, b)
+        befriend(c, b)
+        a.send(FT, [(1, "carol"), (4, "carol"), (5, "bob"), (265, "s1"), (222, "1"), (27, "x"), (28, "5")])
+        o = expect_ft(b, FT)
+        assert o.get(4) == "alice" and o.all(4) == ["alice"] and 1 not in o.keys(), o
+        # bob may not send the relay info of alice's transfer, nor carol cancel it
+        b.send(INFO, [(1, "bob"), (5, "alice"), (265, "s1"), (27, "x"), (249, "3"), (250, "6.6.6.6")])
+        assert ft_packets(a) == []
+        b.send(FT, [(1, "bob"), (5, "alice"), (265, "s1"), (222, "3")])
+        assert expect_ft(a, FT).get(222) == "3"
+        # a forged "accept" from alice (the sender) is not passed on
+        a.send(FT, [(1, "alice"), (5, "bob"), (265, "s1"), (222, "3")])
+        assert ft_packets(b) == []
+
+
+def test_invisibility():
+    with Server(YMSGD, RELAY) as srv:
+        a, b, inv = users(srv, "alice", "bob", "ivy", invisible=("ivy",))
+        befriend(a, b)
+        srv.add_user("olga", "pw-olga")                     # exists, offline
+        answers = []
+        for to in ("ivy", "olga", "nobody"):               # invisible / offline / unknown: one answer
+            offer(a, to, "id-" + to, "f.txt", 10)
+            r = expect_ft(a, FT)
+            answers.append((r.status, r.keys(), r.get(222), r.get(16)))
+        assert answers[0] == answers[1] == answers[2] and answers[0][3] == NOT_ONLINE, answers
+        assert ft_packets(inv) == []
+        # an invisible sender reveals itself to its receiver only
+        offer(inv, "bob", "iv1", "hello.txt", 5)
+        o = expect_ft(b, FT)
+        assert o.get(4) == "ivy", o
+        assert [p for p in a.drain(0.3) if p.get(7) == "ivy" or p.get(4) == "ivy"] == []
+        b.send(FT, [(1, "bob"), (5, "ivy"), (265, "iv1"), (222, "3")])    # bob may answer ivy
+        assert expect_ft(inv, FT).get(222) == "3"
+        # an answer to an invisible user who offered nothing is dropped (no sign of life either way)
+        a.send(FT, [(1, "alice"), (5, "ivy"), (265, "zz"), (222, "4")])
+        assert ft_packets(inv) == []
+
+
+def test_relay_off_refuses_offers():
+    with Server(YMSGD) as srv:
+        a, b = users(srv, "alice", "bob")
+        befriend(a, b)
+        offer(a, "bob", "off", "f", 10)
+        r = expect_ft(a, FT)
+        assert r.get(222) == "2" and "not available" in r.get(16), r
+        assert ft_packets(b) == []
+
+
+def test_leftovers_deleted_at_start():
+    srv = Server(YMSGD, RELAY)
+    d = os.path.join(srv.dir, "data", "relay")
+    os.makedirs(d)
+    for n in ("0123456789abcdef0123456789abcdef", "x.part"):
+        open(os.path.join(d, n), "wb").write(b"old")
+    with srv:
+        assert relay_files(srv) == []
+
+
+if __name__ == "__main__":
+    run_tests([test_file_sent_and_received_intact, test_download_after_upload_libyahoo2_order, test_transfer_declined,
+               test_oversized_file_refused, test_quota_and_pending_cap, test_expired_relay_file_gone,
+               test_wrong_token_user_and_cookies, test_upload_cut_midway_removes_partial_file,
+               test_spoofed_sender_keys, test_invisibility, test_relay_off_refuses_offers,
+               test_leftovers_deleted_at_start])
