@@ -679,6 +679,9 @@ static void relay_accept(struct relay *r, evutil_socket_t fd, struct sockaddr *s
     bufferevent_setcb(rc->bev, relay_read_cb, relay_write_cb, relay_event_cb, rc);
     /* input is drained as it arrives (to disk, or parsed): this only bounds one read's worth */
     bufferevent_setwatermark(rc->bev, EV_READ, 0, 4 * RELAY_CHUNK);
+    /* bigger reads and writes than libevent's 16 KiB default: a file moves in fewer loop turns */
+    bufferevent_set_max_single_read(rc->bev, RELAY_CHUNK);
+    bufferevent_set_max_single_write(rc->bev, RELAY_CHUNK);
     struct timeval tv = {r->srv->cfg->http_head_timeout, 0};
     bufferevent_set_timeouts(rc->bev, &tv, NULL);
     bufferevent_enable(rc->bev, EV_READ);

@@ -211,7 +211,8 @@ class Session:
                  "--http-listen", "127.0.0.1:%d" % self.p_http, "--https-listen", "127.0.0.1:%d" % self.p_https,
                  "--tls-cert", os.path.join(self.certs, "server-chain.pem"),
                  "--tls-key", os.path.join(self.certs, "server.key"), "--capacity-host", "127.0.0.1",
-                 "--log-level", "debug"], stdout=subprocess.DEVNULL, stderr=open(self.srvlog, "ab"))
+                 "--log-level", "debug"] + list(getattr(self, "server_extra", ())),
+                stdout=subprocess.DEVNULL, stderr=open(self.srvlog, "ab"))
             ports = [self.p_pager, self.p_http, self.p_https] + ([self.p_pager2] if self.a.two_listeners else [])
             deadline = time.time() + 10
             while time.time() < deadline and self.server.poll() is None:

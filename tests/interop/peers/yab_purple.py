@@ -28,7 +28,8 @@ def build_driver(work, outdir):
     """purple_yab.c against the kit's libpurple (the kit's own build line, build.sh step 4)."""
     exe = os.path.join(outdir, "purple_yab")
     src = os.path.join(HERE, "purple_yab.c")
-    if os.path.exists(exe) and os.path.getmtime(exe) >= os.path.getmtime(src):
+    common = os.path.join(HERE, "purple_common.h")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src), os.path.getmtime(common)):
         return exe
     flags = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True)
     if flags.returncode != 0:

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""libpurple 2.10.9 (Pidgin's yahoo plugin, from the real-client kit) sends and receives a file through
+ymsgd's relay (issue 14, docs/FILE_TRANSFER.md).
+
+usage: ft_purple.py --kit KIT --work WORKDIR --ymsgd YMSGD --ymsg YMSG --out BUILDDIR
+
+alice and bob are buddies; each runs purple_ft.c (ours, built here against the kit's libpurple).  alice
+sends a 1.5 MB file with serv_send_file (Pidgin's "Send File..."): bob's libpurple gets the offer, accepts,
+and saves it; the SHA-256 of what bob saved must be that of what alice sent, and the relay's directory
+must be empty afterwards.  Then bob declines a second file: alice's libpurple must see the transfer
+cancelled.  Then bob sends alice a file the other way.  A missing kit or program is a FAIL, never a skip."""
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from peers_session import Peer, Session, fail, free_port  # noqa: E402
+
+
+def build_driver(work, outdir):
+    """purple_ft.c against the kit's libpurple (the kit's own build line, build.sh step 4)."""
+    exe = os.path.join(outdir, "purple_ft")
+    src, common = os.path.join(HERE, "purple_ft.c"), os.path.join(HERE, "purple_common.h")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src), os.path.getmtime(common)):
+        return exe
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True)
+    if flags.returncode != 0:
+        fail("pkg-config glib-2.0: %s (scripts/deps.sh test installs libglib2.0-dev)" % flags.stderr)
+    pur = os.path.join(work, "purple")
+    r = subprocess.run(["cc", "-O1", "-g", "-Wall", "-Wno-deprecated-declarations", "-o", exe, src,
+                        "-I" + os.path.join(pur, "include", "libpurple"), "-L" + os.path.join(pur, "lib"),
+                        "-Wl,-rpath," + os.path.join(pur, "lib"), "-lpurple"] + flags.stdout.split(),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("building purple_ft.c: %s" % r.stderr[-3000:])
+    return exe
+
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--out"):
+        ap.add_argument(k, required=True)
+    ap.add_argument("--build-kit", required=True)
+    a = ap.parse_args()
+    a.client, a.two_listeners = "libpurple", False
+    s = Session(a)
+    s.check_kit()
+    exe = build_driver(s.work, os.path.abspath(a.out))
+    s.server_extra = ["--relay-listen", "127.0.0.1:%d" % free_port()]
+    t0 = time.time()
+    try:
+        s.start_server()
+        for args in (("alice", "add", "bob", "--group", "Friends"), ("bob", "accept", "alice")):
+            r = s.ymsg(args[0], *args[1:])
+            if r.returncode != 0:
+                fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
+        cadir = os.path.join(s.work, "purple", "share", "purple", "ca-certs")
+        os.makedirs(cadir, exist_ok=True)
+        shutil.copy(os.path.join(s.certs, "ca.pem"), os.path.join(cadir, "peer-test-ca.pem"))
+        # relay.msg.yahoo.com resolves to 127.0.0.1 through the kit's shim; ymsgd's key 250 gives the port
+        env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
+                   LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
+        peers = {}
+        for u in ("alice", "bob"):
+            userdir, save = os.path.join(s.tmp, "purple-" + u), os.path.join(s.tmp, "save-" + u)
+            os.makedirs(userdir)
+            os.makedirs(save)
+            p = Peer(u, "purple_ft", [exe, u, s.pw, userdir, save], env, s.tmp)
+            s.procs.append(p)
+            peers[u] = (p, save)
+        for u, (p, _) in peers.items():
+            if not s.step("login-" + u, bool(p.wait([r"^EV signed-on %s$" % u], timeout=45)),
+                          p.find([r"connection-error"]) or "signed on"):
+                return
+        alice, asave = peers["alice"]
+        bob, bsave = peers["bob"]
+        time.sleep(1.5)  # the buddy lists and presence settle (Pidgin sends files to buddies it sees)
+        src = os.path.join(s.tmp, "holiday photo.jpg")
+        open(src, "wb").write(os.urandom(1500 * 1000 + 7))
+        alice.say("send bob " + src)
+        hit = bob.wait([r"^EV offer alice holiday photo\.jpg %d$" % os.path.getsize(src)], timeout=20)
+        s.step("offer", bool(hit), hit or "bob's libpurple never got the offer with name and size")
+        got = bob.wait([r"^EV recv-done "], timeout=60)
+        sent = alice.wait([r"^EV send-done "], timeout=30)
+        dst = os.path.join(bsave, "holiday photo.jpg")
+        ok = bool(got) and os.path.exists(dst) and sha(dst) == sha(src)
+        s.step("received", ok, "sha256 %s" % (sha(dst) if os.path.exists(dst) else "no file"))
+        s.step("sent", bool(sent), sent or "alice's libpurple did not complete the send")
+        time.sleep(0.5)
+        left = os.listdir(os.path.join(s.data, "relay"))
+        s.step("relay-empty", left == [], "DATA/relay after the download: %r" % left)
+        # bob declines the next one: alice's libpurple cancels it (0xDC 222=4)
+        m = alice.mark()
+        bob.say("answer decline")
+        bob.wait([r"^EV answer decline$"], timeout=5)
+        alice.say("send bob " + src)
+        hit = alice.wait([r"^EV send-cancel "], since=m, timeout=30)
+        s.step("declined", bool(hit), hit or "alice's libpurple never saw the decline")
+        bob.say("answer accept")
+        # the other way round
+        src2 = os.path.join(s.tmp, "notes.txt")
+        open(src2, "wb").write(b"file transfer through ymsgd\n" * 5000)
+        bob.say("send alice " + src2)
+        got = alice.wait([r"^EV recv-done "], timeout=60)
+        dst2 = os.path.join(asave, "notes.txt")
+        s.step("reverse", bool(got) and os.path.exists(dst2) and sha(dst2) == sha(src2), got or "not received")
+        log = open(s.srvlog, errors="replace").read()
+        s.step("server-log", "relay_stored" in log and "relay_downloaded" in log, "ymsgd logged the relay steps")
+        for p, _ in peers.values():
+            p.say("quit")
+            p.gone(15)
+    finally:
+        s.cleanup()
+    print("libpurple-ft: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
+    if s.fails == 0:
+        shutil.rmtree(s.tmp, ignore_errors=True)
+    sys.exit(1 if s.fails else 0)
+
+
+if __name__ == "__main__":
+    main()

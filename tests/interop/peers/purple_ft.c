@@ -1,0 +1,149 @@
+/* purple_ft.c - a headless libpurple 2.10.9 front end for the file-transfer test (ft_purple.py): it logs
+ * one Yahoo account in with the real yahoo protocol plugin and sends or receives files the way Pidgin
+ * does (serv_send_file; an incoming offer is accepted or declined as the user would in Pidgin's dialogs,
+ * and saved where the test says).  Built by the test against the real-client kit's libpurple.
+ *
+ * Usage: purple_ft USER PASSWORD USERDIR SAVEDIR
+ * Commands on stdin: send WHO PATH | answer accept|decline (for the offers that follow) | quit.
+ * Events on stdout: "EV signed-on USER", "EV connection-error DESC", "EV offer WHO NAME SIZE",
+ *   "EV recv-done PATH", "EV send-done NAME", "EV recv-cancel NAME", "EV send-cancel NAME". */
+#include <glib.h>
+#include <purple.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "purple_common.h"
+
+#define UI_ID "ymsgft"
+
+static GMainLoop *loop;
+static PurpleAccount *acct;
+static const char *savedir;    /* where received files go */
+static int accept_offers = 1;  /* "answer accept|decline" */
+
+/* Pidgin asks "Accept file transfer request from WHO?" (purple_request_accept_cancel): actions come as
+ * (label, callback) pairs, accept first. */
+static void *req_action(const char *title, const char *primary, const char *secondary, int default_action,
+                        PurpleAccount *account, const char *who, PurpleConversation *conv, void *user_data,
+                        size_t action_count, va_list actions)
+{
+    int pick = accept_offers ? 0 : 1;
+    PurpleRequestActionCb cb = NULL;
+    for (size_t i = 0; i < action_count; i++) {
+        (void)va_arg(actions, const char *);
+        PurpleRequestActionCb c = va_arg(actions, PurpleRequestActionCb);
+        if ((int)i == pick) cb = c;
+    }
+    out("asked %s", primary ? primary : "");
+    if (cb) cb(user_data, pick);
+    return NULL;
+}
+
+/* Pidgin's save dialog: the file goes into SAVEDIR under the offered name. */
+static void *req_file(const char *title, const char *filename, gboolean savedialog, GCallback ok_cb,
+                      GCallback cancel_cb, PurpleAccount *account, const char *who, PurpleConversation *conv,
+                      void *user_data)
+{
+    gchar *base = g_path_get_basename(filename && *filename ? filename : "unnamed");
+    gchar *path = g_build_filename(savedir, base, NULL);
+    ((PurpleRequestFileCb)ok_cb)(user_data, path);
+    g_free(path);
+    g_free(base);
+    return NULL;
+}
+
+static PurpleRequestUiOps req_ops = {.request_action = req_action, .request_file = req_file};
+
+static void xfer_event(PurpleXfer *x, gpointer what)
+{
+    const char *ev = what;
+    if (!strcmp(ev, "recv-request"))
+        out("offer %s %s %lu", purple_xfer_get_remote_user(x), purple_xfer_get_filename(x),
+            (unsigned long)purple_xfer_get_size(x));
+    else if (!strcmp(ev, "recv-done"))
+        out("recv-done %s", purple_xfer_get_local_filename(x));
+    else
+        out("%s %s", ev, purple_xfer_get_filename(x) ? purple_xfer_get_filename(x) : "");
+}
+
+static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
+{
+    gchar *line = NULL;
+    gsize len;
+    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
+    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
+        g_main_loop_quit(loop);
+        return FALSE;
+    }
+    if (!line) return TRUE;
+    g_strchomp(line);
+    gchar **v = g_strsplit(line, " ", 3);
+    if (v[0] && !strcmp(v[0], "send") && v[1] && v[2]) {
+        serv_send_file(purple_account_get_connection(acct), v[1], v[2]); /* Pidgin's "Send File..." */
+        out("sending %s", v[2]);
+    } else if (v[0] && !strcmp(v[0], "answer") && v[1]) {
+        accept_offers = !strcmp(v[1], "accept");
+        out("answer %s", v[1]);
+    } else if (v[0] && !strcmp(v[0], "quit")) {
+        g_main_loop_quit(loop);
+    }
+    g_strfreev(v);
+    g_free(line);
+    return TRUE;
+}
+
+static void signed_on(PurpleConnection *gc, gpointer d)
+{
+    out("signed-on %s", purple_account_get_username(purple_connection_get_account(gc)));
+}
+static void conn_error(PurpleConnection *gc, PurpleConnectionError err, const gchar *desc, gpointer d)
+{
+    out("connection-error %s", desc ? desc : "");
+}
+
+int main(int argc, char **argv)
+{
+    static int handle;
+    if (argc < 5) {
+        fprintf(stderr, "usage: %s USER PASSWORD USERDIR SAVEDIR\n", argv[0]);
+        return 2;
+    }
+    savedir = argv[4];
+    signal(SIGPIPE, SIG_IGN);
+    loop = g_main_loop_new(NULL, FALSE);
+    purple_util_set_user_dir(argv[3]);
+    purple_debug_set_enabled(FALSE);
+    purple_debug_set_ui_ops(&dbg_ops);
+    purple_eventloop_set_ui_ops(&loop_ops);
+    purple_accounts_set_ui_ops(&acct_ops);
+    purple_request_set_ui_ops(&req_ops);
+    if (!purple_core_init(UI_ID)) {
+        fprintf(stderr, "purple_core_init failed\n");
+        return 1;
+    }
+    purple_set_blist(purple_blist_new());
+    purple_blist_load();
+    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle, PURPLE_CALLBACK(signed_on), NULL);
+    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle, PURPLE_CALLBACK(conn_error),
+                          NULL);
+    static const char *const sigs[][2] = {{"file-recv-request", "recv-request"}, {"file-recv-complete", "recv-done"},
+                                          {"file-send-complete", "send-done"}, {"file-recv-cancel", "recv-cancel"},
+                                          {"file-send-cancel", "send-cancel"}};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        purple_signal_connect(purple_xfers_get_handle(), sigs[i][0], &handle, PURPLE_CALLBACK(xfer_event),
+                              (gpointer)sigs[i][1]);
+    acct = purple_account_new(argv[1], "prpl-yahoo");
+    purple_account_set_password(acct, argv[2]);
+    if (getenv("YAHOO_PORT")) purple_account_set_int(acct, "port", atoi(getenv("YAHOO_PORT")));
+    purple_accounts_add(acct);
+    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+    purple_account_set_enabled(acct, UI_ID, TRUE);
+    GIOChannel *in = g_io_channel_unix_new(0);
+    g_io_add_watch(in, G_IO_IN | G_IO_HUP, on_stdin, NULL);
+    g_main_loop_run(loop);
+    purple_account_set_enabled(acct, UI_ID, FALSE);
+    out("exit");
+    return 0;
+}
