@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
@@ -55,6 +56,7 @@ struct relay_conn {
     int fd;                     /* file being written (upload) or read (download), or -1 */
     uint64_t done;              /* body bytes written to disk / read from it */
     char peer[64];              /* "addr:port" for logs */
+    int tls;                    /* over relay_tls_listen */
     char user[RELAY_USER_MAX + 1]; /* the user it acts for (once known) */
     struct relay_conn *prev, *next; /* all connections (freed with the relay) */
 };
@@ -617,9 +619,12 @@ static void relay_write_cb(struct bufferevent *bev, void *arg)
 
 static void relay_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    (void)bev;
     struct relay_conn *rc = arg;
+    if (what == BEV_EVENT_CONNECTED) return; /* the TLS handshake is done: nothing ends */
     struct relay_xfer *x = rc->x;
+    unsigned long tls_err = rc->tls ? bufferevent_get_openssl_error(bev) : 0;
+    log_event(LOG_DEBUG, rc->peer, rc->user[0] ? rc->user : NULL, "relay_conn_end", what, "state %d%s%s",
+              (int)rc->st, tls_err ? ", TLS: " : "", tls_err ? ERR_reason_error_string(tls_err) : "");
     if (x && rc->st == RC_BODY) {
         /* the upload stopped mid-way: the partial file goes with the transfer */
         log_event(LOG_INFO, rc->peer, rc->user, "relay_upload_cut", (long)rc->done, "%s",
@@ -648,6 +653,7 @@ static void relay_accept(struct relay *r, evutil_socket_t fd, struct sockaddr *s
     rc->r = r;
     rc->fd = -1;
     rc->st = RC_HEAD;
+    rc->tls = tls;
     char a[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {

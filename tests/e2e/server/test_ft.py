@@ -4,14 +4,18 @@ with the key sets libpurple 2.10.9 and libyahoo2 1.0.0 send (docs/FILE_TRANSFER.
 Usage: test_ft.py YMSGD [TEST...]"""
 import hashlib
 import os
+import shutil
 import socket
+import ssl
+import subprocess
+import tempfile
 import sys
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ymsgd_harness import Server, run_tests  # noqa: E402
+from ymsgd_harness import Server, free_port, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 FT, INFO, ACC = 0xDC, 0xDD, 0xDE
@@ -330,6 +334,50 @@ def test_relay_off_refuses_offers():
         assert ft_packets(b) == []
 
 
+def test_https_relay():
+    """The same relay on relay_tls_listen (tls_cert/tls_key): upload and download over TLS."""
+    if not shutil.which("openssl"):
+        raise AssertionError("openssl (Debian package openssl) is needed to make the test certificate")
+    d = tempfile.mkdtemp(prefix="ymsgd-ft-tls-")
+    key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt, "-days",
+                    "1", "-subj", "/CN=relay.msg.yahoo.com"], check=True, capture_output=True, timeout=60)
+    tport = free_port()
+    try:
+        with Server(YMSGD, RELAY + ["--tls-cert", crt, "--tls-key", key, "--https-listen", "127.0.0.1:%d" % free_port(),
+                                    "--relay-tls-listen", "127.0.0.1:%d" % tport]) as srv:
+            a, b = users(srv, "alice", "bob")
+            befriend(a, b)
+            data = os.urandom(700000)
+            _, _, tok = negotiate(a, b, "tls", "t.bin", len(data))
+            ctx = ssl.create_default_context(cafile=crt)
+            ctx.check_hostname = False
+
+            def req(method, body=b""):
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tport), timeout=10))
+                q = urllib.parse.urlencode({"token": tok, "sender": "alice", "recver": "bob"})
+                head = "%s /relay?%s HTTP/1.1\r\nHost: x\r\n" % (method, q)
+                if method == "POST":
+                    head += "Content-Length: %d\r\n" % len(body)
+                s.sendall(head.encode() + b"\r\n" + body)
+                out = b""
+                while True:
+                    try:
+                        d = s.recv(1 << 20)
+                    except (ssl.SSLError, OSError):
+                        break
+                    if not d:
+                        break
+                    out += d
+                s.close()
+                return out
+            assert req("POST", data).startswith(b"HTTP/1.1 200"), "upload over TLS"
+            got = req("GET")
+            assert got.startswith(b"HTTP/1.1 200") and got.partition(b"\r\n\r\n")[2] == data, got[:200]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_leftovers_deleted_at_start():
     srv = Server(YMSGD, RELAY)
     d = os.path.join(srv.dir, "data", "relay")
@@ -345,4 +393,4 @@ if __name__ == "__main__":
                test_oversized_file_refused, test_quota_and_pending_cap, test_expired_relay_file_gone,
                test_wrong_token_user_and_cookies, test_upload_cut_midway_removes_partial_file,
                test_spoofed_sender_keys, test_invisibility, test_relay_off_refuses_offers,
-               test_leftovers_deleted_at_start])
+               test_https_relay, test_leftovers_deleted_at_start])
