@@ -117,8 +117,12 @@ def http(port, method, token, sender, recver, body=b"", length=None, cookie=None
 
 
 def relay_files(srv):
-    d = os.path.join(srv.dir, "data", "relay")
-    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+    """The files on the relay (of every node with YMSGD_TEST_NODES: the file sits on the sender's node)."""
+    out = []
+    for n in getattr(srv, "nodes", [srv]):
+        d = os.path.join(n.dir, "data", "relay")
+        out += os.listdir(d) if os.path.isdir(d) else []
+    return sorted(out)
 
 
 def test_file_sent_and_received_intact():
