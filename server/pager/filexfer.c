@@ -176,7 +176,9 @@ void ft_handle_filetrans(struct conn *c, const struct ymsg_packet *pkt)
      * either's cancel.  A transfer held by another node (cluster) is answered under the IM rule. */
     if (mine && !cancel && step != FT_STEP_CANCEL) return;
     if (theirs && !cancel && step == FT_STEP_CANCEL) return;
-    if (!mine && !theirs && !ft_may_tell(srv, c->user, ref.peer)) {
+    /* One node knows every transfer: an answer to none is dropped.  In a cluster the offer may be held by
+     * the other user's node. */
+    if (!mine && !theirs && (!srv->cluster || !ft_may_tell(srv, c->user, ref.peer))) {
         log_event(LOG_DEBUG, c->peer, c->user, "ft_dropped", (long)step, "to %s", ref.peer);
         return;
     }
@@ -221,7 +223,7 @@ void ft_handle_info(struct conn *c, const struct ymsg_packet *pkt)
     struct relay_xfer *theirs = srv->relay ? relay_find(srv->relay, ref.peer, c->user, ref.id) : NULL;
     if (ymsg_get_int(pkt, YMSG_KEY_ERROR_CODE, &res) == 0 && res == -1) {
         /* a cancel after the relay info (libpurple's sender) */
-        if (!mine && !theirs && !ft_may_tell(srv, c->user, ref.peer)) return;
+        if (!mine && !theirs && (!srv->cluster || !ft_may_tell(srv, c->user, ref.peer))) return;
         ft_tell_cancel(srv, YMSG_SVC_FILETRANS_INFO_15, c->user, ref.peer, ref.id);
         if (mine || theirs) relay_end(srv->relay, mine ? mine : theirs, "cancelled");
         return;

@@ -302,6 +302,11 @@ def test_spoofed_sender_keys():
         # a forged "accept" from alice (the sender) is not passed on
         a.send(FT, [(1, "alice"), (5, "bob"), (265, "s1"), (222, "3")])
         assert ft_packets(b) == []
+        if not hasattr(srv, "nodes"):
+            # one node knows every transfer: answers and cancels for one that does not exist go nowhere
+            c.send(FT, [(1, "carol"), (5, "bob"), (265, "never"), (222, "3")])
+            c.send(INFO, [(1, "carol"), (5, "bob"), (265, "never"), (66, "-1")], status=0xFFFFFFFF)
+            assert ft_packets(b) == []
 
 
 def test_invisibility():
