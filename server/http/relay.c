@@ -57,6 +57,7 @@ struct relay_conn {
     uint64_t done;              /* body bytes written to disk / read from it */
     char peer[64];              /* "addr:port" for logs */
     int tls;                    /* over relay_tls_listen */
+    struct timeval t0;          /* accepted: the whole head must arrive within http_head_timeout */
     char user[RELAY_USER_MAX + 1]; /* the user it acts for (once known) */
     struct relay_conn *prev, *next; /* all connections (freed with the relay) */
 };
@@ -574,6 +575,14 @@ static void relay_read_cb(struct bufferevent *bev, void *arg)
         return;
     }
     size_t len = evbuffer_get_length(in);
+    struct timeval now;
+    event_base_gettimeofday_cached(rc->r->srv->base, &now);
+    if (now.tv_sec - rc->t0.tv_sec > rc->r->srv->cfg->http_head_timeout) {
+        /* a head trickled in byte by byte: the read timeout alone would never end it */
+        evbuffer_drain(in, len);
+        relay_refuse(rc, 408, "Request Timeout", "the request head took too long");
+        return;
+    }
     size_t take = len < RELAY_HEAD_MAX ? len : RELAY_HEAD_MAX;
     const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
     struct relay_req q;
@@ -654,6 +663,7 @@ static void relay_accept(struct relay *r, evutil_socket_t fd, struct sockaddr *s
     rc->fd = -1;
     rc->st = RC_HEAD;
     rc->tls = tls;
+    event_base_gettimeofday_cached(r->srv->base, &rc->t0);
     char a[INET6_ADDRSTRLEN] = "?";
     int port = 0;
     if (sa->sa_family == AF_INET) {

@@ -238,7 +238,7 @@ def test_expired_relay_file_gone():
 
 
 def test_wrong_token_user_and_cookies():
-    with Server(YMSGD, RELAY) as srv:
+    with Server(YMSGD, RELAY + ["--http-head-timeout", "1"]) as srv:
         a, b, c = users(srv, "alice", "bob", "carol")
         befriend(a, b)
         _, port, tok = negotiate(a, b, "w", "w.bin", 100)
@@ -262,6 +262,25 @@ def test_wrong_token_user_and_cookies():
                   tok.encode())
         assert s.recv(100).startswith(b"HTTP/1.1 411"), "411"
         s.close()
+        # a head trickled in slower than http_head_timeout (1 s here) in total is cut off
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t0, answer = time.time(), b""
+        for ch in b"GET /relay?token=" + tok.encode() + b"&sender=alice&recver=bob HTTP/1.1\r\nX: " + b"y" * 40:
+            try:
+                s.sendall(bytes([ch]))
+            except OSError:
+                break
+            time.sleep(0.05)
+            s.setblocking(False)
+            try:
+                answer += s.recv(200)
+            except (BlockingIOError, OSError):
+                pass
+            s.setblocking(True)
+            if answer:
+                break
+        s.close()
+        assert answer.startswith(b"HTTP/1.1 408") and time.time() - t0 < 4, (answer, time.time() - t0)
         # still usable by its users
         assert http(port, "POST", tok, "alice", "bob", body=b"x" * 100)[0] == 200
         assert http(port, "POST", tok, "alice", "bob", body=b"x" * 100)[0] == 409      # replay of the upload
