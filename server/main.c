@@ -20,6 +20,7 @@
 #include "gateway.h"
 #include "config.h"
 #include "cluster.h"
+#include "conf.h"
 #include "conn.h"
 #include "filexfer.h"
 #include "http.h"
@@ -242,6 +243,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     auth_sweep(srv->auth);
     rl_sweep(&srv->conn_rl, 1.0, rl_now());
+    conf_sweep(srv);
 }
 
 static void raise_nofile(void)
@@ -445,6 +447,7 @@ static int run_server(struct config *cfg)
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);
     store_async_free(srv->sa); /* the queued writes run to the end first */
+    conf_free(srv);
     hmap_free(&srv->online);
     hmap_free(&srv->watch); /* empty: every session left it when freed */
     event_free(srv->sweeper);

@@ -76,6 +76,10 @@ static const struct knob knobs[] = {
     {"offline_notice_interval", K_LONG, F(offline_notice_interval), "10", 0, 86400, "seconds between repeated \"not sent\" notices about one recipient"},
     {"max_buddies", K_LONG, F(max_buddies), "1000", 1, 1000000, "buddies (and ignored ids) per user"},
     {"max_message", K_LONG, F(max_message), "4096", 1, 65535, "longest IM text relayed (bytes)"},
+    {"conf_max_members", K_LONG, F(conf_max_members), "20", 2, 64, "conferences: participants (joined + invited) per conference"},
+    {"conf_max_per_user", K_LONG, F(conf_max_per_user), "20", 1, 10000, "conferences: conferences one user may have joined at once"},
+    {"conf_invite_rate", K_LONG, F(conf_invite_rate), "30", 1, 100000, "conferences: invitations per minute per user (also the burst)"},
+    {"conf_max_message", K_LONG, F(conf_max_message), "4096", 1, 65535, "conferences: longest conference message, invitation or decline text (bytes)"},
     {"session_rate", K_LONG, F(session_rate), "50", 1, 10000000, "packets per second per logged-in session"},
     {"session_burst", K_LONG, F(session_burst), "500", 1, 10000000, "burst of packets per session (beyond: dropped)"},
     {"stealth_max_names", K_LONG, F(stealth_max_names), "100", 1, 100000, "ids acted on per 0xB9/0xBA packet (each costs a session token)"},
@@ -146,7 +150,8 @@ static const char *const live_knobs[] = {
     "addr_max_failures", "account_max_failures", "account_lock_time", "account_lock_check_interval",
     "ctl_max_conns", "ctl_idle_timeout", "ctl_max_line", "max_pairs", "out_cap", "http_head_timeout",
     "http_max_conns", "http_max_conns_per_addr", "offline_max", "offline_per_sender", "offline_notice_interval",
-    "max_buddies", "max_message", "session_rate", "session_burst", "stealth_max_names", "amf_crossdomain",
+    "max_buddies", "max_message", "conf_max_members", "conf_max_per_user", "conf_invite_rate", "conf_max_message",
+    "session_rate", "session_burst", "stealth_max_names", "amf_crossdomain",
     "amf_crossdomain_secure", "web_max_file", "web_cache_age", "ws_origins", "ws_max_frame", "ws_max_message",
 };
 

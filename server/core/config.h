@@ -61,6 +61,10 @@ struct config {
     long offline_notice_interval; /* seconds between two "not sent" notices about one recipient to a session */
     long max_buddies;           /* buddies per user (more are refused with 66=6) */
     long max_message;           /* longest IM text relayed (bytes); longer ones are dropped */
+    long conf_max_members;      /* conferences: participants (joined + invited) per conference (<= 64) */
+    long conf_max_per_user;     /* conferences: conferences one user may have joined at once */
+    long conf_invite_rate;      /* conferences: invitations per minute per user (token bucket, burst the same) */
+    long conf_max_message;      /* conferences: longest 0x1D text / 0x18 58 / 0x1A 14 (bytes) */
     long session_rate;          /* packets per second a logged-in session may send (token bucket rate) */
     long session_burst;         /* ... and its burst; packets beyond it are dropped (logged) */
     long stealth_max_names;     /* ids acted on in one 0xB9/0xBA packet; each also costs a session token */

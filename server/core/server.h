@@ -145,6 +145,7 @@ struct server {
     struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */
     const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
     struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
+    struct conf_table *conf;       /* conferences (pager/conf.c), created on first use, or NULL */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "buddy.h"
+#include "conf.h"
 #include "delivery.h"
 #include "filexfer.h"
 #include "im.h"
@@ -58,6 +59,13 @@ static const struct dispatch_entry table[] = {
     {YMSG_SVC_FILETRANS_15, ON, ft_handle_filetrans, "filetrans_15"},
     {YMSG_SVC_FILETRANS_INFO_15, ON, ft_handle_info, "filetrans_info_15"},
     {YMSG_SVC_FILETRANS_ACC_15, ON, ft_handle_accept, "filetrans_acc_15"},
+    /* Conferences (conf.h): the server's table decides who is in a room, never the packet. */
+    {YMSG_SVC_CONFINVITE, ON, conf_handle_invite, "confinvite"},
+    {YMSG_SVC_CONFLOGON, ON, conf_handle_logon, "conflogon"},
+    {YMSG_SVC_CONFDECLINE, ON, conf_handle_decline, "confdecline"},
+    {YMSG_SVC_CONFLOGOFF, ON, conf_handle_logoff, "conflogoff"},
+    {YMSG_SVC_CONFADDINVITE, ON, conf_handle_addinvite, "confaddinvite"},
+    {YMSG_SVC_CONFMSG, ON, conf_handle_message, "confmsg"},
     {YMSG_SVC_Y6_STATUS_UPDATE, ON, presence_handle_status, "status_update"},
     {YMSG_SVC_Y6_VISIBLE_TOGGLE, ON, presence_handle_status, "visible_toggle"},
     {YMSG_SVC_ISAWAY, ON, presence_handle_status, "isaway"},

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "buddy.h"
+#include "conf.h"
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
@@ -60,6 +61,7 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     pres_begin(srv, c->user, NULL, &s);
     struct conn *old = sessions_get(srv, c->user);
     if (old) {
+        conf_user_gone(srv, c->user); /* the new client knows none of the old one's conferences */
         struct ymsg_builder *b = delivery_begin(old, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
         ymsg_build_int(b, YMSG_KEY_ERROR_CODE, YMSG_AUTH_DUPLICATE_LOGIN);
         delivery_send(old);
@@ -232,6 +234,7 @@ void login_end(struct conn *c)
     presence_unwatch_all(c);
     if (c->state != CONN_ONLINE) return;
     struct server *srv = c->srv;
+    conf_user_gone(srv, c->user); /* while still registered: members that can see it hear it leave */
     struct pres_snap s;
     pres_begin(srv, c->user, NULL, &s);
     sessions_del(srv, c);

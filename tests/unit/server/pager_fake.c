@@ -9,6 +9,7 @@
 #include <event2/event.h>
 
 #include "auth.h"
+#include "conf.h"
 #include "delivery.h"
 #include "dispatch.h"
 #include "presence.h"
@@ -101,6 +102,7 @@ void fake_server_free(struct server *srv)
 {
     auth_free(srv->auth);
     srv->st->close(srv->st);
+    conf_free(srv);
     hmap_free(&srv->online);
     hmap_free(&srv->watch);
     rl_free(&srv->conn_rl);

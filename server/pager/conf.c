@@ -1,0 +1,628 @@
+/* Conferences; see conf.h and docs/CONFERENCES.md. */
+#include "conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "delivery.h"
+#include "grow.h"
+#include "hmap.h"
+#include "log.h"
+#include "presence.h"
+#include "ratelimit.h"
+#include "sessions.h"
+#include "store.h"
+
+/* Conference keys (docs/CONFERENCES.md §1-3); not in libymsg's key table. */
+#define CONF_KEY_HOST 50     /* inviter */
+#define CONF_KEY_INVITEE 51  /* invitee(s) of a 0x1C (OpenYMSG: comma-separated) */
+#define CONF_KEY_INVITED 52  /* invitees of a 0x18 */
+#define CONF_KEY_JOINED 53   /* a joined member: 0x19 "who", the member list of an invitation */
+#define CONF_KEY_DECLINER 54 /* 0x1A "who" */
+#define CONF_KEY_LEAVER 56   /* 0x1B "who" */
+#define CONF_KEY_ROOM 57     /* the room name */
+#define CONF_KEY_INVMSG 58   /* invitation text */
+#define CONF_STATUS_OTHERS 11 /* 0x1C to members: "someone else was invited" (Pidgin ignores it) */
+
+#define CONF_MAX_PARTS 64   /* hard cap of conf_max_members: one bit per participant in `shown` */
+#define CONF_ROOM_MAX 255   /* bytes of a room name */
+
+struct conf_part {
+    char name[NAME_MAX_LEN + 1]; /* the participant; "" = free slot */
+    uint8_t joined;              /* 1 = member, 0 = invited */
+    uint64_t shown;              /* bit i: revealed itself to the participant in slot i (§5) */
+};
+
+struct conf_room {
+    char name[CONF_ROOM_MAX + 1]; /* hmap key */
+    struct conf_part *parts;      /* slots; never compacted, so slot numbers (bits of `shown`) stay */
+    size_t nslots, cap;           /* slots in use or freed / allocated */
+    unsigned njoined;             /* members */
+    unsigned nparts;              /* members + invitees */
+};
+
+struct conf_user {
+    char name[NAME_MAX_LEN + 1]; /* hmap key */
+    struct conf_room **rooms;    /* rooms it is a participant of */
+    size_t n, cap;               /* used / allocated */
+    unsigned joined;             /* ... of which it joined (conf_max_per_user) */
+};
+
+struct conf_table {
+    struct hmap rooms;      /* name -> struct conf_room */
+    struct hmap users;      /* user -> struct conf_user (only while it takes part somewhere) */
+    struct rl_table invite; /* user -> invitation bucket (conf_invite_rate) */
+};
+
+static struct conf_table *conf_table(struct server *srv)
+{
+    if (srv->conf) return srv->conf;
+    struct conf_table *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    hmap_init(&t->rooms);
+    hmap_init(&t->users);
+    rl_init(&t->invite, (size_t)srv->cfg->max_tracked, 1.0, 1.0);
+    srv->conf = t;
+    return t;
+}
+
+/* ---- table bookkeeping ------------------------------------------------------------------------ */
+
+static struct conf_user *conf_user_get(struct conf_table *t, const char *name, int create)
+{
+    struct conf_user *u = hmap_get(&t->users, name);
+    if (u || !create) return u;
+    u = calloc(1, sizeof *u);
+    if (!u) return NULL;
+    snprintf(u->name, sizeof u->name, "%s", name);
+    if (hmap_put(&t->users, u->name, u) < 0) {
+        free(u);
+        return NULL;
+    }
+    return u;
+}
+
+static void conf_user_unlink(struct conf_table *t, struct conf_user *u, struct conf_room *r)
+{
+    for (size_t i = 0; i < u->n; i++)
+        if (u->rooms[i] == r) {
+            u->rooms[i] = u->rooms[--u->n];
+            break;
+        }
+    if (u->n == 0) {
+        hmap_del(&t->users, u->name);
+        free(u->rooms);
+        free(u);
+    }
+}
+
+static int conf_find(const struct conf_room *r, const char *name)
+{
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->parts[i].name[0] && strcmp(r->parts[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* Adds name to r (joined or invited): its slot, or -1 (room full, out of memory: logged by caller). */
+static int conf_add(struct server *srv, struct conf_table *t, struct conf_room *r, const char *name, int joined)
+{
+    if (r->nparts >= (unsigned)srv->cfg->conf_max_members || r->nparts >= CONF_MAX_PARTS) return -1;
+    struct conf_user *u = conf_user_get(t, name, 1);
+    if (!u) return -1;
+    if (grow_array((void **)&u->rooms, &u->cap, u->n, sizeof *u->rooms, 4) < 0) {
+        if (u->n == 0) conf_user_unlink(t, u, r);
+        return -1;
+    }
+    size_t i = 0;
+    while (i < r->nslots && r->parts[i].name[0]) i++;
+    if (i == r->nslots) {
+        if (grow_array((void **)&r->parts, &r->cap, r->nslots, sizeof *r->parts, 4) < 0) {
+            if (u->n == 0) conf_user_unlink(t, u, r);
+            return -1;
+        }
+        r->nslots++;
+    }
+    struct conf_part *p = &r->parts[i];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->joined = (uint8_t)(joined != 0);
+    u->rooms[u->n++] = r;
+    r->nparts++;
+    if (joined) {
+        r->njoined++;
+        u->joined++;
+    }
+    return (int)i;
+}
+
+static void conf_set_joined(struct conf_table *t, struct conf_room *r, int i)
+{
+    struct conf_user *u = conf_user_get(t, r->parts[i].name, 0);
+    r->parts[i].joined = 1;
+    r->njoined++;
+    if (u) u->joined++;
+}
+
+/* Frees slot i: nobody keeps a "revealed to i" bit (a newcomer in the slot must not inherit it). */
+static void conf_remove(struct conf_table *t, struct conf_room *r, int i)
+{
+    struct conf_user *u = conf_user_get(t, r->parts[i].name, 0);
+    if (r->parts[i].joined) {
+        r->njoined--;
+        if (u) u->joined--;
+    }
+    r->nparts--;
+    r->parts[i].name[0] = 0;
+    for (size_t k = 0; k < r->nslots; k++) r->parts[k].shown &= ~((uint64_t)1 << i);
+    if (u) conf_user_unlink(t, u, r);
+}
+
+static struct conf_room *conf_create(struct conf_table *t, const char *name)
+{
+    struct conf_room *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    if (hmap_put(&t->rooms, r->name, r) < 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The conference ended (no member left): its invitations lapse. */
+static void conf_destroy(struct conf_table *t, struct conf_room *r)
+{
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->parts[i].name[0]) conf_remove(t, r, (int)i);
+    hmap_del(&t->rooms, r->name);
+    free(r->parts);
+    free(r);
+}
+
+/* May viewer (slot v) be told about subject (slot s)?  can_see(), or s revealed itself to v here. */
+static int conf_visible(struct server *srv, const struct conf_room *r, int v, int s)
+{
+    return v == s || (r->parts[s].shown >> v & 1) || can_see(srv, r->parts[v].name, r->parts[s].name);
+}
+
+static void conf_reveal(struct conf_room *r, int s, int v) { r->parts[s].shown |= (uint64_t)1 << v; }
+
+/* ---- packets ------------------------------------------------------------------------------------ */
+
+/* What a packet to one recipient is made of (delivery_build_fn's argument). */
+struct conf_out {
+    const struct conf_room *r;  /* the room (57) */
+    const char *to;             /* recipient (1) */
+    uint32_t who_key;           /* 53, 54, 56 or 3: the key naming `who` */
+    const char *who;            /* the actor */
+    const struct ymsg_kv *text; /* 14 (0x1A, 0x1D) or NULL */
+    int utf8;                   /* add 97=1 */
+};
+
+static void conf_build_notice(struct ymsg_builder *b, void *arg)
+{
+    const struct conf_out *o = arg;
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, o->to);
+    ymsg_build_str(b, o->who_key, o->who);
+    ymsg_build_str(b, CONF_KEY_ROOM, o->r->name);
+    if (o->text) ymsg_build_kv(b, YMSG_KEY_MSG, o->text->val, o->text->len);
+    if (o->utf8) ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+}
+
+/* One notice (service, who_key = who) to every member but `skip` that may see slot `who`. */
+static void conf_tell_members(struct server *srv, const struct conf_room *r, int who, int skip, uint16_t service,
+                              uint32_t who_key, const struct ymsg_kv *text, int utf8)
+{
+    for (size_t v = 0; v < r->nslots; v++) {
+        if ((int)v == skip || !r->parts[v].name[0] || !r->parts[v].joined) continue;
+        if (!conf_visible(srv, r, (int)v, who)) continue;
+        struct conf_out o = {r, r->parts[v].name, who_key, r->parts[who].name, text, utf8};
+        delivery_to_user(srv, o.to, o.who, service, YMSG_PKT_SERVERACK, conf_build_notice, &o);
+    }
+}
+
+struct conf_invite_out {
+    struct server *srv;           /* for conf_visible */
+    const struct conf_room *r;    /* the room */
+    int inviter, invitee;         /* slots */
+    const struct ymsg_kv *text;   /* 58, or NULL */
+    int utf8;                     /* add 97=1 */
+};
+
+static void conf_build_invite(struct ymsg_builder *b, void *arg)
+{
+    const struct conf_invite_out *o = arg;
+    const struct conf_room *r = o->r;
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, r->parts[o->invitee].name);
+    ymsg_build_str(b, CONF_KEY_HOST, r->parts[o->inviter].name);
+    ymsg_build_str(b, CONF_KEY_ROOM, r->name);
+    if (o->text) ymsg_build_kv(b, CONF_KEY_INVMSG, o->text->val, o->text->len);
+    else ymsg_build_str(b, CONF_KEY_INVMSG, "");
+    if (o->utf8) ymsg_build_str(b, YMSG_KEY_UTF8, "1");
+    ymsg_build_str(b, CONF_KEY_INVITED, r->parts[o->invitee].name);
+    for (size_t m = 0; m < r->nslots; m++) {
+        if (!r->parts[m].name[0] || !r->parts[m].joined || (int)m == o->inviter) continue;
+        if (conf_visible(o->srv, r, o->invitee, (int)m)) ymsg_build_str(b, CONF_KEY_JOINED, r->parts[m].name);
+    }
+    ymsg_build_str(b, YMSG_KEY_FLAG, "0");
+}
+
+/* The members an invitation lists are known to the invitee from then on (their leave is news). */
+static void conf_mark_listed(struct server *srv, struct conf_room *r, int inviter, int invitee)
+{
+    for (size_t m = 0; m < r->nslots; m++) {
+        if (!r->parts[m].name[0] || !r->parts[m].joined || (int)m == inviter) continue;
+        if (conf_visible(srv, r, invitee, (int)m)) conf_reveal(r, (int)m, invitee);
+    }
+}
+
+struct conf_others_out {
+    const struct conf_room *r; /* the room */
+    const char *to;            /* the member told */
+    const char *inviter;       /* 50 */
+    char (*names)[NAME_MAX_LEN + 1]; /* 51 each */
+    size_t n;                  /* entries in names */
+};
+
+static void conf_build_others(struct ymsg_builder *b, void *arg)
+{
+    const struct conf_others_out *o = arg;
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, o->to);
+    ymsg_build_str(b, CONF_KEY_HOST, o->inviter);
+    for (size_t i = 0; i < o->n; i++) ymsg_build_str(b, CONF_KEY_INVITEE, o->names[i]);
+    ymsg_build_str(b, CONF_KEY_ROOM, o->r->name);
+    ymsg_build_str(b, YMSG_KEY_FLAG, "0");
+}
+
+/* 0x1A to the inviter: the same packet whatever made the invitee unavailable (§4). */
+static void conf_unavailable(struct conn *c, const struct conf_room *r, const char *who)
+{
+    char text[NAME_MAX_LEN + 32];
+    snprintf(text, sizeof text, "%s is not available", who);
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_CONFDECLINE, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, CONF_KEY_DECLINER, who);
+    ymsg_build_str(b, CONF_KEY_ROOM, r->name);
+    ymsg_build_str(b, YMSG_KEY_MSG, text);
+    delivery_send(c);
+}
+
+/* 0x18 refusal: the room name belongs to a conference the sender is not a member of. */
+static void conf_refuse(struct conn *c, const char *room)
+{
+    struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_CONFINVITE, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);
+    ymsg_build_str(b, CONF_KEY_ROOM, room);
+    ymsg_build_str(b, YMSG_KEY_ERR_MSG, "conference name in use");
+    delivery_send(c);
+}
+
+/* ---- handlers ----------------------------------------------------------------------------------- */
+
+/* The room name (57): 1..CONF_ROOM_MAX bytes, no control bytes.  0, or -1 (logged). */
+static int conf_room_name(struct conn *c, const struct ymsg_packet *pkt, char out[CONF_ROOM_MAX + 1])
+{
+    struct ymsg_kv kv;
+    if (ymsg_get(pkt, CONF_KEY_ROOM, &kv) < 0 || kv.len == 0 || kv.len > CONF_ROOM_MAX) {
+        log_event(LOG_DEBUG, c->peer, c->user, "conf_malformed", pkt->hdr.service, "no valid room name (57)");
+        return -1;
+    }
+    for (size_t i = 0; i < kv.len; i++)
+        if (kv.val[i] < 0x20 || kv.val[i] == 0x7f) {
+            log_event(LOG_DEBUG, c->peer, c->user, "conf_malformed", pkt->hdr.service, "control byte in room name");
+            return -1;
+        }
+    memcpy(out, kv.val, kv.len);
+    out[kv.len] = 0;
+    return 0;
+}
+
+/* Optional text key: 0 (absent: *has = 0), or -1 when longer than conf_max_message (logged). */
+static int conf_text(struct conn *c, const struct ymsg_packet *pkt, uint32_t key, struct ymsg_kv *kv, int *has)
+{
+    *has = ymsg_get(pkt, key, kv) == 0;
+    if (*has && kv->len > (size_t)c->srv->cfg->conf_max_message) {
+        log_event(LOG_INFO, c->peer, c->user, "conf_too_long", (long)kv->len, "service 0x%x", pkt->hdr.service);
+        return -1;
+    }
+    return 0;
+}
+
+static int conf_utf8(const struct ymsg_packet *pkt)
+{
+    struct ymsg_kv u;
+    return ymsg_get(pkt, YMSG_KEY_UTF8, &u) == 0 && ymsg_kv_eq(&u, "1");
+}
+
+static void conf_dropped(struct conn *c, const struct ymsg_packet *pkt, const char *room, const char *why)
+{
+    log_event(LOG_DEBUG, c->peer, c->user, "conf_dropped", pkt->hdr.service, "room %s: %s", room, why);
+}
+
+/* A new room with c as its one member, or NULL (conf_max_per_user, memory: logged). */
+static struct conf_room *conf_open(struct conn *c, struct conf_table *t, const char *room)
+{
+    struct conf_user *u = conf_user_get(t, c->user, 0);
+    if (u && u->joined >= (unsigned)c->srv->cfg->conf_max_per_user) {
+        log_event(LOG_INFO, c->peer, c->user, "conf_capped", (long)u->joined, "conf_max_per_user");
+        return NULL;
+    }
+    struct conf_room *r = conf_create(t, room);
+    if (r && conf_add(c->srv, t, r, c->user, 1) < 0) {
+        conf_destroy(t, r);
+        r = NULL;
+    }
+    if (!r) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "conference");
+    return r;
+}
+
+/* Invites one name (already normalized) on c's behalf; adds it to `told` for the members' notice. */
+static int conf_invite_one(struct conn *c, struct conf_table *t, struct conf_room *r, int inviter, const char *name,
+                           const struct ymsg_kv *text, int utf8)
+{
+    struct server *srv = c->srv;
+    if (strcmp(name, c->user) == 0) return 0;
+    t->invite.rate = (double)srv->cfg->conf_invite_rate / 60.0;
+    t->invite.burst = (double)srv->cfg->conf_invite_rate;
+    if (!rl_take(&t->invite, c->user, rl_now()) || !sessions_charge(c, 1)) {
+        log_event(LOG_INFO, c->peer, c->user, "conf_invite_limited", 0, "conf_invite_rate or session_rate");
+        return -1; /* stop: the rest of this packet's invitees are skipped too */
+    }
+    if (srv->st->user_exists(srv->st, name) != 1) {
+        log_event(LOG_DEBUG, c->peer, c->user, "conf_invite_skipped", 0, "no such user %s", name);
+        return 0;
+    }
+    int i = conf_find(r, name);
+    if (i >= 0 && r->parts[i].joined) return 0;
+    if (i < 0 && (i = conf_add(srv, t, r, name, 0)) < 0) {
+        log_event(LOG_INFO, c->peer, c->user, "conf_invite_skipped", (long)r->nparts, "room %s full", r->name);
+        return 0;
+    }
+    conf_reveal(r, inviter, i); /* sending an invitation reveals the inviter to the invitee */
+    struct conn *s = sessions_get(srv, name);
+    int here = s && !s->remote;
+    if (!here || !can_see(srv, c->user, name)) conf_unavailable(c, r, name);
+    if (here) {
+        struct conf_invite_out o = {srv, r, inviter, i, text, utf8};
+        if (delivery_to_user(srv, name, c->user, YMSG_SVC_CONFINVITE, YMSG_PKT_SERVERACK, conf_build_invite, &o) ==
+            DELIVERY_SENT)
+            conf_mark_listed(srv, r, inviter, i);
+    }
+    return 1;
+}
+
+/* The invitations of one 0x18/0x1C: every value of key, split on commas when split is set. */
+static void conf_invite_all(struct conn *c, struct conf_table *t, struct conf_room *r, const struct ymsg_packet *pkt,
+                            uint32_t key, int split, const struct ymsg_kv *text, int utf8)
+{
+    struct server *srv = c->srv;
+    int inviter = conf_find(r, c->user);
+    char names[CONF_MAX_PARTS][NAME_MAX_LEN + 1];
+    size_t n = 0;
+    size_t pos = 0;
+    struct ymsg_kv kv;
+    int stop = 0;
+    while (!stop && ymsg_next(pkt, &pos, &kv)) {
+        if (kv.key != key) continue;
+        size_t a = 0;
+        while (a <= kv.len && !stop) {
+            size_t e = a;
+            while (e < kv.len && !(split && kv.val[e] == ',')) e++;
+            char name[NAME_MAX_LEN + 1];
+            if (e > a && name_normalize((const char *)kv.val + a, e - a, name) == 0) {
+                int rc = conf_invite_one(c, t, r, inviter, name, text, utf8);
+                if (rc < 0) stop = 1;
+                else if (rc > 0 && n < CONF_MAX_PARTS) {
+                    size_t k = 0;
+                    while (k < n && strcmp(names[k], name) != 0) k++;
+                    if (k == n) snprintf(names[n++], sizeof names[0], "%s", name);
+                }
+            }
+            a = e + 1;
+        }
+    }
+    if (n == 0) return;
+    /* The other members hear who was invited (OpenYMSG's "extend"), if they may see the inviter. */
+    for (size_t v = 0; v < r->nslots; v++) {
+        if (!r->parts[v].name[0] || !r->parts[v].joined || (int)v == inviter) continue;
+        if (!conf_visible(srv, r, (int)v, inviter)) continue;
+        struct conf_others_out o = {r, r->parts[v].name, c->user, names, n};
+        delivery_to_user(srv, o.to, c->user, YMSG_SVC_CONFADDINVITE, CONF_STATUS_OTHERS, conf_build_others, &o);
+    }
+}
+
+void conf_handle_invite(struct conn *c, const struct ymsg_packet *pkt)
+{
+    char room[CONF_ROOM_MAX + 1];
+    struct ymsg_kv text;
+    int has_text;
+    if (conf_room_name(c, pkt, room) < 0 || conf_text(c, pkt, CONF_KEY_INVMSG, &text, &has_text) < 0) return;
+    struct conf_table *t = conf_table(c->srv);
+    if (!t) return;
+    struct conf_room *r = hmap_get(&t->rooms, room);
+    if (r) {
+        int i = conf_find(r, c->user);
+        if (i < 0 || !r->parts[i].joined) {
+            /* Someone else's conference: never taken over, and nobody in it hears of the attempt. */
+            conf_dropped(c, pkt, room, "name in use");
+            conf_refuse(c, room);
+            return;
+        }
+    } else if (!(r = conf_open(c, t, room))) {
+        return;
+    }
+    conf_invite_all(c, t, r, pkt, CONF_KEY_INVITED, 0, has_text ? &text : NULL, conf_utf8(pkt));
+}
+
+void conf_handle_addinvite(struct conn *c, const struct ymsg_packet *pkt)
+{
+    char room[CONF_ROOM_MAX + 1];
+    struct ymsg_kv text;
+    int has_text;
+    if (conf_room_name(c, pkt, room) < 0 || conf_text(c, pkt, CONF_KEY_INVMSG, &text, &has_text) < 0) return;
+    struct conf_table *t = conf_table(c->srv);
+    struct conf_room *r = t ? hmap_get(&t->rooms, room) : NULL;
+    int i = r ? conf_find(r, c->user) : -1;
+    if (i < 0 || !r->parts[i].joined) {
+        conf_dropped(c, pkt, room, "not a member");
+        return;
+    }
+    conf_invite_all(c, t, r, pkt, CONF_KEY_INVITEE, 1, has_text ? &text : NULL, conf_utf8(pkt));
+}
+
+void conf_handle_logon(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char room[CONF_ROOM_MAX + 1];
+    if (conf_room_name(c, pkt, room) < 0) return;
+    struct conf_table *t = conf_table(srv);
+    if (!t) return;
+    struct conf_room *r = hmap_get(&t->rooms, room);
+    if (!r) {
+        conf_open(c, t, room); /* how Pidgin starts a conference: 0x19, then 0x1C */
+        return;
+    }
+    int i = conf_find(r, c->user);
+    if (i < 0) {
+        conf_dropped(c, pkt, room, "not invited");
+        return;
+    }
+    if (r->parts[i].joined) return;
+    struct conf_user *u = conf_user_get(t, c->user, 0);
+    if (u && u->joined >= (unsigned)srv->cfg->conf_max_per_user) {
+        log_event(LOG_INFO, c->peer, c->user, "conf_capped", (long)u->joined, "conf_max_per_user");
+        return;
+    }
+    conf_set_joined(t, r, i);
+    /* Joining reveals the joiner to the members; the joiner is told who is in that it may see. */
+    for (size_t v = 0; v < r->nslots; v++)
+        if (r->parts[v].name[0] && r->parts[v].joined && (int)v != i) conf_reveal(r, i, (int)v);
+    conf_tell_members(srv, r, i, i, YMSG_SVC_CONFLOGON, CONF_KEY_JOINED, NULL, 0);
+    for (size_t m = 0; m < r->nslots; m++) {
+        if (!r->parts[m].name[0] || !r->parts[m].joined || (int)m == i) continue;
+        if (!conf_visible(srv, r, i, (int)m)) continue;
+        conf_reveal(r, (int)m, i); /* known to the joiner now: its leave will be news to it */
+        struct conf_out o = {r, c->user, CONF_KEY_JOINED, r->parts[m].name, NULL, 0};
+        delivery_to_user(srv, c->user, NULL, YMSG_SVC_CONFLOGON, YMSG_PKT_SERVERACK, conf_build_notice, &o);
+    }
+}
+
+void conf_handle_decline(struct conn *c, const struct ymsg_packet *pkt)
+{
+    char room[CONF_ROOM_MAX + 1];
+    struct ymsg_kv text;
+    int has_text;
+    if (conf_room_name(c, pkt, room) < 0 || conf_text(c, pkt, YMSG_KEY_MSG, &text, &has_text) < 0) return;
+    struct conf_table *t = conf_table(c->srv);
+    struct conf_room *r = t ? hmap_get(&t->rooms, room) : NULL;
+    int i = r ? conf_find(r, c->user) : -1;
+    if (i < 0 || r->parts[i].joined) {
+        conf_dropped(c, pkt, room, "not invited");
+        return;
+    }
+    /* Declining is taking part: every member hears it, with the text. */
+    for (size_t v = 0; v < r->nslots; v++)
+        if (r->parts[v].name[0] && r->parts[v].joined) conf_reveal(r, i, (int)v);
+    conf_tell_members(c->srv, r, i, i, YMSG_SVC_CONFDECLINE, CONF_KEY_DECLINER, has_text ? &text : NULL,
+                      conf_utf8(pkt));
+    conf_remove(t, r, i);
+}
+
+/* Slot i leaves r (0x1B or its session ended): members that may see it are told; the last one out
+ * ends the conference. */
+static void conf_leave(struct server *srv, struct conf_table *t, struct conf_room *r, int i)
+{
+    if (r->parts[i].joined) conf_tell_members(srv, r, i, i, YMSG_SVC_CONFLOGOFF, CONF_KEY_LEAVER, NULL, 0);
+    conf_remove(t, r, i);
+    if (r->njoined == 0) conf_destroy(t, r);
+}
+
+void conf_handle_logoff(struct conn *c, const struct ymsg_packet *pkt)
+{
+    char room[CONF_ROOM_MAX + 1];
+    if (conf_room_name(c, pkt, room) < 0) return;
+    struct conf_table *t = conf_table(c->srv);
+    struct conf_room *r = t ? hmap_get(&t->rooms, room) : NULL;
+    int i = r ? conf_find(r, c->user) : -1;
+    if (i < 0) {
+        conf_dropped(c, pkt, room, "not a participant");
+        return;
+    }
+    conf_leave(c->srv, t, r, i); /* an invitee's 0x1B (OpenYMSG may send one) just drops its invitation */
+}
+
+void conf_handle_message(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char room[CONF_ROOM_MAX + 1];
+    struct ymsg_kv text;
+    int has_text;
+    if (conf_room_name(c, pkt, room) < 0 || conf_text(c, pkt, YMSG_KEY_MSG, &text, &has_text) < 0) return;
+    if (!has_text) {
+        log_event(LOG_DEBUG, c->peer, c->user, "conf_malformed", pkt->hdr.service, "no text (14)");
+        return;
+    }
+    struct conf_table *t = conf_table(srv);
+    struct conf_room *r = t ? hmap_get(&t->rooms, room) : NULL;
+    int i = r ? conf_find(r, c->user) : -1;
+    if (i < 0 || !r->parts[i].joined) {
+        conf_dropped(c, pkt, room, "not a member");
+        return;
+    }
+    int utf8 = conf_utf8(pkt);
+    /* Every member, the sender included (the echo Pidgin shows as the sent line); speaking reveals. */
+    for (size_t v = 0; v < r->nslots; v++) {
+        if (!r->parts[v].name[0] || !r->parts[v].joined) continue;
+        conf_reveal(r, i, (int)v);
+        struct conf_out o = {r, r->parts[v].name, YMSG_KEY_MY_ID, c->user, &text, utf8};
+        delivery_to_user(srv, o.to, c->user, YMSG_SVC_CONFMSG, YMSG_PKT_SERVERACK, conf_build_notice, &o);
+    }
+}
+
+void conf_user_gone(struct server *srv, const char *user)
+{
+    struct conf_table *t = srv->conf;
+    struct conf_user *u = t ? conf_user_get(t, user, 0) : NULL;
+    /* Each leave unlinks one room from u; u itself is freed with its last room. */
+    while (u) {
+        struct conf_room *r = u->rooms[u->n - 1];
+        int last = u->n == 1;
+        int i = conf_find(r, user);
+        if (i >= 0) conf_leave(srv, t, r, i);
+        else conf_user_unlink(t, u, r); /* cannot happen: the two indexes are kept together */
+        if (last) break;
+    }
+}
+
+void conf_sweep(struct server *srv)
+{
+    if (srv->conf) rl_sweep(&srv->conf->invite, 0, rl_now());
+}
+
+void conf_free(struct server *srv)
+{
+    struct conf_table *t = srv->conf;
+    if (!t) return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&t->rooms, &pos, &k, &v)) {
+        struct conf_room *r = v;
+        hmap_iter_del(&t->rooms, &pos);
+        free(r->parts);
+        free(r);
+    }
+    pos = 0;
+    while (hmap_next(&t->users, &pos, &k, &v)) {
+        struct conf_user *u = v;
+        hmap_iter_del(&t->users, &pos);
+        free(u->rooms);
+        free(u);
+    }
+    hmap_free(&t->rooms);
+    hmap_free(&t->users);
+    rl_free(&t->invite);
+    free(t);
+    srv->conf = NULL;
+}
