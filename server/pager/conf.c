@@ -595,6 +595,8 @@ void conf_user_gone(struct server *srv, const char *user)
     }
 }
 
+size_t conf_count(struct server *srv) { return srv->conf ? srv->conf->rooms.len : 0; }
+
 void conf_sweep(struct server *srv)
 {
     if (srv->conf) rl_sweep(&srv->conf->invite, 0, rl_now());

@@ -24,6 +24,9 @@ void conf_handle_message(struct conn *c, const struct ymsg_packet *pkt);   /* 0x
  * joined (the others are told, as for 0x1B) and its invitations lapse. */
 void conf_user_gone(struct server *srv, const char *user);
 
+/* Conferences open (tests, fuzz invariants). */
+size_t conf_count(struct server *srv);
+
 /* Drops idle entries of the invitation rate table (the server's periodic sweep). */
 void conf_sweep(struct server *srv);
 /* Frees the table (server shutdown). */
