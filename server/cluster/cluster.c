@@ -13,6 +13,7 @@
 
 #include "address.h"
 #include "auth.h"
+#include "conf.h"
 #include "delivery.h"
 #include "grow.h"
 #include "log.h"
@@ -205,6 +206,7 @@ static void cl_kick_local(struct conn *c, const char *node)
     ymsg_build_int(b, YMSG_KEY_ERROR_CODE, YMSG_AUTH_DUPLICATE_LOGIN);
     delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "kicked", YMSG_AUTH_DUPLICATE_LOGIN, "signed in on node %s", node);
+    conf_user_gone(c->srv, c->user); /* its conferences are this node's; the new client knows none */
     sessions_del(c->srv, c);
     c->state = CONN_CLOSING;
     delivery_close(c, 1, "duplicate login");
@@ -525,6 +527,7 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
         c = sessions_local(srv, f->user);
         if (!c || c->session_id != f->sid) break;
         if (f->flag) { /* taken over by a login elsewhere, which did the fan-out */
+            conf_user_gone(srv, c->user);
             sessions_del(srv, c);
             c->state = CONN_CLOSING;
         }

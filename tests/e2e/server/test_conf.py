@@ -7,7 +7,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ymsgd_harness import Server, run_tests  # noqa: E402
+from ymsgd_harness import ClusterServer, Server, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 INVITE, LOGON, DECLINE, LOGOFF, ADDINVITE, MSG = 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x1D
@@ -386,7 +386,31 @@ def test_duplicate_login_leaves_conferences():
         quiet(b2)
 
 
+def test_cluster_invitee_on_other_node():
+    """docs/CONFERENCES.md §7: the table is node-local; an invitee on another node is "not available"
+    (nothing reaches it), members on the inviter's node take part as on one node, and a duplicate
+    login on another node takes the member out of its conferences."""
+    with ClusterServer(YMSGD, nodes=2) as srv:
+        for n in ("alice", "bob", "carol"):
+            srv.add_user(n, "pw-" + n)
+        a = srv.login("alice", "pw-alice", node=0)
+        b = srv.login("bob", "pw-bob", node=1)
+        c = srv.login("carol", "pw-carol", node=0)
+        a.send(INVITE, l2_invite("alice", "cl", ["bob", "carol"]))
+        expect_unavailable(a, "bob", "cl")
+        expect_invite(c, "alice", "cl", "Join my conference")
+        quiet(b)
+        c.send(LOGON, l2_logon("carol", "cl", []))
+        expect_notice(a, LOGON, 53, "carol", "cl")
+        expect_notice(c, LOGON, 53, "alice", "cl")
+        c2 = srv.login("carol", "pw-carol", node=1)                  # carol moves to node 1
+        expect_notice(a, LOGOFF, 56, "carol", "cl")
+        a.send(MSG, l2_msg("alice", "cl", [], "alone"))
+        expect_msg(a, "alice", "cl", "alone", utf8=False)
+        quiet(b, c2)
+
+
 if __name__ == "__main__":
     run_tests([test_three_users_conference, test_decline_and_addinvite, test_offline_and_unknown_invitees,
                test_spoofing_attempts, test_invisibility, test_hidden_member_leave_not_told, test_limits,
-               test_duplicate_login_leaves_conferences])
+               test_duplicate_login_leaves_conferences, test_cluster_invitee_on_other_node])
