@@ -370,7 +370,9 @@ static int conf_invite_one(struct conn *c, struct conf_table *t, struct conf_roo
         return -1; /* stop: the rest of this packet's invitees are skipped too */
     }
     if (srv->st->user_exists(srv->st, name) != 1) {
+        /* The inviter is told as for an offline user (existence is no secret, presence is). */
         log_event(LOG_DEBUG, c->peer, c->user, "conf_invite_skipped", 0, "no such user %s", name);
+        conf_unavailable(c, r, name);
         return 0;
     }
     int i = conf_find(r, name);

@@ -203,17 +203,17 @@ def test_decline_and_addinvite():
 
 
 def test_offline_and_unknown_invitees():
-    """Offline, invisible and ignoring invitees give the inviter the same answer; an unknown id none;
-    the invisible one still gets the invitation and may join."""
+    """Offline, invisible, ignoring and unknown invitees give the inviter the same answer; the invisible
+    one still gets the invitation and may join."""
     with Server(YMSGD) as srv:
         srv.add_user("dave", "pw-dave")                          # exists, never logs in
         a, e, f = users(srv, "alice", "erin", "frank", invisible=("erin",))
         f.send(0x85, [(1, "frank"), (7, "alice"), (13, "1")])     # frank ignores alice
         f.expect(0x85)
         a.send(INVITE, oy_create("alice", "r", ["dave", "nosuchuser", "erin", "frank"], "hey"))
-        answers = [pairs(a.expect(DECLINE)) for _ in range(3)]
+        answers = [pairs(a.expect(DECLINE)) for _ in range(4)]
         assert answers == [[(1, "alice"), (54, n), (57, "r"), (14, "%s is not available" % n)]
-                           for n in ("dave", "erin", "frank")], answers
+                           for n in ("dave", "nosuchuser", "erin", "frank")], answers
         quiet(a, f)
         expect_invite(e, "alice", "r", "hey", utf8=True)           # invisible: delivered all the same
         e.send(LOGON, oy_accept("erin", "r", ["alice"]))          # joining reveals erin to the members
