@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 from ymsgd_harness import Server, http_get, run_tests  # noqa: E402
@@ -15,9 +16,15 @@ BUILD_WWW = os.path.join(os.path.dirname(os.path.dirname(YMSGD)), "web", "www")
 
 
 def web_root_line(srv):
-    lines = [l for l in srv.log_text().splitlines() if "event=web_root" in l]
-    assert lines, "ymsgd logged no web root decision:\n" + srv.log_text()[-2000:]
-    return lines[0]
+    """ymsgd's web root decision (logged as the HTTP routes register, which may be just after the
+    harness saw the pager listening)."""
+    deadline = time.time() + 10
+    while True:
+        lines = [l for l in srv.log_text().splitlines() if "event=web_root" in l]
+        if lines:
+            return lines[0]
+        assert time.time() < deadline, "ymsgd logged no web root decision:\n" + srv.log_text()[-2000:]
+        time.sleep(0.05)
 
 
 def test_copy_outside_the_build_tree_ignores_it():
@@ -39,7 +46,8 @@ def test_web_root_option_wins():
         with open(os.path.join(d, "index.html"), "w") as f:
             f.write("<!doctype html><title>mine</title>\n")
         with Server(YMSGD, ["--web-root", d]) as srv:
-            assert "event=web_root code=0 msg=\"%s\"" % d in srv.log_text(), web_root_line(srv)
+            line = web_root_line(srv)
+            assert "event=web_root code=0 msg=\"%s\"" % d in line, line
             status, _, body, _ = http_get(srv.http_port, "/")
             assert " 200 " in status and b"<title>mine</title>" in body, (status, body[:200])
     finally:
