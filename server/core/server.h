@@ -26,6 +26,7 @@ struct http_server;
 struct relay;
 struct store_async;
 struct cluster;
+struct chat;
 
 /* A small sorted set of ids (binary search), allocated only when non-empty. */
 struct nameset {
@@ -145,6 +146,7 @@ struct server {
     struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */
     const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
     struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
+    struct chat *chat;             /* chat rooms (pager/chat.h), or NULL: room services dropped */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */

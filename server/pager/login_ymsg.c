@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "buddy.h"
+#include "chat.h"
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
@@ -230,6 +231,7 @@ void login_end(struct conn *c)
     /* Every ending connection passes here (a kicked duplicate too, already CLOSING): it leaves the
      * watch index before it is freed. */
     presence_unwatch_all(c);
+    chat_session_end(c); /* a kicked duplicate too: it leaves its rooms (chat.h) */
     if (c->state != CONN_ONLINE) return;
     struct server *srv = c->srv;
     struct pres_snap s;
