@@ -41,6 +41,7 @@ enum {
 
 #define CHAT_ERR_UNKNOWN (-6) /* PID: "Unknown room" */
 #define CHAT_ERR_FULL (-15)   /* PID: "Maybe the room is full" */
+#define CHAT_ERR_BUSY (-35)   /* PID: "Not available" (joining faster than chat_msg_rate) */
 #define CHAT_ERR_NOTIN (-1)   /* LY2: "no session in room" (0xA8) */
 #define CHAT_JOIN_CHUNK 15    /* members per join-reply packet: ~50 bytes each keeps packets under ~1 KB */
 #define CHAT_CAT_BASE 1600000001u
@@ -446,12 +447,13 @@ struct chat_out {
     size_t text_len;              /* its bytes */
     int msgtype;                  /* 0xA8: 124 */
     int utf8;                     /* 97=1 */
-    const char *to;               /* 0x9D: the invitee */
+    const char *to;               /* the recipient (key 1: LY2 hands it to the application as "me") */
 };
 
 static void chat_build_joined(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
+    ymsg_build_str(b, CK_ME, o->to);
     ymsg_build_str(b, CK_ROOM, o->room->name);
     ymsg_build_str(b, CK_COUNT, "1");
     ymsg_build_str(b, CK_MEMBER, o->who);
@@ -462,6 +464,7 @@ static void chat_build_joined(struct ymsg_builder *b, void *arg)
 static void chat_build_left(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
+    ymsg_build_str(b, CK_ME, o->to);
     ymsg_build_str(b, CK_ROOM, o->room->name);
     ymsg_build_str(b, CK_MEMBER, o->who);
     ymsg_build_str(b, CK_COUNT, "1");
@@ -470,6 +473,7 @@ static void chat_build_left(struct ymsg_builder *b, void *arg)
 static void chat_build_comment(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
+    ymsg_build_str(b, CK_ME, o->to);
     ymsg_build_str(b, CK_ROOM, o->room->name);
     ymsg_build_str(b, CK_MEMBER, o->who); /* from the session: never the client's 1/109 */
     ymsg_build_kv(b, CK_TEXT, o->text, o->text_len);
@@ -495,6 +499,7 @@ static void chat_fan_out(struct chat *ch, struct chat_room *r, const char *who, 
     for (uint32_t i = 0; i < r->n; i++) {
         struct chat_member *m = r->mem[i];
         if (strcmp(m->user, who) == 0) continue;
+        o->to = m->user;
         delivery_to_user(ch->srv, m->user, who, service, YMSG_PKT_SERVERACK, build, o);
     }
 }
@@ -555,6 +560,7 @@ static void chat_send_join_reply(struct chat *ch, struct conn *c, const struct c
         int last = done + k == total;
         struct ymsg_builder *b =
             delivery_begin(c, YMSG_SVC_CHATJOIN, last ? YMSG_PKT_SERVERACK : YMSG_PKT_CONTINUED);
+        ymsg_build_str(b, CK_ME, c->user);
         ymsg_build_str(b, CK_ROOM, r->name);
         if (first) {
             ymsg_build_str(b, CK_TOPIC, r->topic);
@@ -579,7 +585,12 @@ static void chat_send_join_reply(struct chat *ch, struct conn *c, const struct c
     } while (done < total);
 }
 
-/* c joins r (after the checks of a 0x98 or 0x97). */
+static int chat_take_token(const struct config *cfg, struct chat_member *m);
+
+static uint64_t chat_dropped_joins; /* joins refused by chat_msg_rate (the log names the 1st, 1001st, ...) */
+
+/* c joins r (after the checks of a 0x98 or 0x97).  A join costs a room-message token: every join is
+ * a notice to every member, so joining and leaving in a loop is a flood like any other. */
 static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
 {
     const struct config *cfg = c->srv->cfg;
@@ -587,6 +598,12 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
     if (m && m->c != c) { /* left over from an earlier session of the same user */
         chat_drop_member(ch, m, 1);
         m = NULL;
+    }
+    if (m && !chat_take_token(cfg, m)) {
+        if (chat_dropped_joins++ % 1000 == 0)
+            log_event(LOG_WARN, c->peer, c->user, "chat_join_flood", 0, "chat_msg_rate=%ld/s exceeded", cfg->chat_msg_rate);
+        chat_join_refused(c, CHAT_ERR_BUSY);
+        return;
     }
     if (m && chat_in_room(m, r)) { /* again: the list once more, nobody else told */
         m->active = rl_now();
@@ -603,7 +620,7 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
         if (!m) goto oom;
         snprintf(m->user, sizeof m->user, "%s", c->user);
         m->c = c;
-        m->tokens = (double)cfg->chat_msg_burst;
+        m->tokens = (double)cfg->chat_msg_burst - 1.0; /* this join's token */
         m->tokens_at = rl_now();
         if (hmap_put(&ch->members, m->user, m) < 0) {
             free(m);
@@ -697,8 +714,8 @@ void chat_handle_exit(struct conn *c, const struct ymsg_packet *pkt)
     struct chat_member *m = chat_member_of(ch, c->user);
     struct chat_room *r = chat_pkt_room(ch, pkt);
     if (!m || m->c != c || !r || !chat_in_room(m, r)) return;
+    /* The member stays (with its token bucket) until its chat logout, session end or idle timeout. */
     chat_leave_room(ch, m, r, 1);
-    if (m->n_rooms == 0) chat_drop_member(ch, m, 0);
 }
 
 void chat_handle_logout(struct conn *c, const struct ymsg_packet *pkt)
@@ -807,11 +824,12 @@ void chat_sweep(struct chat *ch, double now)
         struct chat_member *m = v;
         if (now - m->active < limit) continue;
         struct conn *c = m->c;
+        int in_rooms = m->n_rooms > 0;
         log_event(LOG_INFO, c->peer, c->user, "chat_idle", 0, "no room activity for %ld s",
                   ch->srv->cfg->chat_idle_timeout);
         while (m->n_rooms) chat_leave_room(ch, m, m->rooms[0], 1);
         hmap_iter_del(&ch->members, &pos);
         chat_member_free(m);
-        chat_send_logout(c);
+        if (in_rooms) chat_send_logout(c);
     }
 }

@@ -147,7 +147,7 @@ def test_room_three_users_join_talk_leave():
         for x in (a, c):
             m = expect_only(x, COMMENT)
             assert m.status == 1 and m.get(109) == "bob" and m.get(117) == "hello room" and m.get(104) == "Linux", m
-            assert m.get(124) == "1" and m.get(97) is None and m.get(1) is None
+            assert m.get(124) == "1" and m.get(97) is None and m.get(1) == x.user   # 1 = the recipient (LY2 "me")
         assert room_packets(b) == []
         pid_say(a, "Linux", "waves", me=True)
         for x in (b, c):
@@ -357,10 +357,19 @@ def test_room_limits():
         assert 2 <= len(got) <= 4 and got == ["m%d" % i for i in range(len(got))], got
         assert "chat_flood_dropped" in srv.log_text()
         # two rooms allowed: a third join leaves the first (Linux)
+        time.sleep(1.2)                                              # a token for the join
         pid_join(a, "Jazz")
         join_reply(a)
         e = expect_only(b, EXIT)
         assert e.get(104) == "Linux" and e.get(109) == "alice", e
+        # joins cost tokens too: a join/leave loop is refused with -35 once the bucket is empty
+        for _ in range(6):
+            pid_join(b, "Europe")
+            b.send(EXIT, [(104, "Europe"), (109, "bob"), (108, "1"), (112, "0")])
+        got = [p for p in room_packets(b, 0.5) if p.service == JOIN]
+        refused = [p for p in got if p.status == ERR]
+        assert refused and all(p.pairs == [(114, b"-35")] for p in refused), got
+        assert len(got) - len(refused) <= 4, got
 
 
 def test_room_idle_timeout_and_ping():
