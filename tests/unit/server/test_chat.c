@@ -13,6 +13,7 @@
 
 #include "chat.h"
 #include "dispatch.h"
+#include "log.h"
 #include "pager_fake.h"
 #include "ratelimit.h"
 
@@ -27,6 +28,7 @@ static int setup(void **state)
     if (!f) return -1;
     snprintf(f->dir, sizeof f->dir, "/tmp/ymsgd-chat-XXXXXX");
     if (!mkdtemp(f->dir)) return -1;
+    log_set_level(LOG_ERROR);
     f->srv = fake_server_new(f->dir);
     char err[128];
     if (!(f->srv->chat = chat_new(f->srv, err, sizeof err))) return -1;
@@ -161,8 +163,9 @@ static void test_long_list_split_and_idle_sweep(void **state)
     for (int i = 0; i < 40; i++) fake_drain(c[i]);
     chat_sweep(f->srv->chat, rl_now() + (double)f->srv->cfg->chat_idle_timeout + 1);
     assert_int_equal(chat_member_count(f->srv->chat), 0);
-    assert_true(fake_next(c[7], &p));
-    assert_int_equal(p.hdr.service, YMSG_SVC_CHATLOGOUT);
+    int told = 0; /* exit notices of the members swept before it, and its own 0xA0 */
+    while (fake_next(c[7], &p)) told += p.hdr.service == YMSG_SVC_CHATLOGOUT;
+    assert_int_equal(told, 1);
     for (int i = 0; i < 40; i++) bye(c[i]);
 }
 
