@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "gateway.h"
 #include "config.h"
+#include "chat.h"
 #include "cluster.h"
 #include "conf.h"
 #include "conn.h"
@@ -30,6 +31,7 @@
 #include "relay.h"
 #include "static.h"
 #include "ws.h"
+#include "ycontent.h"
 #include "login_http.h"
 #include "reload.h"
 #include "server.h"
@@ -393,8 +395,15 @@ static int run_server(struct config *cfg)
         if (created) remove_new_database(cfg);
         return 1;
     }
+    if (!(srv->chat = chat_new(srv, err, sizeof err))) { /* chat rooms: a bad chat_rooms_file stops the start */
+        fprintf(stderr, "ymsgd: %s\n", err);
+        store_async_free(srv->sa);
+        srv->st->close(srv->st);
+        if (created) remove_new_database(cfg);
+        return 1;
+    }
     if (conn_listen(srv, err, sizeof err) < 0 || !(srv->http = http_new(srv, err, sizeof err)) ||
-        login_http_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err)) ||
+        login_http_register(srv->http, srv) < 0 || ycontent_register(srv->http, srv) < 0 || !(gw = gateway_start(srv, err, sizeof err)) ||
         observe_register(srv->http, srv) < 0 || !(obs = observe_start(srv, err, sizeof err))) {
         fprintf(stderr, "ymsgd: %s\n", err);
         store_async_free(srv->sa);
@@ -444,6 +453,8 @@ static int run_server(struct config *cfg)
     srv->relay = NULL;
     static_unregister();
     gateway_free(gw);
+    chat_free(srv->chat); /* empty by now: every session left its rooms when it closed */
+    srv->chat = NULL;
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);
     store_async_free(srv->sa); /* the queued writes run to the end first */

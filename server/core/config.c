@@ -121,6 +121,13 @@ static const struct knob knobs[] = {
     {"relay_quota", K_LL, F(relay_quota), "524288000", 1, 1099511627776LL, "bytes one sender may have on the relay at once (offered and uploaded, not yet downloaded)"},
     {"relay_ttl", K_LONG, F(relay_ttl), "900", 1, 604800, "seconds a file transfer and its relay file live (then deleted)"},
     {"relay_max_transfers", K_LONG, F(relay_max_transfers), "16", 1, 100000, "file transfers one sender may have pending at once"},
+    {"chat_rooms_file", K_STR, F(chat_rooms_file), "", 0, 0, "chat rooms: file of \"category NAME\" and \"room NAME | TOPIC\" lines (\"\" = the embedded default rooms)"},
+    {"chat_room_max_members", K_LONG, F(chat_room_max_members), "1000", 1, 1000000, "chat rooms: members in one room at most (more are refused: room full)"},
+    {"chat_max_rooms", K_LONG, F(chat_max_rooms), "1", 1, 64, "chat rooms: rooms one user is in at once (joining one more leaves the first)"},
+    {"chat_max_message", K_LONG, F(chat_max_message), "1024", 1, 65000, "chat rooms: longest room message text in bytes (longer ones are dropped)"},
+    {"chat_msg_rate", K_LONG, F(chat_msg_rate), "2", 1, 1000000, "chat rooms: room messages and invites per second per member"},
+    {"chat_msg_burst", K_LONG, F(chat_msg_burst), "10", 1, 1000000, "chat rooms: burst of room messages and invites per member"},
+    {"chat_idle_timeout", K_LONG, F(chat_idle_timeout), "7200", 1, 604800, "chat rooms: seconds without a room message or chat ping (0xA1) before a member is removed"},
 };
 #undef F
 #define NKNOBS (sizeof knobs / sizeof knobs[0])

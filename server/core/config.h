@@ -107,6 +107,13 @@ struct config {
     char *metrics_listen;       /* HOST:PORT of the /metrics, /healthz, /readyz listener ("" = off) */
     long metrics_max_labels;    /* distinct client-chosen label values per /metrics family (then "other") */
     long health_timeout_ms;     /* /healthz: a store probe slower than this is a failure */
+    char *chat_rooms_file;      /* chat rooms: categories and rooms (docs/CHAT_ROOMS.md; "" = the embedded set) */
+    long chat_room_max_members; /* chat rooms: members one room holds at most (then 114=-15) */
+    long chat_max_rooms;        /* chat rooms: rooms one user is in at once (one more leaves the first) */
+    long chat_max_message;      /* chat rooms: longest room message text (key 117, bytes) */
+    long chat_msg_rate;         /* chat rooms: room messages and invites per second per member */
+    long chat_msg_burst;        /* ... and its burst */
+    long chat_idle_timeout;     /* chat rooms: seconds without a room message or 0xA1 before a member is removed */
 };
 
 /* The knobs one by index, for a reload that compares an old and a new config. */

@@ -26,6 +26,7 @@ struct http_server;
 struct relay;
 struct store_async;
 struct cluster;
+struct chat;
 
 /* A small sorted set of ids (binary search), allocated only when non-empty. */
 struct nameset {
@@ -146,6 +147,7 @@ struct server {
     const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
     struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
     struct conf_table *conf;       /* conferences (pager/conf.c), created on first use, or NULL */
+    struct chat *chat;             /* chat rooms (pager/chat.h), or NULL: room services dropped */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */
     struct hmap prelogin;          /* address -> struct conn_prelist: its pre-login connections */
     struct ymsg_limits lim;        /* decoder caps from the config */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "buddy.h"
+#include "chat.h"
 #include "conf.h"
 #include "delivery.h"
 #include "filexfer.h"
@@ -79,6 +80,16 @@ static const struct dispatch_entry table[] = {
     {YMSG_SVC_GROUPRENAME, ON, buddy_handle_rename_group, "grouprename"},
     {YMSG_SVC_IGNORECONTACT, ON, buddy_handle_ignore, "ignorecontact"},
     {YMSG_SVC_AUTH_REQ_15, ON, buddy_handle_auth, "auth_req_15"},
+    /* Chat rooms (chat.h, docs/CHAT_ROOMS.md). */
+    {YMSG_SVC_CHATONLINE, ON, chat_handle_online, "chatonline"},
+    {YMSG_SVC_CHATGOTO, ON, chat_handle_goto, "chatgoto"},
+    {YMSG_SVC_CHATJOIN, ON, chat_handle_join, "chatjoin"},
+    {YMSG_SVC_CHATLEAVE, ON, chat_handle_exit, "chatleave"},
+    {YMSG_SVC_CHATEXIT, ON, chat_handle_exit, "chatexit"},
+    {YMSG_SVC_CHATADDINVITE, ON, chat_handle_invite, "chataddinvite"},
+    {YMSG_SVC_CHATLOGOUT, ON, chat_handle_logout, "chatlogout"},
+    {YMSG_SVC_CHATPING, ON, chat_handle_ping, "chatping"},
+    {YMSG_SVC_COMMENT, ON, chat_handle_comment, "comment"},
 };
 #undef PRE
 #undef ON

@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "buddy.h"
+#include "chat.h"
 #include "conf.h"
 #include "delivery.h"
 #include "sessions.h"
@@ -232,6 +233,7 @@ void login_end(struct conn *c)
     /* Every ending connection passes here (a kicked duplicate too, already CLOSING): it leaves the
      * watch index before it is freed. */
     presence_unwatch_all(c);
+    chat_session_end(c); /* a kicked duplicate too: it leaves its rooms (chat.h) */
     if (c->state != CONN_ONLINE) return;
     struct server *srv = c->srv;
     conf_user_gone(srv, c->user); /* while still registered: members that can see it hear it leave */
