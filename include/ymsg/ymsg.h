@@ -841,7 +841,8 @@ void ymsg_http_result_free(struct ymsg_http_result *res);
  * transfer, streamed (the file is never held in memory).  upload: POST the file at path to url (the
  * relay request of libpurple's yahoo_xfer_connected_15, with Content-Length).  download: GET url into
  * path, which must not exist yet (created 0600, removed again on failure); more than max_bytes (0 = no
- * cap) fails.  cfg->timeout_ms bounds connecting and any 30 s without progress (0: 15000 ms).
+ * cap) fails.  cfg->timeout_ms bounds connecting (0: 15000 ms); an upload stalled for 60 s or a
+ * download for 900 s (the relay holds it until the upload is complete) fails.
  * progress(ud, done, total) is called as bytes move; returning non-zero aborts.  Returns 0 when the
  * server answered 2xx with everything moved, else a YMSG_E* code with the reason in err.  Safe to
  * run in a thread of its own (one call per thread). */

@@ -379,8 +379,13 @@ static void on_conf_invite(struct ymsg_session *s, const struct ymsg_packet *pkt
             sess_kv_id(&kv, bad);
         if (ymsg_get(pkt, YMSG_KEY_ERR_MSG, &kv) == 0 || ymsg_get(pkt, YMSG_KEY_MSG, &kv) == 0)
             sess_text_clean_into(&kv, utf8, text, sizeof text);
-        if (bad[0] || text[0])
-            conf_event(s, pkt, YMSG_EV_CONF_FAILED, bad, room, text[0] ? text : "not available", NULL);
+        if (!bad[0] && !text[0])
+            return;
+        /* ymsgd: 0x18 with only 16 = our new conference's name is taken; it does not exist for us */
+        struct ymsg_conf *own = bad[0] ? NULL : conf_find(s, room);
+        conf_event(s, pkt, YMSG_EV_CONF_FAILED, bad, room, text[0] ? text : "not available", NULL);
+        if (own && own->joined && !own->inviter[0] && own->nmembers <= 1)
+            conf_remove(s, own);
         return;
     }
     if (pkt->hdr.status == 11) /* libpurple: "being notified about invitation being sent to someone else" */
@@ -484,6 +489,7 @@ static int chat_send_join(struct ymsg_session *s)
 static void room_reset(struct ymsg_session *s)
 {
     s->in_room = 0;
+    s->room_more = 0;
     s->room[0] = 0;
     s->room_members.len = 0;
 }
@@ -683,17 +689,26 @@ static void on_chat_join(struct ymsg_session *s, const struct ymsg_packet *pkt, 
         if (kv.key == K_CHAT_WHO && sess_kv_id(&kv, who) && strcasecmp(who, s->user) == 0)
             has_self = 1;
     if (!s->in_room) {
-        /* our own join (libyahoo2: key 130; libpurple: the list holds us): the whole member list */
-        if (!has_self && ymsg_count(pkt, K_CHAT_FIRST) == 0) {
+        /* our own join (libyahoo2: key 130; libpurple: the list holds us): the whole member list, over
+         * several packets when long (status 5 on all but the last, as OpenYMSG's compoundChatLoginPacket
+         * reads it; docs/CHAT_ROOMS.md) */
+        if (!has_self && ymsg_count(pkt, K_CHAT_FIRST) == 0 && !s->room_more) {
             sess_log(s, YMSG_LOG_DEBUG, "chat join before ours confirmed ignored");
             return;
         }
-        s->in_room = 1;
-        s->room_members.len = 0;
+        if (!s->room_more)
+            s->room_members.len = 0;
         pos = 0;
         while (ymsg_next(pkt, &pos, &kv))
             if (kv.key == K_CHAT_WHO && sess_kv_id(&kv, who))
                 room_add(s, who);
+        if (pkt->hdr.status == YMSG_PKT_CONTINUED) {
+            s->room_more = 1;
+            return;
+        }
+        s->room_more = 0;
+        s->in_room = 1;
+        snprintf(s->room, sizeof s->room, "%s", room); /* the server's spelling ("lobby" -> "Lobby") */
         room_add(s, s->user);
         struct dynbuf list;
         dynbuf_init(&list, s->room_members.len * YMSG_ID_MAX);

@@ -146,6 +146,7 @@ struct ymsg_session {
     char room[YMSG_ROOM_MAX];         /* the room we are in or joining ("" none) */
     char room_id[32];                 /* its key 129 */
     int in_room;                      /* the join was confirmed */
+    int room_more;                    /* our join's member list continues (status 5) */
     struct dynarr room_members;       /* sess_id each (max_room_members) */
     struct ymsg_xfer *xfers;          /* max_xfers slots */
     size_t nxfers;                    /* used */

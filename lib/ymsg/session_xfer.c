@@ -370,7 +370,10 @@ void sess_on_xfer(struct ymsg_session *s, const struct ymsg_packet *pkt)
             return;
         }
         if (e66 == -1 || action == 2) {
-            cancelled(s, pkt, x, "cancelled by the peer");
+            char why[256] = "cancelled by the peer"; /* ymsgd says why it refused an offer in key 16 */
+            if (ymsg_get(pkt, YMSG_KEY_ERR_MSG, &kv) == 0)
+                sess_text_clean_into(&kv, 1, why, sizeof why);
+            cancelled(s, pkt, x, why);
         } else if (action == 4 && x->outgoing) {
             xfer_event(s, pkt->hdr.service, YMSG_EV_FILE_DECLINED, x, "declined", 0);
             xfer_remove(s, x);

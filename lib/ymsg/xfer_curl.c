@@ -120,8 +120,10 @@ int ymsg_http_transfer(const struct ymsg_http_config *cfg, int upload, const cha
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L); /* stalled for 30 s: give up */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+    /* stalled: give up.  A relay download may wait for the whole upload (ymsgd holds the GET until the
+     * file is complete: docs/FILE_TRANSFER.md), so the receiver waits up to the relay's TTL. */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, upload ? 60L : 900L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (cfg && cfg->ca_file)

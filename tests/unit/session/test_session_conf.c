@@ -147,6 +147,13 @@ static void test_conf_invited(void **st)
     ev = next_of(s, YMSG_EV_CONF_FAILED);
     assert_string_equal(ev->who, "dave");
     assert_string_equal(ev->text, "dave is offline");
+    /* our new conference's name is taken (ymsgd: 0x18 with 16 only): it is gone for us */
+    const char *who[] = {"bob"};
+    assert_int_equal(ymsg_session_conf_create(s, "taken", who, 1, "", NULL, 0), 0);
+    feed(s, YMSG_SVC_CONFINVITE, 1, "1", "alice", "57", "taken", "16", "conference name in use", NULL);
+    ev = next_of(s, YMSG_EV_CONF_FAILED);
+    assert_string_equal(ev->text, "conference name in use");
+    assert_null(ymsg_session_find_conf(s, "taken"));
     ymsg_session_free(s);
 }
 
@@ -204,28 +211,28 @@ static void test_room(void **st)
     /* then libpurple yahoo_chat_join */
     expect_pkt(s, YMSG_SVC_CHATJOIN, 0, "1", "alice", "104", "Linux, FreeBSD, Solaris:1", "62", "2", "129",
                "1600326591", NULL);
-    feed(s, YMSG_SVC_CHATJOIN, 1, "104", "Linux, FreeBSD, Solaris:1", "105", "Welcome", "108", "3", "129",
+    feed(s, YMSG_SVC_CHATJOIN, 1, "104", "LINUX, FreeBSD, Solaris:1", "105", "Welcome", "108", "3", "129",
          "1600326591", "130", "xyz", "109", "bob", "110", "0", "113", "0", "109", "carol", "109", "alice", NULL);
     const struct ymsg_event *ev = next_of(s, YMSG_EV_ROOM_JOINED);
-    assert_string_equal(ev->room, "Linux, FreeBSD, Solaris:1");
+    assert_string_equal(ev->room, "LINUX, FreeBSD, Solaris:1"); /* the server's spelling */
     assert_string_equal(ev->text, "Welcome");
     assert_string_equal(ev->list, "bob\ncarol\nalice");
-    assert_string_equal(ymsg_session_room(s), "Linux, FreeBSD, Solaris:1");
+    assert_string_equal(ymsg_session_room(s), "LINUX, FreeBSD, Solaris:1");
     assert_int_equal(ymsg_session_room_member_count(s), 3);
     /* someone enters, talks, emotes, leaves */
-    feed(s, YMSG_SVC_CHATJOIN, 1, "104", "Linux, FreeBSD, Solaris:1", "109", "dave", NULL);
+    feed(s, YMSG_SVC_CHATJOIN, 1, "104", "LINUX, FreeBSD, Solaris:1", "109", "dave", NULL);
     ev = next_of(s, YMSG_EV_ROOM_ENTER);
     assert_string_equal(ev->who, "dave");
     assert_int_equal(ymsg_session_room_member_count(s), 4);
-    feed(s, YMSG_SVC_COMMENT, 1, "104", "Linux, FreeBSD, Solaris:1", "109", "dave", "117", "hello", "124", "1", NULL);
+    feed(s, YMSG_SVC_COMMENT, 1, "104", "LINUX, FreeBSD, Solaris:1", "109", "dave", "117", "hello", "124", "1", NULL);
     ev = next_of(s, YMSG_EV_ROOM_MESSAGE);
     assert_string_equal(ev->who, "dave");
     assert_string_equal(ev->text, "hello");
     assert_int_equal(ev->on, 0);
-    feed(s, YMSG_SVC_COMMENT, 1, "104", "Linux, FreeBSD, Solaris:1", "109", "dave", "117", "waves", "124", "2", NULL);
+    feed(s, YMSG_SVC_COMMENT, 1, "104", "LINUX, FreeBSD, Solaris:1", "109", "dave", "117", "waves", "124", "2", NULL);
     ev = next_of(s, YMSG_EV_ROOM_MESSAGE);
     assert_int_equal(ev->on, 1);
-    feed(s, YMSG_SVC_CHATEXIT, 1, "104", "Linux, FreeBSD, Solaris:1", "109", "dave", NULL);
+    feed(s, YMSG_SVC_CHATEXIT, 1, "104", "LINUX, FreeBSD, Solaris:1", "109", "dave", NULL);
     ev = next_of(s, YMSG_EV_ROOM_EXIT);
     assert_string_equal(ev->who, "dave");
     assert_int_equal(ymsg_session_room_member_count(s), 3);
@@ -234,13 +241,13 @@ static void test_room(void **st)
     assert_null(ymsg_session_next_event(s));
     /* we talk (libpurple yahoo_chat_send) and invite (yahoo_chat_invite) */
     assert_int_equal(ymsg_session_room_send(s, "hi", 0), 0);
-    expect_pkt(s, YMSG_SVC_COMMENT, 0, "1", "alice", "104", "Linux, FreeBSD, Solaris:1", "117", "hi", "124", "1", "97",
+    expect_pkt(s, YMSG_SVC_COMMENT, 0, "1", "alice", "104", "LINUX, FreeBSD, Solaris:1", "117", "hi", "124", "1", "97",
                "1", NULL);
     assert_int_equal(ymsg_session_room_send(s, "grins", 1), 0);
-    expect_pkt(s, YMSG_SVC_COMMENT, 0, "1", "alice", "104", "Linux, FreeBSD, Solaris:1", "117", "grins", "124", "2",
+    expect_pkt(s, YMSG_SVC_COMMENT, 0, "1", "alice", "104", "LINUX, FreeBSD, Solaris:1", "117", "grins", "124", "2",
                "97", "1", NULL);
     assert_int_equal(ymsg_session_room_invite(s, "eve", "come"), 0);
-    expect_pkt(s, YMSG_SVC_CHATADDINVITE, 0, "1", "alice", "118", "eve", "104", "Linux, FreeBSD, Solaris:1", "117",
+    expect_pkt(s, YMSG_SVC_CHATADDINVITE, 0, "1", "alice", "118", "eve", "104", "LINUX, FreeBSD, Solaris:1", "117",
                "come", "129", "0", NULL);
     /* the hourly ping is a chat ping now (libpurple yahoo_keepalive) */
     ymsg_session_tick(s, 4000000);
@@ -264,7 +271,7 @@ static void test_room(void **st)
     assert_string_equal(ev->text, "join us");
     /* switching rooms: exit the old one, join the new one (already chat-online) */
     assert_int_equal(ymsg_session_room_join(s, "Cooking:2", NULL), 0);
-    expect_pkt(s, YMSG_SVC_CHATEXIT, 0, "104", "Linux, FreeBSD, Solaris:1", "109", "alice", "108", "1", "112", "0",
+    expect_pkt(s, YMSG_SVC_CHATEXIT, 0, "104", "LINUX, FreeBSD, Solaris:1", "109", "alice", "108", "1", "112", "0",
                NULL);
     expect_pkt(s, YMSG_SVC_CHATJOIN, 0, "1", "alice", "104", "Cooking:2", "62", "2", "129", "0", NULL);
     /* the join fails (libpurple: status -1, first value -15 = full) */
@@ -318,6 +325,17 @@ static void test_room_logout_and_caps(void **st)
     assert_string_equal(ymsg_session_room(s), "");
     assert_int_equal(ymsg_session_room_member_count(s), 0);
     assert_int_equal(ymsg_session_room_join(s, "bad\nname", NULL), YMSG_EINVAL);
+    /* a long member list comes in several packets (status 5, then 1: docs/CHAT_ROOMS.md): one join */
+    assert_int_equal(ymsg_session_room_join(s, "Big", NULL), 0);
+    feed(s, YMSG_SVC_CHATONLINE, 1, NULL);
+    drain(s);
+    feed(s, YMSG_SVC_CHATJOIN, 5, "1", "alice", "104", "Big", "105", "t", "108", "3", "130", "x", "109", "m1", "110",
+         "0", "113", "0", "109", "m2", NULL);
+    assert_null(ymsg_session_next_event(s));
+    feed(s, YMSG_SVC_CHATJOIN, 1, "1", "alice", "104", "Big", "108", "1", "130", "x", "109", "alice", NULL);
+    ev = next_of(s, YMSG_EV_ROOM_JOINED);
+    assert_string_equal(ev->list, "m1\nm2\nalice");
+    assert_null(ymsg_session_next_event(s)); /* no "entered" for members of the list */
     ymsg_session_free(s);
 }
 
@@ -367,6 +385,12 @@ static void test_file_send(void **st)
     ev = next_of(s, YMSG_EV_FILE_DECLINED);
     assert_string_equal(ev->xfer, id2);
     assert_int_equal(ymsg_session_xfer_count(s), 0);
+    /* the server refuses an offer: 222=2 with the reason in 16 */
+    assert_int_equal(ymsg_session_file_send(s, "bob", "huge.iso", 1ull << 40, id2), 0);
+    feed(s, YMSG_SVC_FILETRANS_15, 1, "4", "bob", "5", "alice", "265", id2, "222", "2", "16", "too large", NULL);
+    ev = next_of(s, YMSG_EV_FILE_CANCELLED);
+    assert_string_equal(ev->text, "too large");
+    drain(s);
     /* a third one is withdrawn before an answer: 222=2 (libpurple yahoo_xfer_cancel_send) */
     assert_int_equal(ymsg_session_file_send(s, "bob", "c.txt", 5, id), 0);
     drain(s);
