@@ -34,6 +34,7 @@ static const struct cmd cmds[] = {
     {"/join", "/join NAME", "Joins conference NAME you were invited to, else enters chat room NAME (#NAME: "
      "always a room)."},
     {"/leave", "/leave [NAME]", "Leaves this (or NAME's) conference or room; for an invitation: declines it."},
+    {"/me", "/me TEXT", "In a chat room: an emote (\"* you TEXT\"); elsewhere sends \"/me TEXT\"."},
     {"/rooms", "/rooms", "Lists your chat room, conferences, invitations and file transfers."},
     {"/send", "/send FILE [USER]", "Offers FILE to USER (default: this tab's buddy); a bar shows the progress."},
     {"/accept-file", "/accept-file [ID]", "Accepts a file offer (default: the oldest; also F7) into download_dir."},

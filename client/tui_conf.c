@@ -216,6 +216,14 @@ int tui_group_command(struct tui *t, const char *cmd, char *a1, char *rest)
         list_rooms(t);
         return 1;
     }
+    if (!strcmp(cmd, "/me")) { /* an emote in a room (124=2); elsewhere the text as typed, as Pidgin sends it */
+        if (!a1 || t->cur == 0)
+            return -1;
+        char text[INPUT_MAX * 4 + 8];
+        snprintf(text, sizeof text, "/me %s%s%s", a1, rest ? " " : "", rest ? rest : "");
+        tui_send_text(t, cur, text);
+        return 1;
+    }
     if (!strcmp(cmd, "/invite")) {
         if (!a1)
             return -1;
