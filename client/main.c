@@ -33,7 +33,7 @@ static const char usage_text[] =
     "                                answer file offers; --stdin reads commands (see ymsg(1)):\n"
     "                                say, send, conf-invite, conf-join, conf-decline, conf-leave, join,\n"
     "                                leave, room-invite, send-file, accept-file, decline-file, cancel-file, quit\n"
-    "  probe USER [--target-credentials FILE] [--baseline-credentials FILE] [--samples N] [--json]\n"
+    "  probe USER [--target-credentials FILE] [--baseline-credentials FILE] [--samples N] [--room R] [--json]\n"
     "                                audit the server: does USER's invisibility leak?\n"
     "\n"
     "options:\n"

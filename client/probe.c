@@ -689,7 +689,7 @@ static int probe_setup(struct probe *p, int argc, char **argv, const struct opts
 {
     if (argc != 1 || !argv[0][0] || strlen(argv[0]) >= YMSG_ID_MAX) {
         fprintf(stderr, "usage: ymsg probe USER [--target-credentials FILE] [--baseline-credentials FILE] "
-                        "[--samples N] [--json] [--settle MS]\n");
+                        "[--samples N] [--room NAME] [--json] [--settle MS]\n");
         return EXIT_USAGE;
     }
     for (int i = 0; i < 4; i++)

@@ -75,6 +75,17 @@ static const struct cmd *find_cmd(const char *name)
     return NULL;
 }
 
+/* Conference, room and file commands: one line of the /help overview (tui_conf.c). */
+static int is_group_cmd(const char *name)
+{
+    static const char *const g[] = {"/invite", "/join", "/leave", "/me", "/rooms", "/send", "/accept-file",
+                                    "/decline-file", "/cancel-file"};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (!strcmp(name, g[i]))
+            return 1;
+    return 0;
+}
+
 static void usage(struct tui *t, const char *name)
 {
     const struct cmd *c = find_cmd(name);
@@ -94,8 +105,19 @@ static void help(struct tui *t, const char *what)
         return;
     }
     tui_conv_add(t, c, 0, C_SYSTEM, 0, "commands (/help COMMAND for details, F1 for keys):");
+    /* the conference / room / file commands by name on one line, so the list still fits a screen */
+    char groups[512] = "";
+    size_t off = 0;
     for (size_t i = 0; i < NCMDS; i++)
+        if (is_group_cmd(cmds[i].name) && off < sizeof groups)
+            off += (size_t)snprintf(groups + off, sizeof groups - off, " %s", cmds[i].name);
+    for (size_t i = 0; i < NCMDS; i++) {
+        if (is_group_cmd(cmds[i].name))
+            continue;
         tui_conv_add(t, c, 0, C_SYSTEM, 2, "  %-24s %s", cmds[i].usage, cmds[i].help);
+        if (!strcmp(cmds[i].name, "/rename"))
+            tui_conv_add(t, c, 0, C_SYSTEM, 2, "  conferences, rooms, files:%s", groups);
+    }
 }
 
 void tui_help_screen(struct tui *t)
