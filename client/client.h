@@ -43,6 +43,10 @@ struct opts {
     long auto_away_min;           /* TUI: away after N idle minutes (0 = off) */
     const char *baseline_credentials; /* probe: an offline account's credentials (timing baseline) */
     long samples;                 /* probe: timing samples per side */
+    const char *download_dir;     /* where received files go (default ".") */
+    const char *room;             /* --room: conference or chat room */
+    int stdin_cmds;               /* --stdin: bot reads commands from standard input */
+    int auto_files;               /* listen: 1 accept every file offer, -1 decline, 0 leave it */
 };
 
 /* The driver: one pager connection and its session. */
@@ -58,6 +62,7 @@ struct drv {
     int net_error;                /* the connection failed (as opposed to a login verdict) */
     int quiet;                    /* errors go to err only (the TUI owns the terminal) */
     char err[512];                /* the last error, for the TUI's status line */
+    void *xfers;                  /* file transfers with a local file (xfer.c), NULL until one */
 };
 
 uint64_t now_ms(void);
@@ -77,6 +82,19 @@ const struct ymsg_event *drv_next_event(struct drv *d);
 int drv_login(struct drv *d, int timeout_ms, void (*cb)(void *, const struct ymsg_event *), void *ud);
 /* Writes pending output (bounded wait) and closes. */
 void drv_close(struct drv *d);
+
+/* xfer.c: transfers with a local file.  cx_register names the file of a transfer (the one sent, or the
+ * one to create for a download of at most max bytes) before the session asks to move it; the driver
+ * then runs it (cx_on_event from drv_next_event, cx_poll from drv_step). */
+#define CX_MAX 16
+int cx_register(struct drv *d, const char *id, const char *path, int upload, uint64_t max);
+void cx_on_event(struct drv *d, const struct ymsg_event *ev);
+void cx_poll(struct drv *d);
+int cx_active(struct drv *d);
+const char *cx_error(struct drv *d, const char *id);
+void cx_free(struct drv *d);
+/* dir/name, or dir/N-name when that exists; creates dir.  0 or -1. */
+int cx_download_path(const char *dir, const char *name, char *out, size_t cap);
 
 /* Records an error: into d->err, and on stderr unless d->quiet. */
 void drv_error(struct drv *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

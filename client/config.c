@@ -15,6 +15,7 @@ struct cfg_store {
     char credentials[1024];       /* credentials */
     char account[YMSG_ID_MAX];    /* account */
     char history_dir[1024];       /* history_dir */
+    char download_dir[1024];      /* download_dir */
 };
 static struct cfg_store store;
 
@@ -80,6 +81,8 @@ int config_set(struct opts *o, const char *key, const char *v)
         return set_str(store.account, sizeof store.account, v, &o->account);
     if (!strcmp(key, "history_dir"))
         return set_str(store.history_dir, sizeof store.history_dir, v, &o->history_dir);
+    if (!strcmp(key, "download_dir"))
+        return set_str(store.download_dir, sizeof store.download_dir, v, &o->download_dir);
     if (!strcmp(key, "history"))
         return parse_bool(v, &o->history) ? -1 : 0;
     if (!strcmp(key, "history_lines")) {

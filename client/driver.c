@@ -169,6 +169,7 @@ int drv_open(struct drv *d, const struct opts *o, const char *user, const char *
     ymsg_packet_fn hook = d->on_packet;
     void *hook_ud = d->packet_ud;
     int quiet = d->quiet;
+    cx_free(d);
     memset(d, 0, sizeof *d);
     d->on_packet = hook;
     d->packet_ud = hook_ud;
@@ -247,6 +248,8 @@ int drv_step(struct drv *d, int extra_fd, int timeout_ms, int *extra_ready)
     uint64_t due = ymsg_session_timeout(d->s, now);
     if (due < (uint64_t)timeout_ms)
         timeout_ms = (int)due;
+    if (cx_active(d) && timeout_ms > 200)
+        timeout_ms = 200; /* file transfers report from their threads: look at them often */
     const uint8_t *out;
     struct pollfd p[2] = {{.fd = d->fd, .events = POLLIN | (ymsg_session_output(d->s, &out) ? POLLOUT : 0)},
                           {.fd = extra_fd, .events = POLLIN}};
@@ -274,6 +277,7 @@ int drv_step(struct drv *d, int extra_fd, int timeout_ms, int *extra_ready)
     if (extra_ready && n > 0 && extra_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)))
         *extra_ready = 1;
     ymsg_session_tick(d->s, now_ms());
+    cx_poll(d);
     if (flush_out(d) < 0) {
         lost(d, "connection lost while writing");
         return EXIT_NETWORK;
@@ -285,6 +289,8 @@ const struct ymsg_event *drv_next_event(struct drv *d)
 {
     const struct ymsg_event *ev;
     while ((ev = ymsg_session_next_event(d->s))) {
+        if (ev->type >= YMSG_EV_FILE_OFFER && ev->type <= YMSG_EV_FILE_DONE)
+            cx_on_event(d, ev);
         if (ev->type != YMSG_EV_HTTP_GET)
             return ev;
         struct ymsg_http_result res;
@@ -368,6 +374,7 @@ void drv_close(struct drv *d)
         close(d->fd);
         d->fd = -1;
     }
+    cx_free(d);
     ymsg_session_free(d->s);
     d->s = NULL;
 }

@@ -36,6 +36,29 @@ static void field(FILE *f, const char *name, const char *val)
     json_str(f, val);
 }
 
+/* A newline-separated list as a JSON array of strings. */
+static void json_list(FILE *f, const char *name, const char *list)
+{
+    fprintf(f, ",\"%s\":[", name);
+    const char *p = list ? list : "";
+    int first = 1;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char item[YMSG_ID_MAX];
+        if (n > 0 && n < sizeof item) {
+            memcpy(item, p, n);
+            item[n] = 0;
+            if (!first)
+                fputc(',', f);
+            json_str(f, item);
+            first = 0;
+        }
+        p += n + (nl ? 1 : 0);
+    }
+    fputc(']', f);
+}
+
 void json_event(FILE *f, const struct ymsg_event *ev)
 {
     fprintf(f, "{\"event\":\"%s\"", ymsg_event_type_name(ev->type));
@@ -104,6 +127,40 @@ void json_event(FILE *f, const struct ymsg_event *ev)
     case YMSG_EV_DISCONNECTED:
         fprintf(f, ",\"code\":%d", ev->code);
         field(f, "reason", ev->text);
+        break;
+    case YMSG_EV_CONF_INVITE: case YMSG_EV_CONF_JOIN: case YMSG_EV_CONF_LEAVE: case YMSG_EV_CONF_DECLINE:
+    case YMSG_EV_CONF_MESSAGE: case YMSG_EV_CONF_FAILED: case YMSG_EV_ROOM_JOINED: case YMSG_EV_ROOM_FAILED:
+    case YMSG_EV_ROOM_ENTER: case YMSG_EV_ROOM_EXIT: case YMSG_EV_ROOM_MESSAGE: case YMSG_EV_ROOM_INVITE:
+    case YMSG_EV_ROOM_LOGOUT:
+        field(f, "room", ev->room);
+        if (ev->type != YMSG_EV_ROOM_LOGOUT && ev->type != YMSG_EV_ROOM_FAILED)
+            field(f, "who", ev->who);
+        if (ev->type == YMSG_EV_CONF_INVITE || ev->type == YMSG_EV_ROOM_JOINED)
+            json_list(f, "members", ev->list);
+        if (ev->type == YMSG_EV_ROOM_JOINED)
+            field(f, "topic", ev->text);
+        else if (ev->type != YMSG_EV_CONF_JOIN && ev->type != YMSG_EV_CONF_LEAVE && ev->type != YMSG_EV_ROOM_ENTER &&
+                 ev->type != YMSG_EV_ROOM_EXIT)
+            field(f, "text", ev->text);
+        if (ev->type == YMSG_EV_ROOM_MESSAGE)
+            fprintf(f, ",\"emote\":%s", ev->on ? "true" : "false");
+        if (ev->type == YMSG_EV_ROOM_FAILED)
+            fprintf(f, ",\"code\":%d", ev->code);
+        break;
+    case YMSG_EV_FILE_OFFER: case YMSG_EV_FILE_UPLOAD: case YMSG_EV_FILE_DOWNLOAD: case YMSG_EV_FILE_DECLINED:
+    case YMSG_EV_FILE_CANCELLED: case YMSG_EV_FILE_DONE:
+        field(f, "id", ev->xfer);
+        field(f, "peer", ev->who);
+        fprintf(f, ",\"size\":%llu", (unsigned long long)ev->size);
+        if (ev->type == YMSG_EV_FILE_OFFER)
+            field(f, "name", ev->text);
+        else if (ev->type == YMSG_EV_FILE_UPLOAD || ev->type == YMSG_EV_FILE_DOWNLOAD)
+            field(f, "url", ev->text);
+        else
+            field(f, "reason", ev->text);
+        if (ev->type == YMSG_EV_FILE_DONE)
+            fprintf(f, ",\"ok\":%s,\"code\":%d,\"sent\":%s", ev->code == 0 ? "true" : "false", ev->code,
+                    ev->on ? "true" : "false");
         break;
     default:
         break;

@@ -24,7 +24,16 @@ static const char usage_text[] =
     "  rename-group OLD NEW          rename a group\n"
     "  accept USER | decline USER [--message M]   answer an authorisation request\n"
     "  ignore USER | unignore USER   edit the ignore list\n"
-    "  probe USER [--target-credentials FILE] [--baseline-credentials FILE] [--samples N] [--json]\n"
+    "  conf-invite --to USER[,USER...] [--room NAME] [--message M]\n"
+    "                                start a conference (or invite into --room) and stay (like listen)\n"
+    "  join ROOM                     enter a chat room and stay (like listen)\n"
+    "  say --room NAME TEXT          say TEXT in chat room NAME (joins it first), then stay\n"
+    "  send-file --to USER FILE      offer FILE; exit 0 once received, 1 if declined or failed\n"
+    "  listen ... [--accept-files|--decline-files] [--download-dir DIR] [--stdin]\n"
+    "                                answer file offers; --stdin reads commands (see ymsg(1)):\n"
+    "                                say, send, conf-invite, conf-join, conf-decline, conf-leave, join,\n"
+    "                                leave, room-invite, send-file, accept-file, decline-file, cancel-file, quit\n"
+    "  probe USER [--target-credentials FILE] [--baseline-credentials FILE] [--samples N] [--room R] [--json]\n"
     "                                audit the server: does USER's invisibility leak?\n"
     "\n"
     "options:\n"
@@ -44,7 +53,7 @@ static const char usage_text[] =
     "\n"
     "Settings: the config file, then YMSG_SERVER / YMSG_LOGIN_URL, then flags. Keys: server, login_url,\n"
     "ca_file, credentials, account, invisible, history (on|off), history_dir, history_lines, hide_offline,\n"
-    "bell, urgency, mouse, auto_away (idle minutes, 0 = off). See ymsg(1).\n"
+    "download_dir, bell, urgency, mouse, auto_away (idle minutes, 0 = off). See ymsg(1).\n"
     "Credentials come from --credentials FILE, else YMSG_USER / YMSG_PASSWORD, else a prompt.\n"
     "They are never taken from the command line.\n"
     "\n"
@@ -136,7 +145,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--login-url") || !strcmp(a, "--ca-file") || !strcmp(a, "--credentials") ||
                    !strcmp(a, "--target-credentials") || !strcmp(a, "--to") || !strcmp(a, "--group") ||
                    !strcmp(a, "--message") || !strcmp(a, "--count") || !strcmp(a, "--timeout") ||
-                   !strcmp(a, "--settle") || !strcmp(a, "--baseline-credentials") || !strcmp(a, "--samples")) {
+                   !strcmp(a, "--settle") || !strcmp(a, "--baseline-credentials") || !strcmp(a, "--samples") ||
+                   !strcmp(a, "--room") || !strcmp(a, "--download-dir")) {
             if (!need_value(argc, argv, i)) { free(args); return EXIT_USAGE; }
             const char *v = argv[++i];
             char *end = NULL;
@@ -146,6 +156,8 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--target-credentials")) o.target_credentials = v;
             else if (!strcmp(a, "--baseline-credentials")) o.baseline_credentials = v;
             else if (!strcmp(a, "--to")) o.to = v;
+            else if (!strcmp(a, "--room")) o.room = v;
+            else if (!strcmp(a, "--download-dir")) o.download_dir = v;
             else if (!strcmp(a, "--group")) o.group = v;
             else if (!strcmp(a, "--message")) o.message = v;
             else if (!strcmp(a, "--count")) o.count = strtol(v, &end, 10);
@@ -162,6 +174,10 @@ int main(int argc, char **argv)
             o.json = 1;
         } else if (!strcmp(a, "--invisible")) {
             o.invisible = 1;
+        } else if (!strcmp(a, "--stdin")) {
+            o.stdin_cmds = 1;
+        } else if (!strcmp(a, "--accept-files") || !strcmp(a, "--decline-files")) {
+            o.auto_files = !strcmp(a, "--accept-files") ? 1 : -1;
         } else if (!strcmp(a, "--away")) {
             o.away = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

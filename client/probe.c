@@ -73,16 +73,20 @@ struct probe {
 };
 
 enum { T_PRESENCE, T_FINGERPRINT, T_P2P, T_IMV, T_PICTURE, T_ACK, T_DELIVERY, T_TYPING, T_ADDACK, T_USERSTAT,
-       T_IGNORE, T_TIMING, T_COUNT };
+       T_IGNORE, T_CONF, T_ROOM, T_FILE, T_TIMING, T_COUNT };
 static const char *const tnames[T_COUNT] = {
     "presence", "logoff-fingerprint", "p2p-0x4F", "imvironment-doodle", "picture-0xBE", "message-ack-0xFB",
-    "delivery-result", "typing", "add-buddy-ack", "userstat-0x0A", "ignore-ack", "im-timing"};
+    "delivery-result", "typing", "add-buddy-ack", "userstat-0x0A", "ignore-ack", "conference-invite",
+    "chat-room-goto", "file-offer", "im-timing"};
 static const char *const tdesc[T_COUNT] = {
     "presence list / STATUS_15 content while invisible", "going invisible vs signing off, byte for byte",
     "P2P capability probe (0x4F)", "IMVironment / doodle message (key 63)", "picture request (0xBE)",
     "message acknowledgement (0xFB) side channel", "what the sender sees: invisible vs offline recipient",
     "typing notifications to and from the target", "add-buddy acknowledgement codes",
     "USERSTAT (0x0A) refresh", "ignore / unignore acknowledgements",
+    "conference invitation (0x18): the inviter's answer, invisible vs offline invitee",
+    "chat room: the target in a room (0x98), the auditor follows it there (0x97 goto)",
+    "file offer (0xDC): the sender's answer, invisible vs offline receiver",
     "sender-observable IM latency: target vs a known-offline account (Mann-Whitney U)"};
 
 enum verdict { V_NA = 0, V_OK, V_LEAK };
@@ -217,6 +221,9 @@ static int observe(struct probe *p, long ms)
 static int relevant(const struct rec *r)
 {
     return r->mentions || r->service == YMSG_SVC_MESSAGE || r->service == YMSG_SVC_MESSAGE_ACK ||
+           (r->service >= YMSG_SVC_CONFINVITE && r->service <= YMSG_SVC_CONFMSG) ||
+           (r->service >= YMSG_SVC_CHATONLINE && r->service <= YMSG_SVC_COMMENT) ||
+           (r->service >= YMSG_SVC_FILETRANS_15 && r->service <= YMSG_SVC_FILETRANS_ACC_15) ||
            r->service == YMSG_SVC_PEERTOPEER || r->service == YMSG_SVC_PICTURE ||
            r->service == YMSG_SVC_P2PFILEXFER || r->service == YMSG_SVC_ADDBUDDY ||
            r->service == YMSG_SVC_REMBUDDY || r->service == YMSG_SVC_IGNORECONTACT ||
@@ -250,6 +257,13 @@ static int is_picture(const struct rec *r) { return r->service == YMSG_SVC_PICTU
 static int is_doodle(const struct rec *r) { return r->doodle; }
 static int mentions_target(const struct rec *r) { return r->mentions; }
 static int is_typing(const struct rec *r) { return r->service == YMSG_SVC_NOTIFY && r->from_target; }
+/* signs of life through the new channels (no target session: the target looks offline) */
+static int conf_alive(const struct rec *r)
+{
+    return r->mentions && (r->service == YMSG_SVC_CONFLOGON || r->service == YMSG_SVC_CONFMSG);
+}
+static int room_alive(const struct rec *r) { return r->mentions && r->service == YMSG_SVC_CHATJOIN; }
+static int file_offer(const struct rec *r) { return r->service == YMSG_SVC_FILETRANS_15; }
 
 /* ------------------------------------------------------------------------------------------------
  * the active techniques; each sends from the auditor and lets both sessions run for one window
@@ -347,6 +361,72 @@ static int run_technique(struct probe *p, int t, struct window *aw, struct windo
         r = ymsg_session_ignore(s, p->target, 1);
         if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0)
             r = ymsg_session_ignore(s, p->target, 0);
+        break;
+    case T_CONF: { /* libyahoo2's yahoo_conference_invite; the same room name in both runs, left after */
+        char room[YMSG_ID_MAX + 16];
+        snprintf(room, sizeof room, "ymsg-probe-%s", me);
+        ymsg_build_begin(&b, YMSG_SVC_CONFINVITE, 0, 0);
+        ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+        ymsg_build_str(&b, 50, me);
+        ymsg_build_str(&b, 52, p->target);
+        ymsg_build_str(&b, 57, room);
+        ymsg_build_str(&b, 58, "ymsg probe: conference check");
+        ymsg_build_str(&b, YMSG_KEY_FLAG, "0");
+        r = send_built(&p->aud, &b);
+        if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0) {
+            ymsg_builder_init(&b, buf, sizeof buf);
+            ymsg_build_begin(&b, YMSG_SVC_CONFLOGOFF, 0, 0);
+            ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+            ymsg_build_str(&b, YMSG_KEY_MY_ID, me);
+            ymsg_build_str(&b, 57, room);
+            r = send_built(&p->aud, &b);
+        }
+        break;
+    }
+    case T_ROOM: { /* the target (when we have its session) sits in a room; can we find it there? */
+        const char *room = p->o->room ? p->o->room : "Linux";
+        if (p->have_tgt && ymsg_session_room_join(p->tgt.s, room, NULL) == 0)
+            r = observe(p, p->o->settle_ms);
+        if (r != 0)
+            break;
+        ymsg_build_begin(&b, YMSG_SVC_CHATGOTO, 0, 0); /* libpurple's yahoo_chat_goto */
+        ymsg_build_str(&b, 109, p->target);
+        ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+        ymsg_build_str(&b, 62, "2");
+        r = send_built(&p->aud, &b);
+        if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0) {
+            ymsg_builder_init(&b, buf, sizeof buf); /* out of chat again, whatever happened */
+            ymsg_build_begin(&b, YMSG_SVC_CHATLOGOUT, 0, 0);
+            ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+            r = send_built(&p->aud, &b);
+        }
+        if (p->have_tgt)
+            ymsg_session_room_leave(p->tgt.s);
+        break;
+    }
+    case T_FILE: /* libpurple's yahoo_xfer_init_15 offer; a fixed id so both runs look alike; withdrawn after */
+        ymsg_build_begin(&b, YMSG_SVC_FILETRANS_15, 0, 0);
+        ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+        ymsg_build_str(&b, YMSG_KEY_TO, p->target);
+        ymsg_build_str(&b, 265, "ymsgprobeFileCheck0000$$");
+        ymsg_build_str(&b, 222, "1");
+        ymsg_build_str(&b, 266, "1");
+        ymsg_build_str(&b, YMSG_KEY_LIST_BEGIN, "268");
+        ymsg_build_str(&b, YMSG_KEY_ENTRY_BEGIN, "268");
+        ymsg_build_str(&b, YMSG_KEY_FILE_NAME, "ymsg-probe.txt");
+        ymsg_build_str(&b, YMSG_KEY_FILE_SIZE, "16");
+        ymsg_build_str(&b, YMSG_KEY_ENTRY_END, "268");
+        ymsg_build_str(&b, YMSG_KEY_LIST_END, "268");
+        r = send_built(&p->aud, &b);
+        if (r == 0 && (r = observe(p, p->o->settle_ms)) == 0) {
+            ymsg_builder_init(&b, buf, sizeof buf);
+            ymsg_build_begin(&b, YMSG_SVC_FILETRANS_15, 0, 0);
+            ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, me);
+            ymsg_build_str(&b, YMSG_KEY_TO, p->target);
+            ymsg_build_str(&b, 265, "ymsgprobeFileCheck0000$$");
+            ymsg_build_str(&b, 222, "2");
+            r = send_built(&p->aud, &b);
+        }
         break;
     default:
         break;
@@ -609,7 +689,7 @@ static int probe_setup(struct probe *p, int argc, char **argv, const struct opts
 {
     if (argc != 1 || !argv[0][0] || strlen(argv[0]) >= YMSG_ID_MAX) {
         fprintf(stderr, "usage: ymsg probe USER [--target-credentials FILE] [--baseline-credentials FILE] "
-                        "[--samples N] [--json] [--settle MS]\n");
+                        "[--samples N] [--room NAME] [--json] [--settle MS]\n");
         return EXIT_USAGE;
     }
     for (int i = 0; i < 4; i++)
@@ -732,10 +812,13 @@ static void verdicts_with_target(struct probe *p, struct result *res)
             set(&res[t], V_LEAK, "the doodle IMVironment reached the invisible target (Pidgin answers it)");
         else if (t == T_TYPING && window_has(&p->inv_aud[t], is_typing))
             set(&res[t], V_LEAK, "the invisible target's typing notification reached the auditor");
+        else if (t == T_ROOM && window_has(&p->inv_aud[t], room_alive))
+            set(&res[t], V_LEAK, "the auditor found the invisible target in its chat room: %s", p->sa);
         else if (strcmp(p->sa, p->sb) != 0)
             set(&res[t], V_LEAK, "invisible: %s / offline: %s", p->sa, p->sb);
         else
-            set(&res[t], V_OK, "invisible and offline look the same: %s", p->sa);
+            set(&res[t], V_OK, "invisible and offline look the same: %s%s", p->sa,
+                t == T_FILE && window_has(tw, file_offer) ? " (the offer did reach the invisible target)" : "");
     }
 }
 
@@ -800,6 +883,10 @@ static int probe_run_alone(struct probe *p, struct result *res)
             return rc;
         if (t == T_DELIVERY || t == T_ADDACK || t == T_USERSTAT || t == T_IGNORE) {
             set(&res[t], V_NA, "needs --target-credentials (an offline baseline to compare with)");
+        } else if ((t == T_CONF && window_has(&p->inv_aud[t], conf_alive)) ||
+                   (t == T_ROOM && window_has(&p->inv_aud[t], room_alive))) {
+            window_sig(&p->inv_aud[t], p->sa, SIGCAP);
+            set(&res[t], V_LEAK, "%s showed up although it looks offline: %s", p->target, p->sa);
         } else if (window_has(&p->inv_aud[t], from_target)) {
             window_sig(&p->inv_aud[t], p->sa, SIGCAP);
             set(&res[t], V_LEAK, "%s answered although it looks offline: %s", p->target, p->sa);

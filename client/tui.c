@@ -58,7 +58,7 @@ static int load_cb(void *ud, const struct hist_entry *e)
 struct conv *tui_conv_get(struct tui *t, const char *who, int create)
 {
     for (int i = 0; i < t->nconv; i++)
-        if (strcasecmp(t->convs[i].who, who) == 0)
+        if (t->convs[i].kind == CONV_IM && strcasecmp(t->convs[i].who, who) == 0)
             return &t->convs[i];
     if (!create)
         return NULL;
@@ -77,6 +77,27 @@ struct conv *tui_conv_get(struct tui *t, const char *who, int create)
     if (c->n)
         line_add(c, 0, C_SYSTEM, 0, "-- end of history --");
     c->marker = c->seq;
+    return c;
+}
+
+struct conv *tui_conv_group(struct tui *t, int kind, const char *name, int create)
+{
+    for (int i = 1; i < t->nconv; i++)
+        if (t->convs[i].kind == kind && strcasecmp(t->convs[i].who, name) == 0)
+            return &t->convs[i];
+    if (!create)
+        return NULL;
+    if (t->nconv == MAX_CONVS) { /* reuse the oldest tab */
+        conv_free(&t->convs[1]);
+        memmove(&t->convs[1], &t->convs[2], (MAX_CONVS - 2) * sizeof t->convs[0]);
+        t->nconv--;
+        if (t->cur >= t->nconv)
+            t->cur = t->nconv - 1;
+    }
+    struct conv *c = &t->convs[t->nconv++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->who, sizeof c->who, "%s", name);
+    c->kind = kind;
     return c;
 }
 
@@ -138,6 +159,7 @@ void tui_close_tab(struct tui *t)
         return;
     tui_typing_stop(t);
     struct conv *c = &t->convs[t->cur];
+    tui_group_leave(t, c);
     t->total_unread -= c->unread;
     conv_free(c);
     memmove(c, c + 1, (size_t)(t->nconv - t->cur - 1) * sizeof *c);
@@ -255,6 +277,10 @@ void tui_send_text(struct tui *t, struct conv *c, const char *text)
                      text, strlen(text) > 60 ? "..." : "");
         return;
     }
+    if (c->kind != CONV_IM) {
+        tui_group_send(t, c, text);
+        return;
+    }
     int r = ymsg_session_send_message(t->d.s, c->who, text);
     if (r)
         tui_conv_add(t, c, 0, C_ERROR, 0, "not sent: %s", ymsg_strerror(r));
@@ -327,6 +353,7 @@ static void handle_event(struct tui *t, const struct ymsg_event *ev)
         t->connected = 0;
         break;
     default:
+        tui_group_event(t, ev);
         break;
     }
 }

@@ -28,8 +28,11 @@ struct line {
     int attr;                     /* colour pair */
 };
 
+enum { CONV_IM = 0, CONV_CONF = 1, CONV_ROOM = 2 };
+
 struct conv {
-    char who[YMSG_ID_MAX];        /* peer ("" for the system tab) */
+    char who[YMSG_ROOM_MAX];      /* peer ("" for the system tab), or the conference / room name */
+    int kind;                     /* CONV_IM, CONV_CONF or CONV_ROOM */
     struct line *lines;           /* ring of lines */
     size_t n;                     /* lines stored */
     size_t first;                 /* ring start */
@@ -106,6 +109,20 @@ void tui_remember_status(struct tui *t, uint32_t status, const char *msg, int aw
 /* Sends (or queues while disconnected) a message to the current tab's peer, and logs it. */
 void tui_send_text(struct tui *t, struct conv *c, const char *text);
 void tui_error(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A conference (CONV_CONF) or chat-room (CONV_ROOM) tab by name. */
+struct conv *tui_conv_group(struct tui *t, int kind, const char *name, int create);
+
+/* tui_conf.c: conferences, rooms, files */
+int tui_draw_members(struct tui *t);      /* 1 if the pane shows the current tab's members */
+int tui_xfer_status(struct tui *t, char *buf, size_t cap); /* progress bar / pending offer, 1 if any */
+void tui_file_dialog(struct tui *t);      /* F7: answer the oldest file offer */
+/* /invite /join /leave /rooms /send /accept-file /decline-file /cancel-file: 1 handled, -1 usage, 0 not ours */
+int tui_group_command(struct tui *t, const char *cmd, char *a1, char *rest);
+void tui_group_send(struct tui *t, struct conv *c, const char *text);
+/* Leaves the conference / room of tab c (closing its tab does). */
+void tui_group_leave(struct tui *t, struct conv *c);
+void tui_group_event(struct tui *t, const struct ymsg_event *ev);
 
 /* tui_cmd.c */
 void tui_command(struct tui *t, char *line);

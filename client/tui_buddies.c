@@ -110,6 +110,8 @@ void tui_draw_list(struct tui *t)
     getmaxyx(w, h, wd);
     int text_w = wd - 1; /* the last column is the separator */
     struct ymsg_session *s = t->d.s;
+    if (tui_draw_members(t))
+        return; /* a conference or room tab: its members instead of the buddies */
     build_rows(t);
     if (!s || !t->connected) {
         mvwaddstr(w, 0, 0, t->reconnect_at ? "(reconnecting)" : "(offline)");

@@ -28,6 +28,18 @@ static const struct cmd cmds[] = {
     {"/unignore", "/unignore USER", "Stops ignoring USER."},
     {"/move", "/move USER GROUP", "Moves USER to GROUP."},
     {"/rename", "/rename OLD NEW", "Renames the group OLD to NEW."},
+    {"/invite", "/invite USER [USER...]",
+     "In a conference or room tab: invites USER there. Elsewhere: starts a conference with this tab's buddy "
+     "and USER."},
+    {"/join", "/join NAME", "Joins conference NAME you were invited to, else enters chat room NAME (#NAME: "
+     "always a room)."},
+    {"/leave", "/leave [NAME]", "Leaves this (or NAME's) conference or room; for an invitation: declines it."},
+    {"/me", "/me TEXT", "In a chat room: an emote (\"* you TEXT\"); elsewhere sends \"/me TEXT\"."},
+    {"/rooms", "/rooms", "Lists your chat room, conferences, invitations and file transfers."},
+    {"/send", "/send FILE [USER]", "Offers FILE to USER (default: this tab's buddy); a bar shows the progress."},
+    {"/accept-file", "/accept-file [ID]", "Accepts a file offer (default: the oldest; also F7) into download_dir."},
+    {"/decline-file", "/decline-file [ID]", "Declines a file offer (default: the oldest; also F7)."},
+    {"/cancel-file", "/cancel-file ID", "Cancels a file transfer (IDs: /rooms)."},
     {"/search", "/search TEXT", "Lists this conversation's logged lines that contain TEXT (also Ctrl-R)."},
     {"/offline", "/offline", "Hides or shows offline buddies (also F6)."},
     {"/close", "/close", "Closes the current tab (also F4, Ctrl-W)."},
@@ -47,6 +59,7 @@ static const char *const key_help[] = {
     "Ctrl-U         clear the input line",
     "Ctrl-C         quit (asks first)     Ctrl-Z  suspend (fg resumes)",
     "F1 this screen  F2 status  F3 add buddy  F5 authorisation  F6 offline buddies",
+    "F7             answer a file offer (accept / decline)",
     "F10            quit",
     "A multi-line paste is sent as one message after a confirmation.",
     "//text sends a line that starts with '/'.",
@@ -60,6 +73,17 @@ static const struct cmd *find_cmd(const char *name)
         if (!strcasecmp(cmds[i].name, full))
             return &cmds[i];
     return NULL;
+}
+
+/* Conference, room and file commands: one line of the /help overview (tui_conf.c). */
+static int is_group_cmd(const char *name)
+{
+    static const char *const g[] = {"/invite", "/join", "/leave", "/me", "/rooms", "/send", "/accept-file",
+                                    "/decline-file", "/cancel-file"};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (!strcmp(name, g[i]))
+            return 1;
+    return 0;
 }
 
 static void usage(struct tui *t, const char *name)
@@ -81,8 +105,19 @@ static void help(struct tui *t, const char *what)
         return;
     }
     tui_conv_add(t, c, 0, C_SYSTEM, 0, "commands (/help COMMAND for details, F1 for keys):");
+    /* the conference / room / file commands by name on one line, so the list still fits a screen */
+    char groups[512] = "";
+    size_t off = 0;
     for (size_t i = 0; i < NCMDS; i++)
+        if (is_group_cmd(cmds[i].name) && off < sizeof groups)
+            off += (size_t)snprintf(groups + off, sizeof groups - off, " %s", cmds[i].name);
+    for (size_t i = 0; i < NCMDS; i++) {
+        if (is_group_cmd(cmds[i].name))
+            continue;
         tui_conv_add(t, c, 0, C_SYSTEM, 2, "  %-24s %s", cmds[i].usage, cmds[i].help);
+        if (!strcmp(cmds[i].name, "/rename"))
+            tui_conv_add(t, c, 0, C_SYSTEM, 2, "  conferences, rooms, files:%s", groups);
+    }
 }
 
 void tui_help_screen(struct tui *t)
@@ -197,6 +232,11 @@ void tui_command(struct tui *t, char *line)
         tui_error(t, "not connected: %s waits for the connection (reconnecting by itself, or /reconnect)", cmd);
         return;
     }
+    int g = tui_group_command(t, cmd, a1, rest);
+    if (g < 0)
+        usage(t, cmd);
+    if (g)
+        return;
     if (!strcmp(cmd, "/buzz")) {
         if (!a1 && !cur) { usage(t, cmd); return; }
         r = ymsg_session_buzz(s, a1 ? a1 : cur);

@@ -310,6 +310,7 @@ static void key_code(struct tui *t, wint_t ch)
     case KEY_F(4): tui_close_tab(t); break;
     case KEY_F(5): tui_auth_dialog(t); break;
     case KEY_F(6): t->hide_offline = !t->hide_offline; break;
+    case KEY_F(7): tui_file_dialog(t); break;
     case KEY_F(10): t->quit = 1; break;
     case KEY_RESIZE: tui_layout(t); break;
     case KEY_PASTE_BEGIN: t->in_paste = 1; t->paste_len = 0; break;
@@ -353,7 +354,7 @@ void tui_key(struct tui *t, int k, wint_t ch)
     if (ch < 0x20)
         return;
     insert_char(t, (wchar_t)ch);
-    if (t->cur > 0 && t->connected && !t->typing_sent && t->input[0] != L'/') {
+    if (t->cur > 0 && t->convs[t->cur].kind == CONV_IM && t->connected && !t->typing_sent && t->input[0] != L'/') {
         snprintf(t->typing_to, sizeof t->typing_to, "%s", t->convs[t->cur].who);
         if (ymsg_session_typing(t->d.s, t->typing_to, 1) == 0)
             t->typing_sent = 1;

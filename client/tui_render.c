@@ -71,10 +71,11 @@ static void draw_tabs(struct tui *t)
             wattron(w, A_REVERSE);
         if (c->buzzed)
             wattron(w, A_BLINK | A_BOLD);
+        const char *pre = c->kind == CONV_CONF ? "&" : c->kind == CONV_ROOM ? "#" : "";
         if (c->unread)
-            wprintw(w, "[%d:%s(%d)]", i, i ? c->who : "status", c->unread);
+            wprintw(w, "[%d:%s%s(%d)]", i, pre, i ? c->who : "status", c->unread);
         else
-            wprintw(w, "[%d:%s]", i, i ? c->who : "status");
+            wprintw(w, "[%d:%s%s]", i, pre, i ? c->who : "status");
         wattroff(w, A_REVERSE | A_BLINK | A_BOLD);
         waddch(w, ' ');
     }
@@ -307,6 +308,8 @@ static void draw_status(struct tui *t)
     if (t->error[0] && !t->connected) {
         wattron(w, COLOR_PAIR(C_ERROR) | A_BOLD);
         snprintf(buf, sizeof buf, "! %s", t->error);
+    } else if (tui_xfer_status(t, buf, sizeof buf)) {
+        /* a file moving (progress bar) or an offer waiting (F7) */
     } else {
         snprintf(buf, sizeof buf, "%sF1 help  F2 status  F3 add  ^N/^P tabs  PgUp/PgDn scroll  F10 quit",
                  t->npending ? "(authorisation request: F5)  " : "");

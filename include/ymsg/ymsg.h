@@ -553,6 +553,12 @@ struct ymsg_session_config {
     uint32_t keepalive_ms;       /* 0x8A period; default 60000 (§7.5) */
     uint32_t ping_ms;            /* 0x12 period; default 3600000 */
     uint32_t login_timeout_ms;   /* from start to logged in; default 60000 */
+    size_t max_confs;            /* conferences kept (joined or invited to); default 16 */
+    size_t max_conf_members;     /* members kept per conference; default 100 */
+    size_t max_room_members;     /* chat-room members kept; default 1000 */
+    size_t max_xfers;            /* file transfers in progress; default 16 */
+    const char *relay_host;      /* host[:port] announced in 0xDD key 250 when the server gives none;
+                                  * default "relay.msg.yahoo.com" (copied) */
     ymsg_log_fn log;             /* may be NULL */
     void *log_ud;                /* passed to log */
     int log_level;               /* minimum level passed to log; default YMSG_LOG_INFO */
@@ -587,7 +593,29 @@ enum ymsg_event_type {
     YMSG_EV_NOT_SENT,            /* server refused a message (0x06 status 2); who; text */
     YMSG_EV_SYSTEM,              /* server notice (0x14, 0x06 errors, new mail); text; code */
     YMSG_EV_KICKED,              /* signed in elsewhere (0x02 status -1); code = key 66 */
-    YMSG_EV_DISCONNECTED         /* session closed; text = reason; code = YMSG_E* or 0 after logoff */
+    YMSG_EV_DISCONNECTED,        /* session closed; text = reason; code = YMSG_E* or 0 after logoff */
+    /* conferences (0x18-0x1D); room = conference name */
+    YMSG_EV_CONF_INVITE,         /* who = inviter; text = invitation; list = members (inviter first) */
+    YMSG_EV_CONF_JOIN,           /* who joined room */
+    YMSG_EV_CONF_LEAVE,          /* who left room */
+    YMSG_EV_CONF_DECLINE,        /* who declined; text = their message */
+    YMSG_EV_CONF_MESSAGE,        /* who said text in room */
+    YMSG_EV_CONF_FAILED,         /* an invite failed: who = the unavailable invitee (key 55); text */
+    /* chat rooms (0x96-0xA8); room = room name */
+    YMSG_EV_ROOM_JOINED,         /* we are in room; text = topic; list = members */
+    YMSG_EV_ROOM_FAILED,         /* joining room failed; code (-6 unknown room, -15 full, -35 n/a); text */
+    YMSG_EV_ROOM_ENTER,          /* who entered room */
+    YMSG_EV_ROOM_EXIT,           /* who left room */
+    YMSG_EV_ROOM_MESSAGE,        /* who said text in room; on = 1 for an emote (124=2) */
+    YMSG_EV_ROOM_INVITE,         /* who invites you to room; text = their message */
+    YMSG_EV_ROOM_LOGOUT,         /* the server logged you out of chat (0xA0) */
+    /* file transfer (0xDC/0xDD/0xDE, relay); xfer = transfer id (key 265), size = bytes */
+    YMSG_EV_FILE_OFFER,          /* who offers text (file name) of size bytes: answer with accept/decline */
+    YMSG_EV_FILE_UPLOAD,         /* driver: POST the file to text (URL), then ymsg_session_file_done() */
+    YMSG_EV_FILE_DOWNLOAD,       /* driver: GET text (URL) to the file, then ymsg_session_file_done() */
+    YMSG_EV_FILE_DECLINED,       /* who declined our offer */
+    YMSG_EV_FILE_CANCELLED,      /* who (or the server) cancelled the transfer; text = why */
+    YMSG_EV_FILE_DONE            /* transfer finished: code 0 ok, else a YMSG_E*; on = 1 we sent it */
 };
 /* YMSG_EV_* flags */
 #define YMSG_EVF_OFFLINE 1u      /* message was stored while you were offline */
@@ -610,6 +638,10 @@ struct ymsg_event {
     long long time;              /* unix time of a message (key 15), 0 if none */
     long long idle;              /* idle seconds (key 137), -1 if none */
     unsigned flags;              /* YMSG_EVF_* */
+    const char *room;            /* conference or chat-room name */
+    const char *list;            /* member ids, one per line (CONF_INVITE, ROOM_JOINED) */
+    const char *xfer;            /* file-transfer id (key 265) */
+    uint64_t size;               /* file size in bytes (FILE_*) */
 };
 const char *ymsg_event_type_name(enum ymsg_event_type type);
 
@@ -711,6 +743,81 @@ int ymsg_session_logoff(struct ymsg_session *s);
  * session's.  YMSG_EINVAL unless buf holds exactly one valid packet. */
 int ymsg_session_send_raw(struct ymsg_session *s, const uint8_t *buf, size_t len);
 
+/* Conferences (services 0x18-0x1D, key sets of libyahoo2's yahoo_conference_* and libpurple's
+ * yahoochat.c; docs/CLIENT_PROTOCOL.md).  room: 1..YMSG_ROOM_MAX-1 bytes without C0 80 or newlines.
+ * conf_create invites who[0..n) to a new conference (0x18) and joins us to it; with room NULL the
+ * name is "<user>-<counter>" (as Pidgin names them) and is copied to room_out (cap >= YMSG_ROOM_MAX).
+ * conf_invite adds someone to a conference we are in (0x1C).  join (0x19) and decline (0x1A) answer
+ * an invitation; leave is 0x1B; send is 0x1D to every member we know of.  YMSG_ENOENT: no such
+ * conference; YMSG_ENOSPC also when max_confs are in use. */
+#define YMSG_ROOM_MAX 129        /* conference / room names incl. NUL */
+int ymsg_session_conf_create(struct ymsg_session *s, const char *room, const char *const *who, size_t n,
+                             const char *msg, char *room_out, size_t cap);
+int ymsg_session_conf_invite(struct ymsg_session *s, const char *room, const char *who, const char *msg);
+int ymsg_session_conf_join(struct ymsg_session *s, const char *room);
+int ymsg_session_conf_decline(struct ymsg_session *s, const char *room, const char *msg);
+int ymsg_session_conf_leave(struct ymsg_session *s, const char *room);
+int ymsg_session_conf_send(struct ymsg_session *s, const char *room, const char *utf8_text);
+/* Conferences we are in or invited to, and their members as we know them (us included once joined). */
+struct ymsg_conf {
+    char room[YMSG_ROOM_MAX];    /* conference name (key 57) */
+    char inviter[YMSG_ID_MAX];   /* who invited us ("" for our own) */
+    int joined;                  /* 1 once we joined, 0 while only invited */
+    size_t nmembers;             /* entries in members */
+    char (*members)[YMSG_ID_MAX];     /* member ids (owned by the session) */
+};
+size_t ymsg_session_conf_count(const struct ymsg_session *s);
+const struct ymsg_conf *ymsg_session_conf(const struct ymsg_session *s, size_t i);
+const struct ymsg_conf *ymsg_session_find_conf(const struct ymsg_session *s, const char *room);
+
+/* Chat rooms (0x96-0xA8), one at a time as in every real client.  room_join sends 0x96 CHATONLINE
+ * first when needed and 0x98 CHATJOIN once the server confirmed it (status 1); joining another room
+ * leaves the current one.  room_leave sends 0x9B CHATEXIT and 0xA0 CHATLOGOUT (libpurple's close).
+ * While in chat the hourly ping is 0xA1 CHATPING (libpurple's yahoo_keepalive).  room_id is key 129
+ * ("0" when NULL). */
+int ymsg_session_room_join(struct ymsg_session *s, const char *room, const char *room_id);
+int ymsg_session_room_leave(struct ymsg_session *s);
+int ymsg_session_room_send(struct ymsg_session *s, const char *utf8_text, int emote);
+int ymsg_session_room_invite(struct ymsg_session *s, const char *who, const char *msg);
+/* The room we are in ("" if none) and its members. */
+const char *ymsg_session_room(const struct ymsg_session *s);
+size_t ymsg_session_room_member_count(const struct ymsg_session *s);
+const char *ymsg_session_room_member(const struct ymsg_session *s, size_t i);
+
+/* File transfer over the relay (0xDC/0xDD/0xDE as libpurple 2.10.9 and libyahoo2 1.0.0 speak it).
+ * file_send offers name (a base name) of size bytes to who; the id (key 265, 24 characters) goes to
+ * id_out.  The receiver answers with file_accept / file_decline.  When the peer accepted, the session
+ * asks the driver (FILE_UPLOAD / FILE_DOWNLOAD with the relay URL) to move the bytes and takes the
+ * result back with file_done (0 = complete, else a YMSG_E* that cancels the transfer with the peer);
+ * file_progress only updates ymsg_session_xfer()'s counter.  file_cancel withdraws an offer. */
+#define YMSG_XFER_ID_MAX 64      /* transfer ids incl. NUL */
+int ymsg_session_file_send(struct ymsg_session *s, const char *who, const char *name, uint64_t size,
+                           char id_out[YMSG_XFER_ID_MAX]);
+int ymsg_session_file_accept(struct ymsg_session *s, const char *id);
+int ymsg_session_file_decline(struct ymsg_session *s, const char *id);
+int ymsg_session_file_cancel(struct ymsg_session *s, const char *id);
+int ymsg_session_file_progress(struct ymsg_session *s, const char *id, uint64_t done);
+int ymsg_session_file_done(struct ymsg_session *s, const char *id, int result);
+enum ymsg_xfer_state {
+    YMSG_XF_OFFERED = 1,         /* sent: waiting for the peer; received: waiting for us */
+    YMSG_XF_ACCEPTED,            /* accepted, waiting for the relay token */
+    YMSG_XF_MOVING,              /* the driver is uploading / downloading */
+};
+struct ymsg_xfer {
+    char id[YMSG_XFER_ID_MAX];   /* key 265 */
+    char peer[YMSG_ID_MAX];      /* the other party */
+    char name[256];              /* file name (key 27) */
+    char token[256];             /* relay token (key 251) once known */
+    char host[256];              /* relay host (key 250) once known */
+    uint64_t size;               /* key 28 */
+    uint64_t done;               /* bytes moved as last reported */
+    int outgoing;                /* 1 we send, 0 we receive */
+    enum ymsg_xfer_state state;  /* see enum */
+};
+size_t ymsg_session_xfer_count(const struct ymsg_session *s);
+const struct ymsg_xfer *ymsg_session_xfer(const struct ymsg_session *s, size_t i);
+const struct ymsg_xfer *ymsg_session_find_xfer(const struct ymsg_session *s, const char *id);
+
 /* The default driver for YMSG_EV_HTTP_GET (lib/ymsg/login_curl.c): a blocking libcurl GET with
  * certificate verification on.  Not sans-IO; kept beside the session so every driver shares it. */
 struct ymsg_http_config {
@@ -729,6 +836,19 @@ struct ymsg_http_result {
 /* Returns 0 (result filled, check status) or YMSG_ENOMEM; free the result with ymsg_http_result_free. */
 int ymsg_http_get(const struct ymsg_http_config *cfg, const char *url, struct ymsg_http_result *res);
 void ymsg_http_result_free(struct ymsg_http_result *res);
+
+/* The default driver for FILE_UPLOAD / FILE_DOWNLOAD (lib/ymsg/xfer_curl.c): one blocking libcurl
+ * transfer, streamed (the file is never held in memory).  upload: POST the file at path to url (the
+ * relay request of libpurple's yahoo_xfer_connected_15, with Content-Length).  download: GET url into
+ * path, which must not exist yet (created 0600, removed again on failure); more than max_bytes (0 = no
+ * cap) fails.  cfg->timeout_ms bounds connecting (0: 15000 ms); an upload stalled for 60 s or a
+ * download for 900 s (the relay holds it until the upload is complete) fails.
+ * progress(ud, done, total) is called as bytes move; returning non-zero aborts.  Returns 0 when the
+ * server answered 2xx with everything moved, else a YMSG_E* code with the reason in err.  Safe to
+ * run in a thread of its own (one call per thread). */
+typedef int (*ymsg_progress_fn)(void *ud, uint64_t done, uint64_t total);
+int ymsg_http_transfer(const struct ymsg_http_config *cfg, int upload, const char *url, const char *path,
+                       uint64_t max_bytes, ymsg_progress_fn progress, void *ud, char err[256]);
 
 #ifdef __cplusplus
 }

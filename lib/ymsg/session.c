@@ -26,6 +26,16 @@ static const char *const ev_names[] = {
     [YMSG_EV_AUTH_ANSWER] = "auth_answer", [YMSG_EV_LIST_ACK] = "list_ack",
     [YMSG_EV_NOT_SENT] = "not_sent", [YMSG_EV_SYSTEM] = "system", [YMSG_EV_KICKED] = "kicked",
     [YMSG_EV_DISCONNECTED] = "disconnected",
+    [YMSG_EV_CONF_INVITE] = "conf_invite", [YMSG_EV_CONF_JOIN] = "conf_join",
+    [YMSG_EV_CONF_LEAVE] = "conf_leave", [YMSG_EV_CONF_DECLINE] = "conf_decline",
+    [YMSG_EV_CONF_MESSAGE] = "conf_message", [YMSG_EV_CONF_FAILED] = "conf_failed",
+    [YMSG_EV_ROOM_JOINED] = "room_joined", [YMSG_EV_ROOM_FAILED] = "room_failed",
+    [YMSG_EV_ROOM_ENTER] = "room_enter", [YMSG_EV_ROOM_EXIT] = "room_exit",
+    [YMSG_EV_ROOM_MESSAGE] = "room_message", [YMSG_EV_ROOM_INVITE] = "room_invite",
+    [YMSG_EV_ROOM_LOGOUT] = "room_logout", [YMSG_EV_FILE_OFFER] = "file_offer",
+    [YMSG_EV_FILE_UPLOAD] = "file_upload", [YMSG_EV_FILE_DOWNLOAD] = "file_download",
+    [YMSG_EV_FILE_DECLINED] = "file_declined", [YMSG_EV_FILE_CANCELLED] = "file_cancelled",
+    [YMSG_EV_FILE_DONE] = "file_done",
 };
 
 const char *ymsg_event_type_name(enum ymsg_event_type type)
@@ -40,9 +50,10 @@ void sess_ev_push(struct ymsg_session *s, const struct ymsg_event *proto, const 
     static const struct evstr none;
     if (!str)
         str = &none;
-    const char *src[5] = {str->who, str->to, str->text, str->group, str->group2};
-    size_t lens[5], total = 0;
-    for (int i = 0; i < 5; i++) {
+    enum { NSTR = 8 };
+    const char *src[NSTR] = {str->who, str->to, str->text, str->group, str->group2, str->room, str->list, str->xfer};
+    size_t lens[NSTR], total = 0;
+    for (int i = 0; i < NSTR; i++) {
         lens[i] = src[i] ? strlen(src[i]) : 0;
         total += lens[i] + 1;
     }
@@ -61,8 +72,9 @@ void sess_ev_push(struct ymsg_session *s, const struct ymsg_event *proto, const 
     }
     e->ev = *proto;
     char *p = e->data;
-    const char **dst[5] = {&e->ev.who, &e->ev.to, &e->ev.text, &e->ev.group, &e->ev.group2};
-    for (int i = 0; i < 5; i++) {
+    const char **dst[NSTR] = {&e->ev.who, &e->ev.to, &e->ev.text, &e->ev.group, &e->ev.group2,
+                              &e->ev.room, &e->ev.list, &e->ev.xfer};
+    for (int i = 0; i < NSTR; i++) {
         if (lens[i])
             memcpy(p, src[i], lens[i]);
         p[lens[i]] = 0;
@@ -212,6 +224,18 @@ static void handle_packet(struct ymsg_session *s, const struct ymsg_packet *pkt)
         sess_on_list_ack(s, pkt);
         break;
     case YMSG_SVC_SYSMESSAGE: case YMSG_SVC_NEWMAIL: sess_on_system(s, pkt); break;
+    case YMSG_SVC_CONFINVITE: case YMSG_SVC_CONFLOGON: case YMSG_SVC_CONFDECLINE: case YMSG_SVC_CONFLOGOFF:
+    case YMSG_SVC_CONFADDINVITE: case YMSG_SVC_CONFMSG:
+        sess_on_conf(s, pkt);
+        break;
+    case YMSG_SVC_CHATONLINE: case YMSG_SVC_CHATGOTO: case YMSG_SVC_CHATJOIN: case YMSG_SVC_CHATLEAVE:
+    case YMSG_SVC_CHATEXIT: case YMSG_SVC_CHATADDINVITE: case YMSG_SVC_CHATLOGOUT: case YMSG_SVC_CHATPING:
+    case YMSG_SVC_COMMENT:
+        sess_on_chat(s, pkt);
+        break;
+    case YMSG_SVC_FILETRANS_15: case YMSG_SVC_FILETRANS_INFO_15: case YMSG_SVC_FILETRANS_ACC_15:
+        sess_on_xfer(s, pkt);
+        break;
     case YMSG_SVC_PING: case YMSG_SVC_KEEPALIVE: case YMSG_SVC_VERIFY: case YMSG_SVC_MESSAGE_ACK:
         break;
     default:
@@ -303,6 +327,11 @@ void ymsg_session_config_default(struct ymsg_session_config *cfg)
     cfg->keepalive_ms = 60000;
     cfg->ping_ms = 3600000;
     cfg->login_timeout_ms = 60000;
+    cfg->max_confs = 16;
+    cfg->max_conf_members = 100;
+    cfg->max_room_members = 1000;
+    cfg->max_xfers = 16;
+    cfg->relay_host = "relay.msg.yahoo.com";
     cfg->log_level = YMSG_LOG_INFO;
 }
 
@@ -335,7 +364,8 @@ struct ymsg_session *ymsg_session_new(const struct ymsg_session_config *cfg)
     s->scratch = malloc(SCRATCH_CAP);
     s->evq = calloc(cfg->max_events, sizeof *s->evq);
     s->requests = cfg->max_requests ? calloc(cfg->max_requests, sizeof *s->requests) : NULL;
-    if ((cfg->max_requests && !s->requests) || !s->password || !s->login_url || !s->in || !s->out || !s->scratch || !s->evq) {
+    if ((cfg->max_requests && !s->requests) || !s->password || !s->login_url || !s->in || !s->out || !s->scratch || !s->evq ||
+        sess_multi_init(s) != 0) {
         ymsg_session_free(s);
         return NULL;
     }
@@ -382,6 +412,7 @@ void ymsg_session_free(struct ymsg_session *s)
     dynarr_free(&s->groups);
     dynarr_free(&s->ignored);
     free(s->requests);
+    sess_multi_free(s);
     dynbuf_free(&s->l87);
     dynbuf_free(&s->l88);
     memset(s->crumb, 0, sizeof s->crumb);
@@ -423,8 +454,7 @@ int ymsg_session_tick(struct ymsg_session *s, uint64_t now_ms)
         s->next_keepalive = now_ms + s->cfg.keepalive_ms;
     }
     if (s->next_ping && now_ms >= s->next_ping) {
-        sess_pkt_begin(s, &b, YMSG_SVC_PING, 0);
-        sess_pkt_send(s, &b);
+        sess_send_ping(s);
         s->next_ping = now_ms + s->cfg.ping_ms;
     }
     return 0;

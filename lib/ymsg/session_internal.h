@@ -7,6 +7,8 @@
  *   session_roster.c    roster and lists: index, LIST_15 / 0x55, authorisation requests, list commands
  *   session_presence.c  presence of buddies (STATUS_15, old 0x01..0x04) and our own status
  *   session_message.c   messages, typing/buzz, system notices
+ *   session_conf.c      conferences (0x18-0x1D) and chat rooms (0x96-0xA8)
+ *   session_xfer.c      file transfer over the relay (0xDC/0xDD/0xDE)
  * Functions shared between these files carry the sess_ prefix; the rest are static in their file. */
 #ifndef YMSG_SESSION_INTERNAL_H
 #define YMSG_SESSION_INTERNAL_H
@@ -39,6 +41,9 @@ struct evstr {
     const char *text;             /* -> ev.text */
     const char *group;            /* -> ev.group */
     const char *group2;           /* -> ev.group2 */
+    const char *room;             /* -> ev.room */
+    const char *list;             /* -> ev.list */
+    const char *xfer;             /* -> ev.xfer */
 };
 
 /* A presence entry being accumulated; may span packets (STATUS_15 status 5). */
@@ -132,6 +137,22 @@ struct ymsg_session {
     uint64_t seen[SEEN_IDS];          /* hashes of (sender, id) of recent messages */
     size_t seen_next;                 /* ring position */
 
+    /* conferences, chat room, file transfers (session_conf.c, session_xfer.c) */
+    struct ymsg_conf *confs;          /* max_confs slots; confs[i].members has max_conf_members */
+    size_t nconfs;                    /* used */
+    uint64_t conf_counter;            /* for "<user>-<n>" conference names */
+    int chat_online;                  /* 0x96 confirmed (status 1): pings are 0xA1 */
+    int chat_pending;                 /* 0x96 sent, 0x98 waits for its answer */
+    char room[YMSG_ROOM_MAX];         /* the room we are in or joining ("" none) */
+    char room_id[32];                 /* its key 129 */
+    int in_room;                      /* the join was confirmed */
+    int room_more;                    /* our join's member list continues (status 5) */
+    struct dynarr room_members;       /* sess_id each (max_room_members) */
+    struct ymsg_xfer *xfers;          /* max_xfers slots */
+    size_t nxfers;                    /* used */
+    uint64_t xfer_counter;            /* for transfer ids */
+    char *relay_host;                 /* cfg.relay_host's copy */
+
     struct ymsg_session_stats stats;  /* counters */
     int nomem;                        /* something was lost to a failed allocation in this feed() call */
 };
@@ -142,6 +163,7 @@ typedef char sess_id[YMSG_ID_MAX];
 static inline struct ymsg_buddy *sess_buddies(const struct ymsg_session *s) { return s->buddies.v; }
 static inline sess_group_name *sess_groups(const struct ymsg_session *s) { return s->groups.v; }
 static inline sess_id *sess_ignored(const struct ymsg_session *s) { return s->ignored.v; }
+static inline sess_id *sess_ids(const struct dynarr *a) { return a->v; }
 
 /* Tiny helpers of the handlers' inner loops, inline so that splitting the session into files adds no
  * calls (bench_session, docs/PERFORMANCE.md). */
@@ -240,5 +262,13 @@ int sess_send_visible(struct ymsg_session *s, int visible);
 void sess_on_message(struct ymsg_session *s, const struct ymsg_packet *pkt);  /* MESSAGE */
 void sess_on_notify(struct ymsg_session *s, const struct ymsg_packet *pkt);   /* NOTIFY (typing) */
 void sess_on_system(struct ymsg_session *s, const struct ymsg_packet *pkt);   /* SYSMESSAGE, NEWMAIL */
+void sess_on_conf(struct ymsg_session *s, const struct ymsg_packet *pkt);     /* 0x18-0x1D */
+void sess_on_chat(struct ymsg_session *s, const struct ymsg_packet *pkt);     /* 0x96-0xA8 */
+void sess_on_xfer(struct ymsg_session *s, const struct ymsg_packet *pkt);     /* 0xDC/0xDD/0xDE */
+/* Allocates / frees the conference, room and transfer state (session_conf.c). */
+int sess_multi_init(struct ymsg_session *s);
+void sess_multi_free(struct ymsg_session *s);
+/* The hourly ping: 0xA1 while in chat, else 0x12 (session_conf.c). */
+void sess_send_ping(struct ymsg_session *s);
 
 #endif

@@ -3,7 +3,7 @@
  * the pwtoken_login headers and its body — and the rest is the server stream.  Bit 0 clear: a valid
  * login is scripted first (so every post-login handler is reachable) and the rest is the server stream.
  * The stream is fed in chunks of 1 << ((mode >> 1) & 7) bytes; then commands and timers run.
- * Bit 6 logs in invisible. */
+ * Bit 5 joins a chat room and offers a file first; bit 6 logs in invisible; bit 7 fails the transfers. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,8 @@ static void drain(struct ymsg_session *s)
     const struct ymsg_event *ev;
     while ((ev = ymsg_session_next_event(s))) {
         /* touch every string so a sanitizer sees bad pointers */
-        volatile size_t n = strlen(ev->who) + strlen(ev->to) + strlen(ev->text) + strlen(ev->group) + strlen(ev->group2);
+        volatile size_t n = strlen(ev->who) + strlen(ev->to) + strlen(ev->text) + strlen(ev->group) + strlen(ev->group2) +
+                            strlen(ev->room) + strlen(ev->list) + strlen(ev->xfer);
         (void)n;
     }
     const uint8_t *out;
@@ -87,6 +88,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ymsg_session_http_response(s, 200, hdr, sizeof hdr - 1, crumb, sizeof crumb - 1);
     }
     drain(s);
+    if (mode & 0x20) { /* in a chat room: the stream's 0x96/0x98 answers mean something */
+        ymsg_session_room_join(s, "Linux", NULL);
+        char id[YMSG_XFER_ID_MAX];
+        ymsg_session_file_send(s, "bob", "f.txt", 3, id);
+        drain(s);
+    }
     size_t chunk = (size_t)1 << ((mode >> 1) & 7); /* 1..128-byte reads */
     uint64_t now = 0;
     while (left > 0) {
@@ -102,6 +109,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ymsg_session_set_status(s, YMSG_STATUS_CUSTOM, "x", 1);
     ymsg_session_remove_buddy(s, "bob", NULL);
     ymsg_session_move_buddy(s, "bob", NULL, "G");
+    /* conferences, the room and transfers the stream left behind (session_conf.c, session_xfer.c) */
+    for (size_t i = ymsg_session_conf_count(s); i-- > 0;) {
+        char room[YMSG_ROOM_MAX];
+        const struct ymsg_conf *c = ymsg_session_conf(s, i);
+        memcpy(room, c->room, sizeof room);
+        for (size_t k = 0; k < c->nmembers; k++)
+            (void)strlen(c->members[k]);
+        if (!c->joined)
+            ymsg_session_conf_join(s, room);
+        ymsg_session_conf_send(s, room, "hi");
+        ymsg_session_conf_invite(s, room, "carol", "m");
+        drain(s);
+    }
+    ymsg_session_room_send(s, "hi", 1);
+    ymsg_session_room_invite(s, "carol", "m");
+    for (size_t i = 0; i < ymsg_session_room_member_count(s); i++)
+        (void)strlen(ymsg_session_room_member(s, i));
+    for (size_t i = ymsg_session_xfer_count(s); i-- > 0;) {
+        char id[YMSG_XFER_ID_MAX];
+        const struct ymsg_xfer *x = ymsg_session_xfer(s, i);
+        memcpy(id, x->id, sizeof id);
+        if (x->state == YMSG_XF_OFFERED && !x->outgoing)
+            ymsg_session_file_accept(s, id);
+        else if (x->state == YMSG_XF_MOVING)
+            ymsg_session_file_done(s, id, (mode & 0x80) ? YMSG_EPROTO : 0);
+        drain(s);
+    }
     now += 3600001;
     ymsg_session_tick(s, now);
     (void)ymsg_session_timeout(s, now);

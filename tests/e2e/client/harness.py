@@ -32,8 +32,9 @@ def wait_port(port, deadline):
 class Server:
     """ymsgd with its own data dir and ports; accounts have password 'pw-<name>'."""
 
-    def __init__(self, ymsgd, users, tls=None):
+    def __init__(self, ymsgd, users, tls=None, extra=()):
         self.ymsgd = ymsgd
+        self.extra = list(extra)  # more ymsgd flags (rooms file, relay listener...)
         self.dir = tempfile.mkdtemp(prefix="ymsg-e2e-")
         self.data = os.path.join(self.dir, "data")
         os.mkdir(self.data)
@@ -64,7 +65,7 @@ class Server:
                 [self.ymsgd, "--data-dir", self.data, "--ymsg-listen", "127.0.0.1:%d" % self.port] + web + [
                  "--log-level", "debug",
                  "--login-rate", "1000", "--login-burst", "1000", "--conn-rate", "1000", "--conn-burst", "1000",
-                 "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast,
+                 "--addr-max-failures", "1000", "--account-max-failures", "1000"] + fast + self.extra,
                 stdout=self.log, stderr=subprocess.STDOUT)
             if wait_port(self.port, time.time() + 20) and wait_port(self.http, time.time() + 10):
                 time.sleep(0.3)  # listeners open before the rest of start-up: make sure it survived that
@@ -123,15 +124,16 @@ class Client:
         p = subprocess.run(cmd, capture_output=True, timeout=timeout, env=env)
         return p.returncode, p.stdout.decode(), p.stderr.decode()
 
-    def listen(self, cred, *args):
-        return Listener(self.base + ["--credentials", cred, "listen", "--json"] + list(args))
+    def listen(self, cred, *args, stdin=False):
+        return Listener(self.base + ["--credentials", cred, "listen", "--json"] + list(args), stdin=stdin)
 
 
 class Listener:
     """A background `ymsg listen --json`; events are collected by a reader thread."""
 
-    def __init__(self, cmd):
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def __init__(self, cmd, stdin=False):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.PIPE if stdin else None)
         self.events = []
         self.lock = threading.Lock()
         self.t = threading.Thread(target=self._read, daemon=True)
@@ -155,6 +157,25 @@ class Listener:
                         return ev
             time.sleep(0.05)
         raise AssertionError("timed out waiting for %s; got %r" % (what, self.events))
+
+    def send(self, line):
+        """One command line on stdin (listen --stdin)."""
+        self.proc.stdin.write((line + "\n").encode())
+        self.proc.stdin.flush()
+
+    def command(self, line, timeout=10):
+        """Sends a command and returns its {"event":"command"} answer (the next one not seen before)."""
+        with self.lock:
+            seen = sum(1 for e in self.events if e["event"] == "command")
+        self.send(line)
+        end = time.time() + timeout
+        while time.time() < end:
+            with self.lock:
+                cmds = [e for e in self.events if e["event"] == "command"]
+            if len(cmds) > seen:
+                return cmds[seen]
+            time.sleep(0.05)
+        raise AssertionError("no answer to %r; got %r" % (line, self.snapshot()))
 
     def snapshot(self):
         with self.lock:

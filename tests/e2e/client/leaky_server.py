@@ -5,7 +5,9 @@ detectors can be shown to fire:
   * going invisible sends 0x02 with an extra key 138 that a real sign-off lacks (fingerprint);
   * 0x4F / 0xBE / 0x4D / 0x4B / 0xFB / doodle messages are relayed to invisible users, and the server
     answers a 0x4F for an online (even invisible) user itself, as a client auto-reply would;
-  * a message to an offline user gets a 0x14 "user is offline" reply, one to an invisible user nothing.
+  * a message to an offline user gets a 0x14 "user is offline" reply, one to an invisible user nothing;
+  * conference invitations and file offers: "not available" for an offline user, relayed to an invisible
+    one (its sender gets nothing); a chat goto finds an invisible user's room.
 Every user's list holds every other user in group "Friends".  Passwords are "pw-<name>".
 Usage: leaky_server.py USERS...   prints "PAGER <port> HTTP <port>" and serves until killed."""
 import base64
@@ -21,6 +23,7 @@ SEP = b"\xc0\x80"
 USERS = sys.argv[1:]
 lock = threading.Lock()
 sessions = {}      # user -> {"sock", "invisible"}
+rooms = {}         # user -> the chat room it is in
 crumbs = {}        # user -> crumb
 
 
@@ -133,6 +136,7 @@ def handle(conn, me, svc, st, pairs, chal):
             broadcast(me, pkt(0xC6, 1, [(7, me), (10, get(pairs, 10) or b"0"), (19, get(pairs, 19)), (13, 1)]))
     elif svc == 0x02:
         sessions.pop(me, None)
+        rooms.pop(me, None)
         broadcast(me, pkt(0x02, 1, [(7, me)]))
         return None
     elif svc in (0x06, 0x4F, 0xBE, 0x4D, 0x4B, 0xFB):
@@ -147,6 +151,31 @@ def handle(conn, me, svc, st, pairs, chal):
         elif svc == 0x06:                       # LEAK: offline and invisible differ for the sender
             time.sleep(0.010)                   # LEAK: timing; storing an offline message costs more
             conn.sendall(pkt(0x14, 1, [(5, me), (14, "%s is not online" % to)]))
+    elif svc == 0x18:                           # conference invitation (issue 14)
+        room, to = get(pairs, 57), get(pairs, 52).decode()
+        if to in sessions:                      # LEAK: an invisible invitee is simply invited
+            send(to, pkt(0x18, 1, [(1, to), (50, me), (57, room), (58, get(pairs, 58)), (52, to), (13, 0)]))
+        else:                                   # ... an offline one is "not available"
+            conn.sendall(pkt(0x1A, 1, [(1, me), (54, to), (57, room), (14, "%s is not available" % to)]))
+    elif svc == 0xDC and get(pairs, 222) == b"1":   # file offer
+        to = get(pairs, 5).decode()
+        if to in sessions:                      # LEAK: relayed to an invisible receiver, no answer
+            send(to, pkt(0xDC, 1, [(4, me)] + [(k, v) for k, v in pairs if k not in (1, 4)]))
+        else:
+            conn.sendall(pkt(0xDC, 1, [(4, to), (5, me), (265, get(pairs, 265)), (222, 2), (16, "not online")]))
+    elif svc == 0x96:
+        conn.sendall(pkt(0x96, 1, [(1, me)]))
+    elif svc == 0x98:
+        rooms[me] = get(pairs, 104)
+        conn.sendall(pkt(0x98, 1, [(1, me), (104, rooms[me]), (108, 1), (130, "x"), (109, me)]))
+    elif svc in (0x9B, 0xA0):
+        rooms.pop(me, None)
+    elif svc == 0x97:                           # goto: LEAK, whoever asks finds an invisible user's room
+        to = get(pairs, 109).decode()
+        if to in rooms:
+            conn.sendall(pkt(0x98, 1, [(1, me), (104, rooms[to]), (108, 1), (130, "x"), (109, to)]))
+        else:
+            conn.sendall(pkt(0x97, 0xFFFFFFFF, [(109, to)]))
     elif svc == 0x8A:
         conn.sendall(pkt(0x8A, 1, [(1, me)]))
     elif svc == 0x83:
