@@ -445,6 +445,7 @@ static int run_server(struct config *cfg)
     auth_free(srv->auth);
     rl_free(&srv->conn_rl);
     store_async_free(srv->sa); /* the queued writes run to the end first */
+    conn_reap(srv);            /* connections their callbacks held */
     hmap_free(&srv->online);
     hmap_free(&srv->watch); /* empty: every session left it when freed */
     event_free(srv->sweeper);

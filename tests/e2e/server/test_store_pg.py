@@ -108,21 +108,27 @@ def test_pg_paused():
     """PostgreSQL frozen (SIGSTOP of the whole cluster) for 3 s: users already online keep chatting live,
     presence changes and a sign-off still reach their buddies at once, a permanent-stealth setting and a
     buddy removal are acknowledged at once and stored once PostgreSQL resumes; nothing accepted is lost.  (With every
-    store call on the event loop the stealth write froze the whole server for the 3 s.)"""
+    store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
+    sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
+    recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop)."""
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank"):
                 srv.add_user(u, "pw")
             pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave")]
             pg.psql("".join("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('%s', '%s', 'Friends', 0);" % p
                             for p in pairs), "ymsgd")
             a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
-            for x in (a, b, c):
+            f = srv.login("frank", "pw")
+            for x in (a, b, c, f):
                 x.drain(0.3)
             pg.pause()
             t0 = time.time()
             try:
+                # frank writes to erin (offline): the box path waits for PostgreSQL; frank's ping after it waits too
+                f.send(0x06, [(1, "frank"), (5, "erin"), (14, "while paused")], status=0x5A55AA56)
+                f.send(0x12, [])
                 # 0xB9: alice appears permanently offline to carol: acked now, carol sees a sign-off now
                 a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
                               (301, "319"), (303, "319")])
@@ -142,8 +148,15 @@ def test_pg_paused():
                 assert time.time() - t0 < 2.5, "the chat took %.1f s: the loop waited for PostgreSQL" % (
                     time.time() - t0)
                 time.sleep(max(0, 3.0 - (time.time() - t0)))
+                assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
             finally:
                 pg.resume()
+            # frank's ping is answered once the IM is stored (his packets keep their order)
+            _recv_within(f, lambda p: p.service == 0x12, 10.0)
+            e = srv.login("erin", "pw")
+            got = [p for p in e.login_burst + e.drain(1.0) if p.service == 0x06]
+            assert [(p.get(4), p.get(14)) for p in got] == [("frank", "while paused")], got
+            e.close()
             deadline = time.time() + 15
             while pg.psql("SELECT stealth FROM buddies WHERE owner = 'alice' AND buddy = 'carol'", "ymsgd").strip() != "1":
                 assert time.time() < deadline, "the stealth write never reached PostgreSQL"
