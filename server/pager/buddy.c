@@ -181,32 +181,44 @@ static int send_list55(struct conn *c, struct rows *bl, struct rows *ig)
     return 0;
 }
 
+/* What a login reads of its own rows (buddy_rows_fetch). */
+struct buddy_rows {
+    struct rows bl, ig;   /* buddy list, ignore list */
+    struct ars *ar;       /* pending authorisation requests (set after struct ars is known) */
+};
+
+static int send_list_rows(struct conn *c, struct rows *bl, struct rows *ig)
+{
+    /* The same rows fill the in-memory privacy sets can_see() uses (read once per login): a set missing
+     * an ignored or stealthed id would show the user to someone it hides from, so any failure fails. */
+    nameset_free(&c->ignores);
+    nameset_free(&c->stealthed);
+    int failed = bl->failed || ig->failed;
+    for (size_t i = 0; i < ig->n && !failed; i++) failed = nameset_add(&c->ignores, ig->r[i].buddy) < 0;
+    for (size_t i = 0; i < bl->n && !failed; i++)
+        if (bl->r[i].stealth) failed = nameset_add(&c->stealthed, bl->r[i].buddy) < 0;
+    /* ... and the watch index (presence.h): the authorised entries, in list order. */
+    if (!failed) presence_unwatch_all(c);
+    for (size_t i = 0; i < bl->n && !failed; i++)
+        if (!bl->r[i].pending) failed = presence_watch(c, bl->r[i].buddy) < 0;
+    if (!failed) failed = (c->old_proto ? send_list55(c, bl, ig) : (send_list15(c, bl, ig), 0)) < 0;
+    if (failed) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "buddy list incomplete");
+        return -1;
+    }
+    return 0;
+}
+
 int buddy_send_list(struct conn *c)
 {
     struct server *srv = c->srv;
     struct rows bl = {0}, ig = {0};
     srv->st->buddy_list(srv->st, c->user, collect_row, &bl);
     srv->st->ignore_list(srv->st, c->user, collect_name, &ig);
-    /* The same rows fill the in-memory privacy sets can_see() uses (read once per login): a set missing
-     * an ignored or stealthed id would show the user to someone it hides from, so any failure fails. */
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
-    int failed = bl.failed || ig.failed;
-    for (size_t i = 0; i < ig.n && !failed; i++) failed = nameset_add(&c->ignores, ig.r[i].buddy) < 0;
-    for (size_t i = 0; i < bl.n && !failed; i++)
-        if (bl.r[i].stealth) failed = nameset_add(&c->stealthed, bl.r[i].buddy) < 0;
-    /* ... and the watch index (presence.h): the authorised entries, in list order. */
-    if (!failed) presence_unwatch_all(c);
-    for (size_t i = 0; i < bl.n && !failed; i++)
-        if (!bl.r[i].pending) failed = presence_watch(c, bl.r[i].buddy) < 0;
-    if (!failed) failed = (c->old_proto ? send_list55(c, &bl, &ig) : (send_list15(c, &bl, &ig), 0)) < 0;
+    int rc = send_list_rows(c, &bl, &ig);
     rows_free(&bl);
     rows_free(&ig);
-    if (failed) {
-        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "buddy list incomplete");
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 static void send_authreq(struct conn *t, const char *requester, const char *msg)
@@ -249,22 +261,66 @@ static void collect_ar(void *arg, const char *requester, const char *msg)
     }
 }
 
+static int send_authreqs_rows(struct conn *c, struct ars *l)
+{
+    for (size_t i = 0; i < l->n; i++) send_authreq(c, l->a[i].req, l->a[i].msg);
+    if (l->failed) {
+        /* The requests stay stored: the ones missed now are sent at the next login. */
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)l->n, "pending requests incomplete");
+        return -1;
+    }
+    return 0;
+}
+
+static void ars_free(struct ars *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->a[i].req);
+        free(l->a[i].msg);
+    }
+    free(l->a);
+}
+
 int buddy_send_authreqs(struct conn *c)
 {
     struct ars l = {0};
     c->srv->st->authreq_list(c->srv->st, c->user, collect_ar, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        send_authreq(c, l.a[i].req, l.a[i].msg);
-        free(l.a[i].req);
-        free(l.a[i].msg);
+    int rc = send_authreqs_rows(c, &l);
+    ars_free(&l);
+    return rc;
+}
+
+struct buddy_rows *buddy_rows_fetch(struct store *st, const char *user)
+{
+    struct buddy_rows *r = calloc(1, sizeof *r);
+    if (!r || !(r->ar = calloc(1, sizeof *r->ar))) {
+        free(r);
+        return NULL;
     }
-    free(l.a);
-    if (l.failed) {
-        /* The requests stay stored: the ones missed now are sent at the next login. */
-        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)l.n, "pending requests incomplete");
-        return -1;
-    }
-    return 0;
+    st->buddy_list(st, user, collect_row, &r->bl);
+    st->ignore_list(st, user, collect_name, &r->ig);
+    st->authreq_list(st, user, collect_ar, r->ar);
+    return r;
+}
+
+void buddy_rows_free(struct buddy_rows *r)
+{
+    if (!r) return;
+    rows_free(&r->bl);
+    rows_free(&r->ig);
+    ars_free(r->ar);
+    free(r->ar);
+    free(r);
+}
+
+int buddy_send_list_rows(struct conn *c, struct buddy_rows *r)
+{
+    return send_list_rows(c, &r->bl, &r->ig);
+}
+
+int buddy_send_authreqs_rows(struct conn *c, struct buddy_rows *r)
+{
+    return send_authreqs_rows(c, r->ar);
 }
 
 /* ---- operations ----------------------------------------------------------------------------- */

@@ -114,21 +114,26 @@ def test_pg_paused():
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave", "erin", "frank"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina"):
                 srv.add_user(u, "pw")
-            pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave")]
+            pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave"),
+                     ("gina", "alice")]
             pg.psql("".join("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('%s', '%s', 'Friends', 0);" % p
                             for p in pairs), "ymsgd")
             a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
             f = srv.login("frank", "pw")
             for x in (a, b, c, f):
                 x.drain(0.3)
+            # gina's login: challenge and token before the pause (the HTTP token login reads the account on
+            # the loop: auth.c), her 0x54 during it
+            g = srv.login("gina", "pw", expect_ok=False, send_54=False)
             pg.pause()
             t0 = time.time()
             try:
                 # frank writes to erin (offline): the box path waits for PostgreSQL; frank's ping after it waits too
                 f.send(0x06, [(1, "frank"), (5, "erin"), (14, "while paused")], status=0x5A55AA56)
                 f.send(0x12, [])
+                g.send_54()  # her rows are read once PostgreSQL is back
                 # 0xB9: alice appears permanently offline to carol: acked now, carol sees a sign-off now
                 a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
                               (301, "319"), (303, "319")])
@@ -151,6 +156,9 @@ def test_pg_paused():
                 assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
             finally:
                 pg.resume()
+            # gina's login completes after the resume: her list (alice) and alice online
+            burst = g.until_list_done(10.0)
+            assert [p for p in burst if p.service == 0xF1 and "alice" in p.all(7)], burst
             # frank's ping is answered once the IM is stored (his packets keep their order)
             _recv_within(f, lambda p: p.service == 0x12, 10.0)
             e = srv.login("erin", "pw")

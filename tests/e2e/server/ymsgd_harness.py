@@ -292,9 +292,10 @@ class Server:
         fields = dict(l.split("=", 1) for l in lines[1:] if "=" in l)
         return lines[0], fields, headers
 
-    def login(self, user, password, status=0, version=16, expect_ok=True, client=None):
+    def login(self, user, password, status=0, version=16, expect_ok=True, client=None, send_54=True):
         """The v16 token login (0x57, pwtoken_get, pwtoken_login, 0x54) on a new pager connection, or on
-        client (already connected: e.g. a WebSocket one, tests/e2e/web/wsclient.py)."""
+        client (already connected: e.g. a WebSocket one, tests/e2e/web/wsclient.py).  send_54=False stops
+        before the 0x54: the client's send_54() sends it later."""
         c = client or Client(self.ymsg_port)
         c.user = user
         c.send(0x57, [(1, user)], version=version)
@@ -307,8 +308,12 @@ class Server:
         tok = lines[1].split("=", 1)[1]
         code, f, _ = self.cookies(tok)
         assert code == "0"
-        c.send(0x54, [(1, user), (0, user), (277, f["Y"]), (278, f["T"]), (307, resp307(f["crumb"], chal)),
-                      (244, "4194239"), (2, user), (2, "1"), (98, "us")], status=status, version=version)
+        c.send_54 = lambda: c.send(0x54, [(1, user), (0, user), (277, f["Y"]), (278, f["T"]),
+                                          (307, resp307(f["crumb"], chal)), (244, "4194239"), (2, user), (2, "1"),
+                                          (98, "us")], status=status, version=version)
+        if not send_54:
+            return c
+        c.send_54()
         if expect_ok:
             c.login_burst = c.until_list_done()
         return c
