@@ -154,7 +154,9 @@ void gateway_set_store_async(struct gateway *gw, struct store_async *sa)
 void gateway_free(struct gateway *gw)
 {
     if (!gw) return;
-    /* Phonebook jobs of waiting requests finish first (their requests complete or, abandoned, go). */
+    /* Phonebook jobs of waiting requests finish first; their requests end as the password checks' do
+     * below (done gets NULL: the HTTP side is gone). */
+    gw->closing = 1;
     store_async_barrier(gw->sa);
     /* First: requests still waiting for a password check are finished (done gets NULL) and let go
      * of the sessions they hold. */
@@ -961,7 +963,7 @@ void gw_store_done(struct gw_req *rq)
 {
     struct gw_response out;
     memset(&out, 0, sizeof out);
-    if (rq->abandoned) {
+    if (rq->abandoned || rq->gw->closing) {
         if (rq->done) rq->done(rq->done_arg, NULL);
     } else {
         if (req_run(rq, &out)) return; /* waits again (another body) */

@@ -95,6 +95,7 @@ struct gateway {
     void *cookie_arg;               /* its argument */
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
     struct store_async *sa;         /* phonebook reads and writes off the loop (NULL: on the store inline) */
+    int closing;                    /* gateway_free runs: waiting requests finish as at shutdown (done gets NULL) */
 };
 
 struct in_body {
