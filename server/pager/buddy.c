@@ -491,6 +491,9 @@ static void auth_job_done(void *arg, int rc)
     }
     struct pres_snap s;
     pres_begin(srv, j->user, req, &s);
+    /* The requester's entry was pending until the job: it could not see j->user before.  (In a cluster
+     * presence_watches() reads the store, which the job has changed already.) */
+    for (size_t i = 0; i < s.n; i++) s.v[i].before = 0;
     struct conn *r = sessions_get(srv, req);
     if (j->v13 == 1) {
         if (j->rc2 == STORE_OK && r) presence_watch(r, j->user);
