@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local ymsgd cluster on loopback (issue 12):
-#   scripts/cluster.sh up N [DIR]   start a redis-server and N ymsgd nodes (and PostgreSQL when this
-#                                   ymsgd has the PostgreSQL store); DIR defaults to a new temp dir
+#   scripts/cluster.sh up N [DIR]   start a PostgreSQL (the nodes' one durable store), a redis-server and
+#                                   N ymsgd nodes; DIR defaults to a new temp dir
 #   scripts/cluster.sh down [DIR]   stop everything started by `up` (DIR defaults to the last one)
 #   scripts/cluster.sh status [DIR] what runs
 # Node i (0-based) listens on 127.0.0.(i+1): pager :$YMSG_PORT (5050), HTTP :$HTTP_PORT (8080), so every
@@ -25,8 +25,6 @@ wait_port() { # host port seconds
   done
   return 1
 }
-
-has_pg_store() { "$YMSGD" --help 2>&1 | grep -q -- '--store'; }
 
 pg_up() { # dir: a PostgreSQL cluster of our own, reachable on a unix socket in dir/pg
   local d=$1/pg bindir
@@ -53,15 +51,10 @@ up() {
   dir=$(cd "$dir" && pwd)
   [ -e "$dir/redis.pid" ] && die "$dir already holds a cluster (scripts/cluster.sh down $dir)"
   echo "$dir" >"$last"
-  local store_args=()
-  if has_pg_store; then
-    local url
-    url=$(pg_up "$dir")
-    store_args=(--store "$url")
-    echo "postgresql: $url"
-  else
-    echo "postgresql: this ymsgd has no PostgreSQL store yet: the nodes share node0's SQLite file (one machine only)"
-  fi
+  local url
+  url=$(pg_up "$dir")
+  local store_args=(--store "$url")
+  echo "postgresql: $url"
   redis-server --port 0 --unixsocket "$dir/redis.sock" --unixsocketperm 700 --dir "$dir" --save "" \
     --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
   for _ in $(seq 50); do [ -S "$dir/redis.sock" ] && break; sleep 0.1; done
@@ -70,9 +63,6 @@ up() {
   for i in $(seq 0 $((n - 1))); do
     local host=127.0.0.$((i + 1)) data=$dir/node$i/data
     mkdir -p "$data"
-    if [ ${#store_args[@]} -eq 0 ] && [ "$i" -gt 0 ] && [ ! -e "$data/ymsgd.db" ]; then
-      ln -s "$dir/node0/data/ymsgd.db" "$data/ymsgd.db" # SQLite follows the link and locks the one file
-    fi
     # shellcheck disable=SC2086
     "$YMSGD" --data-dir "$data" "${store_args[@]}" --ymsg-listen "$host:$YMSG_PORT" --http-listen "$host:$HTTP_PORT" \
       --https-listen "" --redis "unix:$dir/redis.sock" --node-name "node$i" --advertise "$host:$YMSG_PORT" \

@@ -459,6 +459,7 @@ static int run_server(struct config *cfg)
     rl_free(&srv->conn_rl);
     store_async_free(srv->sa); /* the queued writes run to the end first */
     conf_free(srv);
+    conn_reap(srv);            /* connections their callbacks held */
     hmap_free(&srv->online);
     hmap_free(&srv->watch); /* empty: every session left it when freed */
     event_free(srv->sweeper);

@@ -113,6 +113,11 @@ struct conn {
     char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs */
     struct login_wait *login_wait; /* a 0x54 waiting for another node's crumb (login_ymsg.c), or NULL */
+    void (*resume)(struct conn *c); /* the transport's: runs the input that waited for a store job (sessions_hold) */
+    struct conn *next_resume;  /* link in srv->resume (input to run again on the reaper's turn) */
+    uint16_t store_jobs;       /* store jobs in flight for this session: its input waits, it is not freed */
+    uint8_t on_resume;         /* linked in srv->resume */
+    uint8_t reap_waits;        /* the reaper found it dead with a store job in flight: sessions_release queues it again */
 };
 
 /* What the session registry tells the cluster (server/cluster), when there is one (srv->hooks). */
@@ -141,6 +146,7 @@ struct server {
     struct event *drain_check;     /* during shutdown: leaves the loop once every session is flushed */
     struct conn *dead;             /* connections waiting for the reaper */
     struct conn *slow;             /* slow readers the reaper closes (never inside a fan-out) */
+    struct conn *resume;           /* sessions whose store job finished: their waiting input runs on the reaper's turn */
     struct hmap online;            /* user -> struct conn (state ONLINE) */
     struct hmap watch;             /* id -> struct watch_entry: the online sessions watching that id (presence.h) */
     struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */

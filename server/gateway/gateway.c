@@ -12,6 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pwworker.h"
+#include "store_async.h"
 #include "store.h"
 #include "internal.h"
 
@@ -145,9 +146,18 @@ int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads
     return gw->pw ? 0 : -1;
 }
 
+void gateway_set_store_async(struct gateway *gw, struct store_async *sa)
+{
+    gw->sa = sa;
+}
+
 void gateway_free(struct gateway *gw)
 {
     if (!gw) return;
+    /* Phonebook jobs of waiting requests finish first; their requests end as the password checks' do
+     * below (done gets NULL: the HTTP side is gone). */
+    gw->closing = 1;
+    store_async_barrier(gw->sa);
     /* First: requests still waiting for a password check are finished (done gets NULL) and let go
      * of the sessions they hold. */
     metrics_hash_pool("amf", NULL, NULL);
@@ -947,6 +957,25 @@ void gateway_pending_abandon(struct gw_req *pend)
     pend->abandoned = 1;
     pend->done = NULL;
     pend->in.body = NULL;
+}
+
+void gw_store_done(struct gw_req *rq)
+{
+    struct gw_response out;
+    memset(&out, 0, sizeof out);
+    if (rq->abandoned || rq->gw->closing) {
+        if (rq->done) rq->done(rq->done_arg, NULL);
+    } else {
+        if (req_run(rq, &out)) return; /* waits again (another body) */
+        req_finish(rq, &out);
+        if (rq->done) rq->done(rq->done_arg, &out);
+        else free(out.body);
+    }
+    free(rq->pb_blob);
+    rq->pb_blob = NULL;
+    req_release(rq);
+    sodium_memzero(rq, sizeof *rq);
+    free(rq);
 }
 
 /* A hash worker's answer (ok = -1: the gateway is going away); see internal.h. */

@@ -143,5 +143,9 @@ int gateway_demo_phonebook(struct store *st, const char *user, const char *buddy
  * throttling knobs), registered on srv->http.  NULL with a message in err.  gateway_free() it after
  * http_free(). */
 struct gateway *gateway_start(struct server *srv, char *err, size_t errlen);
+/* Phonebook.sync's store reads and writes go to this store worker (store_async.h) when a request may
+ * wait (gateway_handle_async); NULL: on the gateway's store, inline. */
+struct store_async;
+void gateway_set_store_async(struct gateway *gw, struct store_async *sa);
 
 #endif

@@ -57,6 +57,7 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     /* One throttle for every login path: the gateway's failures and budget are the token login's. */
     gateway_set_throttle(gw, auth_throttle(srv->auth), auth_decoy_hash(srv->auth));
     gateway_set_cookie_auth(gw, cookie_cb, srv->auth);
+    gateway_set_store_async(gw, srv->sa);
     /* Revoking a user (password change, deletion) ends their AMF sessions too. */
     if (auth_on_revoke(srv->auth, revoke_cb, gw) < 0) {
         snprintf(err, errlen, "gateway: cannot register the revoker");

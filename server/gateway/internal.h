@@ -94,6 +94,8 @@ struct gateway {
     gw_cookie_fn cookie_auth;       /* who a Y/T cookie pair belongs to (/yab), NULL = nobody */
     void *cookie_arg;               /* its argument */
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
+    struct store_async *sa;         /* phonebook reads and writes off the loop (NULL: on the store inline) */
+    int closing;                    /* gateway_free runs: waiting requests finish as at shutdown (done gets NULL) */
 };
 
 struct in_body {
@@ -137,6 +139,9 @@ struct gw_req {
     int v_decoy;                   /* the check was against the decoy (unknown account): never ok */
     uint8_t v_hash[16];            /* digest of the stored hash checked (a revocation meanwhile changes it) */
     int abandoned;                 /* the client went away: finish silently */
+    int pb_ready;                  /* the store worker's answer for the body that asked is below */
+    long pb_rc;                    /* its phonebook_get size / phonebook_put code */
+    uint8_t *pb_blob;              /* phonebook_get's copy (malloc'ed), or NULL */
     gw_done_fn done;               /* completion of a suspended request */
     void *done_arg;                /* its argument */
 };
@@ -148,6 +153,9 @@ int gw_crossdomain_build(struct gateway *gw, char *err, size_t errlen);
 /* A hash worker's verdict for a waiting request (gateway.c; ok = -1: the gateway is going away):
  * runs the rest of the request and completes it. */
 void gw_login_checked(void *arg, int ok);
+/* The store worker finished a phonebook job for a waiting request: the body that asked runs again with
+ * the answer (rq->pb_ready), and the rest of the request follows (gateway.c). */
+void gw_store_done(struct gw_req *rq);
 
 /* Sessions (session.c). */
 void gw_sessions_init(struct gateway *gw);

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_async.h"
 #include "internal.h"
 
 static int pb_login(struct gw_call *call, struct amf_value **result)
@@ -97,36 +98,18 @@ void gw_pbcache_free(struct gateway *gw)
     hmap_free(&gw->pb_cache);
 }
 
-int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, struct amf_value **list,
-               int *enc)
+/* Decodes a stored blob of n bytes (copied into the arena: the decoded strings borrow from it). */
+static int pb_decode(const char *user, const char *peer, amf_arena *arena, const uint8_t *blob, long n,
+                     struct amf_value **list, int *enc)
 {
-    const struct gw_pbcache *c = gw_pbcache_get(gw, user);
-    uint8_t *copy;
-    long n;
     *enc = AMF_AMF3;
-    if (c) {
-        n = (long)c->len;
-        if (n == 0) {
-            *list = amf_new_array(arena);
-            return *list ? GW_PB_OK : GW_PB_NOMEM;
-        }
-        /* Copy into the request arena so the decoded strings can borrow from it. */
-        if ((copy = amf_arena_alloc(arena, (size_t)n))) memcpy(copy, c->blob, (size_t)n);
-    } else {
-        uint8_t *blob = NULL;
-        n = gw->st->phonebook_get(gw->st, user, &blob);
-        if (n == STORE_NOTFOUND || n == 0) {
-            free(blob);
-            gw_pbcache_put(gw, user, NULL, 0); /* "has none" is worth remembering too */
-            *list = amf_new_array(arena);
-            return *list ? GW_PB_OK : GW_PB_NOMEM;
-        }
-        if (n < 0) return GW_PB_STORE;
-        gw_pbcache_put(gw, user, blob, (size_t)n);
-        if ((copy = amf_arena_alloc(arena, (size_t)n))) memcpy(copy, blob, (size_t)n);
-        free(blob);
+    if (n <= 0) {
+        *list = amf_new_array(arena);
+        return *list ? GW_PB_OK : GW_PB_NOMEM;
     }
+    uint8_t *copy = amf_arena_alloc(arena, (size_t)n);
     if (!copy) return GW_PB_NOMEM;
+    memcpy(copy, blob, (size_t)n);
     if (copy[0] != 0 && copy[0] != 3) return GW_PB_FORMAT;
     *enc = copy[0] == 3 ? AMF_AMF3 : AMF_AMF0;
     /* Stored data was accepted under the limits of its time; read it back with generous ones so a
@@ -143,18 +126,52 @@ int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena
     return GW_PB_OK;
 }
 
-int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen)
+/* What phonebook_get answered (size, or STORE_NOTFOUND / STORE_ERR) with its blob: cached, decoded. */
+static int pb_loaded(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, long n,
+                     const uint8_t *blob, struct amf_value **list, int *enc)
 {
-    struct amf_buf buf;
-    amf_buf_init(&buf, gw->cfg.max_body + 1);
+    if (n == STORE_NOTFOUND || n == 0) {
+        gw_pbcache_put(gw, user, NULL, 0); /* "has none" is worth remembering too */
+        return pb_decode(user, peer, arena, NULL, 0, list, enc);
+    }
+    if (n < 0) return GW_PB_STORE;
+    gw_pbcache_put(gw, user, blob, (size_t)n);
+    return pb_decode(user, peer, arena, blob, n, list, enc);
+}
+
+int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, struct amf_value **list,
+               int *enc)
+{
+    const struct gw_pbcache *c = gw_pbcache_get(gw, user);
+    if (c) return pb_decode(user, peer, arena, c->blob, (long)c->len, list, enc);
+    uint8_t *blob = NULL;
+    long n = gw->st->phonebook_get(gw->st, user, &blob);
+    int rc = pb_loaded(gw, user, peer, arena, n, blob, list, enc);
+    free(blob);
+    return rc;
+}
+
+/* The blob of list in encoding enc (format byte first) in *buf (amf_buf_free it).  GW_PB_OK, or
+ * GW_PB_ENCODE with the reason in why (buf freed). */
+static int gw_pb_encode(struct gateway *gw, int enc, const struct amf_value *list, struct amf_buf *buf, char *why,
+                        size_t whylen)
+{
+    amf_buf_init(buf, gw->cfg.max_body + 1);
     uint8_t tag = (uint8_t)enc;
-    int e = amf_buf_append(&buf, &tag, 1);
-    if (!e) e = amf_encode(&gw->opts, enc, list, &buf);
+    int e = amf_buf_append(buf, &tag, 1);
+    if (!e) e = amf_encode(&gw->opts, enc, list, buf);
     if (e) {
-        amf_buf_free(&buf);
+        amf_buf_free(buf);
         snprintf(why, whylen, "%s", amf_strerror(e));
         return GW_PB_ENCODE;
     }
+    return GW_PB_OK;
+}
+
+int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen)
+{
+    struct amf_buf buf;
+    if (gw_pb_encode(gw, enc, list, &buf, why, whylen) != GW_PB_OK) return GW_PB_ENCODE;
     int rc = gw->st->phonebook_put(gw->st, user, buf.data, buf.len);
     if (rc == STORE_OK) gw_pbcache_put(gw, user, buf.data, buf.len);
     else gw_pbcache_drop(gw, user);
@@ -162,11 +179,71 @@ int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_
     return rc == STORE_OK ? GW_PB_OK : GW_PB_STORE;
 }
 
-/* The stored list, or an empty array when the user has none. */
-static int load(struct gw_call *call, struct amf_value **result)
+/* A phonebook read or write for a request that waits for it (the store worker's job). */
+struct pb_job {
+    struct gw_req *rq;              /* the waiting request */
+    char user[GW_USER_MAX + 1];     /* whose phonebook */
+    uint8_t *data;                  /* blob to store, or NULL: read */
+    size_t len;                     /* its bytes */
+    long rc;                        /* phonebook_get's size / phonebook_put's code */
+    uint8_t *blob;                  /* phonebook_get's copy */
+};
+
+static int pb_job_run(struct store *st, void *arg)
 {
-    int enc;
-    switch (gw_pb_load(call->gw, call->sess->user, call->peer, call->arena, result, &enc)) {
+    struct pb_job *j = arg;
+    j->rc = j->data ? st->phonebook_put(st, j->user, j->data, j->len) : st->phonebook_get(st, j->user, &j->blob);
+    return 0;
+}
+
+static void pb_job_done(void *arg, int rc)
+{
+    (void)rc;
+    struct pb_job *j = arg;
+    struct gw_req *rq = j->rq;
+    if (j->data) { /* the cache follows the store */
+        if (j->rc == STORE_OK) gw_pbcache_put(rq->gw, j->user, j->data, j->len);
+        else gw_pbcache_drop(rq->gw, j->user);
+    }
+    rq->pb_ready = 1;
+    rq->pb_rc = j->rc;
+    rq->pb_blob = j->blob;
+    free(j->data);
+    free(j);
+    /* Run inline (a full queue: store_async_run did the job at once): pb_defer goes on with it. */
+    if (rq->suspended) gw_store_done(rq); /* the body runs again with the answer */
+}
+
+/* Hands the read (data NULL) or write to the store worker when the request may wait: 1 (the call is
+ * suspended; it runs again with rq->pb_ready), 2 when the answer is ready already (rq->pb_ready: the
+ * job ran inline), 0 when it must run on the gateway's store, -1 out of memory. */
+static int pb_defer(struct gw_call *call, const uint8_t *data, size_t len)
+{
+    struct gw_req *rq = call->req;
+    struct gateway *gw = call->gw;
+    if (!rq || !rq->async || !gw->sa) return 0;
+    struct pb_job *j = calloc(1, sizeof *j);
+    if (!j || (data && !(j->data = malloc(len ? len : 1)))) {
+        free(j);
+        return -1;
+    }
+    if (data) memcpy(j->data, data, len);
+    j->len = len;
+    j->rq = rq;
+    snprintf(j->user, sizeof j->user, "%s", call->sess->user);
+    if (store_async_run(gw->sa, gw->st, pb_job_run, pb_job_done, j) < 0) {
+        free(j->data);
+        free(j);
+        return -1;
+    }
+    if (rq->pb_ready) return 2;
+    rq->suspended = 1;
+    return 1;
+}
+
+static int load_fault(struct gw_call *call, int rc)
+{
+    switch (rc) {
     case GW_PB_OK: return 0;
     case GW_PB_NOMEM: return gw_fault(call, GW_FAULT_BUSY, "out of memory");
     case GW_PB_STORE: return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the phonebook store is unavailable");
@@ -174,6 +251,27 @@ static int load(struct gw_call *call, struct amf_value **result)
         return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook has an unknown format");
     default: return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: the stored phonebook cannot be read");
     }
+}
+
+/* The stored list, or an empty array when the user has none. */
+static int load(struct gw_call *call, struct amf_value **result)
+{
+    int enc;
+    struct gw_req *rq = call->req;
+    if (rq && rq->pb_ready) { /* the store worker's answer */
+        rq->pb_ready = 0;
+        int rc = pb_loaded(call->gw, call->sess->user, call->peer, call->arena, rq->pb_rc, rq->pb_blob, result, &enc);
+        free(rq->pb_blob);
+        rq->pb_blob = NULL;
+        return load_fault(call, rc);
+    }
+    if (!gw_pbcache_get(call->gw, call->sess->user)) {
+        int d = pb_defer(call, NULL, 0);
+        if (d == 2) return load(call, result);
+        if (d > 0) return gw_fault(call, GW_FAULT_BUSY, "phonebook read in progress");
+        if (d < 0) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+    }
+    return load_fault(call, gw_pb_load(call->gw, call->sess->user, call->peer, call->arena, result, &enc));
 }
 
 static int pb_sync(struct gw_call *call, struct amf_value **result)
@@ -190,7 +288,23 @@ static int pb_sync(struct gw_call *call, struct amf_value **result)
                         (unsigned long long)count, gw->cfg.phonebook_max);
     int enc = call->amf3 || (list->flags & AMF_VF_AVMPLUS) ? AMF_AMF3 : AMF_AMF0;
     char why[96];
-    int rc = gw_pb_store(gw, call->sess->user, enc, list, why, sizeof why);
+    int rc;
+    struct gw_req *rq = call->req;
+    if (rq && rq->pb_ready) { /* the store worker stored it (and updated the cache) */
+        rq->pb_ready = 0;
+        rc = rq->pb_rc == STORE_OK ? GW_PB_OK : GW_PB_STORE;
+    } else if (rq && rq->async && gw->sa) {
+        struct amf_buf buf;
+        rc = gw_pb_encode(gw, enc, list, &buf, why, sizeof why);
+        if (rc == GW_PB_OK) {
+            int d = pb_defer(call, buf.data, buf.len);
+            amf_buf_free(&buf);
+            if (d == 2) return pb_sync(call, result);
+            if (d > 0) return gw_fault(call, GW_FAULT_BUSY, "phonebook write in progress");
+            if (d < 0) return gw_fault(call, GW_FAULT_BUSY, "out of memory");
+            rc = gw_pb_store(gw, call->sess->user, enc, list, why, sizeof why);
+        }
+    } else rc = gw_pb_store(gw, call->sess->user, enc, list, why, sizeof why);
     if (rc == GW_PB_ENCODE)
         return gw_fault(call, GW_FAULT_ARGUMENT, "Phonebook.sync: the list cannot be stored: %s", why);
     if (rc != GW_PB_OK) return gw_fault(call, GW_FAULT_PROCESSING, "Phonebook.sync: could not store the phonebook");

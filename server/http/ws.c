@@ -195,6 +195,12 @@ static void ws_deliver(void *arg, const uint8_t *p, size_t n)
     }
 }
 
+/* The pager held this session's input for a store job (sessions_hold): what waited in s->in runs now. */
+static void ws_resume(struct conn *c)
+{
+    ws_deliver((struct ws_sess *)c, (const uint8_t *)"", 0);
+}
+
 static void ws_sock_read_cb(struct bufferevent *bev, void *arg)
 {
     struct ws_sess *s = arg;
@@ -338,6 +344,7 @@ static void ws_handle(struct evhttp_request *req, const char *path, const char *
         return;
     }
     struct ws_limits lim = {(size_t)srv->cfg->ws_max_frame, (size_t)srv->cfg->ws_max_message};
+    s->c.resume = ws_resume;
     s->sock_done = 1; /* until the socket is ours: a refusal below frees the session on release */
     if (!(s->core = ws_core_new(&lim, ws_deliver, s)) || !(s->start = event_new(srv->base, -1, 0, ws_start_cb, s))) {
         conn_close(&s->c, 0, "out of memory");

@@ -6,6 +6,7 @@
 #define YMSGD_BUDDY_H
 
 #include "server.h"
+#include "store.h"
 
 /* Sends the login-time list and loads c's ignore list and permanent-stealth set into memory (the
  * copies can_see() uses while c is online).  -1 (logged) when memory ran out: the sets would be
@@ -14,6 +15,13 @@ int buddy_send_list(struct conn *c);
 /* Sends the stored authorisation requests addressed to c.  -1 (logged) when some could not be read
  * into memory; they stay stored and go out at the next login. */
 int buddy_send_authreqs(struct conn *c);
+/* The same two from rows read beforehand (a login reads them on the store worker: buddy_rows_fetch
+ * runs on any thread, with the store it is given; NULL when out of memory). */
+struct buddy_rows;
+struct buddy_rows *buddy_rows_fetch(struct store *st, const char *user);
+int buddy_send_list_rows(struct conn *c, struct buddy_rows *r);
+int buddy_send_authreqs_rows(struct conn *c, struct buddy_rows *r);
+void buddy_rows_free(struct buddy_rows *r);
 
 void buddy_handle_add(struct conn *c, const struct ymsg_packet *pkt);
 void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt);

@@ -178,11 +178,28 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
     /* Slow readers first: their close fans out "went offline", here and not inside the fan-out that
      * found them slow. */
     delivery_close_slow(srv);
+    /* Input that waited for a store job (sessions_release), here and not inside the job's callback. */
+    while (srv->resume) {
+        struct conn *c = srv->resume;
+        srv->resume = c->next_resume;
+        c->next_resume = NULL;
+        c->on_resume = 0;
+        if (c->state < CONN_CLOSING && !c->store_jobs && c->resume) c->resume(c);
+    }
     while (srv->dead) {
         struct conn *c = srv->dead;
         srv->dead = c->next_dead;
+        if (c->store_jobs) {
+            c->reap_waits = 1; /* its job's callback still looks at it: freed by sessions_release */
+            continue;
+        }
         free_conn(c);
     }
+}
+
+void conn_reap(struct server *srv)
+{
+    reaper_cb(-1, 0, srv);
 }
 
 void conn_close_all(struct server *srv)
@@ -225,7 +242,8 @@ static int note_malformed(struct conn *c)
 
 void conn_input(struct conn *c, struct evbuffer *in)
 {
-    while (c->state < CONN_CLOSING) {
+    /* A store job of this session's in flight: its later packets wait (sessions_hold). */
+    while (c->state < CONN_CLOSING && !c->store_jobs) {
         size_t len = evbuffer_get_length(in);
         if (len == 0) break;
         const uint8_t *p = evbuffer_pullup(in, -1);
@@ -278,6 +296,11 @@ void conn_input(struct conn *c, struct evbuffer *in)
 }
 
 static void read_cb(struct bufferevent *bev, void *arg) { conn_input(arg, bufferevent_get_input(bev)); }
+
+static void tcp_resume(struct conn *c)
+{
+    if (c->bev) conn_input(c, bufferevent_get_input(c->bev));
+}
 
 void conn_drained(struct conn *c)
 {
@@ -387,6 +410,7 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         return;
     }
     c->bev = bev;
+    c->resume = tcp_resume;
     bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
     /* Never hold more than one maximal packet of unread input. */
     bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);

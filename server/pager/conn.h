@@ -32,6 +32,8 @@ void conn_stop_listening(struct server *srv);
 void conn_close(struct conn *c, int flush, const char *why);
 /* Frees every connection (shutdown). */
 void conn_close_all(struct server *srv);
+/* Frees the connections whose store jobs finished since (shutdown, after store_async_free). */
+void conn_reap(struct server *srv);
 /* The TCP transport's `online` operation: switches c's timeouts to the idle timeout. */
 void conn_set_online_timeouts(struct conn *c);
 

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "sessions.h"
 #include "metrics.h"
+#include "store_async.h"
 
 static uint8_t g_out[YMSG_HEADER_LEN + YMSG_MAX_BODY]; /* the shared packet builder's memory */
 static struct ymsg_builder g_b;                         /* the shared builder */
@@ -125,22 +126,70 @@ int delivery_to_user(struct server *srv, const char *to, const char *from, uint1
     return delivery_send(r) == 0 ? DELIVERY_SENT : DELIVERY_FAILED;
 }
 
-int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build, void *arg)
+/* One box-path message on its way through the store worker. */
+struct box_job {
+    struct server *srv;           /* owner */
+    char from[NAME_MAX_LEN + 1];  /* sender */
+    char to[NAME_MAX_LEN + 1];    /* recipient */
+    char *text;                   /* NUL-terminated copy of the text */
+    int64_t time;                 /* when it was sent */
+    int utf8;                     /* key 97=1 */
+    int online;                   /* the recipient had a session when the message came */
+    int exists;                   /* user_exists(to) (worker) */
+    int ign;                      /* ignore_check(to, from) (worker) */
+    delivery_build_fn build;      /* the recipient's packet */
+    delivery_box_done_fn done;    /* the caller's continuation (before the build) */
+    void (*release)(void *arg);   /* ... and the end of arg */
+    void *arg;                    /* for build, done and release */
+};
+
+static int box_job_run(struct store *st, void *arg)
 {
-    struct conn *r = sessions_get(srv, m->to);
-    int ign = srv->st->ignore_check(srv->st, m->to, m->from);
-    char *t = malloc(m->text_len + 1);
-    if (!t) {
-        log_event(LOG_ERROR, NULL, m->from, "out_of_memory", (long)m->text_len, "im to %s", m->to);
-        return STORE_ERR;
+    struct box_job *j = arg;
+    j->exists = st->user_exists(st, j->to);
+    if (j->exists != 1) return j->exists == 0 ? STORE_NOTFOUND : STORE_ERR;
+    j->ign = st->ignore_check(st, j->to, j->from);
+    struct store_deposit d = {j->to, j->from, j->text, j->time, j->utf8, j->online || j->ign != 0,
+                              j->srv->cfg->offline_max, j->srv->cfg->offline_per_sender};
+    return st->offline_deposit(st, &d);
+}
+
+/* A row stored as handed over live for a recipient who signed off before the hand-over: the text is
+ * kept as a waiting row after all (it counts twice until the recipient's next login). */
+static int box_keep_run(struct store *st, void *arg)
+{
+    struct box_job *j = arg;
+    return st->offline_add(st, j->to, j->from, j->text, j->time, j->utf8, j->srv->cfg->offline_max);
+}
+
+static void box_job_free(struct box_job *j)
+{
+    if (j->release) j->release(j->arg);
+    free(j->text);
+    free(j);
+}
+
+static void box_keep_done(void *arg, int rc)
+{
+    struct box_job *j = arg;
+    if (rc != STORE_OK)
+        log_event(LOG_ERROR, NULL, j->from, "store_write_failed", rc, "im to %s kept for the next login", j->to);
+    box_job_free(j);
+}
+
+static void box_job_done(void *arg, int rc)
+{
+    struct box_job *j = arg;
+    struct server *srv = j->srv;
+    if (j->exists != 1) {
+        if (j->done) j->done(j->arg, j->exists == 0 ? STORE_NOTFOUND : STORE_ERR);
+        box_job_free(j);
+        return;
     }
-    memcpy(t, m->text, m->text_len);
-    t[m->text_len] = 0;
+    if (j->done) j->done(j->arg, rc);
+    struct conn *r = sessions_get(srv, j->to);
+    int ign = j->ign;
     int live = r != NULL && ign == 0;
-    struct store_deposit d = {m->to, m->from, t, (int64_t)time(NULL), m->utf8, r != NULL || ign != 0,
-                              srv->cfg->offline_max, srv->cfg->offline_per_sender};
-    int rc = srv->st->offline_deposit(srv->st, &d);
-    free(t);
     g_metrics.ims[rc == STORE_FULL ? MET_IM_REFUSED : rc != STORE_OK ? MET_IM_FAILED
                   : live ? MET_IM_LIVE : r ? MET_IM_IGNORED : MET_IM_OFFLINE]++;
     /* The recipient's packet is built either way; only a live recipient gets it.  With nobody on line
@@ -151,10 +200,44 @@ int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_b
         struct conn blank = {.version = YMSG_VERSION};
         b = delivery_begin(&blank, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
     }
-    build(b, arg);
+    j->build(b, j->arg);
     if (live && rc == STORE_OK) delivery_send(r);
     else (void)ymsg_build_end(b); /* finished and dropped: the same encoding work as a delivery */
-    return rc;
+    if (j->release) j->release(j->arg);
+    j->release = NULL;
+    if (rc == STORE_OK && j->online && ign == 0 && !r &&
+        store_async_run(srv->sa, srv->st, box_keep_run, box_keep_done, j) == 0)
+        return; /* j goes with box_keep_done */
+    box_job_free(j);
+}
+
+int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build,
+                    delivery_box_done_fn done, void (*release)(void *arg), void *arg)
+{
+    struct box_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->text = malloc(m->text_len + 1))) {
+        free(j);
+        log_event(LOG_ERROR, NULL, m->from, "out_of_memory", (long)m->text_len, "im to %s", m->to);
+        return -1;
+    }
+    memcpy(j->text, m->text, m->text_len);
+    j->text[m->text_len] = 0;
+    j->srv = srv;
+    snprintf(j->from, sizeof j->from, "%s", m->from);
+    snprintf(j->to, sizeof j->to, "%s", m->to);
+    j->time = (int64_t)time(NULL);
+    j->utf8 = m->utf8;
+    j->online = sessions_get(srv, m->to) != NULL;
+    j->build = build;
+    j->done = done;
+    j->release = release;
+    j->arg = arg;
+    if (store_async_run(srv->sa, srv->st, box_job_run, box_job_done, j) < 0) {
+        free(j->text);
+        free(j);
+        return -1;
+    }
+    return 0;
 }
 
 void delivery_close(struct conn *c, int flush, const char *why)

@@ -58,19 +58,24 @@ enum delivery_result {
 int delivery_to_user(struct server *srv, const char *to, const char *from, uint16_t service, uint32_t status,
                      delivery_build_fn build, void *arg);
 
-/* One message on the box path (im.h): whatever to's state, the same work in the same order.  The
- * text goes into to's box (marked delivered when to is online or ignores the sender: such a row
- * keeps no text but counts towards the quotas); the recipient's packet (0x06, built by build) is
+/* One message on the box path (im.h): whatever to's state, the same work in the same order.  If `to`
+ * exists, the text goes into to's box (marked delivered when to is online or ignores the sender: such a
+ * row keeps no text but counts towards the quotas); the recipient's packet (0x06, built by build) is
  * made either way and handed over only when to is online, not ignoring, and the row was stored.
- * Returns the store's code (STORE_OK, STORE_FULL, ...). */
+ * The store work (user_exists, ignore_check, offline_deposit) runs on the store worker (store_async.h,
+ * inline with SQLite); then, on the loop, done(arg, rc) with rc the store's code (STORE_OK, STORE_FULL,
+ * ...) or STORE_NOTFOUND when `to` has no account, then build (unless STORE_NOTFOUND), then
+ * release(arg).  0, or -1 when out of memory (nothing done, no callback called). */
 struct delivery_box {
     const char *from;       /* sender id */
-    const char *to;         /* recipient id (exists) */
+    const char *to;         /* recipient id */
     const uint8_t *text;    /* message text (key 14), not NUL-terminated */
     size_t text_len;        /* its bytes */
     int utf8;               /* key 97=1 */
 };
-int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build, void *arg);
+typedef void (*delivery_box_done_fn)(void *arg, int rc);
+int delivery_to_box(struct server *srv, const struct delivery_box *m, delivery_build_fn build,
+                    delivery_box_done_fn done, void (*release)(void *arg), void *arg);
 
 /* Ends c's session through its transport: flush = 1 sends what is queued first.  See conn_close(). */
 void delivery_close(struct conn *c, int flush, const char *why);

@@ -2,6 +2,7 @@
 #include "im.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "delivery.h"
@@ -85,6 +86,39 @@ void im_note_talked(struct conn *c, const char *to)
     else sessions_changed(c->srv, c->user); /* `to` may now know c is online, on any node */
 }
 
+/* A message on the box path while the store works on it. */
+struct im_box {
+    struct im_out o;              /* what the recipient's packet is built from (first: build's argument) */
+    struct ymsg_packet pkt;       /* the sender's 0x06, its body copied */
+    char to[NAME_MAX_LEN + 1];    /* recipient */
+    int rc;                       /* the store's answer */
+};
+
+static void im_box_done(void *arg, int rc)
+{
+    struct im_box *j = arg;
+    struct conn *c = (struct conn *)j->o.c; /* held (sessions_hold): still allocated */
+    if (rc == STORE_NOTFOUND) log_event(LOG_DEBUG, c->peer, c->user, "im_dropped", 0, "no such user %s", j->to);
+    else {
+        if (c->state == CONN_ONLINE) im_note_talked(c, j->to);
+        log_event(rc == STORE_OK ? LOG_DEBUG : LOG_INFO, c->peer, c->user,
+                  rc == STORE_OK ? "im_stored" : rc == STORE_FULL ? "im_box_full" : "im_store_failed", rc, "to %s",
+                  j->to);
+    }
+    j->rc = rc;
+}
+
+/* After the recipient's packet: "not sent" to the sender for a full box, and the sender's next packets. */
+static void im_box_release(void *arg)
+{
+    struct im_box *j = arg;
+    struct conn *c = (struct conn *)j->o.c;
+    if (j->rc == STORE_FULL && c->state == CONN_ONLINE) im_refuse(c, j->to);
+    sessions_release(c);
+    free((void *)j->pkt.body);
+    free(j);
+}
+
 void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -116,21 +150,30 @@ void im_handle_message(struct conn *c, const struct ymsg_packet *pkt)
     /* The sender may not know whether `to` is online: whatever `to`'s state (offline, invisible or
      * stealthed to the sender, ignoring the sender) the work is the same, in the same order, and so
      * is what the sender sees: the message goes into the box (a row handed over live still counts
-     * until the recipient's next login), and a full box is answered "not sent" (see im.h). */
-    int exists = srv->st->user_exists(srv->st, to);
-    if (exists != 1) {
-        log_event(LOG_DEBUG, c->peer, c->user, "im_dropped", exists, "no such user %s", to);
+     * until the recipient's next login), and a full box is answered "not sent" (see im.h).  The store
+     * work runs off the loop; the sender's next packets wait for it (sessions_hold), so its messages
+     * keep their order. */
+    struct im_box *j = calloc(1, sizeof *j);
+    uint8_t *body = j ? malloc(pkt->hdr.length ? pkt->hdr.length : 1) : NULL;
+    if (!body) {
+        free(j);
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", (long)pkt->hdr.length, "im to %s", to);
         return;
     }
-    im_note_talked(c, to);
+    memcpy(body, pkt->body, pkt->hdr.length);
+    j->pkt = *pkt;
+    j->pkt.body = body;
+    snprintf(j->to, sizeof j->to, "%s", to);
+    j->o = (struct im_out){c, j->to, &j->pkt, 0};
     struct ymsg_kv u;
     struct delivery_box m = {c->user, to, text.val, text.len,
                              ymsg_get(pkt, YMSG_KEY_UTF8, &u) == 0 && ymsg_kv_eq(&u, "1")};
-    struct im_out o = {c, to, pkt, 0};
-    int rc = delivery_to_box(srv, &m, im_build_delivery, &o);
-    if (rc == STORE_FULL) im_refuse(c, to);
-    log_event(rc == STORE_OK ? LOG_DEBUG : LOG_INFO, c->peer, c->user,
-              rc == STORE_OK ? "im_stored" : rc == STORE_FULL ? "im_box_full" : "im_store_failed", rc, "to %s", to);
+    sessions_hold(c);
+    if (delivery_to_box(srv, &m, im_build_delivery, im_box_done, im_box_release, j) < 0) {
+        sessions_release(c);
+        free(body);
+        free(j);
+    }
 }
 
 /* A relayed packet: the sender's keys minus the ones that name or locate the sender. */

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "offline.h"
 #include "presence.h"
+#include "store_async.h"
 
 static void fail_login(struct conn *c, int code, const char *why)
 {
@@ -55,7 +56,17 @@ void login_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     delivery_send(c);
 }
 
-static void login_complete(struct conn *c, uint32_t initial_status)
+/* What a login reads of its own rows, on the store worker. */
+struct login_job {
+    struct conn *c;              /* held (sessions_hold) until the callback */
+    char user[NAME_MAX_LEN + 1]; /* who logs in */
+    uint32_t status;             /* the 0x54 header status (initial presence) */
+    size_t budget;               /* first offline page's bytes */
+    struct buddy_rows *rows;     /* buddy list, ignore list, authorisation requests */
+    struct offline_rows *box;    /* the box's first page */
+};
+
+static void login_complete(struct conn *c, uint32_t initial_status, struct login_job *j)
 {
     struct server *srv = c->srv;
     struct pres_snap s;
@@ -86,7 +97,7 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     log_event(LOG_INFO, c->peer, c->user, "login", 0, "version=%u invisible=%d", c->version, c->invisible);
     metrics_login(MET_LOGIN_YMSG, 0);
 
-    if (buddy_send_list(c) < 0) {
+    if (!j->rows || buddy_send_list_rows(c, j->rows) < 0) {
         /* Its ignore / stealth sets would be incomplete: never let it on line like that. */
         pres_end(srv, &s, 1);
         delivery_close(c, 0, "out of memory");
@@ -94,9 +105,55 @@ static void login_complete(struct conn *c, uint32_t initial_status)
     }
     presence_send_online_list(c);
     delivery_ping(c);
-    buddy_send_authreqs(c);
-    offline_start(c);
+    buddy_send_authreqs_rows(c, j->rows);
+    offline_start(c, j->box);
     pres_end(srv, &s, 1);
+}
+
+static int login_job_run(struct store *st, void *arg)
+{
+    struct login_job *j = arg;
+    j->rows = buddy_rows_fetch(st, j->user);
+    /* The box starts over: the rows delivered live in earlier sessions go before the first page is read. */
+    int rc = st->offline_clear_delivered(st, j->user);
+    if (rc != STORE_OK)
+        log_event(LOG_ERROR, NULL, j->user, "store_write_failed", rc, "offline clear");
+    j->box = offline_rows_fetch(st, j->user, 0, j->budget);
+    return STORE_OK;
+}
+
+static void login_job_done(void *arg, int rc)
+{
+    (void)rc;
+    struct login_job *j = arg;
+    struct conn *c = j->c;
+    /* A connection that ended meanwhile (timeout, EOF, shutdown) is not touched. */
+    if (c->state == CONN_CHALLENGED && strcmp(c->user, j->user) == 0) login_complete(c, j->status, j);
+    buddy_rows_free(j->rows);
+    offline_rows_free(j->box);
+    sessions_release(c);
+    free(j);
+}
+
+/* The credentials were right: the login's own rows are read on the store worker (inline with SQLite),
+ * then the session goes on line; its next packets wait until then. */
+static void login_load(struct conn *c, uint32_t initial_status)
+{
+    struct login_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        delivery_close(c, 0, "out of memory");
+        return;
+    }
+    j->c = c;
+    snprintf(j->user, sizeof j->user, "%s", c->user);
+    j->status = initial_status;
+    j->budget = (size_t)c->srv->cfg->out_cap / 2;
+    sessions_hold(c);
+    if (store_async_run(c->srv->sa, c->srv->st, login_job_run, login_job_done, j) < 0) {
+        sessions_release(c);
+        free(j);
+        delivery_close(c, 0, "out of memory");
+    }
 }
 
 /* ---- a crumb issued by another node ------------------------------------------------------------
@@ -146,7 +203,7 @@ static void login_wait_cb(evutil_socket_t fd, short what, void *arg)
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
         return;
     }
-    login_complete(c, status);
+    login_load(c, status);
 }
 
 /* 0 when the 0x54 waits (nothing more to do now), -1 when it cannot (answer at once). */
@@ -219,7 +276,7 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "no usable credentials in 0x54");
         return;
     }
-    login_complete(c, pkt->hdr.status);
+    login_load(c, pkt->hdr.status);
 }
 
 void login_handle_verify(struct conn *c, const struct ymsg_packet *pkt)

@@ -8,6 +8,7 @@
 #include "delivery.h"
 #include "sessions.h"
 #include "log.h"
+#include "grow.h"
 #include "store_async.h"
 
 #define OFFLINE_ROWS 16     /* rows fetched per store query */
@@ -71,29 +72,132 @@ static void offline_one(void *arg, const struct store_offline *m)
     o->in_packet = m->id;
 }
 
-/* Queues one page: rows after c->offline_after until the page is full or the box is empty. */
-static void offline_page(struct conn *c)
+/* Rows of a box read ahead on the store worker (offline_rows_fetch). */
+struct offline_row {
+    int64_t id;    /* row id */
+    char *from;    /* sender */
+    char *text;    /* text */
+    int64_t time;  /* when sent */
+    int utf8;      /* key 97=1 */
+};
+
+struct offline_rows {
+    struct offline_row *m;  /* rows, in order */
+    size_t n, cap;          /* used / allocated */
+    size_t need;            /* page bytes the rows would take */
+    int err;                /* the store failed (logged) or memory ran out: the rows end there */
+};
+
+static void offline_collect(void *arg, const struct store_offline *m)
+{
+    struct offline_rows *r = arg;
+    if (r->err) return;
+    if (grow_array((void **)&r->m, &r->cap, r->n, sizeof *r->m, 16) < 0) {
+        r->err = 1;
+        return;
+    }
+    struct offline_row *o = &r->m[r->n];
+    o->id = m->id;
+    o->time = m->time;
+    o->utf8 = m->utf8;
+    o->from = strdup(m->from);
+    o->text = strdup(m->text);
+    if (!o->from || !o->text) {
+        free(o->from);
+        free(o->text);
+        r->err = 1;
+        return;
+    }
+    r->n++;
+    r->need += strlen(m->text) + strlen(m->from) + 64;
+}
+
+void offline_rows_free(struct offline_rows *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->m[i].from);
+        free(r->m[i].text);
+    }
+    free(r->m);
+    free(r);
+}
+
+struct offline_rows *offline_rows_fetch(struct store *st, const char *user, int64_t after, size_t budget)
+{
+    struct offline_rows *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    /* Enough rows for any page: a page holds at most budget bytes (and at least one row). */
+    for (;;) {
+        size_t had = r->n;
+        int n = st->offline_page(st, user, after, OFFLINE_ROWS, offline_collect, r);
+        if (n < 0) r->err = 1;
+        if (r->err || n < OFFLINE_ROWS || r->n == had || r->need > budget) break;
+        after = r->m[r->n - 1].id;
+    }
+    return r;
+}
+
+/* Queues one page from rows read ahead (rows after c->offline_after). */
+static void offline_page_rows(struct conn *c, const struct offline_rows *r)
 {
     struct server *srv = c->srv;
     size_t budget = (size_t)srv->cfg->out_cap / 2, queued = offline_queued(c);
     struct offline_page o = {c, NULL, queued < budget ? budget - queued : 0, 0, 0, 0};
     c->offline_more = 0;
-    for (;;) {
-        o.rows = 0;
-        int n = srv->st->offline_page(srv->st, c->user, c->offline_after, OFFLINE_ROWS, offline_one, &o);
-        if (n < 0) { /* store error (logged): the rest waits for the next login */
-            offline_flush(&o);
-            return;
-        }
-        if (o.full) {
-            offline_flush(&o);
-            c->offline_more = c->state < CONN_CLOSING;
-            return;
-        }
-        if (o.b) c->offline_after = o.in_packet; /* rows in the open packet are not read again */
-        if (n < OFFLINE_ROWS) break;
+    for (size_t i = 0; i < r->n && !o.full; i++) {
+        const struct offline_row *m = &r->m[i];
+        struct store_offline row = {m->id, m->from, m->text, m->time, m->utf8};
+        offline_one(&o, &row);
     }
     offline_flush(&o);
+    /* a store error (logged): the rest waits for the next login */
+    c->offline_more = o.full && c->state < CONN_CLOSING;
+}
+
+struct offline_next {
+    struct conn *c;              /* held (sessions_hold) */
+    char user[NAME_MAX_LEN + 1]; /* whose box */
+    int64_t after;               /* read after this id */
+    size_t budget;               /* page bytes */
+    struct offline_rows *rows;   /* what the worker read */
+};
+
+static int offline_next_run(struct store *st, void *arg)
+{
+    struct offline_next *j = arg;
+    j->rows = offline_rows_fetch(st, j->user, j->after, j->budget);
+    return j->rows ? STORE_OK : STORE_ERR;
+}
+
+static void offline_next_done(void *arg, int rc)
+{
+    struct offline_next *j = arg;
+    struct conn *c = j->c;
+    if (j->rows && c->state == CONN_ONLINE && c->offline_after == j->after) offline_page_rows(c, j->rows);
+    offline_rows_free(j->rows);
+    sessions_release(c);
+    free(j);
+}
+
+/* The next page: its rows are read on the store worker; c's input waits meanwhile. */
+static void offline_page(struct conn *c)
+{
+    struct offline_next *j = calloc(1, sizeof *j);
+    if (!j) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "offline page");
+        return;
+    }
+    c->offline_more = 0;
+    j->c = c;
+    snprintf(j->user, sizeof j->user, "%s", c->user);
+    j->after = c->offline_after;
+    j->budget = (size_t)c->srv->cfg->out_cap / 2;
+    sessions_hold(c);
+    if (store_async_run(c->srv->sa, c->srv->st, offline_next_run, offline_next_done, j) < 0) {
+        sessions_release(c);
+        free(j);
+    }
 }
 
 struct offline_job {
@@ -130,16 +234,13 @@ static void offline_write(struct conn *c, int64_t upto)
     }
 }
 
-void offline_start(struct conn *c)
+void offline_start(struct conn *c, const struct offline_rows *rows)
 {
-    struct server *srv = c->srv;
-    /* The page read below runs on the loop's own connection: a deletion of an earlier session still
-     * queued must land first, or its rows would be sent twice.  Returns at once when nothing waits. */
-    store_async_barrier(srv->sa);
-    offline_write(c, 0);
+    /* The rows delivered live in earlier sessions were deleted (offline_clear_delivered) by the job
+     * that read rows, before it read them. */
     c->offline_after = 0;
     c->offline_upto = 0;
-    offline_page(c);
+    if (rows) offline_page_rows(c, rows);
 }
 
 void offline_drained(struct conn *c)

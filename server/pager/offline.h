@@ -11,9 +11,16 @@
 #define YMSGD_OFFLINE_H
 
 #include "server.h"
+#include "store.h"
 
-/* At login: forgets the rows delivered live during earlier sessions and queues the first page. */
-void offline_start(struct conn *c);
+/* Rows of c's box read ahead, on any thread with the store given (the login's store job): at least a
+ * page's worth (budget bytes) after id `after`.  NULL when out of memory. */
+struct offline_rows;
+struct offline_rows *offline_rows_fetch(struct store *st, const char *user, int64_t after, size_t budget);
+void offline_rows_free(struct offline_rows *r);
+/* At login, with the rows read after offline_clear_delivered: queues the first page.  Later pages are
+ * read on the store worker (c's input waits for each). */
+void offline_start(struct conn *c, const struct offline_rows *rows);
 /* The output of c has drained to the socket: deletes what was written, queues the next page. */
 void offline_drained(struct conn *c);
 

@@ -81,3 +81,27 @@ int sessions_charge(struct conn *c, unsigned n)
     c->tokens -= (float)n;
     return 1;
 }
+
+void sessions_hold(struct conn *c)
+{
+    c->store_jobs++;
+}
+
+void sessions_release(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->store_jobs) c->store_jobs--;
+    if (c->store_jobs) return;
+    if (c->state == CONN_DEAD) {
+        if (!c->reap_waits) return; /* still on the reaper's list */
+        /* the reaper skipped it while the job ran: it goes now */
+        c->reap_waits = 0;
+        c->next_dead = srv->dead;
+        srv->dead = c;
+    } else if (c->state < CONN_CLOSING && c->resume && !c->on_resume) {
+        c->on_resume = 1;
+        c->next_resume = srv->resume;
+        srv->resume = c;
+    } else return;
+    if (srv->reaper) event_active(srv->reaper, EV_TIMEOUT, 0);
+}

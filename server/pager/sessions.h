@@ -34,4 +34,12 @@ int sessions_take_token(struct conn *c);
  * Returns 1, or 0 (nothing taken) when the bucket holds fewer than n. */
 int sessions_charge(struct conn *c, unsigned n);
 
+/* A store job for c is in flight (store_async.h): c's next packets wait (each session's packets are
+ * handled in order) and c is not freed, so the job's callback may look at it (it checks c->state: a
+ * session that closed meanwhile is not touched).  Every hold is ended by one sessions_release. */
+void sessions_hold(struct conn *c);
+/* The job's callback is done with c: the waiting input runs on the reaper's next turn (never inside
+ * the callback: it may run inside another handler), and a connection that ended meanwhile is freed. */
+void sessions_release(struct conn *c);
+
 #endif

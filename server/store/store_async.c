@@ -59,21 +59,23 @@ static void *sa_main(void *arg)
     return NULL;
 }
 
-/* Runs the callbacks of finished jobs, in order. */
+/* Runs the callbacks of finished jobs, in order.  One job is taken off the list at a time and no longer
+ * counts as pending while its callback runs: a callback that makes a synchronous call on the ordered
+ * store (store_async_barrier) waits only for the other jobs, and runs their callbacks itself. */
 static void sa_run_done(struct store_async *a)
 {
-    pthread_mutex_lock(&a->mu);
-    struct sa_job *j = a->done_head;
-    a->done_head = a->done_tail = NULL;
-    pthread_mutex_unlock(&a->mu);
-    while (j) {
-        struct sa_job *next = j->next;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        struct sa_job *j = a->done_head;
+        if (j) {
+            a->done_head = j->next;
+            if (!a->done_head) a->done_tail = NULL;
+            a->pending--;
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (!j) return;
         if (j->done) j->done(j->arg, j->rc);
         free(j);
-        pthread_mutex_lock(&a->mu);
-        a->pending--;
-        pthread_mutex_unlock(&a->mu);
-        j = next;
     }
 }
 

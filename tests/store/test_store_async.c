@@ -200,6 +200,45 @@ static void test_ordered_store_sees_queued_writes(void **state)
     assert_non_null(f->st);
 }
 
+static struct store *g_loop; /* the ordered store the callbacks below read through */
+
+static void job_done_reads(void *arg, int rc)
+{
+    job_done(arg, rc);
+    struct job *j = arg;
+    char name[16];
+    snprintf(name, sizeof name, "u%03d", j->i);
+    /* A synchronous call on the ordered store from a callback (a cluster login's presence snapshot
+     * does one): its barrier must not wait for the job whose callback is running. */
+    assert_int_equal(g_loop->user_exists(g_loop, name), 1);
+}
+
+static void test_callback_may_use_ordered_store(void **state)
+{
+    struct fixture *f = *state;
+    struct store_async *a = worker(f, 1000);
+    g_loop = store_async_ordered(a, f->st);
+    assert_non_null(g_loop);
+    alarm(60); /* the deadlock this guards against would hang: SIGALRM fails the test instead */
+    for (int i = 0; i < 50; i++) {
+        g_jobs[i] = (struct job){f, i};
+        assert_int_equal(store_async_run(a, g_loop, job_run, job_done_reads, &g_jobs[i]), 0);
+    }
+    for (int tries = 0; tries < 2000 && f->ndone < 50; tries++) {
+        struct timeval tv = {0, 5000};
+        event_base_loopexit(f->base, &tv);
+        event_base_dispatch(f->base);
+    }
+    alarm(0);
+    assert_in_order(f, 50);
+    store_async_free(a);
+    g_loop->close(g_loop); /* closes f->st too */
+    int created;
+    char err[256];
+    f->st = store_sqlite_open(f->dir, &created, err, sizeof err);
+    assert_non_null(f->st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_queue_runs_inline_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_drains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ordered_store_sees_queued_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callback_may_use_ordered_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

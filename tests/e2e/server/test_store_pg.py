@@ -3,16 +3,20 @@
 own throw-away PostgreSQL (tests/support/pgserver.py); a missing PostgreSQL is a FAIL.
 
 usage: test_store_pg.py YMSGD [TEST...]"""
+import http.client
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
+sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
+import amfpy  # noqa: E402
 from pgserver import PgServer, free_port  # noqa: E402
 from ymsgd_harness import Server, run_tests  # noqa: E402
 
@@ -104,25 +108,61 @@ def _recv_within(c, pred, limit):
             return time.time() - t0
 
 
+def amf_call(port, cookie, target, *args):
+    """One classic AMF call on /api.php: (ok, value, cookie)."""
+    h = {"Content-Type": "application/x-amf"}
+    if cookie:
+        h["Cookie"] = "YMSGAMF=" + cookie
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("POST", "/api.php", body=amfpy.packet([(target, "/1", amfpy.encode0(list(args)))]), headers=h)
+    r = c.getresponse()
+    data = r.read()
+    sc = r.getheader("Set-Cookie")
+    if sc and sc.startswith("YMSGAMF="):
+        cookie = sc.split(";")[0].split("=", 1)[1]
+    t, _, v, _ = amfpy.parse_packet(data)[2][0]
+    return t == "/1/onResult", v, cookie
+
+
 def test_pg_paused():
     """PostgreSQL frozen (SIGSTOP of the whole cluster) for 3 s: users already online keep chatting live,
     presence changes and a sign-off still reach their buddies at once, a permanent-stealth setting and a
     buddy removal are acknowledged at once and stored once PostgreSQL resumes; nothing accepted is lost.  (With every
-    store call on the event loop the stealth write froze the whole server for the 3 s.)"""
+    store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
+    sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
+    recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
+    for a login (its rows), an add-buddy and an AMF Phonebook.sync sent during the pause."""
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan"):
                 srv.add_user(u, "pw")
-            pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave")]
+            pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave"),
+                     ("gina", "alice")]
             pg.psql("".join("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('%s', '%s', 'Friends', 0);" % p
                             for p in pairs), "ymsgd")
             a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
-            for x in (a, b, c):
+            f, h = srv.login("frank", "pw"), srv.login("hank", "pw")
+            for x in (a, b, c, f, h):
                 x.drain(0.3)
+            # gina's login: challenge and token before the pause (the HTTP token login reads the account on
+            # the loop: auth.c), her 0x54 during it
+            g = srv.login("gina", "pw", expect_ok=False, send_54=False)
+            ok, v, cookie = amf_call(srv.http_port, None, "Phonebook.login", "ivan", "pw")
+            assert ok and v is True, v
+            pb = {}
             pg.pause()
             t0 = time.time()
             try:
+                # frank writes to erin (offline): the box path waits for PostgreSQL; frank's ping after it waits too
+                f.send(0x06, [(1, "frank"), (5, "erin"), (14, "while paused")], status=0x5A55AA56)
+                f.send(0x12, [])
+                h.send(0x83, [(1, "hank"), (7, "alice"), (65, "Friends"), (14, "hi")])  # add-buddy: after the resume
+                g.send_54()  # her rows are read once PostgreSQL is back
+                # ivan's Phonebook.sync: the HTTP request waits for the store; nobody else does
+                pb_thread = threading.Thread(target=lambda: pb.update(r=amf_call(
+                    srv.http_port, cookie, "Phonebook.sync", [{"name": "Paused Pal", "phone": "555"}])))
+                pb_thread.start()
                 # 0xB9: alice appears permanently offline to carol: acked now, carol sees a sign-off now
                 a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
                               (301, "319"), (303, "319")])
@@ -142,8 +182,25 @@ def test_pg_paused():
                 assert time.time() - t0 < 2.5, "the chat took %.1f s: the loop waited for PostgreSQL" % (
                     time.time() - t0)
                 time.sleep(max(0, 3.0 - (time.time() - t0)))
+                assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
+                assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
             finally:
                 pg.resume()
+            pb_thread.join(30)
+            assert pb.get("r") and pb["r"][0] and pb["r"][1][0]["name"] == "Paused Pal", pb
+            assert pg.psql("SELECT count(*) FROM phonebook WHERE owner = 'ivan'", "ymsgd").strip() == "1"
+            # gina's login completes after the resume: her list (alice) and alice online
+            burst = g.until_list_done(10.0)
+            assert [p for p in burst if p.service == 0xF1 and "alice" in p.all(7)], burst
+            # frank's ping is answered once the IM is stored (his packets keep their order)
+            _recv_within(f, lambda p: p.service == 0x12, 10.0)
+            _recv_within(h, lambda p: p.service == 0x83 and p.get(7) == "alice" and p.get(66) == "0", 10.0)
+            _recv_within(a, lambda p: p.service == 0xD6 and p.get(4) == "hank" and p.get(14) == "hi", 10.0)
+            assert pg.psql("SELECT pending FROM buddies WHERE owner = 'hank' AND buddy = 'alice'", "ymsgd").strip() == "1"
+            e = srv.login("erin", "pw")
+            got = [p for p in e.login_burst + e.drain(1.0) if p.service == 0x06]
+            assert [(p.get(4), p.get(14)) for p in got] == [("frank", "while paused")], got
+            e.close()
             deadline = time.time() + 15
             while pg.psql("SELECT stealth FROM buddies WHERE owner = 'alice' AND buddy = 'carol'", "ymsgd").strip() != "1":
                 assert time.time() < deadline, "the stealth write never reached PostgreSQL"

@@ -12,6 +12,7 @@ with `ymsgd user add` (password on stdin), and speaks raw YMSG and HTTP to it:
 Every wait is bounded (timeouts), so a broken server fails a test instead of hanging it.
 Run under `tests/support/pgserver.py run -- ...` the servers use that PostgreSQL store (YMSGD_TEST_PG).
 """
+import atexit
 import base64
 import hashlib
 import os
@@ -292,9 +293,10 @@ class Server:
         fields = dict(l.split("=", 1) for l in lines[1:] if "=" in l)
         return lines[0], fields, headers
 
-    def login(self, user, password, status=0, version=16, expect_ok=True, client=None):
+    def login(self, user, password, status=0, version=16, expect_ok=True, client=None, send_54=True):
         """The v16 token login (0x57, pwtoken_get, pwtoken_login, 0x54) on a new pager connection, or on
-        client (already connected: e.g. a WebSocket one, tests/e2e/web/wsclient.py)."""
+        client (already connected: e.g. a WebSocket one, tests/e2e/web/wsclient.py).  send_54=False stops
+        before the 0x54: the client's send_54() sends it later."""
         c = client or Client(self.ymsg_port)
         c.user = user
         c.send(0x57, [(1, user)], version=version)
@@ -307,8 +309,12 @@ class Server:
         tok = lines[1].split("=", 1)[1]
         code, f, _ = self.cookies(tok)
         assert code == "0"
-        c.send(0x54, [(1, user), (0, user), (277, f["Y"]), (278, f["T"]), (307, resp307(f["crumb"], chal)),
-                      (244, "4194239"), (2, user), (2, "1"), (98, "us")], status=status, version=version)
+        c.send_54 = lambda: c.send(0x54, [(1, user), (0, user), (277, f["Y"]), (278, f["T"]),
+                                          (307, resp307(f["crumb"], chal)), (244, "4194239"), (2, user), (2, "1"),
+                                          (98, "us")], status=status, version=version)
+        if not send_54:
+            return c
+        c.send_54()
         if expect_ok:
             c.login_burst = c.until_list_done()
         return c
@@ -363,8 +369,9 @@ class ClusterServer:
     """N ymsgd nodes on loopback sharing a private redis-server (tests/support/redisserver.py) and one
     durable store, with the interface of Server: logins go round-robin over the nodes (login k on node
     k % N), so the users of a scenario are spread over the nodes and a second login of a user lands on
-    another node.  Until the PostgreSQL store lands the nodes share one SQLite file (each node's
-    data/ymsgd.db is a symlink to node 0's: SQLite follows it and locks the one file; one machine only).
+    another node.  The durable store is a PostgreSQL database, as in a real cluster: $YMSGD_TEST_PG when
+    set (tests/support/pgserver.py run), else a private PostgreSQL (tests/support/pgserver.py) started
+    here and stopped with the cluster (a missing PostgreSQL is a failure, never a skip).
 
     The existing scenarios run against it unchanged: YMSGD_TEST_NODES=3 makes `Server` this class."""
 
@@ -374,6 +381,12 @@ class ClusterServer:
         self.own_dir = data_dir is None
         self.dir = data_dir or tempfile.mkdtemp(prefix="ymsgd-cluster-")
         self.extra = list(extra_args)
+        self.pg = None
+        if not os.environ.get("YMSGD_TEST_PG"):  # else _SingleServer.base_args passes it
+            from pgserver import PgServer
+            self.pg = PgServer().start()
+            atexit.register(self.pg.stop)  # a test that fails before __exit__ still stops it
+            self.extra += ["--store", self.pg.create_db("ymsgd")]
         self.own_redis = redis is None
         self.redis = redis or RedisServer()
         self.n = nodes
@@ -396,11 +409,6 @@ class ClusterServer:
 
     def start_node(self, i):
         node = self.nodes[i]
-        if i > 0:
-            db = os.path.join(node.dir, "data", "ymsgd.db")
-            os.makedirs(os.path.dirname(db), exist_ok=True)
-            if not os.path.lexists(db):
-                os.symlink(os.path.join(self.nodes[0].dir, "data", "ymsgd.db"), db)
         node.extra = self.extra + self.node_args(i)
         node.start()
         return node
@@ -456,6 +464,10 @@ class ClusterServer:
                     pass
         if self.own_redis:
             self.redis.stop()
+        if self.pg:
+            if exc[0] is not None:
+                sys.stderr.write("---- postgres.log ----\n%s\n" % self.pg.log_tail())
+            self.pg.stop()
         if self.own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
