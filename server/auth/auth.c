@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pwcache.h"
 #include "pwworker.h"
 
 struct token {
@@ -31,6 +32,7 @@ struct auth {
     } revokers[AUTH_MAX_REVOKERS]; /* other modules' sessions (the AMF gateway) */
     size_t nrevokers;        /* registered */
     const struct auth_share *share; /* the cluster's, or NULL */
+    struct pwcache *pwcache;  /* verification cache of both hash pools (auth_pwcache_start), or NULL */
 };
 
 void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out)
@@ -88,6 +90,40 @@ static void free_map(struct hmap *m, size_t size)
     hmap_free(m);
 }
 
+int auth_pwcache_start(struct auth *a, char *err, size_t errlen)
+{
+    const struct config *cfg = a->srv->cfg;
+    uint8_t key[PWCACHE_KEY_LEN];
+    if (a->pwcache) return 0;
+    if (cfg->pwcache_max > 0) {
+        char path[4096];
+        if (cfg->pwcache_key_file[0]) snprintf(path, sizeof path, "%s", cfg->pwcache_key_file);
+        else if ((size_t)snprintf(path, sizeof path, "%s/pwcache.key", cfg->data_dir) >= sizeof path) {
+            snprintf(err, errlen, "pwcache_key_file: data_dir too long");
+            return -1;
+        }
+        if (pwcache_load_key(path, key, err, errlen) < 0) return -1;
+    } else {
+        randombytes_buf(key, sizeof key); /* off: the table stays empty */
+    }
+    a->pwcache = pwcache_new(key, (size_t)cfg->pwcache_max, cfg->pwcache_ttl);
+    sodium_memzero(key, sizeof key);
+    if (!a->pwcache) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (a->workers) pwworker_set_cache(a->workers, a->pwcache);
+    return 0;
+}
+
+struct pwcache *auth_pwcache(struct auth *a) { return a ? a->pwcache : NULL; }
+
+void auth_hash_counts(struct auth *a, unsigned long long *hits, unsigned long long *hashed)
+{
+    *hits = *hashed = 0;
+    if (a && a->workers) pwworker_counts(a->workers, hits, hashed);
+}
+
 void auth_free(struct auth *a)
 {
     if (!a) return;
@@ -96,6 +132,7 @@ void auth_free(struct auth *a)
     free_map(&a->logins, sizeof(struct auth_login));
     free_map(&a->web, sizeof(struct auth_login));
     lt_free(&a->lt);
+    pwcache_free(a->pwcache);
     free(a);
 }
 
@@ -160,6 +197,7 @@ size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t
     size_t nt = drop_user_entries(&a->tokens, user, sizeof(struct token));
     size_t nc = drop_user_entries(&a->logins, user, sizeof(struct auth_login));
     drop_user_entries(&a->web, user, sizeof(struct auth_login)); /* web cookies of spent crumbs: not in *cookies */
+    pwcache_revoke(a->pwcache, user); /* dead already (they name the old hash): the memory back now */
     for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
     if (tokens) *tokens = nt;
     if (cookies) *cookies = nc;
@@ -326,7 +364,7 @@ void auth_password_login(struct auth *a, const char *addr, const char *user, con
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     snprintf(p->user, sizeof p->user, "%s", user);
     sodium_memzero(&u, sizeof u);
-    if (!a->workers || pwworker_verify(a->workers, p->pwhash, p->password, password_checked, p) < 0) {
+    if (!a->workers || pwworker_verify_as(a->workers, p->user, p->pwhash, p->password, password_checked, p) < 0) {
         if (a->workers) { /* queue full */
             pending_free(p);
             cb(arg, 1236, NULL);

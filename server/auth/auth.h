@@ -39,6 +39,14 @@ void auth_login_forget(struct auth *a, const char *y);
 
 struct auth *auth_new(struct server *srv);
 void auth_free(struct auth *a);
+/* The password verification cache (pwcache.h) of the token login's and the AMF gateway's hash
+ * pools, keyed by the secret in pwcache_key_file (default data_dir/pwcache.key, created on the first
+ * start).  Call once data_dir exists.  0, or -1 with a message in err (an unreadable key file). */
+int auth_pwcache_start(struct auth *a, char *err, size_t errlen);
+/* The cache (NULL before auth_pwcache_start). */
+struct pwcache *auth_pwcache(struct auth *a);
+/* The token login pool's answers from the cache and checks hashed (pwworker_counts). */
+void auth_hash_counts(struct auth *a, unsigned long long *hits, unsigned long long *hashed);
 /* Drops expired tokens/crumbs and idle throttle entries. */
 void auth_sweep(struct auth *a);
 

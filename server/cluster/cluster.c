@@ -18,6 +18,8 @@
 #include "grow.h"
 #include "log.h"
 #include "presence.h"
+#include "pwcache.h"
+#include "pwshare.h"
 #include "ratelimit.h"
 #include "sessions.h"
 #include "wire.h"
@@ -82,6 +84,7 @@ struct cluster {
     struct conn *freed;           /* proxies let go of, freed at the next tick (callers may hold them) */
     uint64_t frames_out, publishes; /* counters: frames queued, PUBLISH commands sent */
     struct auth_share share;      /* HTTP logins shared with the other nodes (auth.h) */
+    struct pwcache_remote *pwc;   /* the password verification cache's copy in Redis (pwshare.c) */
 };
 
 static const struct transport cl_transport;
@@ -114,6 +117,19 @@ static void cl_cmd3(struct cluster *cl, const char *a, const char *b, const char
     const char *v[3] = {a, b, c};
     size_t l[3] = {strlen(a), strlen(b), c ? strlen(c) : 0};
     cl_cmd(cl, NULL, NULL, c ? 3 : 2, v, l);
+}
+
+int cl_send(struct cluster *cl, redisCallbackFn *cb, void *arg, int argc, const char **argv, const size_t *lens)
+{
+    if (!cl->pub_up || redisAsyncCommandArgv(cl->pub, cb, arg, argc, argv, lens) != REDIS_OK) return -1;
+    cl->pending++;
+    return 0;
+}
+
+void cl_reply_seen(redisAsyncContext *ac)
+{
+    struct cluster *cl = ac->data;
+    if (cl) cl->pending--;
 }
 
 /* ---- the mirror ----------------------------------------------------------------------------- */
@@ -908,6 +924,7 @@ int cluster_start(struct server *srv, char *err, size_t errlen)
     cl->share.used = cl_share_used;
     cl->share.arg = cl;
     if (srv->auth) auth_set_share(srv->auth, &cl->share);
+    if (auth_pwcache(srv->auth) && (cl->pwc = cl_pwc_new(cl))) pwcache_set_remote(auth_pwcache(srv->auth), cl->pwc);
     cl_connect(cl);
     log_event(LOG_INFO, NULL, NULL, "cluster", 0, "node %s advertises %s, redis %s", cl->name, cl->advertise, cfg->redis);
     return 0;
@@ -937,8 +954,10 @@ void cluster_stop(struct server *srv)
     }
     srv->hooks = NULL;
     if (srv->auth) auth_set_share(srv->auth, NULL);
-    if (cl->pub) redisAsyncFree(cl->pub);
+    if (auth_pwcache(srv->auth)) pwcache_set_remote(auth_pwcache(srv->auth), NULL);
+    if (cl->pub) redisAsyncFree(cl->pub); /* unanswered cache questions: a miss (pwshare.c) */
     if (cl->sub) redisAsyncFree(cl->sub);
+    free(cl->pwc);
     while (cl->head) {
         struct cl_batch *bt = cl->head;
         cl->head = bt->next;

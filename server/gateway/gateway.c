@@ -141,8 +141,15 @@ int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads
 {
     if (threads <= 0 || gw->pw) return 0;
     gw->pw = pwworker_new(base, threads, queue ? queue : 1);
+    if (gw->pw) pwworker_set_cache(gw->pw, gw->pwcache);
     if (gw->pw) metrics_hash_pool("amf", gw_hash_depth, gw); /* ymsgd_hash_queue_depth{pool="amf"} */
     return gw->pw ? 0 : -1;
+}
+
+void gateway_set_pwcache(struct gateway *gw, struct pwcache *pc)
+{
+    gw->pwcache = pc;
+    if (gw->pw) pwworker_set_cache(gw->pw, pc);
 }
 
 void gateway_free(struct gateway *gw)

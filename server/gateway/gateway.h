@@ -96,6 +96,10 @@ void gateway_pending_abandon(struct gw_req *pend);
  * (beyond that a login gets a Server.Busy fault).  Call once, before requests arrive.  0 or -1. */
 struct event_base;
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue);
+/* ymsgd's password verification cache (pwcache.h): a recently verified password skips the hash (NULL
+ * = none; it must outlive the gateway). */
+struct pwcache;
+void gateway_set_pwcache(struct gateway *gw, struct pwcache *pc);
 
 /* Makes the gateway count its logins in lt (ymsgd's one login throttle, shared with the token and
  * YMSG logins) instead of its own tables, and check unknown accounts against decoy_hash (an argon2id

@@ -66,6 +66,7 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     /* The same pool size and queue bound as the token login, but its own threads. */
     if (gateway_set_workers(gw, srv->base, (int)k->hash_threads, (size_t)k->hash_queue) < 0)
         log_event(LOG_WARN, NULL, NULL, "amf_hash_threads_failed", 0, "verifying gateway passwords in the event loop");
+    gateway_set_pwcache(gw, auth_pwcache(srv->auth)); /* one cache for both pools: a login is a login */
     if (gateway_register(gw, srv->http) < 0) {
         snprintf(err, errlen, "gateway: cannot register the HTTP routes");
         gateway_free(gw);

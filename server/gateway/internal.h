@@ -94,6 +94,7 @@ struct gateway {
     gw_cookie_fn cookie_auth;       /* who a Y/T cookie pair belongs to (/yab), NULL = nobody */
     void *cookie_arg;               /* its argument */
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
+    struct pwcache *pwcache;        /* ymsgd's password verification cache (pwcache.h), or NULL */
 };
 
 struct in_body {

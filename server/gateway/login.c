@@ -147,7 +147,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     pwz[plen] = 0;
     if (rq && rq->async && gw->pw) {
         /* Off the loop: the request waits, everybody else goes on. */
-        int q = pwworker_verify(gw->pw, u.pwhash, pwz, gw_login_checked, rq);
+        int q = pwworker_verify_as(gw->pw, name, u.pwhash, pwz, gw_login_checked, rq);
         hash_digest(u.pwhash, rq->v_hash);
         sodium_memzero(pwz, sizeof pwz);
         sodium_memzero(&u, sizeof u);

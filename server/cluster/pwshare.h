@@ -1,0 +1,23 @@
+/* The password verification cache's copy in Redis (pwcache.h's struct pwcache_remote): one key
+ * ymsg:pwc:<hex MAC> per entry with the cache's ttl, so a user reconnecting to ANOTHER node, or to any
+ * node after the whole cluster restarted, skips the hash too.  Internal to server/cluster. */
+#ifndef YMSGD_CLUSTER_PWSHARE_H
+#define YMSGD_CLUSTER_PWSHARE_H
+
+#include <stddef.h>
+
+#include <hiredis/async.h>
+
+struct cluster;
+struct pwcache_remote;
+
+/* cluster.c: a command on the node's publishing connection, pipelined.  0 sent (cb runs later, with a
+ * NULL reply when the connection goes first; it must call cl_reply_seen), -1 not connected now. */
+int cl_send(struct cluster *cl, redisCallbackFn *cb, void *arg, int argc, const char **argv, const size_t *lens);
+/* A reply (or its loss) to a cl_send command came back. */
+void cl_reply_seen(redisAsyncContext *ac);
+
+/* pwshare.c: the remote for cl (free() it after the connections are freed), or NULL (out of memory). */
+struct pwcache_remote *cl_pwc_new(struct cluster *cl);
+
+#endif
