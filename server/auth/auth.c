@@ -434,10 +434,30 @@ int auth_login_import(struct auth *a, const struct auth_login *in, double ttl)
 
 void auth_login_forget(struct auth *a, const char *y)
 {
-    struct auth_login *l = hmap_del(&a->logins, y);
-    if (!l) return;
+    struct hmap *maps[] = {&a->logins, &a->web};
+    for (size_t m = 0; m < 2; m++) {
+        struct auth_login *l = hmap_del(maps[m], y);
+        if (!l) continue;
+        sodium_memzero(l, sizeof *l);
+        free(l);
+    }
+}
+
+/* Keeps a spent crumb's Y/T pair for the web; frees l when the table is full (only the web use is lost). */
+static int keep_for_web(struct auth *a, struct auth_login *l)
+{
+    sodium_memzero(l->crumb, sizeof l->crumb);
+    if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
+    if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
     sodium_memzero(l, sizeof *l);
     free(l);
+    return -1;
+}
+
+void auth_login_spent(struct auth *a, const char *y)
+{
+    struct auth_login *l = hmap_del(&a->logins, y);
+    if (l) keep_for_web(a, l);
 }
 
 /* Copies a cookie as presented in 277/278 up to its first ';', without a leading "Y="/"T=". */
@@ -460,28 +480,29 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
     cookie_core(t, 'T', tv, sizeof tv);
     struct auth_login *l = hmap_del(&a->logins, yv);
     if (!l) {
-        /* A replay of a spent crumb ends its cookies for the web too. */
+        /* A replay of a spent crumb ends its cookies for the web too (on every node). */
         if ((l = hmap_del(&a->web, yv))) {
+            if (a->share) a->share->used(a->share->arg, l->user, yv, 0);
             sodium_memzero(l, sizeof *l);
             free(l);
             return -1;
         }
         return -2;
     }
-    if (a->share) a->share->used(a->share->arg, l->user, yv); /* single use on every node */
     int ok = l->expires > rl_now() && strcmp(l->user, user) == 0 && ymsg_ct_streq(l->t, tv) &&
              ymsg_auth16_response(l->crumb, challenge, want) == 0 && ymsg_ct_streq(want, resp307);
+    /* Single use on every node; a good login leaves the Y/T pair to the web on every node too. */
+    if (a->share) a->share->used(a->share->arg, l->user, yv, ok);
     if (ok) {
         /* The crumb is spent; the Y/T pair stays valid for the web (/yab, auth_cookie_user) until it
          * expires or the account is revoked, as Yahoo's cookies did.  A full table only costs the web
          * use, never the login. */
-        sodium_memzero(l->crumb, sizeof l->crumb);
-        if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
-        if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
+        keep_for_web(a, l);
+        return 0;
     }
     sodium_memzero(l, sizeof *l);
     free(l);
-    return ok ? 0 : -1;
+    return -1;
 }
 
 int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAME_MAX_LEN + 1])

@@ -65,6 +65,7 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
         call->sess->has_cred = 0;
         return gw_fault(call, GW_FAULT_BUSY, "out of memory");
     }
+    gw_session_publish(gw, call->sess); /* valid on every node of a cluster */
     gw_pbcache_drop(gw, name);
     log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
     metrics_login(MET_LOGIN_AMF, 0);
@@ -171,6 +172,7 @@ void gw_logout(struct gw_call *call)
 {
     if (!call->sess) return;
     if (call->sess->user[0]) log_event(LOG_INFO, call->peer, call->sess->user, "amf_logout", 0, NULL);
+    gw_session_unpublish(call->gw, call->sess); /* logged out on every node */
     call->sess->user[0] = 0;
     call->sess->has_cred = 0;
     sodium_memzero(call->sess->cred_mac, sizeof call->sess->cred_mac);
