@@ -68,6 +68,16 @@ def redis_mem(redis):
     return 0
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu(pid):
+    """utime + stime of pid in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return (int(v[11]) + int(v[12])) / TICK
+
+
 def load():
     return "%.1f %.1f %.1f" % os.getloadavg()
 
@@ -138,6 +148,8 @@ def storm(build, users, nodes, conc, cold):
             time.sleep(0.2)
         time.sleep(1.0)
         before = [checks(p) for p in srv.mports[1:]]
+        cpu0 = [cpu(n.proc.pid) for n in srv.nodes[1:]]
+        rcpu0 = cpu(srv.redis.proc.pid)
         print("load average at the kill: %s" % load())
         gen.stdin.write("go\n")
         gen.stdin.flush()
@@ -145,10 +157,16 @@ def storm(build, users, nodes, conc, cold):
             print(line.rstrip())
         rc = gen.wait()
         print("load average after the storm: %s" % load())
+        total = 0.0
         for i, p in enumerate(srv.mports[1:]):
             c, h = checks(p)
-            print("node%d: password checks during the storm: %d cached, %d hashed; sessions %d" % (
-                i + 1, c - before[i][0], h - before[i][1], int(metrics(p).get('ymsgd_sessions_online{transport="tcp"}', 0))))
+            used = cpu(srv.nodes[i + 1].proc.pid) - cpu0[i]
+            total += used
+            print("node%d: password checks during the storm: %d cached, %d hashed; ymsgd CPU %.2fs" % (
+                i + 1, c - before[i][0], h - before[i][1], used))
+        rused = cpu(srv.redis.proc.pid) - rcpu0
+        print("survivors' ymsgd CPU %.2fs = %.0f us per re-login (%.0f re-logins/s per core); redis-server CPU %.2fs" % (
+            total, total * 1e6 / users, users / total if total else 0, rused))
         srv.nodes[0].proc = None  # killed by the generator
         return rc
     finally:
