@@ -51,7 +51,7 @@ def rss_kib(pid):
 
 def metrics(port):
     out = {}
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=120) as r:
         for line in r.read().decode().splitlines():
             if line and not line.startswith("#"):
                 k, v = line.rsplit(" ", 1)
