@@ -66,6 +66,7 @@ up() {
     # shellcheck disable=SC2086
     "$YMSGD" --data-dir "$data" "${store_args[@]}" --ymsg-listen "$host:$YMSG_PORT" --http-listen "$host:$HTTP_PORT" \
       --https-listen "" --redis "unix:$dir/redis.sock" --node-name "node$i" --advertise "$host:$YMSG_PORT" \
+      --pwcache-key-file "$dir/pwcache.key" \
       ${YMSGD_ARGS:-} >"$dir/node$i.out" 2>"$dir/node$i.log" &
     echo $! >"$dir/node$i.pid"
     wait_port "$host" "$YMSG_PORT" 20 && sleep 0.2 && kill -0 "$(cat "$dir/node$i.pid")" 2>/dev/null ||

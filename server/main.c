@@ -388,7 +388,8 @@ static int run_server(struct config *cfg)
     }
     store_metrics_wrap(srv->st); /* store latency for /metrics (around the ordered store on PostgreSQL) */
     /* Before the listeners: a bad setting stops the start before anything answers. */
-    if (cluster_start(srv, err, sizeof err) < 0) { /* --redis: one node of a cluster */
+    if (auth_pwcache_start(srv->auth, err, sizeof err) < 0 || /* the hash cache's key (data_dir exists now) */
+        cluster_start(srv, err, sizeof err) < 0) { /* --redis: one node of a cluster */
         fprintf(stderr, "ymsgd: %s\n", err);
         store_async_free(srv->sa);
         srv->st->close(srv->st);

@@ -1,8 +1,16 @@
 /* ymsg-bench: load generator for ymsgd (loopback only, bounded, stops by itself).
  *
- *   ymsg-bench setup DATA_DIR USERS            create users u0..uN-1 (password "pw") with 18-buddy lists
+ *   ymsg-bench setup DATA_DIR USERS [OPS MEM]  create users u0..uN-1 (password "pw") with 18-buddy lists
+ *                                             (argon2id OPS/MEM: default 1 and 8192, the tests' cost)
  *   ymsg-bench run YMSG_PORT HTTP_PORT USERS PID [SECONDS] [CONCURRENCY] [WS_USERS]
  *                                             (SECONDS 0: log in, hold the sessions 5 s, no messages)
+ *   ymsg-bench storm USERS CONCURRENCY VICTIM_PID YPORT:HPORT YPORT:HPORT[,YPORT:HPORT...] [FIRST]
+ *                                             the reconnect storm of a cluster node (bench/cluster/
+ *                                             reconnect_storm.py): users u[FIRST]..u[FIRST+USERS-1] log in on
+ *                                             the victim node (the first address), then the victim is killed
+ *                                             with SIGKILL and every session logs in again on the other nodes
+ *                                             (round robin) the moment its connection drops; reports the time
+ *                                             from the kill until all are back online
  *
  * run: logs USERS sessions in with the full token flow (HTTP pwtoken_get + pwtoken_login, YMSG 0x57 /
  * 0x54) from many 127.x.y.z source addresses, reports the login rate and ymsgd's RSS per session
@@ -20,6 +28,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,7 +65,7 @@ static uint64_t now_ns(void)
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
-static int setup(const char *dir, long n)
+static int setup(const char *dir, long n, unsigned long long ops, size_t mem)
 {
     char err[256], path[4096], hash[crypto_pwhash_STRBYTES];
     int created;
@@ -66,7 +75,10 @@ static int setup(const char *dir, long n)
         return 1;
     }
     st->close(st);
-    if (crypto_pwhash_str(hash, "pw", 2, 1, 8192) != 0) return 1;
+    /* One hash string for every user (same salt): its check costs what any one costs, and hashing
+     * 100,000 passwords at the default cost would take hours here.  Per-user state (the verification
+     * cache) is keyed by the account name as well, so nothing is shared between users through it. */
+    if (crypto_pwhash_str(hash, "pw", 2, ops, mem) != 0) return 1;
     snprintf(path, sizeof path, "%s/ymsgd.db", dir);
     sqlite3 *db;
     sqlite3_stmt *u, *b;
@@ -115,6 +127,7 @@ struct sess {
     int idx;                   /* user index */
     enum sstate st;            /* login progress */
     int ws;                    /* WebSocket session (else TCP) */
+    int yport, hport;          /* the node it logs in to */
     int upgraded;              /* WebSocket: the 101 was read */
     struct evbuffer *wsin;     /* WebSocket: pager bytes unwrapped from the server's messages */
 };
@@ -131,6 +144,13 @@ static uint64_t g_rx, g_tx;
 static uint32_t *g_lat;      /* RTT samples in microseconds */
 static size_t g_nlat, g_caplat;
 static int g_measure;        /* record RTT samples */
+static long g_first;         /* storm: user index of session 0 (several generators share the users) */
+static int g_storm;          /* storm: the victim is dead, dropped sessions log in again elsewhere */
+static long *g_todo;         /* storm: sessions waiting to log in again (a ring of g_n) */
+static long g_todo_head, g_todo_len;
+static int (*g_others)[2];   /* storm: the surviving nodes' YMSG and HTTP ports */
+static int g_nothers;
+static long g_relogged, g_closed; /* storm: sessions back online / dropped by the kill */
 
 static void src_addr(int idx, struct sockaddr_in *sa)
 {
@@ -223,7 +243,7 @@ static void http_event(struct bufferevent *bev, short what, void *arg);
 
 static void http_get(struct sess *s, const char *target)
 {
-    s->http = dial(s->idx, g_hport, NULL, http_event, s);
+    s->http = dial(s->idx, s->hport, NULL, http_event, s);
     if (!s->http) {
         login_failed(s, "http connect");
         return;
@@ -284,7 +304,7 @@ static void http_event(struct bufferevent *bev, short what, void *arg)
             return;
         }
         char name[32], r307[25];
-        snprintf(name, sizeof name, "u%d", s->idx);
+        snprintf(name, sizeof name, "u%ld", g_first + s->idx);
         ymsg_auth16_response(s->crumb, s->chal, r307);
         const char *kv[] = {"1", name, "0", name, "277", s->y, "278", s->t, "307", r307, "244", "4194239", "2", name,
                             "2", "1", "98", "us"};
@@ -316,7 +336,7 @@ static void ymsg_packets(struct sess *s, struct evbuffer *in)
                 s->sid = pkt.hdr.session;
                 ymsg_get_str(&pkt, YMSG_KEY_CHALLENGE, s->chal, sizeof s->chal);
                 s->st = S_HTTP1;
-                snprintf(name, sizeof name, "u%d", s->idx);
+                snprintf(name, sizeof name, "u%ld", g_first + s->idx);
                 snprintf(target, sizeof target, "/config/pwtoken_get?src=ymsgr&ts=&login=%s&passwd=pw&chal=x", name);
                 http_get(s, target);
             }
@@ -329,6 +349,7 @@ static void ymsg_packets(struct sess *s, struct evbuffer *in)
                 s->st = S_ONLINE;
                 g_online++;
                 g_inflight--;
+                if (g_storm) g_relogged++;
                 start_next();
             }
             break;
@@ -411,7 +432,15 @@ static void ymsg_event(struct bufferevent *bev, short what, void *arg)
 {
     struct sess *s = arg;
     if (what & BEV_EVENT_CONNECTED) return;
-    if (s->st == S_ONLINE) {
+    if (s->st == S_ONLINE && g_storm) { /* the victim died: log in again on another node at once */
+        bufferevent_free(s->ymsg);
+        s->ymsg = NULL;
+        s->st = S_IDLE;
+        g_online--;
+        g_closed++;
+        g_todo[(g_todo_head + g_todo_len++) % g_n] = s->idx;
+        start_next();
+    } else if (s->st == S_ONLINE) {
         fprintf(stderr, "session u%d closed by server\n", s->idx);
         s->st = S_FAILED;
         g_online--;
@@ -422,11 +451,22 @@ static void ymsg_event(struct bufferevent *bev, short what, void *arg)
 
 static void start_next(void)
 {
-    while (g_inflight < g_conc && g_next < g_upto) {
-        struct sess *s = &g_s[g_next];
-        s->idx = (int)g_next++;
+    while (g_inflight < g_conc && (g_next < g_upto || g_todo_len > 0)) {
+        struct sess *s;
+        if (g_todo_len > 0) { /* storm: a dropped session, to the next surviving node */
+            s = &g_s[g_todo[g_todo_head]];
+            g_todo_head = (g_todo_head + 1) % g_n;
+            g_todo_len--;
+            s->yport = g_others[s->idx % g_nothers][0];
+            s->hport = g_others[s->idx % g_nothers][1];
+        } else {
+            s = &g_s[g_next];
+            s->idx = (int)g_next++;
+            s->yport = g_yport;
+            s->hport = g_hport;
+        }
         s->ws = s->idx >= g_n - g_nws;
-        s->ymsg = dial(s->idx, s->ws ? g_hport : g_yport, ymsg_read, ymsg_event, s);
+        s->ymsg = dial(s->idx, s->ws ? s->hport : s->yport, ymsg_read, ymsg_event, s);
         g_inflight++;
         if (!s->ymsg || (s->ws && !(s->wsin = evbuffer_new()))) {
             s->st = S_CHAL;
@@ -443,11 +483,12 @@ static void start_next(void)
             continue;
         }
         char name[32];
-        snprintf(name, sizeof name, "u%d", s->idx);
+        snprintf(name, sizeof name, "u%ld", g_first + s->idx);
         const char *kv[] = {"1", name};
         send_pkt(s, YMSG_SVC_AUTH, 0, kv, 2);
     }
-    if (g_online + g_failed == g_upto) event_base_loopbreak(g_base);
+    if (g_storm ? g_closed > 0 && g_online + g_failed == g_n : g_online + g_failed == g_upto)
+        event_base_loopbreak(g_base);
 }
 
 static long g_pid; /* ymsgd */
@@ -625,12 +666,81 @@ static int run(int argc, char **argv)
     return 0;
 }
 
+/* "YPORT:HPORT" into p[0], p[1]: 0, or -1. */
+static int parse_ports(const char *t, int p[2])
+{
+    return sscanf(t, "%d:%d", &p[0], &p[1]) == 2 && p[0] > 0 && p[1] > 0 ? 0 : -1;
+}
+
+static void storm_give_up(evutil_socket_t fd, short what, void *arg) { event_base_loopbreak(g_base); }
+
+static int storm(int argc, char **argv)
+{
+    if (argc < 5) return 2;
+    g_n = atol(argv[0]);
+    g_conc = atol(argv[1]);
+    long pid = atol(argv[2]);
+    int victim[2];
+    g_first = argc > 5 ? atol(argv[5]) : 0;
+    if (g_n < 1 || g_conc < 1 || pid < 2 || parse_ports(argv[3], victim) < 0) return 2;
+    g_yport = victim[0];
+    g_hport = victim[1];
+    char *list = strdup(argv[4]), *save = NULL;
+    g_others = calloc(strlen(argv[4]) / 3 + 1, sizeof *g_others);
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (parse_ports(t, g_others[g_nothers++]) < 0) return 2;
+    free(list);
+    if (!g_nothers) return 2;
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    g_base = event_base_new();
+    g_s = calloc((size_t)g_n, sizeof *g_s);
+    g_todo = calloc((size_t)g_n, sizeof *g_todo);
+    g_upto = g_n;
+    g_t0 = now_s();
+    start_next();
+    event_base_dispatch(g_base);
+    double el = now_s() - g_t0;
+    printf("storm: %ld sessions online on the victim (%ld failed) in %.2fs = %.0f logins/s\n", g_online, g_failed, el,
+           g_online / el);
+    fflush(stdout);
+    if (g_failed || g_online != g_n) return 1;
+    /* The driver waits for this line (the cluster has every session in its directory), then says go. */
+    printf("storm: ready\n");
+    fflush(stdout);
+    char go[16];
+    if (!fgets(go, sizeof go, stdin)) return 1;
+    g_storm = 1;
+    double t_kill = now_s();
+    if (kill((pid_t)pid, SIGKILL) < 0) {
+        perror("storm: kill");
+        return 1;
+    }
+    struct timeval limit = {600, 0};
+    struct event *give_up = evtimer_new(g_base, storm_give_up, NULL);
+    evtimer_add(give_up, &limit);
+    event_base_dispatch(g_base);
+    event_free(give_up);
+    double back = now_s() - t_kill;
+    printf("storm: %ld of %ld sessions dropped by the kill, %ld back online on %d other node(s), %ld failed, "
+           "all back %.2fs after the kill (%.0f logins/s)\n", g_closed, g_n, g_relogged, g_nothers, g_failed, back,
+           g_relogged / back);
+    fflush(stdout);
+    return g_relogged == g_n && !g_failed ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0) return 1;
-    if (argc >= 4 && !strcmp(argv[1], "setup")) return setup(argv[2], atol(argv[3]));
+    if (argc >= 4 && !strcmp(argv[1], "setup"))
+        return setup(argv[2], atol(argv[3]), argc > 5 ? strtoull(argv[4], NULL, 10) : 1,
+                     argc > 5 ? (size_t)strtoull(argv[5], NULL, 10) : 8192);
     if (argc >= 6 && !strcmp(argv[1], "run")) return run(argc - 2, argv + 2);
-    fprintf(stderr, "usage: ymsg-bench setup DATA_DIR USERS\n"
-                    "       ymsg-bench run YMSG_PORT HTTP_PORT USERS YMSGD_PID [SECONDS] [CONCURRENCY] [WS_USERS]\n");
+    if (argc >= 7 && !strcmp(argv[1], "storm")) return storm(argc - 2, argv + 2);
+    fprintf(stderr, "usage: ymsg-bench setup DATA_DIR USERS [OPSLIMIT MEMLIMIT]\n"
+                    "       ymsg-bench run YMSG_PORT HTTP_PORT USERS YMSGD_PID [SECONDS] [CONCURRENCY] [WS_USERS]\n"
+                    "       ymsg-bench storm USERS CONCURRENCY VICTIM_PID YPORT:HPORT YPORT:HPORT[,...] [FIRST]\n");
     return 2;
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "pwcache.h"
 #include "pwworker.h"
 
 struct token {
@@ -31,6 +32,7 @@ struct auth {
     } revokers[AUTH_MAX_REVOKERS]; /* other modules' sessions (the AMF gateway) */
     size_t nrevokers;        /* registered */
     const struct auth_share *share; /* the cluster's, or NULL */
+    struct pwcache *pwcache;  /* verification cache of both hash pools (auth_pwcache_start), or NULL */
 };
 
 void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out)
@@ -88,6 +90,40 @@ static void free_map(struct hmap *m, size_t size)
     hmap_free(m);
 }
 
+int auth_pwcache_start(struct auth *a, char *err, size_t errlen)
+{
+    const struct config *cfg = a->srv->cfg;
+    uint8_t key[PWCACHE_KEY_LEN];
+    if (a->pwcache) return 0;
+    if (cfg->pwcache_max > 0) {
+        char path[4096];
+        if (cfg->pwcache_key_file[0]) snprintf(path, sizeof path, "%s", cfg->pwcache_key_file);
+        else if ((size_t)snprintf(path, sizeof path, "%s/pwcache.key", cfg->data_dir) >= sizeof path) {
+            snprintf(err, errlen, "pwcache_key_file: data_dir too long");
+            return -1;
+        }
+        if (pwcache_load_key(path, key, err, errlen) < 0) return -1;
+    } else {
+        randombytes_buf(key, sizeof key); /* off: the table stays empty */
+    }
+    a->pwcache = pwcache_new(key, (size_t)cfg->pwcache_max, cfg->pwcache_ttl);
+    sodium_memzero(key, sizeof key);
+    if (!a->pwcache) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (a->workers) pwworker_set_cache(a->workers, a->pwcache);
+    return 0;
+}
+
+struct pwcache *auth_pwcache(struct auth *a) { return a ? a->pwcache : NULL; }
+
+void auth_hash_counts(struct auth *a, unsigned long long *hits, unsigned long long *hashed)
+{
+    *hits = *hashed = 0;
+    if (a && a->workers) pwworker_counts(a->workers, hits, hashed);
+}
+
 void auth_free(struct auth *a)
 {
     if (!a) return;
@@ -96,6 +132,7 @@ void auth_free(struct auth *a)
     free_map(&a->logins, sizeof(struct auth_login));
     free_map(&a->web, sizeof(struct auth_login));
     lt_free(&a->lt);
+    pwcache_free(a->pwcache);
     free(a);
 }
 
@@ -160,6 +197,7 @@ size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t
     size_t nt = drop_user_entries(&a->tokens, user, sizeof(struct token));
     size_t nc = drop_user_entries(&a->logins, user, sizeof(struct auth_login));
     drop_user_entries(&a->web, user, sizeof(struct auth_login)); /* web cookies of spent crumbs: not in *cookies */
+    pwcache_revoke(a->pwcache, user); /* dead already (they name the old hash): the memory back now */
     for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
     if (tokens) *tokens = nt;
     if (cookies) *cookies = nc;
@@ -326,7 +364,7 @@ void auth_password_login(struct auth *a, const char *addr, const char *user, con
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     snprintf(p->user, sizeof p->user, "%s", user);
     sodium_memzero(&u, sizeof u);
-    if (!a->workers || pwworker_verify(a->workers, p->pwhash, p->password, password_checked, p) < 0) {
+    if (!a->workers || pwworker_verify_as(a->workers, p->user, p->pwhash, p->password, password_checked, p) < 0) {
         if (a->workers) { /* queue full */
             pending_free(p);
             cb(arg, 1236, NULL);
@@ -396,10 +434,30 @@ int auth_login_import(struct auth *a, const struct auth_login *in, double ttl)
 
 void auth_login_forget(struct auth *a, const char *y)
 {
-    struct auth_login *l = hmap_del(&a->logins, y);
-    if (!l) return;
+    struct hmap *maps[] = {&a->logins, &a->web};
+    for (size_t m = 0; m < 2; m++) {
+        struct auth_login *l = hmap_del(maps[m], y);
+        if (!l) continue;
+        sodium_memzero(l, sizeof *l);
+        free(l);
+    }
+}
+
+/* Keeps a spent crumb's Y/T pair for the web; frees l when the table is full (only the web use is lost). */
+static int keep_for_web(struct auth *a, struct auth_login *l)
+{
+    sodium_memzero(l->crumb, sizeof l->crumb);
+    if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
+    if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
     sodium_memzero(l, sizeof *l);
     free(l);
+    return -1;
+}
+
+void auth_login_spent(struct auth *a, const char *y)
+{
+    struct auth_login *l = hmap_del(&a->logins, y);
+    if (l) keep_for_web(a, l);
 }
 
 /* Copies a cookie as presented in 277/278 up to its first ';', without a leading "Y="/"T=". */
@@ -422,28 +480,29 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
     cookie_core(t, 'T', tv, sizeof tv);
     struct auth_login *l = hmap_del(&a->logins, yv);
     if (!l) {
-        /* A replay of a spent crumb ends its cookies for the web too. */
+        /* A replay of a spent crumb ends its cookies for the web too (on every node). */
         if ((l = hmap_del(&a->web, yv))) {
+            if (a->share) a->share->used(a->share->arg, l->user, yv, 0);
             sodium_memzero(l, sizeof *l);
             free(l);
             return -1;
         }
         return -2;
     }
-    if (a->share) a->share->used(a->share->arg, l->user, yv); /* single use on every node */
     int ok = l->expires > rl_now() && strcmp(l->user, user) == 0 && ymsg_ct_streq(l->t, tv) &&
              ymsg_auth16_response(l->crumb, challenge, want) == 0 && ymsg_ct_streq(want, resp307);
+    /* Single use on every node; a good login leaves the Y/T pair to the web on every node too. */
+    if (a->share) a->share->used(a->share->arg, l->user, yv, ok);
     if (ok) {
         /* The crumb is spent; the Y/T pair stays valid for the web (/yab, auth_cookie_user) until it
          * expires or the account is revoked, as Yahoo's cookies did.  A full table only costs the web
          * use, never the login. */
-        sodium_memzero(l->crumb, sizeof l->crumb);
-        if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
-        if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
+        keep_for_web(a, l);
+        return 0;
     }
     sodium_memzero(l, sizeof *l);
     free(l);
-    return ok ? 0 : -1;
+    return -1;
 }
 
 int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAME_MAX_LEN + 1])

@@ -28,17 +28,31 @@ struct auth_login {
  * a client may redeem its cookies on any node's pager.  NULL on one node. */
 struct auth_share {
     void (*issued)(void *arg, const struct auth_login *l, double ttl); /* ttl: seconds it stays valid */
-    void (*used)(void *arg, const char *user, const char *y);          /* consumed (or refused) here */
+    void (*used)(void *arg, const char *user, const char *y, int spent); /* consumed here: spent = 1 by a good
+                                                                            * login (Y/T stay valid for the web),
+                                                                            * 0 refused or replayed (all gone) */
     void *arg;                                                         /* their argument */
 };
 void auth_set_share(struct auth *a, const struct auth_share *share);
 /* Another node's crumb: valid here for ttl seconds.  0, or -1 (table full or out of memory). */
 int auth_login_import(struct auth *a, const struct auth_login *l, double ttl);
-/* Another node consumed the crumb of Y cookie value y: it is gone here too. */
+/* Another node refused the crumb of Y cookie value y, or saw it replayed: it and its web cookies are
+ * gone here too. */
 void auth_login_forget(struct auth *a, const char *y);
+/* Another node's good 0x54 login spent the crumb of Y cookie value y: spent here too, its Y/T stay
+ * valid for the web (auth_cookie_user) as on the node that took the login. */
+void auth_login_spent(struct auth *a, const char *y);
 
 struct auth *auth_new(struct server *srv);
 void auth_free(struct auth *a);
+/* The password verification cache (pwcache.h) of the token login's and the AMF gateway's hash
+ * pools, keyed by the secret in pwcache_key_file (default data_dir/pwcache.key, created on the first
+ * start).  Call once data_dir exists.  0, or -1 with a message in err (an unreadable key file). */
+int auth_pwcache_start(struct auth *a, char *err, size_t errlen);
+/* The cache (NULL before auth_pwcache_start). */
+struct pwcache *auth_pwcache(struct auth *a);
+/* The token login pool's answers from the cache and checks hashed (pwworker_counts). */
+void auth_hash_counts(struct auth *a, unsigned long long *hits, unsigned long long *hashed);
 /* Drops expired tokens/crumbs and idle throttle entries. */
 void auth_sweep(struct auth *a);
 

@@ -23,4 +23,18 @@ void pwworker_free(struct pwworker *w);
 size_t pwworker_queued(struct pwworker *w);
 int pwworker_verify(struct pwworker *w, const char *hash, const char *password, pwworker_cb cb, void *arg);
 
+/* The verification cache (pwcache.h) this pool consults in pwworker_verify_as, or NULL.  It must
+ * outlive the pool. */
+struct pwcache;
+void pwworker_set_cache(struct pwworker *w, struct pwcache *pc);
+/* pwworker_verify for user's stored hash: with a cache and worker threads, a (user, hash, password)
+ * verified recently answers 1 without the hash (still through cb, later on the loop, like a worker's
+ * answer); otherwise the cluster's copy is asked (one Redis round trip) and only a miss goes to a
+ * thread.  A successful check is added to the cache.  A miss or a wrong password costs what
+ * pwworker_verify costs. */
+int pwworker_verify_as(struct pwworker *w, const char *user, const char *hash, const char *password, pwworker_cb cb,
+                       void *arg);
+/* Answers taken from the cache (local or cluster) and checks hashed, since the start (bench, tests). */
+void pwworker_counts(struct pwworker *w, unsigned long long *hits, unsigned long long *hashed);
+
 #endif

@@ -18,6 +18,8 @@
 #include "grow.h"
 #include "log.h"
 #include "presence.h"
+#include "pwcache.h"
+#include "pwshare.h"
 #include "ratelimit.h"
 #include "sessions.h"
 #include "wire.h"
@@ -82,6 +84,8 @@ struct cluster {
     struct conn *freed;           /* proxies let go of, freed at the next tick (callers may hold them) */
     uint64_t frames_out, publishes; /* counters: frames queued, PUBLISH commands sent */
     struct auth_share share;      /* HTTP logins shared with the other nodes (auth.h) */
+    struct pwcache_remote *pwc;   /* the password verification cache's copy in Redis (pwshare.c) */
+    const struct cluster_gw *gw;  /* the AMF gateway whose sessions are shared (gwshare.c), or NULL */
 };
 
 static const struct transport cl_transport;
@@ -114,6 +118,19 @@ static void cl_cmd3(struct cluster *cl, const char *a, const char *b, const char
     const char *v[3] = {a, b, c};
     size_t l[3] = {strlen(a), strlen(b), c ? strlen(c) : 0};
     cl_cmd(cl, NULL, NULL, c ? 3 : 2, v, l);
+}
+
+int cl_send(struct cluster *cl, redisCallbackFn *cb, void *arg, int argc, const char **argv, const size_t *lens)
+{
+    if (!cl->pub_up || redisAsyncCommandArgv(cl->pub, cb, arg, argc, argv, lens) != REDIS_OK) return -1;
+    cl->pending++;
+    return 0;
+}
+
+void cl_reply_seen(redisAsyncContext *ac)
+{
+    struct cluster *cl = ac->data;
+    if (cl) cl->pending--;
 }
 
 /* ---- the mirror ----------------------------------------------------------------------------- */
@@ -502,12 +519,21 @@ static void cl_share_issued(void *arg, const struct auth_login *l, double ttl)
     sodium_memzero(&w, sizeof w);
 }
 
-static void cl_share_used(void *arg, const char *user, const char *y)
+static void cl_share_used(void *arg, const char *user, const char *y, int spent)
 {
     struct cluster *cl = arg;
-    struct wire_frame f = {WIRE_FORGET, 0, "", 0, (const uint8_t *)y, (uint32_t)strlen(y)};
+    struct wire_frame f = {WIRE_FORGET, spent ? 1 : 0, "", 0, (const uint8_t *)y, (uint32_t)strlen(y)};
     snprintf(f.user, sizeof f.user, "%s", user);
     cl_queue(cl, CL_ALL, &f);
+}
+
+void cl_queue_all(struct cluster *cl, const struct wire_frame *f) { cl_queue(cl, CL_ALL, f); }
+
+const struct cluster_gw *cl_gw_of(struct cluster *cl) { return cl->gw; }
+
+void cluster_gw_attach(struct server *srv, const struct cluster_gw *gw)
+{
+    if (srv->cluster) srv->cluster->gw = gw;
 }
 
 /* ---- receiving ------------------------------------------------------------------------------ */
@@ -560,12 +586,16 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
         sodium_memzero(&l, sizeof l);
         break;
     }
+    case WIRE_GATEWAY:
+        if (cl->gw) cl_gw_frame(cl->gw, f);
+        break;
     case WIRE_FORGET: {
         char y[AUTH_SECRET_LEN];
         if (!srv->auth || f->len == 0 || f->len >= sizeof y) break;
         memcpy(y, f->data, f->len);
         y[f->len] = 0;
-        auth_login_forget(srv->auth, y);
+        if (f->flag == 1) auth_login_spent(srv->auth, y); /* its Y/T stay good for the web here too */
+        else auth_login_forget(srv->auth, y);
         break;
     }
     }
@@ -908,6 +938,7 @@ int cluster_start(struct server *srv, char *err, size_t errlen)
     cl->share.used = cl_share_used;
     cl->share.arg = cl;
     if (srv->auth) auth_set_share(srv->auth, &cl->share);
+    if (auth_pwcache(srv->auth) && (cl->pwc = cl_pwc_new(cl))) pwcache_set_remote(auth_pwcache(srv->auth), cl->pwc);
     cl_connect(cl);
     log_event(LOG_INFO, NULL, NULL, "cluster", 0, "node %s advertises %s, redis %s", cl->name, cl->advertise, cfg->redis);
     return 0;
@@ -937,8 +968,11 @@ void cluster_stop(struct server *srv)
     }
     srv->hooks = NULL;
     if (srv->auth) auth_set_share(srv->auth, NULL);
-    if (cl->pub) redisAsyncFree(cl->pub);
+    if (auth_pwcache(srv->auth)) pwcache_set_remote(auth_pwcache(srv->auth), NULL);
+    cl->gw = NULL;
+    if (cl->pub) redisAsyncFree(cl->pub); /* unanswered cache questions: a miss (pwshare.c) */
     if (cl->sub) redisAsyncFree(cl->sub);
+    free(cl->pwc);
     while (cl->head) {
         struct cl_batch *bt = cl->head;
         cl->head = bt->next;

@@ -39,4 +39,17 @@ void cluster_stop(struct server *srv);
  * included).  0 with host set, or -1 when there is no cluster. */
 int cluster_capacity_host(struct server *srv, char *host, size_t cap);
 
+/* The AMF gateway's logged-in sessions on every node (the gateway's side: gateway.h, struct gw_share).
+ * glue.c attaches the gateway (NULL detaches; cluster_stop detaches too); nothing happens without a
+ * cluster. */
+struct cluster_gw {
+    int (*import)(void *arg, const char *user, const char *cookie, const char *dsid, int bound);
+    void (*end)(void *arg, const char *cookie);  /* logged out, revoked or rotated on another node */
+    void (*used)(void *arg, const char *cookie); /* used on another node: it lives on here */
+    void *arg;                                   /* their argument (the gateway) */
+};
+void cluster_gw_attach(struct server *srv, const struct cluster_gw *gw);
+/* Tells every other node: op 0 = logged in as user (with dsid and bound), 1 = ended, 2 = used. */
+void cluster_gw_publish(struct server *srv, const char *user, int op, const char *cookie, const char *dsid, int bound);
+
 #endif

@@ -108,7 +108,7 @@ int wire_next(const uint8_t *p, size_t len, size_t *off, struct wire_frame *f)
     size_t un = p[o + 2];
     o += 3;
     if (f->type != WIRE_PACKET && f->type != WIRE_KICK && f->type != WIRE_UPDATE && f->type != WIRE_DELETE &&
-        f->type != WIRE_LOGIN && f->type != WIRE_FORGET)
+        f->type != WIRE_LOGIN && f->type != WIRE_FORGET && f->type != WIRE_GATEWAY)
         return -1;
     if (un == 0 || len - o < un + 8) return -1;
     if (name_normalize((const char *)p + o, un, f->user) < 0 || strlen(f->user) != un ||
@@ -160,6 +160,56 @@ int wire_get_login(const uint8_t *p, size_t len, struct wire_login *l)
     }
     if (len - o != 4) return -1;
     l->ttl_ms = (uint32_t)get_be(p + o, 4);
+    return 0;
+}
+
+/* ---- AMF gateway sessions ------------------------------------------------------------------ */
+
+static int gw_cookie_ok(const char *c, size_t n)
+{
+    if (n != WIRE_GW_COOKIE) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f'))) return 0;
+    return 1;
+}
+
+static int gw_dsid_ok(const char *d, size_t n)
+{
+    if (n != WIRE_GW_DSID) return 0;
+    for (size_t i = 0; i < n; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? d[i] != '-' : !((d[i] >= '0' && d[i] <= '9') || (d[i] >= 'A' && d[i] <= 'F'))) return 0;
+    }
+    return 1;
+}
+
+int wire_put_gw(struct wire_buf *b, int op, const struct wire_gw *g)
+{
+    size_t old = b->len;
+    if (op < WIRE_GW_UP || op > WIRE_GW_USED || !gw_cookie_ok(g->cookie, strlen(g->cookie))) return -1;
+    if (op == WIRE_GW_UP && (!gw_dsid_ok(g->dsid, strlen(g->dsid)) || g->bound > 1)) return -1;
+    if (wire_put(b, g->cookie, WIRE_GW_COOKIE) < 0 ||
+        (op == WIRE_GW_UP && (wire_put(b, g->dsid, WIRE_GW_DSID) < 0 || put_u8(b, g->bound) < 0))) {
+        b->len = old;
+        return -1;
+    }
+    return 0;
+}
+
+int wire_get_gw(const uint8_t *p, size_t len, int op, struct wire_gw *g)
+{
+    memset(g, 0, sizeof *g);
+    size_t want = op == WIRE_GW_UP ? WIRE_GW_COOKIE + WIRE_GW_DSID + 1 : WIRE_GW_COOKIE;
+    if (op < WIRE_GW_UP || op > WIRE_GW_USED || len != want || !gw_cookie_ok((const char *)p, WIRE_GW_COOKIE)) return -1;
+    memcpy(g->cookie, p, WIRE_GW_COOKIE);
+    if (op != WIRE_GW_UP) return 0;
+    const uint8_t *d = p + WIRE_GW_COOKIE;
+    if (!gw_dsid_ok((const char *)d, WIRE_GW_DSID) || d[WIRE_GW_DSID] > 1) {
+        memset(g, 0, sizeof *g);
+        return -1;
+    }
+    memcpy(g->dsid, d, WIRE_GW_DSID);
+    g->bound = d[WIRE_GW_DSID];
     return 0;
 }
 

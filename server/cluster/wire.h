@@ -7,7 +7,9 @@
  *   K  end user's session `sid` (flag 1: quietly, it logged in elsewhere; 0: with the sign-off fan-out);
  *   U  user's session `sid` on the sending node: its record (wire_record below), after any change;
  *   D  user's session `sid` on the sending node is over;
- *   L  a crumb and cookies the sending node's HTTP login issued to user (wire_login), F  its use.
+ *   L  a crumb and cookies the sending node's HTTP login issued to user (wire_login), F  its use
+ *      (flag 1: spent by a good 0x54 login, its Y/T stay valid for the web; 0: gone);
+ *   G  an AMF gateway session logged in as user (flag 0, with its DSId), ended (1) or used (2).
  * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
  * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
  * (-1), never read past its end. */
@@ -26,6 +28,7 @@ enum wire_type {
     WIRE_PACKET = 'P', WIRE_KICK = 'K', WIRE_UPDATE = 'U', WIRE_DELETE = 'D',
     WIRE_LOGIN = 'L',  /* an HTTP login's crumb and cookies for user (wire_login), valid on every node */
     WIRE_FORGET = 'F', /* that crumb was used (body: the Y cookie value): gone everywhere */
+    WIRE_GATEWAY = 'G', /* an AMF gateway session of user (wire_gw); flag: enum wire_gw_op */
 };
 
 /* A growable byte buffer (grow.h's rule: a failure is returned, nothing dropped). */
@@ -62,6 +65,22 @@ struct wire_login {
 };
 int wire_put_login(struct wire_buf *b, const struct wire_login *l);
 int wire_get_login(const uint8_t *p, size_t len, struct wire_login *l); /* 0, or -1 when malformed */
+
+/* An AMF gateway session as shared between nodes (server/gateway/session.c): the YMSGAMF cookie
+ * value (32 lower-case hex digits), and with WIRE_GW_UP its Flex DSId (36 characters of an upper-case
+ * 8-4-4-4-12 UUID) and whether the DSId alone carries it (0) or the cookie must come with it (1). */
+enum wire_gw_op { WIRE_GW_UP = 0, WIRE_GW_END = 1, WIRE_GW_USED = 2 };
+#define WIRE_GW_COOKIE 32
+#define WIRE_GW_DSID 36
+struct wire_gw {
+    char cookie[WIRE_GW_COOKIE + 1]; /* cookie value */
+    char dsid[WIRE_GW_DSID + 1];     /* DSId ("" unless WIRE_GW_UP) */
+    uint8_t bound;                   /* WIRE_GW_UP: the cookie must come with the DSId */
+};
+/* Encodes g for op (the DSId and bound only with WIRE_GW_UP).  0, or -1 (malformed g, out of memory). */
+int wire_put_gw(struct wire_buf *b, int op, const struct wire_gw *g);
+/* Decodes the body of a G frame with flag op: 0, or -1 when malformed. */
+int wire_get_gw(const uint8_t *p, size_t len, int op, struct wire_gw *g);
 
 /* A session as the directory knows it: what can_see(), the presence packets and the IM path read of
  * another node's session (struct conn's fields of the same names). */

@@ -25,6 +25,9 @@ struct config {
     long log_global_burst;      /* ... and its burst */
     long long pwhash_opslimit;  /* argon2id opslimit for new password hashes */
     long long pwhash_memlimit;  /* argon2id memlimit (bytes) for new password hashes */
+    long pwcache_max;           /* password verification cache entries (0 = off) */
+    long pwcache_ttl;           /* seconds a cache entry lives */
+    char *pwcache_key_file;     /* the cache's secret ("" = data_dir/pwcache.key) */
     int legacy_auth;            /* accept YMSG 9/10 "method 0" logins (stores password-equivalent hashes) */
     long token_lifetime;        /* seconds a pwtoken_get token stays valid */
     long crumb_lifetime;        /* seconds the crumb and Y/T cookies from pwtoken_login stay valid */

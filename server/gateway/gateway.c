@@ -142,6 +142,7 @@ int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads
 {
     if (threads <= 0 || gw->pw) return 0;
     gw->pw = pwworker_new(base, threads, queue ? queue : 1);
+    if (gw->pw) pwworker_set_cache(gw->pw, gw->pwcache);
     if (gw->pw) metrics_hash_pool("amf", gw_hash_depth, gw); /* ymsgd_hash_queue_depth{pool="amf"} */
     return gw->pw ? 0 : -1;
 }
@@ -149,6 +150,12 @@ int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads
 void gateway_set_store_async(struct gateway *gw, struct store_async *sa)
 {
     gw->sa = sa;
+}
+
+void gateway_set_pwcache(struct gateway *gw, struct pwcache *pc)
+{
+    gw->pwcache = pc;
+    if (gw->pw) pwworker_set_cache(gw->pw, pc);
 }
 
 void gateway_free(struct gateway *gw)

@@ -96,6 +96,27 @@ void gateway_pending_abandon(struct gw_req *pend);
  * (beyond that a login gets a Server.Busy fault).  Call once, before requests arrive.  0 or -1. */
 struct event_base;
 int gateway_set_workers(struct gateway *gw, struct event_base *base, int threads, size_t queue);
+/* ymsgd's password verification cache (pwcache.h): a recently verified password skips the hash (NULL
+ * = none; it must outlive the gateway). */
+struct pwcache;
+void gateway_set_pwcache(struct gateway *gw, struct pwcache *pc);
+
+/* A cluster (server/cluster, connected by glue.c): logged-in sessions are valid on every node.  The
+ * gateway tells publish of a session logged in (GW_SHARE_UP, with its DSId and whether the cookie must
+ * come with the DSId), logged out or revoked (GW_SHARE_END), and used (GW_SHARE_USED, at most every
+ * amf_session_idle/4, so the copies elsewhere do not expire while it is in use here); the other
+ * nodes' news come in through gateway_session_import/_end/_used. */
+enum { GW_SHARE_UP = 0, GW_SHARE_END = 1, GW_SHARE_USED = 2 };
+struct gw_share {
+    void (*publish)(void *arg, const char *user, int op, const char *cookie, const char *dsid, int bound);
+    void *arg; /* its argument */
+};
+void gateway_set_share(struct gateway *gw, const struct gw_share *share);
+/* Another node logged user in with cookie and dsid: valid here too.  0, or -1 (table full, memory). */
+int gateway_session_import(struct gateway *gw, const char *user, const char *cookie, const char *dsid, int bound);
+/* Another node ended (logout, revocation, a new login's rotation) / used the session of cookie. */
+void gateway_session_end(struct gateway *gw, const char *cookie);
+void gateway_session_used(struct gateway *gw, const char *cookie);
 
 /* Makes the gateway count its logins in lt (ymsgd's one login throttle, shared with the token and
  * YMSG logins) instead of its own tables, and check unknown accounts against decoy_hash (an argon2id

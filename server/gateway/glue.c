@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "auth.h"
+#include "cluster.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
@@ -24,6 +25,21 @@ static int cookie_cb(void *arg, const char *peer, const char *y, const char *t, 
     return 0;
 }
 
+/* A cluster: logged-in AMF sessions valid on every node (gateway.h struct gw_share, cluster.h struct
+ * cluster_gw).  One gateway per process. */
+static void share_publish(void *arg, const char *user, int op, const char *cookie, const char *dsid, int bound)
+{
+    cluster_gw_publish(arg, user, op, cookie, dsid, bound);
+}
+static int share_import(void *arg, const char *user, const char *cookie, const char *dsid, int bound)
+{
+    return gateway_session_import(arg, user, cookie, dsid, bound);
+}
+static void share_end(void *arg, const char *cookie) { gateway_session_end(arg, cookie); }
+static void share_used(void *arg, const char *cookie) { gateway_session_used(arg, cookie); }
+static struct gw_share g_share;
+static struct cluster_gw g_cluster_gw;
+
 struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
 {
     const struct config *k = srv->cfg;
@@ -44,7 +60,8 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     c.max_sessions = k->amf_max_sessions;
     c.session_idle = k->amf_session_idle;
     c.phonebook_max = k->amf_phonebook_max;
-    c.phonebook_cache = (size_t)k->amf_phonebook_cache;
+    /* In a cluster another node may write a phonebook this node holds: no copies, the store decides. */
+    c.phonebook_cache = srv->cluster ? 0 : (size_t)k->amf_phonebook_cache;
     c.crossdomain = k->amf_crossdomain;
     c.crossdomain_secure = k->amf_crossdomain_secure;
     auth_throttle_config(k, &c.throttle);
@@ -67,6 +84,13 @@ struct gateway *gateway_start(struct server *srv, char *err, size_t errlen)
     /* The same pool size and queue bound as the token login, but its own threads. */
     if (gateway_set_workers(gw, srv->base, (int)k->hash_threads, (size_t)k->hash_queue) < 0)
         log_event(LOG_WARN, NULL, NULL, "amf_hash_threads_failed", 0, "verifying gateway passwords in the event loop");
+    gateway_set_pwcache(gw, auth_pwcache(srv->auth)); /* one cache for both pools: a login is a login */
+    if (srv->cluster) { /* cluster_start ran first */
+        g_share = (struct gw_share){share_publish, srv};
+        g_cluster_gw = (struct cluster_gw){share_import, share_end, share_used, gw};
+        gateway_set_share(gw, &g_share);
+        cluster_gw_attach(srv, &g_cluster_gw);
+    }
     if (gateway_register(gw, srv->http) < 0) {
         snprintf(err, errlen, "gateway: cannot register the HTTP routes");
         gateway_free(gw);

@@ -58,6 +58,8 @@ struct gw_session {
     double last_used;               /* monotonic time of the last request */
     uint64_t gen;                   /* request generation that last used it (pinned while equal) */
     uint32_t pins;                  /* requests waiting on a password check that hold it (kept while > 0) */
+    uint8_t shared;                 /* the other nodes of a cluster hold it too (gateway_set_share) */
+    double shared_at;               /* monotonic time they last heard it was used */
 };
 
 /* A user's stored phonebook blob kept in memory (the gateway is the only writer while ymsgd runs). */
@@ -96,6 +98,8 @@ struct gateway {
     struct pwworker *pw;            /* argon2id checks off the loop (NULL: verified inline) */
     struct store_async *sa;         /* phonebook reads and writes off the loop (NULL: on the store inline) */
     int closing;                    /* gateway_free runs: waiting requests finish as at shutdown (done gets NULL) */
+    struct pwcache *pwcache;        /* ymsgd's password verification cache (pwcache.h), or NULL */
+    const struct gw_share *share;   /* the cluster's, or NULL (one node) */
 };
 
 struct in_body {
@@ -179,8 +183,13 @@ int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena
 /* Replaces user's list with list in encoding enc, through the cache.  GW_PB_OK, GW_PB_STORE, or
  * GW_PB_ENCODE with the reason in why. */
 int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen);
-/* Ends every session logged in as user (revocation); returns how many. */
+/* Ends every session logged in as user (revocation; on every node); returns how many. */
 size_t gw_sessions_revoke(struct gateway *gw, const char *user);
+/* s was just logged in (login.c): the other nodes of a cluster learn it, so its cookie and DSId work
+ * on every node. */
+void gw_session_publish(struct gateway *gw, struct gw_session *s);
+/* s is logged out here (login.c): the other nodes end their copy. */
+void gw_session_unpublish(struct gateway *gw, struct gw_session *s);
 /* A random upper-case 8-4-4-4-12 UUID (version 4). */
 void gw_uuid(char out[37]);
 

@@ -65,6 +65,7 @@ static int login_verdict(struct gw_call *call, const char *peer, const char *nam
         call->sess->has_cred = 0;
         return gw_fault(call, GW_FAULT_BUSY, "out of memory");
     }
+    gw_session_publish(gw, call->sess); /* valid on every node of a cluster */
     gw_pbcache_drop(gw, name);
     log_event(LOG_INFO, peer, name, "amf_login", 0, NULL);
     metrics_login(MET_LOGIN_AMF, 0);
@@ -147,7 +148,7 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     pwz[plen] = 0;
     if (rq && rq->async && gw->pw) {
         /* Off the loop: the request waits, everybody else goes on. */
-        int q = pwworker_verify(gw->pw, u.pwhash, pwz, gw_login_checked, rq);
+        int q = pwworker_verify_as(gw->pw, name, u.pwhash, pwz, gw_login_checked, rq);
         hash_digest(u.pwhash, rq->v_hash);
         sodium_memzero(pwz, sizeof pwz);
         sodium_memzero(&u, sizeof u);
@@ -171,6 +172,7 @@ void gw_logout(struct gw_call *call)
 {
     if (!call->sess) return;
     if (call->sess->user[0]) log_event(LOG_INFO, call->peer, call->sess->user, "amf_logout", 0, NULL);
+    gw_session_unpublish(call->gw, call->sess); /* logged out on every node */
     call->sess->user[0] = 0;
     call->sess->has_cred = 0;
     sodium_memzero(call->sess->cred_mac, sizeof call->sess->cred_mac);

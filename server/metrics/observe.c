@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "http.h"
 #include "log.h"
+#include "pwcache.h"
 #include "server.h"
 
 struct observe {
@@ -168,6 +169,14 @@ void observe_page(struct server *srv, struct metrics_buf *b)
                        "Password checks queued or running in a hash worker pool (login: pwtoken_get; amf: the gateway).");
     metrics_buf_printf(b, "ymsgd_hash_queue_depth{pool=\"login\"} %zu\n", auth_hash_queued(srv->auth));
     metrics_hash_pools_each(write_pool, b);
+    unsigned long long hits, hashed;
+    auth_hash_counts(srv->auth, &hits, &hashed);
+    metrics_buf_family(b, "ymsgd_password_checks_total", "counter",
+                       "pwtoken_get password checks answered by the verification cache or by argon2id.");
+    metrics_buf_printf(b, "ymsgd_password_checks_total{result=\"cached\"} %llu\n", hits);
+    metrics_buf_printf(b, "ymsgd_password_checks_total{result=\"hashed\"} %llu\n", hashed);
+    metrics_buf_family(b, "ymsgd_pwcache_entries", "gauge", "Entries in this node's password verification cache.");
+    metrics_buf_printf(b, "ymsgd_pwcache_entries %zu\n", auth_pwcache(srv->auth) ? pwcache_len(auth_pwcache(srv->auth)) : 0);
 
     metrics_buf_family(b, "ymsgd_store_op_duration_seconds", "histogram", "Store call latency by operation class.");
     for (int i = 0; i < MET_ST_COUNT; i++)

@@ -1,5 +1,5 @@
 /* Fuzz harness for the cluster's wire decoders (server/cluster/wire.c): a batch (header, frames) and
- * every frame body as a session record.  Frames must stay inside the input and in order; a record
+ * every frame body as a session record (and G bodies as gateway sessions).  Frames must stay inside the input and in order; a record
  * that decodes must encode again and decode to the same fields (its name sets included). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.type == WIRE_LOGIN && wire_get_login(f.data, f.len, &l) == 0) {
             struct wire_buf b = {0};
             if (wire_put_login(&b, &l) < 0 || wire_get_login(b.p, b.len, &l2) < 0 || memcmp(&l, &l2, sizeof l)) abort();
+            wire_buf_free(&b);
+        }
+        struct wire_gw g, g2;
+        if (f.type == WIRE_GATEWAY && wire_get_gw(f.data, f.len, f.flag, &g) == 0) {
+            struct wire_buf b = {0};
+            if (wire_put_gw(&b, f.flag, &g) < 0 || b.len != f.len || memcmp(b.p, f.data, f.len) ||
+                wire_get_gw(b.p, b.len, f.flag, &g2) < 0 || memcmp(&g, &g2, sizeof g))
+                abort();
             wire_buf_free(&b);
         }
     }

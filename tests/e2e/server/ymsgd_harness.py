@@ -398,8 +398,10 @@ class ClusterServer:
             self.nodes.append(_SingleServer(exe, extra_args=self.extra, data_dir=d))
 
     def node_args(self, i):
+        # One password cache key for every node (as scripts/cluster.sh does): a password verified on one
+        # node is not hashed again on another.
         return ["--redis", self.redis.url, "--node-name", "node%d" % i, "--cluster-heartbeat-ms", "200",
-                "--cluster-node-timeout-ms", "2000"]
+                "--cluster-node-timeout-ms", "2000", "--pwcache-key-file", os.path.join(self.dir, "pwcache.key")]
 
     def base_args(self):
         return self.nodes[0].base_args()

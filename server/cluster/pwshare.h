@@ -1,0 +1,34 @@
+/* What server/cluster shares besides sessions and packets, and the few cluster.c functions it uses
+ * (internal to server/cluster):
+ *  - pwshare.c: the password verification cache's copy in Redis (pwcache.h's struct pwcache_remote):
+ *    one key ymsg:pwc:<hex MAC> per entry with the cache's ttl, so a user reconnecting to ANOTHER
+ *    node, or to any node after the whole cluster restarted, skips the hash too;
+ *  - gwshare.c: the AMF gateway's logged-in sessions (G frames on ymsg:all), valid on every node. */
+#ifndef YMSGD_CLUSTER_PWSHARE_H
+#define YMSGD_CLUSTER_PWSHARE_H
+
+#include <stddef.h>
+
+#include <hiredis/async.h>
+
+struct cluster;
+struct pwcache_remote;
+
+/* cluster.c: a command on the node's publishing connection, pipelined.  0 sent (cb runs later, with a
+ * NULL reply when the connection goes first; it must call cl_reply_seen), -1 not connected now. */
+int cl_send(struct cluster *cl, redisCallbackFn *cb, void *arg, int argc, const char **argv, const size_t *lens);
+/* A reply (or its loss) to a cl_send command came back. */
+void cl_reply_seen(redisAsyncContext *ac);
+
+/* cluster.c: queues f for every other node (ymsg:all, batched with this turn's frames). */
+struct wire_frame;
+void cl_queue_all(struct cluster *cl, const struct wire_frame *f);
+/* cluster.c: the attached gateway (NULL when none). */
+const struct cluster_gw *cl_gw_of(struct cluster *cl);
+/* gwshare.c: a G frame from another node, for gw. */
+void cl_gw_frame(const struct cluster_gw *gw, const struct wire_frame *f);
+
+/* pwshare.c: the remote for cl (free() it after the connections are freed), or NULL (out of memory). */
+struct pwcache_remote *cl_pwc_new(struct cluster *cl);
+
+#endif
