@@ -3,7 +3,8 @@
  *  - pwshare.c: the password verification cache's copy in Redis (pwcache.h's struct pwcache_remote):
  *    one key ymsg:pwc:<hex MAC> per entry with the cache's ttl, so a user reconnecting to ANOTHER
  *    node, or to any node after the whole cluster restarted, skips the hash too;
- *  - gwshare.c: the AMF gateway's logged-in sessions (G frames on ymsg:all), valid on every node. */
+ *  - gwshare.c: the AMF gateway's logged-in sessions (G frames on ymsg:all), valid on every node;
+ *  - loginshare.c: the HTTP token login's crumbs and cookies (L/F frames on ymsg:all). */
 #ifndef YMSGD_CLUSTER_PWSHARE_H
 #define YMSGD_CLUSTER_PWSHARE_H
 
@@ -27,6 +28,11 @@ void cl_queue_all(struct cluster *cl, const struct wire_frame *f);
 const struct cluster_gw *cl_gw_of(struct cluster *cl);
 /* gwshare.c: a G frame from another node, for gw. */
 void cl_gw_frame(const struct cluster_gw *gw, const struct wire_frame *f);
+
+/* loginshare.c: auth's share hooks (arg is the cluster): an HTTP login issued here, and one used. */
+struct auth_login;
+void cl_share_issued(void *arg, const struct auth_login *l, double ttl);
+void cl_share_used(void *arg, const char *user, const char *y, int spent);
 
 /* pwshare.c: the remote for cl (free() it after the connections are freed), or NULL (out of memory). */
 struct pwcache_remote *cl_pwc_new(struct cluster *cl);
