@@ -10,9 +10,7 @@ conference inviting bob and carol, bob joins, messages both ways (alice's own ec
 declines, alice add-invites carol again, bob invites alice to a second room, alice joins it, bob leaves
 it, alice leaves the first.  A missing kit or program is a FAIL, never a skip.
 """
-import argparse
 import os
-import shutil
 import sys
 import time
 
@@ -105,23 +103,7 @@ def run(s):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--build-kit"):
-        ap.add_argument(k, required=True)
-    a = ap.parse_args()
-    a.client, a.two_listeners = "libyahoo2", False
-    s = peers_session.Session(a)
-    s.check_kit()
-    t0 = time.time()
-    try:
-        s.start_server()
-        run(s)
-    finally:
-        s.cleanup()
-    print("libyahoo2 conference: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
-    if s.fails == 0:
-        shutil.rmtree(s.tmp, ignore_errors=True)
-    sys.exit(1 if s.fails else 0)
+    peers_session.run_main(run, client="libyahoo2", label="libyahoo2 conference")
 
 
 if __name__ == "__main__":

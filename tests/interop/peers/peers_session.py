@@ -387,13 +387,20 @@ class Session:
         self.step("logoff", gone and seen, "exited=%s bob-saw-offline=%s" % (gone, seen))
 
 
-def main():
+def run_main(run=None, client=None, label=None):
+    """The command line every driver here shares: a Session against a fresh ymsgd, then run(session)
+    (default: the session's own end-to-end run), one line of summary, exit 1 on any failed step.
+    client fixes the real client (the conference and room drivers are libyahoo2's sample client)."""
     ap = argparse.ArgumentParser()
-    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--client"):
+    for k in ("--kit", "--work", "--ymsgd", "--ymsg"):
         ap.add_argument(k, required=True)
+    if client is None:
+        ap.add_argument("--client", required=True)
+        ap.add_argument("--two-listeners", action="store_true", help="ymsgd --ymsg-listen A,B; the client uses B")
     ap.add_argument("--build-kit", required=True, help="build_kit.sh (brings WORKDIR up to date first)")
-    ap.add_argument("--two-listeners", action="store_true", help="ymsgd --ymsg-listen A,B; the client uses B")
     a = ap.parse_args()
+    if client is not None:
+        a.client, a.two_listeners = client, False
     if a.client not in SUBJECTS:
         fail("unknown client %s" % a.client)
     s = Session(a)
@@ -401,13 +408,17 @@ def main():
     t0 = time.time()
     try:
         s.start_server()
-        s.run()
+        (run or Session.run)(s)
     finally:
         s.cleanup()
-    print("%s: %d failed, %.1f s; evidence in %s" % (a.client, s.fails, time.time() - t0, s.tmp))
+    print("%s: %d failed, %.1f s; evidence in %s" % (label or a.client, s.fails, time.time() - t0, s.tmp))
     if s.fails == 0:
         shutil.rmtree(s.tmp, ignore_errors=True)
     sys.exit(1 if s.fails else 0)
+
+
+def main():
+    run_main()
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ CHM message, CHX chat logout); bob and carol are raw YMSG sessions sending libpu
 messages both ways, a member leaving, chat logout seen by the others.  Kit and server setup are
 peers_session.py's (a missing kit is a FAIL, never a skip).
 """
-import argparse
 import os
 import re
-import shutil
 import sys
 import time
 
@@ -97,24 +95,7 @@ def run(s):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    for k in ("--kit", "--work", "--ymsgd", "--ymsg"):
-        ap.add_argument(k, required=True)
-    ap.add_argument("--build-kit", required=True)
-    a = ap.parse_args()
-    a.client, a.two_listeners = "libyahoo2", False
-    s = peers_session.Session(a)
-    s.check_kit()
-    t0 = time.time()
-    try:
-        s.start_server()
-        run(s)
-    finally:
-        s.cleanup()
-    print("libyahoo2 rooms: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
-    if s.fails == 0:
-        shutil.rmtree(s.tmp, ignore_errors=True)
-    sys.exit(1 if s.fails else 0)
+    peers_session.run_main(run, client="libyahoo2", label="libyahoo2 rooms")
 
 
 if __name__ == "__main__":
