@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e", "server"))
 import peers_session  # noqa: E402
-from ymsgd_harness import Client, Server  # noqa: E402
+from ymsgd_harness import Server  # noqa: E402
 
 
 def raw_login(s, user):

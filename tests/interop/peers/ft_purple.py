@@ -13,32 +13,12 @@ import argparse
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peers_session import Peer, Session, fail, free_port  # noqa: E402
-
-
-def build_driver(work, outdir):
-    """purple_ft.c against the kit's libpurple (the kit's own build line, build.sh step 4)."""
-    exe = os.path.join(outdir, "purple_ft")
-    src, common = os.path.join(HERE, "purple_ft.c"), os.path.join(HERE, "purple_common.h")
-    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src), os.path.getmtime(common)):
-        return exe
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True)
-    if flags.returncode != 0:
-        fail("pkg-config glib-2.0: %s (scripts/deps.sh test installs libglib2.0-dev)" % flags.stderr)
-    pur = os.path.join(work, "purple")
-    r = subprocess.run(["cc", "-O1", "-g", "-Wall", "-Wno-deprecated-declarations", "-o", exe, src,
-                        "-I" + os.path.join(pur, "include", "libpurple"), "-L" + os.path.join(pur, "lib"),
-                        "-Wl,-rpath," + os.path.join(pur, "lib"), "-lpurple"] + flags.stdout.split(),
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("building purple_ft.c: %s" % r.stderr[-3000:])
-    return exe
+from peers_session import Peer, Session, build_purple_front_end, fail, free_port  # noqa: E402
 
 
 def sha(path):
@@ -54,7 +34,7 @@ def main():
     a.client, a.two_listeners = "libpurple", False
     s = Session(a)
     s.check_kit()
-    exe = build_driver(s.work, os.path.abspath(a.out))
+    exe = build_purple_front_end("purple_ft", s.work, os.path.abspath(a.out))
     s.server_extra = ["--relay-listen", "127.0.0.1:%d" % free_port()]
     t0 = time.time()
     try:

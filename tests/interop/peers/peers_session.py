@@ -387,6 +387,28 @@ class Session:
         self.step("logoff", gone and seen, "exited=%s bob-saw-offline=%s" % (gone, seen))
 
 
+def build_purple_front_end(name, work, outdir):
+    """tests/interop/peers/NAME.c (one of our libpurple front ends, with purple_common.h) built against the
+    kit's libpurple in work (the kit's own build line, build.sh step 4) into outdir; rebuilt when a
+    source is newer.  Returns the executable."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = os.path.join(outdir, name)
+    src, common = os.path.join(here, name + ".c"), os.path.join(here, "purple_common.h")
+    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src), os.path.getmtime(common)):
+        return exe
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True)
+    if flags.returncode != 0:
+        fail("pkg-config glib-2.0: %s (scripts/deps.sh test installs libglib2.0-dev)" % flags.stderr)
+    pur = os.path.join(work, "purple")
+    r = subprocess.run(["cc", "-O1", "-g", "-Wall", "-Wno-deprecated-declarations", "-o", exe, src,
+                        "-I" + os.path.join(pur, "include", "libpurple"), "-L" + os.path.join(pur, "lib"),
+                        "-Wl,-rpath," + os.path.join(pur, "lib"), "-lpurple"] + flags.stdout.split(),
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("building %s.c: %s" % (name, r.stderr[-3000:]))
+    return exe
+
+
 def run_main(run=None, client=None, label=None):
     """The command line every driver here shares: a Session against a fresh ymsgd, then run(session)
     (default: the session's own end-to-end run), one line of summary, exit 1 on any failed step.

@@ -7,8 +7,10 @@
 
 #include <glib.h>
 #include <purple.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static void out(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static void out(const char *fmt, ...)
@@ -71,5 +73,60 @@ static void *auth_req(PurpleAccount *a, const char *remote, const char *id, cons
     return NULL;
 }
 static PurpleAccountUiOps acct_ops = {NULL, NULL, NULL, auth_req, NULL, NULL, NULL, NULL, NULL};
+
+/* ---- start, run, stop ---- */
+static GMainLoop *loop;     /* the front end's loop: its "quit" command ends it */
+static PurpleAccount *acct; /* the one account */
+
+static void signed_on(PurpleConnection *gc, gpointer d)
+{
+    out("signed-on %s", purple_account_get_username(purple_connection_get_account(gc)));
+}
+static void conn_error(PurpleConnection *gc, PurpleConnectionError err, const gchar *desc, gpointer d)
+{
+    out("connection-error %s", desc ? desc : "");
+}
+
+/* libpurple's core with its user directory in dir, and the account (prpl-yahoo, YAHOO_PORT from the
+ * environment), not yet enabled: the front end adds its own UI ops first and its signals after.
+ * 0, or 1 when libpurple would not start. */
+static int common_init(const char *ui_id, const char *dir, const char *user, const char *password)
+{
+    static int handle;
+    signal(SIGPIPE, SIG_IGN);
+    loop = g_main_loop_new(NULL, FALSE);
+    purple_util_set_user_dir(dir);
+    purple_debug_set_enabled(FALSE);
+    purple_debug_set_ui_ops(&dbg_ops);
+    purple_eventloop_set_ui_ops(&loop_ops);
+    purple_accounts_set_ui_ops(&acct_ops);
+    if (!purple_core_init(ui_id)) {
+        fprintf(stderr, "purple_core_init failed\n");
+        return 1;
+    }
+    purple_set_blist(purple_blist_new());
+    purple_blist_load();
+    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle, PURPLE_CALLBACK(signed_on), NULL);
+    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle, PURPLE_CALLBACK(conn_error),
+                          NULL);
+    acct = purple_account_new(user, "prpl-yahoo");
+    purple_account_set_password(acct, password);
+    if (getenv("YAHOO_PORT")) purple_account_set_int(acct, "port", atoi(getenv("YAHOO_PORT")));
+    purple_accounts_add(acct);
+    return 0;
+}
+
+/* Signs on (available), takes one command per stdin line with on_stdin until the loop ends, signs off. */
+static int common_run(const char *ui_id, GIOFunc on_stdin)
+{
+    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
+    purple_account_set_enabled(acct, ui_id, TRUE);
+    GIOChannel *in = g_io_channel_unix_new(0);
+    g_io_add_watch(in, G_IO_IN | G_IO_HUP, on_stdin, NULL);
+    g_main_loop_run(loop);
+    purple_account_set_enabled(acct, ui_id, FALSE);
+    out("exit");
+    return 0;
+}
 
 #endif

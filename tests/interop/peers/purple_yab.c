@@ -22,9 +22,6 @@
 
 #define UI_ID "ymsgyab"
 
-static GMainLoop *loop;
-static PurpleAccount *acct;
-
 /* ---- what a user sees ---- */
 static void show(const char *who)
 {
@@ -78,42 +75,13 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
     return TRUE;
 }
 
-static void signed_on(PurpleConnection *gc, gpointer d)
-{
-    out("signed-on %s", purple_account_get_username(purple_connection_get_account(gc)));
-}
-static void conn_error(PurpleConnection *gc, PurpleConnectionError err, const gchar *desc, gpointer d)
-{
-    out("connection-error %s", desc ? desc : "");
-}
-
 int main(int argc, char **argv)
 {
-    static int handle;
     if (argc < 4) {
         fprintf(stderr, "usage: %s USER PASSWORD USERDIR [BUDDY=LOCAL_ALIAS ...]\n", argv[0]);
         return 2;
     }
-    signal(SIGPIPE, SIG_IGN);
-    loop = g_main_loop_new(NULL, FALSE);
-    purple_util_set_user_dir(argv[3]);
-    purple_debug_set_enabled(FALSE);
-    purple_debug_set_ui_ops(&dbg_ops);
-    purple_eventloop_set_ui_ops(&loop_ops);
-    purple_accounts_set_ui_ops(&acct_ops);
-    if (!purple_core_init(UI_ID)) {
-        fprintf(stderr, "purple_core_init failed\n");
-        return 1;
-    }
-    purple_set_blist(purple_blist_new());
-    purple_blist_load();
-    purple_signal_connect(purple_connections_get_handle(), "signed-on", &handle, PURPLE_CALLBACK(signed_on), NULL);
-    purple_signal_connect(purple_connections_get_handle(), "connection-error", &handle, PURPLE_CALLBACK(conn_error),
-                          NULL);
-    acct = purple_account_new(argv[1], "prpl-yahoo");
-    purple_account_set_password(acct, argv[2]);
-    if (getenv("YAHOO_PORT")) purple_account_set_int(acct, "port", atoi(getenv("YAHOO_PORT")));
-    purple_accounts_add(acct);
+    if (common_init(UI_ID, argv[3], argv[1], argv[2])) return 1;
     PurpleGroup *g = purple_group_new("Friends");
     purple_blist_add_group(g, NULL);
     for (int i = 4; i < argc; i++) {
@@ -122,12 +90,5 @@ int main(int argc, char **argv)
         purple_blist_add_buddy(b, NULL, g, NULL);
         g_strfreev(kv);
     }
-    purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
-    purple_account_set_enabled(acct, UI_ID, TRUE);
-    GIOChannel *in = g_io_channel_unix_new(0);
-    g_io_add_watch(in, G_IO_IN | G_IO_HUP, on_stdin, NULL);
-    g_main_loop_run(loop);
-    purple_account_set_enabled(acct, UI_ID, FALSE);
-    out("exit");
-    return 0;
+    return common_run(UI_ID, on_stdin);
 }

@@ -14,34 +14,13 @@ or program is a FAIL, never a skip."""
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "e2e", "gateway"))
-from peers_session import Peer, Session, fail  # noqa: E402
-
-
-def build_driver(work, outdir):
-    """purple_yab.c against the kit's libpurple (the kit's own build line, build.sh step 4)."""
-    exe = os.path.join(outdir, "purple_yab")
-    src = os.path.join(HERE, "purple_yab.c")
-    common = os.path.join(HERE, "purple_common.h")
-    if os.path.exists(exe) and os.path.getmtime(exe) >= max(os.path.getmtime(src), os.path.getmtime(common)):
-        return exe
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True)
-    if flags.returncode != 0:
-        fail("pkg-config glib-2.0: %s (scripts/deps.sh test installs libglib2.0-dev)" % flags.stderr)
-    pur = os.path.join(work, "purple")
-    r = subprocess.run(["cc", "-O1", "-g", "-Wall", "-Wno-deprecated-declarations", "-o", exe, src,
-                        "-I" + os.path.join(pur, "include", "libpurple"), "-L" + os.path.join(pur, "lib"),
-                        "-Wl,-rpath," + os.path.join(pur, "lib"), "-lpurple"] + flags.stdout.split(),
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("building purple_yab.c: %s" % r.stderr[-3000:])
-    return exe
+from peers_session import Peer, Session, build_purple_front_end, fail  # noqa: E402
 
 
 def main():
@@ -57,7 +36,7 @@ def main():
 
     s = Session(a)
     s.check_kit()
-    exe = build_driver(s.work, os.path.abspath(a.out))
+    exe = build_purple_front_end("purple_yab", s.work, os.path.abspath(a.out))
     t0 = time.time()
     try:
         s.start_server()
