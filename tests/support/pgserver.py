@@ -89,14 +89,39 @@ class PgServer:
                                                      r.stderr.decode(errors="replace")[-1500:]))
         return r
 
+    INITDB_ARGS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
+
+    def _initdb(self):
+        """self.data as a fresh initdb made it.  initdb costs ~1 s of CPU and a test run starts ~80
+        servers, so the first one keeps a pristine copy (per user and server binaries, under the temp
+        directory) and the others copy it (cp -a keeps the owner and modes PostgreSQL checks)."""
+        key = "%d-%s" % (os.geteuid(), self.bindir.strip("/").replace("/", "_"))
+        tmpl = os.path.join(tempfile.gettempdir(), "ymsg-pg-template-" + key)
+        if not os.path.exists(os.path.join(tmpl, "data", "PG_VERSION")):
+            new = tempfile.mkdtemp(prefix="ymsg-pg-template-new-")
+            try:
+                if self.as_root:
+                    os.chown(new, self.pw.pw_uid, self.pw.pw_gid)
+                self._run([os.path.join(self.bindir, "initdb"), "-D", os.path.join(new, "data")] + self.INITDB_ARGS,
+                          timeout=120)
+                try:
+                    os.rename(new, tmpl)  # another test's copy may have won: then it is used
+                except OSError:
+                    pass
+            finally:
+                shutil.rmtree(new, ignore_errors=True)
+        r = subprocess.run(["cp", "-a", os.path.join(tmpl, "data"), self.data], capture_output=True, timeout=60)
+        if r.returncode != 0 or not os.path.exists(os.path.join(self.data, "PG_VERSION")):
+            shutil.rmtree(self.data, ignore_errors=True)  # a damaged template: fall back to initdb itself
+            self._run([os.path.join(self.bindir, "initdb"), "-D", self.data] + self.INITDB_ARGS, timeout=120)
+
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
         if self.as_root:
             os.chown(self.dir, self.pw.pw_uid, self.pw.pw_gid)
         os.chmod(self.dir, 0o700)
         if not os.path.exists(os.path.join(self.data, "PG_VERSION")):
-            self._run([os.path.join(self.bindir, "initdb"), "-D", self.data, "-U", "postgres", "-A", "trust",
-                       "-E", "UTF8", "--locale=C", "--no-sync"], timeout=120)
+            self._initdb()
         last = None
         for _ in range(5):  # a port taken between free_port() and the bind: try another
             self.port = free_port()
