@@ -152,6 +152,8 @@ struct server {
     struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */
     const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
     struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
+    uint8_t quiet_send;            /* set around a delivery its sender must not be able to time (delivery.c):
+                                    * another node's transport sends it a little later, not this loop turn */
     struct conf_table *conf;       /* conferences (pager/conf.c), created on first use, or NULL */
     struct chat *chat;             /* chat rooms (pager/chat.h), or NULL: room services dropped */
     struct rl_table conn_rl;       /* per-address connection rate and concurrency */

@@ -534,47 +534,9 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
     list_job_queue(c, j, auth_job_run, auth_job_done);
 }
 
-struct remove_job {
-    char owner[NAME_MAX_LEN + 1]; /* whose list */
-    char who[NAME_MAX_LEN + 1];   /* the removed buddy */
-};
-
-static int remove_job_run(struct store *st, void *arg)
+/* The ack for a removal (after the row is gone: a login on another node must not read it back). */
+static void remove_ack(struct conn *c, const char *who, const char *group, int rc)
 {
-    struct remove_job *j = arg;
-    int rc = st->buddy_del(st, j->owner, j->who);
-    if (rc == STORE_OK) st->authreq_del(st, j->owner, j->who);
-    return rc;
-}
-
-static void remove_job_done(void *arg, int rc)
-{
-    struct remove_job *j = arg;
-    /* NOTFOUND: removed meanwhile (another session of the same user on another node). */
-    if (rc != STORE_OK && rc != STORE_NOTFOUND)
-        log_event(LOG_ERROR, NULL, j->owner, "store_write_failed", rc, "buddy remove %s not stored", j->who);
-    free(j);
-}
-
-void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
-{
-    struct server *srv = c->srv;
-    char who[NAME_MAX_LEN + 1], group[STORE_GROUP_MAX + 1];
-    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0) return;
-    if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0) group[0] = 0;
-    int rc;
-    struct remove_job *j = srv->sa && presence_watches(srv, c->user, who) ? calloc(1, sizeof *j) : NULL;
-    if (j) {
-        /* PostgreSQL, an authorised buddy: the entry exists, so the answer is known now; the rows go on
-         * the store worker and later calls on this node are ordered after them.  (SQLite: as before.) */
-        snprintf(j->owner, sizeof j->owner, "%s", c->user);
-        snprintf(j->who, sizeof j->who, "%s", who);
-        rc = store_async_run(srv->sa, srv->st, remove_job_run, remove_job_done, j) < 0 ? STORE_ERR : STORE_OK;
-        if (rc != STORE_OK) free(j);
-    } else {
-        rc = srv->st->buddy_del(srv->st, c->user, who);
-        if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
-    }
     nameset_del(&c->stealthed, who); /* the stealth flag lived on the removed entry */
     if (rc == STORE_OK) presence_unwatch(c, who);
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
@@ -586,6 +548,47 @@ void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
     ymsg_build_str(b, YMSG_KEY_FEDERATION, "0");
     delivery_send(c);
     log_event(LOG_INFO, c->peer, c->user, "buddy_remove", code, "%s", who);
+}
+
+static int remove_job_run(struct store *st, void *arg)
+{
+    struct list_job *j = arg;
+    int rc = st->buddy_del(st, j->user, j->who);
+    if (rc == STORE_OK) st->authreq_del(st, j->user, j->who);
+    return rc;
+}
+
+static void remove_job_done(void *arg, int rc)
+{
+    struct list_job *j = arg;
+    if (j->c->state == CONN_ONLINE) remove_ack(j->c, j->who, j->oldg, rc);
+    else if (rc != STORE_OK && rc != STORE_NOTFOUND)
+        log_event(LOG_ERROR, NULL, j->user, "store_write_failed", rc, "buddy remove %s not stored", j->who);
+    list_job_end(j);
+}
+
+void buddy_handle_remove(struct conn *c, const struct ymsg_packet *pkt)
+{
+    struct server *srv = c->srv;
+    char who[NAME_MAX_LEN + 1], group[STORE_GROUP_MAX + 1];
+    if (get_name(pkt, YMSG_KEY_BUDDY, who) < 0) return;
+    if (get_text(pkt, YMSG_KEY_GROUP, group, sizeof group) < 0) group[0] = 0;
+    if (srv->sa) {
+        /* PostgreSQL: the rows go on the store worker and the session waits for them (sessions_hold),
+         * so the ack means "gone" on every node -- a login elsewhere right after it reads the new list. */
+        struct list_job *j = calloc(1, sizeof *j);
+        if (!j) {
+            log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "buddy remove");
+            return;
+        }
+        snprintf(j->who, sizeof j->who, "%s", who);
+        snprintf(j->oldg, sizeof j->oldg, "%s", group);
+        list_job_queue(c, j, remove_job_run, remove_job_done);
+        return;
+    }
+    int rc = srv->st->buddy_del(srv->st, c->user, who);
+    if (rc == STORE_OK) srv->st->authreq_del(srv->st, c->user, who);
+    remove_ack(c, who, group, rc);
 }
 
 static int move_job_run(struct store *st, void *arg)

@@ -201,7 +201,11 @@ static void box_job_done(void *arg, int rc)
         b = delivery_begin(&blank, YMSG_SVC_MESSAGE, YMSG_PKT_SERVERACK);
     }
     j->build(b, j->arg);
-    if (live && rc == STORE_OK) delivery_send(r);
+    if (live && rc == STORE_OK) {
+        srv->quiet_send = 1; /* the sender may not know r is online: nothing it can time (server.h) */
+        delivery_send(r);
+        srv->quiet_send = 0;
+    }
     else (void)ymsg_build_end(b); /* finished and dropped: the same encoding work as a delivery */
     if (j->release) j->release(j->arg);
     j->release = NULL;
