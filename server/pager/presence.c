@@ -490,6 +490,78 @@ static void stealth_store(struct conn *c, const char *who, int on)
     }
 }
 
+/* One id of a 0xB9 packet on the store worker. */
+struct stealth_item {
+    char who[NAME_MAX_LEN + 1]; /* the id */
+    uint8_t applied;            /* an authorised buddy: the in-memory set and the fan-out changed at once */
+    int rc;                     /* the store's answer (worker) */
+};
+
+/* A 0xB9 packet's writes while the store does them (PostgreSQL).  The session waits (sessions_hold) and
+ * each ack follows its row: a login of the same user on another node right after an ack reads the new
+ * flag (before, the ack came first and that login could read the old row: an invisibility leak). */
+struct stealth_batch {
+    struct conn *c;               /* the session, held */
+    char owner[NAME_MAX_LEN + 1]; /* whose list */
+    long long v31;                /* 1 hide (permanent offline), 2 show */
+    size_t n;                     /* items */
+    struct stealth_item it[];     /* in the packet's order */
+};
+
+static int stealth_batch_run(struct store *st, void *arg)
+{
+    struct stealth_batch *j = arg;
+    for (size_t i = 0; i < j->n; i++) j->it[i].rc = st->buddy_set_stealth(st, j->owner, j->it[i].who, j->v31 == 1);
+    return STORE_OK;
+}
+
+static void stealth_ack(struct conn *c, int service, const char *who, long long v31, int rc)
+{
+    struct ymsg_builder *b = delivery_begin(c, service, YMSG_PKT_SERVERACK);
+    ymsg_build_str(b, YMSG_KEY_BUDDY, who);
+    ymsg_build_int(b, YMSG_KEY_STEALTH_VAL, v31);
+    delivery_send(c);
+    log_event(LOG_DEBUG, c->peer, c->user, service == YMSG_SVC_STEALTH_PERM ? "stealth_perm" : "stealth_session", rc,
+              "%s=%lld", who, v31);
+}
+
+static void stealth_batch_done(void *arg, int unused)
+{
+    (void)unused;
+    struct stealth_batch *j = arg;
+    struct conn *c = j->c;
+    struct server *srv = c->srv;
+    for (size_t i = 0; i < j->n; i++) {
+        struct stealth_item *it = &j->it[i];
+        /* NOTFOUND for an applied id: the entry was removed meanwhile (its flag went with it). */
+        if (it->applied && it->rc != STORE_OK && it->rc != STORE_NOTFOUND)
+            log_event(LOG_ERROR, NULL, j->owner, "store_write_failed", it->rc, "stealth %s=%lld not stored", it->who,
+                      j->v31);
+        if (c->state != CONN_ONLINE) continue; /* closed meanwhile: what it asked is stored, nothing to tell */
+        int oom = 0;
+        if (!it->applied) {
+            /* Not an authorised buddy: the store's answer decides, as on the loop before. */
+            struct pres_snap s;
+            pres_begin(srv, c->user, it->who, &s);
+            if (it->rc == STORE_OK && j->v31 == 1 && nameset_add(&c->stealthed, it->who) < 0) {
+                /* can_see() reads the in-memory set: stored but not in it would not hide c.  Undo. */
+                stealth_store(c, it->who, 0);
+                oom = 1;
+            } else if (it->rc == STORE_OK && j->v31 != 1) {
+                nameset_del(&c->stealthed, it->who);
+            }
+            pres_end(srv, &s, 0);
+        }
+        if (oom) { /* reported by the missing ack: the client's setting did not take */
+            log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth for %s not applied", it->who);
+            continue;
+        }
+        stealth_ack(c, YMSG_SVC_STEALTH_PERM, it->who, j->v31, it->rc);
+    }
+    sessions_release(c);
+    free(j);
+}
+
 void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -505,6 +577,17 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         log_event(LOG_INFO, c->peer, c->user, "stealth_capped", (long)n, "stealth_max_names=%zu; the rest ignored", cap);
         n = cap;
     }
+    /* PostgreSQL: the writes go on the store worker as one job, the acks after them (stealth_batch). */
+    struct stealth_batch *batch = NULL;
+    if (perm && srv->sa && n > 0) {
+        if (!(batch = calloc(1, sizeof *batch + n * sizeof batch->it[0]))) {
+            log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth packet not applied");
+            return;
+        }
+        batch->c = c;
+        snprintf(batch->owner, sizeof batch->owner, "%s", c->user);
+        batch->v31 = v31;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && !sessions_charge(c, 1)) {
             if (srv->dropped_flood++ % 1000 == 0)
@@ -516,15 +599,26 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         char who[NAME_MAX_LEN + 1];
         if (ymsg_get_nth(pkt, YMSG_KEY_BUDDY, i, &kv) < 0 || name_normalize((const char *)kv.val, kv.len, who) < 0)
             continue;
+        struct stealth_item *it = batch ? &batch->it[batch->n] : NULL;
+        if (it && !presence_watches(srv, c->user, who)) {
+            /* Not an authorised buddy: whether the row exists decides, so the set changes in the callback. */
+            snprintf(it->who, sizeof it->who, "%s", who);
+            batch->n++;
+            continue;
+        }
         struct pres_snap s;
         pres_begin(srv, c->user, who, &s);
         int rc = 0, oom = 0;
-        if (perm && srv->sa && presence_watches(srv, c->user, who)) {
-            /* PostgreSQL, an authorised buddy (the row exists): the in-memory set decides at once, the
-             * row follows on the store worker (no round trip on the loop).  SQLite: as before. */
+        if (it) {
+            /* PostgreSQL, an authorised buddy (the row exists): the in-memory set decides at once (the
+             * buddy sees the change now), the row follows on the store worker, the ack after it. */
             if (v31 == 1 && nameset_add(&c->stealthed, who) < 0) oom = 1;
             else if (v31 != 1) nameset_del(&c->stealthed, who);
-            if (!oom) stealth_store(c, who, v31 == 1);
+            if (!oom) {
+                snprintf(it->who, sizeof it->who, "%s", who);
+                it->applied = 1;
+                batch->n++;
+            }
         } else if (perm) {
             rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
             if (rc == STORE_OK && v31 == 1 && nameset_add(&c->stealthed, who) < 0) {
@@ -542,10 +636,17 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
             log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth for %s not applied", who);
             continue;
         }
-        struct ymsg_builder *b = delivery_begin(c, pkt->hdr.service, YMSG_PKT_SERVERACK);
-        ymsg_build_str(b, YMSG_KEY_BUDDY, who);
-        ymsg_build_int(b, YMSG_KEY_STEALTH_VAL, v31);
-        delivery_send(c);
-        log_event(LOG_DEBUG, c->peer, c->user, perm ? "stealth_perm" : "stealth_session", rc, "%s=%lld", who, v31);
+        if (!it) stealth_ack(c, pkt->hdr.service, who, v31, rc);
+    }
+    if (!batch) return;
+    if (batch->n == 0) {
+        free(batch);
+        return;
+    }
+    sessions_hold(c);
+    if (store_async_run(srv->sa, srv->st, stealth_batch_run, stealth_batch_done, batch) < 0) {
+        sessions_release(c);
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "stealth packet not stored");
+        free(batch);
     }
 }

@@ -126,9 +126,11 @@ def amf_call(port, cookie, target, *args):
 
 def test_pg_paused():
     """PostgreSQL frozen (SIGSTOP of the whole cluster) for 3 s: users already online keep chatting live,
-    presence changes and a sign-off still reach their buddies at once, a permanent-stealth setting is
-    acknowledged at once and stored once PostgreSQL resumes; a buddy removal is answered once its row is gone
-    (after the resume: the answer means "gone" on every node); nothing accepted is lost.  (With every
+    presence changes and a sign-off still reach their buddies at once; a permanent-stealth setting hides its
+    user from the buddy at once and, like a buddy removal, is answered once its row is written (after the
+    resume: the answer means "stored" on every node, so a login on another node right after it reads the new
+    row); a stealth setting for an id that is not an authorised buddy waits for the store without stopping the
+    others; nothing accepted is lost.  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
     sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
     recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
@@ -136,15 +138,16 @@ def test_pg_paused():
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "kim"):
                 srv.add_user(u, "pw")
             pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave"),
                      ("gina", "alice")]
             pg.psql("".join("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('%s', '%s', 'Friends', 0);" % p
-                            for p in pairs), "ymsgd")
+                            for p in pairs) + "INSERT INTO buddies(owner, buddy, grp, pending) VALUES"
+                     "('kim', 'bob', 'Friends', 1);", "ymsgd")
             a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
-            f, h = srv.login("frank", "pw"), srv.login("hank", "pw")
-            for x in (a, b, c, f, h):
+            f, h, k = srv.login("frank", "pw"), srv.login("hank", "pw"), srv.login("kim", "pw")
+            for x in (a, b, c, f, h, k):
                 x.drain(0.3)
             # gina's login: challenge and token before the pause (the HTTP token login reads the account on
             # the loop: auth.c), her 0x54 during it
@@ -164,11 +167,9 @@ def test_pg_paused():
                 pb_thread = threading.Thread(target=lambda: pb.update(r=amf_call(
                     srv.http_port, cookie, "Phonebook.sync", [{"name": "Paused Pal", "phone": "555"}])))
                 pb_thread.start()
-                # 0xB9: alice appears permanently offline to carol: acked now, carol sees a sign-off now
-                a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
-                              (301, "319"), (303, "319")])
-                _recv_within(a, lambda p: p.service == 0xB9 and p.get(31) == "1", 1.0)
-                _recv_within(c, lambda p: p.service == 0x02 and p.get(7) == "alice", 1.0)
+                # kim's 0xB9 for bob, whose entry is a pending request (not authorised): the row decides, so
+                # it waits for the store (before: a write on the loop that froze everybody for the 3 s)
+                k.send(0xB9, [(1, "kim"), (31, "1"), (13, "2"), (7, "bob")])
                 for i in range(10):  # live chat both ways, each message at once
                     a.send(0x06, [(1, "alice"), (5, "bob"), (14, "a%d" % i)], status=0x5A55AA56)
                     _recv_within(b, lambda p: p.service == 0x06 and p.get(14) == "a%d" % i, 1.0)
@@ -176,6 +177,11 @@ def test_pg_paused():
                     _recv_within(a, lambda p: p.service == 0x06 and p.get(14) == "b%d" % i, 1.0)
                 b.send(0xC6, [(10, "2"), (47, "1")])  # a status change reaches alice
                 _recv_within(a, lambda p: p.service == 0xC6 and p.get(7) == "bob", 1.0)
+                # 0xB9: alice appears permanently offline to carol: carol sees a sign-off now; alice's ack
+                # follows the row (after the resume)
+                a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (302, "319"), (300, "319"), (7, "carol"),
+                              (301, "319"), (303, "319")])
+                _recv_within(c, lambda p: p.service == 0x02 and p.get(7) == "alice", 1.0)
                 # alice removes dave from her list: answered once the row is gone (after the resume), so a
                 # login of alice on another node right after the answer cannot read dave back
                 a.send(0x84, [(1, "alice"), (7, "dave"), (65, "Friends")])
@@ -185,6 +191,9 @@ def test_pg_paused():
                 time.sleep(max(0, 3.0 - (time.time() - t0)))
                 assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
                 assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
+                assert k.drain(0.1) == [], "kim's stealth setting was answered before the store wrote it"
+                early = [p for p in a.drain(0.1) if p.service in (0xB9, 0x84)]
+                assert early == [], "alice's stealth setting or removal was answered before its row was written"
             finally:
                 pg.resume()
             pb_thread.join(30)
@@ -197,8 +206,13 @@ def test_pg_paused():
             _recv_within(f, lambda p: p.service == 0x12, 10.0)
             _recv_within(h, lambda p: p.service == 0x83 and p.get(7) == "alice" and p.get(66) == "0", 10.0)
             _recv_within(a, lambda p: p.service == 0xD6 and p.get(4) == "hank" and p.get(14) == "hi", 10.0)
-            # (hank's request was queued before alice's removal: it reaches her first)
+            # (hank's request was queued before alice's stealth setting and removal: it reaches her first);
+            # the stealth ack comes once its row is written, then the removal's
+            _recv_within(a, lambda p: p.service == 0xB9 and p.get(7) == "carol" and p.get(31) == "1", 10.0)
+            assert pg.psql("SELECT stealth FROM buddies WHERE owner = 'alice' AND buddy = 'carol'", "ymsgd").strip() == "1"
             _recv_within(a, lambda p: p.service == 0x84 and p.get(7) == "dave" and p.get(66) == "0", 10.0)
+            _recv_within(k, lambda p: p.service == 0xB9 and p.get(7) == "bob" and p.get(31) == "1", 10.0)
+            assert pg.psql("SELECT stealth FROM buddies WHERE owner = 'kim' AND buddy = 'bob'", "ymsgd").strip() == "1"
             assert pg.psql("SELECT count(*) FROM buddies WHERE owner = 'alice' AND buddy = 'dave'", "ymsgd").strip() == "0"
             assert pg.psql("SELECT pending FROM buddies WHERE owner = 'hank' AND buddy = 'alice'", "ymsgd").strip() == "1"
             e = srv.login("erin", "pw")
