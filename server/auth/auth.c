@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pwcache.h"
 #include "pwworker.h"
+#include "store_async.h"
 
 struct token {
     char user[NAME_MAX_LEN + 1]; /* account the token logs in */
@@ -33,6 +34,8 @@ struct auth {
     size_t nrevokers;        /* registered */
     const struct auth_share *share; /* the cluster's, or NULL */
     struct pwcache *pwcache;  /* verification cache of both hash pools (auth_pwcache_start), or NULL */
+    struct acct_job *acct_jobs; /* account reads on the store worker (auth_shutdown cancels them) */
+    int closed;               /* auth_shutdown ran: no new checks */
 };
 
 void auth_throttle_config(const struct config *cfg, struct login_throttle_config *out)
@@ -285,11 +288,69 @@ static void pending_free(struct pending *p)
     free(p);
 }
 
+/* The account read of a token login, before the hash (stage 0) and again after a good one (stage 1: the
+ * account must still have the hash that was verified; legacy hashes filled in), on the store worker
+ * (PostgreSQL: no round trip on the loop) or inline (SQLite).  The worker reads p's copies and writes
+ * only u/rc; the loop does not touch p meanwhile. */
+struct acct_job {
+    struct acct_job *prev, *next;   /* a->acct_jobs */
+    struct auth *a;                 /* owner, NULL once auth_shutdown cancelled the job (free p, nothing else) */
+    struct pending *p;              /* the check (owned while the job runs) */
+    int stage;                      /* 0 before the hash, 1 after a good one */
+    int legacy;                     /* stage 1: fill missing method-0 hashes (legacy_auth) */
+    struct store_user u;            /* the row read (worker) */
+};
+
+static void acct_unlink(struct acct_job *j)
+{
+    if (j->prev) j->prev->next = j->next;
+    else if (j->a) j->a->acct_jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
+    j->prev = j->next = NULL;
+}
+
+static int acct_job_run(struct store *st, void *arg)
+{
+    struct acct_job *j = arg;
+    struct pending *p = j->p;
+    int rc = st->user_get(st, p->user, &j->u);
+    if (j->stage == 1 && rc == STORE_OK && !strcmp(j->u.pwhash, p->pwhash) && j->legacy &&
+        (!j->u.legacy_p[0] || !j->u.legacy_c[0])) {
+        /* Legacy logins were enabled after the account was created: its method-0 hashes now. */
+        char pp[25], cc[25];
+        if (ymsg_auth_method0_hashes(p->password, pp, cc) == 0) st->user_set_password(st, p->user, j->u.pwhash, pp, cc);
+        sodium_memzero(pp, sizeof pp);
+        sodium_memzero(cc, sizeof cc);
+    }
+    return rc;
+}
+
+static void acct_done(void *arg, int rc);
+
+/* Queues p's account read (stage 0 or 1); acct_done goes on.  0, or -1 out of memory (p untouched). */
+static int acct_queue(struct auth *a, struct pending *p, int stage)
+{
+    struct acct_job *j = calloc(1, sizeof *j);
+    if (!j) return -1;
+    j->a = a;
+    j->p = p;
+    j->stage = stage;
+    j->legacy = a->srv->cfg->legacy_auth != 0;
+    j->next = a->acct_jobs;
+    if (j->next) j->next->prev = j;
+    a->acct_jobs = j;
+    if (store_async_run(a->srv->sa, a->srv->st, acct_job_run, acct_done, j) < 0) {
+        acct_unlink(j);
+        free(j);
+        return -1;
+    }
+    return 0;
+}
+
 static void password_checked(void *arg, int ok)
 {
     struct pending *p = arg;
     struct auth *a = p->a;
-    char token[AUTH_SECRET_LEN];
     if (ok < 0) { /* cancelled at shutdown */
         pending_free(p);
         return;
@@ -303,35 +364,74 @@ static void password_checked(void *arg, int ok)
         log_event(LOG_INFO, p->addr, p->user, "password_rejected", code, "%s", p->decoy ? "no such user" : "wrong password");
     } else {
         /* A check that began before a password change or deletion (revocation) must not issue a
-         * token: the account must still have the hash that was verified. */
-        struct store_user u;
-        int rc = a->srv->st->user_get(a->srv->st, p->user, &u);
-        if (rc != STORE_OK || strcmp(u.pwhash, p->pwhash) != 0) {
-            int changed = rc == STORE_OK || rc == STORE_NOTFOUND;
-            sodium_memzero(&u, sizeof u);
-            if (changed) log_event(LOG_INFO, p->addr, p->user, "password_rejected", 1212, "account changed during the check");
-            p->cb(p->arg, changed ? 1212 : 1236, NULL);
-            pending_free(p);
-            return;
-        }
-        /* Fill in the method-0 hashes if legacy logins were enabled after the account was created. */
-        if (a->srv->cfg->legacy_auth && (!u.legacy_p[0] || !u.legacy_c[0])) {
-            char pp[25], cc[25];
-            if (ymsg_auth_method0_hashes(p->password, pp, cc) == 0)
-                a->srv->st->user_set_password(a->srv->st, p->user, u.pwhash, pp, cc);
-        }
-        sodium_memzero(&u, sizeof u);
-        code = issue_token(a, p->user, now, token);
+         * token: the account is read again (acct_done, stage 1). */
+        if (acct_queue(a, p, 1) == 0) return;
+        code = 1236;
     }
+    p->cb(p->arg, code, NULL);
+    pending_free(p);
+}
+
+/* After a good check: the account read again (stage 1). */
+static void acct_verified(struct auth *a, struct pending *p, int rc, const struct store_user *u)
+{
+    char token[AUTH_SECRET_LEN];
+    if (rc != STORE_OK || strcmp(u->pwhash, p->pwhash) != 0) {
+        int changed = rc == STORE_OK || rc == STORE_NOTFOUND;
+        if (changed) log_event(LOG_INFO, p->addr, p->user, "password_rejected", 1212, "account changed during the check");
+        p->cb(p->arg, changed ? 1212 : 1236, NULL);
+        pending_free(p);
+        return;
+    }
+    int code = issue_token(a, p->user, rl_now(), token);
     p->cb(p->arg, code, code == 0 ? token : NULL);
     sodium_memzero(token, sizeof token);
     pending_free(p);
 }
 
+/* Before the check: the account's hash (or the decoy's) to the hash workers. */
+static void acct_loaded(struct auth *a, struct pending *p, int rc, const struct store_user *u)
+{
+    if (rc != STORE_OK && rc != STORE_NOTFOUND) {
+        p->cb(p->arg, 1236, NULL); /* backend trouble: ask the client to come back later */
+        pending_free(p);
+        return;
+    }
+    /* An unknown account is checked against the decoy, counted like a wrong password and answered
+     * 1212 like one: clients show both as a failed login (YMSG.md 4.2) and nobody learns which ids
+     * exist. */
+    p->decoy = rc == STORE_NOTFOUND;
+    snprintf(p->pwhash, sizeof p->pwhash, "%s", p->decoy ? a->decoy : u->pwhash);
+    if (!a->workers || pwworker_verify_as(a->workers, p->user, p->pwhash, p->password, password_checked, p) < 0) {
+        if (a->workers) { /* queue full */
+            p->cb(p->arg, 1236, NULL);
+            pending_free(p);
+            return;
+        }
+        password_checked(p, crypto_pwhash_str_verify(p->pwhash, p->password, strlen(p->password)) == 0);
+    }
+}
+
+static void acct_done(void *arg, int rc)
+{
+    struct acct_job *j = arg;
+    struct auth *a = j->a;
+    struct pending *p = j->p;
+    if (!a) { /* cancelled by auth_shutdown: its request is gone */
+        pending_free(p);
+    } else {
+        acct_unlink(j);
+        if (j->stage == 0) acct_loaded(a, p, rc, &j->u);
+        else acct_verified(a, p, rc, &j->u);
+    }
+    sodium_memzero(&j->u, sizeof j->u);
+    free(j);
+}
+
 void auth_password_login(struct auth *a, const char *addr, const char *user, const char *password,
                          auth_login_cb cb, void *arg)
 {
-    if (a->srv->stopping) { /* the hash workers are gone; a slow check on the loop would stall the drain */
+    if (a->srv->stopping || a->closed) { /* the hash workers are gone; a slow check on the loop would stall the drain */
         cb(arg, 1236, NULL);
         return;
     }
@@ -342,41 +442,38 @@ void auth_password_login(struct auth *a, const char *addr, const char *user, con
         cb(arg, v == LT_ADDR ? 1236 : 1213, NULL);
         return;
     }
-    struct store_user u;
-    int rc = a->srv->st->user_get(a->srv->st, user, &u);
-    struct pending *p = rc == STORE_OK || rc == STORE_NOTFOUND ? calloc(1, sizeof *p) : NULL;
+    struct pending *p = calloc(1, sizeof *p);
     if (p) p->password = strdup(password);
     if (!p || !p->password) {
         free(p);
-        sodium_memzero(&u, sizeof u);
-        cb(arg, 1236, NULL); /* backend trouble: ask the client to come back later */
+        cb(arg, 1236, NULL);
         return;
     }
     p->a = a;
     p->cb = cb;
     p->arg = arg;
     p->locked = v == LT_OK_LOCKED;
-    /* An unknown account is checked against the decoy, counted like a wrong password and answered
-     * 1212 like one: clients show both as a failed login (YMSG.md 4.2) and nobody learns which ids
-     * exist. */
-    p->decoy = rc == STORE_NOTFOUND;
-    snprintf(p->pwhash, sizeof p->pwhash, "%s", p->decoy ? a->decoy : u.pwhash);
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     snprintf(p->user, sizeof p->user, "%s", user);
-    sodium_memzero(&u, sizeof u);
-    if (!a->workers || pwworker_verify_as(a->workers, p->user, p->pwhash, p->password, password_checked, p) < 0) {
-        if (a->workers) { /* queue full */
-            pending_free(p);
-            cb(arg, 1236, NULL);
-            return;
-        }
-        password_checked(p, crypto_pwhash_str_verify(p->pwhash, p->password, strlen(p->password)) == 0);
+    /* The account read: on the store worker with PostgreSQL (the request waits, nobody else does). */
+    if (acct_queue(a, p, 0) < 0) {
+        pending_free(p);
+        cb(arg, 1236, NULL);
     }
 }
 
 void auth_shutdown(struct auth *a)
 {
-    if (!a || !a->workers) return;
+    if (!a) return;
+    a->closed = 1;
+    /* Account reads still on the store worker: their callbacks (run later, maybe after auth_free) only
+     * free their check, as the hash workers' cancelled checks do. */
+    while (a->acct_jobs) {
+        struct acct_job *j = a->acct_jobs;
+        acct_unlink(j);
+        j->a = NULL;
+    }
+    if (!a->workers) return;
     pwworker_free(a->workers);
     a->workers = NULL;
 }

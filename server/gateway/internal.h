@@ -146,6 +146,10 @@ struct gw_req {
     int pb_ready;                  /* the store worker's answer for the body that asked is below */
     long pb_rc;                    /* its phonebook_get size / phonebook_put code */
     uint8_t *pb_blob;              /* phonebook_get's copy (malloc'ed), or NULL */
+    int acct_ready;                /* the store worker's account read for acct_user is below (login.c) */
+    int acct_rc;                   /* its user_get code */
+    char acct_user[GW_USER_MAX + 1]; /* the account read */
+    char acct_hash[256];           /* its stored hash (STORE_OK) */
     gw_done_fn done;               /* completion of a suspended request */
     void *done_arg;                /* its argument */
 };

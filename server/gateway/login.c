@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "pwworker.h"
 #include "store.h"
+#include "store_async.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------------------------------------------
@@ -77,14 +78,85 @@ static void hash_digest(const char *pwhash, uint8_t out[16])
     crypto_generichash(out, 16, (const uint8_t *)pwhash, strlen(pwhash), NULL, 0);
 }
 
-/* Whether user still has the stored hash whose digest is want. */
-static int account_unchanged(struct gateway *gw, const char *user, const uint8_t want[16])
+/* An account read on the store worker for a request that may wait (PostgreSQL: no round trip on the
+ * loop); the request is suspended and runs again with the answer (rq->acct_ready, gw_store_done). */
+struct acct_job {
+    struct gw_req *rq;              /* the waiting request (alive until gw_store_done) */
+    char user[GW_USER_MAX + 1];     /* the account */
+    int rc;                         /* user_get's code (worker) */
+    char pwhash[256];               /* the stored hash (worker) */
+};
+
+static int acct_job_run(struct store *st, void *arg)
 {
+    struct acct_job *j = arg;
     struct store_user u;
-    uint8_t now[16];
-    if (gw->st->user_get(gw->st, user, &u) != STORE_OK) return 0;
-    hash_digest(u.pwhash, now);
+    j->rc = st->user_get(st, j->user, &u);
+    if (j->rc == STORE_OK) snprintf(j->pwhash, sizeof j->pwhash, "%s", u.pwhash);
     sodium_memzero(&u, sizeof u);
+    return j->rc;
+}
+
+static void acct_job_done(void *arg, int rc)
+{
+    (void)rc;
+    struct acct_job *j = arg;
+    struct gw_req *rq = j->rq;
+    rq->acct_ready = 1;
+    rq->acct_rc = j->rc;
+    snprintf(rq->acct_user, sizeof rq->acct_user, "%s", j->user);
+    memcpy(rq->acct_hash, j->pwhash, sizeof rq->acct_hash);
+    sodium_memzero(j, sizeof *j);
+    free(j);
+    /* Run inline (SQLite, or a full queue: store_async_run did the job at once): acct_read goes on. */
+    if (rq->suspended) gw_store_done(rq); /* the login runs again with the answer */
+}
+
+/* user's row (its hash in pwhash when STORE_OK): 1 when the request was suspended for the store worker
+ * (the login runs again with rq->acct_ready), else 0 with *rc and pwhash filled. */
+static int acct_read(struct gw_call *call, const char *user, int *rc, char pwhash[256])
+{
+    struct gateway *gw = call->gw;
+    struct gw_req *rq = call->req;
+    if (rq && rq->acct_ready && !strcmp(rq->acct_user, user)) {
+        rq->acct_ready = 0;
+        *rc = rq->acct_rc;
+        memcpy(pwhash, rq->acct_hash, 256);
+        sodium_memzero(rq->acct_hash, sizeof rq->acct_hash);
+        return 0;
+    }
+    if (rq && rq->async && gw->sa) {
+        struct acct_job *j = calloc(1, sizeof *j);
+        if (j) {
+            j->rq = rq;
+            snprintf(j->user, sizeof j->user, "%s", user);
+            if (store_async_run(gw->sa, gw->st, acct_job_run, acct_job_done, j) == 0) {
+                if (rq->acct_ready) return acct_read(call, user, rc, pwhash);
+                rq->suspended = 1;
+                return 1;
+            }
+            free(j);
+        }
+        /* out of memory: read it here */
+    }
+    struct store_user u;
+    *rc = gw->st->user_get(gw->st, user, &u);
+    if (*rc == STORE_OK) memcpy(pwhash, u.pwhash, 256);
+    sodium_memzero(&u, sizeof u);
+    return 0;
+}
+
+/* Whether user still has the stored hash whose digest is want: 1 yes, 0 no, -1 the request waits for
+ * the store worker (it runs again). */
+static int account_unchanged(struct gw_call *call, const char *user, const uint8_t want[16])
+{
+    char pwhash[256];
+    uint8_t now[16];
+    int rc;
+    if (acct_read(call, user, &rc, pwhash)) return -1;
+    if (rc != STORE_OK) return 0;
+    hash_digest(pwhash, now);
+    sodium_memzero(pwhash, sizeof pwhash);
     return sodium_memcmp(now, want, sizeof now) == 0;
 }
 
@@ -108,15 +180,19 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
     /* The re-run after a worker's answer: throttling and the lock were checked the first time. */
     if (valid && rq && rq->have_verdict && !strcmp(rq->v_user, name) &&
         sodium_memcmp(rq->v_mac, mac, sizeof mac) == 0) {
-        rq->have_verdict = 0;
         int ok = rq->verdict && !rq->v_decoy;
-        if (ok && !account_unchanged(gw, name, rq->v_hash)) {
+        int same = ok ? account_unchanged(call, name, rq->v_hash) : 1;
+        if (same < 0) return gw_fault(call, GW_FAULT_BUSY, "login in progress"); /* runs again: the verdict stays */
+        rq->have_verdict = 0;
+        if (!same) {
             /* `ymsgd user passwd|del` (revocation) came in while the hash worker ran. */
             log_event(LOG_INFO, peer, name, "amf_login_failed", 0, "account changed during the check");
             return 0;
         }
         return login_verdict(call, peer, name, mac, ok, now);
     }
+    /* The re-run after the store worker's account read: throttling and the lock were checked before. */
+    if (valid && rq && rq->acct_ready && !strcmp(rq->acct_user, name)) goto check;
     enum lt_verdict v = lt_before(gw->lt, peer, valid ? name : NULL, now);
     if (v == LT_ADDR) {
         log_event(LOG_INFO, peer, valid ? name : NULL, "amf_login_throttled", 0, NULL);
@@ -132,8 +208,13 @@ int gw_login(struct gw_call *call, const char *user, size_t ulen, const char *pa
         metrics_login(MET_LOGIN_AMF, 1213);
         return 0;
     }
+check:;
     struct store_user u;
-    int rc = gw->st->user_get(gw->st, name, &u);
+    int rc;
+    if (acct_read(call, name, &rc, u.pwhash)) {
+        sodium_memzero(&u, sizeof u);
+        return gw_fault(call, GW_FAULT_BUSY, "login in progress"); /* runs again with the row */
+    }
     int decoy = rc == STORE_NOTFOUND && gw->decoy[0];
     if (rc == STORE_NOTFOUND && !decoy) {
         login_failed(gw, peer, name, now);

@@ -130,7 +130,8 @@ def test_pg_paused():
     user from the buddy at once and, like a buddy removal, is answered once its row is written (after the
     resume: the answer means "stored" on every node, so a login on another node right after it reads the new
     row); a stealth setting for an id that is not an authorised buddy waits for the store without stopping the
-    others; nothing accepted is lost.  (With every
+    others; nothing accepted is lost.  The account reads of an HTTP token login (pwtoken_get) and of an AMF
+    Phonebook.login sent during the pause complete after it (before: each froze the loop).  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
     sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
     recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
@@ -138,7 +139,7 @@ def test_pg_paused():
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "kim"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "kim", "lena", "jack"):
                 srv.add_user(u, "pw")
             pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave"),
                      ("gina", "alice")]
@@ -167,6 +168,12 @@ def test_pg_paused():
                 pb_thread = threading.Thread(target=lambda: pb.update(r=amf_call(
                     srv.http_port, cookie, "Phonebook.sync", [{"name": "Paused Pal", "phone": "555"}])))
                 pb_thread.start()
+                # lena's pwtoken_get and jack's Phonebook.login: their account reads wait, nobody else does
+                tok_thread = threading.Thread(target=lambda: pb.update(tok=srv.token("lena", "pw", timeout=30)))
+                tok_thread.start()
+                jl_thread = threading.Thread(target=lambda: pb.update(jl=amf_call(
+                    srv.http_port, None, "Phonebook.login", "jack", "pw")))
+                jl_thread.start()
                 # kim's 0xB9 for bob, whose entry is a pending request (not authorised): the row decides, so
                 # it waits for the store (before: a write on the loop that froze everybody for the 3 s)
                 k.send(0xB9, [(1, "kim"), (31, "1"), (13, "2"), (7, "bob")])
@@ -192,11 +199,16 @@ def test_pg_paused():
                 assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
                 assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
                 assert k.drain(0.1) == [], "kim's stealth setting was answered before the store wrote it"
+                assert "tok" not in pb and "jl" not in pb, "a login was answered without its account read: %r" % pb
                 early = [p for p in a.drain(0.1) if p.service in (0xB9, 0x84)]
                 assert early == [], "alice's stealth setting or removal was answered before its row was written"
             finally:
                 pg.resume()
             pb_thread.join(30)
+            tok_thread.join(30)
+            jl_thread.join(30)
+            assert pb.get("tok", "").startswith("0\r\nymsgr="), pb
+            assert pb.get("jl") and pb["jl"][0] and pb["jl"][1] is True, pb
             assert pb.get("r") and pb["r"][0] and pb["r"][1][0]["name"] == "Paused Pal", pb
             assert pg.psql("SELECT count(*) FROM phonebook WHERE owner = 'ivan'", "ymsgd").strip() == "1"
             # gina's login completes after the resume: her list (alice) and alice online
