@@ -22,6 +22,7 @@
 #include "log.h"
 #include "pwcache.h"
 #include "server.h"
+#include "store_async.h"
 
 struct observe {
     struct server *srv;      /* the server observed */
@@ -251,15 +252,98 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
     evbuffer_free(buf);
 }
 
-static void serve_health(struct evhttp_request *req, struct server *srv)
+static void health_reply(struct evhttp_request *req, int healthy, const char *why)
 {
-    const char *why = "";
-    if (observe_healthy(srv, &why)) reply(req, 200, "OK", "text/plain", "ok\n", 3);
+    if (healthy) reply(req, 200, "OK", "text/plain", "ok\n", 3);
     else {
         char body[64];
         int n = snprintf(body, sizeof body, "unhealthy: %s\n", why);
         log_event(LOG_WARN, NULL, NULL, "healthz_failed", 503, "%s", why);
         reply(req, 503, "Service Unavailable", "text/plain", body, (size_t)n);
+    }
+}
+
+/* A /healthz probe on the store worker (PostgreSQL: the loop's connection is never used, so a stuck
+ * store stalls nobody).  Answered by the probe, or by the timer at health_timeout_ms ("store too slow")
+ * if the probe takes longer; the job's callback frees it either way. */
+struct health_probe {
+    struct server *srv;           /* config */
+    struct http_server *hs;       /* the front whose connection guard carries our close callback, or NULL */
+    struct evhttp_request *req;   /* NULL once answered, or freed with its connection */
+    struct event *timer;          /* the health_timeout_ms deadline */
+    double t0;                    /* when the probe was queued (metrics_now) */
+};
+
+static int health_run(struct store *st, void *arg)
+{
+    (void)arg;
+    /* A real query; the name is not a valid id, so it is never found. */
+    return st->user_exists(st, "-healthz-");
+}
+
+/* The probe's connection is closing: an attached request is freed with it right after this. */
+static void health_conn_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct health_probe *p = arg;
+    if (p->req && evhttp_request_get_connection(p->req) == evcon) p->req = NULL;
+    /* else detached: replying frees it */
+}
+
+static void health_answer(struct health_probe *p, int healthy, const char *why)
+{
+    if (!p->req) return;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(p->req);
+    if (evcon && (!p->hs || http_set_closecb(p->hs, p->req, NULL, NULL) < 0))
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    health_reply(p->req, healthy, why);
+    p->req = NULL;
+    if (p->timer) evtimer_del(p->timer);
+}
+
+static void health_late(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    health_answer(arg, 0, "store too slow");
+}
+
+static void health_done(void *arg, int rc)
+{
+    struct health_probe *p = arg;
+    double ms = (metrics_now() - p->t0) * 1000.0;
+    if (rc < 0) health_answer(p, 0, "store error");
+    else if (ms > (double)p->srv->cfg->health_timeout_ms) health_answer(p, 0, "store too slow");
+    else health_answer(p, 1, "");
+    if (p->timer) event_free(p->timer);
+    free(p);
+}
+
+static void serve_health(struct evhttp_request *req, struct server *srv, struct http_server *hs)
+{
+    const char *why = "";
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct health_probe *p = srv->sa && evcon ? calloc(1, sizeof *p) : NULL;
+    if (!p) { /* SQLite (a few microseconds of local I/O), or out of memory: on the loop */
+        health_reply(req, observe_healthy(srv, &why), why);
+        return;
+    }
+    long ms = srv->cfg->health_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    p->srv = srv;
+    p->hs = hs;
+    p->req = req;
+    p->t0 = metrics_now();
+    if (!(p->timer = evtimer_new(srv->base, health_late, p)) || evtimer_add(p->timer, &tv) < 0) {
+        if (p->timer) event_free(p->timer);
+        free(p);
+        health_reply(req, 0, "out of memory");
+        return;
+    }
+    if (!hs || http_set_closecb(hs, req, health_conn_close, p) < 0) evhttp_connection_set_closecb(evcon, health_conn_close, p);
+    if (store_async_run(srv->sa, srv->st, health_run, health_done, p) < 0) {
+        health_answer(p, 0, "out of memory");
+        event_free(p->timer);
+        free(p);
     }
 }
 
@@ -282,7 +366,7 @@ static void on_metrics_request(struct evhttp_request *req, void *arg)
         else reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", b.p, b.len);
         metrics_buf_free(&b);
     } else if (plen == 8 && !strncmp(uri, "/healthz", 8)) {
-        serve_health(req, o->srv);
+        serve_health(req, o->srv, NULL);
     } else if (plen == 7 && !strncmp(uri, "/readyz", 7)) {
         serve_ready(req, o->srv);
     } else {
@@ -292,7 +376,8 @@ static void on_metrics_request(struct evhttp_request *req, void *arg)
 
 static void http_health(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
-    serve_health(req, arg);
+    struct server *srv = arg;
+    serve_health(req, srv, srv->http);
 }
 
 static void http_ready(struct evhttp_request *req, const char *path, const char *query, void *arg)

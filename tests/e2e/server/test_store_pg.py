@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "support"))
 sys.path.insert(0, os.path.join(HERE, "..", "gateway"))
 import amfpy  # noqa: E402
 from pgserver import PgServer, free_port  # noqa: E402
-from ymsgd_harness import Server, run_tests  # noqa: E402
+from ymsgd_harness import Server, http_get, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 FAST = ["--pwhash-opslimit", "1", "--pwhash-memlimit", "8192"]
@@ -131,7 +131,8 @@ def test_pg_paused():
     resume: the answer means "stored" on every node, so a login on another node right after it reads the new
     row); a stealth setting for an id that is not an authorised buddy waits for the store without stopping the
     others; nothing accepted is lost.  The account reads of an HTTP token login (pwtoken_get) and of an AMF
-    Phonebook.login sent during the pause complete after it (before: each froze the loop).  (With every
+    Phonebook.login sent during the pause complete after it (before: each froze the loop).  /healthz during the
+    pause answers "store too slow" after health_timeout_ms without stopping anybody, and "ok" after it.  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
     sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
     recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
@@ -174,6 +175,10 @@ def test_pg_paused():
                 jl_thread = threading.Thread(target=lambda: pb.update(jl=amf_call(
                     srv.http_port, None, "Phonebook.login", "jack", "pw")))
                 jl_thread.start()
+                # /healthz: its probe waits on the store worker; the answer comes at health_timeout_ms (1 s)
+                hz_thread = threading.Thread(target=lambda: pb.update(hz=(http_get(srv.http_port, "/healthz", timeout=30),
+                                                                         time.time() - t0)))
+                hz_thread.start()
                 # kim's 0xB9 for bob, whose entry is a pending request (not authorised): the row decides, so
                 # it waits for the store (before: a write on the loop that froze everybody for the 3 s)
                 k.send(0xB9, [(1, "kim"), (31, "1"), (13, "2"), (7, "bob")])
@@ -200,12 +205,18 @@ def test_pg_paused():
                 assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
                 assert k.drain(0.1) == [], "kim's stealth setting was answered before the store wrote it"
                 assert "tok" not in pb and "jl" not in pb, "a login was answered without its account read: %r" % pb
+                hz_thread.join(1)
+                assert "hz" in pb, "/healthz not answered in the pause"
+                assert pb["hz"][0][0].split()[1] == "503" and pb["hz"][0][3] == b"unhealthy: store too slow\n", pb
+                assert 0.9 < pb["hz"][1] < 2.5, pb["hz"]
                 early = [p for p in a.drain(0.1) if p.service in (0xB9, 0x84)]
                 assert early == [], "alice's stealth setting or removal was answered before its row was written"
             finally:
                 pg.resume()
             pb_thread.join(30)
             tok_thread.join(30)
+            status, _, _, body = http_get(srv.http_port, "/healthz", timeout=30)
+            assert status.split()[1] == "200" and body == b"ok\n", (status, body)
             jl_thread.join(30)
             assert pb.get("tok", "").startswith("0\r\nymsgr="), pb
             assert pb.get("jl") and pb["jl"][0] and pb["jl"][1] is True, pb
