@@ -324,7 +324,8 @@ static void serve_health(struct evhttp_request *req, struct server *srv, struct 
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct health_probe *p = srv->sa && evcon ? calloc(1, sizeof *p) : NULL;
     if (!p) { /* SQLite (a few microseconds of local I/O), or out of memory: on the loop */
-        health_reply(req, observe_healthy(srv, &why), why);
+        int healthy = observe_healthy(srv, &why); /* sets why: before the call that reads it */
+        health_reply(req, healthy, why);
         return;
     }
     long ms = srv->cfg->health_timeout_ms;
