@@ -139,6 +139,19 @@ struct gw_yab_request {
 };
 /* Fills *out (free out->body): 200 with XML, or an error status with a one-line text. */
 void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out);
+/* The same with the phonebook's store read and write on the store worker (gateway_set_store_async;
+ * without one it is gateway_yab): 0 with *out filled, or 1 when the answer waits for the store; then
+ * *pend is the waiting request (in's strings were copied) and the caller calls gateway_yab_wait or
+ * gateway_yab_abandon at once. */
+struct gw_yab_pending;
+int gateway_yab_async(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out,
+                      struct gw_yab_pending **pend);
+/* done(arg, out) runs once the answer is ready (free out->body), or with out NULL when the gateway is
+ * going away first. */
+typedef void (*gw_yab_done_fn)(void *arg, struct gw_response *out);
+void gateway_yab_wait(struct gw_yab_pending *pend, gw_yab_done_fn done, void *arg);
+/* The client went away: the request finishes silently (what it asked is still stored). */
+void gateway_yab_abandon(struct gw_yab_pending *pend);
 /* Who a Y/T cookie pair belongs to (ymsgd: auth_cookie_user; a failure is counted against peer).
  * 0 with user (cap bytes) filled, else -1.  Without it /yab answers 403. */
 typedef int (*gw_cookie_fn)(void *arg, const char *peer, const char *y, const char *t, char *user, size_t cap);

@@ -196,6 +196,36 @@ static void on_crossdomain(struct evhttp_request *req, const char *path, const c
     send_reply(req, 200, "OK", "text/x-cross-domain-policy", x, len, 0);
 }
 
+/* A /yab request waiting for the store worker (gateway_yab_async): the same lifetime rules as a request
+ * waiting for a password check (struct http_wait). */
+struct yab_wait {
+    struct http_server *hs;        /* the front (its guard tells us of the close) */
+    struct evhttp_request *req;    /* the evhttp request */
+    struct gw_yab_pending *pend;   /* the gateway's side */
+    int detached;                  /* evhttp dropped the connection but kept the request: replying frees it */
+};
+
+static void on_yab_close(struct evhttp_connection *evcon, void *arg)
+{
+    struct yab_wait *w = arg;
+    if (evhttp_request_get_connection(w->req) == evcon) {
+        gateway_yab_abandon(w->pend); /* the request is freed with the connection right after this */
+        free(w);
+        return;
+    }
+    w->detached = 1;
+}
+
+static void on_yab_done(void *arg, struct gw_response *out)
+{
+    struct yab_wait *w = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(w->req);
+    if (evcon && http_set_closecb(w->hs, w->req, NULL, NULL) < 0) evhttp_connection_set_closecb(evcon, NULL, NULL);
+    if (out) send_reply(w->req, out->status, out->reason, out->content_type, out->body, out->len, 1);
+    else if (w->detached) evhttp_request_free(w->req); /* the gateway is going away */
+    free(w);
+}
+
 /* GET/POST /yab/…: the Y/T cookies of a token login name the account; yab.c does the rest. */
 static void on_yab(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
@@ -229,7 +259,23 @@ static void on_yab(struct evhttp_request *req, const char *path, const char *que
         return;
     }
     struct gw_response out;
-    gateway_yab(gw, &in, &out);
+    struct gw_yab_pending *pend = NULL;
+    if (gateway_yab_async(gw, &in, &out, &pend)) { /* the store worker reads or writes the book first */
+        struct yab_wait *w = calloc(1, sizeof *w);
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+        if (!w || !evcon) {
+            free(w);
+            gateway_yab_abandon(pend);
+            evhttp_send_error(req, 503, "Service Unavailable");
+            return;
+        }
+        w->hs = gw->hs;
+        w->req = req;
+        w->pend = pend;
+        if (http_set_closecb(gw->hs, req, on_yab_close, w) < 0) evhttp_connection_set_closecb(evcon, on_yab_close, w);
+        gateway_yab_wait(pend, on_yab_done, w);
+        return;
+    }
     if (!out.body && out.status == 0) {
         evhttp_send_error(req, 500, "Internal Server Error");
         return;

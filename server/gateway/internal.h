@@ -184,6 +184,14 @@ enum { GW_PB_OK = 0, GW_PB_NOMEM = -1, GW_PB_STORE = -2, GW_PB_FORMAT = -3, GW_P
  * stored (AMF3 for none).  GW_PB_OK or an error (corruption is logged, naming peer and user). */
 int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, struct amf_value **list,
                int *enc);
+/* gw_pb_load from what phonebook_get answered (n: its size, or STORE_NOTFOUND / STORE_ERR) with its
+ * blob (read on the store worker): cached, decoded. */
+int gw_pb_loaded(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, long n, const uint8_t *blob,
+                 struct amf_value **list, int *enc);
+/* The blob of list in encoding enc (format byte first) in *buf (amf_buf_free it).  GW_PB_OK, or
+ * GW_PB_ENCODE with the reason in why (buf freed). */
+int gw_pb_encode(struct gateway *gw, int enc, const struct amf_value *list, struct amf_buf *buf, char *why,
+                 size_t whylen);
 /* Replaces user's list with list in encoding enc, through the cache.  GW_PB_OK, GW_PB_STORE, or
  * GW_PB_ENCODE with the reason in why. */
 int gw_pb_store(struct gateway *gw, const char *user, int enc, const struct amf_value *list, char *why, size_t whylen);

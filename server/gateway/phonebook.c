@@ -127,7 +127,7 @@ static int pb_decode(const char *user, const char *peer, amf_arena *arena, const
 }
 
 /* What phonebook_get answered (size, or STORE_NOTFOUND / STORE_ERR) with its blob: cached, decoded. */
-static int pb_loaded(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, long n,
+int gw_pb_loaded(struct gateway *gw, const char *user, const char *peer, amf_arena *arena, long n,
                      const uint8_t *blob, struct amf_value **list, int *enc)
 {
     if (n == STORE_NOTFOUND || n == 0) {
@@ -146,14 +146,12 @@ int gw_pb_load(struct gateway *gw, const char *user, const char *peer, amf_arena
     if (c) return pb_decode(user, peer, arena, c->blob, (long)c->len, list, enc);
     uint8_t *blob = NULL;
     long n = gw->st->phonebook_get(gw->st, user, &blob);
-    int rc = pb_loaded(gw, user, peer, arena, n, blob, list, enc);
+    int rc = gw_pb_loaded(gw, user, peer, arena, n, blob, list, enc);
     free(blob);
     return rc;
 }
 
-/* The blob of list in encoding enc (format byte first) in *buf (amf_buf_free it).  GW_PB_OK, or
- * GW_PB_ENCODE with the reason in why (buf freed). */
-static int gw_pb_encode(struct gateway *gw, int enc, const struct amf_value *list, struct amf_buf *buf, char *why,
+int gw_pb_encode(struct gateway *gw, int enc, const struct amf_value *list, struct amf_buf *buf, char *why,
                         size_t whylen)
 {
     amf_buf_init(buf, gw->cfg.max_body + 1);
@@ -260,7 +258,7 @@ static int load(struct gw_call *call, struct amf_value **result)
     struct gw_req *rq = call->req;
     if (rq && rq->pb_ready) { /* the store worker's answer */
         rq->pb_ready = 0;
-        int rc = pb_loaded(call->gw, call->sess->user, call->peer, call->arena, rq->pb_rc, rq->pb_blob, result, &enc);
+        int rc = gw_pb_loaded(call->gw, call->sess->user, call->peer, call->arena, rq->pb_rc, rq->pb_blob, result, &enc);
         free(rq->pb_blob);
         rq->pb_blob = NULL;
         return load_fault(call, rc);

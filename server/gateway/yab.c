@@ -18,7 +18,14 @@
 #include "httputil.h"
 #include "log.h"
 #include "internal.h"
+#include "store_async.h"
 #include "yab_xml.h"
+
+/* The stored phonebook a request works on when the store worker read it (or the cache had it). */
+struct yab_base {
+    long rc;                    /* phonebook_get's size, or STORE_NOTFOUND / STORE_ERR */
+    const uint8_t *blob;        /* its bytes */
+};
 
 #define YAB_ID_MAX 2147483647u
 #define YAB_XML_HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
@@ -229,11 +236,13 @@ static void yab_answer(struct gateway *gw, const struct gw_yab_request *in, cons
     yab_reply(out, 200, "OK", &o);
 }
 
-static int yab_load(struct gateway *gw, const struct gw_yab_request *in, amf_arena *a, struct yab_book *b,
-                    uint32_t extra, struct gw_response *out)
+/* base NULL: read through the cache on the gateway's store (SQLite). */
+static int yab_load(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base, amf_arena *a,
+                    struct yab_book *b, uint32_t extra, struct gw_response *out)
 {
     memset(b, 0, sizeof *b);
-    int rc = gw_pb_load(gw, in->user, in->peer, a, &b->list, &b->enc);
+    int rc = base ? gw_pb_loaded(gw, in->user, in->peer, a, base->rc, base->blob, &b->list, &b->enc)
+                  : gw_pb_load(gw, in->user, in->peer, a, &b->list, &b->enc);
     if (rc == GW_PB_NOMEM) {
         yab_fail(out, in, 503, "Service Unavailable", "out of memory");
         return -1;
@@ -259,10 +268,11 @@ static int yab_load(struct gateway *gw, const struct gw_yab_request *in, amf_are
 
 /* GET: the whole book.  diffs=1&t=N asks for the changes since N; the book keeps no per-entry times,
  * so every answer is the full book, which a client applying records as updates reads correctly. */
-static void yab_get(struct gateway *gw, const struct gw_yab_request *in, amf_arena *a, struct gw_response *out)
+static void yab_get(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base, amf_arena *a,
+                    struct gw_response *out)
 {
     struct yab_book b;
-    if (yab_load(gw, in, a, &b, 0, out) < 0) return;
+    if (yab_load(gw, in, base, a, &b, 0, out) < 0) return;
     yab_answer(gw, in, &b, NULL, b.n, out);
 }
 
@@ -328,8 +338,10 @@ static int yab_query_is(const char *query, const char *name, const char *want)
     return n >= 0 && !strcmp(v, want);
 }
 
-/* POST sync=1: every record applies, or none (the book is stored once, at the end). */
-static void yab_post(struct gateway *gw, const struct gw_yab_request *in, amf_arena *a, struct gw_response *out)
+/* POST sync=1: every record applies, or none (the book is stored once, at the end).  defer: the new
+ * book's blob goes there (set only when there is one to store) and the caller stores it and logs. */
+static void yab_post(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base, amf_arena *a,
+                     struct amf_buf *defer, struct gw_response *out)
 {
     char why[160];
     if (!yab_query_is(in->query, "sync", "1")) {
@@ -354,7 +366,7 @@ static void yab_post(struct gateway *gw, const struct gw_yab_request *in, amf_ar
         return;
     }
     struct yab_book b;
-    if (yab_load(gw, in, a, &b, doc.nct, out) < 0) return;
+    if (yab_load(gw, in, base, a, &b, doc.nct, out) < 0) return;
     uint32_t *touched = amf_arena_alloc(a, ((size_t)doc.nct + 1) * sizeof *touched);
     if (!touched) {
         yab_fail(out, in, 503, "Service Unavailable", "out of memory");
@@ -369,7 +381,8 @@ static void yab_post(struct gateway *gw, const struct gw_yab_request *in, amf_ar
         }
     }
     if (doc.nct) {
-        int rc = gw_pb_store(gw, in->user, b.enc, b.list, perr, sizeof perr);
+        int rc = defer ? gw_pb_encode(gw, b.enc, b.list, defer, perr, sizeof perr)
+                       : gw_pb_store(gw, in->user, b.enc, b.list, perr, sizeof perr);
         if (rc != GW_PB_OK) {
             snprintf(why, sizeof why, "the phonebook cannot be stored%s%s", rc == GW_PB_ENCODE ? ": " : "",
                      rc == GW_PB_ENCODE ? perr : "");
@@ -378,11 +391,13 @@ static void yab_post(struct gateway *gw, const struct gw_yab_request *in, amf_ar
             return;
         }
     }
-    log_event(LOG_INFO, in->peer, in->user, "yab_sync", 0, "%u records", doc.nct);
+    if (!defer || !doc.nct) log_event(LOG_INFO, in->peer, in->user, "yab_sync", 0, "%u records", doc.nct);
     yab_answer(gw, in, &b, touched, doc.nct, out);
+    if (defer && doc.nct && out->status != 200) amf_buf_free(defer); /* nothing to store after all */
 }
 
-void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out)
+static void yab_run(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base,
+                    struct amf_buf *defer, struct gw_response *out)
 {
     memset(out, 0, sizeof *out);
     amf_arena *a = amf_arena_new(gw->cfg.max_arena);
@@ -390,7 +405,236 @@ void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_
         yab_fail(out, in, 503, "Service Unavailable", "out of memory");
         return;
     }
-    if (in->is_post) yab_post(gw, in, a, out);
-    else yab_get(gw, in, a, out);
+    if (in->is_post) yab_post(gw, in, base, a, defer, out);
+    else yab_get(gw, in, base, a, out);
     amf_arena_free(a);
+}
+
+void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out)
+{
+    yab_run(gw, in, NULL, NULL, out);
+}
+
+/* ---- the address book on the store worker (PostgreSQL) -------------------------------------------
+ * A request reads the stored book on the worker (unless the cache has it), works on it on the loop as
+ * gateway_yab does, and a POST's new book is written on the worker by a job that first checks the row
+ * is still the one it worked on (jobs run one at a time in order, so on this node nothing comes in
+ * between; another request's write meanwhile makes it start over, YAB_TRIES times at most): the
+ * all-or-nothing read-modify-write of gateway_yab, and nobody else waits. */
+#define YAB_TRIES 3
+#define YAB_CONFLICT 1 /* the write job's code when the stored book changed since it was read */
+
+struct gw_yab_pending {
+    struct gateway *gw;           /* owner */
+    struct gw_yab_request in;     /* the request, its strings below */
+    char user[GW_USER_MAX + 1];   /* in.user */
+    char peer[64];                /* in.peer */
+    char *query;                  /* in.query (malloc'ed) or NULL */
+    uint8_t *body;                /* in.body (malloc'ed) or NULL */
+    long base_rc;                 /* the book worked on: phonebook_get's answer */
+    uint8_t *base_blob;           /* its bytes (malloc'ed) or NULL */
+    struct amf_buf next;          /* the new book to store (POST) */
+    struct gw_response out;       /* the answer once the new book is stored */
+    long rc;                      /* a job's answer (worker) */
+    uint8_t *blob;                /* a read job's bytes (worker) */
+    int tries;                    /* reads so far */
+    int in_call;                  /* inside gateway_yab_async: a finished answer goes back to it */
+    int finished;                 /* the answer is in out (in_call) */
+    int abandoned;                /* the client went away */
+    gw_yab_done_fn done;          /* completion */
+    void *done_arg;               /* its argument */
+};
+
+static void yab_pending_free(struct gw_yab_pending *p)
+{
+    amf_buf_free(&p->next);
+    free(p->query);
+    free(p->body);
+    free(p->base_blob);
+    free(p->blob);
+    free(p);
+}
+
+/* The answer: to gateway_yab_async's caller, or to done (NULL: the gateway or the client is gone). */
+static void yab_finish(struct gw_yab_pending *p, struct gw_response *out)
+{
+    if (p->in_call) {
+        p->out = *out;
+        p->finished = 1;
+        return;
+    }
+    if (!p->abandoned && !p->gw->closing && p->done) p->done(p->done_arg, out);
+    else {
+        free(out->body);
+        if (p->done) p->done(p->done_arg, NULL);
+    }
+    yab_pending_free(p);
+}
+
+static void yab_read(struct gw_yab_pending *p);
+
+static int yab_write_run(struct store *st, void *arg)
+{
+    struct gw_yab_pending *p = arg;
+    uint8_t *now = NULL;
+    long n = st->phonebook_get(st, p->user, &now);
+    int same = n == p->base_rc || (n <= 0 && n != STORE_ERR && p->base_rc <= 0 && p->base_rc != STORE_ERR);
+    if (same && n > 0) same = !memcmp(now, p->base_blob, (size_t)n);
+    free(now);
+    if (n == STORE_ERR) p->rc = STORE_ERR;
+    else p->rc = same ? st->phonebook_put(st, p->user, p->next.data, p->next.len) : YAB_CONFLICT;
+    return 0;
+}
+
+static void yab_write_done(void *arg, int unused)
+{
+    (void)unused;
+    struct gw_yab_pending *p = arg;
+    struct gateway *gw = p->gw;
+    if (p->rc == YAB_CONFLICT) {
+        gw_pbcache_drop(gw, p->user); /* the cache is older than the row */
+        free(p->out.body);
+        memset(&p->out, 0, sizeof p->out);
+        amf_buf_free(&p->next);
+        if (p->tries < YAB_TRIES && !p->abandoned && !gw->closing) {
+            yab_read(p);
+            return;
+        }
+        struct gw_response out = {0};
+        yab_fail(&out, &p->in, 503, "Service Unavailable", "the address book changed meanwhile; try again");
+        yab_finish(p, &out);
+        return;
+    }
+    /* The cache follows the store. */
+    if (p->rc == STORE_OK) gw_pbcache_put(gw, p->user, p->next.data, p->next.len);
+    else gw_pbcache_drop(gw, p->user);
+    struct gw_response out = p->out;
+    memset(&p->out, 0, sizeof p->out);
+    if (p->rc == STORE_OK) {
+        log_event(LOG_INFO, p->in.peer, p->in.user, "yab_sync", 0, "stored");
+    } else {
+        free(out.body);
+        memset(&out, 0, sizeof out);
+        yab_fail(&out, &p->in, 500, "Internal Server Error", "the phonebook cannot be stored");
+    }
+    yab_finish(p, &out);
+}
+
+/* The book is known (p->base_*): the request runs on it; a POST's new book goes to the worker. */
+static void yab_step(struct gw_yab_pending *p)
+{
+    struct gateway *gw = p->gw;
+    struct yab_base base = {p->base_rc, p->base_blob};
+    struct gw_response out;
+    amf_buf_init(&p->next, 0);
+    yab_run(gw, &p->in, &base, p->in.is_post ? &p->next : NULL, &out);
+    if (!p->next.data) { /* a GET, a refusal, or nothing to store */
+        yab_finish(p, &out);
+        return;
+    }
+    p->out = out;
+    if (store_async_run(gw->sa, gw->st, yab_write_run, yab_write_done, p) < 0) {
+        free(p->out.body);
+        memset(&p->out, 0, sizeof p->out);
+        amf_buf_free(&p->next);
+        struct gw_response fail = {0};
+        yab_fail(&fail, &p->in, 503, "Service Unavailable", "out of memory");
+        yab_finish(p, &fail);
+    }
+}
+
+static int yab_read_run(struct store *st, void *arg)
+{
+    struct gw_yab_pending *p = arg;
+    p->rc = st->phonebook_get(st, p->user, &p->blob);
+    return 0;
+}
+
+static void yab_read_done(void *arg, int unused)
+{
+    (void)unused;
+    struct gw_yab_pending *p = arg;
+    free(p->base_blob);
+    p->base_blob = p->blob;
+    p->blob = NULL;
+    p->base_rc = p->rc;
+    if (p->abandoned || p->gw->closing) {
+        struct gw_response none = {0};
+        yab_finish(p, &none);
+        return;
+    }
+    yab_step(p);
+}
+
+static void yab_read(struct gw_yab_pending *p)
+{
+    p->tries++;
+    if (store_async_run(p->gw->sa, p->gw->st, yab_read_run, yab_read_done, p) < 0) {
+        struct gw_response fail = {0};
+        yab_fail(&fail, &p->in, 503, "Service Unavailable", "out of memory");
+        yab_finish(p, &fail);
+    }
+}
+
+int gateway_yab_async(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out,
+                      struct gw_yab_pending **pend)
+{
+    *pend = NULL;
+    if (!gw->sa) {
+        gateway_yab(gw, in, out);
+        return 0;
+    }
+    struct gw_yab_pending *p = calloc(1, sizeof *p);
+    int nomem = !p;
+    if (p) {
+        p->gw = gw;
+        p->in = *in;
+        snprintf(p->user, sizeof p->user, "%s", in->user);
+        snprintf(p->peer, sizeof p->peer, "%s", in->peer ? in->peer : "");
+        p->in.user = p->user;
+        p->in.peer = p->peer;
+        if (in->query && !(p->query = strdup(in->query))) nomem = 1;
+        p->in.query = p->query;
+        if (in->body && !(p->body = malloc(in->len ? in->len : 1))) nomem = 1;
+        if (p->body && in->len) memcpy(p->body, in->body, in->len);
+        p->in.body = p->body;
+    }
+    if (nomem) {
+        if (p) yab_pending_free(p);
+        memset(out, 0, sizeof *out);
+        yab_fail(out, in, 503, "Service Unavailable", "out of memory");
+        return 0;
+    }
+    p->in_call = 1;
+    const struct gw_pbcache *c = gw_pbcache_get(gw, p->user);
+    if (c && !(p->base_blob = malloc(c->len ? c->len : 1))) c = NULL; /* out of memory: read it */
+    if (c) { /* the cache has it: no read (what gw_pb_load does) */
+        p->base_rc = (long)c->len;
+        if (c->len) memcpy(p->base_blob, c->blob, c->len);
+        p->tries = 1;
+        yab_step(p);
+    } else {
+        yab_read(p);
+    }
+    p->in_call = 0;
+    if (p->finished) { /* answered without waiting (a GET from the cache, a refusal, a full queue) */
+        *out = p->out;
+        memset(&p->out, 0, sizeof p->out);
+        yab_pending_free(p);
+        return 0;
+    }
+    *pend = p;
+    return 1;
+}
+
+void gateway_yab_wait(struct gw_yab_pending *pend, gw_yab_done_fn done, void *arg)
+{
+    pend->done = done;
+    pend->done_arg = arg;
+}
+
+void gateway_yab_abandon(struct gw_yab_pending *pend)
+{
+    pend->abandoned = 1;
+    pend->done = NULL;
 }

@@ -124,6 +124,17 @@ def amf_call(port, cookie, target, *args):
     return t == "/1/onResult", v, cookie
 
 
+def yab_call(port, method, y, t, body=None):
+    """One /yab request as libpurple sends it (GET: the whole book; POST: sync=1): (status, body)."""
+    target = "/yab/us?v=XM&prog=ymsgr&.intl=us&" + ("sync=1&tags=short" if method == "POST" else "diffs=1&t=0")
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request(method, target, body=body, headers={"Host": "address.yahoo.com", "Cookie": "T=%s; Y=%s" % (t, y)})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, data
+
+
 def test_pg_paused():
     """PostgreSQL frozen (SIGSTOP of the whole cluster) for 3 s: users already online keep chatting live,
     presence changes and a sign-off still reach their buddies at once; a permanent-stealth setting hides its
@@ -132,7 +143,8 @@ def test_pg_paused():
     row); a stealth setting for an id that is not an authorised buddy waits for the store without stopping the
     others; nothing accepted is lost.  The account reads of an HTTP token login (pwtoken_get) and of an AMF
     Phonebook.login sent during the pause complete after it (before: each froze the loop).  /healthz during the
-    pause answers "store too slow" after health_timeout_ms without stopping anybody, and "ok" after it.  (With every
+    pause answers "store too slow" after health_timeout_ms without stopping anybody, and "ok" after it.  A /yab
+    POST (an address book record added, as Pidgin sends it) during the pause is stored and answered after it.  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
     sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
     recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
@@ -140,7 +152,7 @@ def test_pg_paused():
     pg = pg_store()
     try:
         with Server(YMSGD) as srv:
-            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "kim", "lena", "jack"):
+            for u in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivan", "kim", "lena", "jack", "mia"):
                 srv.add_user(u, "pw")
             pairs = [("alice", "bob"), ("bob", "alice"), ("alice", "carol"), ("carol", "alice"), ("alice", "dave"),
                      ("gina", "alice")]
@@ -157,6 +169,9 @@ def test_pg_paused():
             ok, v, cookie = amf_call(srv.http_port, None, "Phonebook.login", "ivan", "pw")
             assert ok and v is True, v
             pb = {}
+            mtok = srv.token("mia", "pw").split("\r\n")[1].split("=", 1)[1]
+            _, mf, _ = srv.cookies(mtok)
+            my, mt = mf["Y"].split(";")[0], mf["T"].split(";")[0]
             pg.pause()
             t0 = time.time()
             try:
@@ -179,6 +194,11 @@ def test_pg_paused():
                 hz_thread = threading.Thread(target=lambda: pb.update(hz=(http_get(srv.http_port, "/healthz", timeout=30),
                                                                          time.time() - t0)))
                 hz_thread.start()
+                # mia's address book: the read and the write wait for the store, nobody else does
+                yab_thread = threading.Thread(target=lambda: pb.update(yab=yab_call(
+                    srv.http_port, "POST", my, mt, b"<?xml version=\"1.0\" encoding=\"utf-8\"?><ab k=\"mia\" cc=\"9\">\n"
+                    b"<ct a=\"1\" yi='bob' nn='Bobby' />\n</ab>\r\n")))
+                yab_thread.start()
                 # kim's 0xB9 for bob, whose entry is a pending request (not authorised): the row decides, so
                 # it waits for the store (before: a write on the loop that froze everybody for the 3 s)
                 k.send(0xB9, [(1, "kim"), (31, "1"), (13, "2"), (7, "bob")])
@@ -204,6 +224,7 @@ def test_pg_paused():
                 assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
                 assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
                 assert k.drain(0.1) == [], "kim's stealth setting was answered before the store wrote it"
+                assert "yab" not in pb, "mia's address book was answered without the store: %r" % pb
                 assert "tok" not in pb and "jl" not in pb, "a login was answered without its account read: %r" % pb
                 hz_thread.join(1)
                 assert "hz" in pb, "/healthz not answered in the pause"
@@ -215,6 +236,11 @@ def test_pg_paused():
                 pg.resume()
             pb_thread.join(30)
             tok_thread.join(30)
+            yab_thread.join(30)
+            assert pb.get("yab") and pb["yab"][0] == 200 and b"yi=\"bob\"" in pb["yab"][1] and b"Bobby" in pb["yab"][1], pb
+            assert pg.psql("SELECT count(*) FROM phonebook WHERE owner = 'mia'", "ymsgd").strip() == "1"
+            st, xml = yab_call(srv.http_port, "GET", my, mt)
+            assert st == 200 and b"Bobby" in xml, (st, xml)
             status, _, _, body = http_get(srv.http_port, "/healthz", timeout=30)
             assert status.split()[1] == "200" and body == b"ok\n", (status, body)
             jl_thread.join(30)
