@@ -144,7 +144,8 @@ def test_pg_paused():
     others; nothing accepted is lost.  The account reads of an HTTP token login (pwtoken_get) and of an AMF
     Phonebook.login sent during the pause complete after it (before: each froze the loop).  /healthz during the
     pause answers "store too slow" after health_timeout_ms without stopping anybody, and "ok" after it.  A /yab
-    POST (an address book record added, as Pidgin sends it) during the pause is stored and answered after it.  (With every
+    POST (an address book record added, as Pidgin sends it) during the pause is stored and answered after it;
+    two such POSTs at once both land (the second's write finds the row changed since its read and starts over).  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
     sent during the pause is stored after it (its sender's later packets wait for it, in order) and reaches the
     recipient at its next login; it does not stop the others' chat (before: the deposit froze the loop).  The same
@@ -194,11 +195,15 @@ def test_pg_paused():
                 hz_thread = threading.Thread(target=lambda: pb.update(hz=(http_get(srv.http_port, "/healthz", timeout=30),
                                                                          time.time() - t0)))
                 hz_thread.start()
-                # mia's address book: the read and the write wait for the store, nobody else does
-                yab_thread = threading.Thread(target=lambda: pb.update(yab=yab_call(
-                    srv.http_port, "POST", my, mt, b"<?xml version=\"1.0\" encoding=\"utf-8\"?><ab k=\"mia\" cc=\"9\">\n"
-                    b"<ct a=\"1\" yi='bob' nn='Bobby' />\n</ab>\r\n")))
+                # mia's address book, two adds at once: the reads and writes wait for the store, nobody else does
+                def yab_add(key, yi, nn):
+                    pb[key] = yab_call(srv.http_port, "POST", my, mt, (
+                        "<?xml version=\"1.0\" encoding=\"utf-8\"?><ab k=\"mia\" cc=\"9\">\n"
+                        "<ct a=\"1\" yi='%s' nn='%s' />\n</ab>\r\n" % (yi, nn)).encode())
+                yab_thread = threading.Thread(target=yab_add, args=("yab", "bob", "Bobby"))
                 yab_thread.start()
+                yab_thread2 = threading.Thread(target=yab_add, args=("yab2", "carol", "Caro"))
+                yab_thread2.start()
                 # kim's 0xB9 for bob, whose entry is a pending request (not authorised): the row decides, so
                 # it waits for the store (before: a write on the loop that froze everybody for the 3 s)
                 k.send(0xB9, [(1, "kim"), (31, "1"), (13, "2"), (7, "bob")])
@@ -224,7 +229,7 @@ def test_pg_paused():
                 assert f.drain(0.1) == [], "frank's ping overtook his IM still waiting for the store"
                 assert h.drain(0.1) == [], "hank's add-buddy was answered before the store could check it"
                 assert k.drain(0.1) == [], "kim's stealth setting was answered before the store wrote it"
-                assert "yab" not in pb, "mia's address book was answered without the store: %r" % pb
+                assert "yab" not in pb and "yab2" not in pb, "mia's address book was answered without the store: %r" % pb
                 assert "tok" not in pb and "jl" not in pb, "a login was answered without its account read: %r" % pb
                 hz_thread.join(1)
                 assert "hz" in pb, "/healthz not answered in the pause"
@@ -237,10 +242,12 @@ def test_pg_paused():
             pb_thread.join(30)
             tok_thread.join(30)
             yab_thread.join(30)
+            yab_thread2.join(30)
             assert pb.get("yab") and pb["yab"][0] == 200 and b"yi=\"bob\"" in pb["yab"][1] and b"Bobby" in pb["yab"][1], pb
+            assert pb.get("yab2") and pb["yab2"][0] == 200 and b"yi=\"carol\"" in pb["yab2"][1], pb
             assert pg.psql("SELECT count(*) FROM phonebook WHERE owner = 'mia'", "ymsgd").strip() == "1"
             st, xml = yab_call(srv.http_port, "GET", my, mt)
-            assert st == 200 and b"Bobby" in xml, (st, xml)
+            assert st == 200 and b"Bobby" in xml and b"Caro" in xml, (st, xml)   # neither add lost
             status, _, _, body = http_get(srv.http_port, "/healthz", timeout=30)
             assert status.split()[1] == "200" and body == b"ok\n", (status, body)
             jl_thread.join(30)
