@@ -278,6 +278,9 @@ struct pending {
     char user[NAME_MAX_LEN + 1];    /* account */
     int locked;                     /* account was locked when the check began */
     int decoy;                      /* unknown account: checked against the decoy hash, never ok */
+    auth_code_cb code_cb;           /* a method-0 check's completion (stage 2), else NULL */
+    char challenge[64];             /* method 0: the challenge sent */
+    char r6[64], r96[64];           /* method 0: the client's answers (as login_ymsg reads them) */
 };
 
 static void pending_free(struct pending *p)
@@ -296,7 +299,7 @@ struct acct_job {
     struct acct_job *prev, *next;   /* a->acct_jobs */
     struct auth *a;                 /* owner, NULL once auth_shutdown cancelled the job (free p, nothing else) */
     struct pending *p;              /* the check (owned while the job runs) */
-    int stage;                      /* 0 before the hash, 1 after a good one */
+    int stage;                      /* 0 before the hash, 1 after a good one, 2 a method-0 check */
     int legacy;                     /* stage 1: fill missing method-0 hashes (legacy_auth) */
     struct store_user u;            /* the row read (worker) */
 };
@@ -326,6 +329,8 @@ static int acct_job_run(struct store *st, void *arg)
 }
 
 static void acct_done(void *arg, int rc);
+static int method0_verdict(struct auth *a, const char *addr, const char *user, const char *challenge, const char *r6,
+                           const char *r96, int locked, int rc, const struct store_user *u);
 
 /* Queues p's account read (stage 0 or 1); acct_done goes on.  0, or -1 out of memory (p untouched). */
 static int acct_queue(struct auth *a, struct pending *p, int stage)
@@ -418,11 +423,17 @@ static void acct_done(void *arg, int rc)
     struct auth *a = j->a;
     struct pending *p = j->p;
     if (!a) { /* cancelled by auth_shutdown: its request is gone */
+        if (p->code_cb) p->code_cb(p->arg, -1);
         pending_free(p);
     } else {
         acct_unlink(j);
         if (j->stage == 0) acct_loaded(a, p, rc, &j->u);
-        else acct_verified(a, p, rc, &j->u);
+        else if (j->stage == 1) acct_verified(a, p, rc, &j->u);
+        else {
+            int code = method0_verdict(a, p->addr, p->user, p->challenge, p->r6, p->r96, p->locked, rc, &j->u);
+            p->code_cb(p->arg, code);
+            pending_free(p);
+        }
     }
     sodium_memzero(&j->u, sizeof j->u);
     free(j);
@@ -615,27 +626,64 @@ int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAM
     return 0;
 }
 
-int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge, const char *r6,
-                       const char *r96)
+/* A method-0 answer checked against the account row user_get gave (rc, u): the 0x54 code. */
+static int method0_verdict(struct auth *a, const char *addr, const char *user, const char *challenge, const char *r6,
+                           const char *r96, int locked, int rc, const struct store_user *u)
 {
-    double now = rl_now();
-    enum lt_verdict v = lt_before(&a->lt, addr, user, now);
-    if (v == LT_ADDR || v == LT_LOCKED) return 14;
-    struct store_user u;
-    int rc = a->srv->st->user_get(a->srv->st, user, &u);
     if (rc != STORE_OK && rc != STORE_NOTFOUND) return 52;
     char e6[25], e96[25];
     /* An unknown account is computed against made-up hashes and fails like a wrong password (13). */
-    int found = rc == STORE_OK && u.legacy_p[0] && u.legacy_c[0];
-    int ok = ymsg_auth_method0_from_hashes(user, found ? u.legacy_p : "decoyPdecoyPdecoyPdecoyP",
-                                           found ? u.legacy_c : "decoyCdecoyCdecoyCdecoyC", challenge, e6, e96) == 0 &&
+    int found = rc == STORE_OK && u->legacy_p[0] && u->legacy_c[0];
+    int ok = ymsg_auth_method0_from_hashes(user, found ? u->legacy_p : "decoyPdecoyPdecoyPdecoyP",
+                                           found ? u->legacy_c : "decoyCdecoyCdecoyCdecoyC", challenge, e6, e96) == 0 &&
              ymsg_ct_streq(e6, r6) & ymsg_ct_streq(e96, r96) && found;
-    sodium_memzero(&u, sizeof u);
     if (!ok) {
-        throttle_fail(a, addr, user, now);
-        return v == LT_OK_LOCKED ? 14 : 13;
+        throttle_fail(a, addr, user, rl_now());
+        return locked ? 14 : 13;
     }
     return 0;
+}
+
+int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge, const char *r6,
+                       const char *r96)
+{
+    enum lt_verdict v = lt_before(&a->lt, addr, user, rl_now());
+    if (v == LT_ADDR || v == LT_LOCKED) return 14;
+    struct store_user u;
+    int rc = a->srv->st->user_get(a->srv->st, user, &u);
+    int code = method0_verdict(a, addr, user, challenge, r6, r96, v == LT_OK_LOCKED, rc, &u);
+    sodium_memzero(&u, sizeof u);
+    return code;
+}
+
+void auth_method0_login_async(struct auth *a, const char *addr, const char *user, const char *challenge,
+                              const char *r6, const char *r96, auth_code_cb cb, void *arg)
+{
+    enum lt_verdict v = lt_before(&a->lt, addr, user, rl_now());
+    if (v == LT_ADDR || v == LT_LOCKED) {
+        cb(arg, 14);
+        return;
+    }
+    struct pending *p = a->closed ? NULL : calloc(1, sizeof *p);
+    if (p) p->password = strdup(""); /* pending_free's */
+    if (!p || !p->password) {
+        free(p);
+        cb(arg, 52); /* out of memory (or shutting down): store trouble, come back later */
+        return;
+    }
+    p->a = a;
+    p->code_cb = cb;
+    p->arg = arg;
+    p->locked = v == LT_OK_LOCKED;
+    snprintf(p->addr, sizeof p->addr, "%s", addr);
+    snprintf(p->user, sizeof p->user, "%s", user);
+    snprintf(p->challenge, sizeof p->challenge, "%s", challenge);
+    snprintf(p->r6, sizeof p->r6, "%s", r6);
+    snprintf(p->r96, sizeof p->r96, "%s", r96);
+    if (acct_queue(a, p, 2) < 0) {
+        pending_free(p);
+        cb(arg, 52);
+    }
 }
 
 size_t auth_hash_queued(struct auth *a)

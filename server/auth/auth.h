@@ -89,6 +89,12 @@ int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAM
  * 0x54 key-66 code: 0 ok, 13 wrong password or no such user, 14 locked or throttled, 52 store trouble. */
 int auth_method0_login(struct auth *a, const char *addr, const char *user, const char *challenge,
                        const char *r6, const char *r96);
+/* The same with the account read on the store worker (PostgreSQL; inline with SQLite, where cb runs
+ * before this returns): cb gets the code on the loop thread, or -1 when auth_shutdown came first (then
+ * it only lets go of what arg holds). */
+typedef void (*auth_code_cb)(void *arg, int code);
+void auth_method0_login_async(struct auth *a, const char *addr, const char *user, const char *challenge,
+                              const char *r6, const char *r96, auth_code_cb cb, void *arg);
 /* Whether an address may attempt a login now (takes a token from its bucket; refuses an address over
  * its failure budget). */
 int auth_addr_allowed(struct auth *a, const char *addr);

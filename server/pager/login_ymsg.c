@@ -228,6 +228,26 @@ static int login_wait_start(struct conn *c, const char *y, const char *t, const 
     return 0;
 }
 
+/* A method-0 check while the store reads the account (the session waits: sessions_hold). */
+struct m0_wait {
+    struct conn *c;               /* the session, held */
+    char user[NAME_MAX_LEN + 1];  /* the id checked */
+    uint32_t status;              /* the 0x54's initial status */
+};
+
+static void m0_checked(void *arg, int code)
+{
+    struct m0_wait *w = arg;
+    struct conn *c = w->c;
+    /* code -1: the server is stopping; a connection that ended meanwhile is not touched. */
+    if (code >= 0 && c->state == CONN_CHALLENGED && strcmp(c->user, w->user) == 0) {
+        if (code) fail_login(c, code, "method 0 check failed");
+        else login_load(c, w->status);
+    }
+    sessions_release(c);
+    free(w);
+}
+
 void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct server *srv = c->srv;
@@ -266,11 +286,18 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
         }
     } else if (c->legacy_method && ymsg_get_str(pkt, YMSG_KEY_AUTH_RESP6, r6, sizeof r6) >= 0 &&
                ymsg_get_str(pkt, YMSG_KEY_AUTH_RESP96, r96, sizeof r96) >= 0) {
-        int code = auth_method0_login(srv->auth, c->addr, c->user, c->challenge, r6, r96);
-        if (code) {
-            fail_login(c, code, "method 0 check failed");
+        /* The account read goes on the store worker with PostgreSQL (inline with SQLite). */
+        struct m0_wait *w = calloc(1, sizeof *w);
+        if (!w) {
+            delivery_close(c, 0, "out of memory");
             return;
         }
+        w->c = c;
+        snprintf(w->user, sizeof w->user, "%s", c->user);
+        w->status = pkt->hdr.status;
+        sessions_hold(c);
+        auth_method0_login_async(srv->auth, c->addr, c->user, c->challenge, r6, r96, m0_checked, w);
+        return;
     } else {
         auth_login_failed(srv->auth, c->addr, NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "no usable credentials in 0x54");

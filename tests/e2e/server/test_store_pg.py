@@ -293,16 +293,72 @@ def test_pg_paused():
         pg.stop()
 
 
-def test_pg_paused_at_shutdown():
-    """SIGTERM while PostgreSQL is frozen and requests wait for the store worker (a pwtoken_get's account
-    read, an AMF login's, a /yab POST, a /healthz probe, a 0xB9): the server drains, finishes the queued
-    jobs once PostgreSQL resumes and exits 0; the waiting requests end without an answer or with one,
-    never with a crash or a sanitizer report (their callbacks run after the HTTP side is gone)."""
+def test_pg_paused_method0():
+    """A legacy (method 0) 0x54 sent while PostgreSQL is frozen: its account read waits on the store worker
+    and the login completes after the resume; the others chat live meanwhile (before: the read froze the
+    loop).  A wrong answer sent the same way is refused (66=13) after the resume."""
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import crypt  # noqa: F401  (method0() needs it; Debian 12's python3.11 has it)
+    except ImportError:
+        raise AssertionError("python3's crypt module is missing: method 0 answers cannot be computed")
+    from test_scenarios import le_packet, method0
+    from ymsgd_harness import Client
     pg = pg_store()
     try:
-        with Server(YMSGD) as srv:
+        with Server(YMSGD, extra_args=["--legacy-auth", "on"]) as srv:
+            for u, pw in (("alice", "pw"), ("bob", "pw"), ("oldie", "pass9")):
+                srv.add_user(u, pw)
+            pg.psql("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('alice', 'bob', 'Friends', 0);"
+                    "INSERT INTO buddies(owner, buddy, grp, pending) VALUES('bob', 'alice', 'Friends', 0);", "ymsgd")
+            a, b = srv.login("alice", "pw"), srv.login("bob", "pw")
+            a.drain(0.3)
+            b.drain(0.3)
+            olds = []
+            for pw in ("pass9", "wrong"):
+                o = Client(srv.ymsg_port)
+                o.send_raw(le_packet(0x57, [(1, "oldie")]))
+                p = o.expect(0x57)
+                olds.append((o, p.session, method0("oldie", pw, p.get(94))))
+            pg.pause()
+            t0 = time.time()
+            try:
+                for o, session, (r6, r96) in olds:
+                    o.send_raw(le_packet(0x54, [(0, "oldie"), (6, r6), (96, r96), (1, "oldie")], session=session))
+                for i in range(5):
+                    a.send(0x06, [(1, "alice"), (5, "bob"), (14, "a%d" % i)], status=0x5A55AA56)
+                    _recv_within(b, lambda p: p.service == 0x06 and p.get(14) == "a%d" % i, 1.0)
+                assert time.time() - t0 < 2.5, "the chat took %.1f s: the loop waited for PostgreSQL" % (time.time() - t0)
+                time.sleep(max(0, 3.0 - (time.time() - t0)))
+                assert olds[0][0].drain(0.1) == [] and olds[1][0].drain(0.1) == [], "a method-0 login answered in the pause"
+            finally:
+                pg.resume()
+            good, bad = olds[0][0], olds[1][0]
+            _recv_within(good, lambda p: p.service == 0x55 and p.get(89) == "oldie", 10.0)
+            _recv_within(bad, lambda p: p.service == 0x54 and p.get(66) == "13", 10.0)
+    finally:
+        pg.stop()
+
+
+def test_pg_paused_at_shutdown():
+    """SIGTERM while PostgreSQL is frozen and requests wait for the store worker (a pwtoken_get's account
+    read, an AMF login's, a legacy method-0 0x54's, a /yab POST, a /healthz probe, a 0xB9): the server drains, finishes the queued
+    jobs once PostgreSQL resumes and exits 0; the waiting requests end without an answer or with one,
+    never with a crash or a sanitizer report (their callbacks run after the HTTP side is gone)."""
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from test_scenarios import le_packet, method0
+    from ymsgd_harness import Client
+    pg = pg_store()
+    try:
+        with Server(YMSGD, extra_args=["--legacy-auth", "on"]) as srv:
             for u in ("alice", "carol", "mia"):
                 srv.add_user(u, "pw")
+            o = Client(srv.ymsg_port)
+            o.send_raw(le_packet(0x57, [(1, "mia")]))
+            op = o.expect(0x57)
+            r6, r96 = method0("mia", "pw", op.get(94))
             pg.psql("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('alice', 'carol', 'Friends', 0);", "ymsgd")
             a = srv.login("alice", "pw")
             a.drain(0.3)
@@ -327,6 +383,7 @@ def test_pg_paused_at_shutdown():
                 for t in threads:
                     t.start()
                 a.send(0xB9, [(1, "alice"), (31, "1"), (13, "2"), (7, "carol")])
+                o.send_raw(le_packet(0x54, [(0, "mia"), (6, r6), (96, r96), (1, "mia")], session=op.session))
                 time.sleep(0.5)
                 srv.proc.send_signal(15)
                 time.sleep(1.0)
@@ -344,4 +401,5 @@ def test_pg_paused_at_shutdown():
 
 
 if __name__ == "__main__":
-    run_tests([test_pg_down_at_start, test_user_commands_on_pg, test_pg_paused, test_pg_paused_at_shutdown])
+    run_tests([test_pg_down_at_start, test_user_commands_on_pg, test_pg_paused, test_pg_paused_method0,
+               test_pg_paused_at_shutdown])
