@@ -267,12 +267,18 @@ static void health_reply(struct evhttp_request *req, int healthy, const char *wh
  * store stalls nobody).  Answered by the probe, or by the timer at health_timeout_ms ("store too slow")
  * if the probe takes longer; the job's callback frees it either way. */
 struct health_probe {
+    struct health_probe *prev, *next; /* g_probes, oldest first */
     struct server *srv;           /* config */
     struct http_server *hs;       /* the front whose connection guard carries our close callback, or NULL */
     struct evhttp_request *req;   /* NULL once answered, or freed with its connection */
     struct event *timer;          /* the health_timeout_ms deadline */
     double t0;                    /* when the probe was queued (metrics_now) */
 };
+
+/* Probes in flight, oldest first (the worker runs them in order).  While the oldest is overdue the store
+ * is known to be slow: a new /healthz says so at once instead of queueing another probe behind it (a
+ * monitor polling a stuck store must not fill the worker's queue). */
+static struct health_probe *g_probes, *g_probes_tail;
 
 static int health_run(struct store *st, void *arg)
 {
@@ -310,6 +316,10 @@ static void health_late(evutil_socket_t fd, short what, void *arg)
 static void health_done(void *arg, int rc)
 {
     struct health_probe *p = arg;
+    if (p->prev) p->prev->next = p->next;
+    else g_probes = p->next;
+    if (p->next) p->next->prev = p->prev;
+    else g_probes_tail = p->prev;
     double ms = (metrics_now() - p->t0) * 1000.0;
     if (rc < 0) health_answer(p, 0, "store error");
     else if (ms > (double)p->srv->cfg->health_timeout_ms) health_answer(p, 0, "store too slow");
@@ -330,6 +340,11 @@ static void serve_health(struct evhttp_request *req, struct server *srv, struct 
     }
     long ms = srv->cfg->health_timeout_ms;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (g_probes && (metrics_now() - g_probes->t0) * 1000.0 > (double)ms) {
+        free(p);
+        health_reply(req, 0, "store too slow");
+        return;
+    }
     p->srv = srv;
     p->hs = hs;
     p->req = req;
@@ -341,10 +356,13 @@ static void serve_health(struct evhttp_request *req, struct server *srv, struct 
         return;
     }
     if (!hs || http_set_closecb(hs, req, health_conn_close, p) < 0) evhttp_connection_set_closecb(evcon, health_conn_close, p);
+    p->prev = g_probes_tail;
+    if (g_probes_tail) g_probes_tail->next = p;
+    else g_probes = p;
+    g_probes_tail = p;
     if (store_async_run(srv->sa, srv->st, health_run, health_done, p) < 0) {
         health_answer(p, 0, "out of memory");
-        event_free(p->timer);
-        free(p);
+        health_done(p, STORE_ERR); /* unlinks and frees (answered already) */
     }
 }
 

@@ -143,7 +143,8 @@ def test_pg_paused():
     row); a stealth setting for an id that is not an authorised buddy waits for the store without stopping the
     others; nothing accepted is lost.  The account reads of an HTTP token login (pwtoken_get) and of an AMF
     Phonebook.login sent during the pause complete after it (before: each froze the loop).  /healthz during the
-    pause answers "store too slow" after health_timeout_ms without stopping anybody, and "ok" after it.  A /yab
+    pause answers "store too slow" after health_timeout_ms without stopping anybody (a second one at once, while
+    the first probe is overdue), and "ok" after it.  A /yab
     POST (an address book record added, as Pidgin sends it) during the pause is stored and answered after it;
     two such POSTs at once both land (the second's write finds the row changed since its read and starts over).  (With every
     store call on the event loop the stealth write froze the whole server for the 3 s.)  An IM to an offline user
@@ -235,6 +236,11 @@ def test_pg_paused():
                 assert "hz" in pb, "/healthz not answered in the pause"
                 assert pb["hz"][0][0].split()[1] == "503" and pb["hz"][0][3] == b"unhealthy: store too slow\n", pb
                 assert 0.9 < pb["hz"][1] < 2.5, pb["hz"]
+                # the first probe is still overdue on the worker: another /healthz says so at once (no probe queued)
+                t1 = time.time()
+                status, _, _, body = http_get(srv.http_port, "/healthz", timeout=30)
+                assert status.split()[1] == "503" and body == b"unhealthy: store too slow\n", (status, body)
+                assert time.time() - t1 < 0.5, time.time() - t1
                 early = [p for p in a.drain(0.1) if p.service in (0xB9, 0x84)]
                 assert early == [], "alice's stealth setting or removal was answered before its row was written"
             finally:
