@@ -341,7 +341,7 @@ static int yab_query_is(const char *query, const char *name, const char *want)
 /* POST sync=1: every record applies, or none (the book is stored once, at the end).  defer: the new
  * book's blob goes there (set only when there is one to store) and the caller stores it and logs. */
 static void yab_post(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base, amf_arena *a,
-                     struct amf_buf *defer, struct gw_response *out)
+                     struct amf_buf *defer, uint32_t *nrec, struct gw_response *out)
 {
     char why[160];
     if (!yab_query_is(in->query, "sync", "1")) {
@@ -392,12 +392,13 @@ static void yab_post(struct gateway *gw, const struct gw_yab_request *in, const 
         }
     }
     if (!defer || !doc.nct) log_event(LOG_INFO, in->peer, in->user, "yab_sync", 0, "%u records", doc.nct);
+    if (nrec) *nrec = doc.nct;
     yab_answer(gw, in, &b, touched, doc.nct, out);
     if (defer && doc.nct && out->status != 200) amf_buf_free(defer); /* nothing to store after all */
 }
 
 static void yab_run(struct gateway *gw, const struct gw_yab_request *in, const struct yab_base *base,
-                    struct amf_buf *defer, struct gw_response *out)
+                    struct amf_buf *defer, uint32_t *nrec, struct gw_response *out)
 {
     memset(out, 0, sizeof *out);
     amf_arena *a = amf_arena_new(gw->cfg.max_arena);
@@ -405,14 +406,14 @@ static void yab_run(struct gateway *gw, const struct gw_yab_request *in, const s
         yab_fail(out, in, 503, "Service Unavailable", "out of memory");
         return;
     }
-    if (in->is_post) yab_post(gw, in, base, a, defer, out);
+    if (in->is_post) yab_post(gw, in, base, a, defer, nrec, out);
     else yab_get(gw, in, base, a, out);
     amf_arena_free(a);
 }
 
 void gateway_yab(struct gateway *gw, const struct gw_yab_request *in, struct gw_response *out)
 {
-    yab_run(gw, in, NULL, NULL, out);
+    yab_run(gw, in, NULL, NULL, NULL, out);
 }
 
 /* ---- the address book on the store worker (PostgreSQL) -------------------------------------------
@@ -435,6 +436,7 @@ struct gw_yab_pending {
     uint8_t *base_blob;           /* its bytes (malloc'ed) or NULL */
     struct amf_buf next;          /* the new book to store (POST) */
     struct gw_response out;       /* the answer once the new book is stored */
+    uint32_t nrec;                /* the POST's records (the log line) */
     long rc;                      /* a job's answer (worker) */
     uint8_t *blob;                /* a read job's bytes (worker) */
     int tries;                    /* reads so far */
@@ -511,7 +513,7 @@ static void yab_write_done(void *arg, int unused)
     struct gw_response out = p->out;
     memset(&p->out, 0, sizeof p->out);
     if (p->rc == STORE_OK) {
-        log_event(LOG_INFO, p->in.peer, p->in.user, "yab_sync", 0, "stored");
+        log_event(LOG_INFO, p->in.peer, p->in.user, "yab_sync", 0, "%u records", p->nrec);
     } else {
         free(out.body);
         memset(&out, 0, sizeof out);
@@ -527,7 +529,7 @@ static void yab_step(struct gw_yab_pending *p)
     struct yab_base base = {p->base_rc, p->base_blob};
     struct gw_response out;
     amf_buf_init(&p->next, 0);
-    yab_run(gw, &p->in, &base, p->in.is_post ? &p->next : NULL, &out);
+    yab_run(gw, &p->in, &base, p->in.is_post ? &p->next : NULL, &p->nrec, &out);
     if (!p->next.data) { /* a GET, a refusal, or nothing to store */
         yab_finish(p, &out);
         return;
