@@ -90,6 +90,11 @@ class YabServer:
         return yab_request(self.srv.http_port, self.https_port, method, target, cookie, body, tls)
 
     def blob(self, user):
+        if os.environ.get("YMSGD_TEST_PG"):  # the server runs on that PostgreSQL store (pgserver.py run)
+            out = subprocess.run(["psql", os.environ["YMSGD_TEST_PG"], "-Atc",
+                                  "SELECT encode(data, 'hex') FROM phonebook WHERE owner = '%s'" % user],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            return bytes.fromhex(out) if out else None
         db = sqlite3.connect("file:%s?mode=ro" % os.path.join(self.srv.dir, "data", "ymsgd.db"), uri=True)
         try:
             row = db.execute("SELECT data FROM phonebook WHERE user = ?", (user,)).fetchone()
