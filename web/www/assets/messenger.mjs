@@ -115,6 +115,7 @@ function onEvent(ev) {
     case 'room_message': case 'room_invite': case 'room_logout':
       groupEvent(ev);
       break;
+    case 'file_offer': fileOffer(ev); break;
     case 'kicked':
       st.stopped = true;
       banner('You signed in somewhere else, so this window was signed out.');
@@ -370,6 +371,17 @@ function unread(c, text) {
     const n = new Notification(c.label, { body: text, tag: `ymsg-${c.id}` });
     n.onclick = () => { window.focus(); select(c.id, true); n.close(); };
   }
+}
+
+// File transfer goes through ymsgd's relay, a listener of its own (--relay-listen) that this page may
+// not reach: its Content-Security-Policy allows connections to its own origin only, and the relay
+// answers no CORS.  So an offer is declined at once (the sender is told instead of waiting for
+// the relay's time-to-live) and the person is told why.
+function fileOffer(ev) {
+  st.session.fileDecline(ev.xfer);
+  pump();
+  const size = ev.size >= 1048576 ? `${(ev.size / 1048576).toFixed(1)} MB` : ev.size >= 1024 ? `${Math.round(ev.size / 1024)} KB` : `${ev.size} bytes`;
+  sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). This web messenger cannot receive files yet, so it was declined: use the ymsg terminal client or Pidgin for files.`);
 }
 
 function buzz(ev) {

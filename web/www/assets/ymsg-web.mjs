@@ -159,6 +159,7 @@ export class Session {
   roomJoin(room, id = '0') { return this.core.withStrs([room, id], (a, b) => this.m._ymsg_session_room_join(this.p, a, b)); }
   roomLeave() { return this.m._ymsg_session_room_leave(this.p); }
   roomSend(text, emote = false) { return this.core.withStrs([text], (a) => this.m._ymsg_session_room_send(this.p, a, emote ? 1 : 0)); }
+  fileDecline(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_decline(this.p, a)); }
   roomInvite(who, msg = '') { return this.core.withStrs([who, msg], (a, b) => this.m._ymsg_session_room_invite(this.p, a, b)); }
   free() { if (this.p) this.m._ymsg_session_free(this.p); this.p = 0; }
 }
