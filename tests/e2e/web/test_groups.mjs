@@ -208,12 +208,29 @@ test('two users in a chat room from the room list', async () => {
   await waitMembers(a, 'Linux', ['alice']);
   await waitLog(b, 'Linux', 'You left Linux.');
   assert.equal(await b.isDisabled('textarea[aria-label="Message to Linux"]'), true);
+  // alice invites carol into the room (0x9D) from the tab's Invite dialog; carol joins from the invitation
+  const c = await signedIn('carol');
+  await a.click('button[aria-label="Invite to Linux"]');
+  await a.waitForSelector('#invite-dlg[open]');
+  await a.fill('#invite-ids', 'carol');
+  await a.fill('#invite-msg', 'penguins here');
+  await a.press('#invite-msg', 'Enter');
+  await waitLog(a, 'Linux', 'You invited carol.');
+  await c.waitForSelector('button[aria-label="Join room Linux"]');
+  assert.match(await c.textContent('#invites'), /alice invites you to the room Linux.*penguins here/);
+  await c.click('button[aria-label="Join room Linux"]');
+  await waitMembers(c, 'Linux', ['alice', 'carol']);
+  await waitLog(a, 'Linux', 'carol joined.');
+  // a phone-sized viewport: the member pane stays beside the log
+  await c.setViewportSize({ width: 375, height: 720 });
+  await shot(c, 'groups-6b-room-phone');
   // alice leaves with the Leave button
   await a.click('button[aria-label="Leave Linux"]');
   assert.equal(await a.$('.tab.room'), null);
-  for (const p of [a, b]) assert.deepEqual(p.errors, []);
-  await a.close();
-  await b.close();
+  await waitLog(c, 'Linux', 'alice left.');
+  await waitMembers(c, 'Linux', ['carol']);
+  for (const p of [a, b, c]) assert.deepEqual(p.errors, []);
+  for (const p of [a, b, c]) await p.close();
 });
 
 test('a file offer is declined at once with the reason shown; the sender hears the decline', async () => {

@@ -583,6 +583,7 @@ function renderInvites() {
 function answerInvite(inv, yes) {
   st.invites = st.invites.filter((i) => i !== inv);
   renderInvites();
+  if ($('conn').textContent === `${inv.who} invites you to the ${KIND_TEXT[inv.kind]} ${inv.room}.`) banner('');
   if (!st.online) return;
   if (inv.kind === 'conf') {
     const rc = yes ? st.session.confJoin(inv.room) : st.session.confDecline(inv.room, 'No, thanks.');
