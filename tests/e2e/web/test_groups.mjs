@@ -9,21 +9,13 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Server, launchBrowser, newPage, shot, freePort } from './harness.mjs';
+import { startBoth, stopBoth, newPage, shot, freePort } from './harness.mjs';
 
 let srv, browser;
-before(async () => {
-  // with the file-transfer relay on, so that a file offer reaches the page
-  srv = new Server(['--relay-listen', `127.0.0.1:${await freePort()}`]);
-  for (const u of ['alice', 'bob', 'carol', 'dave']) srv.addUser(u, `pw-${u}`);
-  await srv.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+// with the file-transfer relay on, so that a file offer reaches the page
+before(async () => ({ srv, browser } = await startBoth(['alice', 'bob', 'carol', 'dave'],
+  ['--relay-listen', `127.0.0.1:${await freePort()}`])));
+after(() => stopBoth(srv, browser));
 
 async function signedIn(user, invisible = false) {
   const page = await newPage(browser);

@@ -214,10 +214,7 @@ function openChat(id, focus, show = true) {
   let c = st.chats.get(id);
   if (!c) {
     const tabId = `tab-${st.chats.size}-${id.replace(/[^a-z0-9]/gi, '_')}`;
-    const tab = el('button', { type: 'button', role: 'tab', id: tabId, class: 'tab', 'aria-selected': 'false', 'data-id': id },
-      el('span', { class: 'tab-name' }, id), el('span', { class: 'badge', hidden: '' }, '0'));
-    const close = el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': `Close ${id}` }, '×');
-    tab.append(close);
+    const tab = newTab(tabId, 'tab', id, id, `Close ${id}`);
     const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation with ${id}` });
     const typingLine = el('p', { class: 'typing muted', 'aria-live': 'polite' });
     const input = el('textarea', { class: 'compose', rows: '2', placeholder: `Message ${id}`, 'aria-label': `Message to ${id}`, maxlength: '2000' });
@@ -226,22 +223,35 @@ function openChat(id, focus, show = true) {
     const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, buzzBtn, send));
     const panel = el('div', { role: 'tabpanel', class: 'panel', 'aria-labelledby': tabId, hidden: '' }, log, typingLine, form);
     c = { kind: 'im', id, label: id, tab, panel, log, typingLine, input, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
-    st.chats.set(id, c);
-    tab.addEventListener('click', (e) => { if (e.target === close) closeChat(id); else openChat(id, true); });
-    tab.addEventListener('keydown', (e) => tabKeys(e, id));
-    form.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(c); });
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(c); }
-    });
+    addChat(c, form, sendMessage);
     input.addEventListener('input', () => typingOut(c));
     buzzBtn.addEventListener('click', () => {
       if (st.session.buzz(id) === 0) { line(c, 'me', '📳 BUZZ!!!', Date.now() / 1000, 'buzz'); pump(); }
     });
-    $('tabs').append(tab);
-    $('panels').append(panel);
   }
   if (show) select(id, focus);
   return c;
+}
+
+// A conversation's tab (its last child is the close control).
+function newTab(tabId, cls, key, name, closeLabel) {
+  return el('button', { type: 'button', role: 'tab', id: tabId, class: cls, 'aria-selected': 'false', 'data-id': key },
+    el('span', { class: 'tab-name' }, name), el('span', { class: 'badge', hidden: '' }, '0'),
+    el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': closeLabel }, '×'));
+}
+
+// Puts a conversation on the page: its tab (click, × and the keys of tabKeys), its composer (Enter
+// sends, Shift+Enter is a new line).
+function addChat(c, form, send) {
+  st.chats.set(c.id, c);
+  c.tab.addEventListener('click', (e) => { if (e.target.classList.contains('tab-close')) closeChat(c.id); else select(c.id, true); });
+  c.tab.addEventListener('keydown', (e) => tabKeys(e, c.id));
+  form.addEventListener('submit', (e) => { e.preventDefault(); send(c); });
+  c.input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(c); }
+  });
+  $('tabs').append(c.tab);
+  $('panels').append(c.panel);
 }
 
 function select(id, focus) {
@@ -431,10 +441,7 @@ function openGroup(kind, name, show, focus) {
   if (c && !c.ended) { if (show) select(key, focus); return c; }
   if (c) { c.tab.remove(); c.panel.remove(); st.chats.delete(key); }
   const tabId = `tab-${kind}-${Date.now().toString(36)}-${st.chats.size}`;
-  const tab = el('button', { type: 'button', role: 'tab', id: tabId, class: `tab ${kind}`, 'aria-selected': 'false', 'data-id': key },
-    el('span', { class: 'tab-name' }, `${kind === 'conf' ? '👥' : '#'} ${name}`), el('span', { class: 'badge', hidden: '' }, '0'));
-  const close = el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': `Leave ${name}` }, '×');
-  tab.append(close);
+  const tab = newTab(tabId, `tab ${kind}`, key, `${kind === 'conf' ? '👥' : '#'} ${name}`, `Leave ${name}`);
   const label = `${kind === 'conf' ? 'Conference' : 'Room'} ${name}`;
   const head = el('p', { class: 'group-head muted' }, label);
   const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': label });
@@ -450,17 +457,9 @@ function openGroup(kind, name, show, focus) {
   const panel = el('div', { role: 'tabpanel', class: 'panel group', 'aria-labelledby': tabId, hidden: '' },
     head, el('div', { class: 'group-body' }, el('div', { class: 'group-log' }, log), members), form);
   c = { kind, id: key, name, label: name, tab, panel, log, input, head, list, count, unread: 0, lastDay: '', members: [], ended: false };
-  st.chats.set(key, c);
-  tab.addEventListener('click', (e) => { if (e.target === close) closeChat(key); else select(key, true); });
-  tab.addEventListener('keydown', (e) => tabKeys(e, key));
-  form.addEventListener('submit', (e) => { e.preventDefault(); groupSend(c); });
-  input.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); groupSend(c); }
-  });
+  addChat(c, form, groupSend);
   invite.addEventListener('click', () => openInviteDialog(c));
   leave.addEventListener('click', () => closeChat(key));
-  $('tabs').append(tab);
-  $('panels').append(panel);
   if (show) select(key, focus);
   return c;
 }
