@@ -45,6 +45,14 @@ async function waitMembers(page, name, ids) {
 test('three users in a conference: invite, decline, invite again, join, messages, leave', async () => {
   const a = await signedIn('alice'), b = await signedIn('bob'), c = await signedIn('carol');
 
+  // the dialog closes with Escape and gives the focus back to its button
+  await a.click('#new-conf');
+  await a.waitForSelector('#invite-dlg[open]');
+  await a.keyboard.press('Escape');
+  await a.waitForSelector('#invite-dlg:not([open])', { state: 'attached' });
+  assert.equal(await a.evaluate(() => document.activeElement.id), 'new-conf');
+  assert.equal(await a.$('.tab.conf'), null);
+
   // alice opens a conference with bob and carol from the dialog (typed ids: they are not her buddies)
   await a.click('#new-conf');
   await a.waitForSelector('#invite-dlg[open]');
@@ -186,6 +194,11 @@ test('two users in a chat room from the room list', async () => {
   await b.fill('textarea[aria-label="Message to Linux"]', 'sid here ✓');
   await b.press('textarea[aria-label="Message to Linux"]', 'Enter');
   await waitLog(a, 'Linux', 'sid here ✓');
+  // longer than a room message may be (1024 bytes; ymsgd would drop it silently): refused on the page
+  await a.fill('textarea[aria-label="Message to Linux"]', 'é'.repeat(513));
+  await a.press('textarea[aria-label="Message to Linux"]', 'Enter');
+  await waitLog(a, 'Linux', 'Not sent: 1026 bytes, a room message takes at most 1024.');
+  assert.equal(await a.inputValue('textarea[aria-label="Message to Linux"]'), 'é'.repeat(513));
   assert.equal((await logOf(a, 'Linux')).filter((t) => t.includes('anyone on Debian')).length, 1);
   assert.ok((await logOf(a, 'Linux')).includes('bob: sid here ✓'));
   await shot(b, 'groups-6-room');

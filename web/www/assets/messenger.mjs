@@ -434,6 +434,8 @@ function buzzSound() {
 // only the names the server told it), its notices from the server's join/leave/decline packets.
 const groupKey = (kind, name) => `${kind}:${name}`;
 const KIND_TEXT = { conf: 'conference', room: 'room' };
+const ROOM_MAX_BYTES = 1024;
+const enc = new TextEncoder();
 
 function openGroup(kind, name, show, focus) {
   const key = groupKey(kind, name);
@@ -495,6 +497,13 @@ function groupsEnded(why) {
 function groupSend(c) {
   const text = c.input.value.replace(/\s+$/, '');
   if (!text || c.ended) return;
+  // ymsgd drops a longer room message without a word (chat_max_message, default 1024 bytes; Pidgin
+  // itself stops at 948): say so here instead of losing it
+  const bytes = enc.encode(text).length;
+  if (c.kind === 'room' && bytes > ROOM_MAX_BYTES) {
+    line(c, 'sys', `Not sent: ${bytes} bytes, a room message takes at most ${ROOM_MAX_BYTES}.`);
+    return;
+  }
   const rc = c.kind === 'conf' ? st.session.confSend(c.name, text) : st.session.roomSend(text);
   if (rc !== 0) { line(c, 'sys', `Not sent: ${st.core.ymsgError(rc)}`); return; }
   // the server echoes a conference message to its sender (the order every member sees); a room
