@@ -234,6 +234,7 @@ test('two users in a chat room from the room list', async () => {
   assert.equal(await a.$('.tab.room'), null);
   await waitLog(c, 'Linux', 'alice left.');
   await waitMembers(c, 'Linux', ['carol']);
+  assert.ok(!(await logOf(b, 'Linux')).some((t) => t.includes('é'.repeat(20))), 'the refused message went out');
   for (const p of [a, b, c]) assert.deepEqual(p.errors, []);
   for (const p of [a, b, c]) await p.close();
 });
