@@ -40,7 +40,7 @@ static int ws_same_origin(const char *origin, const char *host)
     return strcasecmp(p + 3, host) == 0;
 }
 
-static int ws_origin_allowed(const char *origin, const char *host, const char *allow)
+int ws_origin_allowed(const char *origin, const char *host, const char *allow)
 {
     if (!origin) return 1; /* not a browser: nothing to protect against */
     if (ws_same_origin(origin, host)) return 1;
