@@ -166,3 +166,23 @@ int yw_conf_create(struct ymsg_session *s, const char *room, const char *who_lin
     rc = amf_buf_append(b, name, strlen(name));
     return rc ? YMSG_ENOMEM : (int)b->len;
 }
+
+/* ymsg_session_file_send with the size as a JS number (exact up to 2^53 bytes): the transfer's id
+ * goes to the output buffer; returns its length or a negative YMSG_E*. */
+int yw_file_send(struct ymsg_session *s, const char *who, const char *name, double size)
+{
+    if (!(size >= 1 && size <= 9007199254740992.0)) return YMSG_EINVAL;
+    char id[YMSG_XFER_ID_MAX];
+    int rc = ymsg_session_file_send(s, who, name, (uint64_t)size, id);
+    if (rc) return rc;
+    struct amf_buf *b = yw_out_reset();
+    rc = amf_buf_append(b, id, strlen(id));
+    return rc ? YMSG_ENOMEM : (int)b->len;
+}
+
+/* ymsg_session_file_progress with the count as a JS number. */
+int yw_file_progress(struct ymsg_session *s, const char *id, double done)
+{
+    if (!(done >= 0 && done <= 9007199254740992.0)) return YMSG_EINVAL;
+    return ymsg_session_file_progress(s, id, (uint64_t)done);
+}

@@ -17,6 +17,8 @@ const st = {
   chats: new Map(),          // id (buddy) or conf:NAME / room:NAME -> {kind, tab, panel, log, unread, ...}
   invites: [],               // conference and room invitations not answered yet: {kind, room, who, text, list}
   active: '', roster: { buddies: [], groups: [], requests: [] }, notify: false,
+  relay: null,               // the file relay's origin from this page's CSP ('' = none: no file transfer)
+  xfers: new Map(),          // transfer id -> {id, who, name, size, file, out, li, bar, state, buttons}
 };
 
 // ---------------------------------------------------------------- connection and session pump
@@ -116,12 +118,16 @@ function onEvent(ev) {
       groupEvent(ev);
       break;
     case 'file_offer': fileOffer(ev); break;
+    case 'file_upload': case 'file_download': case 'file_declined': case 'file_cancelled': case 'file_done':
+      fileEvent(ev);
+      break;
     case 'kicked':
       st.stopped = true;
       banner('You signed in somewhere else, so this window was signed out.');
       break;
     case 'disconnected':
       st.online = false;
+      xfersEnded();
       groupsEnded('You were disconnected');
       renderRoster();
       if (!st.stopped && !st.signingIn) scheduleReconnect(ev.text || 'closed');
@@ -220,10 +226,25 @@ function openChat(id, focus, show = true) {
     const input = el('textarea', { class: 'compose', rows: '2', placeholder: `Message ${id}`, 'aria-label': `Message to ${id}`, maxlength: '2000' });
     const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
     const buzzBtn = el('button', { type: 'button', title: 'Buzz!', 'aria-label': `Buzz ${id}` }, '📳 Buzz');
-    const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, buzzBtn, send));
+    const fileIn = el('input', { type: 'file', multiple: '', hidden: '', 'aria-label': `File to send to ${id}` });
+    const fileBtn = el('button', { type: 'button', title: 'Send a file (or drop it here)', 'aria-label': `Send a file to ${id}` }, '📎 File');
+    if (st.relay === '') fileBtn.hidden = true;
+    const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, fileIn, fileBtn, buzzBtn, send));
     const panel = el('div', { role: 'tabpanel', class: 'panel', 'aria-labelledby': tabId, hidden: '' }, log, typingLine, form);
-    c = { kind: 'im', id, label: id, tab, panel, log, typingLine, input, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
+    c = { kind: 'im', id, label: id, tab, panel, log, typingLine, input, fileBtn, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
     addChat(c, form, sendMessage);
+    fileBtn.addEventListener('click', () => fileIn.click());
+    fileIn.addEventListener('change', () => { const f = [...fileIn.files]; fileIn.value = ''; sendFiles(c, f); });
+    // a file dropped anywhere on the conversation is offered to the buddy
+    const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+    panel.addEventListener('dragover', (e) => { if (hasFiles(e)) { e.preventDefault(); panel.classList.add('drop'); } });
+    panel.addEventListener('dragleave', (e) => { if (e.target === panel) panel.classList.remove('drop'); });
+    panel.addEventListener('drop', (e) => {
+      panel.classList.remove('drop');
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      sendFiles(c, [...e.dataTransfer.files]);
+    });
     input.addEventListener('input', () => typingOut(c));
     buzzBtn.addEventListener('click', () => {
       if (st.session.buzz(id) === 0) { line(c, 'me', '📳 BUZZ!!!', Date.now() / 1000, 'buzz'); pump(); }
@@ -383,15 +404,200 @@ function unread(c, text) {
   }
 }
 
-// File transfer goes through ymsgd's relay, a listener of its own (--relay-listen) that this page may
-// not reach: its Content-Security-Policy allows connections to its own origin only, and the relay
-// answers no CORS.  So an offer is declined at once (the sender is told instead of waiting for
-// the relay's time-to-live) and the person is told why.
-function fileOffer(ev) {
-  st.session.fileDecline(ev.xfer);
+// ---------------------------------------------------------------- file transfer
+// The session speaks the packets (0xDC/0xDD/0xDE); the page moves the bytes to and from ymsgd's relay,
+// a listener of its own (--relay-listen): an XHR POST with upload progress, a fetch() read chunk by
+// chunk into a Blob saved through a link.  The relay answers CORS to this page's origin, and ymsgd's
+// CSP for this page names the relay (connect-src); without a relay there is no file transfer, and an
+// offer is declined at once so that the sender is told instead of waiting for its time-to-live.
+const YMSG_EPROTO = -14;
+
+function fmtSize(n) {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`;
+}
+
+// The relay this page may reach: the http(s) source in the connect-src of the CSP ymsgd sent with it.
+async function findRelay() {
+  if (st.relay !== null) return st.relay;
+  try {
+    const r = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' });
+    const csp = r.headers.get('content-security-policy') || '';
+    const cs = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src ')) || '').split(/\s+/);
+    st.relay = cs.find((x) => /^https?:\/\//.test(x)) || '';
+  } catch { st.relay = ''; }
+  for (const c of st.chats.values()) if (c.fileBtn) c.fileBtn.hidden = !st.relay;
+  return st.relay;
+}
+
+// A transfer's entry in the conversation: its text, a progress bar and its buttons.
+function xferItem(c, x, text) {
+  x.text = el('span', { class: 'text' }, text);
+  x.bar = el('progress', { max: String(x.size), value: '0', hidden: '', 'aria-label': `Progress of ${x.name}` });
+  x.buttons = el('div', { class: 'row xfer-buttons' });
+  x.li = el('li', { class: `msg xfer ${x.out ? 'mine' : 'theirs'}`, 'data-xfer': x.id }, x.text, x.bar, x.buttons);
+  c.log.append(x.li);
+  c.log.scrollTop = c.log.scrollHeight;
+  st.xfers.set(x.id, x);
+}
+
+function xferSay(x, text, buttons = []) {
+  x.text.textContent = text;
+  x.buttons.replaceChildren(...buttons);
+}
+
+function xferEnd(x, text) {
+  x.state = 'ended';
+  x.bar.hidden = true;
+  xferSay(x, text);
+  x.li.classList.add('ended');
+  st.xfers.delete(x.id);
+}
+
+function xferProgress(x, done) {
+  x.bar.hidden = false;
+  x.bar.value = done;
+  x.bar.setAttribute('aria-valuetext', `${Math.floor((100 * done) / Math.max(1, x.size))}%`);
+  st.session?.fileProgress(x.id, done);
+}
+
+async function sendFiles(c, files) {
+  if (!(await findRelay())) { line(c, 'sys', 'This server has no file relay: files cannot be sent.'); return; }
+  for (const file of files) {
+    if (!file.size) { line(c, 'sys', `“${file.name}” is empty: not sent.`); continue; }
+    let id;
+    try { id = st.session.fileSend(c.id, file.name, file.size); } catch (e) {
+      line(c, 'sys', `“${file.name}” not sent: ${e.message}`);
+      continue;
+    }
+    const x = { id, who: c.id, name: file.name, size: file.size, file, out: true, state: 'offered' };
+    xferItem(c, x, `You offered “${file.name}” (${fmtSize(file.size)}). Waiting for ${c.id} to accept…`);
+    const cancel = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Cancel sending ${file.name}` }, 'Cancel');
+    cancel.addEventListener('click', () => { st.session.fileCancel(id); pump(); xferEnd(x, `You cancelled “${file.name}”.`); });
+    xferSay(x, x.text.textContent, [cancel]);
+    pump();
+  }
+}
+
+async function fileOffer(ev) {
+  const size = fmtSize(ev.size);
+  const s = st.session;
+  if (!(await findRelay())) {
+    if (st.session !== s) return;
+    s.fileDecline(ev.xfer);
+    pump();
+    sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). This server has no file relay the page can reach, so it was declined.`);
+    return;
+  }
+  if (st.session !== s) return;
+  const c = openChat(ev.who, false, false);
+  const x = { id: ev.xfer, who: ev.who, name: ev.text, size: ev.size, out: false, state: 'offered' };
+  xferItem(c, x, `${ev.who} wants to send you “${ev.text}” (${size}).`);
+  const acc = el('button', { type: 'button', class: 'primary', 'aria-label': `Accept ${ev.text}` }, 'Accept');
+  const dec = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Decline ${ev.text}` }, 'Decline');
+  acc.addEventListener('click', () => {
+    if (st.session.fileAccept(x.id) !== 0) { xferEnd(x, `“${x.name}” is no longer offered.`); return; }
+    x.state = 'accepted';
+    xferSay(x, `Accepted “${x.name}” (${size}). Waiting for the file…`);
+    pump();
+  });
+  dec.addEventListener('click', () => {
+    st.session.fileDecline(x.id);
+    pump();
+    xferEnd(x, `You declined “${x.name}”.`);
+  });
+  xferSay(x, x.text.textContent, [acc, dec]);
+  unread(c, `${ev.who} wants to send you ${ev.text}`);
+}
+
+function fileEvent(ev) {
+  const x = st.xfers.get(ev.xfer);
+  if (!x) { if (ev.type === 'file_cancelled' && ev.who) sysLine(ev.who, `${ev.who} cancelled a file transfer${ev.text ? ': ' + ev.text : '.'}`); return; }
+  switch (ev.type) {
+    case 'file_upload': upload(x, ev.text); break;
+    case 'file_download': download(x, ev.text); break;
+    case 'file_declined': xferEnd(x, `${x.who} declined “${x.name}”.`); break;
+    case 'file_cancelled':
+      // the peer's cancel, or ymsgd's refusal of our offer (too large, quota, not online…) in its words
+      xferEnd(x, `“${x.name}” was not ${x.out ? 'sent' : 'received'}: ${ev.text || 'cancelled'}`);
+      break;
+    case 'file_done':
+      if (ev.code !== 0) xferEnd(x, `“${x.name}” failed: ${x.why || ev.text}`);
+      else if (x.out) xferEnd(x, `Sent “${x.name}” (${fmtSize(x.size)}) to ${x.who}.`);
+      else received(x);
+      break;
+    default: break;
+  }
+}
+
+function upload(x, url) {
+  const s = st.session;
+  x.state = 'moving';
+  xferSay(x, `Sending “${x.name}” (${fmtSize(x.size)})…`);
+  xferProgress(x, 0);
+  const xhr = new XMLHttpRequest();
+  x.xhr = xhr;
+  xhr.open('POST', url);
+  xhr.upload.onprogress = (e) => { if (st.session === s) xferProgress(x, e.loaded); };
+  const finish = (ok, why) => {
+    if (st.session !== s || x.state !== 'moving') return;
+    x.why = why;
+    s.fileDone(x.id, ok ? 0 : YMSG_EPROTO);
+    pump();
+  };
+  xhr.onload = () => finish(xhr.status === 200, `the relay answered ${xhr.status}: ${xhr.responseText.trim() || xhr.statusText}`);
+  xhr.onerror = () => finish(false, 'the file relay could not be reached');
+  xhr.ontimeout = xhr.onerror;
+  // the File itself goes out with its own type: the relay takes Content-Type (the preflight allows it)
+  xhr.send(x.file);
+}
+
+async function download(x, url) {
+  const s = st.session;
+  x.state = 'moving';
+  xferSay(x, `Receiving “${x.name}” (${fmtSize(x.size)})…`);
+  xferProgress(x, 0);
+  let why = '';
+  const parts = [];
+  try {
+    // held by the relay until the sender's upload is complete
+    const r = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+    if (!r.ok) why = `the relay answered ${r.status}: ${(await r.text()).trim() || r.statusText}`;
+    else {
+      const rd = r.body.getReader();
+      let got = 0;
+      for (;;) {
+        const { done, value } = await rd.read();
+        if (done) break;
+        got += value.length;
+        if (got > x.size) { why = 'the relay sent more than the offered size'; rd.cancel(); break; }
+        parts.push(value);
+        if (st.session === s) xferProgress(x, got);
+      }
+      if (!why && got !== x.size) why = `only ${got} of ${x.size} bytes arrived`;
+    }
+  } catch (e) { why = `the file relay could not be reached (${e.message || e})`; }
+  if (st.session !== s || x.state !== 'moving') return;
+  x.why = why;
+  if (!why) x.blob = new Blob(parts, { type: 'application/octet-stream' });
+  s.fileDone(x.id, why ? YMSG_EPROTO : 0);
   pump();
-  const size = ev.size >= 1048576 ? `${(ev.size / 1048576).toFixed(1)} MB` : ev.size >= 1024 ? `${Math.round(ev.size / 1024)} KB` : `${ev.size} bytes`;
-  sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). This web messenger cannot receive files yet, so it was declined: use the ymsg terminal client or Pidgin for files.`);
+}
+
+// A received file: saved through a link to its Blob (the browser asks where, or keeps it in Downloads).
+function received(x) {
+  const url = URL.createObjectURL(x.blob);
+  xferEnd(x, `Received “${x.name}” (${fmtSize(x.size)}) from ${x.who}.`);
+  const a = el('a', { href: url, download: x.name, class: 'button primary', 'aria-label': `Save ${x.name}` }, `💾 Save “${x.name}”`);
+  x.buttons.replaceChildren(a);
+}
+
+// The connection is gone: transfers in flight end with it (the session forgot them).
+function xfersEnded() {
+  for (const x of [...st.xfers.values()]) {
+    x.xhr?.abort();
+    x.state = 'ended';
+    xferEnd(x, `“${x.name}” was not ${x.out ? 'sent' : 'received'}: you were disconnected.`);
+  }
 }
 
 function buzz(ev) {
@@ -723,6 +929,7 @@ function showMain() {
   $('me').textContent = st.user;
   if (st.wantStatus === STATUS.INVISIBLE) $('status').value = '12';
   document.body.dataset.online = '1';
+  findRelay();
   renderRoster();
   if (st.wantStatus && st.wantStatus !== STATUS.INVISIBLE) applyStatus();
 }

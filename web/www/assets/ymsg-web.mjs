@@ -159,7 +159,21 @@ export class Session {
   roomJoin(room, id = '0') { return this.core.withStrs([room, id], (a, b) => this.m._ymsg_session_room_join(this.p, a, b)); }
   roomLeave() { return this.m._ymsg_session_room_leave(this.p); }
   roomSend(text, emote = false) { return this.core.withStrs([text], (a) => this.m._ymsg_session_room_send(this.p, a, emote ? 1 : 0)); }
+  // ---- file transfer: the page moves the bytes (FILE_UPLOAD / FILE_DOWNLOAD events), the session the packets
+  // Offers name (size bytes) to who; returns the transfer id, throws CoreError.
+  fileSend(who, name, size) {
+    return this.core.withStrs([who, name], (a, b) => {
+      const n = this.m._yw_file_send(this.p, a, b, size);
+      if (n < 0) throw new CoreError(n, this.core.ymsgError(n));
+      return dec.decode(this.core.outBytes(n));
+    });
+  }
+  fileAccept(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_accept(this.p, a)); }
   fileDecline(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_decline(this.p, a)); }
+  fileCancel(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_cancel(this.p, a)); }
+  fileProgress(id, done) { return this.core.withStrs([id], (a) => this.m._yw_file_progress(this.p, a, done)); }
+  // result 0: every byte moved; else a negative YMSG_E* (the session cancels with the peer).
+  fileDone(id, result = 0) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_done(this.p, a, result)); }
   roomInvite(who, msg = '') { return this.core.withStrs([who, msg], (a, b) => this.m._ymsg_session_room_invite(this.p, a, b)); }
   free() { if (this.p) this.m._ymsg_session_free(this.p); this.p = 0; }
 }
