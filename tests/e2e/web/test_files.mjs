@@ -3,7 +3,7 @@
 // ways, the file saved through the Save link, SHA-256 equal), a file dropped on a conversation and
 // declined, files both ways with the `ymsg` terminal client (listen --accept-files / send-file), a
 // decline the terminal sender hears, the server's refusal of a file over --relay-max-file shown on the
-// page, and a server without a relay (offers never reach the page, no File button).  The CORS side
+// page, and a server without a relay (no File button; ymsgd refuses offers to the page's user itself).  The CORS side
 // (other origins get nothing) is web_relay_cors.  Screenshots: <build>/tests/e2e/web/screenshots/files-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startBoth, stopBoth, newPage, shot, freePort } from './harness.mjs';
+import { Server, startBoth, stopBoth, newPage, shot, freePort } from './harness.mjs';
 
 const MAX = 300000; // --relay-max-file
 let srv, browser;
@@ -161,4 +161,37 @@ test('the server refuses a file over --relay-max-file: the sender reads why', as
   await shot(a, 'files-5-too-large');
   assert.equal(await b.locator('li.msg.xfer').count(), 0, 'the refused offer reached bob');
   for (const p of [a, b]) { assert.deepEqual(p.errors, []); await p.close(); }
+});
+
+test('a server without a relay: no File button, and ymsgd refuses the terminal sender’s offer itself', async () => {
+  const bare = new Server();
+  for (const u of ['dave', 'erin']) bare.addUser(u, `pw-${u}`);
+  await bare.start();
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${bare.url}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    const csp = (await page.request.head(`${bare.url}/`)).headers()['content-security-policy'];
+    assert.match(csp, /connect-src 'self';/);
+    await page.fill('#user', 'dave');
+    await page.fill('#pass', 'pw-dave');
+    await page.press('#pass', 'Enter');
+    await page.waitForSelector('#main:not([hidden])');
+    await page.fill('#add-id', 'erin');
+    await page.press('#add-id', 'Enter');
+    await page.click('.buddy[data-id="erin"]');
+    await page.waitForSelector('.tab[data-id="erin"][aria-selected="true"]');
+    await page.waitForFunction(() => document.querySelector('button[aria-label="Send a file to erin"]').hidden);
+    const file = path.join(bare.dir, 'x.txt');
+    writeFileSync(file, 'x');
+    const env = { ...process.env, YMSG_USER: 'erin', YMSG_PASSWORD: 'pw-erin' };
+    const r = await new Promise((resolve) => execFile(process.env.YMSG_CLIENT, ['--no-config', '--server', `127.0.0.1:${bare.ymsgPort}`,
+      '--login-url', bare.url, '--json', '--timeout', '20', 'send-file', '--to', 'dave', file], { env, timeout: 40000 },
+    (e, so, se) => resolve({ code: e ? e.code : 0, out: `${so}\n${se}` })));
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /not available on this server/, r.out);
+    assert.equal(await page.locator('li.msg.xfer').count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally { await bare.stop(); bare.cleanup(); }
 });
