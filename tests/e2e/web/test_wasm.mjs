@@ -215,3 +215,39 @@ test('a chat room through the binding: 0x96 then 0x98, the member list in groups
   assert.equal(s.groups().room, '');
   s.free();
 });
+
+test('file transfer through the binding: yw_file_send refuses bad sizes, the 0xDC offer, events with the relay URL', () => {
+  const s = online();
+  // 0, negative, NaN, fractional-free but past 2^53: refused with EINVAL, nothing queued
+  for (const n of [0, -1, NaN, Infinity, 2 ** 54]) {
+    assert.throws(() => s.fileSend('bob', 'a.txt', n), (e) => e.code === -9, String(n));
+    assert.equal(s.output(), null);
+  }
+  assert.throws(() => s.fileSend('alice', 'a.txt', 5), (e) => e.code === -9, 'to oneself');
+  const id = s.fileSend('bob', 'photo é.jpg', 2 ** 40 + 3); // sizes past 32 bits survive the double
+  const p = sentKeys(s);
+  assert.equal(p.service, 0xdc);
+  assert.deepEqual(p.kv.filter(([k]) => [5, 265, 222, 27, 28].includes(k)),
+    [[5, 'bob'], [265, id], [222, '1'], [27, 'photo é.jpg'], [28, String(2 ** 40 + 3)]]);
+  // bob accepts; the session sends 0xDD; the server's 0xDE gives the token: upload at the relay URL
+  s.feed(packet(0xdc, 1, 77, [[4, 'bob'], [5, 'alice'], [265, id], [222, '3']]));
+  assert.equal(sentKeys(s).service, 0xdd);
+  s.feed(packet(0xde, 1, 77, [[4, 'bob'], [5, 'alice'], [265, id], [27, 'photo é.jpg'], [249, '3'], [251, 'a'.repeat(32)], [250, '127.0.0.1:5101']]));
+  const up = [...s.events()].find((e) => e.type === 'file_upload');
+  assert.equal(up.xfer, id);
+  assert.equal(up.text, `http://127.0.0.1:5101/relay?token=${'a'.repeat(32)}&sender=alice&recver=bob`);
+  assert.equal(s.fileProgress(id, 2 ** 33), 0);
+  assert.equal(s.fileProgress(id, -1), -9);
+  assert.equal(s.fileDone(id, 0), 0);
+  const done = [...s.events()].find((e) => e.type === 'file_done');
+  assert.deepEqual([done.code, done.on, done.xfer], [0, 1, id]);
+  assert.equal(s.fileDone(id, 0), -10); // YMSG_ENOENT: over
+  // an offer from bob: accept answers 222=3
+  s.feed(packet(0xdc, 1, 77, [[4, 'bob'], [5, 'alice'], [265, 'x1'], [222, '1'], [27, 'n.txt'], [28, '12']]));
+  const off = [...s.events()].find((e) => e.type === 'file_offer');
+  assert.deepEqual([off.who, off.xfer, off.text, off.size], ['bob', 'x1', 'n.txt', 12]);
+  assert.equal(s.fileAccept('x1'), 0);
+  assert.deepEqual(sentKeys(s).kv.find(([k]) => k === 222), [222, '3']);
+  assert.equal(s.fileCancel('x1'), 0);
+  s.free();
+});
