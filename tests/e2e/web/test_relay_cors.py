@@ -4,8 +4,8 @@ only for the page's own origin (the HTTP listener's) and --ws-origins, the check
 for any other page; the page's CSP names the relay only when there is one.
 Usage: test_relay_cors.py YMSGD [TEST...]"""
 import hashlib
+import http.client
 import os
-import socket
 import sys
 import urllib.parse
 
@@ -18,32 +18,25 @@ YMSGD = os.path.abspath(sys.argv[1])
 EVIL = "http://evil.example:8080"
 
 
-def req(port, method, token="0" * 32, sender="alice", recver="bob", origin=None, body=b"", extra=""):
-    """One raw request to the relay; returns (status, {lower-case header: value}, body)."""
+def req(port, method, token="0" * 32, sender="alice", recver="bob", origin=None, body=b"", extra=()):
+    """One request to the relay; returns (status, {lower-case header: value}, body)."""
     q = urllib.parse.urlencode({"token": token, "sender": sender, "recver": recver})
-    head = "%s /relay?%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (method, q, port)
+    headers = dict(extra)
     if origin:
-        head += "Origin: %s\r\n" % origin
+        headers["Origin"] = origin
     if method == "POST":
-        head += "Content-Length: %d\r\nContent-Type: application/octet-stream\r\n" % len(body)
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall((head + extra + "\r\n").encode() + body)
-    data = b""
-    while True:
-        d = s.recv(1 << 20)
-        if not d:
-            break
-        data += d
-    s.close()
-    hdr, _, rest = data.partition(b"\r\n\r\n")
-    lines = hdr.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
+        headers["Content-Type"] = "application/octet-stream"
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request(method, "/relay?" + q, body=body if method == "POST" else None, headers=headers)
+    r = c.getresponse()
+    got = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, got
 
 
 def preflight(port, origin, method="POST"):
     return req(port, "OPTIONS", origin=origin,
-               extra="Access-Control-Request-Method: %s\r\nAccess-Control-Request-Headers: content-type\r\n" % method)
+               extra={"Access-Control-Request-Method": method, "Access-Control-Request-Headers": "content-type"})
 
 
 def no_cors(h):
