@@ -6,7 +6,9 @@ Usage: test_relay_cors.py YMSGD [TEST...]"""
 import hashlib
 import http.client
 import os
+import shutil
 import sys
+import tempfile
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -117,13 +119,22 @@ def csp(srv):
 
 
 def test_csp_names_the_relay_only_when_there_is_one():
-    with Server(YMSGD, ["--relay-listen", "127.0.0.1:0", "--relay-host", "127.0.0.1:5999"]) as srv:
-        pol = csp(srv)
-        assert "connect-src 'self' http://127.0.0.1:5999;" in pol, pol
-        assert "default-src 'self';" in pol and "frame-ancestors 'none'" in pol, pol
-    with Server(YMSGD) as srv:
-        pol = csp(srv)
-        assert "connect-src 'self';" in pol and "5999" not in pol, pol
+    # a web root of its own (an index.html and assets/): sanitizer builds have no web/www
+    root = tempfile.mkdtemp(prefix="ymsg-www-")
+    try:
+        os.makedirs(os.path.join(root, "assets"))
+        with open(os.path.join(root, "index.html"), "w") as f:
+            f.write("<!doctype html><title>x</title>")
+        web = ["--web-root", root]
+        with Server(YMSGD, web + ["--relay-listen", "127.0.0.1:0", "--relay-host", "127.0.0.1:5999"]) as srv:
+            pol = csp(srv)
+            assert "connect-src 'self' http://127.0.0.1:5999;" in pol, pol
+            assert "default-src 'self';" in pol and "frame-ancestors 'none'" in pol, pol
+        with Server(YMSGD, web) as srv:
+            pol = csp(srv)
+            assert "connect-src 'self';" in pol and "5999" not in pol, pol
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
