@@ -27,7 +27,6 @@
 #include "httputil.h"
 #include "log.h"
 #include "server.h"
-#include "ws.h"
 
 #define RELAY_CHUNK (256 * 1024)     /* bytes read from disk at a time for a download */
 #define RELAY_LOW_WATER (64 * 1024)  /* refill a download when its output drops below this */
@@ -488,7 +487,7 @@ static void relay_body(struct relay_conn *rc)
     }
 }
 
-/* 1 when a page from origin may read the relay's answers: the check /ymsg makes (ws_origin_allowed)
+/* 1 when a page from origin may read the relay's answers: the check /ymsg makes (http_origin_allowed)
  * against each web listener's address as a browser's Host header names it (a wildcard listener
  * under the relay's advertised host, the scheme's default port left out), then --ws-origins. */
 static int relay_origin_ok(const struct relay *r, const char *origin)
@@ -508,9 +507,9 @@ static int relay_origin_ok(const struct relay *r, const char *origin)
         int v6 = strchr(name, ':') != NULL;
         if (port == defport[i]) snprintf(hp, sizeof hp, v6 ? "[%s]" : "%s", name);
         else snprintf(hp, sizeof hp, v6 ? "[%s]:%d" : "%s:%d", name, port);
-        if (ws_origin_allowed(origin, hp, NULL)) return 1;
+        if (http_origin_allowed(origin, hp, NULL)) return 1;
     }
-    return ws_origin_allowed(origin, NULL, cfg->ws_origins);
+    return http_origin_allowed(origin, NULL, cfg->ws_origins);
 }
 
 /* CORS for this connection's answers when its Origin is the web messenger's: the page uploads

@@ -39,10 +39,6 @@ struct ws_hs_in {
  * short reason in *why. */
 int ws_handshake(const struct ws_hs_in *in, char accept[29], const char **why);
 
-/* The Origin check of the upgrade: 1 when origin is absent (not a browser), names host (a Host header
- * value, "host[:port]"; NULL = none) or is in allow (--ws-origins).  The relay's CORS reuses it. */
-int ws_origin_allowed(const char *origin, const char *host, const char *allow);
-
 /* Caps of one session. */
 struct ws_limits {
     size_t max_frame;          /* largest frame payload accepted (bytes) */
