@@ -98,6 +98,14 @@ test('browser to browser: input, accept, progress both ways, saved intact; a dro
   await waitItem(b, 'drop.txt', /^You declined “drop\.txt”\.$/);
   await waitItem(a, 'drop.txt', /^bob declined “drop\.txt”\.$/);
   await shot(a, 'files-3-declined');
+
+  // alice withdraws an offer before bob answers: bob's Accept/Decline give way to the reason
+  await a.locator('input[type=file][aria-label="File to send to bob"]').setInputFiles({ name: 'later.txt', mimeType: 'text/plain', buffer: Buffer.from('later') });
+  await waitItem(b, 'later.txt', /alice wants to send you “later\.txt”/);
+  await item(a, 'later.txt').getByRole('button', { name: 'Cancel sending later.txt' }).click();
+  await waitItem(a, 'later.txt', /^You cancelled “later\.txt”\.$/);
+  await waitItem(b, 'later.txt', /^“later\.txt” was not received: /);
+  assert.equal(await item(b, 'later.txt').getByRole('button').count(), 0);
   for (const p of [a, b]) { assert.deepEqual(p.errors, []); await p.close(); }
 });
 

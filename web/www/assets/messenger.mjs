@@ -529,13 +529,20 @@ function fileEvent(ev) {
   }
 }
 
+// Cancel while the bytes move: the request is dropped and the session tells the peer.
+function movingCancel(x, stop) {
+  const b = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Cancel ${x.name}` }, 'Cancel');
+  b.addEventListener('click', () => { x.cancelled = true; stop(); });
+  return [b];
+}
+
 function upload(x, url) {
   const s = st.session;
   x.state = 'moving';
-  xferSay(x, `Sending “${x.name}” (${fmtSize(x.size)})…`);
-  xferProgress(x, 0);
   const xhr = new XMLHttpRequest();
   x.xhr = xhr;
+  xferSay(x, `Sending “${x.name}” (${fmtSize(x.size)})…`, movingCancel(x, () => xhr.abort()));
+  xferProgress(x, 0);
   xhr.open('POST', url);
   xhr.upload.onprogress = (e) => { if (st.session === s) xferProgress(x, e.loaded); };
   const finish = (ok, why) => {
@@ -547,6 +554,7 @@ function upload(x, url) {
   xhr.onload = () => finish(xhr.status === 200, `the relay answered ${xhr.status}: ${xhr.responseText.trim() || xhr.statusText}`);
   xhr.onerror = () => finish(false, 'the file relay could not be reached');
   xhr.ontimeout = xhr.onerror;
+  xhr.onabort = () => finish(false, 'you cancelled it');
   // the File itself goes out with its own type: the relay takes Content-Type (the preflight allows it)
   xhr.send(x.file);
 }
@@ -554,13 +562,15 @@ function upload(x, url) {
 async function download(x, url) {
   const s = st.session;
   x.state = 'moving';
-  xferSay(x, `Receiving “${x.name}” (${fmtSize(x.size)})…`);
+  const ac = new AbortController();
+  x.ac = ac;
+  xferSay(x, `Receiving “${x.name}” (${fmtSize(x.size)})…`, movingCancel(x, () => ac.abort()));
   xferProgress(x, 0);
   let why = '';
   const parts = [];
   try {
     // held by the relay until the sender's upload is complete
-    const r = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+    const r = await fetch(url, { cache: 'no-store', credentials: 'omit', signal: ac.signal });
     if (!r.ok) why = `the relay answered ${r.status}: ${(await r.text()).trim() || r.statusText}`;
     else {
       const rd = r.body.getReader();
@@ -575,7 +585,7 @@ async function download(x, url) {
       }
       if (!why && got !== x.size) why = `only ${got} of ${x.size} bytes arrived`;
     }
-  } catch (e) { why = `the file relay could not be reached (${e.message || e})`; }
+  } catch (e) { why = x.cancelled ? 'you cancelled it' : `the file relay could not be reached (${e.message || e})`; }
   if (st.session !== s || x.state !== 'moving') return;
   x.why = why;
   if (!why) x.blob = new Blob(parts, { type: 'application/octet-stream' });
@@ -594,8 +604,9 @@ function received(x) {
 // The connection is gone: transfers in flight end with it (the session forgot them).
 function xfersEnded() {
   for (const x of [...st.xfers.values()]) {
+    x.state = 'ended'; // first: the aborts below then end nothing more
     x.xhr?.abort();
-    x.state = 'ended';
+    x.ac?.abort();
     xferEnd(x, `“${x.name}” was not ${x.out ? 'sent' : 'received'}: you were disconnected.`);
   }
 }
