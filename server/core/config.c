@@ -104,7 +104,7 @@ static const struct knob knobs[] = {
     {"web_root", K_STR, F(web_root), "", 0, 0, "directory of the browser apps (\"\" = the build tree when run from it, else <datadir>/ymsg/www)"},
     {"web_max_file", K_LONG, F(web_max_file), "8388608", 1024, 1073741824, "largest static file served (bytes)"},
     {"web_cache_age", K_LONG, F(web_cache_age), "300", 0, 31536000, "max-age of /assets/ files (s; pages always revalidate)"},
-    {"ws_origins", K_STR, F(ws_origins), "", 0, 0, "origins besides the page's own allowed on /ymsg (comma separated, \"*\" = any)"},
+    {"ws_origins", K_STR, F(ws_origins), "", 0, 0, "origins besides the page's own allowed on /ymsg and by the relay's CORS (comma separated, \"*\" = any)"},
     {"ws_max_frame", K_LONG, F(ws_max_frame), "65555", 16, 16777216, "largest WebSocket frame payload accepted (bytes)"},
     {"ws_max_message", K_LONG, F(ws_max_message), "131072", 16, 16777216, "largest WebSocket message accepted (bytes)"},
     {"redis", K_STR, F(redis), "", 0, 0, "cluster: Redis at redis://HOST:PORT or unix:PATH (\"\" = one node, no cluster)"},

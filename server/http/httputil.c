@@ -299,3 +299,37 @@ ssize_t http_chunked_feed(struct http_chunked *st, const char *p, size_t n, int 
     }
     return (ssize_t)n;
 }
+
+/* ---- Origin ---- */
+
+/* 1 if the comma-separated header value list contains token (case-insensitive). */
+int http_has_token(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *e = p;
+        while (*e && *e != ',') e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/* Origin "scheme://host[:port]" against the Host header: same origin when host[:port] match. */
+static int http_same_origin(const char *origin, const char *host)
+{
+    const char *p = strstr(origin, "://");
+    if (!p || !host) return 0;
+    return strcasecmp(p + 3, host) == 0;
+}
+
+int http_origin_allowed(const char *origin, const char *host, const char *allow)
+{
+    if (!origin) return 1; /* not a browser: nothing to protect against */
+    if (http_same_origin(origin, host)) return 1;
+    if (!allow || !*allow) return 0;
+    return strcmp(allow, "*") == 0 || http_has_token(allow, origin);
+}

@@ -90,4 +90,11 @@ void http_chunked_init(struct http_chunked *st);
  * the body ends within them), HTTP_FR_CHUNK when malformed; *done is set once the body ended. */
 ssize_t http_chunked_feed(struct http_chunked *st, const char *p, size_t n, int *done);
 
+/* 1 if the comma-separated header value list contains token (case-insensitive). */
+int http_has_token(const char *list, const char *token);
+/* The Origin check of a browser request (WebSocket /ymsg, the file relay's CORS): 1 when origin is
+ * absent (not a browser), names host (a Host header value "host[:port]"; NULL = none) or is listed in
+ * allow (--ws-origins: comma separated, "*" = any). */
+int http_origin_allowed(const char *origin, const char *host, const char *allow);
+
 #endif

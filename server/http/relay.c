@@ -59,6 +59,7 @@ struct relay_conn {
     int tls;                    /* over relay_tls_listen */
     struct timeval t0;          /* accepted: the whole head must arrive within http_head_timeout */
     char user[RELAY_USER_MAX + 1]; /* the user it acts for (once known) */
+    char cors[RELAY_ORIGIN_MAX + 120]; /* CORS header lines for every answer ("" unless the Origin may read) */
     struct relay_conn *prev, *next; /* all connections (freed with the relay) */
 };
 
@@ -166,6 +167,10 @@ int relay_parse_head(const char *buf, size_t len, struct relay_req *out)
     if (f.chunked) return relay_refuse_req(out, 411); /* the clients send Content-Length; chunked: no */
     out->head_len = (size_t)hl;
     out->length = f.length;
+    char o[RELAY_ORIGIN_MAX + 2];
+    /* one byte more than kept: a longer Origin is dropped whole, never matched cut short */
+    if (relay_header(buf, (size_t)hl, "Origin", o, sizeof o) == 0 && strlen(o) <= RELAY_ORIGIN_MAX)
+        memcpy(out->origin, o, strlen(o) + 1);
     /* request line: METHOD SP target SP HTTP/1.x */
     const char *eol = memchr(buf, '\n', (size_t)hl);
     size_t ll = (size_t)(eol - buf);
@@ -185,9 +190,11 @@ int relay_parse_head(const char *buf, size_t len, struct relay_req *out)
     if (!strcmp(line, "GET")) out->method = RELAY_M_GET;
     else if (!strcmp(line, "HEAD")) out->method = RELAY_M_HEAD;
     else if (!strcmp(line, "POST")) out->method = RELAY_M_POST;
+    else if (!strcmp(line, "OPTIONS") && out->origin[0]) out->method = RELAY_M_OPTIONS; /* a CORS preflight */
     else return relay_refuse_req(out, 405);
     char path[64];
     if (http_target_path(target, path, sizeof path) < 0 || strcmp(path, "/relay")) return relay_refuse_req(out, 404);
+    if (out->method == RELAY_M_OPTIONS) return 1; /* a preflight names no transfer: the browser checks the rest */
     const char *q = strchr(target, '?');
     if (!q) return relay_refuse_req(out, 400);
     q++;
@@ -366,8 +373,8 @@ static void relay_answer(struct relay_conn *rc, int code, const char *reason, co
     size_t tl = text ? strlen(text) : 0;
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-                        "Connection: close\r\n\r\n",
-                        code, reason, tl);
+                        "%s%sConnection: close\r\n\r\n",
+                        code, reason, tl, code == 405 ? "Allow: GET, HEAD, POST\r\n" : "", rc->cors);
     if (tl) evbuffer_add(out, text, tl);
     rc->st = RC_CLOSING;
     bufferevent_disable(rc->bev, EV_READ);
@@ -419,8 +426,8 @@ static void relay_start_send(struct relay_conn *rc)
     struct evbuffer *out = bufferevent_get_output(rc->bev);
     evbuffer_add_printf(out,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n"
-                        "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                        (unsigned long long)x->size);
+                        "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+                        (unsigned long long)x->size, rc->cors);
     struct timeval tv = {r->srv->cfg->http_timeout, 0};
     bufferevent_set_timeouts(rc->bev, NULL, &tv);
     bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_LOW_WATER, 0);
@@ -478,6 +485,61 @@ static void relay_body(struct relay_conn *rc)
         evbuffer_drain(in, evbuffer_get_length(in));
         relay_stored(rc);
     }
+}
+
+/* 1 when a page from origin may read the relay's answers: the check /ymsg makes (http_origin_allowed)
+ * against each web listener's address as a browser's Host header names it (a wildcard listener
+ * under the relay's advertised host, the scheme's default port left out), then --ws-origins. */
+static int relay_origin_ok(const struct relay *r, const char *origin)
+{
+    const struct config *cfg = r->srv->cfg;
+    const char *lis[2] = {cfg->http_listen, cfg->tls_cert[0] && cfg->tls_key[0] ? cfg->https_listen : ""};
+    const int defport[2] = {80, 443};
+    char rhost[256];
+    int rport;
+    if (config_split_hostport(r->host, rhost, sizeof rhost, &rport) < 0) rhost[0] = 0;
+    for (int i = 0; i < 2; i++) {
+        char h[256], hp[300];
+        int port;
+        if (!lis[i] || !lis[i][0] || config_split_hostport(lis[i], h, sizeof h, &port) < 0 || port == 0) continue;
+        const char *name = (!h[0] || !strcmp(h, "0.0.0.0") || !strcmp(h, "::")) ? rhost : h;
+        if (!name[0]) continue;
+        int v6 = strchr(name, ':') != NULL;
+        if (port == defport[i]) snprintf(hp, sizeof hp, v6 ? "[%s]" : "%s", name);
+        else snprintf(hp, sizeof hp, v6 ? "[%s]:%d" : "%s:%d", name, port);
+        if (http_origin_allowed(origin, hp, NULL)) return 1;
+    }
+    return http_origin_allowed(origin, NULL, cfg->ws_origins);
+}
+
+/* CORS for this connection's answers when its Origin is the web messenger's: the page uploads
+ * (XHR POST with progress: preflighted) and downloads (fetch) across origins.  Others get nothing. */
+static void relay_cors(struct relay_conn *rc, const struct relay_req *q)
+{
+    rc->cors[0] = 0;
+    if (!q->origin[0] || !relay_origin_ok(rc->r, q->origin)) return;
+    snprintf(rc->cors, sizeof rc->cors,
+             "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: Content-Length\r\nVary: Origin\r\n",
+             q->origin);
+}
+
+/* OPTIONS with an Origin: 204 with the methods and the one header the page sends, or 403 without
+ * any CORS header for an origin that may not use the relay. */
+static void relay_preflight(struct relay_conn *rc)
+{
+    if (!rc->cors[0]) {
+        relay_refuse(rc, 403, "Forbidden", "origin not allowed");
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(rc->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 204 No Content\r\n%sAccess-Control-Allow-Methods: GET, HEAD, POST\r\n"
+                        "Access-Control-Allow-Headers: Content-Type\r\nAccess-Control-Max-Age: 600\r\n"
+                        "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+                        rc->cors);
+    rc->st = RC_CLOSING;
+    bufferevent_disable(rc->bev, EV_READ);
+    bufferevent_enable(rc->bev, EV_WRITE);
 }
 
 /* A parsed head: who may do what with which transfer. */
@@ -538,8 +600,8 @@ static void relay_request(struct relay_conn *rc, const struct relay_req *q)
         struct evbuffer *out = bufferevent_get_output(rc->bev);
         evbuffer_add_printf(out,
                             "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n"
-                            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-                            (unsigned long long)x->size);
+                            "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+                            (unsigned long long)x->size, rc->cors);
         rc->st = RC_CLOSING;
         bufferevent_disable(rc->bev, EV_READ);
         bufferevent_enable(rc->bev, EV_WRITE);
@@ -588,6 +650,7 @@ static void relay_read_cb(struct bufferevent *bev, void *arg)
     struct relay_req q;
     int rcode = relay_parse_head(p, take, &q);
     if (rcode == 0) return;
+    relay_cors(rc, &q);
     if (rcode < 0) {
         static const struct {
             int code;
@@ -602,7 +665,8 @@ static void relay_read_cb(struct bufferevent *bev, void *arg)
         return;
     }
     evbuffer_drain(in, q.head_len);
-    relay_request(rc, &q);
+    if (q.method == RELAY_M_OPTIONS) relay_preflight(rc);
+    else relay_request(rc, &q);
 }
 
 static void relay_write_cb(struct bufferevent *bev, void *arg)

@@ -88,10 +88,11 @@ void relay_end(struct relay *r, struct relay_xfer *x, const char *why);
 size_t relay_count(const struct relay *r);
 
 /* ---- the request head (I/O-free; fuzzed by tests/fuzz/fuzz_relay_http.c) ---- */
-enum relay_method { RELAY_M_GET = 1, RELAY_M_HEAD = 2, RELAY_M_POST = 3 };
+enum relay_method { RELAY_M_GET = 1, RELAY_M_HEAD = 2, RELAY_M_POST = 3, RELAY_M_OPTIONS = 4 };
+#define RELAY_ORIGIN_MAX 255   /* longest Origin header taken (a longer one gets no CORS) */
 
 struct relay_req {
-    enum relay_method method;            /* GET / HEAD / POST */
+    enum relay_method method;            /* GET / HEAD / POST, or OPTIONS (a CORS preflight: only origin set) */
     char token[RELAY_TOKEN_LEN + 1];     /* query token= */
     char sender[RELAY_USER_MAX + 1];     /* query sender= (normalised id) */
     char recver[RELAY_USER_MAX + 1];     /* query recver= (normalised id) */
@@ -99,10 +100,12 @@ struct relay_req {
     int has_length;                      /* a Content-Length header was there */
     char cookie_y[48];                   /* Y cookie value, "" when none */
     char cookie_t[48];                   /* T cookie value, "" when none */
+    char origin[RELAY_ORIGIN_MAX + 1];   /* Origin header (a browser page's), "" when none or too long */
     size_t head_len;                     /* bytes of the head, through the empty line */
     int status;                          /* on -1: the HTTP status to answer (400, 404, 405, 411, 431, 501) */
 };
-/* Parses the head at buf.  1: complete (out filled), 0: more bytes needed, -1: refused (out->status). */
+/* Parses the head at buf.  1: complete (out filled), 0: more bytes needed, -1: refused (out->status;
+ * origin is filled when the head was well framed, so a refusal can carry CORS). */
 int relay_parse_head(const char *buf, size_t len, struct relay_req *out);
 
 #endif

@@ -1,6 +1,7 @@
 /* The pure parts of YMSG over WebSocket (see ws.h): the upgrade handshake and the framing core over
  * libwslay.  No event loop and no sockets: unit tests and fuzz_ws use them directly. */
 #include "ws.h"
+#include "httputil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,47 +17,15 @@
 
 /* ---- handshake ------------------------------------------------------------------------------ */
 
-/* 1 if the comma-separated header value list contains token (case-insensitive). */
-static int ws_has_token(const char *list, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',') p++;
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0) return 1;
-        p = e;
-    }
-    return 0;
-}
-
-/* Origin "scheme://host[:port]" against the Host header: same origin when host[:port] match. */
-static int ws_same_origin(const char *origin, const char *host)
-{
-    const char *p = strstr(origin, "://");
-    if (!p || !host) return 0;
-    return strcasecmp(p + 3, host) == 0;
-}
-
-static int ws_origin_allowed(const char *origin, const char *host, const char *allow)
-{
-    if (!origin) return 1; /* not a browser: nothing to protect against */
-    if (ws_same_origin(origin, host)) return 1;
-    if (!allow || !*allow) return 0;
-    return strcmp(allow, "*") == 0 || ws_has_token(allow, origin);
-}
-
 int ws_handshake(const struct ws_hs_in *in, char accept[29], const char **why)
 {
     static char dummy;
     const char *w = &dummy;
     if (!why) why = &w;
     if (!in->is_get) return *why = "GET only", 405;
-    if (!in->upgrade || !ws_has_token(in->upgrade, "websocket")) return *why = "not a WebSocket upgrade", 426;
+    if (!in->upgrade || !http_has_token(in->upgrade, "websocket")) return *why = "not a WebSocket upgrade", 426;
     if (!in->http11) return *why = "HTTP/1.1 required", 400;
-    if (!in->connection || !ws_has_token(in->connection, "upgrade")) return *why = "Connection: Upgrade missing", 400;
+    if (!in->connection || !http_has_token(in->connection, "upgrade")) return *why = "Connection: Upgrade missing", 400;
     if (!in->version || strcmp(in->version, "13") != 0) return *why = "Sec-WebSocket-Version 13 required", 426;
     if (!in->host) return *why = "Host missing", 400;
     unsigned char raw[32];
@@ -64,8 +33,8 @@ int ws_handshake(const struct ws_hs_in *in, char accept[29], const char **why)
     if (kl != 24 || EVP_DecodeBlock(raw, (const unsigned char *)in->key, 24) != 18 || in->key[22] != '=' ||
         in->key[23] != '=')
         return *why = "bad Sec-WebSocket-Key", 400;
-    if (!in->protocol || !ws_has_token(in->protocol, "ymsg")) return *why = "subprotocol ymsg required", 400;
-    if (!ws_origin_allowed(in->origin, in->host, in->allow_origins)) return *why = "origin not allowed", 403;
+    if (!in->protocol || !http_has_token(in->protocol, "ymsg")) return *why = "subprotocol ymsg required", 400;
+    if (!http_origin_allowed(in->origin, in->host, in->allow_origins)) return *why = "origin not allowed", 403;
     unsigned char sha[SHA_DIGEST_LENGTH];
     char cat[64];
     snprintf(cat, sizeof cat, "%s%s", in->key, WS_GUID);

@@ -64,6 +64,10 @@ int yw_session_event(struct ymsg_session *s)
     if (!rc) rc = yw_kv_str(b, "text", ev->text);
     if (!rc) rc = yw_kv_str(b, "group", ev->group);
     if (!rc) rc = yw_kv_str(b, "group2", ev->group2);
+    if (!rc) rc = yw_kv_str(b, "room", ev->room);
+    if (!rc) rc = yw_kv_str(b, "list", ev->list);
+    if (!rc) rc = yw_kv_str(b, "xfer", ev->xfer);
+    if (!rc) rc = yw_printf(b, ",\"size\":%llu", (unsigned long long)ev->size);
     if (!rc) rc = amf_buf_append(b, "}", 1);
     return rc ? rc : (int)b->len;
 }
@@ -103,4 +107,82 @@ int yw_session_roster(struct ymsg_session *s)
     }
     if (!rc) rc = amf_buf_append(b, "]}", 2);
     return rc ? rc : (int)b->len;
+}
+
+/* {"confs":[{"room","inviter","joined","members":[...]}],"room":"","roomMembers":[...]}: the
+ * conferences and the chat room as the session knows them (only what the server told it). */
+int yw_session_groups(struct ymsg_session *s)
+{
+    struct amf_buf *b = yw_out_reset();
+    int rc = yw_printf(b, "{\"confs\":[");
+    for (size_t i = 0; !rc && i < ymsg_session_conf_count(s); i++) {
+        const struct ymsg_conf *c = ymsg_session_conf(s, i);
+        rc = yw_printf(b, "%s{\"joined\":%d", i ? "," : "", c->joined);
+        if (!rc) rc = yw_kv_str(b, "room", c->room);
+        if (!rc) rc = yw_kv_str(b, "inviter", c->inviter);
+        if (!rc) rc = yw_printf(b, ",\"members\":[");
+        for (size_t j = 0; !rc && j < c->nmembers; j++) {
+            if (j) rc = amf_buf_append(b, ",", 1);
+            if (!rc) rc = yw_json_str(b, c->members[j]);
+        }
+        if (!rc) rc = amf_buf_append(b, "]}", 2);
+    }
+    if (!rc) rc = amf_buf_append(b, "]", 1);
+    if (!rc) rc = yw_kv_str(b, "room", ymsg_session_room(s));
+    if (!rc) rc = yw_printf(b, ",\"roomMembers\":[");
+    for (size_t i = 0; !rc && i < ymsg_session_room_member_count(s); i++) {
+        if (i) rc = amf_buf_append(b, ",", 1);
+        if (!rc) rc = yw_json_str(b, ymsg_session_room_member(s, i));
+    }
+    if (!rc) rc = amf_buf_append(b, "]}", 2);
+    return rc ? rc : (int)b->len;
+}
+
+/* ymsg_session_conf_create with the invitees as one string, one id per line (JS has no char**);
+ * room "" = a new "<me>-<n>" name.  The conference's name goes to the output buffer; returns its
+ * length or a negative YMSG_E*. */
+#define YW_CONF_INVITEES_MAX 64  /* invitees in one call (ymsgd's conf_max_members is at most 64) */
+int yw_conf_create(struct ymsg_session *s, const char *room, const char *who_lines, const char *msg)
+{
+    const char *who[YW_CONF_INVITEES_MAX];
+    char ids[YW_CONF_INVITEES_MAX][YMSG_ID_MAX];
+    size_t n = 0;
+    for (const char *p = who_lines ? who_lines : ""; *p;) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len) {
+            if (n == YW_CONF_INVITEES_MAX || len >= YMSG_ID_MAX) return YMSG_EINVAL;
+            memcpy(ids[n], p, len);
+            ids[n][len] = 0;
+            who[n] = ids[n];
+            n++;
+        }
+        p += len + (e ? 1 : 0);
+    }
+    char name[YMSG_ROOM_MAX];
+    int rc = ymsg_session_conf_create(s, room && *room ? room : NULL, who, n, msg, name, sizeof name);
+    if (rc) return rc;
+    struct amf_buf *b = yw_out_reset();
+    rc = amf_buf_append(b, name, strlen(name));
+    return rc ? YMSG_ENOMEM : (int)b->len;
+}
+
+/* ymsg_session_file_send with the size as a JS number (exact up to 2^53 bytes): the transfer's id
+ * goes to the output buffer; returns its length or a negative YMSG_E*. */
+int yw_file_send(struct ymsg_session *s, const char *who, const char *name, double size)
+{
+    if (!(size >= 1 && size <= 9007199254740992.0)) return YMSG_EINVAL;
+    char id[YMSG_XFER_ID_MAX];
+    int rc = ymsg_session_file_send(s, who, name, (uint64_t)size, id);
+    if (rc) return rc;
+    struct amf_buf *b = yw_out_reset();
+    rc = amf_buf_append(b, id, strlen(id));
+    return rc ? YMSG_ENOMEM : (int)b->len;
+}
+
+/* ymsg_session_file_progress with the count as a JS number. */
+int yw_file_progress(struct ymsg_session *s, const char *id, double done)
+{
+    if (!(done >= 0 && done <= 9007199254740992.0)) return YMSG_EINVAL;
+    return ymsg_session_file_progress(s, id, (uint64_t)done);
 }

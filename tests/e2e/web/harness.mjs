@@ -93,6 +93,19 @@ export async function launchBrowser() {
     .catch((e) => { throw new Error(`FAIL: cannot start ${CHROMIUM}: ${e.message}`); });
 }
 
+// The browser tests' fixture: a started ymsgd with users (password "pw-<name>") and Chromium.
+export async function startBoth(users, extra = []) {
+  const srv = new Server(extra);
+  for (const u of users) srv.addUser(u, `pw-${u}`);
+  await srv.start();
+  return { srv, browser: await launchBrowser() };
+}
+export async function stopBoth(srv, browser) {
+  await browser?.close();
+  await srv?.stop();
+  srv?.cleanup();
+}
+
 export async function shot(page, name) {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });

@@ -6,20 +6,11 @@
 // Screenshots of each screen go to <build>/tests/e2e/web/screenshots/messenger-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPage, shot } from './harness.mjs';
+import { startBoth, stopBoth, newPage, shot } from './harness.mjs';
 
 let srv, browser;
-before(async () => {
-  srv = new Server();
-  for (const u of ['alice', 'bob']) srv.addUser(u, `pw-${u}`);
-  await srv.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+before(async () => ({ srv, browser } = await startBoth(['alice', 'bob'])));
+after(() => stopBoth(srv, browser));
 
 async function signIn(page, user, pass, path = '/') {
   await page.goto(`${srv.url}${path}`);

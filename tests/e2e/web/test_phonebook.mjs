@@ -5,21 +5,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { Server, launchBrowser, newPage, shot, YMSGD } from './harness.mjs';
+import { startBoth, stopBoth, newPage, shot, YMSGD } from './harness.mjs';
 
 let srv, browser;
-before(async () => {
-  srv = new Server();
-  srv.addUser('alice', 'pw-alice');
-  srv.addUser('erin', 'pw-erin');
-  await srv.start();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await srv?.stop();
-  srv?.cleanup();
-});
+before(async () => ({ srv, browser } = await startBoth(['alice', 'erin'])));
+after(() => stopBoth(srv, browser));
 
 async function login(page, user, pass) {
   await page.goto(`${srv.url}/phonebook/`);

@@ -14,8 +14,11 @@ const LOGIN_TEXT = {
 const st = {
   core: null, session: null, ws: null, timer: 0, user: '', pass: '', wantStatus: 0,
   online: false, signingIn: false, stopped: true, retry: 0, retryTimer: 0,
-  chats: new Map(),          // id -> {tab, panel, log, typing, unread, typingTimer}
+  chats: new Map(),          // id (buddy) or conf:NAME / room:NAME -> {kind, tab, panel, log, unread, ...}
+  invites: [],               // conference and room invitations not answered yet: {kind, room, who, text, list}
   active: '', roster: { buddies: [], groups: [], requests: [] }, notify: false,
+  relay: null,               // the file relay's origin from this page's CSP ('' = none: no file transfer)
+  xfers: new Map(),          // transfer id -> {id, who, name, size, file, out, li, bar, state, buttons}
 };
 
 // ---------------------------------------------------------------- connection and session pump
@@ -28,6 +31,8 @@ function connect() {
   st.stopped = false;
   const status = st.wantStatus === STATUS.INVISIBLE ? STATUS.INVISIBLE : STATUS.AVAILABLE;
   st.session?.free();
+  st.invites = []; // they were the old session's
+  renderInvites();
   st.session = st.core.session(st.user, st.pass, { status, loginUrl: location.origin });
   const ws = new WebSocket(wsUrl(), 'ymsg');
   ws.binaryType = 'arraybuffer';
@@ -107,12 +112,23 @@ function onEvent(ev) {
     case 'typing': typing(ev.who, ev.on); break;
     case 'not_sent': sysLine(ev.who, `Not delivered to ${ev.who}${ev.text ? ': ' + ev.text : '.'}`); break;
     case 'system': if (ev.text) banner(ev.text, 8000); break;
+    case 'conf_invite': case 'conf_join': case 'conf_leave': case 'conf_decline': case 'conf_message':
+    case 'conf_failed': case 'room_joined': case 'room_failed': case 'room_enter': case 'room_exit':
+    case 'room_message': case 'room_invite': case 'room_logout':
+      groupEvent(ev);
+      break;
+    case 'file_offer': fileOffer(ev); break;
+    case 'file_upload': case 'file_download': case 'file_declined': case 'file_cancelled': case 'file_done':
+      fileEvent(ev);
+      break;
     case 'kicked':
       st.stopped = true;
       banner('You signed in somewhere else, so this window was signed out.');
       break;
     case 'disconnected':
       st.online = false;
+      xfersEnded();
+      groupsEnded('You were disconnected');
       renderRoster();
       if (!st.stopped && !st.signingIn) scheduleReconnect(ev.text || 'closed');
       if (st.signingIn && !st.stopped) loginFailed({ code: -1, text: ev.text });
@@ -180,7 +196,7 @@ function renderRoster() {
   if (!items.length) items.push(el('li', { class: 'muted empty', role: 'listitem' }, 'No buddies yet: add one below.'));
   ul.replaceChildren(...items);
   renderRequests();
-  for (const [id, c] of st.chats) c.tab.classList.toggle('offline', presence(buddy(id) || {}) === 'offline');
+  for (const [id, c] of st.chats) if (c.kind === 'im') c.tab.classList.toggle('offline', presence(buddy(id) || {}) === 'offline');
 }
 
 function buddy(id) { return st.roster.buddies.find((b) => b.id === id); }
@@ -204,34 +220,59 @@ function openChat(id, focus, show = true) {
   let c = st.chats.get(id);
   if (!c) {
     const tabId = `tab-${st.chats.size}-${id.replace(/[^a-z0-9]/gi, '_')}`;
-    const tab = el('button', { type: 'button', role: 'tab', id: tabId, class: 'tab', 'aria-selected': 'false', 'data-id': id },
-      el('span', { class: 'tab-name' }, id), el('span', { class: 'badge', hidden: '' }, '0'));
-    const close = el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': `Close ${id}` }, '×');
-    tab.append(close);
+    const tab = newTab(tabId, 'tab', id, id, `Close ${id}`);
     const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation with ${id}` });
     const typingLine = el('p', { class: 'typing muted', 'aria-live': 'polite' });
     const input = el('textarea', { class: 'compose', rows: '2', placeholder: `Message ${id}`, 'aria-label': `Message to ${id}`, maxlength: '2000' });
     const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
     const buzzBtn = el('button', { type: 'button', title: 'Buzz!', 'aria-label': `Buzz ${id}` }, '📳 Buzz');
-    const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, buzzBtn, send));
+    const fileIn = el('input', { type: 'file', multiple: '', hidden: '', 'aria-label': `File to send to ${id}` });
+    const fileBtn = el('button', { type: 'button', title: 'Send a file (or drop it here)', 'aria-label': `Send a file to ${id}` }, '📎 File');
+    if (st.relay === '') fileBtn.hidden = true;
+    const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, fileIn, fileBtn, buzzBtn, send));
     const panel = el('div', { role: 'tabpanel', class: 'panel', 'aria-labelledby': tabId, hidden: '' }, log, typingLine, form);
-    c = { id, tab, panel, log, typingLine, input, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
-    st.chats.set(id, c);
-    tab.addEventListener('click', (e) => { if (e.target === close) closeChat(id); else openChat(id, true); });
-    tab.addEventListener('keydown', (e) => tabKeys(e, id));
-    form.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(c); });
-    input.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(c); }
+    c = { kind: 'im', id, label: id, tab, panel, log, typingLine, input, fileBtn, unread: 0, typingTimer: 0, typingSent: 0, lastDay: '' };
+    addChat(c, form, sendMessage);
+    fileBtn.addEventListener('click', () => fileIn.click());
+    fileIn.addEventListener('change', () => { const f = [...fileIn.files]; fileIn.value = ''; sendFiles(c, f); });
+    // a file dropped anywhere on the conversation is offered to the buddy
+    const hasFiles = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+    panel.addEventListener('dragover', (e) => { if (hasFiles(e)) { e.preventDefault(); panel.classList.add('drop'); } });
+    panel.addEventListener('dragleave', (e) => { if (e.target === panel) panel.classList.remove('drop'); });
+    panel.addEventListener('drop', (e) => {
+      panel.classList.remove('drop');
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      sendFiles(c, [...e.dataTransfer.files]);
     });
     input.addEventListener('input', () => typingOut(c));
     buzzBtn.addEventListener('click', () => {
       if (st.session.buzz(id) === 0) { line(c, 'me', '📳 BUZZ!!!', Date.now() / 1000, 'buzz'); pump(); }
     });
-    $('tabs').append(tab);
-    $('panels').append(panel);
   }
   if (show) select(id, focus);
   return c;
+}
+
+// A conversation's tab (its last child is the close control).
+function newTab(tabId, cls, key, name, closeLabel) {
+  return el('button', { type: 'button', role: 'tab', id: tabId, class: cls, 'aria-selected': 'false', 'data-id': key },
+    el('span', { class: 'tab-name' }, name), el('span', { class: 'badge', hidden: '' }, '0'),
+    el('span', { class: 'tab-close', role: 'button', tabindex: '-1', 'aria-label': closeLabel }, '×'));
+}
+
+// Puts a conversation on the page: its tab (click, × and the keys of tabKeys), its composer (Enter
+// sends, Shift+Enter is a new line).
+function addChat(c, form, send) {
+  st.chats.set(c.id, c);
+  c.tab.addEventListener('click', (e) => { if (e.target.classList.contains('tab-close')) closeChat(c.id); else select(c.id, true); });
+  c.tab.addEventListener('keydown', (e) => tabKeys(e, c.id));
+  form.addEventListener('submit', (e) => { e.preventDefault(); send(c); });
+  c.input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(c); }
+  });
+  $('tabs').append(c.tab);
+  $('panels').append(c.panel);
 }
 
 function select(id, focus) {
@@ -255,6 +296,11 @@ function select(id, focus) {
 function closeChat(id) {
   const c = st.chats.get(id);
   if (!c) return;
+  if (c.kind !== 'im' && !c.ended && st.session) { // closing a group's tab is leaving it
+    if (c.kind === 'conf') st.session.confLeave(c.name);
+    else if (st.session.groups().room === c.name) st.session.roomLeave();
+    pump();
+  }
   c.tab.remove(); c.panel.remove();
   st.chats.delete(id);
   const next = [...st.chats.keys()].pop() || '';
@@ -289,12 +335,13 @@ function title() {
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
 
-function line(c, who, text, t, kind = '', offline = false) {
+function line(c, who, text, t, kind = '', offline = false, from = '') {
   const when = new Date((t || Date.now() / 1000) * 1000);
   const day = dayFmt.format(when);
   if (day !== c.lastDay) { c.lastDay = day; c.log.append(el('li', { class: 'day' }, day)); }
   const li = el('li', { class: `msg ${who === 'me' ? 'mine' : who === 'sys' ? 'sys' : 'theirs'} ${kind}` });
-  if (who !== 'sys') li.append(el('span', { class: 'sr-only' }, who === 'me' ? 'You: ' : `${c.id}: `));
+  if (from && who !== 'me') li.append(el('span', { class: 'from' }, from));
+  else if (who !== 'sys') li.append(el('span', { class: 'sr-only' }, who === 'me' ? 'You: ' : `${c.label}: `));
   li.append(el('span', { class: 'text' }, text));
   li.append(el('time', { datetime: when.toISOString(), class: 'muted' }, (offline ? 'sent while you were away, ' : '') +
     (offline && day !== dayFmt.format(new Date()) ? day + ' ' : '') + timeFmt.format(when)));
@@ -352,8 +399,215 @@ function unread(c, text) {
   // the tab is hidden, or the window is behind another one: the person is not looking at this page
   const away = document.hidden || !document.hasFocus();
   if (st.notify && away && 'Notification' in window && Notification.permission === 'granted') {
-    const n = new Notification(c.id, { body: text, tag: `ymsg-${c.id}` });
+    const n = new Notification(c.label, { body: text, tag: `ymsg-${c.id}` });
     n.onclick = () => { window.focus(); select(c.id, true); n.close(); };
+  }
+}
+
+// ---------------------------------------------------------------- file transfer
+// The session speaks the packets (0xDC/0xDD/0xDE); the page moves the bytes to and from ymsgd's relay,
+// a listener of its own (--relay-listen): an XHR POST with upload progress, a fetch() read chunk by
+// chunk into a Blob saved through a link.  The relay answers CORS to this page's origin, and ymsgd's
+// CSP for this page names the relay (connect-src); without a relay there is no file transfer, and an
+// offer is declined at once so that the sender is told instead of waiting for its time-to-live.
+const YMSG_EPROTO = -14;
+
+function fmtSize(n) {
+  return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`;
+}
+
+// The relay this page may reach: the http(s) source in the connect-src of the CSP ymsgd sent with it.
+async function findRelay() {
+  if (st.relay !== null) return st.relay;
+  try {
+    const r = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' });
+    const csp = r.headers.get('content-security-policy') || '';
+    const cs = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src ')) || '').split(/\s+/);
+    st.relay = cs.find((x) => /^https?:\/\//.test(x)) || '';
+  } catch { st.relay = ''; }
+  for (const c of st.chats.values()) if (c.fileBtn) c.fileBtn.hidden = !st.relay;
+  return st.relay;
+}
+
+// A transfer's entry in the conversation: its text, a progress bar and its buttons.
+function xferItem(c, x, text) {
+  x.text = el('span', { class: 'text' }, text);
+  x.bar = el('progress', { max: String(x.size), value: '0', hidden: '', 'aria-label': `Progress of ${x.name}` });
+  x.buttons = el('div', { class: 'row xfer-buttons' });
+  x.li = el('li', { class: `msg xfer ${x.out ? 'mine' : 'theirs'}`, 'data-xfer': x.id }, x.text, x.bar, x.buttons);
+  c.log.append(x.li);
+  c.log.scrollTop = c.log.scrollHeight;
+  st.xfers.set(x.id, x);
+}
+
+function xferSay(x, text, buttons = []) {
+  x.text.textContent = text;
+  x.buttons.replaceChildren(...buttons);
+}
+
+function xferEnd(x, text) {
+  x.state = 'ended';
+  x.bar.hidden = true;
+  xferSay(x, text);
+  x.li.classList.add('ended');
+  st.xfers.delete(x.id);
+}
+
+function xferProgress(x, done) {
+  x.bar.hidden = false;
+  x.bar.value = done;
+  x.bar.setAttribute('aria-valuetext', `${Math.floor((100 * done) / Math.max(1, x.size))}%`);
+  st.session?.fileProgress(x.id, done);
+}
+
+async function sendFiles(c, files) {
+  if (!(await findRelay())) { line(c, 'sys', 'This server has no file relay: files cannot be sent.'); return; }
+  for (const file of files) {
+    if (!file.size) { line(c, 'sys', `“${file.name}” is empty: not sent.`); continue; }
+    let id;
+    try { id = st.session.fileSend(c.id, file.name, file.size); } catch (e) {
+      line(c, 'sys', `“${file.name}” not sent: ${e.message}`);
+      continue;
+    }
+    const x = { id, who: c.id, name: file.name, size: file.size, file, out: true, state: 'offered' };
+    xferItem(c, x, `You offered “${file.name}” (${fmtSize(file.size)}). Waiting for ${c.id} to accept…`);
+    const cancel = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Cancel sending ${file.name}` }, 'Cancel');
+    cancel.addEventListener('click', () => { st.session.fileCancel(id); pump(); xferEnd(x, `You cancelled “${file.name}”.`); });
+    xferSay(x, x.text.textContent, [cancel]);
+    pump();
+  }
+}
+
+async function fileOffer(ev) {
+  const size = fmtSize(ev.size);
+  const s = st.session;
+  if (!(await findRelay())) {
+    if (st.session !== s) return;
+    s.fileDecline(ev.xfer);
+    pump();
+    sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). This server has no file relay the page can reach, so it was declined.`);
+    return;
+  }
+  if (st.session !== s) return;
+  const c = openChat(ev.who, false, false);
+  const x = { id: ev.xfer, who: ev.who, name: ev.text, size: ev.size, out: false, state: 'offered' };
+  xferItem(c, x, `${ev.who} wants to send you “${ev.text}” (${size}).`);
+  const acc = el('button', { type: 'button', class: 'primary', 'aria-label': `Accept ${ev.text}` }, 'Accept');
+  const dec = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Decline ${ev.text}` }, 'Decline');
+  acc.addEventListener('click', () => {
+    if (st.session.fileAccept(x.id) !== 0) { xferEnd(x, `“${x.name}” is no longer offered.`); return; }
+    x.state = 'accepted';
+    xferSay(x, `Accepted “${x.name}” (${size}). Waiting for the file…`);
+    pump();
+  });
+  dec.addEventListener('click', () => {
+    st.session.fileDecline(x.id);
+    pump();
+    xferEnd(x, `You declined “${x.name}”.`);
+  });
+  xferSay(x, x.text.textContent, [acc, dec]);
+  unread(c, `${ev.who} wants to send you ${ev.text}`);
+}
+
+function fileEvent(ev) {
+  const x = st.xfers.get(ev.xfer);
+  if (!x) { if (ev.type === 'file_cancelled' && ev.who) sysLine(ev.who, `${ev.who} cancelled a file transfer${ev.text ? ': ' + ev.text : '.'}`); return; }
+  switch (ev.type) {
+    case 'file_upload': upload(x, ev.text); break;
+    case 'file_download': download(x, ev.text); break;
+    case 'file_declined': xferEnd(x, `${x.who} declined “${x.name}”.`); break;
+    case 'file_cancelled':
+      // the peer's cancel, or ymsgd's refusal of our offer (too large, quota, not online…) in its words
+      xferEnd(x, `“${x.name}” was not ${x.out ? 'sent' : 'received'}: ${ev.text || 'cancelled'}`);
+      break;
+    case 'file_done':
+      if (ev.code !== 0) xferEnd(x, `“${x.name}” failed: ${x.why || ev.text}`);
+      else if (x.out) xferEnd(x, `Sent “${x.name}” (${fmtSize(x.size)}) to ${x.who}.`);
+      else received(x);
+      break;
+    default: break;
+  }
+}
+
+// Cancel while the bytes move: the request is dropped and the session tells the peer.
+function movingCancel(x, stop) {
+  const b = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Cancel ${x.name}` }, 'Cancel');
+  b.addEventListener('click', () => { x.cancelled = true; stop(); });
+  return [b];
+}
+
+function upload(x, url) {
+  const s = st.session;
+  x.state = 'moving';
+  const xhr = new XMLHttpRequest();
+  x.xhr = xhr;
+  xferSay(x, `Sending “${x.name}” (${fmtSize(x.size)})…`, movingCancel(x, () => xhr.abort()));
+  xferProgress(x, 0);
+  xhr.open('POST', url);
+  xhr.upload.onprogress = (e) => { if (st.session === s) xferProgress(x, e.loaded); };
+  const finish = (ok, why) => {
+    if (st.session !== s || x.state !== 'moving') return;
+    x.why = why;
+    s.fileDone(x.id, ok ? 0 : YMSG_EPROTO);
+    pump();
+  };
+  xhr.onload = () => finish(xhr.status === 200, `the relay answered ${xhr.status}: ${xhr.responseText.trim() || xhr.statusText}`);
+  xhr.onerror = () => finish(false, 'the file relay could not be reached');
+  xhr.ontimeout = xhr.onerror;
+  xhr.onabort = () => finish(false, 'you cancelled it');
+  // the File itself goes out with its own type: the relay takes Content-Type (the preflight allows it)
+  xhr.send(x.file);
+}
+
+async function download(x, url) {
+  const s = st.session;
+  x.state = 'moving';
+  const ac = new AbortController();
+  x.ac = ac;
+  xferSay(x, `Receiving “${x.name}” (${fmtSize(x.size)})…`, movingCancel(x, () => ac.abort()));
+  xferProgress(x, 0);
+  let why = '';
+  const parts = [];
+  try {
+    // held by the relay until the sender's upload is complete
+    const r = await fetch(url, { cache: 'no-store', credentials: 'omit', signal: ac.signal });
+    if (!r.ok) why = `the relay answered ${r.status}: ${(await r.text()).trim() || r.statusText}`;
+    else {
+      const rd = r.body.getReader();
+      let got = 0;
+      for (;;) {
+        const { done, value } = await rd.read();
+        if (done) break;
+        got += value.length;
+        if (got > x.size) { why = 'the relay sent more than the offered size'; rd.cancel(); break; }
+        parts.push(value);
+        if (st.session === s) xferProgress(x, got);
+      }
+      if (!why && got !== x.size) why = `only ${got} of ${x.size} bytes arrived`;
+    }
+  } catch (e) { why = x.cancelled ? 'you cancelled it' : `the file relay could not be reached (${e.message || e})`; }
+  if (st.session !== s || x.state !== 'moving') return;
+  x.why = why;
+  if (!why) x.blob = new Blob(parts, { type: 'application/octet-stream' });
+  s.fileDone(x.id, why ? YMSG_EPROTO : 0);
+  pump();
+}
+
+// A received file: saved through a link to its Blob (the browser asks where, or keeps it in Downloads).
+function received(x) {
+  const url = URL.createObjectURL(x.blob);
+  xferEnd(x, `Received “${x.name}” (${fmtSize(x.size)}) from ${x.who}.`);
+  const a = el('a', { href: url, download: x.name, class: 'button primary', 'aria-label': `Save ${x.name}` }, `💾 Save “${x.name}”`);
+  x.buttons.replaceChildren(a);
+}
+
+// The connection is gone: transfers in flight end with it (the session forgot them).
+function xfersEnded() {
+  for (const x of [...st.xfers.values()]) {
+    x.state = 'ended'; // first: the aborts below then end nothing more
+    x.xhr?.abort();
+    x.ac?.abort();
+    xferEnd(x, `“${x.name}” was not ${x.out ? 'sent' : 'received'}: you were disconnected.`);
   }
 }
 
@@ -392,6 +646,277 @@ function buzzSound() {
   } catch { /* no audio device: the shake is enough */ }
 }
 
+// ---------------------------------------------------------------- conferences and chat rooms
+// A group's tab shows what the server sent: its member list comes from the session (which keeps
+// only the names the server told it), its notices from the server's join/leave/decline packets.
+const groupKey = (kind, name) => `${kind}:${name}`;
+const KIND_TEXT = { conf: 'conference', room: 'room' };
+const ROOM_MAX_BYTES = 1024;
+const enc = new TextEncoder();
+
+function openGroup(kind, name, show, focus) {
+  const key = groupKey(kind, name);
+  let c = st.chats.get(key);
+  if (c && !c.ended) { if (show) select(key, focus); return c; }
+  if (c) { c.tab.remove(); c.panel.remove(); st.chats.delete(key); }
+  const tabId = `tab-${kind}-${Date.now().toString(36)}-${st.chats.size}`;
+  const tab = newTab(tabId, `tab ${kind}`, key, `${kind === 'conf' ? '👥' : '#'} ${name}`, `Leave ${name}`);
+  const label = `${kind === 'conf' ? 'Conference' : 'Room'} ${name}`;
+  const head = el('p', { class: 'group-head muted' }, label);
+  const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': label });
+  const count = el('span', { class: 'muted' }, '');
+  const list = el('ul', { role: 'list', 'aria-label': `Members of ${name}` });
+  const members = el('aside', { class: 'members', 'aria-label': `${label}: members` },
+    el('h2', { class: 'small-title' }, 'Members ', count), list);
+  const input = el('textarea', { class: 'compose', rows: '2', placeholder: `Message ${name}`, 'aria-label': `Message to ${name}`, maxlength: '1000' });
+  const invite = el('button', { type: 'button', 'aria-label': `Invite to ${name}` }, '➕ Invite');
+  const leave = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Leave ${name}` }, 'Leave');
+  const send = el('button', { type: 'submit', class: 'primary' }, 'Send');
+  const form = el('form', { class: 'composer' }, input, el('div', { class: 'compose-buttons' }, invite, leave, send));
+  const panel = el('div', { role: 'tabpanel', class: 'panel group', 'aria-labelledby': tabId, hidden: '' },
+    head, el('div', { class: 'group-body' }, el('div', { class: 'group-log' }, log), members), form);
+  c = { kind, id: key, name, label: name, tab, panel, log, input, head, list, count, unread: 0, lastDay: '', members: [], ended: false };
+  addChat(c, form, groupSend);
+  invite.addEventListener('click', () => openInviteDialog(c));
+  leave.addEventListener('click', () => closeChat(key));
+  if (show) select(key, focus);
+  return c;
+}
+
+// The member list as the session has it now; returns the names it did not list before.
+function renderMembers(c) {
+  const g = st.session.groups();
+  let now = [];
+  if (c.kind === 'conf') now = g.confs.find((x) => x.room === c.name && x.joined)?.members || [];
+  else if (g.room === c.name) now = g.roomMembers;
+  const added = now.filter((m) => !c.members.includes(m));
+  c.members = now;
+  const me = st.user;
+  c.list.replaceChildren(...[...now].sort((a, b) => (b === me) - (a === me) || a.localeCompare(b)).map((m) =>
+    el('li', { class: 'member', 'data-id': m }, m === me ? `${m} (you)` : m)));
+  c.count.textContent = `(${now.length})`;
+  return added;
+}
+
+function groupEnded(c, why) {
+  if (c.ended) return;
+  c.ended = true;
+  line(c, 'sys', why);
+  c.panel.classList.add('ended');
+  for (const x of c.panel.querySelectorAll('.composer textarea, .composer button')) x.disabled = true;
+  c.tab.querySelector('.tab-close').setAttribute('aria-label', `Close ${c.name}`);
+}
+
+function groupsEnded(why) {
+  for (const c of st.chats.values()) if (c.kind !== 'im') groupEnded(c, `${why}: you are no longer in this ${KIND_TEXT[c.kind]}.`);
+}
+
+function groupSend(c) {
+  const text = c.input.value.replace(/\s+$/, '');
+  if (!text || c.ended) return;
+  // ymsgd drops a longer room message without a word (chat_max_message, default 1024 bytes; Pidgin
+  // itself stops at 948): say so here instead of losing it
+  const bytes = enc.encode(text).length;
+  if (c.kind === 'room' && bytes > ROOM_MAX_BYTES) {
+    line(c, 'sys', `Not sent: ${bytes} bytes, a room message takes at most ${ROOM_MAX_BYTES}.`);
+    return;
+  }
+  const rc = c.kind === 'conf' ? st.session.confSend(c.name, text) : st.session.roomSend(text);
+  if (rc !== 0) { line(c, 'sys', `Not sent: ${st.core.ymsgError(rc)}`); return; }
+  // the server echoes a conference message to its sender (the order every member sees); a room
+  // message is never echoed, so it is shown here
+  if (c.kind === 'room') line(c, 'me', text);
+  c.input.value = '';
+  pump();
+}
+
+function groupEvent(ev) {
+  const kind = ev.type.startsWith('conf') ? 'conf' : 'room';
+  const c = st.chats.get(groupKey(kind, ev.room));
+  const live = c && !c.ended ? c : null;
+  switch (ev.type) {
+    case 'conf_invite': case 'room_invite':
+      st.invites = st.invites.filter((i) => !(i.kind === kind && i.room === ev.room));
+      st.invites.push({ kind, room: ev.room, who: ev.who, text: ev.text, list: ev.list ? ev.list.split('\n') : [] });
+      renderInvites();
+      banner(`${ev.who} invites you to the ${KIND_TEXT[kind]} ${ev.room}.`, 6000);
+      break;
+    case 'conf_join': case 'room_enter':
+      if (live && renderMembers(live).length) line(live, 'sys', `${ev.who} joined.`);
+      break;
+    case 'conf_leave': case 'room_exit':
+      if (live) { renderMembers(live); line(live, 'sys', `${ev.who} left.`); }
+      break;
+    case 'conf_decline':
+      // ymsgd says "<id> is not available" in a decline for an invitee it could not reach (offline,
+      // invisible or ignoring: the same words for each)
+      if (live && ev.text === `${ev.who} is not available`) line(live, 'sys', `${ev.who} is not available.`);
+      else if (live) line(live, 'sys', `${ev.who} declined the invitation${ev.text ? ': ' + ev.text : '.'}`);
+      break;
+    case 'conf_failed':
+      if (live && ev.who) line(live, 'sys', `${ev.who} could not be invited: ${ev.text || 'not available'}.`);
+      else if (live) groupEnded(live, `The conference could not be opened: ${ev.text || 'not available'}.`);
+      else banner(`Conference ${ev.room}: ${ev.who ? ev.who + ' ' : ''}${ev.text || 'not available'}`, 6000);
+      break;
+    case 'conf_message': case 'room_message': {
+      if (!live) break;
+      const mine = ev.who === st.user;
+      const text = ev.on ? `* ${ev.who} ${ev.text}` : ev.text;
+      line(live, mine ? 'me' : 'them', text, ev.time || Date.now() / 1000, ev.on ? 'emote' : '', false, ev.who);
+      if (!mine) unread(live, `${ev.who}: ${ev.text}`);
+      break;
+    }
+    case 'room_joined': {
+      // one room at a time: joining another one left the previous room
+      for (const o of st.chats.values()) if (o.kind === 'room' && o.name !== ev.room) groupEnded(o, `You left ${o.name}.`);
+      const r = openGroup('room', ev.room, true, true);
+      r.head.textContent = ev.text ? `Room ${ev.room}: ${ev.text}` : `Room ${ev.room}`;
+      renderMembers(r);
+      line(r, 'sys', `You are in ${ev.room}.`);
+      break;
+    }
+    case 'room_failed':
+      if (live && ev.code === -1) line(live, 'sys', `Not delivered: ${ev.text}.`);
+      else banner(`Cannot join ${ev.room || 'the room'}: ${ev.text || 'code ' + ev.code}`, 8000);
+      $('rooms-status').textContent = `Cannot join ${ev.room || 'the room'}: ${ev.text || 'code ' + ev.code}`;
+      break;
+    case 'room_logout':
+      for (const o of st.chats.values()) if (o.kind === 'room') groupEnded(o, 'The server took you out of chat.');
+      break;
+    default: break;
+  }
+}
+
+function renderInvites() {
+  const box = $('invites');
+  box.hidden = !st.invites.length;
+  box.replaceChildren(el('h2', { class: 'small-title' }, 'Invitations'), ...st.invites.map((inv) => {
+    const what = `${KIND_TEXT[inv.kind]} ${inv.room}`;
+    const join = el('button', { type: 'button', class: 'primary', 'aria-label': `Join ${what}` }, 'Join');
+    const no = el('button', { type: 'button', class: 'ghost danger', 'aria-label': `Decline ${what}` }, 'Decline');
+    join.addEventListener('click', () => answerInvite(inv, true));
+    no.addEventListener('click', () => answerInvite(inv, false));
+    const others = inv.list.filter((m) => m !== inv.who && m !== st.user);
+    return el('div', { class: 'request invite', role: 'group', 'aria-label': `Invitation to the ${what}` },
+      el('div', {}, el('strong', {}, inv.who), ` invites you to the ${what}`,
+        inv.text ? el('div', { class: 'muted' }, `“${inv.text}”`) : '',
+        others.length ? el('div', { class: 'muted small' }, `Also in it: ${others.join(', ')}`) : ''),
+      el('div', { class: 'row' }, join, no));
+  }));
+}
+
+function answerInvite(inv, yes) {
+  st.invites = st.invites.filter((i) => i !== inv);
+  renderInvites();
+  if ($('conn').textContent === `${inv.who} invites you to the ${KIND_TEXT[inv.kind]} ${inv.room}.`) banner('');
+  if (!st.online) return;
+  if (inv.kind === 'conf') {
+    const rc = yes ? st.session.confJoin(inv.room) : st.session.confDecline(inv.room, 'No, thanks.');
+    if (rc !== 0) banner(`Conference ${inv.room}: ${st.core.ymsgError(rc)}`, 6000);
+    else if (yes) {
+      const c = openGroup('conf', inv.room, true, true);
+      renderMembers(c);
+      line(c, 'sys', `You joined ${inv.who}'s conference.`);
+    }
+  } else if (yes) {
+    const rc = st.session.roomJoin(inv.room);
+    if (rc !== 0) banner(`Cannot join ${inv.room}: ${st.core.ymsgError(rc)}`, 6000);
+  }
+  pump();
+}
+
+// The invite dialog: a new conference (c = null) or more people for an open conference or room.
+function openInviteDialog(c) {
+  st.inviteTo = c;
+  $('invite-title').textContent = c ? `Invite to ${c.name}` : 'New conference';
+  const online = st.roster.buddies.filter((b) => b.online && !(c && c.members.includes(b.id)));
+  $('invite-buddies').replaceChildren(...online.map((b) =>
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', value: b.id }), b.id)));
+  $('invite-none').hidden = online.length > 0;
+  $('invite-ids').value = '';
+  $('invite-msg').value = c?.kind === 'room' ? 'Come to this room' : 'Join my conference';
+  $('invite-error').textContent = '';
+  $('invite-dlg').showModal();
+  (online.length ? $('invite-buddies').querySelector('input') : $('invite-ids')).focus();
+}
+
+function inviteSubmit(e) {
+  e.preventDefault();
+  const picked = [...$('invite-buddies').querySelectorAll('input:checked')].map((x) => x.value);
+  const typed = $('invite-ids').value.toLowerCase().split(/[\s,;]+/).filter(Boolean);
+  const ids = [...new Set([...picked, ...typed])].filter((x) => x !== st.user);
+  const msg = $('invite-msg').value.trim();
+  if (!ids.length) { $('invite-error').textContent = 'Pick a buddy or type an ID.'; return; }
+  if (!st.online) { $('invite-error').textContent = 'Not signed in.'; return; }
+  const c = st.inviteTo;
+  try {
+    if (!c) {
+      const room = st.session.confCreate(ids, msg);
+      const g = openGroup('conf', room, true, true);
+      renderMembers(g);
+      line(g, 'sys', `You invited ${ids.join(', ')}.`);
+    } else {
+      for (const id of ids) {
+        const rc = c.kind === 'conf' ? st.session.confInvite(c.name, id, msg) : st.session.roomInvite(id, msg);
+        if (rc !== 0) throw new Error(`${id}: ${st.core.ymsgError(rc)}`);
+      }
+      line(c, 'sys', `You invited ${ids.join(', ')}.`);
+    }
+  } catch (err) {
+    $('invite-error').textContent = `Cannot invite: ${err.message}`;
+    pump();
+    return;
+  }
+  pump();
+  $('invite-dlg').close();
+}
+
+// The rooms dialog: the room list ymsgd serves where Pidgin and libyahoo2 fetch it (/ycontent/,
+// docs/CHAT_ROOMS.md §3), categories first, then each category's rooms.
+async function ycontent(query) {
+  const r = await fetch(`/ycontent/?${query}&intl=us`, { cache: 'no-store' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  const doc = new DOMParser().parseFromString(await r.text(), 'text/xml');
+  if (doc.querySelector('parsererror')) throw new Error('the room list is not XML');
+  return doc;
+}
+
+async function openRooms() {
+  const box = $('rooms-list');
+  $('rooms-status').textContent = 'Loading the room list…';
+  box.replaceChildren();
+  $('rooms-dlg').showModal();
+  try {
+    const cats = [...(await ycontent('chatcat=0')).querySelectorAll('category')]
+      .map((x) => ({ id: x.getAttribute('id'), name: x.getAttribute('name') }));
+    const lists = await Promise.all(cats.map((cat) => ycontent(`chatroom_${encodeURIComponent(cat.id)}=0`)));
+    box.replaceChildren(...cats.map((cat, i) => {
+      const rooms = [...lists[i].querySelectorAll('room')];
+      return el('section', { class: 'room-cat', 'aria-label': cat.name }, el('h3', {}, cat.name),
+        el('ul', { role: 'list' }, ...rooms.map((x) => {
+          const name = x.getAttribute('name'), topic = x.getAttribute('topic') || '';
+          const b = el('button', { type: 'button', class: 'room-pick', 'data-room': name },
+            el('span', { class: 'name' }, name), el('span', { class: 'muted small' }, topic));
+          b.addEventListener('click', () => joinRoom(name, x.getAttribute('id') || '0'));
+          return el('li', {}, b);
+        })));
+    }));
+    $('rooms-status').textContent = cats.length ? '' : 'This server has no chat rooms.';
+    box.querySelector('button')?.focus();
+  } catch (err) {
+    $('rooms-status').textContent = `Cannot load the room list: ${err.message}`;
+  }
+}
+
+function joinRoom(name, id) {
+  if (!st.online) return;
+  const rc = st.session.roomJoin(name, id);
+  if (rc !== 0) { $('rooms-status').textContent = `Cannot join ${name}: ${st.core.ymsgError(rc)}`; return; }
+  $('rooms-status').textContent = `Joining ${name}…`;
+  pump();
+  $('rooms-dlg').close();
+}
+
 // ---------------------------------------------------------------- UI plumbing
 function el(tag, attrs = {}, ...kids) {
   const e = document.createElement(tag);
@@ -415,6 +940,7 @@ function showMain() {
   $('me').textContent = st.user;
   if (st.wantStatus === STATUS.INVISIBLE) $('status').value = '12';
   document.body.dataset.online = '1';
+  findRelay();
   renderRoster();
   if (st.wantStatus && st.wantStatus !== STATUS.INVISIBLE) applyStatus();
 }
@@ -464,6 +990,8 @@ function signOut() {
   st.online = false;
   st.pass = '';
   for (const id of [...st.chats.keys()]) closeChat(id);
+  st.invites = [];
+  renderInvites();
   banner('');
   showSignin();
 }
@@ -483,6 +1011,11 @@ function main() {
     else { $('add-id').value = ''; $('add-msg').value = ''; banner(`Asked ${id} to add you.`, 4000); }
     pump();
   });
+  $('new-conf').addEventListener('click', () => openInviteDialog(null));
+  $('rooms-btn').addEventListener('click', openRooms);
+  $('invite-form').addEventListener('submit', inviteSubmit);
+  $('invite-cancel').addEventListener('click', () => $('invite-dlg').close());
+  $('rooms-close').addEventListener('click', () => $('rooms-dlg').close());
   $('notify').addEventListener('click', async () => {
     if (!('Notification' in window)) { banner('This browser has no desktop notifications.', 4000); return; }
     if (!st.notify && Notification.permission !== 'granted') await Notification.requestPermission();

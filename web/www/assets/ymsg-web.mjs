@@ -135,6 +135,46 @@ export class Session {
     return this.core.withStrs([who, msg], (a, b) => this.m._ymsg_session_auth_reply(this.p, a, accept ? 1 : 0, b));
   }
   logoff() { return this.m._ymsg_session_logoff(this.p); }
+
+  // ---- conferences and the chat room (what the server told the session: nothing more) --------
+  // {confs:[{room, inviter, joined, members}], room, roomMembers}
+  groups() { return this.core.outJson(this.m._yw_session_groups(this.p)); }
+  // Invites ids to a new conference ('' room: "<me>-<n>"); returns its name, throws CoreError.
+  confCreate(ids, msg = '', room = '') {
+    return this.core.withStrs([room, ids.join('\n'), msg], (r, w, t) => {
+      const n = this.m._yw_conf_create(this.p, r, w, t);
+      if (n < 0) throw new CoreError(n, this.core.ymsgError(n));
+      return dec.decode(this.core.outBytes(n));
+    });
+  }
+  confInvite(room, who, msg = '') {
+    return this.core.withStrs([room, who, msg], (a, b, c) => this.m._ymsg_session_conf_invite(this.p, a, b, c));
+  }
+  confJoin(room) { return this.core.withStrs([room], (a) => this.m._ymsg_session_conf_join(this.p, a)); }
+  confDecline(room, msg = '') {
+    return this.core.withStrs([room, msg], (a, b) => this.m._ymsg_session_conf_decline(this.p, a, b));
+  }
+  confLeave(room) { return this.core.withStrs([room], (a) => this.m._ymsg_session_conf_leave(this.p, a)); }
+  confSend(room, text) { return this.core.withStrs([room, text], (a, b) => this.m._ymsg_session_conf_send(this.p, a, b)); }
+  roomJoin(room, id = '0') { return this.core.withStrs([room, id], (a, b) => this.m._ymsg_session_room_join(this.p, a, b)); }
+  roomLeave() { return this.m._ymsg_session_room_leave(this.p); }
+  roomSend(text, emote = false) { return this.core.withStrs([text], (a) => this.m._ymsg_session_room_send(this.p, a, emote ? 1 : 0)); }
+  // ---- file transfer: the page moves the bytes (FILE_UPLOAD / FILE_DOWNLOAD events), the session the packets
+  // Offers name (size bytes) to who; returns the transfer id, throws CoreError.
+  fileSend(who, name, size) {
+    return this.core.withStrs([who, name], (a, b) => {
+      const n = this.m._yw_file_send(this.p, a, b, size);
+      if (n < 0) throw new CoreError(n, this.core.ymsgError(n));
+      return dec.decode(this.core.outBytes(n));
+    });
+  }
+  fileAccept(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_accept(this.p, a)); }
+  fileDecline(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_decline(this.p, a)); }
+  fileCancel(id) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_cancel(this.p, a)); }
+  fileProgress(id, done) { return this.core.withStrs([id], (a) => this.m._yw_file_progress(this.p, a, done)); }
+  // result 0: every byte moved; else a negative YMSG_E* (the session cancels with the peer).
+  fileDone(id, result = 0) { return this.core.withStrs([id], (a) => this.m._ymsg_session_file_done(this.p, a, result)); }
+  roomInvite(who, msg = '') { return this.core.withStrs([who, msg], (a, b) => this.m._ymsg_session_room_invite(this.p, a, b)); }
   free() { if (this.p) this.m._ymsg_session_free(this.p); this.p = 0; }
 }
 

@@ -1,0 +1,205 @@
+// File transfer in the web messenger (issue 14), Debian's Chromium against the real ymsgd and its relay:
+// a browser user sends a file to another (the <input type=file>; the receiver's Accept, progress both
+// ways, the file saved through the Save link, SHA-256 equal), a file dropped on a conversation and
+// declined, files both ways with the `ymsg` terminal client (listen --accept-files / send-file), a
+// decline the terminal sender hears, the server's refusal of a file over --relay-max-file shown on the
+// page, and a server without a relay (no File button; ymsgd refuses offers to the page's user itself).  The CORS side
+// (other origins get nothing) is web_relay_cors.  Screenshots: <build>/tests/e2e/web/screenshots/files-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Server, startBoth, stopBoth, newPage, shot, freePort } from './harness.mjs';
+
+const MAX = 300000; // --relay-max-file
+let srv, browser;
+before(async () => ({ srv, browser } = await startBoth(['alice', 'bob', 'carol'],
+  ['--relay-listen', `127.0.0.1:${await freePort()}`, '--relay-max-file', String(MAX)])));
+after(() => stopBoth(srv, browser));
+
+const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+async function signedIn(user) {
+  const page = await newPage(browser);
+  await page.goto(`${srv.url}/`);
+  await page.waitForSelector('body[data-ready="1"]');
+  await page.fill('#user', user);
+  await page.fill('#pass', `pw-${user}`);
+  await page.press('#pass', 'Enter');
+  await page.waitForSelector('#main:not([hidden])');
+  return page;
+}
+
+// Opens the conversation with who: added to the buddy list (pending is enough), then clicked there.
+async function chatWith(page, who) {
+  if (!(await page.$(`.buddy[data-id="${who}"]`))) {
+    await page.fill('#add-id', who);
+    await page.press('#add-id', 'Enter');
+    await page.waitForSelector(`.buddy[data-id="${who}"]`);
+  }
+  await page.click(`.buddy[data-id="${who}"]`);
+  await page.waitForSelector(`.tab[data-id="${who}"][aria-selected="true"]`);
+}
+
+const item = (page, name) => page.locator('li.msg.xfer', { hasText: name }).last();
+async function waitItem(page, name, re) {
+  await page.waitForFunction(([n, src]) => [...document.querySelectorAll('li.msg.xfer')]
+    .some((e) => e.textContent.includes(n) && new RegExp(src).test(e.querySelector('.text').textContent)), [name, re.source],
+  { timeout: 20000 });
+}
+const barOf = (page, name) => item(page, name).locator('progress').evaluate((p) => [Number(p.value), Number(p.max)]);
+
+// The received file as the browser saves it from the Save link.
+async function saved(page, name) {
+  const [dl] = await Promise.all([page.waitForEvent('download'), item(page, name).getByRole('link', { name: `Save ${name}` }).click()]);
+  assert.equal(dl.suggestedFilename(), name);
+  return readFileSync(await dl.path());
+}
+
+function ymsg(user, args, timeoutMs = 60000) {
+  const env = { ...process.env, YMSG_USER: user, YMSG_PASSWORD: `pw-${user}` };
+  return { env, args: ['--no-config', '--server', `127.0.0.1:${srv.ymsgPort}`, '--login-url', srv.url, '--json', ...args], timeoutMs };
+}
+function run(user, args) {
+  const { env, args: a, timeoutMs } = ymsg(user, args);
+  return new Promise((resolve) => execFile(process.env.YMSG_CLIENT, a, { env, timeout: timeoutMs },
+    (e, so, se) => resolve({ code: e ? e.code : 0, out: `${so}\n${se}` })));
+}
+
+test('browser to browser: input, accept, progress both ways, saved intact; a dropped file declined', async () => {
+  const a = await signedIn('alice'), b = await signedIn('bob');
+  await chatWith(a, 'bob');
+  const data = randomBytes(250000);
+  await a.locator('input[type=file][aria-label="File to send to bob"]').setInputFiles({ name: 'photo.bin', mimeType: 'image/jpeg', buffer: data });
+  await waitItem(a, 'photo.bin', /Waiting for bob to accept/);
+  await waitItem(b, 'photo.bin', /^alice wants to send you “photo\.bin” \(244 KB\)\.$/);
+  await b.click('.tab[data-id="alice"]');
+  await shot(b, 'files-1-offer');
+  await item(b, 'photo.bin').getByRole('button', { name: 'Accept photo.bin' }).click();
+  await waitItem(a, 'photo.bin', /^Sent “photo\.bin” \(244 KB\) to bob\.$/);
+  await waitItem(b, 'photo.bin', /^Received “photo\.bin” \(244 KB\) from alice\.$/);
+  assert.deepEqual(await barOf(a, 'photo.bin'), [data.length, data.length]);
+  assert.deepEqual(await barOf(b, 'photo.bin'), [data.length, data.length]);
+  await shot(b, 'files-2-received');
+  assert.equal(sha(await saved(b, 'photo.bin')), sha(data));
+
+  // a file dropped on the conversation is offered; bob declines, alice reads it
+  await a.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped text'], 'drop.txt', { type: 'text/plain' }));
+    const p = document.querySelector('.panel:not([hidden])');
+    p.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    p.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await waitItem(b, 'drop.txt', /alice wants to send you “drop\.txt” \(12 bytes\)/);
+  await item(b, 'drop.txt').getByRole('button', { name: 'Decline drop.txt' }).click();
+  await waitItem(b, 'drop.txt', /^You declined “drop\.txt”\.$/);
+  await waitItem(a, 'drop.txt', /^bob declined “drop\.txt”\.$/);
+  await shot(a, 'files-3-declined');
+
+  // alice withdraws an offer before bob answers: bob's Accept/Decline give way to the reason
+  await a.locator('input[type=file][aria-label="File to send to bob"]').setInputFiles({ name: 'later.txt', mimeType: 'text/plain', buffer: Buffer.from('later') });
+  await waitItem(b, 'later.txt', /alice wants to send you “later\.txt”/);
+  await item(a, 'later.txt').getByRole('button', { name: 'Cancel sending later.txt' }).click();
+  await waitItem(a, 'later.txt', /^You cancelled “later\.txt”\.$/);
+  await waitItem(b, 'later.txt', /^“later\.txt” was not received: /);
+  assert.equal(await item(b, 'later.txt').getByRole('button').count(), 0);
+  for (const p of [a, b]) { assert.deepEqual(p.errors, []); await p.close(); }
+});
+
+test('with the terminal client: browser to ymsg, ymsg to browser, a decline the ymsg sender hears', async () => {
+  const a = await signedIn('alice');
+  // carol listens in the terminal client and takes every file into dir
+  const dir = path.join(srv.dir, 'carol-dl');
+  mkdirSync(dir);
+  const { env, args } = ymsg('carol', ['listen', '--accept-files', '--download-dir', dir, '--timeout', '60']);
+  const listener = spawn(process.env.YMSG_CLIENT, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let lout = '';
+  const gotDone = new Promise((resolve) => listener.stdout.on('data', (d) => {
+    lout += d;
+    if (/"event":"file_done"/.test(lout)) resolve();
+  }));
+  listener.stderr.on('data', (d) => { lout += d; });
+  try {
+    await new Promise((r) => setTimeout(r, 1500)); // carol is signed in
+    await chatWith(a, 'carol');
+    const data = randomBytes(120000);
+    await a.locator('input[type=file][aria-label="File to send to carol"]').setInputFiles({ name: 'report.pdf', mimeType: 'application/pdf', buffer: data });
+    await waitItem(a, 'report.pdf', /^Sent “report\.pdf” \(117 KB\) to carol\.$/);
+    await Promise.race([gotDone, new Promise((_, rej) => setTimeout(() => rej(new Error(`no file_done from ymsg listen:\n${lout}`)), 20000))]);
+    assert.match(lout, /"event":"file_done"[^\n]*"ok":true,"code":0/, lout);
+    assert.deepEqual(readdirSync(dir), ['report.pdf']);
+    assert.equal(sha(readFileSync(path.join(dir, 'report.pdf'))), sha(data));
+  } finally { listener.kill(); }
+
+  // carol sends with `ymsg send-file`: alice accepts and saves it; send-file exits 0
+  const file = path.join(srv.dir, 'notes.txt');
+  const text = Buffer.from('é'.repeat(40000));
+  writeFileSync(file, text);
+  const sending = run('carol', ['--timeout', '40', 'send-file', '--to', 'alice', file]);
+  await waitItem(a, 'notes.txt', /^carol wants to send you “notes\.txt” \(78 KB\)\.$/);
+  await a.click('.tab[data-id="carol"]');
+  await item(a, 'notes.txt').getByRole('button', { name: 'Accept notes.txt' }).click();
+  await waitItem(a, 'notes.txt', /^Received “notes\.txt” \(78 KB\) from carol\.$/);
+  const { code, out } = await sending;
+  assert.equal(code, 0, out);
+  assert.equal(sha(await saved(a, 'notes.txt')), sha(text));
+  await shot(a, 'files-4-from-terminal');
+
+  // and a decline: send-file fails with file_declined at once
+  const t0 = Date.now();
+  const again = run('carol', ['--timeout', '40', 'send-file', '--to', 'alice', file]);
+  await waitItem(a, 'notes.txt', /^carol wants to send you “notes\.txt”/);
+  await item(a, 'notes.txt').getByRole('button', { name: 'Decline notes.txt' }).click();
+  const r = await again;
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.out, /file_declined/, r.out);
+  assert.ok(Date.now() - t0 < 30000, 'the decline came at once, not at the timeout');
+  assert.deepEqual(a.errors, []);
+  await a.close();
+});
+
+test('the server refuses a file over --relay-max-file: the sender reads why', async () => {
+  const a = await signedIn('alice'), b = await signedIn('bob');
+  await chatWith(a, 'bob');
+  await a.locator('input[type=file][aria-label="File to send to bob"]').setInputFiles({ name: 'big.iso', mimeType: '', buffer: Buffer.alloc(MAX + 1) });
+  await waitItem(a, 'big.iso', /^“big\.iso” was not sent: .*too large/i);
+  await shot(a, 'files-5-too-large');
+  assert.equal(await b.locator('li.msg.xfer').count(), 0, 'the refused offer reached bob');
+  for (const p of [a, b]) { assert.deepEqual(p.errors, []); await p.close(); }
+});
+
+test('a server without a relay: no File button, and ymsgd refuses the terminal sender’s offer itself', async () => {
+  const bare = new Server();
+  for (const u of ['dave', 'erin']) bare.addUser(u, `pw-${u}`);
+  await bare.start();
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${bare.url}/`);
+    await page.waitForSelector('body[data-ready="1"]');
+    const csp = (await page.request.head(`${bare.url}/`)).headers()['content-security-policy'];
+    assert.match(csp, /connect-src 'self';/);
+    await page.fill('#user', 'dave');
+    await page.fill('#pass', 'pw-dave');
+    await page.press('#pass', 'Enter');
+    await page.waitForSelector('#main:not([hidden])');
+    await page.fill('#add-id', 'erin');
+    await page.press('#add-id', 'Enter');
+    await page.click('.buddy[data-id="erin"]');
+    await page.waitForSelector('.tab[data-id="erin"][aria-selected="true"]');
+    await page.waitForFunction(() => document.querySelector('button[aria-label="Send a file to erin"]').hidden);
+    const file = path.join(bare.dir, 'x.txt');
+    writeFileSync(file, 'x');
+    const env = { ...process.env, YMSG_USER: 'erin', YMSG_PASSWORD: 'pw-erin' };
+    const r = await new Promise((resolve) => execFile(process.env.YMSG_CLIENT, ['--no-config', '--server', `127.0.0.1:${bare.ymsgPort}`,
+      '--login-url', bare.url, '--json', '--timeout', '20', 'send-file', '--to', 'dave', file], { env, timeout: 40000 },
+    (e, so, se) => resolve({ code: e ? e.code : 0, out: `${so}\n${se}` })));
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /not available on this server/, r.out);
+    assert.equal(await page.locator('li.msg.xfer').count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  } finally { await bare.stop(); bare.cleanup(); }
+});
