@@ -53,8 +53,19 @@ int presence_watch(struct conn *c, const char *target);
 void presence_unwatch(struct conn *c, const char *target);
 void presence_unwatch_all(struct conn *c);
 /* target's account is gone (`ymsgd user del` removed every row naming it): nobody watches it any more,
- * so a new account of that name is not shown to the old account's buddies. */
+ * so a new account of that name is not shown to the old account's buddies (in a cluster: on every node,
+ * which each run presence_forget_here). */
 void presence_forget(struct server *srv, const char *target);
+void presence_forget_here(struct server *srv, const char *target);
+/* Cluster: the index of every node holds the other nodes' sessions (mirrors) too, from the list their
+ * records carry (server/cluster/wire.h), so the node that holds a session finds all its watchers with no
+ * query.  presence_watch / presence_unwatch of a registered session tell the other nodes (session_hooks
+ * .watch).  presence_mirror_watch replaces mirror c's entries with ids[0..n); more: the record was capped
+ * (cluster_watch_max), so for c the store answers about the ids not listed (one query per such session
+ * and presence change).  0, or -1 (logged) when out of memory (then the store answers for c too). */
+int presence_mirror_watch(struct conn *c, const char (*ids)[NAME_MAX_LEN + 1], uint32_t n, int more);
+/* The i-th id c watches in list order (i < c->n_watching), else NULL: what its record lists. */
+const char *presence_watching(const struct conn *c, uint32_t i);
 /* 1 when viewer is online here and watches target. */
 int presence_watches(struct server *srv, const char *viewer, const char *target);
 
