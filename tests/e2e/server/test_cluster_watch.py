@@ -76,6 +76,9 @@ def test_login_and_status_make_no_query_per_watcher():
         for w in ws:
             ask_and_accept(w, star)
         time.sleep(0.5)  # the watchers' nodes republished their records (W frames)
+        for w in ws:  # each watcher's node publishes its record again: the list it carries now has star
+            status_to(w, 2, "busy")
+        time.sleep(0.5)
         for w in ws:
             w.drain(0.05)
         star.drain(0.1)
