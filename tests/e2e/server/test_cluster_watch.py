@@ -8,6 +8,7 @@ queries are counted with ymsgd's own store metrics (/metrics: ymsgd_store_op_dur
 (ClusterServer); a missing one fails with the package to install."""
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -143,5 +144,33 @@ def test_capped_watch_list_the_store_answers():
         assert buddy_ops(srv, 0) - before >= 1, "the store was not asked about the capped session"
 
 
+def test_deleted_account_forgotten_on_every_node():
+    """`ymsgd user del star` (through node0) while w on node1 watches star: every node forgets the id,
+    so a new account named star is not shown to the old account's buddy, whichever node it logs in on
+    and even after w's node published w's record again."""
+    with cluster(2) as srv:
+        srv.add_user("star", "pw")
+        srv.add_user("w", "pw")
+        w = srv.login("w", "pw", node=1)
+        star = srv.login("star", "pw", node=0)
+        ask_and_accept(w, star)
+        time.sleep(0.5)
+        w.drain(0.1)
+        r = subprocess.run(srv.nodes[0].base_args() + ["user", "del", "star"], capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert w.expect(0x02, skip=(0xC6,)).get(7) == "star"  # the kick: a sign-off
+        time.sleep(0.5)
+        status_to(w, 2, "busy")  # node1 publishes w's record again
+        time.sleep(0.5)
+        srv.add_user("star", "pw2")
+        for node in (0, 1):
+            s2 = srv.login("star", "pw2", node=node)
+            seen = [p for p in w.drain(1.0) if p.get(7) == "star"]
+            assert not seen, "the new star is shown to the old account's buddy (node %d): %r" % (node, seen)
+            s2.close()
+            time.sleep(0.3)
+
+
 if __name__ == "__main__":
-    run_tests([test_login_and_status_make_no_query_per_watcher, test_capped_watch_list_the_store_answers])
+    run_tests([test_login_and_status_make_no_query_per_watcher, test_capped_watch_list_the_store_answers,
+               test_deleted_account_forgotten_on_every_node])
