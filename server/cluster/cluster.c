@@ -230,11 +230,12 @@ static void cl_apply(struct conn *c, struct wire_record *r)
     memset(&r->talked, 0, sizeof r->talked);
     p->seq = r->seq;
     p->epoch = r->epoch;
-    /* Most records are status changes: the list is the same and the index stays as it is. */
+    /* Most records are status changes: the list is the same and the index stays as it is.  That also
+     * keeps a change made here (an authorisation answered here, presence_watch on the mirror) when a
+     * record the node sent before it heard of the change arrives: only a new list replaces it. */
     uint64_t h = cl_watch_hash(r);
-    if (h != p->watch_hash || (c->n_watching == 0 && r->n_watch > 0)) {
+    if (h != p->watch_hash)
         p->watch_hash = presence_mirror_watch(c, (const char(*)[NAME_MAX_LEN + 1])r->watch, r->n_watch, r->watch_more) < 0 ? 0 : h;
-    }
 }
 
 /* The quiet end of a local session whose user logged in on another node later (a duplicate login
