@@ -660,8 +660,12 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
         c = sessions_local(srv, f->user);
         if (!c || c->session_id != f->sid || f->flag > WIRE_WATCH_ON || name_normalize((const char *)f->data, f->len, id) < 0)
             break;
-        if (f->flag == WIRE_WATCH_ON) presence_watch(c, id); /* its record goes out again (cl_hook_watch) */
-        else presence_unwatch(c, id);
+        if (f->flag == WIRE_WATCH_ON) {
+            presence_watch(c, id); /* its record goes out again (cl_hook_watch) */
+        } else {
+            nameset_del(&c->stealthed, id); /* a declined request: the row, and its stealth flag, are gone */
+            presence_unwatch(c, id);
+        }
         break;
     }
     case WIRE_FORGET: {
