@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Login of a user with N online buddies (issue 12, "Presence without a query per watcher").
 
-    bench/server/presence_login.py YMSGD [--buddies 500] [--rounds 20] [--pg]
+    bench/server/presence_login.py YMSGD [--buddies 500] [--rounds 20] [--pg] [--nodes 2]
 
 Creates `star` and b0..bN-1, all mutual authorised buddies (rows written straight into the store),
 logs the N buddies in, then logs `star` in and out ROUNDS times.  Per round it takes ymsgd's CPU time
@@ -9,6 +9,8 @@ logs the N buddies in, then logs `star` in and out ROUNDS times.  Per round it t
 buddy has star's came-online packet, and the wall time of that span.  Prints the mean CPU (the counter
 ticks in 10 ms steps, so only the mean over rounds means anything) and the wall median and p90.
 With --pg the server runs on a throw-away PostgreSQL (tests/support/pgserver.py), otherwise on SQLite.
+With --nodes N (N >= 2; implies --pg) it is a cluster of N nodes and a redis-server (ClusterServer):
+star logs in on node0, the buddies on the other nodes (round robin); the CPU is every node's.
 """
 import argparse
 import os
@@ -23,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e", "server"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
-from ymsgd_harness import Client, Server, resp307  # noqa: E402
+from ymsgd_harness import Client, ClusterServer, Server, resp307  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -102,7 +104,9 @@ def main():
     ap.add_argument("--buddies", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--pg", action="store_true")
+    ap.add_argument("--nodes", type=int, default=1)
     a = ap.parse_args()
+    a.pg = a.pg or a.nodes > 1  # a cluster's durable store is PostgreSQL
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * a.buddies + 256)), hard))
     pg = None
@@ -115,24 +119,26 @@ def main():
              "--max-conns-per-addr", big, "--addr-max-failures", "1000000", "--session-rate", big,
              "--session-burst", big, "--log-level", "warn"]
     try:
-        with Server(os.path.abspath(a.ymsgd), extra_args=extra) as srv:
-            names = seed(srv, a.buddies, a.pg)
+        exe = os.path.abspath(a.ymsgd)
+        with (ClusterServer(exe, extra, nodes=a.nodes) if a.nodes > 1 else Server(exe, extra_args=extra)) as srv:
+            nodes = srv.nodes if a.nodes > 1 else [srv]
+            names = seed(nodes[0], a.buddies, a.pg)
             buddies = {}
-            for b in names:
-                c, pkt = login_split(srv, b, "pw")
+            for i, b in enumerate(names):
+                c, pkt = login_split(nodes[1 + i % (len(nodes) - 1)] if len(nodes) > 1 else srv, b, "pw")
                 c.send_raw(pkt)
                 until(c, lambda p: p.service == 0xF1 and p.status == 0)
                 buddies[b] = c
             cpu, wall = [], []
             x0 = commits() if a.pg else 0
             for r in range(a.rounds):
-                c, pkt = login_split(srv, "star", "pw")
-                t0, c0 = time.perf_counter(), cpu_s(srv.proc.pid)
+                c, pkt = login_split(nodes[0], "star", "pw")
+                t0, c0 = time.perf_counter(), sum(cpu_s(n.proc.pid) for n in nodes)
                 c.send_raw(pkt)
                 burst = c.until_list_done(timeout=30)
                 for b in names:  # every buddy hears star come online
                     until(buddies[b], lambda p: p.service == 0xF0 and p.get(7) == "star")
-                t1, c1 = time.perf_counter(), cpu_s(srv.proc.pid)
+                t1, c1 = time.perf_counter(), sum(cpu_s(n.proc.pid) for n in nodes)
                 online = sum(len(p.all(7)) for p in burst if p.service == 0xF0)
                 assert online == a.buddies, online
                 cpu.append(c1 - c0)
@@ -142,10 +148,11 @@ def main():
                     until(buddies[b], lambda p: p.service == 0x02 and p.get(7) == "star")
             rt = (commits() - x0) / a.rounds if a.pg else None
             q = lambda v, f: sorted(v)[min(len(v) - 1, int(len(v) * f))]
-            print("login of a user with %d online buddies (%s), %d rounds:" % (a.buddies, "postgresql" if a.pg
-                                                                              else "sqlite", a.rounds))
+            print("login of a user with %d online buddies (%s%s), %d rounds:" % (
+                a.buddies, "postgresql" if a.pg else "sqlite",
+                ", %d nodes, buddies on the others" % a.nodes if a.nodes > 1 else "", a.rounds))
             # /proc counts in clock ticks (10 ms): the mean over all rounds, not a per-round percentile
-            print("  ymsgd CPU per login: mean %.2f ms over %d rounds (clock tick %.0f ms)"
+            print("  ymsgd CPU per login (all nodes): mean %.2f ms over %d rounds (clock tick %.0f ms)"
                   % (sum(cpu) / len(cpu) * 1e3, len(cpu), 1e3 / TICK))
             print("  wall time 0x54 -> list + %d came-online packets: median %.2f ms, p90 %.2f ms"
                   % (a.buddies, statistics.median(wall) * 1e3, q(wall, 0.9) * 1e3))

@@ -37,6 +37,7 @@ struct cl_proxy {
     struct conn c;  /* first: a struct conn * of a proxy is a struct cl_proxy * */
     uint64_t seq;   /* seq of the record it was last updated from */
     int64_t epoch;  /* its node's incarnation */
+    uint64_t watch_hash; /* of the watch list last put in the index (an unchanged list is not redone) */
 };
 
 /* A node as the heartbeat table shows it. */
@@ -87,6 +88,8 @@ struct cluster {
     struct auth_share share;      /* HTTP logins shared with the other nodes (auth.h) */
     struct pwcache_remote *pwc;   /* the password verification cache's copy in Redis (pwshare.c) */
     const struct cluster_gw *gw;  /* the AMF gateway whose sessions are shared (gwshare.c), or NULL */
+    char (*dirty)[NAME_MAX_LEN + 1]; /* local users whose watch list changed: records to publish (cl_flush) */
+    size_t ndirty, capdirty;      /* entries, allocated */
 };
 
 static const struct transport cl_transport;
@@ -140,6 +143,7 @@ static struct cl_proxy *cl_proxy_of(struct conn *c) { return (struct cl_proxy *)
 
 static void cl_proxy_release(struct cluster *cl, struct conn *c)
 {
+    presence_unwatch_all(c); /* out of the watch index now: a look-up meanwhile must not find it */
     c->state = CONN_DEAD;
     c->next_dead = cl->freed;
     cl->freed = c;
@@ -152,6 +156,7 @@ static void cl_proxy_free(struct conn *c)
     nameset_free(&c->ignores);
     nameset_free(&c->stealthed);
     nameset_free(&c->talked);
+    free(c->watching);
     free(cl_proxy_of(c));
 }
 
@@ -183,7 +188,19 @@ static void cl_drop(struct cluster *cl, struct conn *p, int fanout)
     cl_proxy_release(cl, p);
 }
 
-/* Copies a record's fields into a proxy (the name sets move). */
+/* FNV-1a of a record's watch list (the ids in order, and whether it was capped). */
+static uint64_t cl_watch_hash(const struct wire_record *r)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (uint32_t i = 0; i < r->n_watch; i++)
+        for (const char *p = r->watch[i];; p++) {
+            h = (h ^ (uint8_t)*p) * 1099511628211ull; /* the NUL too: ids stay apart */
+            if (!*p) break;
+        }
+    return (h ^ r->watch_more) * 1099511628211ull;
+}
+
+/* Copies a record's fields into a proxy (the name sets move) and its watch list into the index. */
 static void cl_apply(struct conn *c, struct wire_record *r)
 {
     struct cl_proxy *p = cl_proxy_of(c);
@@ -213,6 +230,12 @@ static void cl_apply(struct conn *c, struct wire_record *r)
     memset(&r->talked, 0, sizeof r->talked);
     p->seq = r->seq;
     p->epoch = r->epoch;
+    /* Most records are status changes: the list is the same and the index stays as it is.  That also
+     * keeps a change made here (an authorisation answered here, presence_watch on the mirror) when a
+     * record the node sent before it heard of the change arrives: only a new list replaces it. */
+    uint64_t h = cl_watch_hash(r);
+    if (h != p->watch_hash)
+        p->watch_hash = presence_mirror_watch(c, (const char(*)[NAME_MAX_LEN + 1])r->watch, r->n_watch, r->watch_more) < 0 ? 0 : h;
 }
 
 /* The quiet end of a local session whose user logged in on another node later (a duplicate login
@@ -295,6 +318,7 @@ static void cl_drop_node(struct cluster *cl, const char *node, int64_t keep_epoc
 /* ---- publishing ----------------------------------------------------------------------------- */
 
 static void cl_flush(struct cluster *cl);
+static void cl_publish_record(struct cluster *cl, struct conn *c);
 
 /* Puts an IM that reached no session into its recipient's box, so that nothing accepted is lost. */
 static void cl_rescue(struct cluster *cl, const struct wire_frame *f)
@@ -404,6 +428,12 @@ static void cl_queue(struct cluster *cl, const char *chan, const struct wire_fra
 
 static void cl_flush(struct cluster *cl)
 {
+    /* Records of the sessions whose watch list changed this turn (cl_hook_watch), unless sent meanwhile. */
+    for (size_t i = 0; i < cl->ndirty; i++) {
+        struct conn *c = sessions_local(cl->srv, cl->dirty[i]);
+        if (c && c->watch_dirty) cl_publish_record(cl, c);
+    }
+    cl->ndirty = 0;
     while (cl->pub_up && cl->head) {
         struct cl_batch *bt = cl->head;
         cl->head = bt->next;
@@ -472,11 +502,30 @@ static const struct transport cl_transport = {cl_tp_write, cl_tp_queued, cl_tp_c
 static void cl_publish_record(struct cluster *cl, struct conn *c)
 {
     struct wire_buf rec = {0};
-    if (wire_put_record(&rec, c, cl->name, cl->epoch, ++cl->seq) < 0) {
-        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
-        wire_buf_free(&rec);
-        return;
+    /* The ids c watches (the index on every node holds them), capped by cluster_watch_max and by what
+     * fits in one batch with the rest of the record: past that the record says "more" and the other
+     * nodes ask the store about c (presence.h, presence_mirror_watch). */
+    const struct config *cfg = cl->srv->cfg;
+    struct wire_watchlist w = {NULL, 0, 0};
+    const char **names = c->n_watching ? malloc(c->n_watching * sizeof *names) : NULL;
+    if (c->n_watching && !names) w.more = 1;
+    if (wire_put_record(&rec, c, cl->name, cl->epoch, cl->seq + 1, NULL) < 0) goto oom;
+    size_t room = (size_t)cfg->cluster_batch_max, used = rec.len + 4 /* "more" */ + 64 /* header, frame */;
+    for (uint32_t i = 0; names && i < c->n_watching; i++) {
+        const char *id = presence_watching(c, i);
+        size_t n = 3 + strlen(id);
+        if (w.n >= (uint32_t)cfg->cluster_watch_max || used + n > room) {
+            w.more = 1;
+            break;
+        }
+        names[w.n++] = id;
+        used += n;
     }
+    w.names = names;
+    rec.len = 0;
+    if (wire_put_record(&rec, c, cl->name, cl->epoch, ++cl->seq, &w) < 0) goto oom;
+    free(names);
+    c->watch_dirty = 0;
     char key[128];
     snprintf(key, sizeof key, CL_DIR "%s", cl->name);
     const char *v[4] = {"HSET", key, c->user, (const char *)rec.p};
@@ -485,6 +534,11 @@ static void cl_publish_record(struct cluster *cl, struct conn *c)
     struct wire_frame f = {WIRE_UPDATE, 0, "", c->session_id, rec.p, (uint32_t)rec.len};
     snprintf(f.user, sizeof f.user, "%s", c->user);
     cl_queue(cl, CL_ALL, &f);
+    wire_buf_free(&rec);
+    return;
+oom:
+    log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
+    free(names);
     wire_buf_free(&rec);
 }
 
@@ -508,7 +562,32 @@ static void cl_hook_forget(struct server *srv, struct conn *c)
     if (hmap_get(&srv->remote, c->user) == c) hmap_del(&srv->remote, c->user);
 }
 
-static const struct session_hooks cl_hooks = {cl_hook_changed, cl_hook_ended, cl_hook_forget};
+/* A watch-list change (server.h): a local session's record goes out again at the end of the loop turn
+ * (once however many ids a login adds); another node's session hears it from a W frame to its node. */
+static void cl_hook_watch(struct server *srv, struct conn *c, const char *target, int op)
+{
+    struct cluster *cl = srv->cluster;
+    if (!c || c->remote) {
+        struct wire_frame f = {WIRE_WATCH, (uint8_t)op, "", c ? c->session_id : 0, (const uint8_t *)target,
+                               (uint32_t)strlen(target)};
+        char chan[96];
+        if (c) snprintf(chan, sizeof chan, CL_CHAN "%s", c->addr);
+        else f.len = 0; /* forget: the id is the frame's user, to every node */
+        snprintf(f.user, sizeof f.user, "%s", c ? c->user : target);
+        cl_queue(cl, c ? chan : CL_ALL, &f);
+        return;
+    }
+    if (c->watch_dirty) return;
+    if (grow_array((void **)&cl->dirty, &cl->capdirty, cl->ndirty, sizeof *cl->dirty, 16) < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
+        return;
+    }
+    snprintf(cl->dirty[cl->ndirty++], NAME_MAX_LEN + 1, "%s", c->user);
+    c->watch_dirty = 1;
+    if (cl->flush_ev) event_active(cl->flush_ev, EV_TIMEOUT, 0);
+}
+
+static const struct session_hooks cl_hooks = {cl_hook_changed, cl_hook_ended, cl_hook_forget, cl_hook_watch};
 
 void cl_queue_all(struct cluster *cl, const struct wire_frame *f) { cl_queue(cl, CL_ALL, f); }
 
@@ -572,6 +651,23 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
     case WIRE_GATEWAY:
         if (cl->gw) cl_gw_frame(cl->gw, f);
         break;
+    case WIRE_WATCH: {
+        char id[NAME_MAX_LEN + 1];
+        if (f->flag == WIRE_WATCH_FORGET) { /* an account deleted: its id is the frame's user */
+            if (f->len == 0) presence_forget_here(srv, f->user);
+            break;
+        }
+        c = sessions_local(srv, f->user);
+        if (!c || c->session_id != f->sid || f->flag > WIRE_WATCH_ON || name_normalize((const char *)f->data, f->len, id) < 0)
+            break;
+        if (f->flag == WIRE_WATCH_ON) {
+            presence_watch(c, id); /* its record goes out again (cl_hook_watch) */
+        } else {
+            nameset_del(&c->stealthed, id); /* a declined request: the row, and its stealth flag, are gone */
+            presence_unwatch(c, id);
+        }
+        break;
+    }
     case WIRE_FORGET: {
         char y[AUTH_SECRET_LEN];
         if (!srv->auth || f->len == 0 || f->len >= sizeof y) break;
@@ -974,6 +1070,7 @@ void cluster_stop(struct server *srv)
     event_free(cl->flush_ev);
     event_free(cl->quiet_ev);
     free(cl->nodes);
+    free(cl->dirty);
     log_event(LOG_INFO, NULL, NULL, "cluster_stopped", (long)cl->publishes, "frames=%llu", (unsigned long long)cl->frames_out);
     free(cl);
     srv->cluster = NULL;

@@ -16,6 +16,10 @@
  *
  * Presence: the node that holds a session does the whole fan-out for it (pres_begin/pres_end reach
  * watchers on every node through their mirrors), so every rule of can_see() holds as on one node.
+ * Each record lists the ids its session watches (its authorised buddies, up to cluster_watch_max), so
+ * every node's watch index (presence.h) holds the mirrors too and finds a session's watchers anywhere
+ * with no store query; a local list change republishes the record at the end of the loop turn, and an
+ * authorisation answered here for another node's session goes to that node as a W frame.
  * A node found dead (no heartbeat for cluster_node_timeout_ms) is dropped by each other node for its
  * own watchers: the same "went offline" a sign-off sends.  IMs that reach no live session (a PUBLISH
  * nobody received, a session gone meanwhile, Redis unreachable past cluster_queue_max) go to the

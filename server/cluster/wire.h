@@ -10,6 +10,8 @@
  *   L  a crumb and cookies the sending node's HTTP login issued to user (wire_login), F  its use
  *      (flag 1: spent by a good 0x54 login, its Y/T stay valid for the web; 0: gone);
  *   G  an AMF gateway session logged in as user (flag 0, with its DSId), ended (1) or used (2).
+ *   W  the watch list of user's session `sid` on the receiving node changed on the sending node (an
+ *      authorisation answered there): body = the buddy's id; flag: enum wire_watch_op;
  * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
  * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
  * (-1), never read past its end. */
@@ -23,13 +25,19 @@
 
 #define WIRE_NODE_MAX 47     /* longest node name */
 #define WIRE_FRAME_MAX (1u << 24) /* largest frame body accepted (a record with 4 full name sets fits) */
+#define WIRE_WATCH_MAX 1000000    /* most watched ids one record may list (the top of max_buddies) */
 
 enum wire_type {
     WIRE_PACKET = 'P', WIRE_KICK = 'K', WIRE_UPDATE = 'U', WIRE_DELETE = 'D',
     WIRE_LOGIN = 'L',  /* an HTTP login's crumb and cookies for user (wire_login), valid on every node */
     WIRE_FORGET = 'F', /* that crumb was used (body: the Y cookie value): gone everywhere */
     WIRE_GATEWAY = 'G', /* an AMF gateway session of user (wire_gw); flag: enum wire_gw_op */
+    WIRE_WATCH = 'W',   /* a watch-list change for user's session (body: the buddy's id); flag: enum wire_watch_op */
 };
+
+/* W frames: the receiving node's session starts (WATCH) or stops (UNWATCH) watching the id in the body;
+ * FORGET (to every node, user = the id, empty body): the account is gone, nobody watches it any more. */
+enum wire_watch_op { WIRE_UNWATCH = 0, WIRE_WATCH_ON = 1, WIRE_WATCH_FORGET = 2 };
 
 /* A growable byte buffer (grow.h's rule: a failure is returned, nothing dropped). */
 struct wire_buf {
@@ -97,9 +105,19 @@ struct wire_record {
     char status_msg[256];         /* custom status text */
     uint8_t has_msg;              /* status_msg is set (it may be "") */
     struct nameset allow, ignores, stealthed, talked; /* see struct conn (owned: wire_record_free) */
+    char (*watch)[NAME_MAX_LEN + 1]; /* the authorised buddies it watches (presence.h's index), in list order */
+    uint32_t n_watch;                /* entries in watch */
+    uint8_t watch_more;              /* the list was capped (cluster_watch_max): it watches more than these */
 };
-/* Encodes c (a local session) with node, epoch and seq. */
-int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq);
+/* What a record says the session watches: n ids (the first n of its list) and whether there are more. */
+struct wire_watchlist {
+    const char *const *names; /* ids */
+    uint32_t n;               /* entries in names */
+    uint8_t more;             /* the session watches more ids than these */
+};
+/* Encodes c (a local session) with node, epoch and seq, and the watch list w (NULL: none). */
+int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq,
+                    const struct wire_watchlist *w);
 /* Decodes a record: 0, or -1 when malformed or out of memory (r is left empty). */
 int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r);
 void wire_record_free(struct wire_record *r);

@@ -108,6 +108,7 @@ struct conn {
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
     uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
     uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote): addr = its node */
+    uint8_t watch_dirty;       /* cluster: its watch list changed since its record was last published */
     int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
@@ -125,6 +126,10 @@ struct session_hooks {
     void (*changed)(struct server *srv, struct conn *c); /* a local session logged in or changed what others see */
     void (*ended)(struct server *srv, struct conn *c);   /* a local session left the registry */
     void (*forget)(struct server *srv, struct conn *c);  /* another node's session is unregistered here */
+    /* c's watch list changed here (presence.h): op 1 = now watches target, 0 = no longer; c local: its
+     * record is published again at the end of the loop turn; c another node's: that node is told.
+     * op 2 (c NULL): target's account is gone, every node forgets it. */
+    void (*watch)(struct server *srv, struct conn *c, const char *target, int op);
 };
 
 /* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */

@@ -155,10 +155,14 @@ static void watch_leave(struct server *srv, struct watch_entry *e, const struct 
     }
 }
 
-int presence_watch(struct conn *c, const char *target)
+/* The mirrors (other nodes' sessions) whose record lists only the first cluster_watch_max ids they
+ * watch are kept under this key (never an id): for them the store answers, as before the index. */
+#define WATCH_PARTIAL ""
+
+/* Adds c to target's entry: 1 when added, 0 when it was there, -1 (logged) when out of memory. */
+static int watch_add(struct conn *c, const char *target)
 {
     struct server *srv = c->srv;
-    if (c->remote) return 0; /* another node's session: in a cluster the store answers (store_watches) */
     struct watch_entry *e = hmap_get(&srv->watch, target);
     if (e && watch_find(e, c) >= 0) return 0;
     size_t cap = c->cap_watching;
@@ -182,16 +186,17 @@ int presence_watch(struct conn *c, const char *target)
     e->w[i] = c;
     e->n++;
     c->watching[c->n_watching++] = e;
-    return 0;
+    return 1;
 oom:
     log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "watch index: %s", target);
     return -1;
 }
 
-void presence_unwatch(struct conn *c, const char *target)
+/* Takes c out of target's entry: 1 when it was there. */
+static int watch_del(struct conn *c, const char *target)
 {
     struct watch_entry *e = hmap_get(&c->srv->watch, target);
-    if (!e) return;
+    if (!e || watch_find(e, c) < 0) return 0;
     for (uint32_t i = 0; i < c->n_watching; i++)
         if (c->watching[i] == e) {
             memmove(&c->watching[i], &c->watching[i + 1], (c->n_watching - i - 1) * sizeof *c->watching);
@@ -199,6 +204,29 @@ void presence_unwatch(struct conn *c, const char *target)
             break;
         }
     watch_leave(c->srv, e, c);
+    return 1;
+}
+
+/* In a cluster a registered session's change goes to the other nodes (server.h, session_hooks.watch):
+ * a local one's record is published again, another node's session hears it from its own node. */
+static void watch_tell(struct conn *c, const char *target, int op)
+{
+    struct server *srv = c->srv;
+    if (!srv->hooks || c->state != CONN_ONLINE) return;
+    if (c->remote ? hmap_get(&srv->remote, c->user) != c : sessions_local(srv, c->user) != c) return;
+    srv->hooks->watch(srv, c, target, op);
+}
+
+int presence_watch(struct conn *c, const char *target)
+{
+    int rc = watch_add(c, target);
+    if (rc > 0) watch_tell(c, target, 1);
+    return rc < 0 ? -1 : 0;
+}
+
+void presence_unwatch(struct conn *c, const char *target)
+{
+    if (watch_del(c, target)) watch_tell(c, target, 0);
 }
 
 void presence_unwatch_all(struct conn *c)
@@ -209,10 +237,21 @@ void presence_unwatch_all(struct conn *c)
     c->n_watching = c->cap_watching = 0;
 }
 
-void presence_forget(struct server *srv, const char *target)
+int presence_mirror_watch(struct conn *c, const char (*ids)[NAME_MAX_LEN + 1], uint32_t n, int more)
+{
+    presence_unwatch_all(c);
+    int failed = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i][0] && watch_add(c, ids[i]) < 0) failed = 1;
+    /* Out of memory: the store answers for the ids that are missing (the safe side, as past the cap). */
+    if ((more || failed) && watch_add(c, WATCH_PARTIAL) < 0) return -1;
+    return failed ? -1 : 0;
+}
+
+void presence_forget_here(struct server *srv, const char *target)
 {
     struct watch_entry *e = hmap_get(&srv->watch, target);
-    if (!e) return;
+    if (!e || !target[0]) return;
     for (size_t i = 0; i < e->n; i++) {
         struct conn *w = e->w[i];
         for (uint32_t k = 0; k < w->n_watching; k++)
@@ -221,27 +260,45 @@ void presence_forget(struct server *srv, const char *target)
                 w->n_watching--;
                 break;
             }
+        if (!w->remote) watch_tell(w, target, 0); /* its record changed; mirrors are their own nodes' work */
     }
     hmap_del(&srv->watch, e->target);
     free(e->w);
     free(e);
 }
 
-/* In a cluster (srv->cluster) lists also change on other nodes (an authorisation accepted there), which
- * this node's watch index does not hear of yet: there the shared store answers who watches whom, as
- * before the index.  One node keeps the index exact itself. */
+void presence_forget(struct server *srv, const char *target)
+{
+    presence_forget_here(srv, target);
+    if (srv->hooks) srv->hooks->watch(srv, NULL, target, 2);
+}
+
+/* A session of another node with a capped watch list (WATCH_PARTIAL) asks the shared store whether it
+ * watches target: the row is authoritative. */
 static int store_watches(struct server *srv, const char *viewer, const char *target)
 {
     int pending = 1;
     return srv->st->buddy_get(srv->st, viewer, target, &pending, NULL) == STORE_OK && !pending;
 }
 
+static int watch_partial(struct server *srv, const struct conn *v)
+{
+    struct watch_entry *p = v->remote ? hmap_get(&srv->watch, WATCH_PARTIAL) : NULL;
+    return p && watch_find(p, v) >= 0;
+}
+
 int presence_watches(struct server *srv, const char *viewer, const char *target)
 {
     struct conn *v = sessions_get(srv, viewer);
-    if (v && srv->cluster) return store_watches(srv, viewer, target);
-    struct watch_entry *e = v ? hmap_get(&srv->watch, target) : NULL;
-    return e && watch_find(e, v) >= 0;
+    if (!v) return 0;
+    struct watch_entry *e = hmap_get(&srv->watch, target);
+    if (e && watch_find(e, v) >= 0) return 1;
+    return watch_partial(srv, v) && store_watches(srv, viewer, target);
+}
+
+const char *presence_watching(const struct conn *c, uint32_t i)
+{
+    return i < c->n_watching ? c->watching[i]->target : NULL;
 }
 
 /* ---- transitions ---------------------------------------------------------------------------- */
@@ -265,12 +322,6 @@ static void collect_watcher(struct collect *c, const char *name)
     e->before = 0;
 }
 
-/* store->watchers() callback (cluster mode): every watcher online here or on another node. */
-static void collect_store_watcher(void *arg, const char *name)
-{
-    collect_watcher(arg, name);
-}
-
 int pres_begin(struct server *srv, const char *target, const char *only_viewer, struct pres_snap *s)
 {
     memset(s, 0, sizeof *s);
@@ -279,11 +330,18 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
     if (only_viewer) {
         collect_watcher(&c, only_viewer);
     } else {
-        /* The watch index, not the store: O(watchers) memory work, no query (one node). */
-        struct watch_entry *e = srv->cluster ? NULL : hmap_get(&srv->watch, target);
+        /* The watch index, not the store: O(watchers) memory work, no query, on one node and in a
+         * cluster alike (other nodes' sessions are in it from their records). */
+        struct watch_entry *e = hmap_get(&srv->watch, target);
         for (size_t i = 0; e && i < e->n; i++)
             if (sessions_get(srv, e->w[i]->user) == e->w[i]) collect_watcher(&c, e->w[i]->user);
-        if (srv->cluster) srv->st->watchers(srv->st, target, collect_store_watcher, &c);
+        /* Other nodes' sessions whose records list only part of what they watch (cluster_watch_max). */
+        struct watch_entry *p = target[0] ? hmap_get(&srv->watch, WATCH_PARTIAL) : NULL;
+        for (size_t i = 0; p && i < p->n; i++) {
+            struct conn *w = p->w[i];
+            if (sessions_get(srv, w->user) != w || (e && watch_find(e, w) >= 0)) continue;
+            if (store_watches(srv, w->user, target)) collect_watcher(&c, w->user);
+        }
     }
     for (size_t i = 0; i < s->n; i++) {
         /* Only an authorised watcher can have been told anything. */
