@@ -10,8 +10,9 @@ callback as a line.  bob and carol are raw YMSG sessions (conf_peers.py's token 
 packet the server sends them.  Steps: alice opens room1 inviting bob and carol, both join, messages
 both ways reach every member exactly once (the sender's echo included), carol invites dave (alice hears
 OpenYMSG's "extend"), carol leaves (alice sees receivedConferenceLeft), alice leaves; then bob invites
-alice to room2, she accepts, both talk, carol invites her to room3 and she declines (carol is told);
-alice quits and bob sees her leave room2.  A missing kit or program is a FAIL, never a skip.
+alice to room2, she accepts, both talk, she add-invites carol and dave (extendConference: one
+comma-separated 51), carol invites her to room3 and she declines (carol is told), her createConference on
+carol's room3 is refused; alice quits and bob sees her leave room2.  A missing kit or program is a FAIL, never a skip.
 """
 import os
 import random
@@ -251,6 +252,22 @@ def run_with(classpath):
         counts = (count_lines(alice, r" conf-message room=room2 from=\S+ msg=" + re.escape(t) + "$", a),
                   len(bob.matching(pkt(0x1D, "room2", k14=t), mb)))
         s.step("talk-in", bool(hit) and counts == (1, 1), "copies alice/bob-echo = %r" % (counts,))
+
+        # --- alice add-invites carol and dave (extendConference: 0x1C, 51 = "carol,dave" in one value): carol is
+        # invited with bob listed, bob hears both names (0x1C status 11), dave (offline) comes back to alice as
+        # "not available" (receivedConferenceDecline) ---
+        a, mb, mc = alice.mark(), bob.mark(), carol.mark()
+        alice.say("extend room2 carol,dave come too")
+        p = carol.wait(pkt(0x18, "room2"), mc)
+        s.step("extend-invite", p is not None and p.get(50) == "alice" and p.get(58) == "come too" and
+               p.all(52) == ["carol"] and p.all(53) == ["bob"], "carol's invitation: %r" % p)
+        p = bob.wait(pkt(0x1C, "room2", status=11), mb)
+        s.step("extend-others", p is not None and p.get(50) == "alice" and sorted(p.all(51)) == ["carol", "dave"],
+               "bob hears both names: %r" % p)
+        hit = alice.wait([ev("conf-decline", room="room2", who="dave", msg="dave is not available")], a)
+        settle(alice, (bob,))
+        s.step("extend-unavailable-oy", bool(hit) and not bob.matching(lambda q: q.service == 0x1A, mb),
+               "OpenYMSG: receivedConferenceDecline room2 dave; bob hears no decline")
 
         # --- a second invitation (carol, room3): alice declines it, carol is told with the message ---
         a, mb, mc = alice.mark(), bob.mark(), carol.mark()
