@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""libpurple 2.10.9 (Pidgin's yahoo plugin, from the real-client kit) in conferences on ymsgd (issue 14,
+docs/CONFERENCES.md).
+
+usage: conf_purple.py --kit KIT --work WORKDIR --ymsgd YMSGD --ymsg YMSG --build-kit build_kit.sh --out BUILDDIR
+
+alice runs purple_conf.c (ours, built here against the kit's libpurple); bob and carol are raw YMSG
+sessions (conf_peers.py's token login) that check every packet the server sends them.  alice has both as
+buddies.  Steps: alice picks "Initiate Conference" on bob (Pidgin opens the room with 0x19 and invites with
+0x1C), invites carol from the chat window, both join and alice's window lists them; a message from each
+of the three reaches every member exactly once (alice's own line only through the server's echo, which
+Pidgin waits for); carol leaves and alice's window drops her; bob invites alice to a second conference,
+she accepts in the dialog and joins (serv_join_chat), messages flow there; she declines a third invitation:
+no window, no join, and the room's messages do not reach her; alice closes the first room and bob is told.
+A missing kit or program is a FAIL, never a skip."""
+import argparse
+import os
+import re
+import shutil
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from conf_peers import raw_login, wait_pkt  # noqa: E402
+from peers_session import Peer, Session, build_purple_front_end, fail  # noqa: E402
+
+SETTLE = 1.5  # seconds after a fan-out in which a duplicate would have arrived
+
+
+def collect(c, secs):
+    """Every packet c receives in the next secs seconds."""
+    got, deadline = [], time.time() + secs
+    while time.time() < deadline:
+        p = c.recv(max(0.05, deadline - time.time()))
+        if p is not None:
+            got.append(p)
+    return got
+
+
+def lines(peer, pattern, since):
+    """alice's event lines after `since` matching pattern."""
+    with peer.lock:
+        return [x for x in peer.lines[since:] if re.search(pattern, x)]
+
+
+def run(s, alice):
+    bob, carol = raw_login(s, "bob"), raw_login(s, "carol")
+    for c in (bob, carol):
+        c.drain(0.5)
+
+    # Pidgin offers "Initiate Conference" only for a buddy it sees online: retry until the presence is in
+    room, deadline = None, time.time() + 20
+    while room is None and time.time() < deadline:
+        m = alice.mark()
+        alice.say("initiate bob")
+        hit = alice.wait([r"^EV initiated \S+$", r"^EV initiate-unavailable "], m, timeout=5)
+        if hit and hit.startswith("EV initiated "):
+            room = hit.split()[2]
+        else:
+            time.sleep(0.5)
+    if not s.step("initiate", room is not None and room.startswith("alice-"), room or "no menu action in 20 s"):
+        return
+    p = wait_pkt(bob, lambda p: p.service == 0x18)
+    s.step("invite-bob", p is not None and p.get(1) == "bob" and p.get(50) == "alice" and p.get(57) == room and
+           p.get(58) == "Join my conference..." and p.all(53) == [], repr(p))
+
+    alice.say("invite %s carol come along, carol" % room)
+    p = wait_pkt(carol, lambda p: p.service == 0x18)
+    s.step("invite-carol", p is not None and p.get(50) == "alice" and p.get(57) == room and
+           p.get(58) == "come along, carol", repr(p))
+
+    # bob joins (0x19 the way libyahoo2 and Pidgin send it), then carol
+    m = alice.mark()
+    bob.send(0x19, [(1, "bob"), (3, "bob"), (57, room), (3, "alice")])
+    s.step("join-bob-seen", bool(alice.wait([r"^EV chat-add %s bob$" % re.escape(room)], m)), "alice's window")
+    got = collect(bob, 0.8)
+    s.step("join-bob-members", [p.get(53) for p in got if p.service == 0x19] == ["alice"], repr(got))
+    m = alice.mark()
+    carol.send(0x19, [(1, "carol"), (3, "carol"), (57, room), (3, "alice"), (3, "bob")])
+    s.step("join-carol-seen", bool(alice.wait([r"^EV chat-add %s carol$" % re.escape(room)], m)), "alice's window")
+    p = wait_pkt(bob, lambda p: p.service == 0x19)
+    s.step("join-carol-to-bob", p is not None and p.get(53) == "carol" and p.get(57) == room, repr(p))
+    got = collect(carol, 0.8)
+    s.step("join-carol-members", sorted(p.get(53) for p in got if p.service == 0x19) == ["alice", "bob"], repr(got))
+    m = alice.mark()
+    alice.say("users " + room)
+    hit = alice.wait([r"^EV users %s " % re.escape(room)], m, timeout=5)
+    s.step("members", hit == "EV users %s bob,carol" % room, hit or "no answer")
+    bob.drain(0.3)
+
+    # messages: every member gets each exactly once, alice's own line only as the server's echo
+    for who, text in (("alice", "hello from pidgin"), ("bob", "hi from bob"), ("carol", "carol here")):
+        m = alice.mark()
+        if who == "alice":
+            alice.say("say %s %s" % (room, text))
+        else:
+            c = bob if who == "bob" else carol
+            c.send(0x1D, [(1, who), (53, who), (53, "alice"), (57, room), (14, text)])
+        alice.wait([r"^EV chat-msg %s %s " % (re.escape(room), who)], m, timeout=10)
+        got = {c.user: collect(c, SETTLE) for c in (bob, carol)}
+        mine = lines(alice, r"^EV chat-msg %s " % re.escape(room), m)
+        want = "EV chat-msg %s %s %s %s" % (room, who, "send" if who == "alice" else "recv", text)
+        ok = mine == [want]
+        for u, pkts in got.items():
+            msgs = [p for p in pkts if p.service == 0x1D]
+            ok = ok and len(msgs) == 1 and msgs[0].get(3) == who and msgs[0].get(14) == text and \
+                msgs[0].get(57) == room and msgs[0].get(1) == u
+        s.step("msg-" + who, ok, "alice %r, bob+carol %r" % (mine, got))
+
+    # carol leaves: alice's window drops her, bob is told
+    m = alice.mark()
+    carol.send(0x1B, [(1, "carol"), (3, "alice"), (3, "bob"), (3, "carol"), (57, room)])
+    s.step("leave-carol-seen", bool(alice.wait([r"^EV chat-remove %s carol$" % re.escape(room)], m)), "")
+    p = wait_pkt(bob, lambda p: p.service == 0x1B)
+    s.step("leave-carol-to-bob", p is not None and p.get(56) == "carol" and p.get(57) == room, repr(p))
+    m = alice.mark()
+    alice.say("users " + room)
+    hit = alice.wait([r"^EV users %s " % re.escape(room)], m, timeout=5)
+    s.step("members-after-leave", hit == "EV users %s bob" % room, hit or "no answer")
+
+    # bob invites alice to a second conference: the dialog, accepted, joins with serv_join_chat
+    m = alice.mark()
+    bob.send(0x18, [(1, "bob"), (50, "bob"), (52, "alice"), (57, "bobroom"), (58, "talk to me"), (13, "0")])
+    hit = alice.wait([r"^EV invited bobroom bob talk to me$"], m)
+    asked = alice.wait([r"^EV asked accept$"], m, timeout=5)
+    joined = alice.wait([r"^EV conv-created bobroom$"], m, timeout=5)
+    s.step("invited-accepted", bool(hit and asked and joined), "%r %r %r" % (hit, asked, joined))
+    p = wait_pkt(bob, lambda p: p.service == 0x19 and p.get(57) == "bobroom")
+    s.step("joined-seen", p is not None and p.get(53) == "alice", repr(p))
+    m = alice.mark()
+    alice.say("users bobroom")
+    hit = alice.wait([r"^EV users bobroom "], m, timeout=5)
+    s.step("joined-members", hit == "EV users bobroom bob", hit or "no answer")
+    bob.drain(0.3)
+    m = alice.mark()
+    bob.send(0x1D, [(1, "bob"), (53, "bob"), (53, "alice"), (57, "bobroom"), (14, "welcome")])
+    hit = alice.wait([r"^EV chat-msg bobroom bob recv welcome$"], m)
+    time.sleep(SETTLE)
+    s.step("joined-msg-in", bool(hit) and len(lines(alice, r"^EV chat-msg bobroom ", m)) == 1, hit or "")
+    bob.drain(0.3)
+    m = alice.mark()
+    alice.say("say bobroom thanks bob")
+    pkts = [p for p in collect(bob, SETTLE) if p.service == 0x1D]
+    s.step("joined-msg-out", len(pkts) == 1 and pkts[0].get(3) == "alice" and pkts[0].get(14) == "thanks bob" and
+           lines(alice, r"^EV chat-msg bobroom ", m) == ["EV chat-msg bobroom alice send thanks bob"], repr(pkts))
+
+    # a third invitation, declined in the dialog: no window, no join, its messages do not reach alice
+    alice.say("answer decline")
+    alice.wait([r"^EV answer decline$"], timeout=5)
+    m = alice.mark()
+    bob.send(0x18, [(1, "bob"), (50, "bob"), (52, "alice"), (57, "thirdroom"), (58, "once more"), (13, "0")])
+    hit = alice.wait([r"^EV invited thirdroom bob once more$"], m)
+    asked = alice.wait([r"^EV asked decline$"], m, timeout=5)
+    pkts = collect(bob, SETTLE)
+    s.step("declined", bool(hit and asked) and not lines(alice, r"conv-created thirdroom", m) and
+           not [p for p in pkts if p.service == 0x19], "%r %r bob got %r" % (hit, asked, pkts))
+    bob.send(0x1D, [(1, "bob"), (53, "bob"), (57, "thirdroom"), (14, "anyone?")])
+    echo = wait_pkt(bob, lambda p: p.service == 0x1D and p.get(57) == "thirdroom")
+    time.sleep(0.5)
+    s.step("declined-no-msg", echo is not None and not lines(alice, r"anyone\?", m),
+           "bob's echo %r; alice saw %r" % (echo, lines(alice, r"thirdroom", m)))
+
+    # alice closes the first room's window: bob is told she left; the server dropped nothing of hers
+    bob.drain(0.3)
+    alice.say("leave " + room)
+    p = wait_pkt(bob, lambda p: p.service == 0x1B and p.get(57) == room)
+    s.step("left", p is not None and p.get(56) == "alice", repr(p))
+    log = open(s.srvlog, errors="replace").read()
+    bad = [x for x in log.splitlines() if re.search(r"conf_(malformed|dropped|too_long)", x)]
+    s.step("server-log", bad == [], "ymsgd refused none of the packets: %r" % bad[:3])
+    for c in (bob, carol):
+        c.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--out"):
+        ap.add_argument(k, required=True)
+    ap.add_argument("--build-kit", required=True)
+    a = ap.parse_args()
+    a.client, a.two_listeners = "libpurple", False
+    s = Session(a)
+    s.check_kit()
+    exe = build_purple_front_end("purple_conf", s.work, os.path.abspath(a.out))
+    t0 = time.time()
+    try:
+        s.start_server()
+        for args in (("alice", "add", "bob", "--group", "Friends"), ("bob", "accept", "alice"),
+                     ("alice", "add", "carol", "--group", "Friends"), ("carol", "accept", "alice")):
+            r = s.ymsg(args[0], *args[1:])
+            if r.returncode != 0:
+                fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
+        # libpurple trusts a server certificate it has cached for the host (its tls_peers pool) without a
+        # CA: seeding alice's own user directory keeps the kit's shared ca-certs directory untouched, so
+        # the other libpurple tests running at the same time keep their own CA there
+        userdir = os.path.join(s.tmp, "purple-alice")
+        peers_dir = os.path.join(userdir, "certificates", "x509", "tls_peers")
+        os.makedirs(peers_dir)
+        shutil.copy(os.path.join(s.certs, "server.crt"), os.path.join(peers_dir, "login.yahoo.com"))
+        env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
+                   LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
+        alice = Peer("alice", "purple_conf", [exe, "alice", s.pw, userdir], env, s.tmp)
+        s.procs.append(alice)
+        if s.step("login", bool(alice.wait([r"^EV signed-on alice$"], timeout=45)),
+                  alice.find([r"connection-error"]) or "signed on"):
+            run(s, alice)
+            alice.say("quit")
+            s.step("quit", alice.gone(15) and bool(alice.find([r"^EV exit$"])), "front end exited")
+    finally:
+        s.cleanup()
+    print("libpurple-conf: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
+    if s.fails == 0:
+        shutil.rmtree(s.tmp, ignore_errors=True)
+    sys.exit(1 if s.fails else 0)
+
+
+if __name__ == "__main__":
+    main()
