@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""libpurple 2.10.9 (Pidgin's yahoo plugin, from the real-client kit) in conferences on ymsgd (issue 14,
-docs/CONFERENCES.md).
+"""libpurple 2.10.9 (Pidgin's yahoo plugin, from the real-client kit) in conferences and a chat room on
+ymsgd (issue 14, docs/CONFERENCES.md, docs/CHAT_ROOMS.md).
 
 usage: conf_purple.py --kit KIT --work WORKDIR --ymsgd YMSGD --ymsg YMSG --build-kit build_kit.sh --out BUILDDIR
 
@@ -12,7 +12,10 @@ of the three reaches every member exactly once (alice's own line only through th
 Pidgin waits for); carol leaves and alice's window drops her; bob invites alice to a second conference,
 she accepts in the dialog and joins (serv_join_chat), messages flow there; she declines a third invitation:
 no window, no join, and the room's messages do not reach her; alice closes the first room and bob is told.
-A missing kit or program is a FAIL, never a skip."""
+Then a chat room: Pidgin's Room List (categories, then a category's rooms, from ymsgd's /ycontent/), "Join"
+on Linux, bob and carol in it, a message from each reaching every other member exactly once (Pidgin shows
+its own line itself), carol leaving, alice closing the window.  A missing kit or program is a FAIL, never
+a skip."""
 import argparse
 import os
 import re
@@ -25,6 +28,7 @@ sys.path.insert(0, HERE)
 from conf_peers import raw_login, wait_pkt  # noqa: E402
 from peers_session import Peer, Session, build_purple_front_end, fail  # noqa: E402
 
+ROOM_JOIN, ROOM_EXIT, ROOM_MSG = 0x98, 0x9B, 0xA8
 SETTLE = 1.5  # seconds after a fan-out in which a duplicate would have arrived
 
 
@@ -169,8 +173,74 @@ def run(s, alice):
     log = open(s.srvlog, errors="replace").read()
     bad = [x for x in log.splitlines() if re.search(r"conf_(malformed|dropped|too_long)", x)]
     s.step("server-log", bad == [], "ymsgd refused none of the packets: %r" % bad[:3])
+    run_room(s, alice, bob, carol)
     for c in (bob, carol):
         c.close()
+
+
+def run_room(s, alice, bob, carol):
+    """The same in a chat room of ymsgd's default set (docs/CHAT_ROOMS.md): Pidgin's Room List dialog
+    (GET /ycontent/?chatcat=0, then the category's rooms), "Join" on a room (0x96, then 0x98), members
+    joining and leaving, messages both ways (Pidgin shows its own line itself: the server never echoes),
+    closing the window."""
+    m = alice.mark()
+    alice.say("roomlist")
+    cat = alice.wait([r"^EV roomlist-entry category Computers & Internet$"], m)
+    s.step("room-list", bool(cat), cat or "categories not listed")
+    m = alice.mark()
+    alice.say("expand Computers & Internet")
+    hit = alice.wait([r"^EV roomlist-entry category\+room Linux$"], m)
+    s.step("room-list-category", bool(hit), hit or "the category's rooms not listed")
+    for c in (bob, carol):
+        c.drain(0.3)
+    bob.send(ROOM_JOIN, [(1, "bob"), (104, "Linux"), (62, "2"), (129, "1600100001")])
+    p = wait_pkt(bob, lambda p: p.service == ROOM_JOIN and p.status == 1)
+    s.step("room-bob-in", p is not None and p.all(109) == ["bob"], repr(p))
+
+    m = alice.mark()
+    alice.say("joinroom Linux")
+    hit = alice.wait([r"^EV conv-created Linux$"], m)
+    listed = alice.wait([r"^EV chat-add Linux bob$"], m, timeout=5)
+    s.step("room-join", bool(hit and listed), "%r %r" % (hit, listed))
+    p = wait_pkt(bob, lambda p: p.service == ROOM_JOIN and p.get(109) == "alice")
+    s.step("room-join-seen", p is not None and p.get(104) == "Linux", repr(p))
+    m = alice.mark()
+    carol.send(ROOM_JOIN, [(1, "carol"), (104, "Linux"), (62, "2"), (129, "1600100001")])
+    s.step("room-carol-seen", bool(alice.wait([r"^EV chat-add Linux carol$"], m)), "alice's window")
+    m = alice.mark()
+    alice.say("users Linux")
+    hit = alice.wait([r"^EV users Linux "], m, timeout=5)
+    s.step("room-members", hit == "EV users Linux alice,bob,carol", hit or "no answer")  # a room lists me too
+    for c in (bob, carol):
+        c.drain(0.5)
+
+    # each message reaches every other member once; the sender's own line is Pidgin's, never an echo
+    for who, text in (("alice", "hello room from pidgin"), ("bob", "bob in the room"), ("carol", "carol too")):
+        m = alice.mark()
+        if who == "alice":
+            alice.say("say Linux " + text)
+        else:
+            (bob if who == "bob" else carol).send(ROOM_MSG, [(1, who), (104, "Linux"), (117, text), (124, "1"),
+                                                             (97, "1")])
+        alice.wait([r"^EV chat-msg Linux %s " % who], m, timeout=10)
+        got = {c.user: [p for p in collect(c, SETTLE) if p.service == ROOM_MSG] for c in (bob, carol)}
+        mine = lines(alice, r"^EV chat-msg Linux ", m)
+        ok = mine == ["EV chat-msg Linux %s %s %s" % (who, "send" if who == "alice" else "recv", text)]
+        for u, msgs in got.items():
+            if u == who:
+                ok = ok and msgs == []
+            else:
+                ok = ok and len(msgs) == 1 and msgs[0].get(109) == who and msgs[0].get(117) == text and \
+                    msgs[0].get(104) == "Linux"
+        s.step("room-msg-" + who, ok, "alice %r, bob+carol %r" % (mine, got))
+
+    m = alice.mark()
+    carol.send(ROOM_EXIT, [(104, "Linux"), (109, "carol"), (108, "1"), (112, "0")])
+    s.step("room-carol-left", bool(alice.wait([r"^EV chat-remove Linux carol$"], m)), "alice's window")
+    bob.drain(0.5)
+    alice.say("leave Linux")
+    p = wait_pkt(bob, lambda p: p.service == ROOM_EXIT and p.get(109) == "alice")
+    s.step("room-left", p is not None and p.get(104) == "Linux", repr(p))
 
 
 def main():

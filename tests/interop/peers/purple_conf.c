@@ -2,17 +2,20 @@
  * one Yahoo account in with the real yahoo protocol plugin and takes part in conferences the way Pidgin
  * does: "Initiate Conference" from a buddy's menu (the plugin's own blist_node_menu action), the chat
  * window's "Invite..." (serv_chat_invite), typing into the window (purple_conv_chat_send), closing it
- * (purple_conversation_destroy), and the "accept this chat invitation?" dialog.  What the conversation
- * window would show is printed as events.  Built by the test against the real-client kit's libpurple.
+ * (purple_conversation_destroy), and the "accept this chat invitation?" dialog; and chat rooms from Pidgin's
+ * "Room List" dialog (the plugin's /ycontent list, a category expanded, a room joined).  What the conversation
+ * window and the room list would show is printed as events.  Built by the test against the real-client kit's
+ * libpurple.
  *
  * Usage: purple_conf USER PASSWORD USERDIR
  * Commands on stdin: initiate BUDDY | invite ROOM WHO MESSAGE | say ROOM TEXT | leave ROOM | users ROOM |
- *   answer accept|decline (for the invitations that follow) | quit.
+ *   answer accept|decline (for the invitations that follow) | roomlist | expand CATEGORY | joinroom ROOM | quit.
  * Events on stdout: "EV signed-on USER", "EV connection-error DESC", "EV initiated ROOM",
  *   "EV initiate-unavailable BUDDY", "EV conv-created ROOM", "EV conv-destroyed ROOM",
  *   "EV chat-msg ROOM WHO send|recv TEXT", "EV chat-line ROOM TEXT" (system lines),
  *   "EV chat-add ROOM WHO", "EV chat-remove ROOM WHO", "EV invited ROOM FROM MESSAGE",
- *   "EV asked accept|decline", "EV users ROOM A,B,...", "EV no-room ROOM". */
+ *   "EV asked accept|decline", "EV users ROOM A,B,...", "EV no-room ROOM",
+ *   "EV roomlist-entry category|room|category+room NAME", "EV roomlist-progress 0|1". */
 #include <glib.h>
 #include <purple.h>
 #include <stdio.h>
@@ -48,7 +51,8 @@ static PurpleRequestUiOps req_ops = {.request_action = req_action};
 /* ---- what the conversation window shows ---- */
 static void conv_created(PurpleConversation *c)
 {
-    if (purple_conversation_get_type(c) == PURPLE_CONV_TYPE_CHAT) out("conv-created %s", purple_conversation_get_name(c));
+    if (purple_conversation_get_type(c) == PURPLE_CONV_TYPE_CHAT)
+        out("conv-created %s", purple_conversation_get_name(c));
 }
 static void conv_destroyed(PurpleConversation *c)
 {
@@ -82,6 +86,33 @@ static PurpleConversationUiOps conv_ops = {.create_conversation = conv_created,
                                            .write_conv = conv_write,
                                            .chat_add_users = conv_add_users,
                                            .chat_remove_users = conv_remove_users};
+
+/* ---- Pidgin's "Room List" dialog ---- */
+static PurpleRoomlist *roomlist; /* the list fetched by "roomlist" (kept while the front end runs) */
+static GList *listed;            /* its entries as the dialog shows them (owned by roomlist) */
+
+static void rl_add_room(PurpleRoomlist *list, PurpleRoomlistRoom *room)
+{
+    PurpleRoomlistRoomType t = purple_roomlist_room_get_type(room);
+    listed = g_list_append(listed, room);
+    out("roomlist-entry %s %s",
+        (t & PURPLE_ROOMLIST_ROOMTYPE_CATEGORY) && (t & PURPLE_ROOMLIST_ROOMTYPE_ROOM) ? "category+room"
+        : (t & PURPLE_ROOMLIST_ROOMTYPE_CATEGORY)                                      ? "category"
+                                                                                       : "room",
+        purple_roomlist_room_get_name(room));
+}
+static void rl_in_progress(PurpleRoomlist *list, gboolean busy) { out("roomlist-progress %d", busy ? 1 : 0); }
+static PurpleRoomlistUiOps rl_ops = {.add_room = rl_add_room, .in_progress = rl_in_progress};
+
+/* The listed entry called name with a type including `type`, or NULL. */
+static PurpleRoomlistRoom *rl_find(const char *name, PurpleRoomlistRoomType type)
+{
+    for (GList *l = listed; l; l = l->next)
+        if ((purple_roomlist_room_get_type(l->data) & type) && !strcmp(purple_roomlist_room_get_name(l->data), name))
+            return l->data;
+    out("not-listed %s", name);
+    return NULL;
+}
 
 /* The invitation as libpurple reports it before asking (0: let the UI ask, as Pidgin does). */
 static int chat_invited(PurpleAccount *a, const char *inviter, const char *room, const char *message,
@@ -165,13 +196,29 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer d)
         for (GList *l = purple_conv_chat_get_users(PURPLE_CONV_CHAT(c)); l; l = l->next)
             sorted = g_list_insert_sorted(sorted, (gpointer)purple_conv_chat_cb_get_name(l->data),
                                           (GCompareFunc)strcmp);
-        for (GList *l = sorted; l; l = l->next) g_string_append_printf(names, "%s%s", names->len ? "," : "", (char *)l->data);
+        for (GList *l = sorted; l; l = l->next)
+            g_string_append_printf(names, "%s%s", names->len ? "," : "", (char *)l->data);
         g_list_free(sorted);
         out("users %s %s", v[1], names->str);
         g_string_free(names, TRUE);
     } else if (v[0] && !strcmp(v[0], "answer") && v[1]) {
         accept_invites = !strcmp(v[1], "accept");
         out("answer %s", v[1]);
+    } else if (v[0] && !strcmp(v[0], "roomlist")) {
+        listed = NULL; /* a new list: the old entries go with the old list, which we keep */
+        roomlist = purple_roomlist_get_list(purple_account_get_connection(acct));
+        if (roomlist)
+            purple_roomlist_ref(roomlist); /* the dialog holds the list: the plugin drops its own when fetched */
+        else
+            out("roomlist-unavailable");
+    } else if (v[0] && !strcmp(v[0], "expand") && v[1] && roomlist) {
+        gchar *name = v[2] ? g_strjoinv(" ", v + 1) : g_strdup(v[1]); /* category names have spaces */
+        PurpleRoomlistRoom *r = rl_find(name, PURPLE_ROOMLIST_ROOMTYPE_CATEGORY);
+        if (r) purple_roomlist_expand_category(roomlist, r);
+        g_free(name);
+    } else if (v[0] && !strcmp(v[0], "joinroom") && v[1] && roomlist) {
+        PurpleRoomlistRoom *r = rl_find(v[1], PURPLE_ROOMLIST_ROOMTYPE_ROOM);
+        if (r) purple_roomlist_room_join(roomlist, r); /* the dialog's "Join" button */
     } else if (v[0] && !strcmp(v[0], "quit")) {
         g_main_loop_quit(loop);
     }
@@ -189,6 +236,7 @@ int main(int argc, char **argv)
     }
     purple_request_set_ui_ops(&req_ops);
     purple_conversations_set_ui_ops(&conv_ops);
+    purple_roomlist_set_ui_ops(&rl_ops);
     if (common_init(UI_ID, argv[3], argv[1], argv[2])) return 1;
     purple_signal_connect(purple_conversations_get_handle(), "chat-invited", &handle, PURPLE_CALLBACK(chat_invited),
                           NULL);
