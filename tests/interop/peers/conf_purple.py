@@ -14,8 +14,8 @@ she accepts in the dialog and joins (serv_join_chat), messages flow there; she d
 no window, no join, and the room's messages do not reach her; alice closes the first room and bob is told.
 Then a chat room: Pidgin's Room List (categories, then a category's rooms, from ymsgd's /ycontent/), "Join"
 on Linux, bob and carol in it, a message from each reaching every other member exactly once (Pidgin shows
-its own line itself), carol leaving, alice closing the window.  A missing kit or program is a FAIL, never
-a skip."""
+its own line itself), carol leaving, alice inviting her back from the window, closing it; bob's room
+invitation accepted (alice back in), then one declined.  A missing kit or program is a FAIL, never a skip."""
 import argparse
 import os
 import re
@@ -28,7 +28,7 @@ sys.path.insert(0, HERE)
 from conf_peers import raw_login, wait_pkt  # noqa: E402
 from peers_session import Peer, Session, build_purple_front_end, fail  # noqa: E402
 
-ROOM_JOIN, ROOM_EXIT, ROOM_MSG = 0x98, 0x9B, 0xA8
+ROOM_JOIN, ROOM_EXIT, ROOM_INVITE, ROOM_MSG = 0x98, 0x9B, 0x9D, 0xA8
 SETTLE = 1.5  # seconds after a fan-out in which a duplicate would have arrived
 
 
@@ -182,7 +182,7 @@ def run_room(s, alice, bob, carol):
     """The same in a chat room of ymsgd's default set (docs/CHAT_ROOMS.md): Pidgin's Room List dialog
     (GET /ycontent/?chatcat=0, then the category's rooms), "Join" on a room (0x96, then 0x98), members
     joining and leaving, messages both ways (Pidgin shows its own line itself: the server never echoes),
-    closing the window."""
+    an invitation out, closing the window, invitations in: accepted, declined."""
     m = alice.mark()
     alice.say("roomlist")
     cat = alice.wait([r"^EV roomlist-entry category Computers & Internet$"], m)
@@ -237,10 +237,43 @@ def run_room(s, alice, bob, carol):
     m = alice.mark()
     carol.send(ROOM_EXIT, [(104, "Linux"), (109, "carol"), (108, "1"), (112, "0")])
     s.step("room-carol-left", bool(alice.wait([r"^EV chat-remove Linux carol$"], m)), "alice's window")
+    # the room window's "Invite...": carol gets 0x9D from alice
+    carol.drain(0.3)
+    alice.say("invite Linux carol back to Linux")
+    p = wait_pkt(carol, lambda p: p.service == ROOM_INVITE)
+    s.step("room-invite-out", p is not None and p.get(119) == "alice" and p.get(104) == "Linux" and
+           p.get(117) == "back to Linux" and p.get(1) == "carol", repr(p))
     bob.drain(0.5)
     alice.say("leave Linux")
     p = wait_pkt(bob, lambda p: p.service == ROOM_EXIT and p.get(109) == "alice")
     s.step("room-left", p is not None and p.get(104) == "Linux", repr(p))
+
+    # bob invites alice back (0x9D as Pidgin sends it): accepted in the dialog, she is in again
+    alice.say("answer accept")
+    alice.wait([r"^EV answer accept$"], timeout=5)
+    bob.drain(0.3)
+    m = alice.mark()
+    bob.send(ROOM_INVITE, [(1, "bob"), (118, "alice"), (104, "Linux"), (117, "come back"), (129, "0")])
+    hit = alice.wait([r"^EV invited Linux bob come back$"], m)
+    asked = alice.wait([r"^EV asked accept$"], m, timeout=5)
+    joined = alice.wait([r"^EV conv-created Linux$"], m, timeout=10)
+    s.step("room-invited-accepted", bool(hit and asked and joined), "%r %r %r" % (hit, asked, joined))
+    p = wait_pkt(bob, lambda p: p.service == ROOM_JOIN and p.get(109) == "alice")
+    s.step("room-rejoin-seen", p is not None and p.get(104) == "Linux", repr(p))
+    bob.drain(0.5)
+    alice.say("leave Linux")
+    wait_pkt(bob, lambda p: p.service == ROOM_EXIT and p.get(109) == "alice")
+
+    # declined: no window, bob sees no join
+    alice.say("answer decline")
+    alice.wait([r"^EV answer decline$"], timeout=5)
+    m = alice.mark()
+    bob.send(ROOM_INVITE, [(1, "bob"), (118, "alice"), (104, "Linux"), (117, "last call"), (129, "0")])
+    hit = alice.wait([r"^EV invited Linux bob last call$"], m)
+    asked = alice.wait([r"^EV asked decline$"], m, timeout=5)
+    pkts = collect(bob, SETTLE)
+    s.step("room-invite-declined", bool(hit and asked) and not lines(alice, r"conv-created Linux", m) and
+           not [p for p in pkts if p.service == ROOM_JOIN], "%r %r bob got %r" % (hit, asked, pkts))
 
 
 def main():
@@ -276,7 +309,8 @@ def main():
                   alice.find([r"connection-error"]) or "signed on"):
             run(s, alice)
             alice.say("quit")
-            s.step("quit", alice.gone(15) and bool(alice.find([r"^EV exit$"])), "front end exited")
+            # the exit line first: the reader thread may not have it yet when the process is gone
+            s.step("quit", bool(alice.wait([r"^EV exit$"], timeout=15)) and alice.gone(5), "front end exited")
     finally:
         s.cleanup()
     print("libpurple-conf: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))

@@ -11,7 +11,7 @@
  * Commands on stdin: initiate BUDDY | invite ROOM WHO MESSAGE | say ROOM TEXT | leave ROOM | users ROOM |
  *   answer accept|decline (for the invitations that follow) | roomlist | expand CATEGORY | joinroom ROOM | quit.
  * Events on stdout: "EV signed-on USER", "EV connection-error DESC", "EV initiated ROOM",
- *   "EV initiate-unavailable BUDDY", "EV conv-created ROOM", "EV conv-destroyed ROOM",
+ *   "EV initiate-unavailable BUDDY", "EV conv-created ROOM", "EV conv-destroyed",
  *   "EV chat-msg ROOM WHO send|recv TEXT", "EV chat-line ROOM TEXT" (system lines),
  *   "EV chat-add ROOM WHO", "EV chat-remove ROOM WHO", "EV invited ROOM FROM MESSAGE",
  *   "EV asked accept|decline", "EV users ROOM A,B,...", "EV no-room ROOM",
@@ -56,8 +56,8 @@ static void conv_created(PurpleConversation *c)
 }
 static void conv_destroyed(PurpleConversation *c)
 {
-    if (purple_conversation_get_type(c) == PURPLE_CONV_TYPE_CHAT)
-        out("conv-destroyed %s", purple_conversation_get_name(c));
+    /* libpurple has freed the name by now */
+    if (purple_conversation_get_type(c) == PURPLE_CONV_TYPE_CHAT) out("conv-destroyed");
 }
 static void conv_write_chat(PurpleConversation *c, const char *who, const char *message, PurpleMessageFlags flags,
                             time_t mtime)
