@@ -296,13 +296,7 @@ def main():
             r = s.ymsg(args[0], *args[1:])
             if r.returncode != 0:
                 fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
-        # libpurple trusts a server certificate it has cached for the host (its tls_peers pool) without a
-        # CA: seeding alice's own user directory keeps the kit's shared ca-certs directory untouched, so
-        # the other libpurple tests running at the same time keep their own CA there
-        userdir = os.path.join(s.tmp, "purple-alice")
-        peers_dir = os.path.join(userdir, "certificates", "x509", "tls_peers")
-        os.makedirs(peers_dir)
-        shutil.copy(os.path.join(s.certs, "server.crt"), os.path.join(peers_dir, "login.yahoo.com"))
+        userdir = s.purple_userdir("alice")  # trusts this server without touching the shared kit
         env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
                    LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
         alice = Peer("alice", "purple_conf", [exe, "alice", s.pw, userdir], env, s.tmp)

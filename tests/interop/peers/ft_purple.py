@@ -43,16 +43,12 @@ def main():
             r = s.ymsg(args[0], *args[1:])
             if r.returncode != 0:
                 fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
-        cadir = os.path.join(s.work, "purple", "share", "purple", "ca-certs")
-        os.makedirs(cadir, exist_ok=True)
-        shutil.copy(os.path.join(s.certs, "ca.pem"), os.path.join(cadir, "peer-test-ca.pem"))
         # relay.msg.yahoo.com resolves to 127.0.0.1 through the kit's shim; ymsgd's key 250 gives the port
         env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
                    LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
         peers = {}
         for u in ("alice", "bob"):
-            userdir, save = os.path.join(s.tmp, "purple-" + u), os.path.join(s.tmp, "save-" + u)
-            os.makedirs(userdir)
+            userdir, save = s.purple_userdir(u), os.path.join(s.tmp, "save-" + u)
             os.makedirs(save)
             p = Peer(u, "purple_ft", [exe, u, s.pw, userdir, save], env, s.tmp)
             s.procs.append(p)

@@ -240,12 +240,25 @@ class Session:
             return p
         return subprocess.run(cmd, env=env, capture_output=True, timeout=timeout)
 
+    def purple_userdir(self, user):
+        """A fresh libpurple user directory that trusts this session's server.  libpurple trusts a server
+        certificate cached for the host (its tls_peers pool) without a CA, so nothing is written into the
+        kit: the kit's libpurple-peer copies PEER_CERTS's CA into the kit's one shared ca-certs directory
+        at every start, and the interop tests run in parallel, each with its own CA -- one test's CA
+        replaced (or half-wrote) another's while its libpurple was logging in."""
+        userdir = tempfile.mkdtemp(prefix="purple-%s-" % user, dir=self.tmp)
+        peers_dir = os.path.join(userdir, "certificates", "x509", "tls_peers")
+        os.makedirs(peers_dir)
+        shutil.copy(os.path.join(self.certs, "server.crt"), os.path.join(peers_dir, "login.yahoo.com"))
+        return userdir
+
     def peer(self, kind, user, password=None, pager=None):
         env = dict(os.environ, PEER_CERTS=self.certs, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (
             self.p_http, self.p_https, pager or self.p_pager), LY2_LOGLEVEL="6")
         cmd = [os.path.join(self.work, "bin", kind + "-peer"), user, password or self.pw]
         if kind == "libpurple":
-            cmd.append(tempfile.mkdtemp(prefix="purple-%s-" % user, dir=self.tmp))  # fresh USERDIR
+            del env["PEER_CERTS"]  # (the wrapper would write it into the shared kit: purple_userdir)
+            cmd.append(self.purple_userdir(user))
         p = Peer(user, kind, cmd, env, self.tmp)
         self.procs.append(p)
         return p
@@ -260,9 +273,16 @@ class Session:
         if getattr(self, "server", None) and self.server.poll() is None:
             self.server.terminate()
             try:
-                self.server.wait(10)
+                rc = self.server.wait(10)
             except subprocess.TimeoutExpired:
                 self.server.kill()
+                self.server.wait()
+                rc = "no exit within 10 s of SIGTERM"
+            # ymsgd stops cleanly, and in the sanitizer build reports nothing (a leak shows at exit)
+            log = open(self.srvlog, errors="replace").read()
+            marks = [m for m in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:") if m in log]
+            self.step("ymsgd-stop", rc == 0 and not marks,
+                      "exit %s%s (log %s)" % (rc, ", " + ", ".join(marks) if marks else "", self.srvlog))
 
     # ---- the session -----------------------------------------------------------------------------
     def ev(self, kind, what, **kw):

@@ -59,14 +59,10 @@ def main():
         ok, v, _ = amf.call("Phonebook.sync", book)
         s.step("amf-sync", ok and v == book, "AMF0 list of 3 entries stored")
 
-        # libpurple logs in; the kit's CA goes where libpurple reads CAs (as the kit's libpurple-peer does)
-        cadir = os.path.join(s.work, "purple", "share", "purple", "ca-certs")
-        os.makedirs(cadir, exist_ok=True)
-        shutil.copy(os.path.join(s.certs, "ca.pem"), os.path.join(cadir, "peer-test-ca.pem"))
+        # libpurple logs in, trusting this server (Session.purple_userdir)
         env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
                    LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
-        userdir = os.path.join(s.tmp, "purple-alice")
-        os.makedirs(userdir)
+        userdir = s.purple_userdir("alice")
         p = Peer("alice", "purple_yab", [exe, "alice", s.pw, userdir, "bob=", "carol=Caro Local", "dave="], env, s.tmp)
         s.procs.append(p)
         if not s.step("login", bool(p.wait([r"^EV signed-on alice$"], timeout=45)),
