@@ -1,4 +1,4 @@
-/* purple_common.h - what our headless libpurple 2.10.9 front ends share (purple_yab.c, purple_ft.c): the
+/* purple_common.h - what our headless libpurple 2.10.9 front ends share (purple_yab.c, purple_ft.c, purple_conf.c): the
  * "EV ..." event lines on stdout, the glib main loop as libpurple's event loop, libpurple's debug log on
  * stderr (the tests keep it as evidence), and an account UI that grants authorisation requests.  Included
  * once by each front end (static functions: each is one translation unit, built by its test). */
@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void out(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static void out(const char *fmt, ...)
@@ -116,13 +117,52 @@ static int common_init(const char *ui_id, const char *dir, const char *user, con
     return 0;
 }
 
-/* Signs on (available), takes one command per stdin line with on_stdin until the loop ends, signs off. */
-static int common_run(const char *ui_id, GIOFunc on_stdin)
+/* The front end's commands: one stdin line split in at most nwords words (v[0] the command). */
+typedef void (*common_command_fn)(gchar **v);
+static common_command_fn common_command; /* common_run's */
+static int common_nwords;                /* its word limit */
+
+static gboolean common_on_stdin(GIOChannel *ch, GIOCondition cond, gpointer d)
 {
+    gchar *line = NULL;
+    gsize len;
+    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
+    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
+        g_main_loop_quit(loop);
+        return FALSE;
+    }
+    if (!line) return TRUE;
+    g_strchomp(line);
+    gchar **v = g_strsplit(line, " ", common_nwords);
+    if (v[0] && !strcmp(v[0], "quit")) g_main_loop_quit(loop);
+    else common_command(v);
+    g_strfreev(v);
+    g_free(line);
+    return TRUE;
+}
+
+/* Pidgin's accept/cancel dialogs (purple_request_accept_cancel): the actions come as (label, callback)
+ * pairs, accept first; runs the one at index pick. */
+static void common_pick_action(void *user_data, int pick, size_t action_count, va_list actions)
+{
+    PurpleRequestActionCb cb = NULL;
+    for (size_t i = 0; i < action_count; i++) {
+        (void)va_arg(actions, const char *);
+        PurpleRequestActionCb c = va_arg(actions, PurpleRequestActionCb);
+        if ((int)i == pick) cb = c;
+    }
+    if (cb) cb(user_data, pick);
+}
+
+/* Signs on (available), runs one command per stdin line until "quit" or the end of input, signs off. */
+static int common_run(const char *ui_id, common_command_fn command, int nwords)
+{
+    common_command = command;
+    common_nwords = nwords;
     purple_savedstatus_activate(purple_savedstatus_new(NULL, PURPLE_STATUS_AVAILABLE));
     purple_account_set_enabled(acct, ui_id, TRUE);
     GIOChannel *in = g_io_channel_unix_new(0);
-    g_io_add_watch(in, G_IO_IN | G_IO_HUP, on_stdin, NULL);
+    g_io_add_watch(in, G_IO_IN | G_IO_HUP, common_on_stdin, NULL);
     g_main_loop_run(loop);
     purple_account_set_enabled(acct, ui_id, FALSE);
     out("exit");

@@ -29,20 +29,14 @@
 static int accept_invites = 1; /* "answer accept|decline" */
 
 /* Pidgin's "accept chat invitation?" dialog (purple_request_accept_cancel from serv_got_chat_invite):
- * actions come as (label, callback) pairs, accept first. */
+ * accept first. */
 static void *req_action(const char *title, const char *primary, const char *secondary, int default_action,
                         PurpleAccount *account, const char *who, PurpleConversation *conv, void *user_data,
                         size_t action_count, va_list actions)
 {
     int pick = accept_invites ? 0 : 1;
-    PurpleRequestActionCb cb = NULL;
-    for (size_t i = 0; i < action_count; i++) {
-        (void)va_arg(actions, const char *);
-        PurpleRequestActionCb c = va_arg(actions, PurpleRequestActionCb);
-        if ((int)i == pick) cb = c;
-    }
     out("asked %s", accept_invites ? "accept" : "decline");
-    if (cb) cb(user_data, pick);
+    common_pick_action(user_data, pick, action_count, actions);
     return NULL;
 }
 
@@ -164,18 +158,9 @@ static PurpleConversation *find_chat(const char *room)
     return c;
 }
 
-static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer d)
+/* One command line, split in at most 4 words (common_run reads them and takes "quit" itself). */
+static void on_command(gchar **v)
 {
-    gchar *line = NULL;
-    gsize len;
-    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
-    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
-        g_main_loop_quit(loop);
-        return FALSE;
-    }
-    if (!line) return TRUE;
-    g_strchomp(line);
-    gchar **v = g_strsplit(line, " ", 4);
     PurpleConversation *c;
     if (v[0] && !strcmp(v[0], "initiate") && v[1]) {
         initiate(v[1]);
@@ -219,12 +204,7 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition cond, gpointer d)
     } else if (v[0] && !strcmp(v[0], "joinroom") && v[1] && roomlist) {
         PurpleRoomlistRoom *r = rl_find(v[1], PURPLE_ROOMLIST_ROOMTYPE_ROOM);
         if (r) purple_roomlist_room_join(roomlist, r); /* the dialog's "Join" button */
-    } else if (v[0] && !strcmp(v[0], "quit")) {
-        g_main_loop_quit(loop);
     }
-    g_strfreev(v);
-    g_free(line);
-    return TRUE;
 }
 
 int main(int argc, char **argv)
@@ -240,5 +220,5 @@ int main(int argc, char **argv)
     if (common_init(UI_ID, argv[3], argv[1], argv[2])) return 1;
     purple_signal_connect(purple_conversations_get_handle(), "chat-invited", &handle, PURPLE_CALLBACK(chat_invited),
                           NULL);
-    return common_run(UI_ID, on_stdin);
+    return common_run(UI_ID, on_command, 4);
 }

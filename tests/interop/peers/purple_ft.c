@@ -22,20 +22,14 @@ static const char *savedir;    /* where received files go */
 static int accept_offers = 1;  /* "answer accept|decline" */
 
 /* Pidgin asks "Accept file transfer request from WHO?" (purple_request_accept_cancel): actions come as
- * (label, callback) pairs, accept first. */
+ * accept first. */
 static void *req_action(const char *title, const char *primary, const char *secondary, int default_action,
                         PurpleAccount *account, const char *who, PurpleConversation *conv, void *user_data,
                         size_t action_count, va_list actions)
 {
     int pick = accept_offers ? 0 : 1;
-    PurpleRequestActionCb cb = NULL;
-    for (size_t i = 0; i < action_count; i++) {
-        (void)va_arg(actions, const char *);
-        PurpleRequestActionCb c = va_arg(actions, PurpleRequestActionCb);
-        if ((int)i == pick) cb = c;
-    }
     out("asked %s", primary ? primary : "");
-    if (cb) cb(user_data, pick);
+    common_pick_action(user_data, pick, action_count, actions);
     return NULL;
 }
 
@@ -66,30 +60,16 @@ static void xfer_event(PurpleXfer *x, gpointer what)
         out("%s %s", ev, purple_xfer_get_filename(x) ? purple_xfer_get_filename(x) : "");
 }
 
-static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
+/* One command line, split in at most 3 words (common_run reads them and takes "quit" itself). */
+static void on_command(gchar **v)
 {
-    gchar *line = NULL;
-    gsize len;
-    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
-    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
-        g_main_loop_quit(loop);
-        return FALSE;
-    }
-    if (!line) return TRUE;
-    g_strchomp(line);
-    gchar **v = g_strsplit(line, " ", 3);
     if (v[0] && !strcmp(v[0], "send") && v[1] && v[2]) {
         serv_send_file(purple_account_get_connection(acct), v[1], v[2]); /* Pidgin's "Send File..." */
         out("sending %s", v[2]);
     } else if (v[0] && !strcmp(v[0], "answer") && v[1]) {
         accept_offers = !strcmp(v[1], "accept");
         out("answer %s", v[1]);
-    } else if (v[0] && !strcmp(v[0], "quit")) {
-        g_main_loop_quit(loop);
     }
-    g_strfreev(v);
-    g_free(line);
-    return TRUE;
 }
 
 int main(int argc, char **argv)
@@ -108,5 +88,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         purple_signal_connect(purple_xfers_get_handle(), sigs[i][0], &handle, PURPLE_CALLBACK(xfer_event),
                               (gpointer)sigs[i][1]);
-    return common_run(UI_ID, on_stdin);
+    return common_run(UI_ID, on_command, 3);
 }

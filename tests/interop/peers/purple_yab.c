@@ -46,18 +46,9 @@ static void show(const char *who)
     purple_notify_user_info_destroy(info);
 }
 
-static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
+/* One command line, split in at most 3 words (common_run reads them and takes "quit" itself). */
+static void on_command(gchar **v)
 {
-    gchar *line = NULL;
-    gsize len;
-    GIOStatus s = g_io_channel_read_line(ch, &line, &len, NULL, NULL);
-    if (s == G_IO_STATUS_EOF || s == G_IO_STATUS_ERROR) {
-        g_main_loop_quit(loop);
-        return FALSE;
-    }
-    if (!line) return TRUE;
-    g_strchomp(line);
-    gchar **v = g_strsplit(line, " ", 3);
     if (v[0] && !strcmp(v[0], "show") && v[1]) {
         show(v[1]);
     } else if (v[0] && !strcmp(v[0], "alias") && v[1] && v[2]) {
@@ -67,12 +58,7 @@ static gboolean on_stdin(GIOChannel *ch, GIOCondition c, gpointer d)
             serv_alias_buddy(b);
             out("aliased %s %s", v[1], v[2]);
         }
-    } else if (v[0] && !strcmp(v[0], "quit")) {
-        g_main_loop_quit(loop);
     }
-    g_strfreev(v);
-    g_free(line);
-    return TRUE;
 }
 
 int main(int argc, char **argv)
@@ -90,5 +76,5 @@ int main(int argc, char **argv)
         purple_blist_add_buddy(b, NULL, g, NULL);
         g_strfreev(kv);
     }
-    return common_run(UI_ID, on_stdin);
+    return common_run(UI_ID, on_command, 3);
 }
