@@ -143,7 +143,7 @@ static gboolean common_on_stdin(GIOChannel *ch, GIOCondition cond, gpointer d)
 
 /* Pidgin's accept/cancel dialogs (purple_request_accept_cancel): the actions come as (label, callback)
  * pairs, accept first; runs the one at index pick. */
-static void common_pick_action(void *user_data, int pick, size_t action_count, va_list actions)
+G_GNUC_UNUSED static void common_pick_action(void *user_data, int pick, size_t action_count, va_list actions)
 {
     PurpleRequestActionCb cb = NULL;
     for (size_t i = 0; i < action_count; i++) {
