@@ -57,6 +57,7 @@ class Server:
             if self.port is None or attempt:
                 self.port, self.http = free_port(), free_port()
             self.log = open(os.path.join(self.dir, "ymsgd.log"), "a")
+            since = self.log.tell()
             # tls=(cert, key): the login server speaks HTTPS only, on self.http
             web = (["--http-listen", "", "--https-listen", "127.0.0.1:%d" % self.http, "--tls-cert", tls[0],
                     "--tls-key", tls[1]] if tls else
@@ -73,7 +74,11 @@ class Server:
                     return
                 self.log.close()
                 with open(os.path.join(self.dir, "ymsgd.log")) as f:
-                    raise RuntimeError("ymsgd exited during start-up:\n" + f.read()[-3000:])
+                    f.seek(since)
+                    out = f.read()
+                if "cannot listen" in out:  # another process took a port meanwhile (it answered the probe)
+                    continue
+                raise RuntimeError("ymsgd exited during start-up:\n" + out[-3000:])
             self.proc.kill()
             self.proc.wait()
             self.log.close()

@@ -217,9 +217,11 @@ class Server:
         assert r.returncode == 0, r.stderr.decode()
 
     def start(self):
+        logpath = os.path.join(self.dir, "ymsgd.log")
         for _ in range(5):
             self.ymsg_port, self.http_port = free_port(), free_port()
-            self.log = open(os.path.join(self.dir, "ymsgd.log"), "ab")
+            self.log = open(logpath, "ab")
+            since = self.log.tell()
             self.proc = subprocess.Popen(self.base_args() + [
                 "--ymsg-listen", "127.0.0.1:%d" % self.ymsg_port,
                 "--http-listen", "127.0.0.1:%d" % self.http_port, "--log-level", self.log_level],
@@ -231,11 +233,25 @@ class Server:
                 try:
                     socket.create_connection(("127.0.0.1", self.ymsg_port), timeout=0.2).close()
                     socket.create_connection(("127.0.0.1", self.http_port), timeout=0.2).close()
-                    return self
                 except OSError:
                     time.sleep(0.05)
+                    continue
+                # Something answers on both ports -- but it may be another test's process that took a
+                # port between free_port() and our bind (ymsgd then says "cannot listen" and exits):
+                # ours is up only once its log says it listens (info and debug levels log that).
+                if self.log_level not in ("debug", "info") or self._logged_since(logpath, since, "event=listening "):
+                    return self
+                if self._logged_since(logpath, since, "cannot listen"):
+                    break
+                time.sleep(0.05)
             self.stop()  # port collision or slow start: try other ports
         raise RuntimeError("ymsgd did not start; log: %s" % os.path.join(self.dir, "ymsgd.log"))
+
+    @staticmethod
+    def _logged_since(path, offset, text):
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return text.encode() in f.read()
 
     def stop(self, sig=15):
         if self.proc and self.proc.poll() is None:
