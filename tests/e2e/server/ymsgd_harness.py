@@ -29,6 +29,27 @@ SEP = b"\xc0\x80"
 HDR = struct.Struct(">4sHHHHII")
 
 
+def _pid_listens(pid, port):
+    """1 when process pid holds a socket listening on 127.0.0.1:port (/proc/net/tcp and its fds)."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            w = line.split()
+            if w[1].endswith(":%04X" % port) and w[3] == "0A":  # local address, state LISTEN
+                inodes.add("socket:[%s]" % w[9])
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -217,11 +238,9 @@ class Server:
         assert r.returncode == 0, r.stderr.decode()
 
     def start(self):
-        logpath = os.path.join(self.dir, "ymsgd.log")
         for _ in range(5):
             self.ymsg_port, self.http_port = free_port(), free_port()
-            self.log = open(logpath, "ab")
-            since = self.log.tell()
+            self.log = open(os.path.join(self.dir, "ymsgd.log"), "ab")
             self.proc = subprocess.Popen(self.base_args() + [
                 "--ymsg-listen", "127.0.0.1:%d" % self.ymsg_port,
                 "--http-listen", "127.0.0.1:%d" % self.http_port, "--log-level", self.log_level],
@@ -238,20 +257,12 @@ class Server:
                     continue
                 # Something answers on both ports -- but it may be another test's process that took a
                 # port between free_port() and our bind (ymsgd then says "cannot listen" and exits):
-                # ours is up only once its log says it listens (info and debug levels log that).
-                if self.log_level not in ("debug", "info") or self._logged_since(logpath, since, "event=listening "):
+                # ours is up only once the listening sockets are its own.
+                if _pid_listens(self.proc.pid, self.ymsg_port) and _pid_listens(self.proc.pid, self.http_port):
                     return self
-                if self._logged_since(logpath, since, "cannot listen"):
-                    break
                 time.sleep(0.05)
             self.stop()  # port collision or slow start: try other ports
         raise RuntimeError("ymsgd did not start; log: %s" % os.path.join(self.dir, "ymsgd.log"))
-
-    @staticmethod
-    def _logged_since(path, offset, text):
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return text.encode() in f.read()
 
     def stop(self, sig=15):
         if self.proc and self.proc.poll() is None:
