@@ -38,7 +38,7 @@ DEFAULT_OPS, DEFAULT_MEM = 2, 19922944  # ymsgd's pwhash_opslimit / pwhash_memli
 LIMITS = ["--max-sessions", "1000000", "--max-conns-per-addr", "100000", "--conn-rate", "1000000", "--conn-burst",
           "1000000", "--login-rate", "1000000", "--login-burst", "1000000", "--max-tracked", "10000000",
           "--http-max-conns", "1000000", "--http-max-conns-per-addr", "1000000", "--hash-queue", "1000000",
-          "--session-rate", "1000000", "--session-burst", "1000000"]
+          "--session-rate", "1000000", "--session-burst", "1000000"] + os.environ.get("YMSGD_BENCH_ARGS", "").split()
 
 
 def rss_kib(pid):
@@ -96,16 +96,43 @@ def start_cluster(build, users, nodes):
     print("setup: %d users (argon2id %d passes, %d MiB) in %.1fs" % (users, DEFAULT_OPS, DEFAULT_MEM >> 20,
                                                                      time.time() - t))
     srv.start()
+    if srv.pg:  # the cluster's durable store is PostgreSQL: the same rows, copied there
+        load_pg(srv, os.path.join(data, "ymsgd.db"))
     return srv
+
+
+def load_pg(srv, path):
+    """Copies the users and buddies ymsg-bench setup wrote into SQLite at path into the cluster's
+    PostgreSQL store (schema made by the nodes at start), in one COPY per table through psql."""
+    import shutil
+    import sqlite3
+    t = time.time()
+    db = sqlite3.connect(path)
+    users = "".join("%s\t%s\t0\n" % r for r in db.execute("SELECT name, pwhash FROM users"))
+    buddies = "".join("%s\t%s\t\\\\x%s\t0\n" % (o, b, g.encode().hex() if isinstance(g, str) else g.hex())
+                      for o, b, g in db.execute("SELECT owner, buddy, grp FROM buddies"))
+    db.close()
+    psql = os.path.join(srv.pg.bindir, "psql")
+    if not os.access(psql, os.X_OK):
+        psql = shutil.which("psql") or psql
+    for table, cols, rows in (("users", "name, pwhash, created", users),
+                              ("buddies", "owner, buddy, grp, pending", buddies)):
+        r = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", srv.pg.url("ymsgd"), "-c",
+                            "COPY %s(%s) FROM STDIN" % (table, cols)], input=rows.encode(), capture_output=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+    print("copied into PostgreSQL in %.1fs" % (time.time() - t))
 
 
 def prefill(srv, users, ttl=604800):
     """The verification-cache entries of users who logged in before, as ymsgd writes them to Redis."""
     import sqlite3
     key = open(os.path.join(srv.dir, "pwcache.key"), "rb").read()
-    db = sqlite3.connect(os.path.join(srv.nodes[0].dir, "data", "ymsgd.db"))
-    pwhash = db.execute("SELECT pwhash FROM users WHERE name = 'u0'").fetchone()[0]
-    db.close()
+    pwhash = srv.pg.psql("SELECT pwhash FROM users WHERE name = 'u0'", "ymsgd").strip() if srv.pg else None
+    if not pwhash:
+        db = sqlite3.connect(os.path.join(srv.nodes[0].dir, "data", "ymsgd.db"))
+        pwhash = db.execute("SELECT pwhash FROM users WHERE name = 'u0'").fetchone()[0]
+        db.close()
     out = bytearray()
     for i in range(users):
         user = "u%d" % i
@@ -180,14 +207,14 @@ def hold(build, users, nodes, conc):
     gens = []
     try:
         prefill(srv, users)
-        per = users // nodes
+        per = -(-users // nodes)  # the last node takes what is left
         rss0 = [rss_kib(n.proc.pid) for n in srv.nodes]
         mem0 = redis_mem(srv.redis)
         print("load average before the logins: %s" % load())
         t = time.time()
         for i, n in enumerate(srv.nodes):
             # victim = the node itself (never killed: the generator waits on stdin until we close it)
-            gens.append(subprocess.Popen([os.path.join(build, "bench", "server", "ymsg-bench"), "storm", str(per),
+            gens.append(subprocess.Popen([os.path.join(build, "bench", "server", "ymsg-bench"), "storm", str(min(per, users - i * per)),
                                           str(conc), str(n.proc.pid), "%d:%d" % (n.ymsg_port, n.http_port),
                                           "%d:%d" % (n.ymsg_port, n.http_port), str(i * per)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
@@ -201,13 +228,18 @@ def hold(build, users, nodes, conc):
         online = sum(int(metrics(p).get('ymsgd_sessions_online{transport="tcp"}', 0)) for p in srv.mports)
         print("%d sessions online on %d nodes (%d per node) after %.1fs; load average %s" % (
             online, nodes, per, el, load()))
+        grown = 0
         for i, n in enumerate(srv.nodes):
             r = rss_kib(n.proc.pid)
-            print("node%d: RSS %d -> %d KiB = %.0f bytes per session (its own %d, plus mirrors of the others' %d)" % (
-                i, rss0[i], r, (r - rss0[i]) * 1024.0 / per, per, users - per))
+            own = max(0, min(per, users - i * per))
+            grown += (r - rss0[i]) * 1024
+            print("node%d: RSS %d -> %d KiB = %.0f bytes per own session (its own %d, plus mirrors of the others' %d)" % (
+                i, rss0[i], r, (r - rss0[i]) * 1024.0 / max(own, 1), own, users - own))
+        print("all nodes: ymsgd RSS grew %.1f MiB = %.0f bytes per session of the cluster" % (
+            grown / 1048576.0, grown / float(max(online, 1))))
         mem1 = redis_mem(srv.redis)
-        print("redis used_memory %d -> %d bytes = %.0f bytes per session (directory record, password cache entry)" % (
-            mem0, mem1, (mem1 - mem0) / float(users)))
+        print("redis used_memory %d -> %d bytes = %.0f bytes per session (directory record; the password cache "
+              "entries were written before)" % (mem0, mem1, (mem1 - mem0) / float(max(online, 1))))
         return 0 if online >= users else 1
     finally:
         for g in gens:

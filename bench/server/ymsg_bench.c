@@ -280,6 +280,7 @@ static void http_event(struct bufferevent *bev, short what, void *arg)
     s->http = NULL;
     char *body = strstr(resp, "\r\n\r\n");
     if (!(what & BEV_EVENT_EOF) || !body || strncmp(body + 4, "0\r\n", 3) != 0) {
+        if (g_failed < 5) fprintf(stderr, "u%d: http event 0x%x, %zu bytes: %.200s\n", s->idx, what, len, resp);
         free(resp);
         login_failed(s, "http answer");
         return;
