@@ -16,17 +16,15 @@ Then a chat room: Pidgin's Room List (categories, then a category's rooms, from 
 on Linux, bob and carol in it, a message from each reaching every other member exactly once (Pidgin shows
 its own line itself), carol leaving, alice inviting her back from the window, closing it; bob's room
 invitation accepted (alice back in), then one declined.  A missing kit or program is a FAIL, never a skip."""
-import argparse
 import os
 import re
-import shutil
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from conf_peers import raw_login, wait_pkt  # noqa: E402
-from peers_session import Peer, Session, build_purple_front_end, fail  # noqa: E402
+from peers_session import Peer, run_main  # noqa: E402
 
 ROOM_JOIN, ROOM_EXIT, ROOM_INVITE, ROOM_MSG = 0x98, 0x9B, 0x9D, 0xA8
 SETTLE = 1.5  # seconds after a fan-out in which a duplicate would have arrived
@@ -278,41 +276,22 @@ def run_room(s, alice, bob, carol):
            not [p for p in pkts if p.service == ROOM_JOIN], "%r %r bob got %r" % (hit, asked, pkts))
 
 
+def run_front_end(s, exe):
+    s.befriend(("alice", "bob"), ("alice", "carol"))
+    userdir = s.purple_userdir("alice")  # trusts this server without touching the shared kit
+    alice = Peer("alice", "purple_conf", [exe, "alice", s.pw, userdir], s.shim_env(
+        LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so")), s.tmp)
+    s.procs.append(alice)
+    if s.step("login", bool(alice.wait([r"^EV signed-on alice$"], timeout=45)),
+              alice.find([r"connection-error"]) or "signed on"):
+        run(s, alice)
+        alice.say("quit")
+        # the exit line first: the reader thread may not have it yet when the process is gone
+        s.step("quit", bool(alice.wait([r"^EV exit$"], timeout=15)) and alice.gone(5), "front end exited")
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--out"):
-        ap.add_argument(k, required=True)
-    ap.add_argument("--build-kit", required=True)
-    a = ap.parse_args()
-    a.client, a.two_listeners = "libpurple", False
-    s = Session(a)
-    s.check_kit()
-    exe = build_purple_front_end("purple_conf", s.work, os.path.abspath(a.out))
-    t0 = time.time()
-    try:
-        s.start_server()
-        for args in (("alice", "add", "bob", "--group", "Friends"), ("bob", "accept", "alice"),
-                     ("alice", "add", "carol", "--group", "Friends"), ("carol", "accept", "alice")):
-            r = s.ymsg(args[0], *args[1:])
-            if r.returncode != 0:
-                fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
-        userdir = s.purple_userdir("alice")  # trusts this server without touching the shared kit
-        env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
-                   LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
-        alice = Peer("alice", "purple_conf", [exe, "alice", s.pw, userdir], env, s.tmp)
-        s.procs.append(alice)
-        if s.step("login", bool(alice.wait([r"^EV signed-on alice$"], timeout=45)),
-                  alice.find([r"connection-error"]) or "signed on"):
-            run(s, alice)
-            alice.say("quit")
-            # the exit line first: the reader thread may not have it yet when the process is gone
-            s.step("quit", bool(alice.wait([r"^EV exit$"], timeout=15)) and alice.gone(5), "front end exited")
-    finally:
-        s.cleanup()
-    print("libpurple-conf: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
-    if s.fails == 0:
-        shutil.rmtree(s.tmp, ignore_errors=True)
-    sys.exit(1 if s.fails else 0)
+    run_main(run_front_end, front_end="purple_conf", label="libpurple-conf")
 
 
 if __name__ == "__main__":

@@ -9,97 +9,77 @@ sends a 1.5 MB file with serv_send_file (Pidgin's "Send File..."): bob's libpurp
 and saves it; the SHA-256 of what bob saved must be that of what alice sent, and the relay's directory
 must be empty afterwards.  Then bob declines a second file: alice's libpurple must see the transfer
 cancelled.  Then bob sends alice a file the other way.  A missing kit or program is a FAIL, never a skip."""
-import argparse
 import hashlib
 import os
-import shutil
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from peers_session import Peer, Session, build_purple_front_end, fail, free_port  # noqa: E402
+from peers_session import Peer, free_port, run_main  # noqa: E402
 
 
 def sha(path):
     return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
+def run(s, exe):
+    s.befriend(("alice", "bob"))
+    # relay.msg.yahoo.com resolves to 127.0.0.1 through the kit's shim; ymsgd's key 250 gives the port
+    env = s.shim_env(LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
+    peers = {}
+    for u in ("alice", "bob"):
+        userdir, save = s.purple_userdir(u), os.path.join(s.tmp, "save-" + u)
+        os.makedirs(save)
+        p = Peer(u, "purple_ft", [exe, u, s.pw, userdir, save], env, s.tmp)
+        s.procs.append(p)
+        peers[u] = (p, save)
+    for u, (p, _) in peers.items():
+        if not s.step("login-" + u, bool(p.wait([r"^EV signed-on %s$" % u], timeout=45)),
+                      p.find([r"connection-error"]) or "signed on"):
+            return
+    alice, asave = peers["alice"]
+    bob, bsave = peers["bob"]
+    time.sleep(1.5)  # the buddy lists and presence settle (Pidgin sends files to buddies it sees)
+    src = os.path.join(s.tmp, "holiday photo.jpg")
+    open(src, "wb").write(os.urandom(1500 * 1000 + 7))
+    alice.say("send bob " + src)
+    hit = bob.wait([r"^EV offer alice holiday photo\.jpg %d$" % os.path.getsize(src)], timeout=20)
+    s.step("offer", bool(hit), hit or "bob's libpurple never got the offer with name and size")
+    got = bob.wait([r"^EV recv-done "], timeout=60)
+    sent = alice.wait([r"^EV send-done "], timeout=30)
+    dst = os.path.join(bsave, "holiday photo.jpg")
+    ok = bool(got) and os.path.exists(dst) and sha(dst) == sha(src)
+    s.step("received", ok, "sha256 %s" % (sha(dst) if os.path.exists(dst) else "no file"))
+    s.step("sent", bool(sent), sent or "alice's libpurple did not complete the send")
+    time.sleep(0.5)
+    left = os.listdir(os.path.join(s.data, "relay"))
+    s.step("relay-empty", left == [], "DATA/relay after the download: %r" % left)
+    # bob declines the next one: alice's libpurple cancels it (0xDC 222=4)
+    m = alice.mark()
+    bob.say("answer decline")
+    bob.wait([r"^EV answer decline$"], timeout=5)
+    alice.say("send bob " + src)
+    hit = alice.wait([r"^EV send-cancel "], since=m, timeout=30)
+    s.step("declined", bool(hit), hit or "alice's libpurple never saw the decline")
+    bob.say("answer accept")
+    # the other way round
+    src2 = os.path.join(s.tmp, "notes.txt")
+    open(src2, "wb").write(b"file transfer through ymsgd\n" * 5000)
+    bob.say("send alice " + src2)
+    got = alice.wait([r"^EV recv-done "], timeout=60)
+    dst2 = os.path.join(asave, "notes.txt")
+    s.step("reverse", bool(got) and os.path.exists(dst2) and sha(dst2) == sha(src2), got or "not received")
+    log = open(s.srvlog, errors="replace").read()
+    s.step("server-log", "relay_stored" in log and "relay_downloaded" in log, "ymsgd logged the relay steps")
+    for p, _ in peers.values():
+        p.say("quit")
+        p.gone(15)
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    for k in ("--kit", "--work", "--ymsgd", "--ymsg", "--out"):
-        ap.add_argument(k, required=True)
-    ap.add_argument("--build-kit", required=True)
-    a = ap.parse_args()
-    a.client, a.two_listeners = "libpurple", False
-    s = Session(a)
-    s.check_kit()
-    exe = build_purple_front_end("purple_ft", s.work, os.path.abspath(a.out))
-    s.server_extra = ["--relay-listen", "127.0.0.1:%d" % free_port()]
-    t0 = time.time()
-    try:
-        s.start_server()
-        for args in (("alice", "add", "bob", "--group", "Friends"), ("bob", "accept", "alice")):
-            r = s.ymsg(args[0], *args[1:])
-            if r.returncode != 0:
-                fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
-        # relay.msg.yahoo.com resolves to 127.0.0.1 through the kit's shim; ymsgd's key 250 gives the port
-        env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
-                   LD_PRELOAD=os.path.join(s.work, "lib", "yahoo_shim.so"))
-        peers = {}
-        for u in ("alice", "bob"):
-            userdir, save = s.purple_userdir(u), os.path.join(s.tmp, "save-" + u)
-            os.makedirs(save)
-            p = Peer(u, "purple_ft", [exe, u, s.pw, userdir, save], env, s.tmp)
-            s.procs.append(p)
-            peers[u] = (p, save)
-        for u, (p, _) in peers.items():
-            if not s.step("login-" + u, bool(p.wait([r"^EV signed-on %s$" % u], timeout=45)),
-                          p.find([r"connection-error"]) or "signed on"):
-                return
-        alice, asave = peers["alice"]
-        bob, bsave = peers["bob"]
-        time.sleep(1.5)  # the buddy lists and presence settle (Pidgin sends files to buddies it sees)
-        src = os.path.join(s.tmp, "holiday photo.jpg")
-        open(src, "wb").write(os.urandom(1500 * 1000 + 7))
-        alice.say("send bob " + src)
-        hit = bob.wait([r"^EV offer alice holiday photo\.jpg %d$" % os.path.getsize(src)], timeout=20)
-        s.step("offer", bool(hit), hit or "bob's libpurple never got the offer with name and size")
-        got = bob.wait([r"^EV recv-done "], timeout=60)
-        sent = alice.wait([r"^EV send-done "], timeout=30)
-        dst = os.path.join(bsave, "holiday photo.jpg")
-        ok = bool(got) and os.path.exists(dst) and sha(dst) == sha(src)
-        s.step("received", ok, "sha256 %s" % (sha(dst) if os.path.exists(dst) else "no file"))
-        s.step("sent", bool(sent), sent or "alice's libpurple did not complete the send")
-        time.sleep(0.5)
-        left = os.listdir(os.path.join(s.data, "relay"))
-        s.step("relay-empty", left == [], "DATA/relay after the download: %r" % left)
-        # bob declines the next one: alice's libpurple cancels it (0xDC 222=4)
-        m = alice.mark()
-        bob.say("answer decline")
-        bob.wait([r"^EV answer decline$"], timeout=5)
-        alice.say("send bob " + src)
-        hit = alice.wait([r"^EV send-cancel "], since=m, timeout=30)
-        s.step("declined", bool(hit), hit or "alice's libpurple never saw the decline")
-        bob.say("answer accept")
-        # the other way round
-        src2 = os.path.join(s.tmp, "notes.txt")
-        open(src2, "wb").write(b"file transfer through ymsgd\n" * 5000)
-        bob.say("send alice " + src2)
-        got = alice.wait([r"^EV recv-done "], timeout=60)
-        dst2 = os.path.join(asave, "notes.txt")
-        s.step("reverse", bool(got) and os.path.exists(dst2) and sha(dst2) == sha(src2), got or "not received")
-        log = open(s.srvlog, errors="replace").read()
-        s.step("server-log", "relay_stored" in log and "relay_downloaded" in log, "ymsgd logged the relay steps")
-        for p, _ in peers.values():
-            p.say("quit")
-            p.gone(15)
-    finally:
-        s.cleanup()
-    print("libpurple-ft: %d failed, %.1f s; evidence in %s" % (s.fails, time.time() - t0, s.tmp))
-    if s.fails == 0:
-        shutil.rmtree(s.tmp, ignore_errors=True)
-    sys.exit(1 if s.fails else 0)
+    run_main(run, front_end="purple_ft", label="libpurple-ft",
+             prepare=lambda s: setattr(s, "server_extra", ["--relay-listen", "127.0.0.1:%d" % free_port()]))
 
 
 if __name__ == "__main__":

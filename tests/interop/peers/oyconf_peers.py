@@ -64,8 +64,7 @@ def oyconf_peer(s, classpath, user):
     java = shutil.which("java")
     if not java:
         fail("java not found (openjdk-17-jdk-headless: scripts/deps.sh test installs it)")
-    env = dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (s.p_http, s.p_https, s.p_pager),
-               LD_PRELOAD=shim)
+    env = s.shim_env(LD_PRELOAD=shim)
     cmd = [java, "-Djava.net.preferIPv4Stack=true",
            "-Djavax.net.ssl.trustStore=" + os.path.join(s.certs, "truststore.jks"),
            "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", classpath, "OyConf", user, s.pw]

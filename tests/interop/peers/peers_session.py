@@ -252,9 +252,22 @@ class Session:
         shutil.copy(os.path.join(self.certs, "server.crt"), os.path.join(peers_dir, "login.yahoo.com"))
         return userdir
 
+    def shim_env(self, pager=None, **extra):
+        """The environment of a client behind the kit's shim: the Yahoo host names resolve to loopback and
+        ports 80/443/5050 map to this ymsgd's."""
+        return dict(os.environ, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (self.p_http, self.p_https, pager or self.p_pager),
+                    **extra)
+
+    def befriend(self, *pairs):
+        """Setup, not under test: for each (a, b), a adds b (group Friends) and b accepts, through `ymsg`."""
+        for a, b in pairs:
+            for args in ((a, "add", b, "--group", "Friends"), (b, "accept", a)):
+                r = self.ymsg(args[0], *args[1:])
+                if r.returncode != 0:
+                    fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
+
     def peer(self, kind, user, password=None, pager=None):
-        env = dict(os.environ, PEER_CERTS=self.certs, SHIM_PORTMAP="80:%d,443:%d,5050:%d" % (
-            self.p_http, self.p_https, pager or self.p_pager), LY2_LOGLEVEL="6")
+        env = self.shim_env(pager, PEER_CERTS=self.certs, LY2_LOGLEVEL="6")
         cmd = [os.path.join(self.work, "bin", kind + "-peer"), user, password or self.pw]
         if kind == "libpurple":
             del env["PEER_CERTS"]  # (the wrapper would write it into the shared kit: purple_userdir)
@@ -296,11 +309,7 @@ class Session:
         text = (lambda s: "héllo ✓ 你好 %s %d" % (s, self.nonce)) if utf else (lambda s: "hello %s %d" % (s, self.nonce))
 
         # setup (not under test): alice and bob are each other's authorised buddies
-        for args in (("alice", "add", "bob", "--group", "Friends"), ("bob", "accept", "alice"),
-                     ("bob", "add", "alice", "--group", "Friends"), ("alice", "accept", "bob")):
-            r = self.ymsg(args[0], *args[1:])
-            if r.returncode != 0:
-                fail("ymsg %s: %s" % (" ".join(args), (r.stdout + r.stderr).decode(errors="replace")))
+        self.befriend(("alice", "bob"), ("bob", "alice"))
 
         # wrong password: a refusal the client reports (dave has his own failure budget)
         wrong = self.peer(c, "dave", password="not-" + self.pw)
@@ -429,13 +438,18 @@ def build_purple_front_end(name, work, outdir):
     return exe
 
 
-def run_main(run=None, client=None, label=None):
+def run_main(run=None, client=None, label=None, front_end=None, prepare=None):
     """The command line every driver here shares: a Session against a fresh ymsgd, then run(session)
     (default: the session's own end-to-end run), one line of summary, exit 1 on any failed step.
-    client fixes the real client (the conference and room drivers are libyahoo2's sample client)."""
+    client fixes the real client (the conference and room drivers are libyahoo2's sample client).
+    front_end: one of our libpurple front ends (build_purple_front_end, into --out), built before the
+    server starts and passed as run(session, exe); prepare(session) runs before the server starts."""
     ap = argparse.ArgumentParser()
     for k in ("--kit", "--work", "--ymsgd", "--ymsg"):
         ap.add_argument(k, required=True)
+    if front_end:
+        ap.add_argument("--out", required=True, help="where the front end is built")
+        client = "libpurple"
     if client is None:
         ap.add_argument("--client", required=True)
         ap.add_argument("--two-listeners", action="store_true", help="ymsgd --ymsg-listen A,B; the client uses B")
@@ -447,10 +461,16 @@ def run_main(run=None, client=None, label=None):
         fail("unknown client %s" % a.client)
     s = Session(a)
     s.check_kit()
+    exe = build_purple_front_end(front_end, s.work, os.path.abspath(a.out)) if front_end else None
+    if prepare:
+        prepare(s)
     t0 = time.time()
     try:
         s.start_server()
-        (run or Session.run)(s)
+        if front_end:
+            run(s, exe)
+        else:
+            (run or Session.run)(s)
     finally:
         s.cleanup()
     print("%s: %d failed, %.1f s; evidence in %s" % (label or a.client, s.fails, time.time() - t0, s.tmp))
