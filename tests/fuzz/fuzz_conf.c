@@ -25,18 +25,14 @@ static const char *const g_users[4] = {"alice", "bob", "carol", "dave"};
 static void fz_init(void)
 {
     char dir[] = "/tmp/ymsgd-fuzz-conf-XXXXXX";
-    if (sodium_init() < 0 || !mkdtemp(dir)) abort();
+    if (sodium_init() < 0 || !(g_srv = fake_server_tmp(dir))) abort();
     log_set_level(LOG_ERROR);
-    g_srv = fake_server_new(dir);
     /* small caps so the fuzzer reaches them */
     g_srv->cfg->conf_max_members = 3;
     g_srv->cfg->conf_max_per_user = 2;
     g_srv->cfg->conf_max_message = 64;
-    struct store *st = g_srv->st;
-    for (int i = 0; i < 4; i++) st->user_add(st, g_users[i], "x", NULL, NULL);
-    st->user_add(st, "erin", "x", NULL, NULL); /* exists, never online */
-    st->buddy_add(st, "alice", "bob", "Friends", 0);
-    st->buddy_add(st, "bob", "alice", "Friends", 0);
+    fake_seed(g_srv, (const char *const[]){"alice", "bob", "carol", "dave", "erin", NULL}); /* erin: never online */
+    fake_befriend(g_srv, "alice", "bob");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -64,9 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fake_reap(g_srv);
     for (int i = 0; i < 4; i++) {
-        struct ymsg_packet p;
-        while (fake_next(c[i], &p)) {
-        }
+        fake_read_all(c[i]);
         fake_conn_free(c[i]);
     }
     return 0;

@@ -22,41 +22,20 @@ static struct server *g_srv; /* one server (and store) for the whole run */
 static void fz_init(void)
 {
     char dir[] = "/tmp/ymsgd-fuzz-pager-XXXXXX";
-    if (sodium_init() < 0 || !mkdtemp(dir)) abort();
+    if (sodium_init() < 0 || !(g_srv = fake_server_tmp(dir))) abort();
     log_set_level(LOG_ERROR);
-    g_srv = fake_server_new(dir);
-    struct store *st = g_srv->st;
-    st->user_add(st, "alice", "x", NULL, NULL);
-    st->user_add(st, "bob", "x", NULL, NULL);
-    st->buddy_add(st, "alice", "bob", "Friends", 0);
-    st->buddy_add(st, "bob", "alice", "Friends", 0);
-}
-
-static void fz_drain(struct fake_conn *f)
-{
-    struct ymsg_packet p;
-    while (fake_next(f, &p)) {
-    }
+    fake_seed(g_srv, (const char *const[]){"alice", "bob", NULL});
+    fake_befriend(g_srv, "alice", "bob");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!g_srv) fz_init();
     struct fake_conn *c[3] = {fake_login(g_srv, "alice"), fake_login(g_srv, "bob"), fake_conn_new(g_srv)};
-    size_t off = 0;
-    while (off < size) {
-        struct ymsg_packet pkt;
-        size_t err_off = 0;
-        ssize_t n = ymsg_decode(data + off, size - off, &g_srv->lim, &pkt, &err_off);
-        if (n <= 0) break;
-        struct fake_conn *f = c[pkt.hdr.session % 3];
-        if (!f->c.version) f->c.version = pkt.hdr.version;
-        dispatch_packet(&f->c, &pkt);
-        off += (size_t)n;
-    }
+    fake_feed(g_srv, c, 3, data, size, FAKE_FEED_VERSION);
     fake_reap(g_srv);
     for (int i = 0; i < 3; i++) {
-        fz_drain(c[i]);
+        fake_read_all(c[i]);
         fake_conn_free(c[i]);
     }
     return 0;

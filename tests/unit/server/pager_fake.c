@@ -185,6 +185,55 @@ void fake_drain(struct fake_conn *f)
     f->taken = f->len;
 }
 
+void fake_read_all(struct fake_conn *f)
+{
+    struct ymsg_packet p;
+    while (fake_next(f, &p)) {
+    }
+}
+
+struct server *fake_server_tmp(char *tmpl)
+{
+    return mkdtemp(tmpl) ? fake_server_new(tmpl) : NULL;
+}
+
+int fake_server_rm(struct server *srv, const char *dir)
+{
+    char cmd[256];
+    fake_server_free(srv);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+void fake_seed(struct server *srv, const char *const *names)
+{
+    for (size_t i = 0; names[i]; i++)
+        if (srv->st->user_add(srv->st, names[i], "x", NULL, NULL) != STORE_OK) abort();
+}
+
+void fake_befriend(struct server *srv, const char *a, const char *b)
+{
+    if (srv->st->buddy_add(srv->st, a, b, "Friends", 0) != STORE_OK ||
+        srv->st->buddy_add(srv->st, b, a, "Friends", 0) != STORE_OK)
+        abort();
+}
+
+void fake_feed(struct server *srv, struct fake_conn **c, size_t n, const uint8_t *data, size_t size, int flags)
+{
+    size_t off = 0;
+    while (off < size) {
+        struct ymsg_packet pkt;
+        size_t err_off = 0;
+        ssize_t len = ymsg_decode(data + off, size - off, &srv->lim, &pkt, &err_off);
+        if (len <= 0) break;
+        struct fake_conn *f = c[pkt.hdr.session % n];
+        if ((flags & FAKE_FEED_VERSION) && !f->c.version) f->c.version = pkt.hdr.version;
+        if (flags & FAKE_FEED_REFILL) f->c.tokens = 1000;
+        dispatch_packet(&f->c, &pkt);
+        off += (size_t)len;
+    }
+}
+
 void fake_reap(struct server *srv)
 {
     delivery_close_slow(srv);

@@ -32,6 +32,22 @@ void fake_send(struct fake_conn *f, uint16_t service, uint32_t status, ...);
 int fake_next(struct fake_conn *f, struct ymsg_packet *pkt);
 /* Drops everything queued to f so far. */
 void fake_drain(struct fake_conn *f);
+/* Reads back everything queued to f (each packet checked as fake_next() does). */
+void fake_read_all(struct fake_conn *f);
+/* A fake server in a new directory made from tmpl ("/tmp/NAME-XXXXXX", filled in place); NULL on failure. */
+struct server *fake_server_tmp(char *tmpl);
+/* fake_server_free(srv), then removes dir and what is in it.  0, or -1 when it could not be removed. */
+int fake_server_rm(struct server *srv, const char *dir);
+/* Set-up of the harnesses: the accounts in names (NULL-terminated, password "x"); a and b each other's
+ * authorised buddies.  Both abort on a store error. */
+void fake_seed(struct server *srv, const char *const *names);
+void fake_befriend(struct server *srv, const char *a, const char *b);
+/* The fuzz harnesses' input: data decoded as a stream of packets, each dispatched to c[header session id
+ * % n], up to the first bytes that do not decode.  flags: FAKE_FEED_VERSION gives a session without a
+ * version the packet's; FAKE_FEED_REFILL fills its packet bucket first (the rate limit not under test). */
+#define FAKE_FEED_VERSION 1
+#define FAKE_FEED_REFILL 2
+void fake_feed(struct server *srv, struct fake_conn **c, size_t n, const uint8_t *data, size_t size, int flags);
 /* What the reaper does on the next loop turn (slow-reader closes). */
 void fake_reap(struct server *srv);
 void fake_conn_free(struct fake_conn *f);

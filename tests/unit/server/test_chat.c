@@ -27,9 +27,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
     snprintf(f->dir, sizeof f->dir, "/tmp/ymsgd-chat-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
     log_set_level(LOG_ERROR);
-    f->srv = fake_server_new(f->dir);
+    if (!(f->srv = fake_server_tmp(f->dir))) return -1;
     char err[128];
     if (!(f->srv->chat = chat_new(f->srv, err, sizeof err))) return -1;
     *state = f;
@@ -39,14 +38,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
     chat_free(f->srv->chat);
     f->srv->chat = NULL;
-    fake_server_free(f->srv);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = fake_server_rm(f->srv, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static const char *get(const struct ymsg_packet *p, uint32_t key, char *buf, size_t cap)

@@ -29,11 +29,8 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
     snprintf(f->dir, sizeof f->dir, "/tmp/ymsgd-pager-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    f->srv = fake_server_new(f->dir);
-    const char *users[] = {"alice", "bob", "carol"};
-    for (size_t i = 0; i < 3; i++)
-        if (f->srv->st->user_add(f->srv->st, users[i], "x", NULL, NULL) != STORE_OK) return -1;
+    if (!(f->srv = fake_server_tmp(f->dir))) return -1;
+    fake_seed(f->srv, (const char *const[]){"alice", "bob", "carol", NULL});
     *state = f;
     return 0;
 }
@@ -41,12 +38,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
-    fake_server_free(f->srv);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    if (system(cmd) != 0) return -1;
+    int rc = fake_server_rm(f->srv, f->dir);
     free(f);
-    return 0;
+    return rc;
 }
 
 static const char *get(const struct ymsg_packet *p, uint32_t key, char *buf, size_t cap)
