@@ -281,6 +281,7 @@ struct pending {
     auth_code_cb code_cb;           /* a method-0 check's completion (stage 2), else NULL */
     char challenge[64];             /* method 0: the challenge sent */
     char r6[64], r96[64];           /* method 0: the client's answers (as login_ymsg reads them) */
+    char newhash[256];              /* stage 3: the account's hash at the configured cost (re-hash) */
 };
 
 static void pending_free(struct pending *p)
@@ -299,7 +300,7 @@ struct acct_job {
     struct acct_job *prev, *next;   /* a->acct_jobs */
     struct auth *a;                 /* owner, NULL once auth_shutdown cancelled the job (free p, nothing else) */
     struct pending *p;              /* the check (owned while the job runs) */
-    int stage;                      /* 0 before the hash, 1 after a good one, 2 a method-0 check */
+    int stage;                      /* 0 before the hash, 1 after a good one, 2 a method-0 check, 3 a re-hash's write */
     int legacy;                     /* stage 1: fill missing method-0 hashes (legacy_auth) */
     struct store_user u;            /* the row read (worker) */
 };
@@ -316,6 +317,7 @@ static int acct_job_run(struct store *st, void *arg)
 {
     struct acct_job *j = arg;
     struct pending *p = j->p;
+    if (j->stage == 3) return st->user_rehash(st, p->user, p->pwhash, p->newhash);
     int rc = st->user_get(st, p->user, &j->u);
     if (j->stage == 1 && rc == STORE_OK && !strcmp(j->u.pwhash, p->pwhash) && j->legacy &&
         (!j->u.legacy_p[0] || !j->u.legacy_c[0])) {
@@ -377,6 +379,58 @@ static void password_checked(void *arg, int ok)
     pending_free(p);
 }
 
+/* Re-hash: an account whose stored hash has another cost than the configured one (made before the
+ * default changed, or by an operator's other settings) gets a new hash of the password just verified,
+ * so its later checks cost what the operator chose: the old 64 MiB default took ~200 ms per check, the
+ * 19 MiB one ~45 ms.  It runs after the login was answered, only when the hash threads are idle (a
+ * storm never waits for it; the next login tries again), and the write replaces only the hash that
+ * was verified (store user_rehash), so a password changed meanwhile stays.  The verification cache
+ * gets the new hash's entry: the next login does not pay for the change. */
+static void rehash_hashed(void *arg, const char *hash);
+
+static int rehash_start(struct auth *a, struct pending *p)
+{
+    const struct config *cfg = a->srv->cfg;
+    if (p->decoy || !a->workers || a->closed ||
+        crypto_pwhash_str_needs_rehash(p->pwhash, (unsigned long long)cfg->pwhash_opslimit,
+                                       (size_t)cfg->pwhash_memlimit) != 1)
+        return -1;
+    return pwworker_rehash(a->workers, p->password, (unsigned long long)cfg->pwhash_opslimit,
+                           (size_t)cfg->pwhash_memlimit, rehash_hashed, p);
+}
+
+static void rehash_hashed(void *arg, const char *hash)
+{
+    struct pending *p = arg;
+    struct auth *a = p->a;
+    /* NULL: failed, or the pool is being freed (auth_free: a may be gone; touch nothing but p) */
+    if (!hash || a->closed || strlen(hash) >= sizeof p->newhash) {
+        pending_free(p);
+        return;
+    }
+    memcpy(p->newhash, hash, strlen(hash) + 1);
+    if (acct_queue(a, p, 3) < 0) pending_free(p); /* (SQLite: done and freed inside already) */
+}
+
+/* The re-hash's write is done (stage 3). */
+static void rehash_stored(struct auth *a, struct pending *p, int rc)
+{
+    if (rc != STORE_OK) {
+        log_event(LOG_INFO, p->addr, p->user, "password_rehash_skipped", rc,
+                  rc == STORE_NOTFOUND ? "the account changed meanwhile" : "store error");
+        return;
+    }
+    if (a->pwcache) { /* the old hash's entries can never hit again: their memory back, the new one in */
+        uint8_t mac[PWCACHE_MAC_LEN];
+        pwcache_revoke(a->pwcache, p->user);
+        pwcache_mac(a->pwcache, p->user, p->newhash, p->password, mac);
+        pwcache_put(a->pwcache, p->user, mac, 1);
+        sodium_memzero(mac, sizeof mac);
+    }
+    log_event(LOG_INFO, p->addr, p->user, "password_rehashed", 0, "now at %llu passes, %llu KiB",
+              (unsigned long long)a->srv->cfg->pwhash_opslimit, (unsigned long long)a->srv->cfg->pwhash_memlimit >> 10);
+}
+
 /* After a good check: the account read again (stage 1). */
 static void acct_verified(struct auth *a, struct pending *p, int rc, const struct store_user *u)
 {
@@ -391,6 +445,7 @@ static void acct_verified(struct auth *a, struct pending *p, int rc, const struc
     int code = issue_token(a, p->user, rl_now(), token);
     p->cb(p->arg, code, code == 0 ? token : NULL);
     sodium_memzero(token, sizeof token);
+    if (code == 0 && rehash_start(a, p) == 0) return; /* p goes on, answered already */
     pending_free(p);
 }
 
@@ -429,7 +484,10 @@ static void acct_done(void *arg, int rc)
         acct_unlink(j);
         if (j->stage == 0) acct_loaded(a, p, rc, &j->u);
         else if (j->stage == 1) acct_verified(a, p, rc, &j->u);
-        else {
+        else if (j->stage == 3) {
+            rehash_stored(a, p, rc);
+            pending_free(p);
+        } else {
             int code = method0_verdict(a, p->addr, p->user, p->challenge, p->r6, p->r96, p->locked, rc, &j->u);
             p->code_cb(p->arg, code);
             pending_free(p);

@@ -25,6 +25,9 @@ struct job {
     uint8_t mac[PWCACHE_MAC_LEN]; /* its cache entry */
     struct pwticket *ticket; /* the cluster's answer awaited (NULL otherwise) */
     struct job *fprev, *fnext; /* in pwworker.fetching while ticket is set */
+    pwworker_hash_cb hash_cb;   /* a re-hash (pwworker_rehash): its completion, instead of cb */
+    unsigned long long ops;     /* re-hash: argon2id passes */
+    size_t mem;                 /* re-hash: argon2id memory (bytes) */
 };
 
 /* A question to the cluster's copy of the cache: outlives its job when the pool goes first. */
@@ -72,9 +75,12 @@ static void *worker_main(void *arg)
         w->todo = j->next;
         if (!w->todo) w->todo_tail = &w->todo;
         pthread_mutex_unlock(&w->mu);
-        j->ok = crypto_pwhash_str_verify(j->hash, j->password, strlen(j->password)) == 0;
+        if (j->hash_cb) /* the new string replaces the old one in j->hash (a re-hash has no stored hash) */
+            j->ok = crypto_pwhash_str(j->hash, j->password, strlen(j->password), j->ops, j->mem) == 0;
+        else
+            j->ok = crypto_pwhash_str_verify(j->hash, j->password, strlen(j->password)) == 0;
         pthread_mutex_lock(&w->mu);
-        w->hashed++;
+        if (!j->hash_cb) w->hashed++;
         j->next = w->done;
         w->done = j;
         char one = 1;
@@ -83,6 +89,14 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&w->mu);
     return NULL;
+}
+
+/* A job that will not run (pwworker_free): its completion hears so, then it goes. */
+static void job_cancel(struct job *j)
+{
+    if (j->hash_cb) j->hash_cb(j->arg, NULL);
+    else j->cb(j->arg, -1);
+    job_free(j);
 }
 
 static void on_done(evutil_socket_t fd, short what, void *arg)
@@ -101,8 +115,12 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_lock(&w->mu);
         w->queued--;
         pthread_mutex_unlock(&w->mu);
-        if (j->ok && j->cache_it && w->cache) pwcache_put(w->cache, j->user, j->mac, 1);
-        j->cb(j->arg, j->ok);
+        if (j->hash_cb) {
+            j->hash_cb(j->arg, j->ok ? j->hash : NULL);
+        } else {
+            if (j->ok && j->cache_it && w->cache) pwcache_put(w->cache, j->user, j->mac, 1);
+            j->cb(j->arg, j->ok);
+        }
         job_free(j);
     }
 }
@@ -144,19 +162,16 @@ void pwworker_free(struct pwworker *w)
     free(w->threads);
     for (struct job *j = w->todo, *n; j; j = n) {
         n = j->next;
-        j->cb(j->arg, -1);
-        job_free(j);
+        job_cancel(j);
     }
     for (struct job *j = w->done, *n; j; j = n) {
         n = j->next;
-        j->cb(j->arg, -1);
-        job_free(j);
+        job_cancel(j);
     }
     for (struct job *j = w->fetching, *n; j; j = n) {
         n = j->fnext;
         j->ticket->w = NULL; /* the cluster's answer frees the ticket alone */
-        j->cb(j->arg, -1);
-        job_free(j);
+        job_cancel(j);
     }
     if (w->ev) event_free(w->ev);
     if (w->pipe_fd[0] >= 0) close(w->pipe_fd[0]);
@@ -226,6 +241,27 @@ int pwworker_verify(struct pwworker *w, const char *hash, const char *password, 
     struct job *j = job_new(hash, password, cb, arg);
     if (!j) return -1;
     if (job_admit(w) < 0) {
+        job_free(j);
+        return -1;
+    }
+    job_enqueue(w, j);
+    return 0;
+}
+
+int pwworker_rehash(struct pwworker *w, const char *password, unsigned long long ops, size_t mem,
+                    pwworker_hash_cb done, void *arg)
+{
+    if (w->nthreads == 0) return -1; /* inline, it would stall the loop for a whole hash */
+    struct job *j = job_new("", password, NULL, arg);
+    if (!j) return -1;
+    j->hash_cb = done;
+    j->ops = ops;
+    j->mem = mem;
+    pthread_mutex_lock(&w->mu);
+    int idle = w->queued == 0;
+    if (idle) w->queued++;
+    pthread_mutex_unlock(&w->mu);
+    if (!idle) {
         job_free(j);
         return -1;
     }

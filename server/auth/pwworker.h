@@ -34,6 +34,14 @@ void pwworker_set_cache(struct pwworker *w, struct pwcache *pc);
  * pwworker_verify costs. */
 int pwworker_verify_as(struct pwworker *w, const char *user, const char *hash, const char *password, pwworker_cb cb,
                        void *arg);
+/* A new hash of password at cost (ops, mem) on a worker thread, queued only when the pool is idle
+ * (nothing queued, nothing being hashed): re-hashing an account to the configured cost must never make
+ * a login wait.  done(arg, hash) runs on the loop with the new argon2id string, or NULL when hashing
+ * failed or pwworker_free() cancelled the job.  Returns 0, or -1 when not queued (pool busy, no
+ * threads, out of memory): done is then never called. */
+typedef void (*pwworker_hash_cb)(void *arg, const char *hash);
+int pwworker_rehash(struct pwworker *w, const char *password, unsigned long long ops, size_t mem,
+                    pwworker_hash_cb done, void *arg);
 /* Answers taken from the cache (local or cluster) and checks hashed, since the start (bench, tests). */
 void pwworker_counts(struct pwworker *w, unsigned long long *hits, unsigned long long *hashed);
 

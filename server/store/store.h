@@ -72,6 +72,9 @@ struct store {
     int (*user_get)(struct store *st, const char *name, struct store_user *out);
     int (*user_set_password)(struct store *st, const char *name, const char *pwhash, const char *legacy_p,
                              const char *legacy_c);
+    /* Replaces name's hash old_hash by new_hash (same password, new cost), only if the stored hash is still
+     * old_hash: a password changed meanwhile stays.  0, or STORE_NOTFOUND (no such account, or another hash). */
+    int (*user_rehash)(struct store *st, const char *name, const char *old_hash, const char *new_hash);
     int (*user_list)(struct store *st, store_name_cb cb, void *arg);
     int (*user_exists)(struct store *st, const char *name);        /* 1, 0 or STORE_ERR */
 

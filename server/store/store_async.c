@@ -214,6 +214,7 @@ SA_FWD(int, user_del, (struct store *st, const char *n), (SA_IN(st), n))
 SA_FWD(int, user_get, (struct store *st, const char *n, struct store_user *u), (SA_IN(st), n, u))
 SA_FWD(int, user_set_password, (struct store *st, const char *n, const char *h, const char *p, const char *c),
        (SA_IN(st), n, h, p, c))
+SA_FWD(int, user_rehash, (struct store *st, const char *n, const char *o, const char *h), (SA_IN(st), n, o, h))
 SA_FWD(int, user_list, (struct store *st, store_name_cb cb, void *arg), (SA_IN(st), cb, arg))
 SA_FWD(int, user_exists, (struct store *st, const char *n), (SA_IN(st), n))
 SA_FWD(int, buddy_list, (struct store *st, const char *o, store_buddy_cb cb, void *arg), (SA_IN(st), o, cb, arg))
@@ -271,6 +272,7 @@ struct store *store_async_ordered(struct store_async *a, struct store *inner)
     SA_SET(user_del);
     SA_SET(user_get);
     SA_SET(user_set_password);
+    SA_SET(user_rehash);
     SA_SET(user_list);
     SA_SET(user_exists);
     SA_SET(buddy_list);

@@ -41,6 +41,14 @@ static int sm_user_set_password(struct store *st, const char *name, const char *
     return rc;
 }
 
+static int sm_user_rehash(struct store *st, const char *name, const char *old_hash, const char *new_hash)
+{
+    double t0 = metrics_now();
+    int rc = g_inner.user_rehash(st, name, old_hash, new_hash);
+    metrics_observe(&g_metrics.store[MET_ST_ACCOUNT], metrics_now() - t0);
+    return rc;
+}
+
 static int sm_user_list(struct store *st, store_name_cb cb, void *arg)
 {
     double t0 = metrics_now();
@@ -274,6 +282,7 @@ void store_metrics_wrap(struct store *st)
     if (st->user_del) st->user_del = sm_user_del;
     if (st->user_get) st->user_get = sm_user_get;
     if (st->user_set_password) st->user_set_password = sm_user_set_password;
+    if (st->user_rehash) st->user_rehash = sm_user_rehash;
     if (st->user_list) st->user_list = sm_user_list;
     if (st->user_exists) st->user_exists = sm_user_exists;
     if (st->buddy_list) st->buddy_list = sm_buddy_list;

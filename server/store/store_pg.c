@@ -274,6 +274,18 @@ static int pg_user_set_password(struct store *st, const char *name, const char *
     return rc;
 }
 
+static int pg_user_rehash(struct store *st, const char *name, const char *old_hash, const char *new_hash)
+{
+    const char *v[3] = {name, old_hash, new_hash};
+    int code;
+    PGresult *r = pg_run(st, "user_rehash", "UPDATE users SET pwhash = $3 WHERE name = $1 AND pwhash = $2", 3, v,
+                         NULL, NULL, &code);
+    if (!r) return code;
+    int rc = atol(PQcmdTuples(r)) == 0 ? STORE_NOTFOUND : STORE_OK;
+    PQclear(r);
+    return rc;
+}
+
 /* Calls cb with column 0 of every row; returns the row count. */
 static int pg_each_name(PGresult *r, int code, store_name_cb cb, void *arg)
 {
@@ -699,6 +711,7 @@ struct store *store_pg_open(const char *conninfo, int *created, char *err, size_
     st->user_del = pg_user_del;
     st->user_get = pg_user_get;
     st->user_set_password = pg_user_set_password;
+    st->user_rehash = pg_user_rehash;
     st->user_list = pg_user_list;
     st->user_exists = pg_user_exists;
     st->buddy_list = pg_buddy_list;

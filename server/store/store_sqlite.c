@@ -50,7 +50,7 @@ static const char *const migrations[] = {
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 enum q {
-    Q_USER_ADD, Q_USER_GET, Q_USER_SETPW, Q_USER_LIST, Q_USER_EXISTS,
+    Q_USER_ADD, Q_USER_GET, Q_USER_SETPW, Q_USER_REHASH, Q_USER_LIST, Q_USER_EXISTS,
     Q_DEL_USER, Q_DEL_BUD, Q_DEL_AUTH, Q_DEL_IGN, Q_DEL_OFF, Q_DEL_PB,
     Q_BUD_LIST, Q_BUD_GET, Q_BUD_COUNT, Q_BUD_ADD, Q_BUD_DEL, Q_BUD_PENDING, Q_BUD_GROUP, Q_BUD_STEALTH,
     Q_GRP_CHECK, Q_GRP_RENAME, Q_WATCHERS,
@@ -65,6 +65,7 @@ static const char *const sql[Q_COUNT] = {
     [Q_USER_ADD] = "INSERT INTO users(name, pwhash, legacy_p, legacy_c, created) VALUES(?1, ?2, ?3, ?4, ?5)",
     [Q_USER_GET] = "SELECT name, pwhash, legacy_p, legacy_c FROM users WHERE name = ?1",
     [Q_USER_SETPW] = "UPDATE users SET pwhash = ?2, legacy_p = ?3, legacy_c = ?4 WHERE name = ?1",
+    [Q_USER_REHASH] = "UPDATE users SET pwhash = ?3 WHERE name = ?1 AND pwhash = ?2",
     [Q_USER_LIST] = "SELECT name FROM users ORDER BY name",
     [Q_USER_EXISTS] = "SELECT 1 FROM users WHERE name = ?1",
     [Q_DEL_USER] = "DELETE FROM users WHERE name = ?1",
@@ -403,6 +404,13 @@ static int sq_user_set_password(struct store *st, const char *name, const char *
     if (c && *c) sqlite3_bind_text(s, 4, c, -1, SQLITE_STATIC);
     else sqlite3_bind_null(s, 4);
     int rc = exec_stmt(st, s, "user_set_password");
+    if (rc == STORE_OK && sqlite3_changes(DB(st)) == 0) return STORE_NOTFOUND;
+    return rc;
+}
+
+static int sq_user_rehash(struct store *st, const char *name, const char *old_hash, const char *new_hash)
+{
+    int rc = exec_stmt(st, prep_text(st, Q_USER_REHASH, 3, name, old_hash, new_hash), "user_rehash");
     if (rc == STORE_OK && sqlite3_changes(DB(st)) == 0) return STORE_NOTFOUND;
     return rc;
 }
@@ -849,6 +857,7 @@ struct store *store_sqlite_open(const char *dir, int *created, char *err, size_t
     st->user_del = sq_user_del;
     st->user_get = sq_user_get;
     st->user_set_password = sq_user_set_password;
+    st->user_rehash = sq_user_rehash;
     st->user_list = sq_user_list;
     st->user_exists = sq_user_exists;
     st->buddy_list = sq_buddy_list;

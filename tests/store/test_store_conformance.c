@@ -152,6 +152,18 @@ static void test_users(void **state)
     assert_int_equal(st->user_get(st, "alice", &u), STORE_OK);
     assert_string_equal(u.legacy_p, "");
     assert_int_equal(st->user_set_password(st, "carol", "h", NULL, NULL), STORE_NOTFOUND);
+    /* A re-hash replaces only the hash it was made from, and keeps the legacy hashes. */
+    assert_int_equal(st->user_set_password(st, "bob", "$argon2id$old", "P", "C"), STORE_OK);
+    assert_int_equal(st->user_rehash(st, "bob", "$argon2id$other", "$argon2id$re"), STORE_NOTFOUND);
+    assert_int_equal(st->user_get(st, "bob", &u), STORE_OK);
+    assert_string_equal(u.pwhash, "$argon2id$old"); /* changed meanwhile: stays */
+    assert_int_equal(st->user_rehash(st, "bob", "$argon2id$old", "$argon2id$re"), STORE_OK);
+    assert_int_equal(st->user_get(st, "bob", &u), STORE_OK);
+    assert_string_equal(u.pwhash, "$argon2id$re");
+    assert_string_equal(u.legacy_p, "P");
+    assert_string_equal(u.legacy_c, "C");
+    assert_int_equal(st->user_rehash(st, "bob", "$argon2id$old", "$argon2id$again"), STORE_NOTFOUND);
+    assert_int_equal(st->user_rehash(st, "nobody", "$argon2id$old", "$argon2id$re"), STORE_NOTFOUND);
     int n = 0;
     assert_int_equal(st->user_list(st, count_name, &n), 3);
     assert_int_equal(n, 3);

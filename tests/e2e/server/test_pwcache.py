@@ -9,10 +9,13 @@ within --pwcache-max, and in a cluster a user verified on one node (or before th
 restarted) is not hashed again on another node."""
 import os
 import re
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,9 +61,9 @@ def code(node, user, password):
 class MServer(Server):
     """One node with /metrics on a free port."""
 
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), data_dir=None):
         self.metrics_port = free_port()
-        Server.__init__(self, YMSGD, ["--metrics-listen", "127.0.0.1:%d" % self.metrics_port] + list(extra))
+        Server.__init__(self, YMSGD, ["--metrics-listen", "127.0.0.1:%d" % self.metrics_port] + list(extra), data_dir)
 
     def start(self):
         Server.start(self)
@@ -110,6 +113,61 @@ def test_passwd_revokes_cache_entries():
         assert code(srv, "alice", "new") == "0"     # then cached
         assert code(srv, "bob", "pw") == "0"        # cached
         assert checks(srv.metrics_port) == (2, 4, 2)
+
+
+def stored_hash(srv, user):
+    """user's stored hash, read from the server's store (SQLite file, or $YMSGD_TEST_PG's PostgreSQL)."""
+    url = os.environ.get("YMSGD_TEST_PG")
+    if url:
+        psql = shutil.which("psql")
+        assert psql, "psql not found (postgresql-client: scripts/deps.sh test installs it)"
+        r = subprocess.run([psql, "-X", "-At", "-d", url, "-c", "SELECT pwhash FROM users WHERE name = '%s'" % user],
+                           capture_output=True, timeout=30)
+        assert r.returncode == 0, r.stderr.decode()
+        return r.stdout.decode().strip()
+    db = sqlite3.connect(os.path.join(srv.dir, "data", "ymsgd.db"), timeout=10)
+    try:
+        return db.execute("SELECT pwhash FROM users WHERE name = ?", (user,)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_rehash_to_configured_cost():
+    """An account hashed at another cost than the configured one is re-hashed at its next good login
+    (after the answer, on an idle hash thread); the cache holds the new hash's entry, so the login after
+    it is not hashed; a wrong password or an account already at the cost changes nothing."""
+    d = tempfile.mkdtemp(prefix="ymsgd-rehash-")
+    try:
+        with MServer(data_dir=d) as srv:  # the harness's cost: 1 pass, 8 KiB
+            srv.add_user("alice", "secret")
+            srv.add_user("bob", "pw")
+        old_alice, old_bob = stored_hash(srv, "alice"), stored_hash(srv, "bob")
+        assert "$m=8,t=1," in old_alice, old_alice
+        with MServer(["--pwhash-opslimit", "2", "--pwhash-memlimit", "16384"], data_dir=d) as srv:  # another cost
+            assert code(srv, "alice", "wrong") == "1212"
+            time.sleep(0.3)
+            assert stored_hash(srv, "alice") == old_alice  # a failed check never re-hashes
+            assert code(srv, "alice", "secret") == "0"
+            deadline = time.time() + 10
+            while stored_hash(srv, "alice") == old_alice and time.time() < deadline:
+                time.sleep(0.05)
+            new = stored_hash(srv, "alice")
+            assert "$m=16,t=2," in new, new
+            assert stored_hash(srv, "bob") == old_bob  # only the account that logged in
+            assert checks(srv.metrics_port) == (0, 2, 1)  # the wrong one and the good one hashed; one entry
+            assert code(srv, "alice", "secret") == "0"
+            assert checks(srv.metrics_port) == (1, 2, 1)  # the new hash's entry answered
+            assert code(srv, "alice", "wrong") == "1212"
+            c = srv.login("alice", "secret")  # the whole pager login with the new hash
+            c.close()
+            log = open(os.path.join(d, "ymsgd.log"), errors="replace").read()
+            assert log.count("event=password_rehashed") == 1, log[-2000:]
+        with MServer(["--pwhash-opslimit", "2", "--pwhash-memlimit", "16384"], data_dir=d) as srv:
+            assert code(srv, "alice", "secret") == "0"  # at the cost now: nothing to do
+            time.sleep(0.3)
+            assert stored_hash(srv, "alice") == new
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_bounded_by_pwcache_max():
@@ -210,6 +268,6 @@ def test_cluster_other_node_and_restart_skip_the_hash():
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_second_login_skips_the_hash, test_wrong_password_never_hits, test_passwd_revokes_cache_entries,
-        test_bounded_by_pwcache_max, test_bad_key_file_refused_at_start,
+        test_bounded_by_pwcache_max, test_bad_key_file_refused_at_start, test_rehash_to_configured_cost,
         test_cluster_other_node_and_restart_skip_the_hash,
     ]))

@@ -369,6 +369,10 @@ def run_tests(tests):
     import traceback
     failed = 0
     only = sys.argv[2:] if len(sys.argv) > 2 else None
+    unknown = [n for n in only or () if n not in {t.__name__ for t in tests}]
+    if unknown:  # a name meson passes that no test has would otherwise pass by running nothing
+        print("FAIL no such test: %s" % " ".join(unknown))
+        sys.exit(1)
     for t in tests:
         if only and t.__name__ not in only:
             continue
