@@ -25,6 +25,7 @@
 #include "log.h"
 #include "login_ymsg.h"
 #include "sessions.h"
+#include "store_async.h"
 
 #define ADMIN_MAX_ARGS 8            /* words in a request */
 #define ADMIN_MAX_OUTPUT (64u << 10) /* reply bytes queued to a client that does not read: then it is closed */
@@ -35,6 +36,9 @@ struct admin_conn {
     struct admin_conn *prev;    /* list of open connections */
     struct admin_conn *next;
     int closing;                /* no more requests: freed once the reply is out */
+    int waiting;                /* a request waits for a store job: later lines wait in the input */
+    int in_request;             /* run_line() is on the stack (a job answered inline goes on there) */
+    int dead;                   /* freed while waiting: the job's completion frees the struct */
 };
 
 struct admin {
@@ -55,6 +59,7 @@ struct admin {
 static void reply(struct admin_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(struct admin_conn *c, const char *fmt, ...)
 {
+    if (!c->bev) return; /* the client went while its request waited */
     struct evbuffer *out = bufferevent_get_output(c->bev);
     va_list ap;
     va_start(ap, fmt);
@@ -78,6 +83,51 @@ static void cmd_ping(struct admin_conn *c, int argc, char **argv)
     reply(c, "ok pong");
 }
 
+static void conn_free(struct admin_conn *c);
+static void on_read(struct bufferevent *bev, void *arg);
+
+/* A `revoke` waiting for the store's answer (does the account still exist?). */
+struct revoke_job {
+    struct admin_conn *c;           /* the request's connection (dead: gone meanwhile) */
+    char name[NAME_MAX_LEN + 1];    /* the account */
+    int exists;                     /* the store's answer: 1, 0 or STORE_ERR */
+};
+
+static int revoke_job_run(struct store *st, void *arg)
+{
+    struct revoke_job *j = arg;
+    j->exists = st->user_exists(st, j->name);
+    return 0;
+}
+
+static void revoke_done(void *arg, int rc)
+{
+    struct revoke_job *j = arg;
+    struct admin_conn *c = j->c;
+    c->waiting = 0;
+    if (c->dead) { /* the client (or the whole control socket) went meanwhile: nothing to answer */
+        free(c);
+        free(j);
+        return;
+    }
+    struct server *srv = c->a->srv;
+    int ymsg = login_revoke(srv, j->name, j->exists == 0);
+    size_t tokens = 0, cookies = 0;
+    size_t amf = auth_revoke_user(srv->auth, j->name, &tokens, &cookies);
+    log_event(LOG_INFO, NULL, j->name, "revoke", 0, "ymsg=%d amf=%zu tokens=%zu cookies=%zu", ymsg, amf, tokens,
+              cookies);
+    reply(c, "ok revoked %s ymsg=%d amf=%zu tokens=%zu cookies=%zu", j->name, ymsg, amf, tokens, cookies);
+    free(j);
+    (void)rc;
+    if (c->in_request) return; /* answered inline (SQLite): the read loop goes on */
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_free(c);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    on_read(c->bev, c); /* the lines that came while it waited */
+}
+
 /* Ends every session of a user: YMSG (kicked; buddies see a sign-off), AMF, tokens, crumbs and
  * cookies.  Used after `user passwd` and `user del`; harmless for a user with no sessions. */
 static void cmd_revoke(struct admin_conn *c, int argc, char **argv)
@@ -88,12 +138,20 @@ static void cmd_revoke(struct admin_conn *c, int argc, char **argv)
         reply(c, "error invalid id");
         return;
     }
-    int ymsg = login_revoke(srv, name);
-    size_t tokens = 0, cookies = 0;
-    size_t amf = auth_revoke_user(srv->auth, name, &tokens, &cookies);
-    log_event(LOG_INFO, NULL, name, "revoke", 0, "ymsg=%d amf=%zu tokens=%zu cookies=%zu", ymsg, amf, tokens,
-              cookies);
-    reply(c, "ok revoked %s ymsg=%d amf=%zu tokens=%zu cookies=%zu", name, ymsg, amf, tokens, cookies);
+    struct revoke_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        reply(c, "error out of memory");
+        return;
+    }
+    j->c = c;
+    memcpy(j->name, name, sizeof name);
+    c->waiting = 1;
+    /* Whether the account still exists: a store query, on the store worker with PostgreSQL. */
+    if (store_async_run(srv->sa, srv->st, revoke_job_run, revoke_done, j) < 0) {
+        c->waiting = 0;
+        free(j);
+        reply(c, "error out of memory");
+    }
 }
 
 /* Wall-clock time of a monotonic instant (rl_now()), as ISO 8601 UTC. */
@@ -140,7 +198,7 @@ static void cmd_kick(struct admin_conn *c, int argc, char **argv)
     struct server *srv = c->a->srv;
     char name[NAME_MAX_LEN + 1];
     if (arg_user(c, argv[1], name) < 0) return;
-    int ymsg = login_revoke(srv, name);
+    int ymsg = login_revoke(srv, name, 0); /* the account stays */
     size_t tokens = 0, cookies = 0;
     size_t amf = auth_revoke_user(srv->auth, name, &tokens, &cookies);
     log_event(LOG_INFO, NULL, name, "kick", 0, "by the administrator: ymsg=%d amf=%zu", ymsg, amf);
@@ -335,7 +393,9 @@ static void conn_free(struct admin_conn *c)
     if (c->next) c->next->prev = c->prev;
     a->nconns--;
     bufferevent_free(c->bev);
-    free(c);
+    c->bev = NULL;
+    if (c->waiting) c->dead = 1; /* its store job still holds it: revoke_done frees it */
+    else free(c);
 }
 
 /* No more requests; the connection goes once what is queued has been written. */
@@ -343,7 +403,8 @@ static void conn_finish(struct admin_conn *c)
 {
     c->closing = 1;
     bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_free(c);
+    /* (a request still waiting answers first: revoke_done) */
+    if (!c->waiting && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_free(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -357,7 +418,7 @@ static void on_read(struct bufferevent *bev, void *arg)
     struct admin_conn *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
     size_t max = (size_t)c->a->srv->cfg->ctl_max_line;
-    while (!c->closing) {
+    while (!c->closing && !c->waiting) {
         size_t n = 0;
         char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
         if (!line) {
@@ -373,8 +434,11 @@ static void on_read(struct bufferevent *bev, void *arg)
             conn_finish(c);
             return;
         }
+        c->in_request = 1;
         run_line(c, line);
+        c->in_request = 0;
         free(line);
+        if (c->waiting) bufferevent_disable(bev, EV_READ); /* revoke_done reads on */
         if (evbuffer_get_length(bufferevent_get_output(bev)) > ADMIN_MAX_OUTPUT) conn_finish(c);
     }
 }

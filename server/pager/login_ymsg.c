@@ -328,11 +328,11 @@ void login_end(struct conn *c)
     pres_end(srv, &s, 0);
 }
 
-int login_revoke(struct server *srv, const char *user)
+int login_revoke(struct server *srv, const char *user, int deleted)
 {
     /* After `user del` (the same revoke as `user passwd`): the rows that made others watch user are gone,
      * so is their place in the watch index. */
-    if (srv->st->user_exists(srv->st, user) == 0) presence_forget(srv, user);
+    if (deleted) presence_forget(srv, user);
     struct conn *c = sessions_get(srv, user);
     if (!c) return 0;
     /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */

@@ -25,7 +25,8 @@ void login_wait_free(struct conn *c);
 
 /* Revocation (password changed, account deleted): ends user's logged-in session, if any.  The client
  * gets 0x02 with status -1 (what clients show as "signed off by the server" and do not reconnect
- * after) and its buddies see it go offline exactly as a sign-off.  Returns 1 when a session ended. */
-int login_revoke(struct server *srv, const char *user);
+ * after) and its buddies see it go offline exactly as a sign-off.  deleted: the account is gone (the
+ * caller asked the store), so others stop watching it too.  Returns 1 when a session ended. */
+int login_revoke(struct server *srv, const char *user, int deleted);
 
 #endif

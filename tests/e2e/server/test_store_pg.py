@@ -347,6 +347,42 @@ def test_pg_paused_method0():
         pg.stop()
 
 
+def test_pg_paused_revoke():
+    """`ymsgd ctl revoke` (what `user passwd` and `user del` send) while PostgreSQL is frozen: its account
+    query waits on the store worker, the others chat live meanwhile (before: the query froze the loop),
+    and after the resume carol is kicked and the command answered."""
+    pg = pg_store()
+    try:
+        with Server(YMSGD) as srv:
+            for u in ("alice", "bob", "carol"):
+                srv.add_user(u, "pw")
+            pg.psql("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('alice', 'bob', 'Friends', 0);"
+                    "INSERT INTO buddies(owner, buddy, grp, pending) VALUES('bob', 'alice', 'Friends', 0);", "ymsgd")
+            a, b, c = srv.login("alice", "pw"), srv.login("bob", "pw"), srv.login("carol", "pw")
+            for x in (a, b, c):
+                x.drain(0.3)
+            pg.pause()
+            t0 = time.time()
+            try:
+                ctl = subprocess.Popen(srv.base_args() + ["ctl", "revoke", "carol"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+                time.sleep(0.3)  # the request reached the server and waits on the store worker
+                for i in range(5):
+                    a.send(0x06, [(1, "alice"), (5, "bob"), (14, "a%d" % i)], status=0x5A55AA56)
+                    _recv_within(b, lambda p: p.service == 0x06 and p.get(14) == "a%d" % i, 1.0)
+                assert time.time() - t0 < 2.8, "the chat took %.1f s: the loop waited for PostgreSQL" % (time.time() - t0)
+                time.sleep(max(0, 3.0 - (time.time() - t0)))
+                assert ctl.poll() is None, "the revoke was answered in the pause"
+                assert c.drain(0.1) == [], "carol was kicked in the pause"
+            finally:
+                pg.resume()
+            out, err = ctl.communicate(timeout=20)
+            assert ctl.returncode == 0 and b"revoked carol ymsg=1" in out, (out, err)
+            _recv_within(c, lambda p: p.service == 0x02, 10.0)
+    finally:
+        pg.stop()
+
+
 def test_pg_paused_at_shutdown():
     """SIGTERM while PostgreSQL is frozen and requests wait for the store worker (a pwtoken_get's account
     read, an AMF login's, a legacy method-0 0x54's, a /yab POST, a /healthz probe, a 0xB9): the server drains, finishes the queued
@@ -408,4 +444,4 @@ def test_pg_paused_at_shutdown():
 
 if __name__ == "__main__":
     run_tests([test_pg_down_at_start, test_user_commands_on_pg, test_pg_paused, test_pg_paused_method0,
-               test_pg_paused_at_shutdown])
+               test_pg_paused_at_shutdown, test_pg_paused_revoke])

@@ -343,10 +343,10 @@ static void test_deleted_account_leaves_watch_index(void **state)
     befriend(f->srv, "alice", "bob");
     befriend(f->srv, "carol", "bob");
     struct fake_conn *a = fake_login(f->srv, "alice"), *c = fake_login(f->srv, "carol");
-    assert_int_equal(login_revoke(f->srv, "bob"), 0);               /* passwd: bob offline, still watched */
+    assert_int_equal(login_revoke(f->srv, "bob", 0), 0);            /* passwd: bob offline, still watched */
     assert_non_null(hmap_get(&f->srv->watch, "bob"));
     assert_int_equal(f->srv->st->user_del(f->srv->st, "bob"), STORE_OK);
-    assert_int_equal(login_revoke(f->srv, "bob"), 0);
+    assert_int_equal(login_revoke(f->srv, "bob", 1), 0);           /* del: the control socket asked the store */
     assert_null(hmap_get(&f->srv->watch, "bob"));
     assert_int_equal(a->c.n_watching, 0);
     assert_int_equal(c->c.n_watching, 0);
