@@ -3,6 +3,7 @@
 
     python3 bench/cluster/reconnect_storm.py BUILD_DIR storm [USERS] [NODES] [CONCURRENCY] [--cold]
     python3 bench/cluster/reconnect_storm.py BUILD_DIR hold  [USERS] [NODES] [CONCURRENCY]
+    python3 bench/cluster/reconnect_storm.py BUILD_DIR restart [USERS] [NODES] [CONCURRENCY]
 
 Both start a private redis-server and NODES ymsgd nodes on 127.0.0.1 (tests/e2e/server/ymsgd_harness.py
 ClusterServer: one SQLite file shared through symlinks, one password cache key), with USERS accounts
@@ -17,6 +18,11 @@ from /metrics).  The users had logged in within pwcache_ttl before (as on a node
 while): their verification-cache entries are written into Redis first, exactly as ymsgd writes them
 (BLAKE2b-256 keyed with the cluster's pwcache.key over user, hash, password).  --cold skips that: every
 login (the first ones on node0 too) pays argon2id; use a small USERS.
+
+restart: the whole cluster restarted: NODES generators log USERS/NODES users each in on their node,
+then each kills its node at once (SIGKILL); the bench starts every node again on the same ports
+(Redis and its password-cache entries kept) and every session logs in again on its node, trying
+every 0.2 s while the node is down; printed: the time from the kill until all are back.
 
 hold: NODES ymsg-bench processes (one per node, each below the 20,000 descriptor limit) log USERS/NODES
 users each in on their node and hold them; printed: sessions online, ymsgd RSS per session on each node
@@ -202,6 +208,66 @@ def storm(build, users, nodes, conc, cold):
             srv.redis.stop()
 
 
+def restart(build, users, nodes, conc):
+    """The whole cluster restarted: every node killed at once (SIGKILL), started again on its ports with
+    Redis kept, every session logging in again on its own node (a client that retries every 0.2 s while
+    its node is down); the time from the kill until all are back."""
+    srv = start_cluster(build, users, nodes)
+    gens = []
+    try:
+        prefill(srv, users)
+        per = -(-users // nodes)
+        print("load average before the logins: %s" % load())
+        for i, n in enumerate(srv.nodes):
+            addr = "%d:%d" % (n.ymsg_port, n.http_port)
+            gens.append(subprocess.Popen([os.path.join(build, "bench", "server", "ymsg-bench"), "storm",
+                                          str(min(per, users - i * per)), str(conc), str(n.proc.pid), addr, addr,
+                                          str(i * per)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for g in gens:
+            for line in g.stdout:
+                print(line.rstrip())
+                if line.startswith("storm: ready"):
+                    break
+            else:
+                raise SystemExit("a generator ended before the restart: %s" % g.wait())
+        deadline = time.time() + 120  # every node's directory complete, as in a cluster that ran a while
+        while time.time() < deadline and sum(srv.redis.command("HLEN", "ymsg:dir:node%d" % i)
+                                             for i in range(nodes)) < users:
+            time.sleep(0.2)
+        print("load average at the kill: %s" % load())
+        t_kill = time.time()
+        for g in gens:  # each kills its own node
+            g.stdin.write("go\n")
+            g.stdin.flush()
+        for n in srv.nodes:
+            n.proc.wait()
+        for n in srv.nodes:  # the same ports, data and Redis: as systemd would start them again
+            n.log = open(os.path.join(n.dir, "ymsgd.log"), "ab")
+            n.proc = subprocess.Popen(n.base_args() + ["--ymsg-listen", "127.0.0.1:%d" % n.ymsg_port,
+                                                       "--http-listen", "127.0.0.1:%d" % n.http_port,
+                                                       "--log-level", n.log_level],
+                                      stdout=subprocess.DEVNULL, stderr=n.log)
+        print("all %d nodes started again %.2fs after the kill" % (nodes, time.time() - t_kill))
+        rc = 0
+        for g in gens:
+            for line in g.stdout:
+                print(line.rstrip())
+            rc |= g.wait()
+        back = time.time() - t_kill
+        hits = [checks(p) for p in srv.mports]
+        print("whole cluster: %d sessions back %.1fs after the kill; password checks since the restart "
+              "(cached, hashed) per node: %s; load average %s" % (users, back, hits, load()))
+        return rc
+    finally:
+        for g in gens:
+            if g.poll() is None:
+                g.kill()
+                g.wait()
+        srv.stop()
+        if srv.own_redis:
+            srv.redis.stop()
+
+
 def hold(build, users, nodes, conc):
     srv = start_cluster(build, users, nodes)
     gens = []
@@ -251,16 +317,18 @@ def hold(build, users, nodes, conc):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[2] not in ("storm", "hold"):
+    if len(sys.argv) < 3 or sys.argv[2] not in ("storm", "hold", "restart"):
         print(__doc__)
         return 2
     build, mode = sys.argv[1], sys.argv[2]
     args = [a for a in sys.argv[3:] if not a.startswith("--")]
     users = int(args[0]) if args else (17000 if mode == "storm" else 100000)
-    nodes = int(args[1]) if len(args) > 1 else (3 if mode == "storm" else 6)
+    nodes = int(args[1]) if len(args) > 1 else (6 if mode == "hold" else 3)
     conc = int(args[2]) if len(args) > 2 else 256
     if mode == "storm":
         return storm(build, users, nodes, conc, "--cold" in sys.argv)
+    if mode == "restart":
+        return restart(build, users, nodes, conc)
     return hold(build, users, nodes, conc)
 
 

@@ -130,6 +130,8 @@ struct sess {
     int yport, hport;          /* the node it logs in to */
     int upgraded;              /* WebSocket: the 101 was read */
     struct evbuffer *wsin;     /* WebSocket: pager bytes unwrapped from the server's messages */
+    struct bufferevent *stale; /* storm: the connection of a failed try, freed at the next try */
+    int tries;                 /* storm: failed tries of this re-login so far */
 };
 
 static struct event_base *g_base;
@@ -151,6 +153,14 @@ static long g_todo_head, g_todo_len;
 static int (*g_others)[2];   /* storm: the surviving nodes' YMSG and HTTP ports */
 static int g_nothers;
 static long g_relogged, g_closed; /* storm: sessions back online / dropped by the kill */
+/* storm: a re-login that failed (the node is still starting: refused, or not ready) is tried again
+ * STORM_RETRY_S later, as a client reconnects, up to STORM_MAX_TRIES times; due tries wait in a ring. */
+#define STORM_RETRY_S 0.2
+#define STORM_MAX_TRIES 600
+static long *g_retry;        /* session indexes, oldest first (a ring of g_n) */
+static double *g_retry_at;   /* when each is due */
+static long g_retry_head, g_retry_len, g_retries;
+static struct event *g_retry_ev; /* every 50 ms: due tries to the todo ring */
 
 static void src_addr(int idx, struct sockaddr_in *sa)
 {
@@ -225,9 +235,31 @@ static void send_pkt(struct sess *s, uint16_t svc, uint32_t status, const char *
 
 static void start_next(void);
 
+
 static void login_failed(struct sess *s, const char *why)
 {
     if (s->st == S_FAILED || s->st == S_ONLINE) return;
+    if (g_storm && g_retry && !s->ws && s->tries < STORM_MAX_TRIES) { /* try again soon */
+        s->tries++;
+        g_retries++;
+        if (s->http) {
+            bufferevent_free(s->http);
+            s->http = NULL;
+        }
+        if (s->ymsg) { /* maybe inside its own read callback: freed at the next try */
+            bufferevent_disable(s->ymsg, EV_READ | EV_WRITE);
+            bufferevent_setcb(s->ymsg, NULL, NULL, NULL, NULL);
+            if (s->stale) bufferevent_free(s->stale);
+            s->stale = s->ymsg;
+            s->ymsg = NULL;
+        }
+        s->st = S_IDLE;
+        g_inflight--;
+        long k = (g_retry_head + g_retry_len++) % g_n;
+        g_retry[k] = s->idx;
+        g_retry_at[k] = now_s() + STORM_RETRY_S;
+        return;
+    }
     s->st = S_FAILED;
     g_failed++;
     g_inflight--;
@@ -319,6 +351,7 @@ static void http_event(struct bufferevent *bev, short what, void *arg)
 static void ymsg_packets(struct sess *s, struct evbuffer *in)
 {
     for (;;) {
+        if (s->st == S_IDLE) return; /* a failed try (storm retry): this connection is done */
         size_t len = evbuffer_get_length(in);
         if (len < YMSG_HEADER_LEN) return;
         const uint8_t *p = evbuffer_pullup(in, -1);
@@ -467,6 +500,10 @@ static void start_next(void)
             s->hport = g_hport;
         }
         s->ws = s->idx >= g_n - g_nws;
+        if (s->stale) {
+            bufferevent_free(s->stale);
+            s->stale = NULL;
+        }
         s->ymsg = dial(s->idx, s->ws ? s->hport : s->yport, ymsg_read, ymsg_event, s);
         g_inflight++;
         if (!s->ymsg || (s->ws && !(s->wsin = evbuffer_new()))) {
@@ -488,7 +525,7 @@ static void start_next(void)
         const char *kv[] = {"1", name};
         send_pkt(s, YMSG_SVC_AUTH, 0, kv, 2);
     }
-    if (g_storm ? g_closed > 0 && g_online + g_failed == g_n : g_online + g_failed == g_upto)
+    if (g_storm ? g_closed > 0 && g_online + g_failed == g_n && !g_retry_len : g_online + g_failed == g_upto)
         event_base_loopbreak(g_base);
 }
 
@@ -675,6 +712,17 @@ static int parse_ports(const char *t, int p[2])
 
 static void storm_give_up(evutil_socket_t fd, short what, void *arg) { event_base_loopbreak(g_base); }
 
+static void retry_due(evutil_socket_t fd, short what, void *arg)
+{
+    double now = now_s();
+    while (g_retry_len > 0 && g_retry_at[g_retry_head] <= now) {
+        g_todo[(g_todo_head + g_todo_len++) % g_n] = g_retry[g_retry_head];
+        g_retry_head = (g_retry_head + 1) % g_n;
+        g_retry_len--;
+    }
+    start_next();
+}
+
 static int storm(int argc, char **argv)
 {
     if (argc < 5) return 2;
@@ -714,6 +762,11 @@ static int storm(int argc, char **argv)
     char go[16];
     if (!fgets(go, sizeof go, stdin)) return 1;
     g_storm = 1;
+    g_retry = calloc((size_t)g_n, sizeof *g_retry);
+    g_retry_at = calloc((size_t)g_n, sizeof *g_retry_at);
+    g_retry_ev = event_new(g_base, -1, EV_PERSIST, retry_due, NULL);
+    struct timeval tick = {0, 50000};
+    if (!g_retry || !g_retry_at || !g_retry_ev || event_add(g_retry_ev, &tick) < 0) return 1;
     double t_kill = now_s();
     if (kill((pid_t)pid, SIGKILL) < 0) {
         perror("storm: kill");
@@ -724,10 +777,11 @@ static int storm(int argc, char **argv)
     evtimer_add(give_up, &limit);
     event_base_dispatch(g_base);
     event_free(give_up);
+    event_free(g_retry_ev);
     double back = now_s() - t_kill;
     printf("storm: %ld of %ld sessions dropped by the kill, %ld back online on %d other node(s), %ld failed, "
-           "all back %.2fs after the kill (%.0f logins/s)\n", g_closed, g_n, g_relogged, g_nothers, g_failed, back,
-           g_relogged / back);
+           "all back %.2fs after the kill (%.0f logins/s), %ld tries again\n", g_closed, g_n, g_relogged, g_nothers,
+           g_failed, back, g_relogged / back, g_retries);
     fflush(stdout);
     return g_relogged == g_n && !g_failed ? 0 : 1;
 }
