@@ -121,6 +121,7 @@ static const struct knob knobs[] = {
     {"relay_listen", K_STR, F(relay_listen), "", 0, 0, "file-transfer relay HTTP listener HOST:PORT (\"\" = off: file offers are refused)"},
     {"relay_tls_listen", K_STR, F(relay_tls_listen), "", 0, 0, "file-transfer relay HTTPS listener HOST:PORT (needs tls_cert/tls_key; \"\" = off)"},
     {"relay_host", K_STR, F(relay_host), "", 0, 0, "relay HOST:PORT handed to clients in 0xDD/0xDE key 250 (\"\" = relay_listen, which must then not be a wildcard)"},
+    {"relay_public_url", K_STR, F(relay_public_url), "", 0, 0, "relay URL(s) the web messenger uses, comma separated, at most 4 (http[s]://HOST[:PORT][/PATH]; \"\" = http://relay_host and https://<relay_host's host>:<relay_tls_listen port>); an https page takes an https one. Key 250 stays relay_host"},
     {"relay_max_file", K_LL, F(relay_max_file), "104857600", 1, 1099511627776LL, "largest file accepted by the relay (bytes)"},
     {"relay_quota", K_LL, F(relay_quota), "524288000", 1, 1099511627776LL, "bytes one sender may have on the relay at once (offered and uploaded, not yet downloaded)"},
     {"relay_ttl", K_LONG, F(relay_ttl), "900", 1, 604800, "seconds a file transfer and its relay file live (then deleted)"},

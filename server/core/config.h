@@ -92,6 +92,7 @@ struct config {
     char *relay_listen;         /* HOST:PORT of the file-transfer relay's HTTP listener ("" = off) */
     char *relay_tls_listen;     /* HOST:PORT of the relay's HTTPS listener ("" = off) */
     char *relay_host;           /* HOST:PORT given to clients in key 250 ("" = relay_listen) */
+    char *relay_public_url;     /* the relay's URL(s) for browsers, comma separated ("" = from the listeners) */
     long long relay_max_file;   /* largest relayed file (bytes) */
     long long relay_quota;      /* bytes one sender may hold on the relay at once */
     long relay_ttl;             /* seconds a transfer and its relay file live */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ struct relay {
     SSL_CTX *ctx;                       /* for tls_lis */
     char dir[1024];                     /* DATA/relay */
     char host[300];                     /* key 250, "" when off */
+    char public_urls[RELAY_PUBLIC_MAX]; /* the relay's URLs for browsers, space separated ("" when off) */
     struct hmap by_token;               /* token -> struct relay_xfer */
     struct hmap by_key;                 /* "sender\1recver\1id" -> struct relay_xfer */
     struct hmap users;                  /* sender -> struct relay_user */
@@ -341,6 +343,113 @@ int relay_issue(struct relay *r, struct relay_xfer *x)
 size_t relay_count(const struct relay *r) { return r->by_key.len; }
 
 const char *relay_host(const struct relay *r) { return r && r->host[0] ? r->host : NULL; }
+
+const char *relay_public_urls(const struct relay *r) { return r && r->host[0] && r->public_urls[0] ? r->public_urls : NULL; }
+
+/* The port a listener is bound to (port 0 in the config: the kernel's choice). */
+static int relay_bound_port(struct evconnlistener *lis)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(lis), (struct sockaddr *)&ss, &sl) != 0) return 0;
+    return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                         : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* One URL of relay_public_url as a connect-src source: scheme://host[:port] and, with a path,
+ * the path with a trailing '/' (a CSP source ending in '/' matches what lies under it).  Only the
+ * characters a host, a port and a plain path use: nothing that could end the CSP directive or
+ * smuggle a second source in.  0, or -1 with the reason. */
+static int relay_public_one(const char *u, size_t len, char *out, size_t cap, char *err, size_t errlen)
+{
+    static const char hostch[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+    static const char pathch[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~/";
+    size_t sl = len >= 8 && !strncasecmp(u, "https://", 8) ? 8 : len >= 7 && !strncasecmp(u, "http://", 7) ? 7 : 0;
+    if (!sl) {
+        snprintf(err, errlen, "relay_public_url \"%.*s\": not an http:// or https:// URL", (int)len, u);
+        return -1;
+    }
+    size_t i = sl, h0 = i;
+    if (i < len && u[i] == '[') { /* an IPv6 literal */
+        i++;
+        while (i < len && u[i] && strchr("0123456789abcdefABCDEF:.", u[i])) i++;
+        if (i < len && u[i] == ']' && i > h0 + 1) i++;
+        else h0 = i = len + 1;
+    } else {
+        while (i < len && u[i] && strchr(hostch, u[i])) i++;
+    }
+    int ok = i <= len && i > h0;
+    if (ok && i < len && u[i] == ':') { /* a port: 1..65535 */
+        size_t p0 = ++i;
+        long port = 0;
+        while (i < len && u[i] >= '0' && u[i] <= '9' && i - p0 < 6) port = port * 10 + (u[i++] - '0');
+        ok = i > p0 && port >= 1 && port <= 65535;
+    }
+    size_t origin_end = i;
+    if (ok && i < len && u[i] == '/') {
+        while (i < len && u[i] && strchr(pathch, u[i])) i++;
+        /* u is not NUL-terminated at len (the rest of the list follows): bounded searches */
+        const char *pth = u + origin_end;
+        size_t pn = len - origin_end;
+        ok = i == len && !memmem(pth, pn, "//", 2) && !memmem(pth, pn, "/./", 3) && !memmem(pth, pn, "/../", 4) &&
+             !(pn >= 3 && !memcmp(pth + pn - 3, "/..", 3)) && !(pn >= 2 && !memcmp(pth + pn - 2, "/.", 2));
+    }
+    if (!ok || i != len) {
+        snprintf(err, errlen, "relay_public_url \"%.*s\": want http[s]://HOST[:PORT][/PATH]", (int)len, u);
+        return -1;
+    }
+    size_t pl = len - origin_end;
+    while (pl > 0 && u[origin_end + pl - 1] == '/') pl--;
+    /* scheme in lower case, as a browser serialises an origin */
+    int n = snprintf(out, cap, "%s%.*s%.*s%s", sl == 8 ? "https://" : "http://", (int)(origin_end - sl), u + sl,
+                     (int)pl, u + origin_end, pl ? "/" : "");
+    if (n < 0 || (size_t)n >= cap) {
+        snprintf(err, errlen, "relay_public_url \"%.*s\" is too long", (int)len, u);
+        return -1;
+    }
+    return 0;
+}
+
+int relay_public_parse(const char *list, char *out, size_t cap, char *err, size_t errlen)
+{
+    size_t o = 0, n = 0;
+    out[0] = 0;
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ') p++;
+        const char *e = p;
+        while (*e && *e != ',' && *e != ' ') e++;
+        if (e == p) break;
+        char one[RELAY_PUBLIC_MAX];
+        if (relay_public_one(p, (size_t)(e - p), one, sizeof one, err, errlen) < 0) return -1;
+        if (++n > RELAY_PUBLIC_URLS || o + strlen(one) + 2 > cap) {
+            snprintf(err, errlen, "relay_public_url: at most %d URLs, %d characters", RELAY_PUBLIC_URLS,
+                     RELAY_PUBLIC_MAX - 1);
+            return -1;
+        }
+        o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? " " : "", one);
+        p = e;
+    }
+    return 0;
+}
+
+/* relay_public_url, or what the listeners give: http://relay_host, and https:// on relay_host's host
+ * name (the name the TLS certificate is for, as the pages' own) at the TLS listener's port. */
+static int relay_public_init(struct relay *r, char *err, size_t errlen)
+{
+    const struct config *cfg = r->srv->cfg;
+    if (cfg->relay_public_url[0])
+        return relay_public_parse(cfg->relay_public_url, r->public_urls, sizeof r->public_urls, err, errlen);
+    char rhost[256];
+    int rport, n = 0;
+    if (!r->host[0] || config_split_hostport(r->host, rhost, sizeof rhost, &rport) < 0) return 0;
+    n = snprintf(r->public_urls, sizeof r->public_urls, "http://%s", r->host);
+    if (r->tls_lis) {
+        int port = relay_bound_port(r->tls_lis);
+        snprintf(r->public_urls + n, sizeof r->public_urls - (size_t)n, strchr(rhost, ':') ? " https://[%s]:%d" : " https://%s:%d",
+                 rhost, port);
+    }
+    return 0;
+}
 
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg)
 {
@@ -857,14 +966,7 @@ struct relay *relay_new(struct server *srv, char *err, size_t errlen)
                      cfg->relay_listen);
             goto fail;
         }
-        if (port == 0) {
-            /* port 0: the kernel's choice, advertised as bound */
-            struct sockaddr_storage ss;
-            socklen_t sl = sizeof ss;
-            if (getsockname(evconnlistener_get_fd(r->lis), (struct sockaddr *)&ss, &sl) == 0)
-                port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-                                                     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
+        if (port == 0) port = relay_bound_port(r->lis); /* port 0: the kernel's choice, advertised as bound */
         snprintf(r->host, sizeof r->host, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
     }
     if (cfg->relay_tls_listen[0]) {
@@ -875,6 +977,7 @@ struct relay *relay_new(struct server *srv, char *err, size_t errlen)
         if (!(r->ctx = http_tls_load(cfg->tls_cert, cfg->tls_key, err, errlen))) goto fail;
         if (!(r->tls_lis = relay_listen(r, cfg->relay_tls_listen, relay_accept_tls_cb, err, errlen))) goto fail;
     }
+    if (relay_public_init(r, err, errlen) < 0) goto fail;
     return r;
 fail:
     relay_free(r);

@@ -74,6 +74,14 @@ void relay_free(struct relay *r);
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg);
 /* "HOST:PORT" for key 250, or NULL when the relay is off. */
 const char *relay_host(const struct relay *r);
+/* The relay's URLs for browsers as connect-src sources, space separated ("http://h:p https://h:p2"),
+ * or NULL when the relay is off: relay_public_url, else derived from the listeners.  The page picks
+ * the one its own scheme allows (an https page: an https one). */
+#define RELAY_PUBLIC_URLS 4   /* URLs relay_public_url may list */
+#define RELAY_PUBLIC_MAX 600  /* bytes of the space-separated list */
+const char *relay_public_urls(const struct relay *r);
+/* Checks a relay_public_url list and writes it as CSP sources (I/O-free): 0, or -1 with the reason. */
+int relay_public_parse(const char *list, char *out, size_t cap, char *err, size_t errlen);
 
 /* A new offer (0xDC 222=1): reserves the size against the sender's quota.  RELAY_OK or a refusal. */
 int relay_offer(struct relay *r, const char *sender, const char *recver, const char *id, const char *name,

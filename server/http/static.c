@@ -142,16 +142,15 @@ static void static_headers(struct evhttp_request *req, const char *type, const c
     if (strncmp(type, "text/html", 9) == 0) {
         /* Everything the pages use comes from this origin (wasm needs 'wasm-unsafe-eval'), but for
          * the file-transfer relay, a listener of its own the messenger uploads to and downloads from
-         * at the URL the server hands out (http://relay_host, docs/FILE_TRANSFER.md). */
-        char csp[700];
-        const char *rh = relay_host(static_st.srv->relay);
-        int rh_ok = rh && rh[0] && strspn(rh, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") ==
-                                        strlen(rh); /* nothing that could end the directive */
+         * at the relay's public URLs (relay_public_urls: checked at start to hold nothing that could
+         * end the directive; the page takes the one its scheme allows, docs/FILE_TRANSFER.md). */
+        char csp[1400];
+        const char *pub = relay_public_urls(static_st.srv->relay);
         snprintf(csp, sizeof csp,
                  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
                  "img-src 'self' data:; media-src 'self' data:; connect-src 'self'%s%s; "
                  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-                 rh_ok ? " http://" : "", rh_ok ? rh : "");
+                 pub ? " " : "", pub ? pub : "");
         evhttp_add_header(h, "Content-Security-Policy", csp);
         evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     }
