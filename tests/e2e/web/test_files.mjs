@@ -7,7 +7,7 @@
 // (other origins get nothing) is web_relay_cors.  Screenshots: <build>/tests/e2e/web/screenshots/files-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,9 +21,9 @@ after(() => stopBoth(srv, browser));
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
-async function signedIn(user) {
-  const page = await newPage(browser);
-  await page.goto(`${srv.url}/`);
+async function signedIn(user, base = srv.url, opts = {}) {
+  const page = await newPage(browser, opts);
+  await page.goto(`${base}/`);
   await page.waitForSelector('body[data-ready="1"]');
   await page.fill('#user', user);
   await page.fill('#pass', `pw-${user}`);
@@ -58,12 +58,12 @@ async function saved(page, name) {
   return readFileSync(await dl.path());
 }
 
-function ymsg(user, args, timeoutMs = 60000) {
+function ymsg(user, args, timeoutMs = 60000, on = srv) {
   const env = { ...process.env, YMSG_USER: user, YMSG_PASSWORD: `pw-${user}` };
-  return { env, args: ['--no-config', '--server', `127.0.0.1:${srv.ymsgPort}`, '--login-url', srv.url, '--json', ...args], timeoutMs };
+  return { env, args: ['--no-config', '--server', `127.0.0.1:${on.ymsgPort}`, '--login-url', on.url, '--json', ...args], timeoutMs };
 }
-function run(user, args) {
-  const { env, args: a, timeoutMs } = ymsg(user, args);
+function run(user, args, on = srv) {
+  const { env, args: a, timeoutMs } = ymsg(user, args, 60000, on);
   return new Promise((resolve) => execFile(process.env.YMSG_CLIENT, a, { env, timeout: timeoutMs },
     (e, so, se) => resolve({ code: e ? e.code : 0, out: `${so}\n${se}` })));
 }
@@ -202,4 +202,71 @@ test('a server without a relay: no File button, and ymsgd refuses the terminal s
     assert.deepEqual(page.errors, []);
     await page.close();
   } finally { await bare.stop(); bare.cleanup(); }
+});
+
+// A server with an https web listener (a certificate for 127.0.0.1 made here; the browser context
+// ignores that it is self-signed) and a relay: plain only, or plain and TLS.
+async function httpsServer(tlsRelay) {
+  const s = new Server();
+  const key = path.join(s.dir, 'k.pem'), crt = path.join(s.dir, 'c.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', crt, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore', timeout: 60000 });
+  } catch (e) { throw new Error(`FAIL: openssl (Debian package openssl) could not make the test certificate: ${e.message}`); }
+  s.httpsPort = await freePort();
+  s.tlsRelayPort = tlsRelay ? await freePort() : 0;
+  s.extra = ['--tls-cert', crt, '--tls-key', key, '--https-listen', `127.0.0.1:${s.httpsPort}`,
+    '--relay-listen', `127.0.0.1:${await freePort()}`, ...(tlsRelay ? ['--relay-tls-listen', `127.0.0.1:${s.tlsRelayPort}`] : [])];
+  for (const u of ['alice', 'bob', 'carol']) s.addUser(u, `pw-${u}`);
+  await s.start();
+  s.httpsUrl = `https://127.0.0.1:${s.httpsPort}`;
+  return s;
+}
+
+test('a page over https sends and receives through the https relay (relay_tls_listen)', async () => {
+  const t0 = Date.now();
+  const hs = await httpsServer(true);
+  try {
+    const opts = { ignoreHTTPSErrors: true };
+    const a = await signedIn('alice', hs.httpsUrl, opts), b = await signedIn('bob', hs.httpsUrl, opts);
+    const relayReqs = [];
+    for (const p of [a, b]) p.on('request', (r) => { if (r.url().includes('/relay?')) relayReqs.push(r.url()); });
+    await chatWith(a, 'bob');
+    await a.waitForFunction(() => !document.querySelector('button[aria-label="Send a file to bob"]').hidden);
+    const data = randomBytes(200000);
+    await a.locator('input[type=file][aria-label="File to send to bob"]').setInputFiles({ name: 'secure.bin', mimeType: 'application/octet-stream', buffer: data });
+    await waitItem(b, 'secure.bin', /^alice wants to send you “secure\.bin”/);
+    await b.click('.tab[data-id="alice"]');
+    await item(b, 'secure.bin').getByRole('button', { name: 'Accept secure.bin' }).click();
+    await waitItem(a, 'secure.bin', /^Sent “secure\.bin” \(195 KB\) to bob\.$/);
+    await waitItem(b, 'secure.bin', /^Received “secure\.bin” \(195 KB\) from alice\.$/);
+    assert.equal(sha(await saved(b, 'secure.bin')), sha(data));
+    await shot(b, 'files-6-https-relay');
+    // every byte went over the TLS relay; none over plain http (mixed content)
+    assert.ok(relayReqs.length >= 2, relayReqs.join('\n'));
+    for (const u of relayReqs) assert.ok(u.startsWith(`https://127.0.0.1:${hs.tlsRelayPort}/relay?`), u);
+    for (const p of [a, b]) { assert.deepEqual(p.errors, []); await p.close(); }
+  } finally { await hs.stop(); hs.cleanup(); }
+  console.log(`# https relay case: ${Date.now() - t0} ms`);
+});
+
+test('a page over https with only a plain relay: no mixed content, an offer is declined at once with the reason', async () => {
+  const t0 = Date.now();
+  const hs = await httpsServer(false);
+  try {
+    const a = await signedIn('alice', hs.httpsUrl, { ignoreHTTPSErrors: true });
+    await chatWith(a, 'carol');
+    await a.waitForFunction(() => document.querySelector('button[aria-label="Send a file to carol"]').hidden);
+    const file = path.join(hs.dir, 'plain.txt');
+    writeFileSync(file, 'plain');
+    const r = await run('carol', ['--timeout', '30', 'send-file', '--to', 'alice', file], hs);
+    assert.notEqual(r.code, 0, r.out);
+    assert.match(r.out, /file_declined/, r.out);
+    await a.waitForFunction(() => [...document.querySelectorAll('.log .msg')].some((e) =>
+      /carol offered you the file “plain\.txt” \(5 bytes\)\. This page is served over https and the server's file relay only over plain http .*mixed content.*, so it was declined\./.test(e.textContent)));
+    await shot(a, 'files-7-https-plain-relay');
+    assert.deepEqual(a.errors, []);
+    await a.close();
+  } finally { await hs.stop(); hs.cleanup(); }
+  console.log(`# https page, plain relay case: ${Date.now() - t0} ms`);
 });

@@ -17,7 +17,8 @@ const st = {
   chats: new Map(),          // id (buddy) or conf:NAME / room:NAME -> {kind, tab, panel, log, unread, ...}
   invites: [],               // conference and room invitations not answered yet: {kind, room, who, text, list}
   active: '', roster: { buddies: [], groups: [], requests: [] }, notify: false,
-  relay: null,               // the file relay's origin from this page's CSP ('' = none: no file transfer)
+  relay: null,               // the file relay's base URL from this page's CSP ('' = none: no file transfer)
+  relayWhy: '',              // ... why there is none (shown when an offer is declined)
   xfers: new Map(),          // transfer id -> {id, who, name, size, file, out, li, bar, state, buttons}
 };
 
@@ -416,17 +417,34 @@ function fmtSize(n) {
   return n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${Math.round(n / 1024)} KB` : `${n} bytes`;
 }
 
-// The relay this page may reach: the http(s) source in the connect-src of the CSP ymsgd sent with it.
+// The relay this page may reach: among the http(s) sources in the connect-src of the CSP ymsgd sent
+// with it (relay_public_url, or the relay's listeners), an https one for a page over https (a plain
+// one would be mixed content, which the browser blocks), the plain one first for a plain page.
+// st.relayWhy says why there is none.
 async function findRelay() {
   if (st.relay !== null) return st.relay;
+  let cs = [];
   try {
     const r = await fetch(location.pathname, { method: 'HEAD', cache: 'no-store', credentials: 'same-origin' });
     const csp = r.headers.get('content-security-policy') || '';
-    const cs = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src ')) || '').split(/\s+/);
-    st.relay = cs.find((x) => /^https?:\/\//.test(x)) || '';
-  } catch { st.relay = ''; }
+    cs = (csp.split(';').map((d) => d.trim()).find((d) => d.startsWith('connect-src ')) || '').split(/\s+/)
+      .filter((x) => /^https?:\/\//.test(x));
+  } catch { cs = []; }
+  const tls = cs.filter((x) => x.startsWith('https://'));
+  const pick = location.protocol === 'https:' ? tls[0] : cs.find((x) => x.startsWith('http://')) || tls[0];
+  st.relay = pick ? pick.replace(/\/+$/, '') : '';
+  st.relayWhy = pick ? '' : cs.length
+    ? 'This page is served over https and the server\'s file relay only over plain http (the browser would block it as mixed content)'
+    : 'This server has no file relay the page can reach';
   for (const c of st.chats.values()) if (c.fileBtn) c.fileBtn.hidden = !st.relay;
   return st.relay;
+}
+
+// The session's relay URL (http://<key 250>/relay?...) at the relay this page reaches: same query,
+// the public base found above (relay_public_url may put the relay behind a proxy, with a path).
+function relayUrl(url) {
+  const u = new URL(url);
+  return `${st.relay}${u.pathname.replace(/^.*(\/relay)$/, '$1')}${u.search}`;
 }
 
 // A transfer's entry in the conversation: its text, a progress bar and its buttons.
@@ -461,7 +479,7 @@ function xferProgress(x, done) {
 }
 
 async function sendFiles(c, files) {
-  if (!(await findRelay())) { line(c, 'sys', 'This server has no file relay: files cannot be sent.'); return; }
+  if (!(await findRelay())) { line(c, 'sys', `${st.relayWhy}: files cannot be sent.`); return; }
   for (const file of files) {
     if (!file.size) { line(c, 'sys', `“${file.name}” is empty: not sent.`); continue; }
     let id;
@@ -485,7 +503,7 @@ async function fileOffer(ev) {
     if (st.session !== s) return;
     s.fileDecline(ev.xfer);
     pump();
-    sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). This server has no file relay the page can reach, so it was declined.`);
+    sysLine(ev.who, `${ev.who} offered you the file “${ev.text}” (${size}). ${st.relayWhy}, so it was declined.`);
     return;
   }
   if (st.session !== s) return;
@@ -543,7 +561,7 @@ function upload(x, url) {
   x.xhr = xhr;
   xferSay(x, `Sending “${x.name}” (${fmtSize(x.size)})…`, movingCancel(x, () => xhr.abort()));
   xferProgress(x, 0);
-  xhr.open('POST', url);
+  xhr.open('POST', relayUrl(url));
   xhr.upload.onprogress = (e) => { if (st.session === s) xferProgress(x, e.loaded); };
   const finish = (ok, why) => {
     if (st.session !== s || x.state !== 'moving') return;
@@ -570,7 +588,7 @@ async function download(x, url) {
   const parts = [];
   try {
     // held by the relay until the sender's upload is complete
-    const r = await fetch(url, { cache: 'no-store', credentials: 'omit', signal: ac.signal });
+    const r = await fetch(relayUrl(url), { cache: 'no-store', credentials: 'omit', signal: ac.signal });
     if (!r.ok) why = `the relay answered ${r.status}: ${(await r.text()).trim() || r.statusText}`;
     else {
       const rd = r.body.getReader();
