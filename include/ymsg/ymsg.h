@@ -755,6 +755,13 @@ int ymsg_session_conf_create(struct ymsg_session *s, const char *room, const cha
                              const char *msg, char *room_out, size_t cap);
 int ymsg_session_conf_invite(struct ymsg_session *s, const char *room, const char *who, const char *msg);
 int ymsg_session_conf_join(struct ymsg_session *s, const char *room);
+/* conf_rejoin: back in a conference after a reconnect (the new session does not know it), as a
+ * client does: 0x19 with the members we knew (libpurple yahoo_conf_join), then 0x18 inviting them
+ * again (libyahoo2 yahoo_conference_invite), so whoever of them comes back first re-opens it and the
+ * others find themselves invited.  A conference we were invited to meanwhile is joined (0x19 only).
+ * ymsgd refuses the 0x18 when the conference goes on without us: CONF_FAILED, and it is forgotten.
+ * YMSG_ESTATE: already in it. */
+int ymsg_session_conf_rejoin(struct ymsg_session *s, const char *room, const char *const *who, size_t n);
 int ymsg_session_conf_decline(struct ymsg_session *s, const char *room, const char *msg);
 int ymsg_session_conf_leave(struct ymsg_session *s, const char *room);
 int ymsg_session_conf_send(struct ymsg_session *s, const char *room, const char *utf8_text);

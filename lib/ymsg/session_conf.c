@@ -288,6 +288,60 @@ int ymsg_session_conf_join(struct ymsg_session *s, const char *room)
     return 0;
 }
 
+int ymsg_session_conf_rejoin(struct ymsg_session *s, const char *room, const char *const *who, size_t n)
+{
+    int r = sess_need_online(s);
+    if (r)
+        return r;
+    if (!valid_room(room) || (n && !who))
+        return YMSG_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (!sess_valid_id(who[i]))
+            return YMSG_EINVAL;
+    struct ymsg_conf *c = conf_find(s, room);
+    if (c && c->joined)
+        return YMSG_ESTATE;
+    if (c)
+        return ymsg_session_conf_join(s, room); /* invited meanwhile: an ordinary join */
+    if (!(c = conf_add(s, room)))
+        return YMSG_ENOSPC;
+    /* libpurple yahoo_conf_join: 1=me 3=me 57, then 3 per member we knew */
+    struct ymsg_builder b;
+    sess_pkt_begin(s, &b, YMSG_SVC_CONFLOGON, 0);
+    ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, s->user);
+    ymsg_build_str(&b, YMSG_KEY_MY_ID, s->user);
+    ymsg_build_str(&b, K_CONF_ROOM, room);
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(who[i], s->user) != 0)
+            ymsg_build_str(&b, YMSG_KEY_MY_ID, who[i]);
+    r = sess_pkt_send(s, &b);
+    size_t others = 0;
+    if (!r) {
+        /* libyahoo2 yahoo_conference_invite: 1 50 52... 57 58 13=0 -- the members we knew who are not
+         * in it again yet (a refusal, 0x18 with 16 only, ends our copy: on_conf_invite) */
+        sess_pkt_begin(s, &b, YMSG_SVC_CONFINVITE, 0);
+        ymsg_build_str(&b, YMSG_KEY_ACTIVE_ID, s->user);
+        ymsg_build_str(&b, K_CONF_HOST, s->user);
+        for (size_t i = 0; i < n; i++)
+            if (strcasecmp(who[i], s->user) != 0) {
+                ymsg_build_str(&b, K_CONF_INVITED, who[i]);
+                others++;
+            }
+        ymsg_build_str(&b, K_CONF_ROOM, room);
+        ymsg_build_str(&b, K_CONF_MSG, "");
+        ymsg_build_str(&b, YMSG_KEY_FLAG, "0");
+        if (others)
+            r = sess_pkt_send(s, &b);
+    }
+    if (r) {
+        conf_remove(s, c);
+        return r;
+    }
+    c->joined = 1;
+    conf_member_add(s, c, s->user);
+    return 0;
+}
+
 int ymsg_session_conf_decline(struct ymsg_session *s, const char *room, const char *msg)
 {
     struct ymsg_conf *c;

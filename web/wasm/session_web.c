@@ -138,20 +138,17 @@ int yw_session_groups(struct ymsg_session *s)
     return rc ? rc : (int)b->len;
 }
 
-/* ymsg_session_conf_create with the invitees as one string, one id per line (JS has no char**);
- * room "" = a new "<me>-<n>" name.  The conference's name goes to the output buffer; returns its
- * length or a negative YMSG_E*. */
 #define YW_CONF_INVITEES_MAX 64  /* invitees in one call (ymsgd's conf_max_members is at most 64) */
-int yw_conf_create(struct ymsg_session *s, const char *room, const char *who_lines, const char *msg)
+
+/* One id per line (JS has no char**) into ids/who; the count, or -1 for too many or too long. */
+static int yw_id_lines(const char *lines, char ids[][YMSG_ID_MAX], const char **who)
 {
-    const char *who[YW_CONF_INVITEES_MAX];
-    char ids[YW_CONF_INVITEES_MAX][YMSG_ID_MAX];
-    size_t n = 0;
-    for (const char *p = who_lines ? who_lines : ""; *p;) {
+    int n = 0;
+    for (const char *p = lines ? lines : ""; *p;) {
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len) {
-            if (n == YW_CONF_INVITEES_MAX || len >= YMSG_ID_MAX) return YMSG_EINVAL;
+            if (n == YW_CONF_INVITEES_MAX || len >= YMSG_ID_MAX) return -1;
             memcpy(ids[n], p, len);
             ids[n][len] = 0;
             who[n] = ids[n];
@@ -159,12 +156,33 @@ int yw_conf_create(struct ymsg_session *s, const char *room, const char *who_lin
         }
         p += len + (e ? 1 : 0);
     }
+    return n;
+}
+
+/* ymsg_session_conf_create with the invitees as one string, one id per line; room "" = a new
+ * "<me>-<n>" name.  The conference's name goes to the output buffer; returns its length or a
+ * negative YMSG_E*. */
+int yw_conf_create(struct ymsg_session *s, const char *room, const char *who_lines, const char *msg)
+{
+    const char *who[YW_CONF_INVITEES_MAX];
+    char ids[YW_CONF_INVITEES_MAX][YMSG_ID_MAX];
+    int n = yw_id_lines(who_lines, ids, who);
+    if (n < 0) return YMSG_EINVAL;
     char name[YMSG_ROOM_MAX];
-    int rc = ymsg_session_conf_create(s, room && *room ? room : NULL, who, n, msg, name, sizeof name);
+    int rc = ymsg_session_conf_create(s, room && *room ? room : NULL, who, (size_t)n, msg, name, sizeof name);
     if (rc) return rc;
     struct amf_buf *b = yw_out_reset();
     rc = amf_buf_append(b, name, strlen(name));
     return rc ? YMSG_ENOMEM : (int)b->len;
+}
+
+/* ymsg_session_conf_rejoin with the members we knew as one string, one id per line. */
+int yw_conf_rejoin(struct ymsg_session *s, const char *room, const char *who_lines)
+{
+    const char *who[YW_CONF_INVITEES_MAX];
+    char ids[YW_CONF_INVITEES_MAX][YMSG_ID_MAX];
+    int n = yw_id_lines(who_lines, ids, who);
+    return n < 0 ? YMSG_EINVAL : ymsg_session_conf_rejoin(s, room, who, (size_t)n);
 }
 
 /* ymsg_session_file_send with the size as a JS number (exact up to 2^53 bytes): the transfer's id

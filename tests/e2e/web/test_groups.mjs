@@ -233,3 +233,75 @@ test('two users in a chat room from the room list', async () => {
   for (const p of [a, b, c]) assert.deepEqual(p.errors, []);
   for (const p of [a, b, c]) await p.close();
 });
+
+test('after a server restart both pages rejoin their conference and room: messages flow again; a full room refuses', async () => {
+  const t0 = Date.now();
+  const a = await signedIn('alice'), b = await signedIn('bob');
+  // a conference alice opens with bob, and the room Linux with both
+  await a.click('#new-conf');
+  await a.fill('#invite-ids', 'bob');
+  await a.click('#invite-form button[type="submit"]');
+  const room = await a.$eval('.tab.conf', (t) => t.dataset.id.slice('conf:'.length));
+  await b.click(`button[aria-label="Join conference ${room}"]`);
+  await waitMembers(a, room, ['alice', 'bob']);
+  for (const p of [a, b]) {
+    await p.click('#rooms-btn');
+    await p.click('#rooms-dlg[open] .room-pick[data-room="Linux"]');
+    await p.waitForSelector('.tab.room[data-id="room:Linux"]');
+  }
+  await waitMembers(a, 'Linux', ['alice', 'bob']);
+
+  // both ways in both tabs, with a distinct text per round
+  async function talk(tag, groups = [room, 'Linux']) {
+    for (const [from, to] of [[a, b], [b, a]]) {
+      const who = from === a ? 'alice' : 'bob';
+      for (const g of groups) {
+        await from.click(`.tab[data-id="${g === room ? 'conf:' + room : 'room:Linux'}"]`);
+        await from.fill(`textarea[aria-label="Message to ${g}"]`, `${tag} from ${who} in ${g}`);
+        await from.press(`textarea[aria-label="Message to ${g}"]`, 'Enter');
+        await waitLog(to, g, `${tag} from ${who} in ${g}`);
+      }
+    }
+  }
+  await talk('before');
+
+  // ymsgd restarts (conferences and room membership are gone with it): each page reconnects, says
+  // so in both tabs and rejoins; the one back first re-opens the conference and invites the other
+  async function restart(extra) {
+    await srv.stop();
+    for (const p of [a, b]) for (const g of [room, 'Linux']) await waitLog(p, g, 'You were disconnected: you will rejoin');
+    assert.equal(await a.isDisabled(`textarea[aria-label="Message to ${room}"]`), true);
+    srv.extra = extra;
+    await srv.start();
+  }
+  await restart([]);
+  for (const p of [a, b]) {
+    await waitLog(p, room, `Reconnected: you are back in ${room}.`);
+    await waitLog(p, 'Linux', 'Reconnected: you are back in Linux.');
+  }
+  await waitMembers(a, room, ['alice', 'bob']);
+  await waitMembers(b, room, ['alice', 'bob']);
+  await waitMembers(a, 'Linux', ['alice', 'bob']);
+  await waitMembers(b, 'Linux', ['alice', 'bob']);
+  await talk('after');
+  await shot(b, 'groups-7-rejoined');
+
+  // again with rooms of one member: whoever is back first gets Linux, the other reads the refusal;
+  // the conference comes back all the same
+  await restart(['--chat-room-max-members', '1']);
+  for (const p of [a, b]) await waitLog(p, room, `Reconnected: you are back in ${room}.`);
+  // the last line of each Linux log: "You were disconnected…" until the rejoin's outcome follows it
+  await Promise.all([a, b].map((p) => p.waitForFunction(() => /Reconnected: you are back in Linux\.|could not rejoin Linux/
+    .test([...document.querySelectorAll('.log[aria-label$=" Linux"] li.msg')].pop()?.textContent), null, { timeout: 15000 })));
+  const outcomes = await Promise.all([a, b].map((p) => logOf(p, 'Linux').then((l) => l.slice(-1)[0])));
+  assert.deepEqual(outcomes.map((t) => /^Reconnected: you are back in Linux\.$/.test(t)).sort(), [false, true], outcomes.join(' | '));
+  const refused = outcomes.find((t) => !/back in Linux/.test(t));
+  assert.match(refused, /^Reconnected, but could not rejoin Linux: .*full.*\.$/i, refused);
+  await waitMembers(a, room, ['alice', 'bob']);
+  await talk('again', [room]);
+  assert.equal(await (outcomes[0] === refused ? a : b).isDisabled('textarea[aria-label="Message to Linux"]'), true);
+  await shot(outcomes[0] === refused ? a : b, 'groups-8-room-full');
+  for (const p of [a, b]) assert.deepEqual(p.errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  for (const p of [a, b]) await p.close();
+  console.log(`# rejoin after restarts: ${Date.now() - t0} ms`);
+});

@@ -19,6 +19,7 @@ const st = {
   active: '', roster: { buddies: [], groups: [], requests: [] }, notify: false,
   relay: null,               // the file relay's base URL from this page's CSP ('' = none: no file transfer)
   relayWhy: '',              // ... why there is none (shown when an offer is declined)
+  roomIds: new Map(),        // room name -> the id the room list gave it (0x98 key 129 on a rejoin)
   xfers: new Map(),          // transfer id -> {id, who, name, size, file, out, li, bar, state, buttons}
 };
 
@@ -98,6 +99,7 @@ function onEvent(ev) {
       st.online = true; st.retry = 0; st.signingIn = false;
       banner('');
       showMain();
+      rejoinGroups();
       break;
     case 'login_failed': loginFailed(ev); break;
     case 'buddy_list': case 'presence': case 'list_ack': case 'auth_request':
@@ -124,12 +126,14 @@ function onEvent(ev) {
       break;
     case 'kicked':
       st.stopped = true;
+      groupsEnded('You signed in somewhere else');
       banner('You signed in somewhere else, so this window was signed out.');
       break;
     case 'disconnected':
       st.online = false;
       xfersEnded();
-      groupsEnded('You were disconnected');
+      if (!st.stopped && !st.signingIn) groupsAway();
+      else groupsEnded('You were disconnected');
       renderRoster();
       if (!st.stopped && !st.signingIn) scheduleReconnect(ev.text || 'closed');
       if (st.signingIn && !st.stopped) loginFailed({ code: -1, text: ev.text });
@@ -151,6 +155,7 @@ function loginFailed(ev) {
     scheduleReconnect(text);
   } else {
     st.stopped = true;
+    groupsEnded(`Signed out (${text})`);
     banner(`Signed out: ${text}`);
   }
 }
@@ -729,6 +734,71 @@ function groupsEnded(why) {
   for (const c of st.chats.values()) if (c.kind !== 'im') groupEnded(c, `${why}: you are no longer in this ${KIND_TEXT[c.kind]}.`);
 }
 
+function composer(c, on) {
+  for (const x of c.panel.querySelectorAll('.composer textarea, .composer button')) x.disabled = !on;
+}
+
+// The connection dropped and the page will sign in again: the group tabs wait (read-only) to be
+// rejoined, with the members they knew.
+function groupsAway() {
+  for (const c of st.chats.values()) {
+    if (c.kind === 'im' || c.ended || c.away) continue;
+    c.away = true;
+    c.rejoined = false;
+    // the members, and those who left just before the drop: a stopping ymsgd ends the other sessions
+    // first, so the last one connected hears everybody leave
+    const recent = [...(c.leftAt || new Map())].filter(([, t]) => Date.now() - t < LEFT_RECENTLY_MS).map(([m]) => m);
+    c.knew = [...new Set([...c.members, ...recent])].filter((m) => m !== st.user);
+    c.leftAt = new Map();
+    composer(c, false);
+    line(c, 'sys', `You were disconnected: you will rejoin this ${KIND_TEXT[c.kind]} once the connection is back.`);
+  }
+}
+
+function groupBack(c, text) {
+  c.away = false;
+  composer(c, true);
+  renderMembers(c);
+  line(c, 'sys', text);
+}
+
+const LEFT_RECENTLY_MS = 10000; // a member who left this shortly before a drop is invited back on a rejoin
+const REJOIN_TRIES = 3; // a refused conference rejoin is tried again this many times
+
+// One conference rejoin; false when the session refused it (the tab then says why and ends).
+function rejoinConf(c) {
+  if (!st.online || c.ended || st.chats.get(c.id) !== c) return false;
+  const rc = st.session.confRejoin(c.name, c.knew);
+  if (rc !== 0 && !st.session.groups().confs.some((x) => x.room === c.name && x.joined)) {
+    c.away = false;
+    groupEnded(c, `Reconnected, but could not rejoin ${c.name}: ${st.core.ymsgError(rc)}.`);
+    return false;
+  }
+  c.rejoined = true;
+  c.away = false;
+  composer(c, true);
+  pump();
+  return true;
+}
+
+// Signed in again: back into each conference (0x19 with the members we knew, then 0x18 to them,
+// as a client joins; whoever is back first re-opens it) and into the room (0x96 + 0x98).  ymsgd
+// does not answer a conference join; it refuses the 0x18 when the conference goes on without us
+// (conf_failed below), and a room answers with its join or a refusal (full, gone).
+function rejoinGroups() {
+  for (const c of st.chats.values()) {
+    if (!c.away || c.ended) continue;
+    if (c.kind === 'conf') {
+      c.tries = 0;
+      if (rejoinConf(c)) groupBack(c, `Reconnected: you are back in ${c.name}.`);
+    } else {
+      const rc = st.session.roomJoin(c.name, st.roomIds.get(c.name) || '0');
+      if (rc !== 0) { c.away = false; groupEnded(c, `Reconnected, but could not rejoin ${c.name}: ${st.core.ymsgError(rc)}.`); }
+    }
+  }
+  pump();
+}
+
 function groupSend(c) {
   const text = c.input.value.replace(/\s+$/, '');
   if (!text || c.ended) return;
@@ -754,6 +824,15 @@ function groupEvent(ev) {
   const live = c && !c.ended ? c : null;
   switch (ev.type) {
     case 'conf_invite': case 'room_invite':
+      if (kind === 'conf' && live?.away && st.online && live.knew?.includes(ev.who)) {
+        // the conference we wait to rejoin, from a member we knew: this is the way back in
+        if (st.session.confJoin(ev.room) === 0) {
+          if (live.rejoined) { live.away = false; composer(live, true); renderMembers(live); }
+          else { live.rejoined = true; groupBack(live, `Reconnected: you are back in ${ev.room}.`); }
+        }
+        pump();
+        break;
+      }
       st.invites = st.invites.filter((i) => !(i.kind === kind && i.room === ev.room));
       st.invites.push({ kind, room: ev.room, who: ev.who, text: ev.text, list: ev.list ? ev.list.split('\n') : [] });
       renderInvites();
@@ -763,7 +842,7 @@ function groupEvent(ev) {
       if (live && renderMembers(live).length) line(live, 'sys', `${ev.who} joined.`);
       break;
     case 'conf_leave': case 'room_exit':
-      if (live) { renderMembers(live); line(live, 'sys', `${ev.who} left.`); }
+      if (live) { renderMembers(live); line(live, 'sys', `${ev.who} left.`); (live.leftAt ||= new Map()).set(ev.who, Date.now()); }
       break;
     case 'conf_decline':
       // ymsgd says "<id> is not available" in a decline for an invitee it could not reach (offline,
@@ -773,6 +852,14 @@ function groupEvent(ev) {
       break;
     case 'conf_failed':
       if (live && ev.who) line(live, 'sys', `${ev.who} could not be invited: ${ev.text || 'not available'}.`);
+      else if (live?.rejoined && (live.tries || 0) < REJOIN_TRIES) {
+        // refused: it goes on without us for now.  A member back at the same moment may not have
+        // re-invited us yet (ymsgd interleaves the sessions' packets): try again a little later.
+        live.tries = (live.tries || 0) + 1;
+        live.away = true; // an invitation from a member we knew meanwhile takes us back in (conf_invite)
+        composer(live, false);
+        setTimeout(() => { if (live.away) rejoinConf(live); }, 700 * live.tries);
+      } else if (live?.rejoined) groupEnded(live, `Could not rejoin ${ev.room}: ${ev.text || 'not available'}. It goes on without you: a member can invite you again.`);
       else if (live) groupEnded(live, `The conference could not be opened: ${ev.text || 'not available'}.`);
       else banner(`Conference ${ev.room}: ${ev.who ? ev.who + ' ' : ''}${ev.text || 'not available'}`, 6000);
       break;
@@ -787,17 +874,25 @@ function groupEvent(ev) {
     case 'room_joined': {
       // one room at a time: joining another one left the previous room
       for (const o of st.chats.values()) if (o.kind === 'room' && o.name !== ev.room) groupEnded(o, `You left ${o.name}.`);
-      const r = openGroup('room', ev.room, true, true);
+      const back = live?.away;
+      const r = openGroup('room', ev.room, !back, !back);
       r.head.textContent = ev.text ? `Room ${ev.room}: ${ev.text}` : `Room ${ev.room}`;
-      renderMembers(r);
-      line(r, 'sys', `You are in ${ev.room}.`);
+      if (back) groupBack(r, `Reconnected: you are back in ${ev.room}.`);
+      else { renderMembers(r); line(r, 'sys', `You are in ${ev.room}.`); }
       break;
     }
-    case 'room_failed':
+    case 'room_failed': {
+      const away = [...st.chats.values()].find((o) => o.kind === 'room' && o.away && !o.ended);
+      if (away) { // the room we were rejoining refused (full, gone)
+        away.away = false;
+        groupEnded(away, `Reconnected, but could not rejoin ${away.name}: ${ev.text || 'code ' + ev.code}.`);
+        break;
+      }
       if (live && ev.code === -1) line(live, 'sys', `Not delivered: ${ev.text}.`);
       else banner(`Cannot join ${ev.room || 'the room'}: ${ev.text || 'code ' + ev.code}`, 8000);
       $('rooms-status').textContent = `Cannot join ${ev.room || 'the room'}: ${ev.text || 'code ' + ev.code}`;
       break;
+    }
     case 'room_logout':
       for (const o of st.chats.values()) if (o.kind === 'room') groupEnded(o, 'The server took you out of chat.');
       break;
@@ -928,6 +1023,7 @@ async function openRooms() {
 
 function joinRoom(name, id) {
   if (!st.online) return;
+  st.roomIds.set(name, id); // its id again when the page rejoins it after a reconnect
   const rc = st.session.roomJoin(name, id);
   if (rc !== 0) { $('rooms-status').textContent = `Cannot join ${name}: ${st.core.ymsgError(rc)}`; return; }
   $('rooms-status').textContent = `Joining ${name}…`;

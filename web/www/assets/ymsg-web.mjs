@@ -150,6 +150,10 @@ export class Session {
   confInvite(room, who, msg = '') {
     return this.core.withStrs([room, who, msg], (a, b, c) => this.m._ymsg_session_conf_invite(this.p, a, b, c));
   }
+  // Back in a conference after a reconnect, with the members we knew (0x19, then 0x18 to them).
+  confRejoin(room, ids) {
+    return this.core.withStrs([room, ids.join('\n')], (r, w) => this.m._yw_conf_rejoin(this.p, r, w));
+  }
   confJoin(room) { return this.core.withStrs([room], (a) => this.m._ymsg_session_conf_join(this.p, a)); }
   confDecline(room, msg = '') {
     return this.core.withStrs([room, msg], (a, b) => this.m._ymsg_session_conf_decline(this.p, a, b));
