@@ -157,6 +157,54 @@ static void test_conf_invited(void **st)
     ymsg_session_free(s);
 }
 
+/* Back in conferences after a reconnect (the web messenger): 0x19 with the members we knew
+ * (libpurple yahoo_conf_join), then 0x18 to them (libyahoo2 yahoo_conference_invite). */
+static void test_conf_rejoin(void **st)
+{
+    (void)st;
+    struct ymsg_session *s = logged_in(0);
+    drain(s);
+    const char *who[] = {"bob", "alice", "carol"};
+    assert_int_equal(ymsg_session_conf_rejoin(s, "bob-3", who, 3), 0);
+    expect_pkt(s, YMSG_SVC_CONFLOGON, 0, "1", "alice", "3", "alice", "57", "bob-3", "3", "bob", "3", "carol", NULL);
+    expect_pkt(s, YMSG_SVC_CONFINVITE, 0, "1", "alice", "50", "alice", "52", "bob", "52", "carol", "57", "bob-3", "58",
+               "", "13", "0", NULL);
+    expect_nothing(s);
+    const struct ymsg_conf *c = ymsg_session_find_conf(s, "bob-3");
+    assert_non_null(c);
+    assert_true(c->joined);
+    assert_int_equal(c->nmembers, 1); /* only what the server tells us: members come with their joins */
+    assert_int_equal(ymsg_session_conf_rejoin(s, "bob-3", who, 3), YMSG_ESTATE);
+    /* bob is back too: his join notice lists him */
+    feed(s, YMSG_SVC_CONFLOGON, 1, "53", "bob", "57", "bob-3", NULL);
+    assert_string_equal(next_of(s, YMSG_EV_CONF_JOIN)->who, "bob");
+    assert_int_equal(c->nmembers, 2);
+    /* alone in it before: no members to invite, the 0x19 only */
+    assert_int_equal(ymsg_session_conf_rejoin(s, "solo", NULL, 0), 0);
+    expect_pkt(s, YMSG_SVC_CONFLOGON, 0, "1", "alice", "3", "alice", "57", "solo", NULL);
+    expect_nothing(s);
+    /* ymsgd refuses the 0x18 when it goes on without us: it is forgotten, a later rejoin starts over */
+    assert_int_equal(ymsg_session_conf_rejoin(s, "gone", who, 1), 0);
+    drain(s);
+    feed(s, YMSG_SVC_CONFINVITE, 1, "1", "alice", "57", "gone", "16", "conference name in use", NULL);
+    assert_string_equal(next_of(s, YMSG_EV_CONF_FAILED)->text, "conference name in use");
+    assert_null(ymsg_session_find_conf(s, "gone"));
+    /* invited meanwhile: an ordinary join (0x19 with the inviter's members) */
+    feed(s, YMSG_SVC_CONFINVITE, 1, "1", "alice", "57", "gone", "50", "bob", "52", "alice", "58", "back?", "13", "0", NULL);
+    next_of(s, YMSG_EV_CONF_INVITE);
+    assert_int_equal(ymsg_session_conf_rejoin(s, "gone", who, 3), 0);
+    expect_pkt(s, YMSG_SVC_CONFLOGON, 0, "1", "alice", "3", "alice", "57", "gone", "3", "bob", NULL);
+    expect_nothing(s);
+    /* bad input changes nothing */
+    const char *bad[] = {"bob", ""};
+    assert_int_equal(ymsg_session_conf_rejoin(s, "x", bad, 2), YMSG_EINVAL);
+    assert_int_equal(ymsg_session_conf_rejoin(s, "", who, 1), YMSG_EINVAL);
+    assert_int_equal(ymsg_session_conf_rejoin(s, "x", NULL, 2), YMSG_EINVAL);
+    expect_nothing(s);
+    assert_null(ymsg_session_find_conf(s, "x"));
+    ymsg_session_free(s);
+}
+
 static void test_conf_bad_input(void **st)
 {
     (void)st;
@@ -483,7 +531,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conf_create_and_talk), cmocka_unit_test(test_conf_invited),
-        cmocka_unit_test(test_conf_bad_input),       cmocka_unit_test(test_room),
+        cmocka_unit_test(test_conf_bad_input),       cmocka_unit_test(test_conf_rejoin),       cmocka_unit_test(test_room),
         cmocka_unit_test(test_room_logout_and_caps), cmocka_unit_test(test_file_send),
         cmocka_unit_test(test_file_receive),
     };
