@@ -1,7 +1,9 @@
 /* libFuzzer harness: the file-transfer relay's request-head parser (relay_parse_head, server/http/relay.c),
  * the path every byte of a relay connection takes before anything else.  Checks: no crash or sanitizer
  * report; a complete head lies inside the input, names a method, a 32-hex-digit token and two valid ids;
- * a refusal carries an HTTP status; OPTIONS (a CORS preflight) only with an Origin. */
+ * a refusal carries an HTTP status; OPTIONS (a CORS preflight) only with an Origin.  The same bytes as a
+ * relay_public_url list (relay_public_parse: what ends up in the pages' CSP connect-src): accepted only
+ * as at most RELAY_PUBLIC_URLS http(s) sources of plain host/port/path characters, one space apart. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +11,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void fuzz_public(const uint8_t *data, size_t size)
+{
+    char in[2048], out[RELAY_PUBLIC_MAX], err[300];
+    if (size >= sizeof in) size = sizeof in - 1;
+    memcpy(in, data, size);
+    in[size] = 0;
+    if (relay_public_parse(in, out, sizeof out, err, sizeof err) != 0) {
+        if (!err[0]) abort(); /* a refusal says why */
+        return;
+    }
+    if (strlen(out) >= sizeof out) abort();
+    int n = 0;
+    for (const char *p = out; *p;) {
+        if (strncmp(p, "http://", 7) != 0 && strncmp(p, "https://", 8) != 0) abort();
+        if (++n > RELAY_PUBLIC_URLS) abort();
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (strcspn(p, ";,'\"\t\r\n") < len) abort(); /* nothing that ends the directive or a source */
+        p += len + (e ? 1 : 0);
+        if (e && !*p) abort(); /* no trailing space */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_public(data, size);
     struct relay_req q;
     int rc = relay_parse_head((const char *)data, size, &q);
     if (rc == 1) {
