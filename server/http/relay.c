@@ -439,14 +439,19 @@ static int relay_public_init(struct relay *r, char *err, size_t errlen)
     const struct config *cfg = r->srv->cfg;
     if (cfg->relay_public_url[0])
         return relay_public_parse(cfg->relay_public_url, r->public_urls, sizeof r->public_urls, err, errlen);
-    char rhost[256];
-    int rport, n = 0;
+    char rhost[256], list[RELAY_PUBLIC_MAX];
+    int rport, n;
     if (!r->host[0] || config_split_hostport(r->host, rhost, sizeof rhost, &rport) < 0) return 0;
-    n = snprintf(r->public_urls, sizeof r->public_urls, "http://%s", r->host);
-    if (r->tls_lis) {
-        int port = relay_bound_port(r->tls_lis);
-        snprintf(r->public_urls + n, sizeof r->public_urls - (size_t)n, strchr(rhost, ':') ? " https://[%s]:%d" : " https://%s:%d",
-                 rhost, port);
+    n = snprintf(list, sizeof list, "http://%s", r->host);
+    if (r->tls_lis && n > 0 && (size_t)n < sizeof list)
+        snprintf(list + n, sizeof list - (size_t)n, strchr(rhost, ':') ? ",https://[%s]:%d" : ",https://%s:%d", rhost,
+                 relay_bound_port(r->tls_lis));
+    /* the same check as the knob's: a relay_host a browser cannot name (or that could end the CSP
+     * directive) leaves the pages without a relay, as before, instead of stopping ymsgd */
+    char why[300];
+    if (relay_public_parse(list, r->public_urls, sizeof r->public_urls, why, sizeof why) < 0) {
+        log_event(LOG_WARN, NULL, NULL, "relay_no_public_url", 0, "%s: set relay_public_url for the web pages", why);
+        r->public_urls[0] = 0;
     }
     return 0;
 }
