@@ -44,7 +44,8 @@ DEFAULT_OPS, DEFAULT_MEM = 2, 19922944  # ymsgd's pwhash_opslimit / pwhash_memli
 LIMITS = ["--max-sessions", "1000000", "--max-conns-per-addr", "100000", "--conn-rate", "1000000", "--conn-burst",
           "1000000", "--login-rate", "1000000", "--login-burst", "1000000", "--max-tracked", "10000000",
           "--http-max-conns", "1000000", "--http-max-conns-per-addr", "1000000", "--hash-queue", "1000000",
-          "--session-rate", "1000000", "--session-burst", "1000000"] + os.environ.get("YMSGD_BENCH_ARGS", "").split()
+          "--session-rate", "1000000", "--session-burst", "1000000",
+          "--idle-timeout", "86400"]  # the generators send no keepalive: a slow run must not lose its first sessions + os.environ.get("YMSGD_BENCH_ARGS", "").split()
 
 
 def rss_kib(pid):
