@@ -40,6 +40,17 @@ struct cl_proxy {
     uint64_t watch_hash; /* of the watch list last put in the index (an unchanged list is not redone) */
 };
 
+/* What this node's watchers of a user could see of it before its session left here (a D frame, a K
+ * that handed it to another node, a W frame's new watch) and that is told once the rest is known: a
+ * session that comes back from the same hand-over (a duplicate login: D or K, then U) is a status
+ * change to them, not a sign-off and a login. */
+struct cl_handover {
+    struct cl_handover *next; /* list link */
+    struct pres_snap s;       /* the watchers and what they saw (presence.h) */
+    double until;             /* monotonic time it is told anyway (0: at the end of the batch) */
+    uint8_t gone;             /* the session left (D, K); 0: a watch began (W) */
+};
+
 /* A node as the heartbeat table shows it. */
 struct cl_node {
     char name[WIRE_NODE_MAX + 1]; /* node name */
@@ -67,7 +78,6 @@ struct cluster {
     uint8_t registered;           /* local sessions written since the last (re)connect */
     uint8_t loaded;               /* the others' directories read since the last (re)connect */
     uint8_t stopping;             /* cluster_stop running */
-    uint8_t resurrect;            /* the others dropped our sessions: re-announce them (cl_register) */
     char name[WIRE_NODE_MAX + 1]; /* this node */
     char advertise[128];          /* its pager address */
     struct cluster_addr addr;     /* where Redis listens (--redis) */
@@ -90,6 +100,7 @@ struct cluster {
     const struct cluster_gw *gw;  /* the AMF gateway whose sessions are shared (gwshare.c), or NULL */
     char (*dirty)[NAME_MAX_LEN + 1]; /* local users whose watch list changed: records to publish (cl_flush) */
     size_t ndirty, capdirty;      /* entries, allocated */
+    struct cl_handover *handovers; /* fan-outs waiting for the end of the batch or for the user's next record */
 };
 
 static const struct transport cl_transport;
@@ -175,13 +186,7 @@ static void cl_drop(struct cluster *cl, struct conn *p, int fanout)
 {
     struct server *srv = cl->srv;
     struct pres_snap s;
-    if (fanout) {
-        pres_begin(srv, p->user, NULL, &s);
-        size_t k = 0; /* only this node's watchers: every node does its own */
-        for (size_t i = 0; i < s.n; i++)
-            if (sessions_local(srv, s.v[i].name)) s.v[k++] = s.v[i];
-        s.n = k;
-    }
+    if (fanout) pres_begin(srv, p->user, NULL, &s); /* this node's watchers: every node does its own */
     if (hmap_get(&srv->remote, p->user) == p) hmap_del(&srv->remote, p->user);
     p->state = CONN_CLOSING;
     if (fanout) pres_end(srv, &s, 0);
@@ -214,6 +219,7 @@ static void cl_apply(struct conn *c, struct wire_record *r)
     c->status = r->status;
     c->idle_since = r->idle_since;
     c->login_us = r->login_us;
+    c->pres_seq = r->pres_seq;
     free(c->status_msg);
     c->status_msg = r->has_msg ? strdup(r->status_msg) : NULL;
     nameset_free(&c->allow);
@@ -238,6 +244,51 @@ static void cl_apply(struct conn *c, struct wire_record *r)
         p->watch_hash = presence_mirror_watch(c, (const char(*)[NAME_MAX_LEN + 1])r->watch, r->n_watch, r->watch_more) < 0 ? 0 : h;
 }
 
+/* Keeps s (taken before user's session left here, or before a watch began) to be told later. */
+static void cl_handover_put(struct cluster *cl, struct pres_snap *s, double until, int gone)
+{
+    struct cl_handover *h = calloc(1, sizeof *h);
+    if (!h) { /* told now: a sign-off, or the watch's news, a little early */
+        pres_end(cl->srv, s, 0);
+        return;
+    }
+    h->s = *s;
+    h->until = until;
+    h->gone = (uint8_t)gone;
+    h->next = cl->handovers;
+    cl->handovers = h;
+}
+
+/* Takes the oldest hand-over of user's session that left (NULL when none). */
+static struct cl_handover *cl_handover_take(struct cluster *cl, const char *user)
+{
+    struct cl_handover **pp, **found = NULL;
+    for (pp = &cl->handovers; *pp; pp = &(*pp)->next)
+        if ((*pp)->gone && !strcmp((*pp)->s.target, user)) found = pp; /* the list is newest first */
+    if (!found) return NULL;
+    struct cl_handover *h = *found;
+    *found = h->next;
+    return h;
+}
+
+/* Tells the hand-overs that are due (all: at the end of the batch's 0 too, and every one at stop).
+ * What their watchers see now decides: the user's session is gone (offline), or a watch began. */
+static void cl_handover_flush(struct cluster *cl, int all)
+{
+    double now = rl_now();
+    struct cl_handover **pp = &cl->handovers;
+    while (*pp) {
+        struct cl_handover *h = *pp;
+        if (!all && h->until > 0 && h->until > now) {
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next;
+        pres_end(cl->srv, &h->s, 0);
+        free(h);
+    }
+}
+
 /* The quiet end of a local session whose user logged in on another node later (a duplicate login
  * that crossed in flight): the same 0x02 66=42 and close as login_ymsg.c's kick, no fan-out (the
  * other node's login did it). */
@@ -253,31 +304,49 @@ static void cl_kick_local(struct conn *c, const char *node)
     delivery_close(c, 1, "duplicate login");
 }
 
-/* A record from another node (a U frame or its directory): installs or refreshes the proxy. */
+/* A record from another node (a U frame or its directory): installs or refreshes the proxy, and tells
+ * this node's watchers of user what changed for them: what they could see before the record (the old
+ * mirror, a local session it replaces, or a hand-over) against what they can see with it, sent as
+ * pres_end() does on one node (the holder tells only its own watchers). */
 static void cl_install(struct cluster *cl, const char *user, struct wire_record *r)
 {
     struct server *srv = cl->srv;
     if (!strcmp(r->node, cl->name)) return; /* our own, read back from Redis */
     struct conn *l = sessions_local(srv, user);
-    if (l) {
-        if (r->login_us < l->login_us || (r->login_us == l->login_us && strcmp(r->node, cl->name) < 0)) return;
-        cl_kick_local(l, r->node);
-    }
+    if (l && (r->login_us < l->login_us || (r->login_us == l->login_us && strcmp(r->node, cl->name) < 0))) return;
     struct conn *c = hmap_get(&srv->remote, user);
+    int same = 0;
     if (c) {
         struct cl_proxy *p = cl_proxy_of(c);
-        int same = c->session_id == r->sid && !strcmp(c->addr, r->node) && p->epoch == r->epoch;
+        same = c->session_id == r->sid && !strcmp(c->addr, r->node) && p->epoch == r->epoch;
         if (same && r->seq <= p->seq) return;       /* stale: a newer record came first */
         if (!same && r->login_us < c->login_us) return; /* an older session of the user */
-        if (!same) {
-            cl_drop(cl, c, 0);
-            c = NULL;
+    }
+    /* A login (0: nothing to compare), a session that replaces another (a duplicate login: a status
+     * change, as login_complete() says), or the same session with a new status change. */
+    int changed = !same || r->pres_seq != c->pres_seq;
+    struct pres_snap s;
+    pres_begin(srv, user, NULL, &s);
+    struct cl_handover *h = !l && !c ? cl_handover_take(cl, user) : NULL;
+    if (h) { /* its session left here a moment ago (D or K): they saw what they saw then */
+        for (size_t i = 0; i < s.n; i++) {
+            s.v[i].before = 0;
+            for (size_t k = 0; k < h->s.n; k++)
+                if (!strcmp(h->s.v[k].name, s.v[i].name)) s.v[i].before = h->s.v[k].before;
         }
+        free(h->s.v);
+        free(h);
+    }
+    if (l) cl_kick_local(l, r->node);
+    if (c && !same) {
+        cl_drop(cl, c, 0);
+        c = NULL;
     }
     if (!c) {
         struct cl_proxy *p = calloc(1, sizeof *p);
         if (!p) {
             log_event(LOG_ERROR, NULL, user, "out_of_memory", 0, "cluster mirror");
+            pres_end(srv, &s, 0);
             return;
         }
         c = &p->c;
@@ -292,10 +361,12 @@ static void cl_install(struct cluster *cl, const char *user, struct wire_record 
         if (hmap_put(&srv->remote, c->user, c) < 0) {
             log_event(LOG_ERROR, NULL, user, "out_of_memory", 0, "cluster mirror");
             free(p);
+            pres_end(srv, &s, 0);
             return;
         }
     }
     cl_apply(c, r);
+    pres_end(srv, &s, changed);
 }
 
 /* Drops every mirrored session of node (dead, or restarted as another incarnation than epoch). */
@@ -614,10 +685,13 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
     case WIRE_KICK:
         c = sessions_local(srv, f->user);
         if (!c || c->session_id != f->sid) break;
-        if (f->flag) { /* taken over by a login elsewhere, which did the fan-out */
+        if (f->flag) { /* taken over by a login elsewhere: its record tells our watchers (a hand-over) */
+            struct pres_snap s;
+            pres_begin(srv, c->user, NULL, &s);
             conf_user_gone(srv, c->user);
             sessions_del(srv, c);
             c->state = CONN_CLOSING;
+            cl_handover_put(cl, &s, rl_now() + srv->cfg->cluster_node_timeout_ms / 1000.0, 1);
         }
         delivery_close(c, 1, f->flag ? "duplicate login" : "ended by another node");
         break;
@@ -631,7 +705,14 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
         break;
     case WIRE_DELETE:
         c = hmap_get(&srv->remote, f->user);
-        if (c && c->session_id == f->sid && !strcmp(c->addr, node)) cl_drop(cl, c, 0);
+        if (c && c->session_id == f->sid && !strcmp(c->addr, node)) {
+            /* A sign-off, unless the same batch brings the user's next session (a duplicate login on
+             * that node): told at the end of the batch. */
+            struct pres_snap s;
+            pres_begin(srv, f->user, NULL, &s);
+            cl_drop(cl, c, 0);
+            cl_handover_put(cl, &s, 0, 1);
+        }
         break;
     case WIRE_LOGIN: {
         struct wire_login w;
@@ -661,7 +742,12 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
         if (!c || c->session_id != f->sid || f->flag > WIRE_WATCH_ON || name_normalize((const char *)f->data, f->len, id) < 0)
             break;
         if (f->flag == WIRE_WATCH_ON) {
+            /* An authorisation answered on id's node: this node tells c whether it sees id now, after
+             * the answer itself (the P frame behind this one), as one node does (buddy.c). */
+            struct pres_snap s;
+            pres_begin(srv, id, c->user, &s);
             presence_watch(c, id); /* its record goes out again (cl_hook_watch) */
+            cl_handover_put(cl, &s, 0, 0);
         } else {
             nameset_del(&c->stealthed, id); /* a declined request: the row, and its stealth flag, are gone */
             presence_unwatch(c, id);
@@ -694,6 +780,7 @@ static void cl_on_batch(struct cluster *cl, const uint8_t *p, size_t len)
     if (!strcmp(node, cl->name)) return; /* our own broadcast */
     while ((rc = wire_next(p, len, &off, &f)) == 1) cl_on_frame(cl, node, &f);
     if (rc < 0) log_event(LOG_WARN, NULL, NULL, "cluster_bad_batch", (long)off, "from node %s: rest ignored", node);
+    cl_handover_flush(cl, 0);
 }
 
 /* ---- heartbeat, liveness and the others' directories ---------------------------------------- */
@@ -788,10 +875,9 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
     if (rl_now() - cl->up_since < (double)timeout / 1000.0) return;
     if (!self_listed && cl->registered) {
         /* Another node found us silent too long (a stalled loop) and dropped our sessions: write them
-         * again and tell the watchers elsewhere they are back (cl_register). */
+         * again (cl_register); the records tell the watchers elsewhere they are back. */
         log_event(LOG_WARN, NULL, NULL, "cluster_declared_dead", 0, "node %s: registering again", cl->name);
-        cl->registered = 0;
-        cl->resurrect = 1;
+        cl->registered = 0; /* their watchers hear of our users from the records again (cl_install) */
     }
     for (size_t i = 0; i < cl->nnodes; i++) {
         struct cl_node *n = &cl->nodes[i];
@@ -833,21 +919,6 @@ static void cl_register(struct cluster *cl)
         if (c->state == CONN_ONLINE) cl_publish_record(cl, c);
     }
     cl->registered = 1;
-    if (cl->resurrect) {
-        /* The other nodes told their watchers our users went offline: the same fan-out as a login,
-         * towards those watchers only (ours saw nothing change). */
-        cl->resurrect = 0;
-        pos = 0;
-        while (hmap_next(&srv->online, &pos, &k, &v)) {
-            struct conn *c = v;
-            struct pres_snap s;
-            if (c->state != CONN_ONLINE) continue;
-            pres_begin(srv, c->user, NULL, &s);
-            for (size_t i = 0; i < s.n; i++)
-                if (!sessions_local(srv, s.v[i].name)) s.v[i].before = 0;
-            pres_end(srv, &s, 0);
-        }
-    }
     log_event(LOG_INFO, NULL, NULL, "cluster_registered", (long)srv->online.len, "node %s", cl->name);
 }
 
@@ -972,6 +1043,7 @@ static void cl_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct cluster *cl = arg;
     cl_free_released(cl);
+    cl_handover_flush(cl, 0); /* hand-overs whose next record never came: a sign-off */
     if ((!cl->pub || !cl->sub) && rl_now() >= cl->retry_at) cl_connect(cl);
     if (!cl->pub_up || !cl->sub_up) return;
     if (!cl->registered) cl_register(cl);
@@ -1065,6 +1137,12 @@ void cluster_stop(struct server *srv)
     void *v;
     while (hmap_next(&srv->remote, &pos, &k, &v)) cl_proxy_release(cl, v);
     hmap_free(&srv->remote);
+    while (cl->handovers) { /* nobody to tell: the server stops */
+        struct cl_handover *h = cl->handovers;
+        cl->handovers = h->next;
+        free(h->s.v);
+        free(h);
+    }
     cl_free_released(cl);
     event_free(cl->tick);
     event_free(cl->flush_ev);

@@ -9,7 +9,7 @@
 enum {
     TAG_NODE = 1, TAG_EPOCH, TAG_LOGIN, TAG_SEQ, TAG_SID, TAG_VERSION, TAG_OLD, TAG_INVIS, TAG_AWAY, TAG_AWAY_SENT,
     TAG_UTF8, TAG_STATUS, TAG_IDLE, TAG_MSG,
-    TAG_ALLOW = 20, TAG_IGNORE, TAG_STEALTH, TAG_TALKED, TAG_WATCH, TAG_WATCH_MORE,
+    TAG_ALLOW = 20, TAG_IGNORE, TAG_STEALTH, TAG_TALKED, TAG_WATCH, TAG_WATCH_MORE, TAG_PRES_SEQ,
 };
 
 int wire_put(struct wire_buf *b, const void *p, size_t n)
@@ -245,7 +245,7 @@ int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, 
               put_int(b, TAG_OLD, c->old_proto, 1) < 0 || put_int(b, TAG_INVIS, c->invisible, 1) < 0 ||
               put_int(b, TAG_AWAY, c->away, 1) < 0 || put_int(b, TAG_AWAY_SENT, c->away_sent, 1) < 0 ||
               put_int(b, TAG_UTF8, c->msg_utf8, 1) < 0 || put_int(b, TAG_STATUS, c->status, 4) < 0 ||
-              put_int(b, TAG_IDLE, (uint64_t)c->idle_since, 8) < 0 ||
+              put_int(b, TAG_IDLE, (uint64_t)c->idle_since, 8) < 0 || put_int(b, TAG_PRES_SEQ, c->pres_seq, 4) < 0 ||
               (c->status_msg && put_field(b, TAG_MSG, c->status_msg, strlen(c->status_msg)) < 0) ||
               put_set(b, TAG_ALLOW, &c->allow) < 0 || put_set(b, TAG_IGNORE, &c->ignores) < 0 ||
               put_set(b, TAG_STEALTH, &c->stealthed) < 0 || put_set(b, TAG_TALKED, &c->talked) < 0;
@@ -296,6 +296,7 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r)
         case TAG_UTF8: if (!want(n, 1)) goto bad; r->msg_utf8 = v[0] != 0; break;
         case TAG_STATUS: if (!want(n, 4)) goto bad; r->status = (uint32_t)get_be(v, 4); break;
         case TAG_IDLE: if (!want(n, 8)) goto bad; r->idle_since = (int64_t)get_be(v, 8); break;
+        case TAG_PRES_SEQ: if (!want(n, 4)) goto bad; r->pres_seq = (uint32_t)get_be(v, 4); break;
         case TAG_MSG:
             if (n >= sizeof r->status_msg || memchr(v, 0, n)) goto bad;
             memcpy(r->status_msg, v, n);

@@ -102,6 +102,7 @@ struct wire_record {
     uint8_t old_proto, invisible, away, away_sent, msg_utf8; /* see struct conn */
     uint32_t status;              /* presence code */
     int64_t idle_since;           /* wall time idle began */
+    uint32_t pres_seq;            /* status changes its node announced: a new one is a status change */
     char status_msg[256];         /* custom status text */
     uint8_t has_msg;              /* status_msg is set (it may be "") */
     struct nameset allow, ignores, stealthed, talked; /* see struct conn (owned: wire_record_free) */

@@ -109,6 +109,7 @@ struct conn {
     uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
     uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote): addr = its node */
     uint8_t watch_dirty;       /* cluster: its watch list changed since its record was last published */
+    uint32_t pres_seq;         /* status changes announced (pres_end): a cluster record with a new one is one */
     int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */

@@ -312,7 +312,9 @@ struct collect {
 
 static void collect_watcher(struct collect *c, const char *name)
 {
-    if (!sessions_get(c->srv, name)) return;
+    /* This node's sessions only: in a cluster every node tells its own watchers, from the records
+     * (server/cluster/cluster.h), so each watcher hears a change exactly once. */
+    if (!sessions_local(c->srv, name)) return;
     if (grow_array((void **)&c->s->v, &c->cap, c->s->n, sizeof *c->s->v, 16) < 0) {
         c->failed = 1;
         return;
@@ -357,9 +359,11 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
 
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed)
 {
+    struct conn *l = sessions_local(srv, s->target);
+    if (l && status_changed) l->pres_seq++; /* the other nodes' watchers get the status change from the record */
     sessions_changed(srv, s->target); /* the cluster's record first: watchers elsewhere may answer at once */
     for (size_t i = 0; i < s->n; i++) {
-        struct conn *v = sessions_get(srv, s->v[i].name);
+        struct conn *v = sessions_local(srv, s->v[i].name);
         if (!v) continue;
         int after = presence_watches(srv, s->v[i].name, s->target) && can_see(srv, s->v[i].name, s->target);
         struct conn *t = sessions_get(srv, s->target);
