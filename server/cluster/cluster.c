@@ -37,7 +37,6 @@ struct cl_proxy {
     struct conn c;  /* first: a struct conn * of a proxy is a struct cl_proxy * */
     uint64_t seq;   /* seq of the record it was last updated from */
     int64_t epoch;  /* its node's incarnation */
-    uint64_t watch_hash; /* of the watch list last put in the index (an unchanged list is not redone) */
 };
 
 /* What this node's watchers of a user could see of it before its session left here (a D frame, a K
@@ -98,8 +97,6 @@ struct cluster {
     struct auth_share share;      /* HTTP logins shared with the other nodes (auth.h) */
     struct pwcache_remote *pwc;   /* the password verification cache's copy in Redis (pwshare.c) */
     const struct cluster_gw *gw;  /* the AMF gateway whose sessions are shared (gwshare.c), or NULL */
-    char (*dirty)[NAME_MAX_LEN + 1]; /* local users whose watch list changed: records to publish (cl_flush) */
-    size_t ndirty, capdirty;      /* entries, allocated */
     struct cl_handover *handovers; /* fan-outs waiting for the end of the batch or for the user's next record */
 };
 
@@ -154,8 +151,7 @@ static struct cl_proxy *cl_proxy_of(struct conn *c) { return (struct cl_proxy *)
 
 static void cl_proxy_release(struct cluster *cl, struct conn *c)
 {
-    presence_unwatch_all(c); /* out of the watch index now: a look-up meanwhile must not find it */
-    c->state = CONN_DEAD;
+    c->state = CONN_DEAD; /* (never in the watch index: that holds this node's sessions only) */
     c->next_dead = cl->freed;
     cl->freed = c;
 }
@@ -167,7 +163,6 @@ static void cl_proxy_free(struct conn *c)
     nameset_free(&c->ignores);
     nameset_free(&c->stealthed);
     nameset_free(&c->talked);
-    free(c->watching);
     free(cl_proxy_of(c));
 }
 
@@ -193,19 +188,7 @@ static void cl_drop(struct cluster *cl, struct conn *p, int fanout)
     cl_proxy_release(cl, p);
 }
 
-/* FNV-1a of a record's watch list (the ids in order, and whether it was capped). */
-static uint64_t cl_watch_hash(const struct wire_record *r)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (uint32_t i = 0; i < r->n_watch; i++)
-        for (const char *p = r->watch[i];; p++) {
-            h = (h ^ (uint8_t)*p) * 1099511628211ull; /* the NUL too: ids stay apart */
-            if (!*p) break;
-        }
-    return (h ^ r->watch_more) * 1099511628211ull;
-}
-
-/* Copies a record's fields into a proxy (the name sets move) and its watch list into the index. */
+/* Copies a record's fields into a proxy (the name sets move). */
 static void cl_apply(struct conn *c, struct wire_record *r)
 {
     struct cl_proxy *p = cl_proxy_of(c);
@@ -236,12 +219,6 @@ static void cl_apply(struct conn *c, struct wire_record *r)
     memset(&r->talked, 0, sizeof r->talked);
     p->seq = r->seq;
     p->epoch = r->epoch;
-    /* Most records are status changes: the list is the same and the index stays as it is.  That also
-     * keeps a change made here (an authorisation answered here, presence_watch on the mirror) when a
-     * record the node sent before it heard of the change arrives: only a new list replaces it. */
-    uint64_t h = cl_watch_hash(r);
-    if (h != p->watch_hash)
-        p->watch_hash = presence_mirror_watch(c, (const char(*)[NAME_MAX_LEN + 1])r->watch, r->n_watch, r->watch_more) < 0 ? 0 : h;
 }
 
 /* Keeps s (taken before user's session left here, or before a watch began) to be told later. */
@@ -499,12 +476,6 @@ static void cl_queue(struct cluster *cl, const char *chan, const struct wire_fra
 
 static void cl_flush(struct cluster *cl)
 {
-    /* Records of the sessions whose watch list changed this turn (cl_hook_watch), unless sent meanwhile. */
-    for (size_t i = 0; i < cl->ndirty; i++) {
-        struct conn *c = sessions_local(cl->srv, cl->dirty[i]);
-        if (c && c->watch_dirty) cl_publish_record(cl, c);
-    }
-    cl->ndirty = 0;
     while (cl->pub_up && cl->head) {
         struct cl_batch *bt = cl->head;
         cl->head = bt->next;
@@ -573,30 +544,11 @@ static const struct transport cl_transport = {cl_tp_write, cl_tp_queued, cl_tp_c
 static void cl_publish_record(struct cluster *cl, struct conn *c)
 {
     struct wire_buf rec = {0};
-    /* The ids c watches (the index on every node holds them), capped by cluster_watch_max and by what
-     * fits in one batch with the rest of the record: past that the record says "more" and the other
-     * nodes ask the store about c (presence.h, presence_mirror_watch). */
-    const struct config *cfg = cl->srv->cfg;
-    struct wire_watchlist w = {NULL, 0, 0};
-    const char **names = c->n_watching ? malloc(c->n_watching * sizeof *names) : NULL;
-    if (c->n_watching && !names) w.more = 1;
-    if (wire_put_record(&rec, c, cl->name, cl->epoch, cl->seq + 1, NULL) < 0) goto oom;
-    size_t room = (size_t)cfg->cluster_batch_max, used = rec.len + 4 /* "more" */ + 64 /* header, frame */;
-    for (uint32_t i = 0; names && i < c->n_watching; i++) {
-        const char *id = presence_watching(c, i);
-        size_t n = 3 + strlen(id);
-        if (w.n >= (uint32_t)cfg->cluster_watch_max || used + n > room) {
-            w.more = 1;
-            break;
-        }
-        names[w.n++] = id;
-        used += n;
+    if (wire_put_record(&rec, c, cl->name, cl->epoch, ++cl->seq) < 0) {
+        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
+        wire_buf_free(&rec);
+        return;
     }
-    w.names = names;
-    rec.len = 0;
-    if (wire_put_record(&rec, c, cl->name, cl->epoch, ++cl->seq, &w) < 0) goto oom;
-    free(names);
-    c->watch_dirty = 0;
     char key[128];
     snprintf(key, sizeof key, CL_DIR "%s", cl->name);
     const char *v[4] = {"HSET", key, c->user, (const char *)rec.p};
@@ -605,11 +557,6 @@ static void cl_publish_record(struct cluster *cl, struct conn *c)
     struct wire_frame f = {WIRE_UPDATE, 0, "", c->session_id, rec.p, (uint32_t)rec.len};
     snprintf(f.user, sizeof f.user, "%s", c->user);
     cl_queue(cl, CL_ALL, &f);
-    wire_buf_free(&rec);
-    return;
-oom:
-    log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
-    free(names);
     wire_buf_free(&rec);
 }
 
@@ -633,29 +580,20 @@ static void cl_hook_forget(struct server *srv, struct conn *c)
     if (hmap_get(&srv->remote, c->user) == c) hmap_del(&srv->remote, c->user);
 }
 
-/* A watch-list change (server.h): a local session's record goes out again at the end of the loop turn
- * (once however many ids a login adds); another node's session hears it from a W frame to its node. */
+/* A watch-list change made here for another node's session (an authorisation answered here; server.h):
+ * a W frame to its node, which keeps its index and tells it what it sees now.  c NULL: target's account
+ * is gone, every node forgets it. */
 static void cl_hook_watch(struct server *srv, struct conn *c, const char *target, int op)
 {
     struct cluster *cl = srv->cluster;
-    if (!c || c->remote) {
-        struct wire_frame f = {WIRE_WATCH, (uint8_t)op, "", c ? c->session_id : 0, (const uint8_t *)target,
-                               (uint32_t)strlen(target)};
-        char chan[96];
-        if (c) snprintf(chan, sizeof chan, CL_CHAN "%s", c->addr);
-        else f.len = 0; /* forget: the id is the frame's user, to every node */
-        snprintf(f.user, sizeof f.user, "%s", c ? c->user : target);
-        cl_queue(cl, c ? chan : CL_ALL, &f);
-        return;
-    }
-    if (c->watch_dirty) return;
-    if (grow_array((void **)&cl->dirty, &cl->capdirty, cl->ndirty, sizeof *cl->dirty, 16) < 0) {
-        log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "cluster record not sent");
-        return;
-    }
-    snprintf(cl->dirty[cl->ndirty++], NAME_MAX_LEN + 1, "%s", c->user);
-    c->watch_dirty = 1;
-    if (cl->flush_ev) event_active(cl->flush_ev, EV_TIMEOUT, 0);
+    if (c && !c->remote) return; /* this node's index already has it: records carry no lists */
+    struct wire_frame f = {WIRE_WATCH, (uint8_t)op, "", c ? c->session_id : 0, (const uint8_t *)target,
+                           (uint32_t)strlen(target)};
+    char chan[96];
+    if (c) snprintf(chan, sizeof chan, CL_CHAN "%s", c->addr);
+    else f.len = 0; /* forget: the id is the frame's user, to every node */
+    snprintf(f.user, sizeof f.user, "%s", c ? c->user : target);
+    cl_queue(cl, c ? chan : CL_ALL, &f);
 }
 
 static const struct session_hooks cl_hooks = {cl_hook_changed, cl_hook_ended, cl_hook_forget, cl_hook_watch};
@@ -746,7 +684,7 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
              * the answer itself (the P frame behind this one), as one node does (buddy.c). */
             struct pres_snap s;
             pres_begin(srv, id, c->user, &s);
-            presence_watch(c, id); /* its record goes out again (cl_hook_watch) */
+            presence_watch(c, id);
             cl_handover_put(cl, &s, 0, 0);
         } else {
             nameset_del(&c->stealthed, id); /* a declined request: the row, and its stealth flag, are gone */
@@ -1148,7 +1086,6 @@ void cluster_stop(struct server *srv)
     event_free(cl->flush_ev);
     event_free(cl->quiet_ev);
     free(cl->nodes);
-    free(cl->dirty);
     log_event(LOG_INFO, NULL, NULL, "cluster_stopped", (long)cl->publishes, "frames=%llu", (unsigned long long)cl->frames_out);
     free(cl);
     srv->cluster = NULL;

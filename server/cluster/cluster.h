@@ -14,12 +14,15 @@
  * trip per message).  The receiving node hands the bytes to the session (delivery_send_packet).  One
  * publishing connection keeps every node's frames in the order they were made, across channels.
  *
- * Presence: the node that holds a session does the whole fan-out for it (pres_begin/pres_end reach
- * watchers on every node through their mirrors), so every rule of can_see() holds as on one node.
- * Each record lists the ids its session watches (its authorised buddies, up to cluster_watch_max), so
- * every node's watch index (presence.h) holds the mirrors too and finds a session's watchers anywhere
- * with no store query; a local list change republishes the record at the end of the loop turn, and an
- * authorisation answered here for another node's session goes to that node as a W frame.
+ * Presence: every node tells its own watchers (pres_begin/pres_end see this node's sessions only, and
+ * the watch index holds only them).  The node that holds a session tells its watchers there; every
+ * other node, when the session's record comes (or the session leaves: D, K, a dead node), compares
+ * what each of its watchers could see of it before with what they see now (can_see() reads the
+ * mirror: the record carries all it needs) and sends the same packets as one node, so every rule of
+ * can_see() holds and nothing crosses the bus per watcher.  The record's presence counter says
+ * whether it brings a status change; records carry no watch list, so a node's memory grows with its
+ * own sessions' lists only.  An authorisation answered here for another node's session goes to that
+ * node as a W frame (it starts watching, and tells its session what it sees).
  * A node found dead (no heartbeat for cluster_node_timeout_ms) is dropped by each other node for its
  * own watchers: the same "went offline" a sign-off sends.  IMs that reach no live session (a PUBLISH
  * nobody received, a session gone meanwhile, Redis unreachable past cluster_queue_max) go to the

@@ -9,7 +9,9 @@
 enum {
     TAG_NODE = 1, TAG_EPOCH, TAG_LOGIN, TAG_SEQ, TAG_SID, TAG_VERSION, TAG_OLD, TAG_INVIS, TAG_AWAY, TAG_AWAY_SENT,
     TAG_UTF8, TAG_STATUS, TAG_IDLE, TAG_MSG,
-    TAG_ALLOW = 20, TAG_IGNORE, TAG_STEALTH, TAG_TALKED, TAG_WATCH, TAG_WATCH_MORE, TAG_PRES_SEQ,
+    TAG_ALLOW = 20, TAG_IGNORE, TAG_STEALTH, TAG_TALKED,
+    TAG_WATCH, TAG_WATCH_MORE, /* an older node's watch list (its own index): skipped */
+    TAG_PRES_SEQ,
 };
 
 int wire_put(struct wire_buf *b, const void *p, size_t n)
@@ -235,8 +237,7 @@ static int put_set(struct wire_buf *b, uint8_t tag, const struct nameset *s)
     return 0;
 }
 
-int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq,
-                    const struct wire_watchlist *w)
+int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq)
 {
     size_t old = b->len;
     int bad = put_field(b, TAG_NODE, node, strlen(node)) < 0 || put_int(b, TAG_EPOCH, (uint64_t)epoch, 8) < 0 ||
@@ -249,11 +250,6 @@ int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, 
               (c->status_msg && put_field(b, TAG_MSG, c->status_msg, strlen(c->status_msg)) < 0) ||
               put_set(b, TAG_ALLOW, &c->allow) < 0 || put_set(b, TAG_IGNORE, &c->ignores) < 0 ||
               put_set(b, TAG_STEALTH, &c->stealthed) < 0 || put_set(b, TAG_TALKED, &c->talked) < 0;
-    for (uint32_t i = 0; w && !bad && i < w->n; i++) {
-        size_t n = strlen(w->names[i]);
-        bad = n == 0 || n > NAME_MAX_LEN || put_field(b, TAG_WATCH, w->names[i], n) < 0;
-    }
-    if (!bad && w && w->more) bad = put_int(b, TAG_WATCH_MORE, 1, 1) < 0;
     if (bad) b->len = old;
     return bad ? -1 : 0;
 }
@@ -266,7 +262,6 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r)
     memset(r, 0, sizeof *r);
     size_t o = 0;
     int have_node = 0, have_sid = 0;
-    size_t watch_cap = 0; /* entries allocated in r->watch */
     while (o < len) {
         if (len - o < 3) goto bad;
         uint8_t tag = p[o];
@@ -307,15 +302,7 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r)
         case TAG_IGNORE: set = &r->ignores; break;
         case TAG_STEALTH: set = &r->stealthed; break;
         case TAG_TALKED: set = &r->talked; break;
-        case TAG_WATCH:
-            if (name_normalize((const char *)v, n, name) < 0 || strlen(name) != n || memcmp(name, v, n) != 0)
-                goto bad; /* written normalised by a node */
-            if (r->n_watch >= WIRE_WATCH_MAX || grow_array((void **)&r->watch, &watch_cap, r->n_watch, sizeof *r->watch, 16) < 0)
-                goto bad;
-            memcpy(r->watch[r->n_watch++], name, n + 1);
-            break;
-        case TAG_WATCH_MORE: if (!want(n, 1)) goto bad; r->watch_more = v[0] != 0; break;
-        default: break; /* a newer node's field: skipped */
+        default: break; /* a newer node's field, or an older node's watch list: skipped */
         }
         if (set) {
             if (name_normalize((const char *)v, n, name) < 0 || nameset_add(set, name) < 0) goto bad;
@@ -333,6 +320,5 @@ void wire_record_free(struct wire_record *r)
     nameset_free(&r->ignores);
     nameset_free(&r->stealthed);
     nameset_free(&r->talked);
-    free(r->watch);
     memset(r, 0, sizeof *r);
 }

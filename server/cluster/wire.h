@@ -11,7 +11,8 @@
  *      (flag 1: spent by a good 0x54 login, its Y/T stay valid for the web; 0: gone);
  *   G  an AMF gateway session logged in as user (flag 0, with its DSId), ended (1) or used (2).
  *   W  the watch list of user's session `sid` on the receiving node changed on the sending node (an
- *      authorisation answered there): body = the buddy's id; flag: enum wire_watch_op;
+ *      authorisation answered there): body = the buddy's id; flag: enum wire_watch_op (the receiving
+ *      node keeps its index and tells its session what it now sees);
  * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
  * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
  * (-1), never read past its end. */
@@ -25,7 +26,6 @@
 
 #define WIRE_NODE_MAX 47     /* longest node name */
 #define WIRE_FRAME_MAX (1u << 24) /* largest frame body accepted (a record with 4 full name sets fits) */
-#define WIRE_WATCH_MAX 1000000    /* most watched ids one record may list (the top of max_buddies) */
 
 enum wire_type {
     WIRE_PACKET = 'P', WIRE_KICK = 'K', WIRE_UPDATE = 'U', WIRE_DELETE = 'D',
@@ -106,19 +106,10 @@ struct wire_record {
     char status_msg[256];         /* custom status text */
     uint8_t has_msg;              /* status_msg is set (it may be "") */
     struct nameset allow, ignores, stealthed, talked; /* see struct conn (owned: wire_record_free) */
-    char (*watch)[NAME_MAX_LEN + 1]; /* the authorised buddies it watches (presence.h's index), in list order */
-    uint32_t n_watch;                /* entries in watch */
-    uint8_t watch_more;              /* the list was capped (cluster_watch_max): it watches more than these */
 };
-/* What a record says the session watches: n ids (the first n of its list) and whether there are more. */
-struct wire_watchlist {
-    const char *const *names; /* ids */
-    uint32_t n;               /* entries in names */
-    uint8_t more;             /* the session watches more ids than these */
-};
-/* Encodes c (a local session) with node, epoch and seq, and the watch list w (NULL: none). */
-int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq,
-                    const struct wire_watchlist *w);
+/* Encodes c (a local session) with node, epoch and seq.  No watch list: every node keeps its own
+ * sessions' watches (a record of an older node that lists them is read, the list skipped). */
+int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, int64_t epoch, uint64_t seq);
 /* Decodes a record: 0, or -1 when malformed or out of memory (r is left empty). */
 int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r);
 void wire_record_free(struct wire_record *r);

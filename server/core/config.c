@@ -114,7 +114,6 @@ static const struct knob knobs[] = {
     {"cluster_node_timeout_ms", K_LONG, F(cluster_node_timeout_ms), "4000", 200, 600000, "cluster: a node silent this long is dead: its users go offline"},
     {"cluster_queue_max", K_LONG, F(cluster_queue_max), "8388608", 65536, 1073741824, "cluster: bytes queued for Redis while it is unreachable (older IMs then go to the box)"},
     {"cluster_batch_max", K_LONG, F(cluster_batch_max), "65536", 1024, 16777216, "cluster: bytes in one PUBLISH of packets for one node"},
-    {"cluster_watch_max", K_LONG, F(cluster_watch_max), "1000", 0, 1000000, "cluster: buddy ids a session's record lists for the others' watch index (past it, or past cluster_batch_max, they ask the store about that session)"},
     {"metrics_listen", K_STR, F(metrics_listen), "", 0, 0, "HOST:PORT of the /metrics, /healthz, /readyz listener (\"\" = off; keep it on loopback)"},
     {"metrics_max_labels", K_LONG, F(metrics_max_labels), "64", 1, 100000, "distinct client-chosen label values (AMF names) in /metrics; more count as \"other\""},
     {"health_timeout_ms", K_LONG, F(health_timeout_ms), "1000", 1, 60000, "/healthz: a store probe slower than this (ms) is unhealthy"},

@@ -108,7 +108,6 @@ struct config {
     long cluster_node_timeout_ms; /* cluster: a node without a heartbeat this long is dead */
     long cluster_queue_max;     /* cluster: bytes kept for Redis while it is unreachable */
     long cluster_batch_max;     /* cluster: bytes in one PUBLISH to one node */
-    long cluster_watch_max;     /* cluster: watched ids one session record lists (presence watch index) */
     char *metrics_listen;       /* HOST:PORT of the /metrics, /healthz, /readyz listener ("" = off) */
     long metrics_max_labels;    /* distinct client-chosen label values per /metrics family (then "other") */
     long health_timeout_ms;     /* /healthz: a store probe slower than this is a failure */

@@ -108,7 +108,6 @@ struct conn {
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
     uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
     uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote): addr = its node */
-    uint8_t watch_dirty;       /* cluster: its watch list changed since its record was last published */
     uint32_t pres_seq;         /* status changes announced (pres_end): a cluster record with a new one is one */
     int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
@@ -127,9 +126,8 @@ struct session_hooks {
     void (*changed)(struct server *srv, struct conn *c); /* a local session logged in or changed what others see */
     void (*ended)(struct server *srv, struct conn *c);   /* a local session left the registry */
     void (*forget)(struct server *srv, struct conn *c);  /* another node's session is unregistered here */
-    /* c's watch list changed here (presence.h): op 1 = now watches target, 0 = no longer; c local: its
-     * record is published again at the end of the loop turn; c another node's: that node is told.
-     * op 2 (c NULL): target's account is gone, every node forgets it. */
+    /* Another node's session c started (op 1) or stopped (0) watching target here (presence.h): its
+     * node is told.  op 2 (c NULL): target's account is gone, every node forgets it. */
     void (*watch)(struct server *srv, struct conn *c, const char *target, int op);
 };
 

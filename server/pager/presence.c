@@ -155,10 +155,6 @@ static void watch_leave(struct server *srv, struct watch_entry *e, const struct 
     }
 }
 
-/* The mirrors (other nodes' sessions) whose record lists only the first cluster_watch_max ids they
- * watch are kept under this key (never an id): for them the store answers, as before the index. */
-#define WATCH_PARTIAL ""
-
 /* Adds c to target's entry: 1 when added, 0 when it was there, -1 (logged) when out of memory. */
 static int watch_add(struct conn *c, const char *target)
 {
@@ -207,26 +203,28 @@ static int watch_del(struct conn *c, const char *target)
     return 1;
 }
 
-/* In a cluster a registered session's change goes to the other nodes (server.h, session_hooks.watch):
- * a local one's record is published again, another node's session hears it from its own node. */
+/* Another node's session (a mirror: never in this index) hears of a change made here from its own
+ * node (server.h, session_hooks.watch), which keeps its index. */
 static void watch_tell(struct conn *c, const char *target, int op)
 {
     struct server *srv = c->srv;
-    if (!srv->hooks || c->state != CONN_ONLINE) return;
-    if (c->remote ? hmap_get(&srv->remote, c->user) != c : sessions_local(srv, c->user) != c) return;
+    if (!srv->hooks || c->state != CONN_ONLINE || hmap_get(&srv->remote, c->user) != c) return;
     srv->hooks->watch(srv, c, target, op);
 }
 
 int presence_watch(struct conn *c, const char *target)
 {
-    int rc = watch_add(c, target);
-    if (rc > 0) watch_tell(c, target, 1);
-    return rc < 0 ? -1 : 0;
+    if (c->remote) {
+        watch_tell(c, target, 1);
+        return 0;
+    }
+    return watch_add(c, target) < 0 ? -1 : 0;
 }
 
 void presence_unwatch(struct conn *c, const char *target)
 {
-    if (watch_del(c, target)) watch_tell(c, target, 0);
+    if (c->remote) watch_tell(c, target, 0);
+    else watch_del(c, target);
 }
 
 void presence_unwatch_all(struct conn *c)
@@ -237,21 +235,10 @@ void presence_unwatch_all(struct conn *c)
     c->n_watching = c->cap_watching = 0;
 }
 
-int presence_mirror_watch(struct conn *c, const char (*ids)[NAME_MAX_LEN + 1], uint32_t n, int more)
-{
-    presence_unwatch_all(c);
-    int failed = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (ids[i][0] && watch_add(c, ids[i]) < 0) failed = 1;
-    /* Out of memory: the store answers for the ids that are missing (the safe side, as past the cap). */
-    if ((more || failed) && watch_add(c, WATCH_PARTIAL) < 0) return -1;
-    return failed ? -1 : 0;
-}
-
 void presence_forget_here(struct server *srv, const char *target)
 {
     struct watch_entry *e = hmap_get(&srv->watch, target);
-    if (!e || !target[0]) return;
+    if (!e) return;
     for (size_t i = 0; i < e->n; i++) {
         struct conn *w = e->w[i];
         for (uint32_t k = 0; k < w->n_watching; k++)
@@ -260,7 +247,6 @@ void presence_forget_here(struct server *srv, const char *target)
                 w->n_watching--;
                 break;
             }
-        if (!w->remote) watch_tell(w, target, 0); /* its record changed; mirrors are their own nodes' work */
     }
     hmap_del(&srv->watch, e->target);
     free(e->w);
@@ -273,32 +259,11 @@ void presence_forget(struct server *srv, const char *target)
     if (srv->hooks) srv->hooks->watch(srv, NULL, target, 2);
 }
 
-/* A session of another node with a capped watch list (WATCH_PARTIAL) asks the shared store whether it
- * watches target: the row is authoritative. */
-static int store_watches(struct server *srv, const char *viewer, const char *target)
-{
-    int pending = 1;
-    return srv->st->buddy_get(srv->st, viewer, target, &pending, NULL) == STORE_OK && !pending;
-}
-
-static int watch_partial(struct server *srv, const struct conn *v)
-{
-    struct watch_entry *p = v->remote ? hmap_get(&srv->watch, WATCH_PARTIAL) : NULL;
-    return p && watch_find(p, v) >= 0;
-}
-
 int presence_watches(struct server *srv, const char *viewer, const char *target)
 {
-    struct conn *v = sessions_get(srv, viewer);
-    if (!v) return 0;
-    struct watch_entry *e = hmap_get(&srv->watch, target);
-    if (e && watch_find(e, v) >= 0) return 1;
-    return watch_partial(srv, v) && store_watches(srv, viewer, target);
-}
-
-const char *presence_watching(const struct conn *c, uint32_t i)
-{
-    return i < c->n_watching ? c->watching[i]->target : NULL;
+    struct conn *v = sessions_local(srv, viewer);
+    struct watch_entry *e = v ? hmap_get(&srv->watch, target) : NULL;
+    return e && watch_find(e, v) >= 0;
 }
 
 /* ---- transitions ---------------------------------------------------------------------------- */
@@ -332,18 +297,11 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
     if (only_viewer) {
         collect_watcher(&c, only_viewer);
     } else {
-        /* The watch index, not the store: O(watchers) memory work, no query, on one node and in a
-         * cluster alike (other nodes' sessions are in it from their records). */
+        /* The watch index, not the store: O(watchers) memory work, no query (this node's sessions
+         * only: in a cluster every node tells its own). */
         struct watch_entry *e = hmap_get(&srv->watch, target);
         for (size_t i = 0; e && i < e->n; i++)
-            if (sessions_get(srv, e->w[i]->user) == e->w[i]) collect_watcher(&c, e->w[i]->user);
-        /* Other nodes' sessions whose records list only part of what they watch (cluster_watch_max). */
-        struct watch_entry *p = target[0] ? hmap_get(&srv->watch, WATCH_PARTIAL) : NULL;
-        for (size_t i = 0; p && i < p->n; i++) {
-            struct conn *w = p->w[i];
-            if (sessions_get(srv, w->user) != w || (e && watch_find(e, w) >= 0)) continue;
-            if (store_watches(srv, w->user, target)) collect_watcher(&c, w->user);
-        }
+            if (sessions_local(srv, e->w[i]->user) == e->w[i]) collect_watcher(&c, e->w[i]->user);
     }
     for (size_t i = 0; i < s->n; i++) {
         /* Only an authorised watcher can have been told anything. */

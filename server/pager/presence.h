@@ -42,8 +42,7 @@ int pres_begin(struct server *srv, const char *target, const char *only_viewer, 
 /* status_changed: also send 0xC6 / 0x03 / 0x04 to viewers who could and still can see target. */
 void pres_end(struct server *srv, struct pres_snap *s, int status_changed);
 
-/* The watch index: for every id, the online sessions (this node's, and in a cluster the other nodes'
- * mirrors) that have it authorised (pending = 0) on their buddy list, so a presence change of that id
+/* The watch index: for every id, the online sessions of this node that have it authorised (pending = 0) on their buddy list, so a presence change of that id
  * reaches its watchers with no store query (issue 12: a login with 500 online buddies made 500 look-ups).  A session enters it at login from the list
  * it reads anyway (buddy_send_list) and leaves it when freed; the buddy handlers keep it in step with
  * the rows they change.  Each session also keeps its entries in list order, which is its online list.
@@ -57,16 +56,11 @@ void presence_unwatch_all(struct conn *c);
  * which each run presence_forget_here). */
 void presence_forget(struct server *srv, const char *target);
 void presence_forget_here(struct server *srv, const char *target);
-/* Cluster: the index of every node holds the other nodes' sessions (mirrors) too, from the list their
- * records carry (server/cluster/wire.h), so the node that holds a session finds all its watchers with no
- * query.  presence_watch / presence_unwatch of a registered session tell the other nodes (session_hooks
- * .watch).  presence_mirror_watch replaces mirror c's entries with ids[0..n); more: the record was capped
- * (cluster_watch_max), so for c the store answers about the ids not listed (one query per such session
- * and presence change).  0, or -1 (logged) when out of memory (then the store answers for c too). */
-int presence_mirror_watch(struct conn *c, const char (*ids)[NAME_MAX_LEN + 1], uint32_t n, int more);
-/* The i-th id c watches in list order (i < c->n_watching), else NULL: what its record lists. */
-const char *presence_watching(const struct conn *c, uint32_t i);
-/* 1 when viewer is online (here, or another node's session in a cluster) and watches target. */
+/* Cluster: the index holds this node's sessions only; every node tells its own watchers of another
+ * node's session when its record comes (server/cluster/cluster.h).  presence_watch / presence_unwatch
+ * of another node's session (an authorisation answered here) only tell its node (session_hooks.watch),
+ * which keeps it in its index.
+ * 1 when viewer is a session of this node and watches target. */
 int presence_watches(struct server *srv, const char *viewer, const char *target);
 
 /* Sends c the online buddies it can see (0xF0 list for YMSG >= 13, 0x01 for older clients). */

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The presence watch index across cluster nodes (issue 12): usage test_cluster_watch.py YMSGD [TEST...]
+"""Presence across cluster nodes (issue 12): usage test_cluster_watch.py YMSGD [TEST...]
 
-Every node's watch index holds the other nodes' sessions too (their cluster records list the ids they
-watch), so a login or a status change finds its watchers on every node with no store query.  The
+Every node's watch index holds its own sessions only, and every node tells its own watchers: the node
+that holds a user tells its watchers there, each other node tells its watchers when the user's record
+comes (no watch lists in the records, no store query, nothing per watcher on the bus).  The
 queries are counted with ymsgd's own store metrics (/metrics: ymsgd_store_op_duration_seconds_count
 {op="buddy"}, every buddy-row read or write).  Each test starts its own redis-server and PostgreSQL
 (ClusterServer); a missing one fails with the package to install."""
@@ -13,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ymsgd_harness import ClusterServer, free_port, http_get, run_tests  # noqa: E402
+from ymsgd_harness import ClusterServer, encode, free_port, http_get, run_tests  # noqa: E402
 
 YMSGD = os.path.abspath(sys.argv[1])
 BUDDY_OPS = re.compile(r'^ymsgd_store_op_duration_seconds_count\{op="buddy"\} (\S+)$', re.M)
@@ -65,8 +66,9 @@ def got_status(c, user, msg, timeout=3.0):
 
 def test_login_and_status_make_no_query_per_watcher():
     """star (node0) has N watchers on node1 and node2, made by authorisations star accepted on node0.
-    Its status change and its login reach every watcher, and cost node0 no buddy-row query per watcher
-    (before the index held other nodes' sessions: one look-up per watcher, N or more)."""
+    Its status change and its login reach every watcher, and cost no node a buddy-row query (before the
+    index: one look-up per watcher; before the receiving nodes did the fan-out: a query per capped
+    watcher elsewhere)."""
     n = 12
     with cluster(3) as srv:
         srv.add_user("star", "pw")
@@ -76,35 +78,34 @@ def test_login_and_status_make_no_query_per_watcher():
         ws = [srv.login("w%d" % i, "pw", node=1 + i % 2) for i in range(n)]
         for w in ws:
             ask_and_accept(w, star)
-        time.sleep(0.5)  # the watchers' nodes republished their records (W frames)
-        for w in ws:  # each watcher's node publishes its record again: the list it carries now has star
-            status_to(w, 2, "busy")
         time.sleep(0.5)
         for w in ws:
             w.drain(0.05)
         star.drain(0.1)
 
-        before = buddy_ops(srv, 0)
+        before = [buddy_ops(srv, i) for i in range(3)]
         status_to(star, 99, "status one")
         missing = [w.user for w in ws if not got_status(w, "star", "status one")]
         assert not missing, "no status change reached %s" % missing
-        assert buddy_ops(srv, 0) - before == 0, "a status change queried the store %d times" % (buddy_ops(srv, 0) - before)
+        spent = [buddy_ops(srv, i) - before[i] for i in range(3)]
+        assert spent == [0, 0, 0], "a status change queried the store %r times (per node)" % spent
 
         star.send(0x02, [(1, "star")])
         assert star.closed()
         for w in ws:
             assert w.expect(0x02, skip=(0xC6,)).get(7) == "star"
-        before = buddy_ops(srv, 0)
+        before = [buddy_ops(srv, i) for i in range(3)]
         star = srv.login("star", "pw", node=0)
         for w in ws:
             p = w.expect(0xF0, skip=(0xC6,))
             assert p.get(7) == "star", p
         time.sleep(0.3)
-        spent = buddy_ops(srv, 0) - before
-        # the login reads its own list (one query): nothing per watcher
-        assert spent <= 2, "a login with %d watchers on other nodes made %d buddy-row queries" % (n, spent)
+        spent = [buddy_ops(srv, i) - before[i] for i in range(3)]
+        # the login reads its own list (one query on node0): nothing per watcher, nothing elsewhere
+        assert spent[0] <= 2 and spent[1:] == [0, 0], \
+            "a login with %d watchers on other nodes made %r buddy-row queries (per node)" % (n, spent)
 
-        # w0 removes star (on node1): its record goes out again, star's changes no longer reach it
+        # w0 removes star (on node1): star's changes no longer reach it
         ws[0].send(0x84, [(1, "w0"), (7, "star"), (65, "Friends")])
         assert ws[0].expect(0x84, skip=(0xC6, 0xF0)).get(66) == "0"
         time.sleep(0.5)
@@ -114,7 +115,7 @@ def test_login_and_status_make_no_query_per_watcher():
         assert got_status(ws[1], "star", "status two")
         assert not got_status(ws[0], "star", "status two", timeout=1.0), "a removed buddy still hears star"
 
-        # w1 logs in again on the other node: its new record carries its list
+        # w1 logs in again on the other node: that node now tells it
         ws[1].close()
         w1 = srv.login("w1", "pw", node=1 if ws[1].node == 2 else 2)
         time.sleep(0.5)
@@ -123,31 +124,77 @@ def test_login_and_status_make_no_query_per_watcher():
         assert got_status(w1, "star", "status three"), "the moved watcher does not hear star"
 
 
-def test_capped_watch_list_the_store_answers():
-    """--cluster-watch-max 1: w's record lists one of its two buddies and says there are more; the
-    node of the other one asks the store about w, so w still hears both (docs/ymsgd.8)."""
-    with cluster(2, ["--cluster-watch-max", "1"]) as srv:
-        for u in ("w", "s1", "s2"):
-            srv.add_user(u, "pw")
+def test_accept_on_other_node_told_once_after_the_answer():
+    """w (node1) asks star (node0), star accepts on node0: w gets the answer (0xD6), then star's presence
+    (0xF0) exactly once, as on one node (node1 tells it after the W frame; node0 no longer does)."""
+    with cluster(2) as srv:
+        srv.add_user("star", "pw")
+        srv.add_user("w", "pw")
+        star = srv.login("star", "pw", node=0)
         w = srv.login("w", "pw", node=1)
-        s1 = srv.login("s1", "pw", node=0)
-        s2 = srv.login("s2", "pw", node=0)
-        ask_and_accept(w, s1)
-        ask_and_accept(w, s2)
-        time.sleep(0.5)
-        w.drain(0.1)
-        before = buddy_ops(srv, 0)
-        for s, msg in ((s1, "from s1"), (s2, "from s2")):
-            s.drain(0.05)
-            status_to(s, 99, msg)
-            assert got_status(w, s.user, msg), "w does not hear %s" % s.user
-        assert buddy_ops(srv, 0) - before >= 1, "the store was not asked about the capped session"
+        w.send(0x83, [(14, "hi"), (65, "Friends"), (97, "1"), (1, "w"), (302, "319"), (300, "319"), (7, "star"),
+                      (334, "0"), (301, "319"), (303, "319")])
+        assert w.expect(0x83).get(66) == "0"
+        star.expect(0xD6)
+        w.drain(0.3)
+        star.send(0xD6, [(1, "star"), (5, "w"), (13, "1"), (334, "0")])
+        got = [p for p in w.drain(1.5) if p.service in (0xD6, 0xF0)]
+        assert [p.service for p in got] == [0xD6, 0xF0], got
+        assert got[1].get(7) == "star", got[1]
+
+
+def test_im_and_presence_keep_their_order():
+    """star (node0) changes its status and writes to w (node1) in one packet train (one loop turn on
+    node0), then the other way round: w gets them in the order star made them, as on one node (records
+    go on ymsg:all, IMs on node1's channel, from one connection in queue order)."""
+    with cluster(2) as srv:
+        srv.add_user("star", "pw")
+        srv.add_user("w", "pw")
+        star = srv.login("star", "pw", node=0)
+        w = srv.login("w", "pw", node=1)
+        ask_and_accept(w, star)
+        time.sleep(0.3)
+        w.drain(0.2)
+        star.drain(0.1)
+        for rnd in range(5):
+            status = encode(0xC6, [(10, "99"), (19, "s%d" % rnd), (47, "1")], session=star.session)
+            im = encode(0x06, [(1, "star"), (5, "w"), (14, "m%d" % rnd)], session=star.session)
+            star.send_raw(status + im if rnd % 2 == 0 else im + status)
+            got = []
+            deadline = time.time() + 3
+            while len(got) < 2 and time.time() < deadline:
+                p = w.recv(max(0.01, deadline - time.time()))
+                if p is not None and p.service in (0xC6, 0x06):
+                    got.append(p.service)
+            want = [0xC6, 0x06] if rnd % 2 == 0 else [0x06, 0xC6]
+            assert got == want, "round %d: %r, not %r" % (rnd, [hex(x) for x in got], [hex(x) for x in want])
+
+
+def test_duplicate_login_is_a_status_change_everywhere():
+    """star logs in again (on node1 while it was on node0, then on node1 again): its watchers on the old
+    node, the new node and a third node get what one node gives a watcher of a duplicate login, a
+    status change (0xC6), never a sign-off followed by a login."""
+    with cluster(3) as srv:
+        srv.add_user("star", "pw")
+        for i in range(3):
+            srv.add_user("w%d" % i, "pw")
+        star = srv.login("star", "pw", node=0)
+        ws = [srv.login("w%d" % i, "pw", node=i) for i in range(3)]
+        for w in ws:
+            ask_and_accept(w, star)
+        time.sleep(0.3)
+        for node in (1, 1):
+            for w in ws:
+                w.drain(0.1)
+            star = srv.login("star", "pw", node=node)
+            for w in ws:
+                seen = [p for p in w.drain(1.0) if p.get(7) == "star"]
+                assert [p.service for p in seen] == [0xC6], "w on node %d: %r" % (w.node, seen)
 
 
 def test_deleted_account_forgotten_on_every_node():
     """`ymsgd user del star` (through node0) while w on node1 watches star: every node forgets the id,
-    so a new account named star is not shown to the old account's buddy, whichever node it logs in on
-    and even after w's node published w's record again."""
+    so a new account named star is not shown to the old account's buddy, whichever node it logs in on."""
     with cluster(2) as srv:
         srv.add_user("star", "pw")
         srv.add_user("w", "pw")
@@ -160,7 +207,7 @@ def test_deleted_account_forgotten_on_every_node():
         assert r.returncode == 0, r.stdout + r.stderr
         assert w.expect(0x02, skip=(0xC6,)).get(7) == "star"  # the kick: a sign-off
         time.sleep(0.5)
-        status_to(w, 2, "busy")  # node1 publishes w's record again
+        status_to(w, 2, "busy")  # a change of w's own after the deletion
         time.sleep(0.5)
         srv.add_user("star", "pw2")
         for node in (0, 1):
@@ -172,5 +219,6 @@ def test_deleted_account_forgotten_on_every_node():
 
 
 if __name__ == "__main__":
-    run_tests([test_login_and_status_make_no_query_per_watcher, test_capped_watch_list_the_store_answers,
+    run_tests([test_login_and_status_make_no_query_per_watcher, test_accept_on_other_node_told_once_after_the_answer,
+               test_im_and_presence_keep_their_order, test_duplicate_login_is_a_status_change_everywhere,
                test_deleted_account_forgotten_on_every_node])

@@ -1,6 +1,7 @@
-/* The watch list of a cluster session record (server/cluster/wire.c, issue 12): it round-trips in list
- * order with its "more" flag, a 1000-buddy list of the longest ids fits in the default cluster batch,
- * and a list not written by a node is refused whole. */
+/* The cluster session record (server/cluster/wire.c, issue 12): it carries what can_see() and the
+ * presence packets read of a session and its presence counter, and no watch list any more (every node
+ * keeps its own sessions' watches); an older node's record with a list is read, the list skipped, and
+ * a record not written by a node is refused whole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,91 +22,107 @@ static void fake_conn(struct conn *c)
     c->status = 99;
 }
 
-static void test_thousand_ids_fit_the_default_batch(void **state)
+/* Appends one {tag, length, value} field. */
+static void put_tlv(struct wire_buf *b, uint8_t tag, const void *v, uint16_t n)
+{
+    uint8_t h[3] = {tag, (uint8_t)(n >> 8), (uint8_t)n};
+    assert_int_equal(wire_put(b, h, 3), 0);
+    assert_int_equal(wire_put(b, v, n), 0);
+}
+
+static void test_record_round_trips_without_a_list(void **state)
 {
     (void)state;
-    static char ids[1000][NAME_MAX_LEN + 1];
-    const char *names[1000];
-    for (int i = 0; i < 1000; i++) {
-        snprintf(ids[i], sizeof ids[i], "buddy%027d", 999 - i); /* 32 characters, not in sorted order */
-        names[i] = ids[i];
+    struct conn c;
+    fake_conn(&c);
+    c.invisible = 1;
+    c.pres_seq = 0x01020304;
+    c.status_msg = "out";
+    assert_int_equal(nameset_add(&c.allow, "alice"), 0);
+    assert_int_equal(nameset_add(&c.stealthed, "bob"), 0);
+    assert_int_equal(nameset_add(&c.ignores, "carol"), 0);
+    assert_int_equal(nameset_add(&c.talked, "dave"), 0);
+    struct wire_buf b = {0};
+    assert_int_equal(wire_put_record(&b, &c, "node1", 7, 42), 0);
+    /* no watch-list field (tag 24/25) anywhere in it: walk the fields */
+    for (size_t o = 0; o < b.len;) {
+        assert_true(b.p[o] != 24 && b.p[o] != 25);
+        o += 3 + ((size_t)b.p[o + 1] << 8 | b.p[o + 2]);
     }
-    struct conn c;
-    fake_conn(&c);
-    struct wire_watchlist w = {names, 1000, 0};
-    struct wire_buf b = {0};
-    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2, &w), 0);
-    /* cluster_batch_max's default (64 KiB) with room for the batch header and frame head */
-    assert_true(b.len + 64 < 65536);
     struct wire_record r;
     assert_int_equal(wire_get_record(b.p, b.len, &r), 0);
-    assert_int_equal(r.n_watch, 1000);
-    assert_int_equal(r.watch_more, 0);
-    for (int i = 0; i < 1000; i++) assert_string_equal(r.watch[i], ids[i]);
+    assert_string_equal(r.node, "node1");
+    assert_int_equal(r.epoch, 7);
+    assert_int_equal(r.seq, 42);
+    assert_int_equal(r.sid, 0x1234);
+    assert_int_equal(r.status, 99);
+    assert_int_equal(r.invisible, 1);
+    assert_int_equal(r.pres_seq, 0x01020304);
+    assert_int_equal(r.has_msg, 1);
+    assert_string_equal(r.status_msg, "out");
+    assert_true(nameset_has(&r.allow, "alice") && nameset_has(&r.stealthed, "bob"));
+    assert_true(nameset_has(&r.ignores, "carol") && nameset_has(&r.talked, "dave"));
     wire_record_free(&r);
     wire_buf_free(&b);
+    nameset_free(&c.allow);
+    nameset_free(&c.stealthed);
+    nameset_free(&c.ignores);
+    nameset_free(&c.talked);
 }
 
-static void test_more_flag_and_no_list(void **state)
-{
-    (void)state;
-    const char *names[2] = {"alice", "bob"};
-    struct conn c;
-    fake_conn(&c);
-    struct wire_watchlist w = {names, 2, 1};
-    struct wire_buf b = {0};
-    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2, &w), 0);
-    struct wire_record r;
-    assert_int_equal(wire_get_record(b.p, b.len, &r), 0);
-    assert_int_equal(r.n_watch, 2);
-    assert_int_equal(r.watch_more, 1);
-    assert_string_equal(r.watch[0], "alice");
-    assert_string_equal(r.watch[1], "bob");
-    wire_record_free(&r);
-    /* a record without a list (an older node's) decodes with none */
-    b.len = 0;
-    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 3, NULL), 0);
-    assert_int_equal(wire_get_record(b.p, b.len, &r), 0);
-    assert_int_equal(r.n_watch, 0);
-    assert_null(r.watch);
-    wire_record_free(&r);
-    wire_buf_free(&b);
-}
-
-static void test_bad_watch_ids_refused(void **state)
+static void test_older_node_list_skipped(void **state)
 {
     (void)state;
     struct conn c;
     fake_conn(&c);
     struct wire_buf b = {0};
-    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2, NULL), 0);
+    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2), 0);
+    size_t plain = b.len;
+    /* what a node before this change appended: watched ids (tag 24) and the "more" flag (tag 25) */
+    for (int i = 0; i < 1000; i++) {
+        char id[NAME_MAX_LEN + 1];
+        int n = snprintf(id, sizeof id, "buddy%027d", i);
+        put_tlv(&b, 24, id, (uint16_t)n);
+    }
+    put_tlv(&b, 25, "\1", 1);
+    struct wire_record r;
+    assert_int_equal(wire_get_record(b.p, b.len, &r), 0);
+    assert_int_equal(r.sid, 0x1234);
+    assert_int_equal(r.status, 99);
+    assert_int_equal(r.pres_seq, 0); /* an older node sends no counter */
+    wire_record_free(&r);
+    assert_true(plain < 200); /* a plain record is small: it went out on every status change */
+    wire_buf_free(&b);
+}
+
+static void test_bad_fields_refused(void **state)
+{
+    (void)state;
+    struct conn c;
+    fake_conn(&c);
+    struct wire_buf b = {0};
+    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2), 0);
     size_t base = b.len;
-    /* an id that is not normalised (nodes write them lower-case), an empty one, a bad "more" width */
-    static const uint8_t bad[][8] = {{24, 0, 3, 'B', 'o', 'b'}, {24, 0, 0}, {25, 0, 2, 1, 1}};
-    static const size_t len[] = {6, 3, 5};
+    /* a presence counter of the wrong width, a field longer than the record, a truncated field head */
+    static const uint8_t bad[][8] = {{26, 0, 2, 1, 1}, {26, 0, 9, 1}, {26, 0}};
+    static const size_t len[] = {5, 4, 2};
     for (size_t i = 0; i < sizeof len / sizeof len[0]; i++) {
         b.len = base;
         assert_int_equal(wire_put(&b, bad[i], len[i]), 0);
         struct wire_record r;
         assert_int_equal(wire_get_record(b.p, b.len, &r), -1);
-        assert_int_equal(r.n_watch, 0);
-        assert_null(r.watch);
+        assert_int_equal(r.sid, 0); /* left empty */
+        assert_int_equal(r.allow.n, 0);
     }
-    /* the encoder refuses an id that is no id rather than write it */
-    const char *names[1] = {""};
-    struct wire_watchlist w = {names, 1, 0};
-    b.len = 0;
-    assert_int_equal(wire_put_record(&b, &c, "node1", 1, 2, &w), -1);
-    assert_int_equal(b.len, 0);
     wire_buf_free(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thousand_ids_fit_the_default_batch),
-        cmocka_unit_test(test_more_flag_and_no_list),
-        cmocka_unit_test(test_bad_watch_ids_refused),
+        cmocka_unit_test(test_record_round_trips_without_a_list),
+        cmocka_unit_test(test_older_node_list_skipped),
+        cmocka_unit_test(test_bad_fields_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
