@@ -248,15 +248,15 @@ static struct cl_handover *cl_handover_take(struct cluster *cl, const char *user
     return h;
 }
 
-/* Tells the hand-overs that are due (all: at the end of the batch's 0 too, and every one at stop).
- * What their watchers see now decides: the user's session is gone (offline), or a watch began. */
-static void cl_handover_flush(struct cluster *cl, int all)
+/* Tells the hand-overs that are due (those of the batch just read, and those whose time ran out): what
+ * their watchers see now decides (the user's session gone: offline; a watch that began: online). */
+static void cl_handover_flush(struct cluster *cl)
 {
     double now = rl_now();
     struct cl_handover **pp = &cl->handovers;
     while (*pp) {
         struct cl_handover *h = *pp;
-        if (!all && h->until > 0 && h->until > now) {
+        if (h->until > now) {
             pp = &h->next;
             continue;
         }
@@ -267,8 +267,8 @@ static void cl_handover_flush(struct cluster *cl, int all)
 }
 
 /* The quiet end of a local session whose user logged in on another node later (a duplicate login
- * that crossed in flight): the same 0x02 66=42 and close as login_ymsg.c's kick, no fan-out (the
- * other node's login did it). */
+ * that crossed in flight): the same 0x02 66=42 and close as login_ymsg.c's kick; this node's watchers
+ * hear of the hand-over from cl_install, the other nodes' from the record. */
 static void cl_kick_local(struct conn *c, const char *node)
 {
     struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
@@ -718,7 +718,7 @@ static void cl_on_batch(struct cluster *cl, const uint8_t *p, size_t len)
     if (!strcmp(node, cl->name)) return; /* our own broadcast */
     while ((rc = wire_next(p, len, &off, &f)) == 1) cl_on_frame(cl, node, &f);
     if (rc < 0) log_event(LOG_WARN, NULL, NULL, "cluster_bad_batch", (long)off, "from node %s: rest ignored", node);
-    cl_handover_flush(cl, 0);
+    cl_handover_flush(cl);
 }
 
 /* ---- heartbeat, liveness and the others' directories ---------------------------------------- */
@@ -981,7 +981,7 @@ static void cl_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct cluster *cl = arg;
     cl_free_released(cl);
-    cl_handover_flush(cl, 0); /* hand-overs whose next record never came: a sign-off */
+    cl_handover_flush(cl); /* hand-overs whose next record never came: a sign-off */
     if ((!cl->pub || !cl->sub) && rl_now() >= cl->retry_at) cl_connect(cl);
     if (!cl->pub_up || !cl->sub_up) return;
     if (!cl->registered) cl_register(cl);
