@@ -175,6 +175,7 @@ static void cl_drop(struct cluster *cl, struct conn *p, int fanout)
 {
     struct server *srv = cl->srv;
     struct pres_snap s;
+    if (fanout) cl_groups_node_lost(srv, p->user); /* its conferences and rooms here (groups.c) */
     if (fanout) {
         pres_begin(srv, p->user, NULL, &s);
         size_t k = 0; /* only this node's watchers: every node does its own */
@@ -651,6 +652,10 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
     case WIRE_GATEWAY:
         if (cl->gw) cl_gw_frame(cl->gw, f);
         break;
+    case WIRE_CONF:
+    case WIRE_ROOM:
+        cl_groups_frame(srv, node, f);
+        break;
     case WIRE_WATCH: {
         char id[NAME_MAX_LEN + 1];
         if (f->flag == WIRE_WATCH_FORGET) { /* an account deleted: its id is the frame's user */
@@ -1011,6 +1016,10 @@ int cluster_start(struct server *srv, char *err, size_t errlen)
     }
     struct timeval tv = {cfg->cluster_heartbeat_ms / 1000, (cfg->cluster_heartbeat_ms % 1000) * 1000};
     event_add(cl->tick, &tv);
+    if (cl_groups_attach(cl, srv, cl->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     hmap_init(&srv->remote);
     srv->cluster = cl;
     srv->hooks = &cl_hooks;
@@ -1048,6 +1057,7 @@ void cluster_stop(struct server *srv)
         while (cl->pub_up && cl->pending > 0 && rl_now() < until) event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     }
     srv->hooks = NULL;
+    cl_groups_detach(srv);
     if (srv->auth) auth_set_share(srv->auth, NULL);
     if (auth_pwcache(srv->auth)) pwcache_set_remote(auth_pwcache(srv->auth), NULL);
     cl->gw = NULL;
