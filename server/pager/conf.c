@@ -206,9 +206,10 @@ static void conf_publish(struct server *srv, struct conf_room *r, const char *ac
     s.version = r->version;
     s.nslots = (uint32_t)r->nslots;
     for (size_t i = 0; i < r->nslots; i++) {
+        int used = r->parts[i].name[0] != 0; /* a freed slot keeps stale flags: they mean nothing */
         memcpy(s.parts[i].name, r->parts[i].name, sizeof s.parts[i].name);
-        s.parts[i].joined = r->parts[i].joined;
-        s.parts[i].shown = r->parts[i].shown;
+        s.parts[i].joined = used ? r->parts[i].joined : 0;
+        s.parts[i].shown = used ? r->parts[i].shown : 0;
     }
     srv->groups->conf_changed(srv, &s, actor);
 }
