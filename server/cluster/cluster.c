@@ -749,6 +749,7 @@ static void cl_node_info(redisAsyncContext *ac, void *reply, void *arg)
         else if (!strcmp(k->str, "epoch")) {
             int64_t e = strtoll(v->str, NULL, 10);
             if (n->epoch && e != n->epoch) cl_drop_node(cl, n->name, e); /* restarted: the old one's sessions are gone */
+            if (e != n->epoch) cl_groups_announce(cl->srv); /* new to us: it lacks our conferences and rooms */
             n->epoch = e;
         }
     }
@@ -783,6 +784,7 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
             if (name) cl_cmd(cl, cl_node_info, name, 2, a, l);
             if (!cl->loaded) {
                 snprintf(key, sizeof key, CL_DIR "%s", n->name);
+                l[1] = strlen(key); /* the key is one byte shorter than CL_NODE's: it asked for "...\0" */
                 cl_cmd(cl, cl_dir_loaded, NULL, 2, a, l);
             }
         }

@@ -12,7 +12,9 @@
  *   R  one member's join or leave of one room (a set operation: the order of two nodes' changes to
  *      different members does not matter).
  * A node found dead: each other node takes the dead node's users out of its replica and tells only its
- * own members (conf_node_lost, chat_node_lost), so each member hears it once. */
+ * own members (conf_node_lost, chat_node_lost), so each member hears it once.  A node seen for the first
+ * time (started, or restarted as a new incarnation) gets this node's part of the groups announced
+ * (C frames with flag 1: installed only where missing; R joins: no-ops where known). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,7 @@ static void gr_conf_changed(struct server *srv, const struct conf_snap *s, const
     const struct cl_groups *g = (const struct cl_groups *)srv->groups;
     struct wire_buf b = {0};
     if (wire_put_conf(&b, s) == 0) {
-        struct wire_frame f = {WIRE_CONF, 0, "", 0, b.p, (uint32_t)b.len};
+        struct wire_frame f = {WIRE_CONF, s->announce, "", 0, b.p, (uint32_t)b.len};
         snprintf(f.user, sizeof f.user, "%s", actor);
         cl_queue_all(g->cl, &f);
     } else {
@@ -79,6 +81,7 @@ void cl_groups_frame(struct server *srv, const char *node, const struct wire_fra
             log_event(LOG_WARN, NULL, f->user, "cluster_bad_conference", 0, "from node %s: ignored", node);
             return;
         }
+        s.announce = f->flag == 1;
         conf_apply(srv, &s, node);
     } else if (f->type == WIRE_ROOM) {
         if (!srv->chat) return; /* no rooms here: nothing to follow */
@@ -88,6 +91,12 @@ void cl_groups_frame(struct server *srv, const char *node, const struct wire_fra
         }
         chat_remote(srv->chat, f->flag, f->user, (const char *)f->data, f->len);
     }
+}
+
+void cl_groups_announce(struct server *srv)
+{
+    conf_announce(srv);
+    if (srv->chat) chat_announce(srv->chat);
 }
 
 void cl_groups_node_lost(struct server *srv, const char *user)

@@ -909,3 +909,14 @@ void chat_node_lost(struct chat *ch, const char *user)
     chat_drop_member(ch, m, 1);
     chat_quiet = 0;
 }
+
+void chat_announce(struct chat *ch)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&ch->members, &pos, &k, &v)) {
+        const struct chat_member *m = v;
+        for (uint32_t i = 0; m->c && i < m->n_rooms; i++) chat_publish(ch, m, m->rooms[i], 1);
+    }
+}

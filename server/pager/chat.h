@@ -56,6 +56,9 @@ void chat_remote(struct chat *ch, int op, const char *user, const char *room, si
 /* Another node's member `user` is gone with its node: it leaves every room, only this node's members
  * are told (each node tells its own). */
 void chat_node_lost(struct chat *ch, const char *user);
+/* A node joined the cluster (or came back): this node's members' rooms go out again (joins the others
+ * already know change nothing there). */
+void chat_announce(struct chat *ch);
 
 /* Removes the members silent in rooms for chat_idle_timeout (told with 0xA0); now is rl_now() time. */
 void chat_sweep(struct chat *ch, double now);

@@ -196,12 +196,10 @@ static void conf_reveal(struct conf_room *r, int s, int v) { r->parts[s].shown |
 
 /* In a cluster: r changed here (actor's packet), every other node gets its new state.  Called before
  * the packets the change sends, so a node hears of the change before its sessions can answer them. */
-static void conf_publish(struct server *srv, struct conf_room *r, const char *actor)
+static void conf_send(struct server *srv, const struct conf_room *r, const char *actor, int announce)
 {
-    if (!srv->groups || conf_quiet) return;
     struct conf_snap s;
-    r->version++;
-    snprintf(r->writer, sizeof r->writer, "%s", srv->groups->node);
+    s.announce = (uint8_t)announce;
     snprintf(s.room, sizeof s.room, "%s", r->name);
     s.version = r->version;
     s.nslots = (uint32_t)r->nslots;
@@ -214,6 +212,29 @@ static void conf_publish(struct server *srv, struct conf_room *r, const char *ac
     srv->groups->conf_changed(srv, &s, actor);
 }
 
+static void conf_publish(struct server *srv, struct conf_room *r, const char *actor)
+{
+    if (!srv->groups || conf_quiet) return;
+    r->version++;
+    snprintf(r->writer, sizeof r->writer, "%s", srv->groups->node);
+    conf_send(srv, r, actor, 0);
+}
+
+void conf_announce(struct server *srv)
+{
+    struct conf_table *t = srv->conf;
+    if (!t || !srv->groups) return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&t->rooms, &pos, &k, &v)) {
+        const struct conf_room *r = v;
+        size_t i = 0;
+        while (i < r->nslots && !(r->parts[i].name[0] && r->parts[i].joined)) i++;
+        if (i < r->nslots && sessions_local(srv, r->parts[i].name)) conf_send(srv, r, r->parts[i].name, 1);
+    }
+}
+
 /* The conference ended here: the others drop their copy. */
 static void conf_publish_end(struct server *srv, const char *room, uint64_t version, const char *actor)
 {
@@ -222,6 +243,7 @@ static void conf_publish_end(struct server *srv, const char *room, uint64_t vers
     snprintf(s.room, sizeof s.room, "%s", room);
     s.version = version + 1;
     s.nslots = 0;
+    s.announce = 0;
     srv->groups->conf_changed(srv, &s, actor);
 }
 
@@ -662,6 +684,7 @@ void conf_apply(struct server *srv, const struct conf_snap *s, const char *write
     struct conf_table *t = conf_table(srv);
     if (!t || s->nslots > CONF_MAX_PARTS) return;
     struct conf_room *r = hmap_get(&t->rooms, s->room);
+    if (s->announce && (r || s->nslots == 0)) return; /* known here: its changes keep it current */
     /* Two nodes that changed it at once: every node keeps the same one (higher version, then node name). */
     if (r && (s->version < r->version || (s->version == r->version && strcmp(writer, r->writer) <= 0))) return;
     if (!r && s->nslots == 0) return;

@@ -29,6 +29,7 @@ struct conf_snap {
     char room[CONF_ROOM_MAX + 1];               /* room name */
     uint64_t version;                           /* grows with every change (ties: the writer's node name) */
     uint32_t nslots;                            /* slots; 0 = the conference ended */
+    uint8_t announce;                           /* not a change: for a node that lacks it (conf_announce) */
     struct conf_snap_part parts[CONF_MAX_PARTS]; /* the slots */
 };
 
@@ -43,8 +44,12 @@ void conf_handle_message(struct conn *c, const struct ymsg_packet *pkt);   /* 0x
  * joined (the others are told, as for 0x1B) and its invitations lapse. */
 void conf_user_gone(struct server *srv, const char *user);
 
-/* Installs another node's copy of a conference (writer: that node) unless this node's is newer. */
+/* Installs another node's copy of a conference (writer: that node) unless this node's is newer; an
+ * announced one (s->announce) only when this node has none. */
 void conf_apply(struct server *srv, const struct conf_snap *s, const char *writer);
+/* A node joined the cluster (or came back): each conference whose first member's session is on this node
+ * goes out as it is, for the nodes that lack it (one node announces each). */
+void conf_announce(struct server *srv);
 /* user's node died: it leaves its conferences here, only this node's members are told (every node
  * does the same for its own), nothing is republished. */
 void conf_node_lost(struct server *srv, const char *user);

@@ -10,6 +10,7 @@ behind the frame), never for a fixed time."""
 import os
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ymsgd_harness import ClusterServer, run_tests  # noqa: E402
@@ -21,8 +22,8 @@ IM = 0x06
 PRESENCE = (0x01, 0x02, 0x03, 0x04, 0xC6, 0xF0)
 
 
-def cluster():
-    return ClusterServer(YMSGD, extra_args=R.FAST, nodes=3)
+def cluster(extra=()):
+    return ClusterServer(YMSGD, extra_args=R.FAST + list(extra), nodes=3)
 
 
 def logins(srv, *placement):
@@ -161,8 +162,9 @@ def test_room_two_nodes():
 
 
 def test_node_killed_members_leave():
-    """kill -9 of a node: its users leave the conferences and rooms of the others, each told once."""
-    with cluster() as srv:
+    """kill -9 of a node: its users leave the conferences and rooms of the others, each told once; when it
+    comes back it learns the conferences and rooms of the others."""
+    with cluster(["--chat-msg-rate", "1000", "--chat-msg-burst", "1000"]) as srv:  # dave's joins poll
         a, b, c = logins(srv, ("alice", 0), ("bob", 1), ("carol", 2))
         a.send(C.INVITE, C.l2_invite("alice", "k", ["bob", "carol"]))
         C.expect_invite(b, "alice", "k", "Join my conference")
@@ -201,6 +203,27 @@ def test_node_killed_members_leave():
         R.pid_say(c, "Rock", "still rocking")
         assert room(a, R.COMMENT).get(117) == "still rocking"
         C.quiet(a, c)
+        # node 1 comes back empty: the others announce what it lacks once they see it
+        srv.start_node(1)
+        srv.add_user("dave", "pw-dave")
+        d = srv.login("dave", "pw-dave", node=1)
+        deadline = time.time() + 10
+        while True:                                                  # a join again just lists the room again
+            R.pid_join(d, "Rock")
+            members = R.join_reply(d)[1]
+            if sorted(members) == ["alice", "carol", "dave"] or time.time() > deadline:
+                break
+            time.sleep(0.1)                                          # poll (session_rate), until the deadline
+        assert sorted(members) == ["alice", "carol", "dave"], members  # in the order the announces came
+        # node 0 announced conference k before its room members: the name is taken on node 1 too
+        d.send(C.INVITE, C.l2_invite("dave", "k", ["alice"]))
+        assert C.pairs(d.expect(C.INVITE)) == [(1, "dave"), (57, "k"), (16, "conference name in use")]
+        # dave's first join may have come before the announces (then nobody was told): the room works
+        R.pid_say(d, "Rock", "back on node 1")
+        for x in (a, c):
+            assert x.expect(R.COMMENT, skip=PRESENCE + (R.ONLINE, R.JOIN)).get(117) == "back on node 1"
+        R.pid_say(a, "Rock", "welcome")
+        assert room(d, R.COMMENT).get(117) == "welcome"
 
 
 if __name__ == "__main__":
