@@ -687,11 +687,13 @@ void conf_apply(struct server *srv, const struct conf_snap *s, const char *write
     if (s->announce && (r || s->nslots == 0)) return; /* known here: its changes keep it current */
     /* Two nodes that changed it at once: every node keeps the same one (higher version, then node name). */
     if (r && (s->version < r->version || (s->version == r->version && strcmp(writer, r->writer) <= 0))) return;
-    if (!r && s->nslots == 0) return;
+    if (!r && s->nslots == 0) return; /* an end this node never saw the start of */
     if (!r && !(r = conf_create(t, s->room))) goto oom;
     for (size_t i = 0; i < r->nslots; i++)
         if (r->parts[i].name[0]) conf_remove(t, r, (int)i);
-    if (s->nslots == 0) {
+    uint32_t joined = 0;
+    for (uint32_t i = 0; i < s->nslots; i++) joined += s->parts[i].name[0] && s->parts[i].joined;
+    if (joined == 0) { /* the end (or a state no node makes: a conference nobody is in) */
         conf_destroy(t, r);
         return;
     }

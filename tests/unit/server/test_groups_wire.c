@@ -1,5 +1,6 @@
 /* The conference state that nodes of a cluster send each other (C frames, server/cluster/wire.c and
- * groups.c): it round-trips slot for slot, and whatever a node could not have written is refused whole. */
+ * groups.c): it round-trips slot for slot, and whatever a node could not have written is refused whole;
+ * a node's replica (conf_apply) keeps the same winner of two changes made at once as every other node. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "conf.h"
+#include "pager_fake.h"
 #include "wire.h"
 
 /* A full conference: 64 slots, every third one free, a few shown bits. */
@@ -129,12 +132,100 @@ static void test_frames_in_a_batch(void **state)
     wire_buf_free(&b);
 }
 
+/* What this node published (the cluster's hook, srv->groups). */
+static struct conf_snap published;
+static int npublished;
+static void hook_conf(struct server *srv, const struct conf_snap *s, const char *actor)
+{
+    (void)srv;
+    (void)actor;
+    published = *s;
+    npublished++;
+}
+static void hook_chat(struct server *srv, int op, const char *user, const char *room, size_t len)
+{
+    (void)srv, (void)op, (void)user, (void)room, (void)len;
+}
+static const struct group_hooks hooks = {"node1", hook_conf, hook_chat};
+
+static void snap(struct conf_snap *s, uint64_t version, const char *joined, const char *invited)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->room, sizeof s->room, "r");
+    s->version = version;
+    s->nslots = invited ? 2 : 1;
+    snprintf(s->parts[0].name, sizeof s->parts[0].name, "%s", joined);
+    s->parts[0].joined = 1;
+    if (invited) snprintf(s->parts[1].name, sizeof s->parts[1].name, "%s", invited);
+}
+
+/* bob (a session here) answers 0x19 to conference r: 1 when this node took it (it published the join). */
+static int bob_joins(struct fake_conn *bob)
+{
+    int before = npublished;
+    fake_send(bob, YMSG_SVC_CONFLOGON, 0, "1", "bob", "57", "r", NULL);
+    fake_drain(bob);
+    return npublished > before;
+}
+
+static void test_apply_versions(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/ymsgd-groups-XXXXXX";
+    struct server *srv = fake_server_tmp(dir);
+    assert_non_null(srv);
+    srv->groups = &hooks;
+    struct fake_conn *bob = fake_login(srv, "bob");
+    struct conf_snap s;
+    snap(&s, 1, "alice", "bob"); /* node0: alice (there) invites bob (here) */
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(conf_count(srv), 1);
+    assert_int_equal(bob_joins(bob), 1); /* the replica has the invitation: the join is taken here */
+    assert_true(published.version == 2 && published.parts[1].joined == 1);
+    /* node2 changed version 1 at the same time (bob's invitation dropped): node2 > node1, it wins here
+     * as on every node; bob's join is lost and a new 0x19 is "not invited" */
+    snap(&s, 2, "alice", NULL);
+    conf_apply(srv, &s, "node2");
+    assert_int_equal(bob_joins(bob), 0);
+    /* ... while node0's version 2 (node0 < node2) and anything older change nothing */
+    snap(&s, 2, "alice", "bob");
+    conf_apply(srv, &s, "node0");
+    snap(&s, 1, "alice", "bob");
+    conf_apply(srv, &s, "node3");
+    assert_int_equal(bob_joins(bob), 0);
+    /* an announce only fills a gap: this node has r, so it stays as it is */
+    snap(&s, 9, "alice", "bob");
+    s.announce = 1;
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(bob_joins(bob), 0);
+    /* a newer change invites bob again; his join goes out as version 4 */
+    snap(&s, 3, "alice", "bob");
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(bob_joins(bob), 1);
+    assert_true(published.version == 4);
+    /* an older end is ignored, a newer one ends it; a state with nobody joined is an end too */
+    snap(&s, 4, "alice", NULL);
+    s.nslots = 0;
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(conf_count(srv), 1);
+    s.version = 5;
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(conf_count(srv), 0);
+    snap(&s, 1, "alice", "bob");
+    s.parts[0].joined = 0;
+    conf_apply(srv, &s, "node0");
+    assert_int_equal(conf_count(srv), 0);
+    srv->groups = NULL;
+    assert_int_equal(fake_server_rm(srv, dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_frames_in_a_batch),
+        cmocka_unit_test(test_apply_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
