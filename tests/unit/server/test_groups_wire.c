@@ -216,6 +216,7 @@ static void test_apply_versions(void **state)
     conf_apply(srv, &s, "node0");
     assert_int_equal(conf_count(srv), 0);
     srv->groups = NULL;
+    fake_conn_free(bob);
     assert_int_equal(fake_server_rm(srv, dir), 0);
 }
 
