@@ -181,6 +181,7 @@ static void cl_drop(struct cluster *cl, struct conn *p, int fanout)
 {
     struct server *srv = cl->srv;
     struct pres_snap s;
+    if (fanout) cl_groups_node_lost(srv, p->user); /* its conferences and rooms here (groups.c) */
     if (fanout) pres_begin(srv, p->user, NULL, &s); /* this node's watchers: every node does its own */
     if (hmap_get(&srv->remote, p->user) == p) hmap_del(&srv->remote, p->user);
     p->state = CONN_CLOSING;
@@ -670,6 +671,10 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
     case WIRE_GATEWAY:
         if (cl->gw) cl_gw_frame(cl->gw, f);
         break;
+    case WIRE_CONF:
+    case WIRE_ROOM:
+        cl_groups_frame(srv, node, f);
+        break;
     case WIRE_WATCH: {
         char id[NAME_MAX_LEN + 1];
         if (f->flag == WIRE_WATCH_FORGET) { /* an account deleted: its id is the frame's user */
@@ -769,6 +774,7 @@ static void cl_node_info(redisAsyncContext *ac, void *reply, void *arg)
         else if (!strcmp(k->str, "epoch")) {
             int64_t e = strtoll(v->str, NULL, 10);
             if (n->epoch && e != n->epoch) cl_drop_node(cl, n->name, e); /* restarted: the old one's sessions are gone */
+            if (e != n->epoch) cl_groups_announce(cl->srv); /* new to us: it lacks our conferences and rooms */
             n->epoch = e;
         }
     }
@@ -803,6 +809,7 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
             if (name) cl_cmd(cl, cl_node_info, name, 2, a, l);
             if (!cl->loaded) {
                 snprintf(key, sizeof key, CL_DIR "%s", n->name);
+                l[1] = strlen(key); /* the key is one byte shorter than CL_NODE's: it asked for "...\0" */
                 cl_cmd(cl, cl_dir_loaded, NULL, 2, a, l);
             }
         }
@@ -1021,6 +1028,10 @@ int cluster_start(struct server *srv, char *err, size_t errlen)
     }
     struct timeval tv = {cfg->cluster_heartbeat_ms / 1000, (cfg->cluster_heartbeat_ms % 1000) * 1000};
     event_add(cl->tick, &tv);
+    if (cl_groups_attach(cl, srv, cl->name) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     hmap_init(&srv->remote);
     srv->cluster = cl;
     srv->hooks = &cl_hooks;
@@ -1058,6 +1069,7 @@ void cluster_stop(struct server *srv)
         while (cl->pub_up && cl->pending > 0 && rl_now() < until) event_base_loop(srv->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
     }
     srv->hooks = NULL;
+    cl_groups_detach(srv);
     if (srv->auth) auth_set_share(srv->auth, NULL);
     if (auth_pwcache(srv->auth)) pwcache_set_remote(auth_pwcache(srv->auth), NULL);
     cl->gw = NULL;

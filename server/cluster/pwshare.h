@@ -34,6 +34,16 @@ struct auth_login;
 void cl_share_issued(void *arg, const struct auth_login *l, double ttl);
 void cl_share_used(void *arg, const char *user, const char *y, int spent);
 
+/* groups.c: conferences and chat rooms replicated on every node (server.h struct group_hooks).  attach:
+ * srv->groups set (0, or -1 out of memory); detach: unset; frame: a C or R frame from node; node_lost:
+ * user's node died (before its mirror goes: the members that may see it hear it leave). */
+struct server;
+int cl_groups_attach(struct cluster *cl, struct server *srv, const char *node);
+void cl_groups_detach(struct server *srv);
+void cl_groups_frame(struct server *srv, const char *node, const struct wire_frame *f);
+void cl_groups_node_lost(struct server *srv, const char *user);
+void cl_groups_announce(struct server *srv); /* a node seen for the first time: our part of the groups */
+
 /* pwshare.c: the remote for cl (free() it after the connections are freed), or NULL (out of memory). */
 struct pwcache_remote *cl_pwc_new(struct cluster *cl);
 

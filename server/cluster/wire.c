@@ -110,7 +110,8 @@ int wire_next(const uint8_t *p, size_t len, size_t *off, struct wire_frame *f)
     size_t un = p[o + 2];
     o += 3;
     if (f->type != WIRE_PACKET && f->type != WIRE_KICK && f->type != WIRE_UPDATE && f->type != WIRE_DELETE &&
-        f->type != WIRE_LOGIN && f->type != WIRE_FORGET && f->type != WIRE_GATEWAY && f->type != WIRE_WATCH)
+        f->type != WIRE_LOGIN && f->type != WIRE_FORGET && f->type != WIRE_GATEWAY && f->type != WIRE_WATCH &&
+        f->type != WIRE_CONF && f->type != WIRE_ROOM)
         return -1;
     if (un == 0 || len - o < un + 8) return -1;
     if (name_normalize((const char *)p + o, un, f->user) < 0 || strlen(f->user) != un ||
@@ -321,4 +322,61 @@ void wire_record_free(struct wire_record *r)
     nameset_free(&r->stealthed);
     nameset_free(&r->talked);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- conferences ---------------------------------------------------------------------------- */
+
+int wire_put_conf(struct wire_buf *b, const struct conf_snap *s)
+{
+    size_t rn = strlen(s->room), old = b->len;
+    if (rn == 0 || rn > CONF_ROOM_MAX || s->nslots > CONF_MAX_PARTS) return -1;
+    if (put_u8(b, (uint8_t)rn) < 0 || wire_put(b, s->room, rn) < 0 || put_be(b, s->version, 8) < 0 ||
+        put_u8(b, (uint8_t)s->nslots) < 0)
+        goto bad;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        const struct conf_snap_part *q = &s->parts[i];
+        size_t n = strlen(q->name);
+        if (n > NAME_MAX_LEN || put_u8(b, (uint8_t)n) < 0 || wire_put(b, q->name, n) < 0 || put_u8(b, q->joined) < 0 ||
+            put_be(b, q->shown, 8) < 0)
+            goto bad;
+    }
+    return 0;
+bad:
+    b->len = old;
+    return -1;
+}
+
+int wire_get_conf(const uint8_t *p, size_t len, struct conf_snap *s)
+{
+    size_t o = 0;
+    memset(s, 0, sizeof *s);
+    if (len < 1) return -1;
+    size_t rn = p[o++];
+    if (rn == 0 || len - o < rn + 9) return -1;
+    for (size_t i = 0; i < rn; i++)
+        if (p[o + i] < 0x20 || p[o + i] == 0x7f) return -1;
+    memcpy(s->room, p + o, rn);
+    o += rn;
+    s->version = get_be(p + o, 8);
+    s->nslots = p[o + 8];
+    o += 9;
+    if (s->nslots > CONF_MAX_PARTS) return -1;
+    uint64_t slots = s->nslots == 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nslots) - 1;
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        struct conf_snap_part *q = &s->parts[i];
+        if (len - o < 1) return -1;
+        size_t n = p[o++];
+        if (len - o < n + 9) return -1;
+        if (n && (name_normalize((const char *)p + o, n, q->name) < 0 || strlen(q->name) != n ||
+                  memcmp(q->name, p + o, n) != 0))
+            return -1; /* written normalised by a node */
+        o += n;
+        q->joined = p[o];
+        q->shown = get_be(p + o + 1, 8);
+        o += 9;
+        if (q->joined > 1 || (q->shown & ~slots) || (!n && (q->joined || q->shown))) return -1;
+        for (uint32_t k = 0; n && k < i; k++)
+            if (!strcmp(s->parts[k].name, q->name)) return -1;
+    }
+    return o == len ? 0 : -1;
 }

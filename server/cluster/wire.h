@@ -13,6 +13,8 @@
  *   W  the watch list of user's session `sid` on the receiving node changed on the sending node (an
  *      authorisation answered there): body = the buddy's id; flag: enum wire_watch_op (the receiving
  *      node keeps its index and tells its session what it now sees);
+ *   C  a conference changed on the sending node (body: wire_put_conf; user: whose packet changed it);
+ *   R  user (the sending node's session) joined (flag 1) or left (0) the chat room named by the body;
  * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
  * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
  * (-1), never read past its end. */
@@ -22,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "server.h"
 
 #define WIRE_NODE_MAX 47     /* longest node name */
@@ -33,6 +36,8 @@ enum wire_type {
     WIRE_FORGET = 'F', /* that crumb was used (body: the Y cookie value): gone everywhere */
     WIRE_GATEWAY = 'G', /* an AMF gateway session of user (wire_gw); flag: enum wire_gw_op */
     WIRE_WATCH = 'W',   /* a watch-list change for user's session (body: the buddy's id); flag: enum wire_watch_op */
+    WIRE_CONF = 'C',    /* a conference's whole state after a change (wire_put_conf) */
+    WIRE_ROOM = 'R',    /* user joined (flag 1) / left (0) the chat room named by the body */
 };
 
 /* W frames: the receiving node's session starts (WATCH) or stops (UNWATCH) watching the id in the body;
@@ -113,5 +118,11 @@ int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, 
 /* Decodes a record: 0, or -1 when malformed or out of memory (r is left empty). */
 int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r);
 void wire_record_free(struct wire_record *r);
+
+/* A conference's state (conf.h's struct conf_snap): the room name (1..CONF_ROOM_MAX bytes, no control
+ * bytes), version, and every slot (name or free, joined, shown bits).  Decoding refuses a bad name,
+ * a duplicate participant, shown bits past the slots, a free slot with flags, bytes left over. */
+int wire_put_conf(struct wire_buf *b, const struct conf_snap *s);
+int wire_get_conf(const uint8_t *p, size_t len, struct conf_snap *s); /* 0, or -1 when malformed */
 
 #endif

@@ -131,6 +131,17 @@ struct session_hooks {
     void (*watch)(struct server *srv, struct conn *c, const char *target, int op);
 };
 
+/* What the cluster replicates of the pager's groups (server/cluster/groups.c; NULL on one node): every
+ * node keeps a copy of the conference table and of room membership (docs/CONFERENCES.md §7). */
+struct conf_snap;
+struct group_hooks {
+    const char *node; /* this node's name (orders two changes of one conference made at once) */
+    /* a conference changed here (s->nslots 0: it ended); actor: whose packet changed it */
+    void (*conf_changed)(struct server *srv, const struct conf_snap *s, const char *actor);
+    /* a local member of chat room `room` (len bytes) joined (op 1) or left it (op 0) */
+    void (*chat_changed)(struct server *srv, int op, const char *user, const char *room, size_t len);
+};
+
 /* Pager listen addresses accepted in ymsg_listen (the real pager answered on 5050 and fallbacks). */
 #define SERVER_MAX_YMSG_LISTEN 8
 
@@ -156,6 +167,7 @@ struct server {
     struct hmap remote;            /* user -> struct conn of a session on another node (cluster mirror) */
     const struct session_hooks *hooks; /* the cluster's, or NULL (one node) */
     struct cluster *cluster;       /* Redis directory and bus (server/cluster), or NULL */
+    const struct group_hooks *groups; /* the cluster's replication of conferences and rooms, or NULL */
     uint8_t quiet_send;            /* set around a delivery its sender must not be able to time (delivery.c):
                                     * another node's transport sends it a little later, not this loop turn */
     struct conf_table *conf;       /* conferences (pager/conf.c), created on first use, or NULL */

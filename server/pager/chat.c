@@ -65,7 +65,7 @@ struct chat_room {
 
 struct chat_member {
     char user[NAME_MAX_LEN + 1]; /* key in chat->members */
-    struct conn *c;              /* the session that joined */
+    struct conn *c;              /* the session that joined; NULL: a session of another node (cluster replica) */
     struct chat_room **rooms;    /* rooms it is in, join order (at most chat_max_rooms) */
     uint32_t n_rooms, cap_rooms; /* used / allocated in rooms */
     double active;               /* rl_now() of its last join, message or chat ping */
@@ -492,6 +492,17 @@ static void chat_build_invite(struct ymsg_builder *b, void *arg)
     ymsg_build_int(b, CK_ROOMID, o->room->id);
 }
 
+/* Set while a dead node's members leave (chat_node_lost): only this node's members are told. */
+static int chat_quiet;
+
+/* In a cluster: m (this node's member) joined (op 1) or left (0) r; every other node's copy follows.
+ * Called before the packets the change sends. */
+static void chat_publish(struct chat *ch, const struct chat_member *m, const struct chat_room *r, int op)
+{
+    const struct group_hooks *g = ch->srv ? ch->srv->groups : NULL;
+    if (g && m->c && !chat_quiet) g->chat_changed(ch->srv, op, m->user, r->name, strlen(r->name));
+}
+
 /* Tells every member of r but `who` (whom the packet is about or from): service, built by build. */
 static void chat_fan_out(struct chat *ch, struct chat_room *r, const char *who, uint16_t service,
                          delivery_build_fn build, struct chat_out *o)
@@ -499,6 +510,7 @@ static void chat_fan_out(struct chat *ch, struct chat_room *r, const char *who, 
     for (uint32_t i = 0; i < r->n; i++) {
         struct chat_member *m = r->mem[i];
         if (strcmp(m->user, who) == 0) continue;
+        if (chat_quiet && !m->c) continue; /* its own node tells it */
         o->to = m->user;
         delivery_to_user(ch->srv, m->user, who, service, YMSG_PKT_SERVERACK, build, o);
     }
@@ -520,6 +532,7 @@ static void chat_leave_room(struct chat *ch, struct chat_member *m, struct chat_
         break;
     }
     log_event(LOG_DEBUG, NULL, m->user, "chat_leave", (long)r->id, "%s", r->name);
+    chat_publish(ch, m, r, 0);
     if (notify) {
         struct chat_out o = {.room = r, .who = m->user};
         chat_fan_out(ch, r, m->user, YMSG_SVC_CHATEXIT, chat_build_left, &o);
@@ -595,8 +608,8 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
 {
     const struct config *cfg = c->srv->cfg;
     struct chat_member *m = chat_member_of(ch, c->user);
-    if (m && m->c != c) { /* left over from an earlier session of the same user */
-        chat_drop_member(ch, m, 1);
+    if (m && m->c != c) { /* left over from an earlier session of the same user (another node's: it tells) */
+        chat_drop_member(ch, m, m->c != NULL);
         m = NULL;
     }
     if (m && !chat_take_token(cfg, m)) {
@@ -647,6 +660,7 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
     r->mem[r->n++] = m;
     m->active = rl_now();
     log_event(LOG_DEBUG, c->peer, c->user, "chat_join", (long)r->id, "%s", r->name);
+    chat_publish(ch, m, r, 1);
     chat_send_join_reply(ch, c, r);
     struct chat_out o = {.room = r, .who = m->user};
     chat_fan_out(ch, r, m->user, YMSG_SVC_CHATJOIN, chat_build_joined, &o);
@@ -822,7 +836,7 @@ void chat_sweep(struct chat *ch, double now)
     void *v;
     while (hmap_next(&ch->members, &pos, &k, &v)) {
         struct chat_member *m = v;
-        if (now - m->active < limit) continue;
+        if (!m->c || now - m->active < limit) continue; /* another node's member: its node sweeps it */
         struct conn *c = m->c;
         int in_rooms = m->n_rooms > 0;
         log_event(LOG_INFO, c->peer, c->user, "chat_idle", 0, "no room activity for %ld s",
@@ -831,5 +845,78 @@ void chat_sweep(struct chat *ch, double now)
         hmap_iter_del(&ch->members, &pos);
         chat_member_free(m);
         if (in_rooms) chat_send_logout(c);
+    }
+}
+
+void chat_remote(struct chat *ch, int op, const char *user, const char *room, size_t len)
+{
+    struct chat_room *r = chat_find_room(ch, room, len);
+    struct chat_member *m = chat_member_of(ch, user);
+    if (!r || (m && m->c)) {
+        /* A room this node does not define (another rooms file), or the user's session here is the
+         * newer one (its old node's leave crossed its login): nothing to follow. */
+        log_event(LOG_DEBUG, NULL, user, "chat_remote_ignored", op, "room %.*s", (int)len, room);
+        return;
+    }
+    if (op == 0) {
+        if (m && chat_in_room(m, r)) chat_leave_room(ch, m, r, 0);
+        if (m && m->n_rooms == 0) {
+            hmap_del(&ch->members, m->user);
+            chat_member_free(m);
+        }
+        return;
+    }
+    if (m && chat_in_room(m, r)) return;
+    int fresh = !m;
+    if (fresh) {
+        if (!(m = calloc(1, sizeof *m))) goto oom;
+        snprintf(m->user, sizeof m->user, "%s", user);
+        if (hmap_put(&ch->members, m->user, m) < 0) {
+            free(m);
+            goto oom;
+        }
+    }
+    /* No cap here: the member's node admitted it (two nodes admitting the last place at once both
+     * keep theirs: docs/CHAT_ROOMS.md §6). */
+    if (m->n_rooms == m->cap_rooms) {
+        uint32_t nc = m->cap_rooms ? m->cap_rooms * 2 : 1;
+        struct chat_room **v = realloc(m->rooms, nc * sizeof *v);
+        if (!v) goto oom_member;
+        m->rooms = v;
+        m->cap_rooms = nc;
+    }
+    if (r->n == r->cap) {
+        uint32_t nc = r->cap ? r->cap * 2 : 8;
+        struct chat_member **v = realloc(r->mem, nc * sizeof *v);
+        if (!v) goto oom_member;
+        r->mem = v;
+        r->cap = nc;
+    }
+    m->rooms[m->n_rooms++] = r;
+    r->mem[r->n++] = m;
+    return;
+oom_member:
+    if (m->n_rooms == 0) chat_drop_member(ch, m, 0);
+oom:
+    log_event(LOG_ERROR, NULL, user, "out_of_memory", 0, "chat member from another node");
+}
+
+void chat_node_lost(struct chat *ch, const char *user)
+{
+    struct chat_member *m = chat_member_of(ch, user);
+    if (!m || m->c) return;
+    chat_quiet = 1;
+    chat_drop_member(ch, m, 1);
+    chat_quiet = 0;
+}
+
+void chat_announce(struct chat *ch)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&ch->members, &pos, &k, &v)) {
+        const struct chat_member *m = v;
+        for (uint32_t i = 0; m->c && i < m->n_rooms; i++) chat_publish(ch, m, m->rooms[i], 1);
     }
 }

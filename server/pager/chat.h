@@ -50,6 +50,16 @@ void chat_handle_ping(struct conn *c, const struct ymsg_packet *pkt);    /* 0xA1
 /* c's session ends (login_end(), whatever the reason): it leaves every room it is in, the other members
  * are told.  Nothing happens when c is not the session that joined. */
 void chat_session_end(struct conn *c);
+/* Cluster replica (server/cluster/groups.c): another node's member `user` joined (op 1) or left (0) the
+ * room named room (len bytes); no packets (its node sent them, the cap was its node's to check). */
+void chat_remote(struct chat *ch, int op, const char *user, const char *room, size_t len);
+/* Another node's member `user` is gone with its node: it leaves every room, only this node's members
+ * are told (each node tells its own). */
+void chat_node_lost(struct chat *ch, const char *user);
+/* A node joined the cluster (or came back): this node's members' rooms go out again (joins the others
+ * already know change nothing there). */
+void chat_announce(struct chat *ch);
+
 /* Removes the members silent in rooms for chat_idle_timeout (told with 0xA0); now is rl_now() time. */
 void chat_sweep(struct chat *ch, double now);
 

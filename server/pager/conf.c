@@ -12,7 +12,6 @@
 #include "presence.h"
 #include "ratelimit.h"
 #include "sessions.h"
-#include "store.h"
 
 /* Conference keys (docs/CONFERENCES.md §1-3); not in libymsg's key table. */
 #define CONF_KEY_HOST 50     /* inviter */
@@ -24,9 +23,6 @@
 #define CONF_KEY_ROOM 57     /* the room name */
 #define CONF_KEY_INVMSG 58   /* invitation text */
 #define CONF_STATUS_OTHERS 11 /* 0x1C to members: "someone else was invited" (Pidgin ignores it) */
-
-#define CONF_MAX_PARTS 64   /* hard cap of conf_max_members: one bit per participant in `shown` */
-#define CONF_ROOM_MAX 255   /* bytes of a room name */
 
 struct conf_part {
     char name[NAME_MAX_LEN + 1]; /* the participant; "" = free slot */
@@ -40,6 +36,8 @@ struct conf_room {
     size_t nslots, cap;           /* slots in use or freed / allocated */
     unsigned njoined;             /* members */
     unsigned nparts;              /* members + invitees */
+    uint64_t version;             /* changes made to it (cluster replicas: the higher one wins) */
+    char writer[64];              /* node that made the last change ("" on one node) */
 };
 
 struct conf_user {
@@ -54,6 +52,10 @@ struct conf_table {
     struct hmap users;      /* user -> struct conf_user (only while it takes part somewhere) */
     struct rl_table invite; /* user -> invitation bucket (conf_invite_rate) */
 };
+
+/* Set while a dead node's users leave (conf_node_lost): only this node's members are told, and
+ * nothing is republished (every node does the same for its own members). */
+static int conf_quiet;
 
 static struct conf_table *conf_table(struct server *srv)
 {
@@ -104,24 +106,14 @@ static int conf_find(const struct conf_room *r, const char *name)
     return -1;
 }
 
-/* Adds name to r (joined or invited): its slot, or -1 (room full, out of memory: logged by caller). */
-static int conf_add(struct server *srv, struct conf_table *t, struct conf_room *r, const char *name, int joined)
+/* Puts name into free slot i of r (i < r->nslots).  0, or -1 out of memory. */
+static int conf_put(struct conf_table *t, struct conf_room *r, size_t i, const char *name, int joined)
 {
-    if (r->nparts >= (unsigned)srv->cfg->conf_max_members || r->nparts >= CONF_MAX_PARTS) return -1;
     struct conf_user *u = conf_user_get(t, name, 1);
     if (!u) return -1;
     if (grow_array((void **)&u->rooms, &u->cap, u->n, sizeof *u->rooms, 4) < 0) {
         if (u->n == 0) conf_user_unlink(t, u, r);
         return -1;
-    }
-    size_t i = 0;
-    while (i < r->nslots && r->parts[i].name[0]) i++;
-    if (i == r->nslots) {
-        if (grow_array((void **)&r->parts, &r->cap, r->nslots, sizeof *r->parts, 4) < 0) {
-            if (u->n == 0) conf_user_unlink(t, u, r);
-            return -1;
-        }
-        r->nslots++;
     }
     struct conf_part *p = &r->parts[i];
     memset(p, 0, sizeof *p);
@@ -133,7 +125,21 @@ static int conf_add(struct server *srv, struct conf_table *t, struct conf_room *
         r->njoined++;
         u->joined++;
     }
-    return (int)i;
+    return 0;
+}
+
+/* Adds name to r (joined or invited): its slot, or -1 (room full, out of memory: logged by caller). */
+static int conf_add(struct server *srv, struct conf_table *t, struct conf_room *r, const char *name, int joined)
+{
+    if (r->nparts >= (unsigned)srv->cfg->conf_max_members || r->nparts >= CONF_MAX_PARTS) return -1;
+    size_t i = 0;
+    while (i < r->nslots && r->parts[i].name[0]) i++;
+    if (i == r->nslots) {
+        if (grow_array((void **)&r->parts, &r->cap, r->nslots, sizeof *r->parts, 4) < 0) return -1;
+        r->parts[i].name[0] = 0;
+        r->nslots++;
+    }
+    return conf_put(t, r, i, name, joined) < 0 ? -1 : (int)i;
 }
 
 static void conf_set_joined(struct conf_table *t, struct conf_room *r, int i)
@@ -188,6 +194,59 @@ static int conf_visible(struct server *srv, const struct conf_room *r, int v, in
 
 static void conf_reveal(struct conf_room *r, int s, int v) { r->parts[s].shown |= (uint64_t)1 << v; }
 
+/* In a cluster: r changed here (actor's packet), every other node gets its new state.  Called before
+ * the packets the change sends, so a node hears of the change before its sessions can answer them. */
+static void conf_send(struct server *srv, const struct conf_room *r, const char *actor, int announce)
+{
+    struct conf_snap s;
+    s.announce = (uint8_t)announce;
+    snprintf(s.room, sizeof s.room, "%s", r->name);
+    s.version = r->version;
+    s.nslots = (uint32_t)r->nslots;
+    for (size_t i = 0; i < r->nslots; i++) {
+        int used = r->parts[i].name[0] != 0; /* a freed slot keeps stale flags: they mean nothing */
+        memcpy(s.parts[i].name, r->parts[i].name, sizeof s.parts[i].name);
+        s.parts[i].joined = used ? r->parts[i].joined : 0;
+        s.parts[i].shown = used ? r->parts[i].shown : 0;
+    }
+    srv->groups->conf_changed(srv, &s, actor);
+}
+
+static void conf_publish(struct server *srv, struct conf_room *r, const char *actor)
+{
+    if (!srv->groups || conf_quiet) return;
+    r->version++;
+    snprintf(r->writer, sizeof r->writer, "%s", srv->groups->node);
+    conf_send(srv, r, actor, 0);
+}
+
+void conf_announce(struct server *srv)
+{
+    struct conf_table *t = srv->conf;
+    if (!t || !srv->groups) return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&t->rooms, &pos, &k, &v)) {
+        const struct conf_room *r = v;
+        size_t i = 0;
+        while (i < r->nslots && !(r->parts[i].name[0] && r->parts[i].joined)) i++;
+        if (i < r->nslots && sessions_local(srv, r->parts[i].name)) conf_send(srv, r, r->parts[i].name, 1);
+    }
+}
+
+/* The conference ended here: the others drop their copy. */
+static void conf_publish_end(struct server *srv, const char *room, uint64_t version, const char *actor)
+{
+    if (!srv->groups || conf_quiet) return;
+    struct conf_snap s;
+    snprintf(s.room, sizeof s.room, "%s", room);
+    s.version = version + 1;
+    s.nslots = 0;
+    s.announce = 0;
+    srv->groups->conf_changed(srv, &s, actor);
+}
+
 /* ---- packets ------------------------------------------------------------------------------------ */
 
 /* What a packet to one recipient is made of (delivery_build_fn's argument). */
@@ -217,6 +276,7 @@ static void conf_tell_members(struct server *srv, const struct conf_room *r, int
     for (size_t v = 0; v < r->nslots; v++) {
         if ((int)v == skip || !r->parts[v].name[0] || !r->parts[v].joined) continue;
         if (!conf_visible(srv, r, (int)v, who)) continue;
+        if (conf_quiet && !sessions_local(srv, r->parts[v].name)) continue; /* its own node tells it */
         struct conf_out o = {r, r->parts[v].name, who_key, r->parts[who].name, text, utf8};
         delivery_to_user(srv, o.to, o.who, service, YMSG_PKT_SERVERACK, conf_build_notice, &o);
     }
@@ -354,6 +414,7 @@ static struct conf_room *conf_open(struct conn *c, struct conf_table *t, const c
         r = NULL;
     }
     if (!r) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "conference");
+    else conf_publish(c->srv, r, c->user);
     return r;
 }
 
@@ -369,12 +430,8 @@ static int conf_invite_one(struct conn *c, struct conf_table *t, struct conf_roo
         log_event(LOG_INFO, c->peer, c->user, "conf_invite_limited", 0, "conf_invite_rate or session_rate");
         return -1; /* stop: the rest of this packet's invitees are skipped too */
     }
-    if (srv->st->user_exists(srv->st, name) != 1) {
-        /* The inviter is told as for an offline user (existence is no secret, presence is). */
-        log_event(LOG_DEBUG, c->peer, c->user, "conf_invite_skipped", 0, "no such user %s", name);
-        conf_unavailable(c, r, name);
-        return 0;
-    }
+    /* Whether the account exists is not asked (no store round trip on the loop): an id without a
+     * session is "not available" like an offline user's, and is recorded as an invitee all the same. */
     int i = conf_find(r, name);
     if (i >= 0 && r->parts[i].joined) return 0;
     if (i < 0 && (i = conf_add(srv, t, r, name, 0)) < 0) {
@@ -382,11 +439,11 @@ static int conf_invite_one(struct conn *c, struct conf_table *t, struct conf_roo
         return 0;
     }
     conf_reveal(r, inviter, i); /* sending an invitation reveals the inviter to the invitee */
-    struct conn *s = sessions_get(srv, name);
-    int here = s && !s->remote;
-    if (!here || !can_see(srv, c->user, name)) conf_unavailable(c, r, name);
-    if (here) {
+    struct conn *s = sessions_get(srv, name); /* this node's or another's: the same rules */
+    if (!s || !can_see(srv, c->user, name)) conf_unavailable(c, r, name);
+    if (s) {
         struct conf_invite_out o = {srv, r, inviter, i, text, utf8};
+        conf_publish(srv, r, c->user); /* the invitee's node knows of the invitation before it does */
         if (delivery_to_user(srv, name, c->user, YMSG_SVC_CONFINVITE, YMSG_PKT_SERVERACK, conf_build_invite, &o) ==
             DELIVERY_SENT)
             conf_mark_listed(srv, r, inviter, i);
@@ -425,6 +482,7 @@ static void conf_invite_all(struct conn *c, struct conf_table *t, struct conf_ro
         }
     }
     if (n == 0) return;
+    conf_publish(srv, r, c->user); /* what the invitations revealed (conf_mark_listed) */
     /* The other members hear who was invited (OpenYMSG's "extend"), if they may see the inviter. */
     for (size_t v = 0; v < r->nslots; v++) {
         if (!r->parts[v].name[0] || !r->parts[v].joined || (int)v == inviter) continue;
@@ -500,11 +558,14 @@ void conf_handle_logon(struct conn *c, const struct ymsg_packet *pkt)
     /* Joining reveals the joiner to the members; the joiner is told who is in that it may see. */
     for (size_t v = 0; v < r->nslots; v++)
         if (r->parts[v].name[0] && r->parts[v].joined && (int)v != i) conf_reveal(r, i, (int)v);
+    for (size_t m = 0; m < r->nslots; m++) /* decided before the notices, so the copies agree */
+        if (r->parts[m].name[0] && r->parts[m].joined && (int)m != i && conf_visible(srv, r, i, (int)m))
+            conf_reveal(r, (int)m, i);
+    conf_publish(srv, r, c->user);
     conf_tell_members(srv, r, i, i, YMSG_SVC_CONFLOGON, CONF_KEY_JOINED, NULL, 0);
     for (size_t m = 0; m < r->nslots; m++) {
         if (!r->parts[m].name[0] || !r->parts[m].joined || (int)m == i) continue;
-        if (!conf_visible(srv, r, i, (int)m)) continue;
-        conf_reveal(r, (int)m, i); /* known to the joiner now: its leave will be news to it */
+        if (!(r->parts[m].shown >> i & 1)) continue; /* revealed above: known to the joiner, its leave is news */
         struct conf_out o = {r, c->user, CONF_KEY_JOINED, r->parts[m].name, NULL, 0};
         delivery_to_user(srv, c->user, NULL, YMSG_SVC_CONFLOGON, YMSG_PKT_SERVERACK, conf_build_notice, &o);
     }
@@ -529,15 +590,26 @@ void conf_handle_decline(struct conn *c, const struct ymsg_packet *pkt)
     conf_tell_members(c->srv, r, i, i, YMSG_SVC_CONFDECLINE, CONF_KEY_DECLINER, has_text ? &text : NULL,
                       conf_utf8(pkt));
     conf_remove(t, r, i);
+    conf_publish(c->srv, r, c->user);
 }
 
 /* Slot i leaves r (0x1B or its session ended): members that may see it are told; the last one out
  * ends the conference. */
 static void conf_leave(struct server *srv, struct conf_table *t, struct conf_room *r, int i)
 {
+    char who[NAME_MAX_LEN + 1];
+    snprintf(who, sizeof who, "%s", r->parts[i].name);
     if (r->parts[i].joined) conf_tell_members(srv, r, i, i, YMSG_SVC_CONFLOGOFF, CONF_KEY_LEAVER, NULL, 0);
     conf_remove(t, r, i);
-    if (r->njoined == 0) conf_destroy(t, r);
+    if (r->njoined == 0) {
+        char room[CONF_ROOM_MAX + 1];
+        uint64_t version = r->version;
+        snprintf(room, sizeof room, "%s", r->name);
+        conf_destroy(t, r);
+        conf_publish_end(srv, room, version, who);
+    } else {
+        conf_publish(srv, r, who);
+    }
 }
 
 void conf_handle_logoff(struct conn *c, const struct ymsg_packet *pkt)
@@ -574,9 +646,12 @@ void conf_handle_message(struct conn *c, const struct ymsg_packet *pkt)
     }
     int utf8 = conf_utf8(pkt);
     /* Every member, the sender included (the echo Pidgin shows as the sent line); speaking reveals. */
+    uint64_t shown = r->parts[i].shown;
+    for (size_t v = 0; v < r->nslots; v++)
+        if (r->parts[v].name[0] && r->parts[v].joined) conf_reveal(r, i, (int)v);
+    if (r->parts[i].shown != shown) conf_publish(srv, r, c->user);
     for (size_t v = 0; v < r->nslots; v++) {
         if (!r->parts[v].name[0] || !r->parts[v].joined) continue;
-        conf_reveal(r, i, (int)v);
         struct conf_out o = {r, r->parts[v].name, YMSG_KEY_MY_ID, c->user, &text, utf8};
         delivery_to_user(srv, o.to, c->user, YMSG_SVC_CONFMSG, YMSG_PKT_SERVERACK, conf_build_notice, &o);
     }
@@ -595,6 +670,48 @@ void conf_user_gone(struct server *srv, const char *user)
         else conf_user_unlink(t, u, r); /* cannot happen: the two indexes are kept together */
         if (last) break;
     }
+}
+
+void conf_node_lost(struct server *srv, const char *user)
+{
+    conf_quiet = 1;
+    conf_user_gone(srv, user);
+    conf_quiet = 0;
+}
+
+void conf_apply(struct server *srv, const struct conf_snap *s, const char *writer)
+{
+    struct conf_table *t = conf_table(srv);
+    if (!t || s->nslots > CONF_MAX_PARTS) return;
+    struct conf_room *r = hmap_get(&t->rooms, s->room);
+    if (s->announce && (r || s->nslots == 0)) return; /* known here: its changes keep it current */
+    /* Two nodes that changed it at once: every node keeps the same one (higher version, then node name). */
+    if (r && (s->version < r->version || (s->version == r->version && strcmp(writer, r->writer) <= 0))) return;
+    if (!r && s->nslots == 0) return; /* an end this node never saw the start of */
+    if (!r && !(r = conf_create(t, s->room))) goto oom;
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->parts[i].name[0]) conf_remove(t, r, (int)i);
+    uint32_t joined = 0;
+    for (uint32_t i = 0; i < s->nslots; i++) joined += s->parts[i].name[0] && s->parts[i].joined;
+    if (joined == 0) { /* the end (or a state no node makes: a conference nobody is in) */
+        conf_destroy(t, r);
+        return;
+    }
+    r->version = s->version;
+    snprintf(r->writer, sizeof r->writer, "%s", writer);
+    while (r->cap < s->nslots)
+        if (grow_array((void **)&r->parts, &r->cap, r->cap, sizeof *r->parts, 4) < 0) goto oom_room;
+    r->nslots = s->nslots;
+    for (size_t i = 0; i < s->nslots; i++) r->parts[i].name[0] = 0;
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (s->parts[i].name[0] && conf_put(t, r, i, s->parts[i].name, s->parts[i].joined) < 0) goto oom_room;
+    }
+    for (size_t i = 0; i < s->nslots; i++) r->parts[i].shown = s->parts[i].shown;
+    return;
+oom_room:
+    conf_destroy(t, r);
+oom:
+    log_event(LOG_ERROR, NULL, NULL, "out_of_memory", 0, "conference %s from node %s dropped", s->room, writer);
 }
 
 size_t conf_count(struct server *srv) { return srv->conf ? srv->conf->rooms.len : 0; }

@@ -7,11 +7,31 @@
  * the limits (conf_max_members, conf_max_per_user, conf_invite_rate, conf_max_message) are in
  * docs/CONFERENCES.md.  Packets leave through delivery_to_user() (a recipient that ignores the actor
  * gets nothing); who may appear to whom is can_see() plus what a participant revealed by taking part.
- * The table is node-local (docs/CONFERENCES.md §7). */
+ * In a cluster every node keeps a replica of the table (docs/CONFERENCES.md §7): each change made here
+ * goes out whole (struct conf_snap, srv->groups) and conf_apply() installs another node's. */
 #ifndef YMSGD_CONF_H
 #define YMSGD_CONF_H
 
+#include <stdint.h>
+
 #include "server.h"
+
+#define CONF_MAX_PARTS 64 /* hard cap of conf_max_members: one bit per participant in `shown` */
+#define CONF_ROOM_MAX 255 /* bytes of a room name */
+
+/* One conference as the cluster replicates it: its slots as they are (slot numbers index `shown`). */
+struct conf_snap_part {
+    char name[NAME_MAX_LEN + 1]; /* the participant; "" = free slot */
+    uint8_t joined;              /* 1 = member, 0 = invited */
+    uint64_t shown;              /* bit i: revealed itself to the participant in slot i */
+};
+struct conf_snap {
+    char room[CONF_ROOM_MAX + 1];               /* room name */
+    uint64_t version;                           /* grows with every change (ties: the writer's node name) */
+    uint32_t nslots;                            /* slots; 0 = the conference ended */
+    uint8_t announce;                           /* not a change: for a node that lacks it (conf_announce) */
+    struct conf_snap_part parts[CONF_MAX_PARTS]; /* the slots */
+};
 
 void conf_handle_invite(struct conn *c, const struct ymsg_packet *pkt);    /* 0x18 */
 void conf_handle_logon(struct conn *c, const struct ymsg_packet *pkt);     /* 0x19 */
@@ -23,6 +43,16 @@ void conf_handle_message(struct conn *c, const struct ymsg_packet *pkt);   /* 0x
 /* user's session ended (sign-off, kick, disconnect, a newer login): it leaves every conference it
  * joined (the others are told, as for 0x1B) and its invitations lapse. */
 void conf_user_gone(struct server *srv, const char *user);
+
+/* Installs another node's copy of a conference (writer: that node) unless this node's is newer; an
+ * announced one (s->announce) only when this node has none. */
+void conf_apply(struct server *srv, const struct conf_snap *s, const char *writer);
+/* A node joined the cluster (or came back): each conference whose first member's session is on this node
+ * goes out as it is, for the nodes that lack it (one node announces each). */
+void conf_announce(struct server *srv);
+/* user's node died: it leaves its conferences here, only this node's members are told (every node
+ * does the same for its own), nothing is republished. */
+void conf_node_lost(struct server *srv, const char *user);
 
 /* Conferences open (tests, fuzz invariants). */
 size_t conf_count(struct server *srv);

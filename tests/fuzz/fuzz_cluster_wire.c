@@ -1,7 +1,8 @@
 /* Fuzz harness for the cluster's wire decoders (server/cluster/wire.c): a batch (header, frames) and
- * every frame body as a session record (an older node's watch list in it is skipped), and G bodies as
- * gateway sessions.  Frames must stay inside the input and in order; a record that decodes must encode
- * again and decode to the same fields (its name sets and presence counter included). */
+ * every frame body as a session record (an older node's watch list in it is skipped), G bodies as
+ * gateway sessions, C bodies and the whole input as a conference's state.  Frames must stay inside the
+ * input and in order; a record that decodes must encode again and decode to the same fields (its name
+ * sets and presence counter included). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,18 @@ static void check_record(const uint8_t *p, size_t n)
     wire_record_free(&r);
 }
 
+/* A conference's state (C frames): what decodes encodes to the same bytes and decodes the same. */
+static void check_conf(const uint8_t *p, size_t n)
+{
+    static struct conf_snap s, t;
+    if (wire_get_conf(p, n, &s) < 0) return;
+    struct wire_buf b = {0};
+    if (wire_put_conf(&b, &s) < 0 || b.len != n || memcmp(b.p, p, n) || wire_get_conf(b.p, b.len, &t) < 0 ||
+        memcmp(&s, &t, sizeof s))
+        abort();
+    wire_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char node[WIRE_NODE_MAX + 1];
@@ -53,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0, prev;
     struct wire_frame f;
     check_record(data, size);
+    check_conf(data, size);
     if (wire_get_header(data, size, node, &epoch, &off) < 0) return 0;
     if (off > size || strlen(node) == 0) abort();
     for (;;) {
@@ -61,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc <= 0) break;
         if (off <= prev || off > size || f.data < data || f.data + f.len > data + size) abort();
         if (f.type == WIRE_UPDATE) check_record(f.data, f.len);
+        if (f.type == WIRE_CONF) check_conf(f.data, f.len);
         struct wire_login l, l2;
         if (f.type == WIRE_LOGIN && wire_get_login(f.data, f.len, &l) == 0) {
             struct wire_buf b = {0};
