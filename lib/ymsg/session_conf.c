@@ -189,6 +189,19 @@ static int conf_check(struct ymsg_session *s, const char *room, struct ymsg_conf
     return *out ? 0 : YMSG_ENOENT;
 }
 
+/* After sending a packet that makes us a member of c: r = the send's result.  A failed send forgets c
+ * again; else we are in (our own name in its member list).  Returns r. */
+static int conf_sent_joined(struct ymsg_session *s, struct ymsg_conf *c, int r)
+{
+    if (r) {
+        conf_remove(s, c);
+        return r;
+    }
+    c->joined = 1;
+    conf_member_add(s, c, s->user);
+    return 0;
+}
+
 /* The other members of c, under key (libyahoo2 yahoo_conference_logon / _logoff / _decline). */
 static void conf_put_others(struct ymsg_session *s, struct ymsg_builder *b, const struct ymsg_conf *c, uint32_t key)
 {
@@ -228,13 +241,9 @@ int ymsg_session_conf_create(struct ymsg_session *s, const char *room, const cha
     struct ymsg_conf *c = conf_add(s, name);
     if (!c)
         return YMSG_ENOSPC;
-    r = sess_pkt_send(s, &b);
-    if (r) {
-        conf_remove(s, c);
+    r = conf_sent_joined(s, c, sess_pkt_send(s, &b));
+    if (r)
         return r;
-    }
-    c->joined = 1;
-    conf_member_add(s, c, s->user);
     if (room_out)
         snprintf(room_out, cap, "%s", name);
     return 0;
@@ -333,13 +342,7 @@ int ymsg_session_conf_rejoin(struct ymsg_session *s, const char *room, const cha
         if (others)
             r = sess_pkt_send(s, &b);
     }
-    if (r) {
-        conf_remove(s, c);
-        return r;
-    }
-    c->joined = 1;
-    conf_member_add(s, c, s->user);
-    return 0;
+    return conf_sent_joined(s, c, r);
 }
 
 int ymsg_session_conf_decline(struct ymsg_session *s, const char *room, const char *msg)

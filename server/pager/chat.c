@@ -602,6 +602,28 @@ static int chat_take_token(const struct config *cfg, struct chat_member *m);
 
 static uint64_t chat_dropped_joins; /* joins refused by chat_msg_rate (the log names the 1st, 1001st, ...) */
 
+/* m in r and r in m's rooms, growing both arrays.  0, or -1 when out of memory (nothing linked). */
+static int chat_link(struct chat_member *m, struct chat_room *r)
+{
+    if (m->n_rooms == m->cap_rooms) {
+        uint32_t nc = m->cap_rooms ? m->cap_rooms * 2 : 1;
+        struct chat_room **v = realloc(m->rooms, nc * sizeof *v);
+        if (!v) return -1;
+        m->rooms = v;
+        m->cap_rooms = nc;
+    }
+    if (r->n == r->cap) {
+        uint32_t nc = r->cap ? r->cap * 2 : 8;
+        struct chat_member **v = realloc(r->mem, nc * sizeof *v);
+        if (!v) return -1;
+        r->mem = v;
+        r->cap = nc;
+    }
+    m->rooms[m->n_rooms++] = r;
+    r->mem[r->n++] = m;
+    return 0;
+}
+
 /* c joins r (after the checks of a 0x98 or 0x97).  A join costs a room-message token: every join is
  * a notice to every member, so joining and leaving in a loop is a flood like any other. */
 static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
@@ -642,22 +664,7 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
     }
     /* One room more than allowed: the room joined first is left (Yahoo moved a user between rooms). */
     while (m->n_rooms >= (uint32_t)cfg->chat_max_rooms && m->n_rooms) chat_leave_room(ch, m, m->rooms[0], 1);
-    if (m->n_rooms == m->cap_rooms) {
-        uint32_t nc = m->cap_rooms ? m->cap_rooms * 2 : 1;
-        struct chat_room **v = realloc(m->rooms, nc * sizeof *v);
-        if (!v) goto oom_member;
-        m->rooms = v;
-        m->cap_rooms = nc;
-    }
-    if (r->n == r->cap) {
-        uint32_t nc = r->cap ? r->cap * 2 : 8;
-        struct chat_member **v = realloc(r->mem, nc * sizeof *v);
-        if (!v) goto oom_member;
-        r->mem = v;
-        r->cap = nc;
-    }
-    m->rooms[m->n_rooms++] = r;
-    r->mem[r->n++] = m;
+    if (chat_link(m, r) < 0) goto oom_member;
     m->active = rl_now();
     log_event(LOG_DEBUG, c->peer, c->user, "chat_join", (long)r->id, "%s", r->name);
     chat_publish(ch, m, r, 1);
@@ -878,22 +885,7 @@ void chat_remote(struct chat *ch, int op, const char *user, const char *room, si
     }
     /* No cap here: the member's node admitted it (two nodes admitting the last place at once both
      * keep theirs: docs/CHAT_ROOMS.md §6). */
-    if (m->n_rooms == m->cap_rooms) {
-        uint32_t nc = m->cap_rooms ? m->cap_rooms * 2 : 1;
-        struct chat_room **v = realloc(m->rooms, nc * sizeof *v);
-        if (!v) goto oom_member;
-        m->rooms = v;
-        m->cap_rooms = nc;
-    }
-    if (r->n == r->cap) {
-        uint32_t nc = r->cap ? r->cap * 2 : 8;
-        struct chat_member **v = realloc(r->mem, nc * sizeof *v);
-        if (!v) goto oom_member;
-        r->mem = v;
-        r->cap = nc;
-    }
-    m->rooms[m->n_rooms++] = r;
-    r->mem[r->n++] = m;
+    if (chat_link(m, r) < 0) goto oom_member;
     return;
 oom_member:
     if (m->n_rooms == 0) chat_drop_member(ch, m, 0);
