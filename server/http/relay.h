@@ -7,6 +7,10 @@
  * cancel, failed upload), at its time-to-live (relay_ttl) and at start (leftovers).  Bounded by
  * relay_max_file, relay_quota and relay_max_transfers per sender, http_max_conns connections.
  *
+ * In a cluster a GET/HEAD for a token this node does not hold, naming with holder= the relay_host of
+ * another live node (published in its heartbeat hash), is proxied to that node's relay, streamed with
+ * backpressure (docs/FILE_TRANSFER.md §4): a browser page reaches only its own node's relay.
+ *
  * The listeners are ours (bufferevents, not evhttp): evhttp reads a whole request body into memory
  * before its handler runs. */
 #ifndef YMSGD_RELAY_H
@@ -98,6 +102,7 @@ size_t relay_count(const struct relay *r);
 /* ---- the request head (I/O-free; fuzzed by tests/fuzz/fuzz_relay_http.c) ---- */
 enum relay_method { RELAY_M_GET = 1, RELAY_M_HEAD = 2, RELAY_M_POST = 3, RELAY_M_OPTIONS = 4 };
 #define RELAY_ORIGIN_MAX 255   /* longest Origin header taken (a longer one gets no CORS) */
+#define RELAY_HOLDER_MAX 127   /* longest holder= ("host:port" of another node's relay) taken */
 
 struct relay_req {
     enum relay_method method;            /* GET / HEAD / POST, or OPTIONS (a CORS preflight: only origin set) */
@@ -109,6 +114,7 @@ struct relay_req {
     char cookie_y[48];                   /* Y cookie value, "" when none */
     char cookie_t[48];                   /* T cookie value, "" when none */
     char origin[RELAY_ORIGIN_MAX + 1];   /* Origin header (a browser page's), "" when none or too long */
+    char holder[RELAY_HOLDER_MAX + 1];   /* query holder= (key 250 of the transfer: the relay holding it), "" when none */
     size_t head_len;                     /* bytes of the head, through the empty line */
     int status;                          /* on -1: the HTTP status to answer (400, 404, 405, 411, 431, 501) */
 };
