@@ -506,7 +506,10 @@ def test_cluster_relay_proxy():
             return first
         st, h, body = proxied(ports[0], "GET", tok, "alice", "bob", relays[1], read_slowly=slow)
         assert st == 200 and hashlib.sha256(body).hexdigest() == hashlib.sha256(big).hexdigest(), st
-        assert grown[0] < 6 * 1024, "node0 grew by %d KiB for a 24 MiB proxied file" % grown[0]
+        # without the backpressure node0 grows by the file (43 MiB measured); with it a few chunks, plus
+        # the allocator's own growth (ASan's quarantine: ~7 MiB)
+        print("# node0 grew by %d KiB during a stalled 24 MiB proxied download" % grown[0])
+        assert grown[0] < 12 * 1024, "node0 grew by %d KiB for a 24 MiB proxied file" % grown[0]
 
         # abuse: only a live node's published relay is ever connected to (no SSRF); own relay: no loop
         trap = socket.socket()
