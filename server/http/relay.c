@@ -22,7 +22,6 @@
 #include <sodium.h>
 
 #include "auth.h"
-#include "cluster.h"
 #include "config.h"
 #include "hmap.h"
 #include "http.h"
@@ -88,6 +87,7 @@ struct relay {
     struct relay_conn *conns;           /* every open connection */
     size_t nconns;                      /* ... how many */
     relay_end_fn end_fn;                /* relay_set_end_hook */
+    relay_holder_fn holder_live;        /* relay_set_holder_check (the cluster's), or NULL: nothing is proxied */
     void *end_arg;                      /* ... its argument */
 };
 
@@ -472,6 +472,8 @@ static int relay_public_init(struct relay *r, char *err, size_t errlen)
     }
     return 0;
 }
+
+void relay_set_holder_check(struct relay *r, relay_holder_fn fn) { r->holder_live = fn; }
 
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg)
 {
@@ -946,7 +948,7 @@ static void relay_proxy(struct relay_conn *rc, const struct relay_req *q)
     struct relay *r = rc->r;
     struct sockaddr_storage ss;
     int sl = sizeof ss;
-    if (!cluster_relay_live(r->srv, q->holder)) {
+    if (!r->holder_live || !r->holder_live(r->srv, q->holder)) {
         relay_refuse(rc, 404, "Not Found", "no such transfer: the relay it names is not a live node of this cluster");
         return;
     }

@@ -76,6 +76,10 @@ typedef void (*relay_end_fn)(void *arg, const struct relay_xfer *x, const char *
 struct relay *relay_new(struct server *srv, char *err, size_t errlen);
 void relay_free(struct relay *r);
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg);
+/* Says whether "host:port" is the relay of another live node of the cluster (cluster_relay_live):
+ * the only relays a download this node does not hold is proxied to.  Without one nothing is. */
+typedef int (*relay_holder_fn)(struct server *srv, const char *relay);
+void relay_set_holder_check(struct relay *r, relay_holder_fn fn);
 /* "HOST:PORT" for key 250, or NULL when the relay is off. */
 const char *relay_host(const struct relay *r);
 /* The relay's URLs for browsers as connect-src sources, space separated ("http://h:p https://h:p2"),
