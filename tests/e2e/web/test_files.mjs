@@ -292,6 +292,7 @@ async function startCluster(users, extra) {
 test('two nodes: each page downloads a file held by the other node’s relay through its own (both directions)', async () => {
   const t0 = Date.now();
   const cl = await startCluster(['alice', 'bob'], ['--relay-listen', '127.0.0.1:0']);
+  console.log(`# two nodes up (PostgreSQL, Redis, ymsgd x2): ${Date.now() - t0} ms`);
   try {
     const [n0, n1] = cl.nodes;
     const a = await signedIn('alice', n0.url), b = await signedIn('bob', n1.url);
