@@ -1130,11 +1130,15 @@ int cluster_capacity_host(struct server *srv, char *host, size_t cap)
 
 /* ---- the file relays of the other nodes (http/relay.c proxies a download held by one) ---------- */
 
-/* The heartbeat hash's "relay" field: this node's relay_host, so the others may proxy to it. */
+/* The heartbeat hash's "relay" field: this node's relay_host, so the others may proxy to it (none:
+ * removed, so an earlier incarnation's within the hash's lifetime is not used). */
 static void cl_heartbeat_relay(struct cluster *cl, const char *key)
 {
     const char *rh = relay_host(cl->srv->relay);
-    if (!rh) return;
+    if (!rh) {
+        cl_cmd3(cl, "HDEL", key, "relay");
+        return;
+    }
     const char *v[4] = {"HSET", key, "relay", rh};
     size_t l[4] = {4, strlen(key), 5, strlen(rh)};
     cl_cmd(cl, NULL, NULL, 4, v, l);
