@@ -434,6 +434,7 @@ static int run_server(struct config *cfg)
         return 1;
     }
     ft_attach(srv);
+    relay_set_holder_check(srv->relay, cluster_relay_live); /* a download another node holds (FILE_TRANSFER.md §4.1) */
     struct timeval sweep = {30, 0};
     srv->sweeper = event_new(srv->base, -1, EV_PERSIST, sweep_cb, srv);
     event_add(srv->sweeper, &sweep);

@@ -21,6 +21,7 @@
 #include "pwcache.h"
 #include "pwshare.h"
 #include "ratelimit.h"
+#include "relay.h"
 #include "sessions.h"
 #include "wire.h"
 
@@ -54,6 +55,7 @@ struct cl_handover {
 struct cl_node {
     char name[WIRE_NODE_MAX + 1]; /* node name */
     char addr[128];               /* its advertise address */
+    char relay[128];              /* its file relay's relay_host (key 250), "" when it has none */
     long sessions;                /* its session count at its last heartbeat */
     int64_t epoch;                /* its incarnation */
     int64_t seen_ms;              /* its last heartbeat (wall ms) */
@@ -770,6 +772,7 @@ static void cl_node_info(redisAsyncContext *ac, void *reply, void *arg)
         redisReply *k = r->element[i], *v = r->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) continue;
         if (!strcmp(k->str, "addr")) snprintf(n->addr, sizeof n->addr, "%s", v->str);
+        else if (!strcmp(k->str, "relay")) snprintf(n->relay, sizeof n->relay, "%s", v->str);
         else if (!strcmp(k->str, "sessions")) n->sessions = strtol(v->str, NULL, 10);
         else if (!strcmp(k->str, "epoch")) {
             int64_t e = strtoll(v->str, NULL, 10);
@@ -867,6 +870,8 @@ static void cl_register(struct cluster *cl)
     log_event(LOG_INFO, NULL, NULL, "cluster_registered", (long)srv->online.len, "node %s", cl->name);
 }
 
+static void cl_heartbeat_relay(struct cluster *cl, const char *key);
+
 static void cl_heartbeat(struct cluster *cl)
 {
     struct server *srv = cl->srv;
@@ -883,6 +888,7 @@ static void cl_heartbeat(struct cluster *cl)
     const char *ha[8] = {"HSET", key, "addr", cl->advertise, "sessions", count, "epoch", epoch};
     size_t hl[8] = {4, strlen(key), 4, strlen(cl->advertise), 8, strlen(count), 5, strlen(epoch)};
     cl_cmd(cl, NULL, NULL, 8, ha, hl);
+    cl_heartbeat_relay(cl, key);
     cl_cmd3(cl, "PEXPIRE", key, ttl);
     snprintf(key, sizeof key, CL_DIR "%s", cl->name);
     cl_cmd3(cl, "PEXPIRE", key, ttl);
@@ -1119,5 +1125,32 @@ int cluster_capacity_host(struct server *srv, char *host, size_t cap)
     }
     int port;
     if (config_split_hostport(best, host, cap, &port) < 0) snprintf(host, cap, "%s", best);
+    return 0;
+}
+
+/* ---- the file relays of the other nodes (http/relay.c proxies a download held by one) ---------- */
+
+/* The heartbeat hash's "relay" field: this node's relay_host, so the others may proxy to it (none:
+ * removed, so an earlier incarnation's within the hash's lifetime is not used). */
+static void cl_heartbeat_relay(struct cluster *cl, const char *key)
+{
+    const char *rh = relay_host(cl->srv->relay);
+    if (!rh) {
+        cl_cmd3(cl, "HDEL", key, "relay");
+        return;
+    }
+    const char *v[4] = {"HSET", key, "relay", rh};
+    size_t l[4] = {4, strlen(key), 5, strlen(rh)};
+    cl_cmd(cl, NULL, NULL, 4, v, l);
+}
+
+int cluster_relay_live(struct server *srv, const char *relay)
+{
+    struct cluster *cl = srv->cluster;
+    if (!cl || !relay || !relay[0]) return 0;
+    for (size_t i = 0; i < cl->nnodes; i++) {
+        const struct cl_node *n = &cl->nodes[i];
+        if (n->live && !strcmp(n->relay, relay) && strcmp(n->name, cl->name) != 0) return 1;
+    }
     return 0;
 }

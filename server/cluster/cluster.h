@@ -59,4 +59,9 @@ void cluster_gw_attach(struct server *srv, const struct cluster_gw *gw);
 /* Tells every other node: op 0 = logged in as user (with dsid and bound), 1 = ended, 2 = used. */
 void cluster_gw_publish(struct server *srv, const char *user, int op, const char *cookie, const char *dsid, int bound);
 
+/* 1 when relay ("host:port") is the relay_host another live node publishes in its heartbeat hash
+ * (field "relay"): the only addresses http/relay.c proxies a download to (never one a request names
+ * freely: no SSRF).  0 otherwise, and without a cluster. */
+int cluster_relay_live(struct server *srv, const char *relay);
+
 #endif

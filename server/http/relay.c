@@ -32,6 +32,8 @@
 #define RELAY_CHUNK (256 * 1024)     /* bytes read from disk at a time for a download */
 #define RELAY_LOW_WATER (64 * 1024)  /* refill a download when its output drops below this */
 #define RELAY_HEAD_MAX 8192          /* longest request head accepted */
+#define RELAY_HOLDER_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
+#define RELAY_PROXY_TEXT 512         /* longest refusal text passed on from the holder's relay */
 
 /* Bytes and transfers one sender has on the relay. */
 struct relay_user {
@@ -47,6 +49,7 @@ enum rc_state {
     RC_WAIT,    /* a GET waiting for the upload to complete */
     RC_SEND,    /* sending the file */
     RC_CLOSING, /* answer queued: closed once written */
+    RC_PROXY,   /* a GET/HEAD passed to the holder's relay (another node): waiting for or relaying its answer */
 };
 
 struct relay_conn {
@@ -61,6 +64,12 @@ struct relay_conn {
     struct timeval t0;          /* accepted: the whole head must arrive within http_head_timeout */
     char user[RELAY_USER_MAX + 1]; /* the user it acts for (once known) */
     char cors[RELAY_ORIGIN_MAX + 120]; /* CORS header lines for every answer ("" unless the Origin may read) */
+    struct bufferevent *up;     /* RC_PROXY: the connection to the holder's relay, or NULL */
+    int up_code;                /* RC_PROXY: the holder's status code (0 until its head is read) */
+    int up_head_only;           /* RC_PROXY: a HEAD (no body follows the holder's head) */
+    uint64_t up_len;            /* RC_PROXY: the holder's Content-Length */
+    int up_eof;                 /* RC_PROXY: the holder closed (what it sent may still be queued) */
+    char holder[RELAY_HOLDER_MAX + 1]; /* RC_PROXY: the holder's relay ("host:port", for the logs) */
     struct relay_conn *prev, *next; /* all connections (freed with the relay) */
 };
 
@@ -78,6 +87,7 @@ struct relay {
     struct relay_conn *conns;           /* every open connection */
     size_t nconns;                      /* ... how many */
     relay_end_fn end_fn;                /* relay_set_end_hook */
+    relay_holder_fn holder_live;        /* relay_set_holder_check (the cluster's), or NULL: nothing is proxied */
     void *end_arg;                      /* ... its argument */
 };
 
@@ -200,6 +210,11 @@ int relay_parse_head(const char *buf, size_t len, struct relay_req *out)
     const char *q = strchr(target, '?');
     if (!q) return relay_refuse_req(out, 400);
     q++;
+    char hold[RELAY_HOLDER_MAX + 2];
+    ssize_t hn = http_query_get(q, "holder", hold, sizeof hold);
+    if (hn == -2 || (hn >= 0 && (hn > RELAY_HOLDER_MAX || strspn(hold, RELAY_HOLDER_CHARS) != (size_t)hn)))
+        return relay_refuse_req(out, 400); /* only what a "host:port" or "[v6]:port" is made of */
+    if (hn > 0) memcpy(out->holder, hold, (size_t)hn + 1);
     char tok[3 * RELAY_TOKEN_LEN + 4];
     ssize_t tl = http_query_get(q, "token", tok, sizeof tok);
     if (tl != RELAY_TOKEN_LEN) return relay_refuse_req(out, 403);
@@ -226,6 +241,8 @@ static void relay_path(const struct relay *r, const struct relay_xfer *x, int pa
 }
 
 static void relay_conn_free(struct relay_conn *rc);
+static void relay_proxy(struct relay_conn *rc, const struct relay_req *q);
+static void relay_proxy_pump(struct relay_conn *rc);
 static void relay_answer(struct relay_conn *rc, int code, const char *reason, const char *text);
 
 static void relay_unuse(struct relay *r, const struct relay_xfer *x)
@@ -456,6 +473,8 @@ static int relay_public_init(struct relay *r, char *err, size_t errlen)
     return 0;
 }
 
+void relay_set_holder_check(struct relay *r, relay_holder_fn fn) { r->holder_live = fn; }
+
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg)
 {
     r->end_fn = fn;
@@ -472,6 +491,7 @@ static void relay_conn_free(struct relay_conn *rc)
         if (rc->x->down == rc) rc->x->down = NULL;
     }
     if (rc->fd >= 0) close(rc->fd);
+    if (rc->up) bufferevent_free(rc->up);
     if (rc->bev) bufferevent_free(rc->bev);
     if (rc->prev) rc->prev->next = rc->next;
     else r->conns = rc->next;
@@ -661,6 +681,10 @@ static void relay_request(struct relay_conn *rc, const struct relay_req *q)
 {
     struct relay *r = rc->r;
     struct relay_xfer *x = hmap_get(&r->by_token, q->token);
+    if (!x && q->holder[0] && q->method != RELAY_M_POST && strcmp(q->holder, r->host) != 0) {
+        relay_proxy(rc, q); /* held by another node's relay */
+        return;
+    }
     if (!x) {
         relay_refuse(rc, 404, "Not Found", "no such transfer (unknown, expired or already downloaded)");
         return;
@@ -737,6 +761,231 @@ static void relay_request(struct relay_conn *rc, const struct relay_req *q)
     bufferevent_set_timeouts(rc->bev, NULL, NULL);
 }
 
+/* ---- a download held by another node's relay --------------------------------------------------- */
+
+/* A reason phrase for a status the holder's relay answered. */
+static const char *relay_reason(int code)
+{
+    switch (code) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    default: return "Bad Gateway";
+    }
+}
+
+static void relay_proxy_drop_up(struct relay_conn *rc)
+{
+    if (rc->up) bufferevent_free(rc->up);
+    rc->up = NULL;
+}
+
+/* Closes the receiver's connection once its output is written. */
+static void relay_proxy_close(struct relay_conn *rc)
+{
+    relay_proxy_drop_up(rc);
+    rc->st = RC_CLOSING;
+    bufferevent_disable(rc->bev, EV_READ);
+    bufferevent_setwatermark(rc->bev, EV_WRITE, 0, 0);
+    bufferevent_enable(rc->bev, EV_WRITE);
+    if (evbuffer_get_length(bufferevent_get_output(rc->bev)) == 0) relay_conn_free(rc);
+}
+
+/* Moves what the holder sent to the receiver while the receiver's output holds less than RELAY_CHUNK;
+ * the holder is read again when the receiver has taken it (the write callback at RELAY_LOW_WATER), so
+ * a proxied download holds at most about two chunks in memory however slow the receiver. */
+static void relay_proxy_pump(struct relay_conn *rc)
+{
+    if (!rc->up || rc->up_code != 200) return;
+    struct evbuffer *in = bufferevent_get_input(rc->up), *out = bufferevent_get_output(rc->bev);
+    size_t olen = evbuffer_get_length(out), have = evbuffer_get_length(in);
+    size_t n = olen < RELAY_CHUNK ? RELAY_CHUNK - olen : 0;
+    if (n > have) n = have;
+    if ((uint64_t)n > rc->up_len - rc->done) n = (size_t)(rc->up_len - rc->done);
+    if (n && evbuffer_remove_buffer(in, out, n) != (int)n) {
+        relay_conn_free(rc);
+        return;
+    }
+    rc->done += n;
+    if (rc->done == rc->up_len) {
+        log_event(LOG_INFO, rc->peer, NULL, "relay_proxied", 0, "%llu bytes from the relay at %s",
+                  (unsigned long long)rc->done, rc->holder);
+        relay_proxy_close(rc);
+        return;
+    }
+    if (rc->up_eof) {
+        if (evbuffer_get_length(in) == 0) {
+            /* the holder stopped before the whole file: the receiver sees a cut body, as from a local relay */
+            log_event(LOG_INFO, rc->peer, NULL, "relay_proxy_cut", (long)rc->done, "the relay at %s", rc->holder);
+            relay_conn_free(rc);
+        }
+        return;
+    }
+    if (evbuffer_get_length(out) >= RELAY_CHUNK) bufferevent_disable(rc->up, EV_READ);
+    else bufferevent_enable(rc->up, EV_READ);
+}
+
+/* The holder refused: its status and text go to the receiver, with this relay's CORS. */
+static void relay_proxy_refusal(struct relay_conn *rc)
+{
+    struct evbuffer *in = bufferevent_get_input(rc->up);
+    if (evbuffer_get_length(in) < rc->up_len && !rc->up_eof) return; /* the rest of the text comes */
+    char text[RELAY_PROXY_TEXT + 1];
+    int got = evbuffer_remove(in, text, (size_t)rc->up_len);
+    size_t n = got > 0 ? (size_t)got : 0;
+    text[n] = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e) text[i] = ' ';
+    int code = rc->up_code;
+    relay_proxy_drop_up(rc);
+    relay_refuse(rc, code, relay_reason(code), n ? text : "refused by the relay holding this file");
+}
+
+/* The holder's answer: its head (status, Content-Length), then the body. */
+static void relay_up_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct relay_conn *rc = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (rc->up_code == 200) {
+        relay_proxy_pump(rc);
+        return;
+    }
+    if (rc->up_code) {
+        relay_proxy_refusal(rc);
+        return;
+    }
+    size_t len = evbuffer_get_length(in);
+    size_t take = len < RELAY_HEAD_MAX ? len : RELAY_HEAD_MAX;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)take);
+    ssize_t hl = p ? http_head_len(p, take) : -1;
+    if (hl == 0 && len < RELAY_HEAD_MAX) return;
+    char v[32], *end = NULL;
+    unsigned long long cl = 0;
+    int code = 0;
+    if (hl > 12 && !strncmp(p, "HTTP/1.", 7) && p[8] == ' ' && p[9] >= '1' && p[9] <= '5' && p[10] >= '0' &&
+        p[10] <= '9' && p[11] >= '0' && p[11] <= '9' && (p[12] == ' ' || p[12] == '\r'))
+        code = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    if (code && relay_header(p, (size_t)hl, "Content-Length", v, sizeof v) == 0 && v[0] >= '0' && v[0] <= '9')
+        cl = strtoull(v, &end, 10);
+    int ok = code && end && !*end &&
+             (code == 200 ? cl >= 1 && cl <= (unsigned long long)rc->r->srv->cfg->relay_max_file
+                          : code >= 400 && cl <= RELAY_PROXY_TEXT);
+    if (!ok) {
+        relay_proxy_drop_up(rc);
+        relay_refuse(rc, 502, "Bad Gateway", "the relay holding this file answered something else than a relay");
+        return;
+    }
+    evbuffer_drain(in, (size_t)hl);
+    rc->up_code = code;
+    rc->up_len = cl;
+    if (code != 200) {
+        relay_proxy_refusal(rc);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(rc->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %llu\r\n"
+                        "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
+                        cl, rc->cors);
+    if (rc->up_head_only) {
+        relay_proxy_close(rc);
+        return;
+    }
+    /* the same timeouts as a local download: the receiver must take the bytes, the holder send them */
+    struct timeval tv = {rc->r->srv->cfg->http_timeout, 0};
+    bufferevent_set_timeouts(rc->bev, NULL, &tv);
+    bufferevent_set_timeouts(rc->up, &tv, &tv);
+    bufferevent_setwatermark(rc->bev, EV_WRITE, RELAY_LOW_WATER, 0);
+    bufferevent_enable(rc->bev, EV_WRITE);
+    relay_proxy_pump(rc);
+}
+
+static void relay_up_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct relay_conn *rc = arg;
+    if (what & BEV_EVENT_CONNECTED) return;
+    if (!rc->up_code) {
+        log_event(LOG_INFO, rc->peer, NULL, "relay_proxy_failed", what, "the relay at %s", rc->holder);
+        relay_proxy_drop_up(rc);
+        if (what & BEV_EVENT_TIMEOUT) relay_refuse(rc, 504, "Gateway Timeout", "the relay holding this file did not answer");
+        else relay_refuse(rc, 502, "Bad Gateway", "the relay holding this file cannot be reached (its node may be gone)");
+        return;
+    }
+    if (what & (BEV_EVENT_TIMEOUT | BEV_EVENT_ERROR)) {
+        log_event(LOG_INFO, rc->peer, NULL, "relay_proxy_cut", (long)rc->done, "the relay at %s", rc->holder);
+        relay_conn_free(rc);
+        return;
+    }
+    /* end of the holder's answer: what is read still goes out */
+    rc->up_eof = 1;
+    bufferevent_disable(rc->up, EV_READ);
+    if (rc->up_code == 200) relay_proxy_pump(rc);
+    else relay_proxy_refusal(rc);
+}
+
+/* %-encodes a user id for the holder's query (ids are plain already: this only makes sure). */
+static void relay_qenc(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *in && o + 4 < cap; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-')
+            out[o++] = (char)ch;
+        else o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
+    }
+    out[o] = 0;
+}
+
+/* A GET/HEAD for a token another node holds: passed to that node's relay when holder= is the
+ * relay_host a live node of the cluster publishes (never any other address), with the same query
+ * (no cookies, no holder=: the holder serves it as its own or refuses; it never proxies on). */
+static void relay_proxy(struct relay_conn *rc, const struct relay_req *q)
+{
+    struct relay *r = rc->r;
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    if (!r->holder_live || !r->holder_live(r->srv, q->holder)) {
+        relay_refuse(rc, 404, "Not Found", "no such transfer: the relay it names is not a live node of this cluster");
+        return;
+    }
+    snprintf(rc->holder, sizeof rc->holder, "%s", q->holder);
+    if (evutil_parse_sockaddr_port(q->holder, (struct sockaddr *)&ss, &sl) < 0) {
+        relay_refuse(rc, 502, "Bad Gateway", "the holding node's relay_host is not an IP address and port");
+        return;
+    }
+    char s[3 * RELAY_USER_MAX + 1], rv[3 * RELAY_USER_MAX + 1];
+    relay_qenc(q->sender, s, sizeof s);
+    relay_qenc(q->recver, rv, sizeof rv);
+    if (!(rc->up = bufferevent_socket_new(r->srv->base, -1, BEV_OPT_CLOSE_ON_FREE))) {
+        relay_refuse(rc, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    rc->st = RC_PROXY;
+    rc->up_head_only = q->method == RELAY_M_HEAD;
+    bufferevent_setcb(rc->up, relay_up_read_cb, NULL, relay_up_event_cb, rc);
+    bufferevent_setwatermark(rc->up, EV_READ, 0, RELAY_CHUNK); /* stop reading the holder at one chunk */
+    bufferevent_set_max_single_read(rc->up, RELAY_CHUNK);
+    /* the holder keeps a GET until the upload is complete (at most relay_ttl); connecting and sending
+     * the request: http_timeout */
+    struct timeval rtv = {r->srv->cfg->relay_ttl + r->srv->cfg->http_timeout, 0}, wtv = {r->srv->cfg->http_timeout, 0};
+    bufferevent_set_timeouts(rc->up, &rtv, &wtv);
+    bufferevent_set_timeouts(rc->bev, NULL, NULL); /* as a local GET waiting for the upload */
+    evbuffer_add_printf(bufferevent_get_output(rc->up),
+                        "%s /relay?token=%s&sender=%s&recver=%s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
+                        rc->up_head_only ? "HEAD" : "GET", q->token, s, rv, q->holder);
+    bufferevent_enable(rc->up, EV_READ | EV_WRITE);
+    log_event(LOG_DEBUG, rc->peer, NULL, "relay_proxy", 0, "%s to the relay at %s", rc->up_head_only ? "HEAD" : "GET",
+              q->holder);
+    if (bufferevent_socket_connect(rc->up, (struct sockaddr *)&ss, sl) < 0 && rc->up) {
+        relay_proxy_drop_up(rc);
+        relay_refuse(rc, 502, "Bad Gateway", "the relay holding this file cannot be reached (its node may be gone)");
+    }
+}
+
 static void relay_read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
@@ -789,6 +1038,10 @@ static void relay_write_cb(struct bufferevent *bev, void *arg)
     struct evbuffer *out = bufferevent_get_output(bev);
     if (rc->st == RC_CLOSING) {
         if (evbuffer_get_length(out) == 0) relay_conn_free(rc);
+        return;
+    }
+    if (rc->st == RC_PROXY) {
+        relay_proxy_pump(rc);
         return;
     }
     if (rc->st != RC_SEND) return;

@@ -7,6 +7,10 @@
  * cancel, failed upload), at its time-to-live (relay_ttl) and at start (leftovers).  Bounded by
  * relay_max_file, relay_quota and relay_max_transfers per sender, http_max_conns connections.
  *
+ * In a cluster a GET/HEAD for a token this node does not hold, naming with holder= the relay_host of
+ * another live node (published in its heartbeat hash), is proxied to that node's relay, streamed with
+ * backpressure (docs/FILE_TRANSFER.md §4): a browser page reaches only its own node's relay.
+ *
  * The listeners are ours (bufferevents, not evhttp): evhttp reads a whole request body into memory
  * before its handler runs. */
 #ifndef YMSGD_RELAY_H
@@ -72,6 +76,10 @@ typedef void (*relay_end_fn)(void *arg, const struct relay_xfer *x, const char *
 struct relay *relay_new(struct server *srv, char *err, size_t errlen);
 void relay_free(struct relay *r);
 void relay_set_end_hook(struct relay *r, relay_end_fn fn, void *arg);
+/* Says whether "host:port" is the relay of another live node of the cluster (cluster_relay_live):
+ * the only relays a download this node does not hold is proxied to.  Without one nothing is. */
+typedef int (*relay_holder_fn)(struct server *srv, const char *relay);
+void relay_set_holder_check(struct relay *r, relay_holder_fn fn);
 /* "HOST:PORT" for key 250, or NULL when the relay is off. */
 const char *relay_host(const struct relay *r);
 /* The relay's URLs for browsers as connect-src sources, space separated ("http://h:p https://h:p2"),
@@ -98,6 +106,7 @@ size_t relay_count(const struct relay *r);
 /* ---- the request head (I/O-free; fuzzed by tests/fuzz/fuzz_relay_http.c) ---- */
 enum relay_method { RELAY_M_GET = 1, RELAY_M_HEAD = 2, RELAY_M_POST = 3, RELAY_M_OPTIONS = 4 };
 #define RELAY_ORIGIN_MAX 255   /* longest Origin header taken (a longer one gets no CORS) */
+#define RELAY_HOLDER_MAX 127   /* longest holder= ("host:port" of another node's relay) taken */
 
 struct relay_req {
     enum relay_method method;            /* GET / HEAD / POST, or OPTIONS (a CORS preflight: only origin set) */
@@ -109,6 +118,7 @@ struct relay_req {
     char cookie_y[48];                   /* Y cookie value, "" when none */
     char cookie_t[48];                   /* T cookie value, "" when none */
     char origin[RELAY_ORIGIN_MAX + 1];   /* Origin header (a browser page's), "" when none or too long */
+    char holder[RELAY_HOLDER_MAX + 1];   /* query holder= (key 250 of the transfer: the relay holding it), "" when none */
     size_t head_len;                     /* bytes of the head, through the empty line */
     int status;                          /* on -1: the HTTP status to answer (400, 404, 405, 411, 431, 501) */
 };

@@ -4,7 +4,8 @@
 // declined, files both ways with the `ymsg` terminal client (listen --accept-files / send-file), a
 // decline the terminal sender hears, the server's refusal of a file over --relay-max-file shown on the
 // page, and a server without a relay (no File button; ymsgd refuses offers to the page's user itself).  The CORS side
-// (other origins get nothing) is web_relay_cors.  Screenshots: <build>/tests/e2e/web/screenshots/files-*.png.
+// (other origins get nothing) is web_relay_cors.  Two nodes (issue 12): each page fetches a file the other node
+// holds through its own node's relay.  Screenshots: <build>/tests/e2e/web/screenshots/files-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
@@ -269,4 +270,61 @@ test('a page over https with only a plain relay: no mixed content, an offer is d
     await a.close();
   } finally { await hs.stop(); hs.cleanup(); }
   console.log(`# https page, plain relay case: ${Date.now() - t0} ms`);
+});
+
+// Issue 12: two nodes (tests/e2e/web/cluster_fixture.py: the python ClusterServer).  Each page reaches
+// only its own node's relay (its CSP names no other); a file lives on the sender's node, so each
+// download goes to the page's own relay, which fetches it from the holder's (docs/FILE_TRANSFER.md §4).
+async function startCluster(users, extra) {
+  const fixture = new URL('./cluster_fixture.py', import.meta.url).pathname;
+  const proc = spawn('python3', [fixture, process.env.YMSGD, '2', users.join(','), ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  proc.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((r) => proc.once('exit', r));
+  const info = await new Promise((resolve, reject) => {
+    proc.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0])); });
+    exited.then((code) => reject(new Error(`FAIL: the cluster did not start (exit ${code}):\n${err.slice(-4000)}`)));
+  });
+  const stop = async () => { proc.stdin.end(); await exited; };
+  return { nodes: info.nodes.map((n) => ({ ...n, url: `http://127.0.0.1:${n.http}` })), stop, log: () => err };
+}
+
+test('two nodes: each page downloads a file held by the other node’s relay through its own (both directions)', async () => {
+  const t0 = Date.now();
+  const cl = await startCluster(['alice', 'bob'], ['--relay-listen', '127.0.0.1:0']);
+  console.log(`# two nodes up (PostgreSQL, Redis, ymsgd x2): ${Date.now() - t0} ms`);
+  try {
+    const [n0, n1] = cl.nodes;
+    const a = await signedIn('alice', n0.url), b = await signedIn('bob', n1.url);
+    const own = new Map(), reqs = new Map();
+    for (const [p, n] of [[a, n0], [b, n1]]) {
+      const csp = (await p.request.head(`${n.url}/`)).headers()['content-security-policy'];
+      const relays = csp.match(/http:\/\/127\.0\.0\.1:\d+/g) || [];
+      assert.equal(relays.length, 1, csp); // its own node's relay only
+      own.set(p, relays[0]);
+      reqs.set(p, []);
+      p.on('request', (r) => { if (r.url().includes('/relay?')) reqs.get(p).push(r.url()); });
+    }
+    assert.notEqual(own.get(a), own.get(b));
+    await chatWith(a, 'bob');
+    await chatWith(b, 'alice');
+    const send = async (from, to, fromId, toId, name, data) => {
+      await from.locator(`input[type=file][aria-label="File to send to ${toId}"]`).setInputFiles({ name, mimeType: 'application/octet-stream', buffer: data });
+      await waitItem(to, name, new RegExp(`^${fromId} wants to send you “${name.replace('.', '\\.')}”`));
+      await item(to, name).getByRole('button', { name: `Accept ${name}` }).click();
+      await waitItem(to, name, new RegExp(`^Received “${name.replace('.', '\\.')}”`));
+      await waitItem(from, name, new RegExp(`^Sent “${name.replace('.', '\\.')}”`));
+      assert.equal(sha(await saved(to, name)), sha(data));
+    };
+    await send(a, b, 'alice', 'bob', 'a2b.bin', randomBytes(180000));  // held on node0, fetched via node1
+    await send(b, a, 'bob', 'alice', 'b2a.bin', randomBytes(90000));   // held on node1, fetched via node0
+    await shot(a, 'files-8-cluster');
+    for (const p of [a, b]) {
+      assert.ok(reqs.get(p).length >= 2, reqs.get(p).join('\n'));  // an upload and a download each
+      for (const u of reqs.get(p)) assert.ok(u.startsWith(`${own.get(p)}/relay?`), `${u} is not at ${own.get(p)}`);
+      assert.deepEqual(p.errors, []);
+      await p.close();
+    }
+  } catch (e) { e.message += `\n${cl.log().slice(-4000)}`; throw e; } finally { await cl.stop(); }
+  console.log(`# two-node case: ${Date.now() - t0} ms`);
 });

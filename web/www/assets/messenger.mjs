@@ -447,9 +447,13 @@ async function findRelay() {
 
 // The session's relay URL (http://<key 250>/relay?...) at the relay this page reaches: same query,
 // the public base found above (relay_public_url may put the relay behind a proxy, with a path).
+// holder= names the relay that holds the file (key 250, host:port): in a cluster it may be another
+// node's, and this page's relay fetches it from there (docs/FILE_TRANSFER.md §4).
 function relayUrl(url) {
   const u = new URL(url);
-  return `${st.relay}${u.pathname.replace(/^.*(\/relay)$/, '$1')}${u.search}`;
+  const q = new URLSearchParams(u.search);
+  q.set('holder', `${u.hostname}:${u.port || 80}`);
+  return `${st.relay}${u.pathname.replace(/^.*(\/relay)$/, '$1')}?${q}`;
 }
 
 // A transfer's entry in the conversation: its text, a progress bar and its buttons.
