@@ -28,7 +28,7 @@
 #define CL_ALL "ymsg:all"           /* directory updates, every node listens */
 #define CL_CHAN "ymsg:ch:"          /* + node: packets for that node's sessions */
 #define CL_DIR "ymsg:dir:"          /* + node: hash user -> record */
-#define CL_NODE "ymsg:node:"        /* + node: hash {addr, sessions, epoch} */
+#define CL_NODE "ymsg:node:"        /* + node: hash {addr, sessions, epoch, relay} */
 #define CL_NODES "ymsg:nodes"       /* sorted set node -> last heartbeat (ms) */
 #define CL_RETRY_MS 500             /* between reconnection attempts */
 

@@ -2,7 +2,7 @@
  *
  * Directory: every node keeps, in the hash ymsg:dir:NODE, one record per session it holds (wire.h:
  * what can_see() and the presence packets read of a session), refreshed with the node's heartbeat
- * (ymsg:nodes, a sorted set of last-heartbeat times, and ymsg:node:NODE {addr, sessions, epoch}); the
+ * (ymsg:nodes, a sorted set of last-heartbeat times, and ymsg:node:NODE {addr, sessions, epoch, relay}); the
  * keys expire when the node stops refreshing them.  Every node mirrors the others' sessions in memory
  * (srv->remote: struct conn with c->remote set), kept current by the U/D frames each node broadcasts
  * on ymsg:all after every change, so handlers ask sessions_get() and get an answer without a round
