@@ -6,9 +6,11 @@
  * on ymsg:all, queued before the packets the change sends, so that a node learns of an invitation or a
  * join before its sessions can act on it (Redis delivers a node's publications in order, and anything
  * published after a node received one of them reaches the others after it too):
- *   C  a conference's whole state (small: at most 64 slots), with a version; two changes of one
- *      conference made at once on two nodes are settled the same way on every node (the higher version,
- *      then the higher node name, wins; the other change is lost);
+ *   C  a conference's state as a register per participant: its state (invited, joined, gone) stamped
+ *      with the conference's Lamport clock and the node that changed it, and its reveal bits; a node
+ *      merges it participant by participant (the later stamp wins; reveal bits of one incarnation add
+ *      up), so two changes made at once on two nodes both stay and every node ends with the same state
+ *      whatever order the copies came in (conf_apply);
  *   R  one member's join or leave of one room (a set operation: the order of two nodes' changes to
  *      different members does not matter).
  * A node found dead: each other node takes the dead node's users out of its replica and tells only its
@@ -76,7 +78,7 @@ void cl_groups_detach(struct server *srv)
 void cl_groups_frame(struct server *srv, const char *node, const struct wire_frame *f)
 {
     if (f->type == WIRE_CONF) {
-        struct conf_snap s;
+        static struct conf_snap s; /* 20 KiB: not on the stack (one loop thread) */
         if (wire_get_conf(f->data, f->len, &s) < 0) {
             log_event(LOG_WARN, NULL, f->user, "cluster_bad_conference", 0, "from node %s: ignored", node);
             return;

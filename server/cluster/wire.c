@@ -326,19 +326,49 @@ void wire_record_free(struct wire_record *r)
 
 /* ---- conferences ---------------------------------------------------------------------------- */
 
+/* A stamp: its clock value, then the node's name (1..CONF_NODE_MAX bytes, no control bytes). */
+static int put_stamp(struct wire_buf *b, const struct conf_stamp *st)
+{
+    size_t n = strlen(st->node);
+    if (n == 0 || n > CONF_NODE_MAX) return -1;
+    return put_be(b, st->ver, 8) < 0 || put_u8(b, (uint8_t)n) < 0 || wire_put(b, st->node, n) < 0 ? -1 : 0;
+}
+
+/* conf_stamp_cmp()'s order (this file links without the pager: the fuzz harness). */
+static int stamp_later(const struct conf_stamp *a, const struct conf_stamp *b)
+{
+    return a->ver != b->ver ? a->ver > b->ver : strcmp(a->node, b->node) > 0;
+}
+
+static int get_stamp(const uint8_t *p, size_t len, size_t *o, struct conf_stamp *st)
+{
+    if (len - *o < 9) return -1;
+    st->ver = get_be(p + *o, 8);
+    size_t n = p[*o + 8];
+    *o += 9;
+    if (n == 0 || n > CONF_NODE_MAX || len - *o < n) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (p[*o + i] < 0x20 || p[*o + i] == 0x7f) return -1;
+    memcpy(st->node, p + *o, n);
+    st->node[n] = 0;
+    *o += n;
+    return 0;
+}
+
 int wire_put_conf(struct wire_buf *b, const struct conf_snap *s)
 {
     size_t rn = strlen(s->room), old = b->len;
-    if (rn == 0 || rn > CONF_ROOM_MAX || s->nslots > CONF_MAX_PARTS) return -1;
+    if (rn == 0 || rn > CONF_ROOM_MAX || s->nparts > CONF_MAX_PARTS + CONF_GONE_MAX) return -1;
     if (put_u8(b, (uint8_t)rn) < 0 || wire_put(b, s->room, rn) < 0 || put_be(b, s->version, 8) < 0 ||
-        put_u8(b, (uint8_t)s->nslots) < 0)
+        put_u8(b, (uint8_t)s->nparts) < 0)
         goto bad;
-    for (uint32_t i = 0; i < s->nslots; i++) {
+    for (uint32_t i = 0; i < s->nparts; i++) {
         const struct conf_snap_part *q = &s->parts[i];
         size_t n = strlen(q->name);
-        if (n > NAME_MAX_LEN || put_u8(b, (uint8_t)n) < 0 || wire_put(b, q->name, n) < 0 || put_u8(b, q->joined) < 0 ||
-            put_be(b, q->shown, 8) < 0)
+        if (n == 0 || n > NAME_MAX_LEN || q->state > CONF_GONE || put_u8(b, (uint8_t)n) < 0 ||
+            wire_put(b, q->name, n) < 0 || put_u8(b, q->state) < 0 || put_stamp(b, &q->st) < 0)
             goto bad;
+        if (q->state != CONF_GONE && (put_stamp(b, &q->added) < 0 || put_be(b, q->shown, 8) < 0)) goto bad;
     }
     return 0;
 bad:
@@ -358,25 +388,36 @@ int wire_get_conf(const uint8_t *p, size_t len, struct conf_snap *s)
     memcpy(s->room, p + o, rn);
     o += rn;
     s->version = get_be(p + o, 8);
-    s->nslots = p[o + 8];
+    s->nparts = p[o + 8];
     o += 9;
-    if (s->nslots > CONF_MAX_PARTS) return -1;
-    uint64_t slots = s->nslots == 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nslots) - 1;
-    for (uint32_t i = 0; i < s->nslots; i++) {
+    if (s->nparts > CONF_MAX_PARTS + CONF_GONE_MAX) return -1;
+    uint32_t present = 0, gone = 0;
+    for (uint32_t i = 0; i < s->nparts; i++) {
         struct conf_snap_part *q = &s->parts[i];
         if (len - o < 1) return -1;
         size_t n = p[o++];
-        if (len - o < n + 9) return -1;
-        if (n && (name_normalize((const char *)p + o, n, q->name) < 0 || strlen(q->name) != n ||
-                  memcmp(q->name, p + o, n) != 0))
+        if (n == 0 || len - o < n + 1) return -1;
+        if (name_normalize((const char *)p + o, n, q->name) < 0 || strlen(q->name) != n ||
+            memcmp(q->name, p + o, n) != 0)
             return -1; /* written normalised by a node */
         o += n;
-        q->joined = p[o];
-        q->shown = get_be(p + o + 1, 8);
-        o += 9;
-        if (q->joined > 1 || (q->shown & ~slots) || (!n && (q->joined || q->shown))) return -1;
-        for (uint32_t k = 0; n && k < i; k++)
+        q->state = p[o++];
+        if (q->state > CONF_GONE || get_stamp(p, len, &o, &q->st) < 0 || q->st.ver > s->version) return -1;
+        if (q->state == CONF_GONE) {
+            if (++gone > CONF_GONE_MAX) return -1;
+        } else {
+            /* the present come first; the change that added one is not later than its last */
+            if (gone || ++present > CONF_MAX_PARTS || get_stamp(p, len, &o, &q->added) < 0 ||
+                stamp_later(&q->added, &q->st) || len - o < 8)
+                return -1;
+            q->shown = get_be(p + o, 8);
+            o += 8;
+        }
+        for (uint32_t k = 0; k < i; k++)
             if (!strcmp(s->parts[k].name, q->name)) return -1;
     }
+    uint64_t slots = present == 64 ? ~(uint64_t)0 : ((uint64_t)1 << present) - 1;
+    for (uint32_t i = 0; i < present; i++)
+        if (s->parts[i].shown & ~slots) return -1; /* revealed to an entry that is not a present one */
     return o == len ? 0 : -1;
 }

@@ -13,7 +13,8 @@
  *   W  the watch list of user's session `sid` on the receiving node changed on the sending node (an
  *      authorisation answered there): body = the buddy's id; flag: enum wire_watch_op (the receiving
  *      node keeps its index and tells its session what it now sees);
- *   C  a conference changed on the sending node (body: wire_put_conf; user: whose packet changed it);
+ *   C  a conference changed on the sending node (body: wire_put_conf, per participant; user: whose packet
+ *     changed it);
  *   R  user (the sending node's session) joined (flag 1) or left (0) the chat room named by the body;
  * A session record (the directory entry in Redis, and U's bytes) is a list of {tag, length, value}
  * fields.  Every length is checked against what is left: a malformed batch or record is refused whole
@@ -36,7 +37,7 @@ enum wire_type {
     WIRE_FORGET = 'F', /* that crumb was used (body: the Y cookie value): gone everywhere */
     WIRE_GATEWAY = 'G', /* an AMF gateway session of user (wire_gw); flag: enum wire_gw_op */
     WIRE_WATCH = 'W',   /* a watch-list change for user's session (body: the buddy's id); flag: enum wire_watch_op */
-    WIRE_CONF = 'C',    /* a conference's whole state after a change (wire_put_conf) */
+    WIRE_CONF = 'C',    /* a conference's state after a change, per participant (wire_put_conf) */
     WIRE_ROOM = 'R',    /* user joined (flag 1) / left (0) the chat room named by the body */
 };
 
@@ -120,8 +121,10 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r);
 void wire_record_free(struct wire_record *r);
 
 /* A conference's state (conf.h's struct conf_snap): the room name (1..CONF_ROOM_MAX bytes, no control
- * bytes), version, and every slot (name or free, joined, shown bits).  Decoding refuses a bad name,
- * a duplicate participant, shown bits past the slots, a free slot with flags, bytes left over. */
+ * bytes), its clock, and every entry: name, state, stamp (clock, node), and for a present participant
+ * the stamp that added it and its shown bits (over the present entries).  Decoding refuses a bad name
+ * or node, a duplicate participant, a present entry after a departed one, more than 64 present or
+ * CONF_GONE_MAX departed, a stamp later than the clock, shown bits past the present, bytes left over. */
 int wire_put_conf(struct wire_buf *b, const struct conf_snap *s);
 int wire_get_conf(const uint8_t *p, size_t len, struct conf_snap *s); /* 0, or -1 when malformed */
 

@@ -28,6 +28,16 @@ struct conf_part {
     char name[NAME_MAX_LEN + 1]; /* the participant; "" = free slot */
     uint8_t joined;              /* 1 = member, 0 = invited */
     uint64_t shown;              /* bit i: revealed itself to the participant in slot i (§5) */
+    struct conf_stamp st;        /* its state's last change (cluster merge, §7) */
+    struct conf_stamp added;     /* the change that made it a participant: its incarnation */
+};
+
+/* A participant that left (declined, left, lapsed), remembered so that an older copy from another
+ * node does not bring it back (cluster only; forgotten after cluster_node_timeout_ms). */
+struct conf_gone {
+    char name[NAME_MAX_LEN + 1]; /* who */
+    struct conf_stamp st;        /* the change that took it out */
+    double at;                   /* rl_now() when this node learnt it */
 };
 
 struct conf_room {
@@ -36,8 +46,10 @@ struct conf_room {
     size_t nslots, cap;           /* slots in use or freed / allocated */
     unsigned njoined;             /* members */
     unsigned nparts;              /* members + invitees */
-    uint64_t version;             /* changes made to it (cluster replicas: the higher one wins) */
-    char writer[64];              /* node that made the last change ("" on one node) */
+    uint64_t clock;               /* Lamport clock: >= every stamp it holds; a change here stamps clock + 1 */
+    struct conf_gone *gone;       /* departed participants (cluster only), oldest first */
+    size_t ngone, gcap;           /* used / allocated */
+    double ended;                 /* in the graves table: rl_now() when it ended */
 };
 
 struct conf_user {
@@ -51,6 +63,7 @@ struct conf_table {
     struct hmap rooms;      /* name -> struct conf_room */
     struct hmap users;      /* user -> struct conf_user (only while it takes part somewhere) */
     struct rl_table invite; /* user -> invitation bucket (conf_invite_rate) */
+    struct hmap graves;     /* ended conferences (cluster): their departed, against late copies (§7) */
 };
 
 /* Set while a dead node's users leave (conf_node_lost): only this node's members are told, and
@@ -64,12 +77,58 @@ static struct conf_table *conf_table(struct server *srv)
     if (!t) return NULL;
     hmap_init(&t->rooms);
     hmap_init(&t->users);
+    hmap_init(&t->graves);
     rl_init(&t->invite, (size_t)srv->cfg->max_tracked, 1.0, 1.0);
     srv->conf = t;
     return t;
 }
 
 /* ---- table bookkeeping ------------------------------------------------------------------------ */
+
+int conf_stamp_cmp(const struct conf_stamp *a, const struct conf_stamp *b)
+{
+    if (a->ver != b->ver) return a->ver < b->ver ? -1 : 1;
+    return strcmp(a->node, b->node);
+}
+
+/* The stamp of a change made here now (a conference's changes on one node are totally ordered). */
+static struct conf_stamp conf_tick(struct server *srv, struct conf_room *r)
+{
+    struct conf_stamp st = {++r->clock, ""};
+    if (srv->groups) snprintf(st.node, sizeof st.node, "%s", srv->groups->node);
+    return st;
+}
+
+static int conf_gone_find(const struct conf_room *r, const char *name)
+{
+    for (size_t g = 0; g < r->ngone; g++)
+        if (strcmp(r->gone[g].name, name) == 0) return (int)g;
+    return -1;
+}
+
+static void conf_gone_del(struct conf_room *r, size_t g)
+{
+    memmove(&r->gone[g], &r->gone[g + 1], (r->ngone - g - 1) * sizeof *r->gone);
+    r->ngone--;
+}
+
+/* Remembers that name left at st (cluster only: one node has no late copies to guard against).  The
+ * oldest memory makes room for a new one past CONF_GONE_MAX; out of memory, it is not remembered. */
+static void conf_gone_put(struct server *srv, struct conf_room *r, const char *name, const struct conf_stamp *st)
+{
+    if (!srv->groups) return;
+    int g = conf_gone_find(r, name);
+    if (g >= 0) {
+        if (conf_stamp_cmp(st, &r->gone[g].st) > 0) r->gone[g].st = *st;
+        return;
+    }
+    if (r->ngone == CONF_GONE_MAX) conf_gone_del(r, 0);
+    if (grow_array((void **)&r->gone, &r->gcap, r->ngone, sizeof *r->gone, 4) < 0) return;
+    struct conf_gone *e = &r->gone[r->ngone++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->st = *st;
+    e->at = rl_now();
+}
 
 static struct conf_user *conf_user_get(struct conf_table *t, const char *name, int create)
 {
@@ -139,7 +198,11 @@ static int conf_add(struct server *srv, struct conf_table *t, struct conf_room *
         r->parts[i].name[0] = 0;
         r->nslots++;
     }
-    return conf_put(t, r, i, name, joined) < 0 ? -1 : (int)i;
+    if (conf_put(t, r, i, name, joined) < 0) return -1;
+    r->parts[i].st = r->parts[i].added = conf_tick(srv, r); /* later than its departure, if any */
+    int g = conf_gone_find(r, name);
+    if (g >= 0) conf_gone_del(r, (size_t)g);
+    return (int)i;
 }
 
 static void conf_set_joined(struct conf_table *t, struct conf_room *r, int i)
@@ -166,7 +229,16 @@ static void conf_remove(struct conf_table *t, struct conf_room *r, int i)
 
 static struct conf_room *conf_create(struct conf_table *t, const char *name)
 {
-    struct conf_room *r = calloc(1, sizeof *r);
+    struct conf_room *r = hmap_get(&t->graves, name);
+    if (r) { /* it ended a moment ago: its clock and departed carry on, so its new changes are the later ones */
+        hmap_del(&t->graves, name);
+        if (hmap_put(&t->rooms, r->name, r) == 0) return r;
+        free(r->gone);
+        free(r->parts);
+        free(r);
+        return NULL;
+    }
+    r = calloc(1, sizeof *r);
     if (!r) return NULL;
     snprintf(r->name, sizeof r->name, "%s", name);
     if (hmap_put(&t->rooms, r->name, r) < 0) {
@@ -182,8 +254,50 @@ static void conf_destroy(struct conf_table *t, struct conf_room *r)
     for (size_t i = 0; i < r->nslots; i++)
         if (r->parts[i].name[0]) conf_remove(t, r, (int)i);
     hmap_del(&t->rooms, r->name);
+    free(r->gone);
     free(r->parts);
     free(r);
+}
+
+/* Slot i leaves r at st: remembered as departed, then freed. */
+static void conf_depart(struct server *srv, struct conf_table *t, struct conf_room *r, int i, const struct conf_stamp *st)
+{
+    conf_gone_put(srv, r, r->parts[i].name, st);
+    conf_remove(t, r, i);
+}
+
+static void conf_publish(struct server *srv, struct conf_room *r, const char *actor);
+
+/* Nobody joined is left: the invitations lapse (each at its own stamp, so that an acceptance made at
+ * once on another node wins over the lapse), the end goes out (actor's change; NULL: another node's,
+ * merged here), and in a cluster the room is kept with its departed for cluster_node_timeout_ms against
+ * late copies (conf_apply), else freed. */
+static void conf_bury(struct server *srv, struct conf_table *t, struct conf_room *r, const char *actor)
+{
+    for (size_t i = 0; i < r->nslots; i++)
+        if (r->parts[i].name[0]) {
+            struct conf_stamp st = r->parts[i].st;
+            conf_depart(srv, t, r, (int)i, &st);
+        }
+    if (actor) conf_publish(srv, r, actor);
+    if (!srv->groups) {
+        conf_destroy(t, r);
+        return;
+    }
+    hmap_del(&t->rooms, r->name);
+    struct conf_room *old = hmap_get(&t->graves, r->name);
+    if (old && old != r) { /* cannot happen: a room leaves the graves when it opens again */
+        hmap_del(&t->graves, old->name);
+        free(old->gone);
+        free(old->parts);
+        free(old);
+    }
+    r->ended = rl_now();
+    if (hmap_put(&t->graves, r->name, r) < 0) {
+        free(r->gone);
+        free(r->parts);
+        free(r);
+    }
 }
 
 /* May viewer (slot v) be told about subject (slot s)?  can_see(), or s revealed itself to v here. */
@@ -196,27 +310,58 @@ static void conf_reveal(struct conf_room *r, int s, int v) { r->parts[s].shown |
 
 /* In a cluster: r changed here (actor's packet), every other node gets its new state.  Called before
  * the packets the change sends, so a node hears of the change before its sessions can answer them. */
+/* r as the cluster sees it: the present participants (slot numbers become entry numbers), then the
+ * departed. */
+static void conf_snap_of(const struct conf_room *r, struct conf_snap *s)
+{
+    int map[CONF_MAX_PARTS]; /* slot -> entry */
+    uint32_t n = 0;
+    memset(s, 0, sizeof *s);
+    snprintf(s->room, sizeof s->room, "%s", r->name);
+    s->version = r->clock;
+    for (size_t i = 0; i < r->nslots; i++) {
+        map[i] = -1;
+        if (!r->parts[i].name[0]) continue;
+        struct conf_snap_part *q = &s->parts[n];
+        map[i] = (int)n++;
+        memcpy(q->name, r->parts[i].name, sizeof q->name);
+        q->state = r->parts[i].joined ? CONF_JOINED : CONF_INVITED;
+        q->st = r->parts[i].st;
+        q->added = r->parts[i].added;
+    }
+    for (size_t i = 0; i < r->nslots; i++) /* shown bits, from slot numbers to entry numbers */
+        for (size_t k = 0; map[i] >= 0 && k < r->nslots; k++)
+            if (map[k] >= 0 && (r->parts[i].shown >> k & 1)) s->parts[map[i]].shown |= (uint64_t)1 << map[k];
+    for (size_t g = 0; g < r->ngone; g++) {
+        struct conf_snap_part *q = &s->parts[n++];
+        memcpy(q->name, r->gone[g].name, sizeof q->name);
+        q->state = CONF_GONE;
+        q->st = r->gone[g].st;
+    }
+    s->nparts = n;
+}
+
+int conf_snapshot(struct server *srv, const char *room, struct conf_snap *s)
+{
+    struct conf_table *t = srv->conf;
+    const struct conf_room *r = t ? hmap_get(&t->rooms, room) : NULL;
+    if (!r && t) r = hmap_get(&t->graves, room);
+    if (!r) return -1;
+    conf_snap_of(r, s);
+    return 0;
+}
+
 static void conf_send(struct server *srv, const struct conf_room *r, const char *actor, int announce)
 {
-    struct conf_snap s;
+    static struct conf_snap s; /* 20 KiB: not on the stack (one loop thread) */
+    conf_snap_of(r, &s);
     s.announce = (uint8_t)announce;
-    snprintf(s.room, sizeof s.room, "%s", r->name);
-    s.version = r->version;
-    s.nslots = (uint32_t)r->nslots;
-    for (size_t i = 0; i < r->nslots; i++) {
-        int used = r->parts[i].name[0] != 0; /* a freed slot keeps stale flags: they mean nothing */
-        memcpy(s.parts[i].name, r->parts[i].name, sizeof s.parts[i].name);
-        s.parts[i].joined = used ? r->parts[i].joined : 0;
-        s.parts[i].shown = used ? r->parts[i].shown : 0;
-    }
     srv->groups->conf_changed(srv, &s, actor);
 }
 
 static void conf_publish(struct server *srv, struct conf_room *r, const char *actor)
 {
     if (!srv->groups || conf_quiet) return;
-    r->version++;
-    snprintf(r->writer, sizeof r->writer, "%s", srv->groups->node);
     conf_send(srv, r, actor, 0);
 }
 
@@ -233,18 +378,6 @@ void conf_announce(struct server *srv)
         while (i < r->nslots && !(r->parts[i].name[0] && r->parts[i].joined)) i++;
         if (i < r->nslots && sessions_local(srv, r->parts[i].name)) conf_send(srv, r, r->parts[i].name, 1);
     }
-}
-
-/* The conference ended here: the others drop their copy. */
-static void conf_publish_end(struct server *srv, const char *room, uint64_t version, const char *actor)
-{
-    if (!srv->groups || conf_quiet) return;
-    struct conf_snap s;
-    snprintf(s.room, sizeof s.room, "%s", room);
-    s.version = version + 1;
-    s.nslots = 0;
-    s.announce = 0;
-    srv->groups->conf_changed(srv, &s, actor);
 }
 
 /* ---- packets ------------------------------------------------------------------------------------ */
@@ -555,6 +688,7 @@ void conf_handle_logon(struct conn *c, const struct ymsg_packet *pkt)
         return;
     }
     conf_set_joined(t, r, i);
+    r->parts[i].st = conf_tick(srv, r);
     /* Joining reveals the joiner to the members; the joiner is told who is in that it may see. */
     for (size_t v = 0; v < r->nslots; v++)
         if (r->parts[v].name[0] && r->parts[v].joined && (int)v != i) conf_reveal(r, i, (int)v);
@@ -589,7 +723,8 @@ void conf_handle_decline(struct conn *c, const struct ymsg_packet *pkt)
         if (r->parts[v].name[0] && r->parts[v].joined) conf_reveal(r, i, (int)v);
     conf_tell_members(c->srv, r, i, i, YMSG_SVC_CONFDECLINE, CONF_KEY_DECLINER, has_text ? &text : NULL,
                       conf_utf8(pkt));
-    conf_remove(t, r, i);
+    struct conf_stamp st = conf_tick(c->srv, r);
+    conf_depart(c->srv, t, r, i, &st);
     conf_publish(c->srv, r, c->user);
 }
 
@@ -600,13 +735,12 @@ static void conf_leave(struct server *srv, struct conf_table *t, struct conf_roo
     char who[NAME_MAX_LEN + 1];
     snprintf(who, sizeof who, "%s", r->parts[i].name);
     if (r->parts[i].joined) conf_tell_members(srv, r, i, i, YMSG_SVC_CONFLOGOFF, CONF_KEY_LEAVER, NULL, 0);
-    conf_remove(t, r, i);
+    /* A dead node's member leaves at its own stamp (every node does the same, nothing is published): a
+     * late copy from its node cannot bring it back, any later change of it wins. */
+    struct conf_stamp st = conf_quiet ? r->parts[i].st : conf_tick(srv, r);
+    conf_depart(srv, t, r, i, &st);
     if (r->njoined == 0) {
-        char room[CONF_ROOM_MAX + 1];
-        uint64_t version = r->version;
-        snprintf(room, sizeof room, "%s", r->name);
-        conf_destroy(t, r);
-        conf_publish_end(srv, room, version, who);
+        conf_bury(srv, t, r, who); /* the invitations lapse; the departed go out, so every node ends it */
     } else {
         conf_publish(srv, r, who);
     }
@@ -679,46 +813,126 @@ void conf_node_lost(struct server *srv, const char *user)
     conf_quiet = 0;
 }
 
+/* Sets slot i's joined flag (a merge may change it either way). */
+static void conf_set_state(struct conf_table *t, struct conf_room *r, int i, int joined)
+{
+    if (r->parts[i].joined == (joined != 0)) return;
+    if (joined) {
+        conf_set_joined(t, r, i);
+        return;
+    }
+    struct conf_user *u = conf_user_get(t, r->parts[i].name, 0);
+    r->parts[i].joined = 0;
+    r->njoined--;
+    if (u) u->joined--;
+}
+
+/* A free slot of r for a merged participant (conf_max_members is not checked: every node must hold what
+ * the others hold; only the 64 slots of `shown` bound it), or -1. */
+static int conf_free_slot(struct conf_room *r)
+{
+    size_t i = 0;
+    while (i < r->nslots && r->parts[i].name[0]) i++;
+    if (i == CONF_MAX_PARTS) return -1;
+    if (i == r->nslots) {
+        if (grow_array((void **)&r->parts, &r->cap, r->nslots, sizeof *r->parts, 4) < 0) return -1;
+        r->parts[i].name[0] = 0;
+        r->nslots++;
+    }
+    return (int)i;
+}
+
+static int conf_stamp_eq(const struct conf_stamp *a, const struct conf_stamp *b) { return conf_stamp_cmp(a, b) == 0; }
+
+/* Merges entry e into r: e wins over what r holds of the same name when its stamp is later (same stamp:
+ * gone > joined > invited, so a quiet removal or a lapse beats the copy it was made from). */
+static void conf_merge_one(struct server *srv, struct conf_table *t, struct conf_room *r, const struct conf_snap_part *e,
+                           const char *writer)
+{
+    int i = conf_find(r, e->name);
+    int g = i < 0 ? conf_gone_find(r, e->name) : -1;
+    if (i >= 0 || g >= 0) {
+        const struct conf_stamp *cur = i >= 0 ? &r->parts[i].st : &r->gone[g].st;
+        int cur_state = i >= 0 ? r->parts[i].joined : CONF_GONE;
+        int c = conf_stamp_cmp(&e->st, cur);
+        if (c < 0 || (c == 0 && e->state <= cur_state)) return; /* what r holds is as late or later */
+    }
+    if (e->state == CONF_GONE) {
+        if (i >= 0) conf_depart(srv, t, r, i, &e->st);
+        else conf_gone_put(srv, r, e->name, &e->st);
+        return;
+    }
+    if (i >= 0 && conf_stamp_eq(&r->parts[i].added, &e->added)) { /* same incarnation: its state moved on */
+        conf_set_state(t, r, i, e->state == CONF_JOINED);
+        r->parts[i].st = e->st;
+        return;
+    }
+    if (i >= 0) conf_remove(t, r, i); /* an older incarnation: its reveal bits go with it */
+    if (g >= 0) conf_gone_del(r, (size_t)g);
+    if ((i = conf_free_slot(r)) < 0 || conf_put(t, r, (size_t)i, e->name, e->state == CONF_JOINED) < 0) {
+        log_event(LOG_ERROR, NULL, e->name, "conf_merge_dropped", 0, "conference %s from node %s: no slot", r->name,
+                  writer);
+        return;
+    }
+    r->parts[i].st = e->st;
+    r->parts[i].added = e->added;
+}
+
 void conf_apply(struct server *srv, const struct conf_snap *s, const char *writer)
 {
     struct conf_table *t = conf_table(srv);
-    if (!t || s->nslots > CONF_MAX_PARTS) return;
+    if (!t || s->nparts > CONF_MAX_PARTS + CONF_GONE_MAX) return;
     struct conf_room *r = hmap_get(&t->rooms, s->room);
-    if (s->announce && (r || s->nslots == 0)) return; /* known here: its changes keep it current */
-    /* Two nodes that changed it at once: every node keeps the same one (higher version, then node name). */
-    if (r && (s->version < r->version || (s->version == r->version && strcmp(writer, r->writer) <= 0))) return;
-    if (!r && s->nslots == 0) return; /* an end this node never saw the start of */
-    if (!r && !(r = conf_create(t, s->room))) goto oom;
-    for (size_t i = 0; i < r->nslots; i++)
-        if (r->parts[i].name[0]) conf_remove(t, r, (int)i);
-    uint32_t joined = 0;
-    for (uint32_t i = 0; i < s->nslots; i++) joined += s->parts[i].name[0] && s->parts[i].joined;
-    if (joined == 0) { /* the end (or a state no node makes: a conference nobody is in) */
-        conf_destroy(t, r);
+    if (s->announce && r) return; /* open here: its changes keep it current */
+    /* Not open here: merged into what this node remembers of it (its grave), or into nothing.  An end
+     * this node never saw the start of is kept too (as a grave), so that a late copy cannot open it. */
+    if (!r && !(r = conf_create(t, s->room))) {
+        log_event(LOG_ERROR, NULL, NULL, "out_of_memory", 0, "conference %s from node %s dropped", s->room, writer);
         return;
     }
-    r->version = s->version;
-    snprintf(r->writer, sizeof r->writer, "%s", writer);
-    while (r->cap < s->nslots)
-        if (grow_array((void **)&r->parts, &r->cap, r->cap, sizeof *r->parts, 4) < 0) goto oom_room;
-    r->nslots = s->nslots;
-    for (size_t i = 0; i < s->nslots; i++) r->parts[i].name[0] = 0;
-    for (size_t i = 0; i < s->nslots; i++) {
-        if (s->parts[i].name[0] && conf_put(t, r, i, s->parts[i].name, s->parts[i].joined) < 0) goto oom_room;
+    if (s->version > r->clock) r->clock = s->version;
+    for (uint32_t j = 0; j < s->nparts; j++) conf_merge_one(srv, t, r, &s->parts[j], writer);
+    /* Reveal bits: those of an entry and a viewer both still here in the same incarnation add up (a set
+     * that only grows while both stay: the order of the copies does not matter). */
+    int slot[CONF_MAX_PARTS];
+    for (uint32_t j = 0; j < s->nparts && j < CONF_MAX_PARTS; j++) {
+        const struct conf_snap_part *e = &s->parts[j];
+        int i = e->state == CONF_GONE ? -1 : conf_find(r, e->name);
+        slot[j] = i >= 0 && conf_stamp_eq(&r->parts[i].added, &e->added) ? i : -1;
     }
-    for (size_t i = 0; i < s->nslots; i++) r->parts[i].shown = s->parts[i].shown;
-    return;
-oom_room:
-    conf_destroy(t, r);
-oom:
-    log_event(LOG_ERROR, NULL, NULL, "out_of_memory", 0, "conference %s from node %s dropped", s->room, writer);
+    for (uint32_t j = 0; j < s->nparts && j < CONF_MAX_PARTS; j++)
+        for (uint32_t k = 0; slot[j] >= 0 && k < s->nparts && k < CONF_MAX_PARTS; k++)
+            if ((s->parts[j].shown >> k & 1) && slot[k] >= 0) conf_reveal(r, slot[j], slot[k]);
+    if (r->njoined == 0) conf_bury(srv, t, r, NULL); /* the end, or an end this node had already */
 }
 
 size_t conf_count(struct server *srv) { return srv->conf ? srv->conf->rooms.len : 0; }
 
 void conf_sweep(struct server *srv)
 {
-    if (srv->conf) rl_sweep(&srv->conf->invite, 0, rl_now());
+    struct conf_table *t = srv->conf;
+    if (!t) return;
+    double now = rl_now();
+    rl_sweep(&t->invite, 0, now);
+    /* Departed and ended conferences are remembered against copies still on their way: once every node
+     * has been heard from since (cluster_node_timeout_ms, else it is dead), none can come. */
+    double keep = (double)srv->cfg->cluster_node_timeout_ms / 1000.0;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&t->rooms, &pos, &k, &v)) {
+        struct conf_room *r = v;
+        while (r->ngone && now - r->gone[0].at > keep) conf_gone_del(r, 0);
+    }
+    pos = 0;
+    while (hmap_next(&t->graves, &pos, &k, &v)) {
+        struct conf_room *r = v;
+        if (now - r->ended <= keep) continue;
+        hmap_iter_del(&t->graves, &pos);
+        free(r->gone);
+        free(r->parts);
+        free(r);
+    }
 }
 
 void conf_free(struct server *srv)
@@ -731,6 +945,7 @@ void conf_free(struct server *srv)
     while (hmap_next(&t->rooms, &pos, &k, &v)) {
         struct conf_room *r = v;
         hmap_iter_del(&t->rooms, &pos);
+        free(r->gone);
         free(r->parts);
         free(r);
     }
@@ -741,7 +956,16 @@ void conf_free(struct server *srv)
         free(u->rooms);
         free(u);
     }
+    pos = 0;
+    while (hmap_next(&t->graves, &pos, &k, &v)) {
+        struct conf_room *r = v;
+        hmap_iter_del(&t->graves, &pos);
+        free(r->gone);
+        free(r->parts);
+        free(r);
+    }
     hmap_free(&t->rooms);
+    hmap_free(&t->graves);
     hmap_free(&t->users);
     rl_free(&t->invite);
     free(t);

@@ -1,6 +1,7 @@
 /* The conference state that nodes of a cluster send each other (C frames, server/cluster/wire.c and
- * groups.c): it round-trips slot for slot, and whatever a node could not have written is refused whole;
- * a node's replica (conf_apply) keeps the same winner of two changes made at once as every other node. */
+ * groups.c): it round-trips entry for entry, and whatever a node could not have written is refused whole;
+ * replicas merged participant by participant (conf_apply) converge: two changes of one conference made
+ * at once on two nodes both stay, whatever order each node receives them in (docs/CONFERENCES.md §7). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,18 +15,30 @@
 #include "pager_fake.h"
 #include "wire.h"
 
-/* A full conference: 64 slots, every third one free, a few shown bits. */
+static void stamp(struct conf_stamp *st, uint64_t ver, const char *node)
+{
+    st->ver = ver;
+    snprintf(st->node, sizeof st->node, "%s", node);
+}
+
+/* A full conference: 64 present (half joined, a few shown bits), then CONF_GONE_MAX departed. */
 static void full_snap(struct conf_snap *s)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->room, sizeof s->room, "alice-2 \xc3\xa9t\xc3\xa9");
     s->version = 0x0102030405060708ull;
-    s->nslots = CONF_MAX_PARTS;
-    for (uint32_t i = 0; i < s->nslots; i++) {
-        if (i % 3 == 2) continue;
-        snprintf(s->parts[i].name, sizeof s->parts[i].name, "user%02u", i);
-        s->parts[i].joined = i % 2;
-        s->parts[i].shown = (uint64_t)1 << (63 - i) | 1;
+    s->nparts = CONF_MAX_PARTS + CONF_GONE_MAX;
+    for (uint32_t i = 0; i < s->nparts; i++) {
+        struct conf_snap_part *q = &s->parts[i];
+        snprintf(q->name, sizeof q->name, "user%03u", i);
+        stamp(&q->st, 100 + i, i % 2 ? "node-b" : "node-a");
+        if (i >= CONF_MAX_PARTS) {
+            q->state = CONF_GONE;
+            continue;
+        }
+        q->state = i % 2 ? CONF_JOINED : CONF_INVITED;
+        stamp(&q->added, 50 + i, "node-c");
+        q->shown = (uint64_t)1 << (63 - i) | 1;
     }
 }
 
@@ -37,28 +50,23 @@ static void test_round_trip(void **state)
     struct wire_buf b = {0};
     assert_int_equal(wire_put_conf(&b, &s), 0);
     assert_int_equal(wire_get_conf(b.p, b.len, &t), 0);
-    assert_string_equal(t.room, s.room);
-    assert_true(t.version == s.version);
-    assert_int_equal(t.nslots, s.nslots);
-    for (uint32_t i = 0; i < s.nslots; i++) {
-        assert_string_equal(t.parts[i].name, s.parts[i].name);
-        assert_int_equal(t.parts[i].joined, s.parts[i].joined);
-        assert_true(t.parts[i].shown == s.parts[i].shown);
-    }
+    assert_memory_equal(&s, &t, sizeof s);
     /* every shorter prefix is refused, and so is a byte more */
     for (size_t n = 0; n < b.len; n++) assert_int_equal(wire_get_conf(b.p, n, &t), -1);
     assert_int_equal(wire_put(&b, "x", 1), 0);
     assert_int_equal(wire_get_conf(b.p, b.len, &t), -1);
     wire_buf_free(&b);
-    /* the end of a conference: no slots */
-    s.nslots = 0;
+    /* only departed (the end of a conference) */
+    memmove(&s.parts[0], &s.parts[CONF_MAX_PARTS], CONF_GONE_MAX * sizeof s.parts[0]);
+    memset(&s.parts[CONF_GONE_MAX], 0, CONF_MAX_PARTS * sizeof s.parts[0]);
+    s.nparts = CONF_GONE_MAX;
     assert_int_equal(wire_put_conf(&b, &s), 0);
     assert_int_equal(wire_get_conf(b.p, b.len, &t), 0);
-    assert_int_equal(t.nslots, 0);
+    assert_memory_equal(&s, &t, sizeof s);
     wire_buf_free(&b);
 }
 
-/* Encodes s with one thing changed by bad() after encoding a good one: the decoder must refuse it. */
+/* Encodes s (changed after a good one was built): the decoder must refuse it. */
 static void assert_refused(const struct conf_snap *s)
 {
     static struct conf_snap t;
@@ -75,15 +83,34 @@ static void test_refusals(void **state)
     snprintf(s.parts[1].name, sizeof s.parts[1].name, "%s", s.parts[0].name); /* a participant twice */
     assert_refused(&s);
     full_snap(&s);
-    s.nslots = 3;
-    s.parts[0].shown = (uint64_t)1 << 3; /* revealed to a slot that does not exist */
+    snprintf(s.parts[CONF_MAX_PARTS].name, sizeof s.parts[0].name, "%s", s.parts[0].name); /* present and gone */
     assert_refused(&s);
     full_snap(&s);
-    s.parts[2].joined = 1; /* a free slot with flags */
+    s.nparts = 3;
+    s.parts[0].shown = (uint64_t)1 << 3; /* revealed to an entry that does not exist */
     assert_refused(&s);
     full_snap(&s);
-    s.parts[0].joined = 2;
+    s.parts[CONF_MAX_PARTS - 1].state = CONF_GONE; /* a present one after a departed one */
+    s.parts[CONF_MAX_PARTS - 2].state = CONF_GONE;
+    s.parts[CONF_MAX_PARTS - 2].shown = 0;
     assert_refused(&s);
+    full_snap(&s);
+    s.nparts = 2;
+    s.parts[1].state = CONF_GONE; /* entry 0 revealed to entry 1, which left */
+    s.parts[0].shown = 2;
+    assert_refused(&s);
+    full_snap(&s);
+    s.parts[0].state = 3;
+    assert_int_equal(wire_put_conf(&(struct wire_buf){0}, &s), -1);
+    full_snap(&s);
+    s.parts[0].st.ver = s.version + 1; /* a stamp later than the conference's clock */
+    assert_refused(&s);
+    full_snap(&s);
+    s.parts[0].added.ver = s.parts[0].st.ver + 1; /* added after its last change */
+    assert_refused(&s);
+    full_snap(&s);
+    s.parts[0].st.node[0] = 0; /* a stamp without its node: not even encoded */
+    assert_int_equal(wire_put_conf(&(struct wire_buf){0}, &s), -1);
     full_snap(&s);
     snprintf(s.parts[0].name, sizeof s.parts[0].name, "Alice"); /* not normalised: no node wrote it */
     assert_refused(&s);
@@ -96,10 +123,23 @@ static void test_refusals(void **state)
     assert_int_equal(wire_put_conf(&b, &s), -1);
     assert_int_equal(b.len, 0);
     full_snap(&s);
-    s.nslots = CONF_MAX_PARTS + 1;
+    s.nparts = CONF_MAX_PARTS + CONF_GONE_MAX + 1;
     assert_int_equal(wire_put_conf(&b, &s), -1);
-    /* more slots than a conference has, written by hand */
-    uint8_t raw[1 + 1 + 8 + 1] = {1, 'r', 0, 0, 0, 0, 0, 0, 0, 1, CONF_MAX_PARTS + 1};
+    /* 65 present: the first 64 of a full one, and one more made from the first departed */
+    full_snap(&s);
+    s.parts[CONF_MAX_PARTS] = s.parts[CONF_MAX_PARTS - 2];
+    snprintf(s.parts[CONF_MAX_PARTS].name, sizeof s.parts[0].name, "extra");
+    s.parts[CONF_MAX_PARTS].shown = 0;
+    assert_refused(&s);
+    /* more departed than a conference keeps */
+    full_snap(&s);
+    s.parts[CONF_MAX_PARTS - 1].state = CONF_GONE;
+    memset(&s.parts[CONF_MAX_PARTS - 1].added, 0, sizeof s.parts[0].added);
+    s.parts[CONF_MAX_PARTS - 1].shown = 0;
+    for (uint32_t i = 0; i < CONF_MAX_PARTS - 1; i++) s.parts[i].shown &= ~((uint64_t)1 << 63);
+    assert_refused(&s);
+    /* more entries than a conference has, written by hand */
+    uint8_t raw[1 + 1 + 8 + 1] = {1, 'r', 0, 0, 0, 0, 0, 0, 0, 1, CONF_MAX_PARTS + CONF_GONE_MAX + 1};
     static struct conf_snap t;
     assert_int_equal(wire_get_conf(raw, sizeof raw, &t), -1);
     wire_buf_free(&b);
@@ -132,92 +172,251 @@ static void test_frames_in_a_batch(void **state)
     wire_buf_free(&b);
 }
 
-/* What this node published (the cluster's hook, srv->groups). */
-static struct conf_snap published;
-static int npublished;
+/* Two nodes in one process: each a fake server whose hook keeps what it published last. */
+struct node {
+    struct group_hooks hooks; /* first: srv->groups points here */
+    struct server *srv;
+    char dir[32];
+    struct conf_snap last; /* its last C frame */
+    int n;                 /* frames published */
+};
 static void hook_conf(struct server *srv, const struct conf_snap *s, const char *actor)
 {
-    (void)srv;
     (void)actor;
-    published = *s;
-    npublished++;
+    struct node *nd = (struct node *)srv->groups;
+    nd->last = *s;
+    nd->n++;
 }
 static void hook_chat(struct server *srv, int op, const char *user, const char *room, size_t len)
 {
     (void)srv, (void)op, (void)user, (void)room, (void)len;
 }
-static const struct group_hooks hooks = {"node1", hook_conf, hook_chat};
 
-static void snap(struct conf_snap *s, uint64_t version, const char *joined, const char *invited)
+static void node_up(struct node *nd, const char *name)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->room, sizeof s->room, "r");
-    s->version = version;
-    s->nslots = invited ? 2 : 1;
-    snprintf(s->parts[0].name, sizeof s->parts[0].name, "%s", joined);
-    s->parts[0].joined = 1;
-    if (invited) snprintf(s->parts[1].name, sizeof s->parts[1].name, "%s", invited);
+    memset(nd, 0, sizeof *nd);
+    snprintf(nd->dir, sizeof nd->dir, "/tmp/ymsgd-groups-XXXXXX");
+    nd->srv = fake_server_tmp(nd->dir);
+    assert_non_null(nd->srv);
+    nd->hooks.node = name;
+    nd->hooks.conf_changed = hook_conf;
+    nd->hooks.chat_changed = hook_chat;
+    nd->srv->groups = &nd->hooks;
 }
 
-/* bob (a session here) answers 0x19 to conference r: 1 when this node took it (it published the join). */
-static int bob_joins(struct fake_conn *bob)
+static void node_down(struct node *nd)
 {
-    int before = npublished;
-    fake_send(bob, YMSG_SVC_CONFLOGON, 0, "1", "bob", "57", "r", NULL);
-    fake_drain(bob);
-    return npublished > before;
+    nd->srv->groups = NULL;
+    assert_int_equal(fake_server_rm(nd->srv, nd->dir), 0);
 }
 
-static void test_apply_versions(void **state)
+/* What a packet of c published (it must publish). */
+static const struct conf_snap *sent(struct node *nd, struct fake_conn *c, uint16_t service, const char *k, const char *v)
+{
+    int before = nd->n;
+    fake_send(c, service, 0, "1", c->c.user, "57", "r", k, v, NULL);
+    fake_drain(c);
+    assert_true(nd->n > before);
+    static struct conf_snap copies[8];
+    static int next;
+    struct conf_snap *s = &copies[next++ % 8];
+    *s = nd->last;
+    return s;
+}
+
+/* The two replicas hold the same conference: the same participants, states, stamps, incarnations and
+ * reveal bits (compared by name: slot numbers are each node's own), the same departed. */
+static void assert_same(struct node *a, struct node *b)
+{
+    static struct conf_snap x, y;
+    assert_int_equal(conf_snapshot(a->srv, "r", &x), 0);
+    assert_int_equal(conf_snapshot(b->srv, "r", &y), 0);
+    if (getenv("DUMP"))
+        for (int w = 0; w < 2; w++) {
+            const struct conf_snap *z = w ? &y : &x;
+            fprintf(stderr, "%s v%llu:", w ? "b" : "a", (unsigned long long)z->version);
+            for (uint32_t i = 0; i < z->nparts; i++)
+                fprintf(stderr, " %s/%d/%llu%s", z->parts[i].name, z->parts[i].state,
+                        (unsigned long long)z->parts[i].st.ver, z->parts[i].st.node);
+            fprintf(stderr, "\n");
+        }
+    assert_int_equal(x.nparts, y.nparts);
+    assert_true(x.version == y.version);
+    for (uint32_t i = 0; i < x.nparts; i++) {
+        uint32_t j = 0;
+        while (j < y.nparts && strcmp(x.parts[i].name, y.parts[j].name) != 0) j++;
+        assert_true(j < y.nparts);
+        assert_int_equal(x.parts[i].state, y.parts[j].state);
+        assert_int_equal(conf_stamp_cmp(&x.parts[i].st, &y.parts[j].st), 0);
+        assert_int_equal(conf_stamp_cmp(&x.parts[i].added, &y.parts[j].added), 0);
+        for (uint32_t k = 0; x.parts[i].state != CONF_GONE && k < x.nparts; k++) {
+            uint32_t l = 0;
+            while (l < y.nparts && strcmp(x.parts[k].name, y.parts[l].name) != 0) l++;
+            if (x.parts[k].state == CONF_GONE) continue;
+            assert_int_equal(x.parts[i].shown >> k & 1, y.parts[j].shown >> l & 1);
+        }
+    }
+    assert_int_equal(conf_count(a->srv), conf_count(b->srv));
+}
+
+static int state_of(struct node *nd, const char *name)
+{
+    static struct conf_snap x;
+    if (conf_snapshot(nd->srv, "r", &x) < 0) return -1;
+    for (uint32_t i = 0; i < x.nparts; i++)
+        if (!strcmp(x.parts[i].name, name)) return x.parts[i].state;
+    return -1;
+}
+
+/* Was `who` revealed to `to` on nd? */
+static int shown_to(struct node *nd, const char *who, const char *to)
+{
+    static struct conf_snap x;
+    assert_int_equal(conf_snapshot(nd->srv, "r", &x), 0);
+    uint32_t i = 0, k = 0;
+    while (i < x.nparts && strcmp(x.parts[i].name, who)) i++;
+    while (k < x.nparts && strcmp(x.parts[k].name, to)) k++;
+    assert_true(i < x.nparts && k < x.nparts);
+    return (int)(x.parts[i].shown >> k & 1);
+}
+
+/* Changes made at once on two nodes (each before hearing of the other's), received in either order,
+ * twice, or after newer ones: both stay, and the two replicas end equal. */
+static void test_concurrent_changes_converge(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/ymsgd-groups-XXXXXX";
-    struct server *srv = fake_server_tmp(dir);
-    assert_non_null(srv);
-    srv->groups = &hooks;
-    struct fake_conn *bob = fake_login(srv, "bob");
-    struct conf_snap s;
-    snap(&s, 1, "alice", "bob"); /* node0: alice (there) invites bob (here) */
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(conf_count(srv), 1);
-    assert_int_equal(bob_joins(bob), 1); /* the replica has the invitation: the join is taken here */
-    assert_true(published.version == 2 && published.parts[1].joined == 1);
-    /* node2 changed version 1 at the same time (bob's invitation dropped): node2 > node1, it wins here
-     * as on every node; bob's join is lost and a new 0x19 is "not invited" */
-    snap(&s, 2, "alice", NULL);
-    conf_apply(srv, &s, "node2");
-    assert_int_equal(bob_joins(bob), 0);
-    /* ... while node0's version 2 (node0 < node2) and anything older change nothing */
-    snap(&s, 2, "alice", "bob");
-    conf_apply(srv, &s, "node0");
-    snap(&s, 1, "alice", "bob");
-    conf_apply(srv, &s, "node3");
-    assert_int_equal(bob_joins(bob), 0);
-    /* an announce only fills a gap: this node has r, so it stays as it is */
-    snap(&s, 9, "alice", "bob");
-    s.announce = 1;
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(bob_joins(bob), 0);
-    /* a newer change invites bob again; his join goes out as version 4 */
-    snap(&s, 3, "alice", "bob");
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(bob_joins(bob), 1);
-    assert_true(published.version == 4);
-    /* an older end is ignored, a newer one ends it; a state with nobody joined is an end too */
-    snap(&s, 4, "alice", NULL);
-    s.nslots = 0;
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(conf_count(srv), 1);
-    s.version = 5;
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(conf_count(srv), 0);
-    snap(&s, 1, "alice", "bob");
-    s.parts[0].joined = 0;
-    conf_apply(srv, &s, "node0");
-    assert_int_equal(conf_count(srv), 0);
-    srv->groups = NULL;
+    static struct node a, b;
+    node_up(&a, "node-a");
+    node_up(&b, "node-b");
+    struct fake_conn *alice = fake_login(a.srv, "alice");
+    struct fake_conn *bob = fake_login(b.srv, "bob");
+    struct fake_conn *carol = fake_login(b.srv, "carol");
+    /* alice (node a) opens r inviting bob and carol (sessions of node b) */
+    const struct conf_snap *p0 = sent(&a, alice, YMSG_SVC_CONFINVITE, "52", "bob");
+    conf_apply(b.srv, p0, "node-a");
+    conf_apply(b.srv, sent(&a, alice, YMSG_SVC_CONFADDINVITE, "51", "carol"), "node-a");
+    assert_same(&a, &b);
+    /* bob joins on b while alice invites dave on a: the join and the invitation both stay */
+    const struct conf_snap *pb = sent(&b, bob, YMSG_SVC_CONFLOGON, NULL, NULL);
+    const struct conf_snap *pa = sent(&a, alice, YMSG_SVC_CONFADDINVITE, "51", "dave");
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(b.srv, pa, "node-a");
+    assert_int_equal(state_of(&a, "bob"), CONF_JOINED);
+    assert_int_equal(state_of(&b, "dave"), CONF_INVITED);
+    assert_same(&a, &b);
+    assert_int_equal(shown_to(&a, "bob", "alice"), 1); /* the join revealed bob to alice, on both */
+    assert_int_equal(shown_to(&b, "alice", "dave"), 1); /* the invitation revealed alice to dave */
+    /* the copies again, and the first one: nothing changes (idempotent; older stamps lose) */
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(b.srv, pa, "node-a");
+    conf_apply(a.srv, p0, "node-a");
+    conf_apply(b.srv, p0, "node-a");
+    assert_same(&a, &b);
+    assert_int_equal(state_of(&b, "bob"), CONF_JOINED);
+    /* bob leaves on b while alice invites erin on a: bob stays gone (an older copy cannot bring him
+     * back), erin stays invited */
+    pb = sent(&b, bob, YMSG_SVC_CONFLOGOFF, NULL, NULL);
+    pa = sent(&a, alice, YMSG_SVC_CONFADDINVITE, "51", "erin");
+    conf_apply(b.srv, pa, "node-a");
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(a.srv, p0, "node-a");
+    assert_int_equal(state_of(&a, "bob"), CONF_GONE);
+    assert_int_equal(state_of(&b, "erin"), CONF_INVITED);
+    assert_same(&a, &b);
+    /* carol declines on b while alice invites her again on a (she is already invited: not a change of
+     * her state): the decline wins on both */
+    pb = sent(&b, carol, YMSG_SVC_CONFDECLINE, NULL, NULL);
+    pa = sent(&a, alice, YMSG_SVC_CONFADDINVITE, "51", "carol");
+    conf_apply(b.srv, pa, "node-a");
+    conf_apply(a.srv, pb, "node-b");
+    assert_int_equal(state_of(&a, "carol"), CONF_GONE);
+    assert_same(&a, &b);
+    /* alice invites carol again: a newer invitation, a new incarnation, her old reveal bits gone */
+    conf_apply(b.srv, sent(&a, alice, YMSG_SVC_CONFADDINVITE, "51", "carol"), "node-a");
+    assert_int_equal(state_of(&b, "carol"), CONF_INVITED);
+    assert_same(&a, &b);
+    /* the last member (alice, on a) leaves while carol accepts on b: the acceptance wins over the
+     * lapse of her invitation; r goes on with carol on both nodes */
+    pa = sent(&a, alice, YMSG_SVC_CONFLOGOFF, NULL, NULL);
+    assert_int_equal(conf_count(a.srv), 0);
+    pb = sent(&b, carol, YMSG_SVC_CONFLOGON, NULL, NULL);
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(b.srv, pa, "node-a");
+    assert_int_equal(conf_count(a.srv), 1);
+    assert_int_equal(state_of(&a, "carol"), CONF_JOINED);
+    assert_int_equal(state_of(&a, "alice"), CONF_GONE);
+    assert_int_equal(state_of(&a, "dave"), CONF_GONE);
+    assert_same(&a, &b);
+    /* carol, the last member, leaves: it ends on both, and a late copy from before does not open it */
+    conf_apply(a.srv, sent(&b, carol, YMSG_SVC_CONFLOGOFF, NULL, NULL), "node-b");
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(b.srv, p0, "node-a");
+    assert_int_equal(conf_count(a.srv), 0);
+    assert_int_equal(conf_count(b.srv), 0);
+    assert_same(&a, &b);
+    /* an announce of a conference this node has open changes nothing; where it ended, it is merged */
+    fake_conn_free(alice);
     fake_conn_free(bob);
-    assert_int_equal(fake_server_rm(srv, dir), 0);
+    fake_conn_free(carol);
+    node_down(&a);
+    node_down(&b);
+}
+
+/* Both members leave at once, each on its node: both nodes end the conference (a state kept whole would
+ * keep one of them in it on every node). */
+static void test_two_last_leaves_end_it(void **state)
+{
+    (void)state;
+    static struct node a, b;
+    node_up(&a, "node-a");
+    node_up(&b, "node-b");
+    struct fake_conn *alice = fake_login(a.srv, "alice");
+    struct fake_conn *bob = fake_login(b.srv, "bob");
+    conf_apply(b.srv, sent(&a, alice, YMSG_SVC_CONFINVITE, "52", "bob"), "node-a");
+    conf_apply(a.srv, sent(&b, bob, YMSG_SVC_CONFLOGON, NULL, NULL), "node-b");
+    assert_same(&a, &b);
+    const struct conf_snap *pa = sent(&a, alice, YMSG_SVC_CONFLOGOFF, NULL, NULL);
+    const struct conf_snap *pb = sent(&b, bob, YMSG_SVC_CONFLOGOFF, NULL, NULL);
+    conf_apply(a.srv, pb, "node-b");
+    conf_apply(b.srv, pa, "node-a");
+    assert_int_equal(conf_count(a.srv), 0);
+    assert_int_equal(conf_count(b.srv), 0);
+    assert_same(&a, &b);
+    /* a new conference of the same name afterwards: its stamps are later than the departed's */
+    conf_apply(b.srv, sent(&a, alice, YMSG_SVC_CONFINVITE, "52", "bob"), "node-a");
+    assert_int_equal(state_of(&b, "bob"), CONF_INVITED);
+    assert_int_equal(state_of(&b, "alice"), CONF_JOINED);
+    assert_int_equal(conf_count(b.srv), 1);
+    assert_same(&a, &b);
+    fake_conn_free(alice);
+    fake_conn_free(bob);
+    node_down(&a);
+    node_down(&b);
+}
+
+/* An announce (a node that lacks the conference) is merged only where it is not open. */
+static void test_announce_fills_a_gap_only(void **state)
+{
+    (void)state;
+    static struct node a, b;
+    node_up(&a, "node-a");
+    node_up(&b, "node-b");
+    struct fake_conn *alice = fake_login(a.srv, "alice");
+    static struct conf_snap s;
+    s = *sent(&a, alice, YMSG_SVC_CONFINVITE, "52", "bob");
+    s.announce = 1;
+    conf_apply(b.srv, &s, "node-a");
+    assert_int_equal(conf_count(b.srv), 1);
+    s.parts[1].state = CONF_JOINED; /* a later state, but announced: b has r open, it is not merged */
+    s.parts[1].st.ver = s.version = s.version + 1;
+    conf_apply(b.srv, &s, "node-a");
+    assert_int_equal(state_of(&b, "bob"), CONF_INVITED);
+    s.announce = 0; /* the same as a change: merged */
+    conf_apply(b.srv, &s, "node-a");
+    assert_int_equal(state_of(&b, "bob"), CONF_JOINED);
+    fake_conn_free(alice);
+    node_down(&a);
+    node_down(&b);
 }
 
 int main(void)
@@ -226,7 +425,9 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_frames_in_a_batch),
-        cmocka_unit_test(test_apply_versions),
+        cmocka_unit_test(test_concurrent_changes_converge),
+        cmocka_unit_test(test_two_last_leaves_end_it),
+        cmocka_unit_test(test_announce_fills_a_gap_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
