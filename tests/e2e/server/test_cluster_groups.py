@@ -57,7 +57,7 @@ def msg_once(room, sender, text, members, outsiders=()):
 
 def test_conference_three_nodes():
     """Invite, join, decline told to the inviter, add-invite, messages once each, leave notices, the last
-    one out ends it everywhere; a forged sender is rewritten."""
+    one out ends it everywhere; a forged sender is rewritten; then concurrent_changes_converge."""
     with cluster() as srv:
         a, b, c, d = logins(srv, ("alice", 0), ("bob", 1), ("carol", 2), ("dave", 0))
         a.send(C.INVITE, C.l2_invite("alice", "cl", ["bob", "carol"]))
@@ -106,6 +106,7 @@ def test_conference_three_nodes():
         d.send(C.INVITE, C.l2_invite("dave", "cl", ["bob"]))
         C.expect_invite(b, "dave", "cl", "Join my conference")
         C.quiet(d, a, c)
+        concurrent_changes_converge(a, b, c, d)
 
 
 def test_conference_invisible_invitee_on_other_node():
@@ -123,6 +124,63 @@ def test_conference_invisible_invitee_on_other_node():
         e.send(C.LOGON, C.oy_accept("erin", "r", ["alice"]))
         C.expect_notice(a, C.LOGON, 53, "erin", "r")
         C.expect_notice(e, C.LOGON, 53, "alice", "r")
+
+
+def logons_until_sync(x, y):
+    """The 0x19 notices y gets before an IM from x (x's node sent everything it queued before the IM)."""
+    x.send(IM, [(1, x.user), (5, y.user), (14, "sync")])
+    got = []
+    while True:
+        p = y.recv()
+        assert p is not None, "%s: no sync IM" % y.user
+        if p.service in PRESENCE:
+            continue
+        if p.service == IM and p.get(14) == "sync":
+            return got
+        assert p.service == C.LOGON and p.get(57) == "cw", p
+        got.append(p.get(53))
+
+
+def concurrent_changes_converge(a, b, c, d):
+    """Two invitations sent in the same instant from two nodes, then two acceptances in the same instant on
+    two nodes: both invitations and both joins stay on every node (each node's replica merges the other's
+    change participant by participant), so a message sent from each node reaches all four members once.
+    alice, bob, carol, dave on nodes 0, 1, 2, 0 (run at the end of test_conference_three_nodes: a cluster
+    start costs more than the scenario)."""
+    a.send(C.INVITE, C.l2_invite("alice", "cw", ["bob"]))
+    C.expect_invite(b, "alice", "cw", "Join my conference")
+    b.send(C.LOGON, C.l2_logon("bob", "cw", ["alice"]))
+    C.expect_notice(a, C.LOGON, 53, "bob", "cw")
+    C.expect_notice(b, C.LOGON, 53, "alice", "cw")
+    sync(b, a)
+    # the same instant: alice (node 0) invites carol, bob (node 1) invites dave
+    a.send(C.ADDINVITE, C.l2_addinvite("alice", "carol", "cw", ["bob"]))
+    b.send(C.ADDINVITE, C.l2_addinvite("bob", "dave", "cw", ["alice"]))
+    C.expect_invite(c, "alice", "cw", "Join my conference", members=["bob"])
+    C.expect_invite(d, "bob", "cw", "Join my conference", members=["alice"])
+    for x, who in ((a, "dave"), (b, "carol")):
+        o = x.expect(C.ADDINVITE)
+        assert o.status == 11 and o.get(51) == who, o
+    sync(a, c)
+    sync(b, d)
+    # the same instant: carol (node 2) and dave (node 0) accept
+    c.send(C.LOGON, C.l2_logon("carol", "cw", []))
+    d.send(C.LOGON, C.l2_logon("dave", "cw", []))
+    for x in (a, b):
+        got = sorted(x.expect(C.LOGON).get(53) for _ in range(2))
+        assert got == ["carol", "dave"], (x.user, got)
+    # each joiner hears of alice and bob; of the other joiner only if its node had that join already
+    got_c, got_d = logons_until_sync(d, c), logons_until_sync(c, d)
+    assert sorted(set(got_c) - {"dave"}) == ["alice", "bob"] and len(got_c) == len(set(got_c)), got_c
+    assert sorted(set(got_d) - {"carol"}) == ["alice", "bob"] and len(got_d) == len(set(got_d)), got_d
+    sync(a, b)
+    sync(b, a)
+    for x in (a, b, c, d):                                       # every node's replica has all four
+        x.send(C.MSG, C.l2_msg(x.user, "cw", [], "from " + x.user))
+    for y in (a, b, c, d):
+        got = sorted((p.get(3), p.get(14)) for p in (y.expect(C.MSG, skip=PRESENCE) for _ in range(4)))
+        assert got == [(x.user, "from " + x.user) for x in (a, b, c, d)], (y.user, got)
+    C.quiet(a, b, c, d)                                          # ... once each
 
 
 def test_room_two_nodes():
