@@ -93,12 +93,24 @@ export async function launchBrowser() {
     .catch((e) => { throw new Error(`FAIL: cannot start ${CHROMIUM}: ${e.message}`); });
 }
 
-// The browser tests' fixture: a started ymsgd with users (password "pw-<name>") and Chromium.
+// The browser tests' fixture (every browser test gets its browser here): a started ymsgd with users
+// (password "pw-<name>") and Chromium.  The browser first: a missing prerequisite fails at once with
+// nothing started (a ymsgd left running would keep node alive until the meson timeout), and whatever
+// fails later stops what was started.
 export async function startBoth(users, extra = []) {
-  const srv = new Server(extra);
-  for (const u of users) srv.addUser(u, `pw-${u}`);
-  await srv.start();
-  return { srv, browser: await launchBrowser() };
+  const browser = await launchBrowser();
+  let srv;
+  try {
+    srv = new Server(extra);
+    for (const u of users) srv.addUser(u, `pw-${u}`);
+    await srv.start();
+  } catch (e) {
+    await browser.close();
+    await srv?.stop();
+    srv?.cleanup();
+    throw e;
+  }
+  return { srv, browser };
 }
 export async function stopBoth(srv, browser) {
   await browser?.close();
