@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "pager_fake.h"
+#include "ratelimit.h"
 #include "wire.h"
 
 static void stamp(struct conf_stamp *st, uint64_t ver, const char *node)
@@ -388,6 +389,28 @@ static void test_two_last_leaves_end_it(void **state)
     assert_int_equal(state_of(&b, "alice"), CONF_JOINED);
     assert_int_equal(conf_count(b.srv), 1);
     assert_same(&a, &b);
+    /* what a node remembers is forgotten after cluster_node_timeout_ms: bob's departure from the open r,
+     * then the ended r itself */
+    conf_apply(a.srv, sent(&b, bob, YMSG_SVC_CONFDECLINE, NULL, NULL), "node-b");
+    assert_int_equal(state_of(&a, "bob"), CONF_GONE);
+    long keep = a.srv->cfg->cluster_node_timeout_ms;
+    conf_sweep(a.srv);
+    assert_int_equal(state_of(&a, "bob"), CONF_GONE); /* not yet */
+    a.srv->cfg->cluster_node_timeout_ms = 0;
+    double t0 = rl_now();
+    while (rl_now() == t0) {
+    }
+    conf_sweep(a.srv);
+    assert_int_equal(state_of(&a, "bob"), -1);
+    sent(&a, alice, YMSG_SVC_CONFLOGOFF, NULL, NULL);
+    assert_int_equal(conf_count(a.srv), 0);
+    assert_int_equal(state_of(&a, "alice"), CONF_GONE); /* ended, remembered */
+    t0 = rl_now();
+    while (rl_now() == t0) {
+    }
+    conf_sweep(a.srv);
+    assert_int_equal(state_of(&a, "alice"), -1); /* forgotten */
+    a.srv->cfg->cluster_node_timeout_ms = keep;
     fake_conn_free(alice);
     fake_conn_free(bob);
     node_down(&a);
