@@ -48,6 +48,16 @@ struct http_server {
     struct route routes[HTTP_MAX_ROUTES]; /* registered paths */
     size_t nroutes;                      /* entries used */
     struct http_conn *conns;             /* every guarded connection (http_takeover finds them here) */
+    struct http_wait *waits;             /* requests answered later (http_wait_start) */
+};
+
+/* A request whose handler answers later, with its deadline (http_wait_start). */
+struct http_wait {
+    struct http_wait *prev, *next;  /* hs->waits */
+    struct http_server *hs;         /* owner */
+    struct evhttp_request *req;     /* NULL once late() answered it */
+    struct event *timer;            /* the deadline */
+    http_late_fn late;              /* answers req at the deadline */
 };
 
 static void sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
@@ -628,6 +638,12 @@ void http_free(struct http_server *hs)
         event_free(hc->timer);
         free(hc);
     }
+    while (hs->waits) { /* auth_shutdown ran first: their completions never come */
+        struct http_wait *w = hs->waits;
+        hs->waits = w->next;
+        event_free(w->timer);
+        free(w);
+    }
     hmap_free(&hs->addrs);
     if (hs->ssl_ctx) SSL_CTX_free(hs->ssl_ctx);
     for (size_t i = 0; i < hs->nroutes; i++) free(hs->routes[i].path);
@@ -665,4 +681,46 @@ int http_takeover(struct http_server *hs, struct evhttp_request *req,
     hc->taken_cb = closecb;
     hc->taken_arg = arg;
     return 0;
+}
+
+/* ---- answers that come later ------------------------------------------------------------------ */
+
+static void http_wait_late(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_wait *w = arg;
+    struct evhttp_request *req = w->req;
+    w->req = NULL; /* answered: the handler's completion finds nothing to answer */
+    if (req) w->late(req);
+}
+
+struct http_wait *http_wait_start(struct http_server *hs, struct evhttp_request *req, http_late_fn late)
+{
+    struct http_wait *w = calloc(1, sizeof *w);
+    if (!w || !(w->timer = evtimer_new(hs->srv->base, http_wait_late, w))) {
+        free(w);
+        return NULL;
+    }
+    /* evhttp counts http_timeout from the request's last byte: answer before it closes the connection. */
+    long ms = hs->srv->cfg->http_timeout * 1000;
+    ms -= ms / 4 < 1000 ? ms / 4 : 1000;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(w->timer, &tv);
+    w->hs = hs;
+    w->req = req;
+    w->late = late;
+    w->next = hs->waits;
+    if (w->next) w->next->prev = w;
+    hs->waits = w;
+    return w;
+}
+
+struct evhttp_request *http_wait_end(struct http_wait *w)
+{
+    struct evhttp_request *req = w->req;
+    if (w->prev) w->prev->next = w->next;
+    else w->hs->waits = w->next;
+    if (w->next) w->next->prev = w->prev;
+    event_free(w->timer);
+    free(w);
+    return req;
 }

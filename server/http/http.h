@@ -60,4 +60,15 @@ int http_set_closecb(struct http_server *hs, struct evhttp_request *req,
 int http_takeover(struct http_server *hs, struct evhttp_request *req,
                   void (*closecb)(struct evhttp_connection *, void *), void *arg);
 
+/* A handler whose answer comes later (the store worker, the hash threads) may wait longer than evhttp's
+ * idle timeout (http_timeout), which closed such a connection with no answer at all.  http_wait_start
+ * arms a deadline a little before that timeout (a quarter of it, at most 1 s, earlier); if the handler
+ * has not answered by then, late(req) answers it (a "come back later" the client understands) and the
+ * request is gone.  The handler's completion calls http_wait_end: it returns the request to answer, or
+ * NULL when late() answered it already.  NULL from http_wait_start: out of memory. */
+struct http_wait;
+typedef void (*http_late_fn)(struct evhttp_request *req);
+struct http_wait *http_wait_start(struct http_server *hs, struct evhttp_request *req, http_late_fn late);
+struct evhttp_request *http_wait_end(struct http_wait *w);
+
 #endif

@@ -49,11 +49,10 @@ static void h_capacity(struct evhttp_request *req, const char *path, const char 
     reply_text(req, body);
 }
 
-/* Completion of a pwtoken_get password check (possibly later, from the hash workers).  If the client
- * went away meanwhile, evhttp has detached the request and frees it when we reply. */
-static void pwtoken_get_done(void *arg, int code, const char *token)
+/* The answer to a pwtoken_get.  If the client went away meanwhile, evhttp has detached the request and
+ * frees it when we reply. */
+static void pwtoken_get_answer(struct evhttp_request *req, int code, const char *token)
 {
-    struct evhttp_request *req = arg;
     char body[160], peer[64];
     http_peer_addr(req, peer, sizeof peer);
     log_event(code ? LOG_INFO : LOG_DEBUG, peer, NULL, "pwtoken_get", code, NULL);
@@ -64,17 +63,40 @@ static void pwtoken_get_done(void *arg, int code, const char *token)
     sodium_memzero(body, sizeof body);
 }
 
+/* A check still waiting for the store worker or the hash threads when the client's connection is about
+ * to time out (http_timeout): 1236, the code ymsgd already gives when it is too busy for a login.  Pidgin
+ * shows it as a non-fatal error and reconnects on its own; libyahoo2 and OpenYMSG end the attempt with a
+ * login failure their application may retry.  (A connection closed with no answer was a network error to
+ * Pidgin and "closed it just like that" to libyahoo2; an HTTP 503 would be a bare stage-1 failure to
+ * OpenYMSG, which reads no body unless the status is 200.) */
+static void pwtoken_get_late(struct evhttp_request *req)
+{
+    char peer[64];
+    http_peer_addr(req, peer, sizeof peer);
+    log_event(LOG_WARN, peer, NULL, "pwtoken_get_late", 1236, "password check not done within http_timeout: come back later");
+    pwtoken_get_answer(req, 1236, NULL);
+}
+
+/* Completion of a pwtoken_get password check (possibly later, from the hash workers). */
+static void pwtoken_get_done(void *arg, int code, const char *token)
+{
+    struct evhttp_request *req = http_wait_end(arg);
+    if (req) pwtoken_get_answer(req, code, token); /* else answered by pwtoken_get_late */
+}
+
 static void h_pwtoken_get(struct evhttp_request *req, const char *path, const char *query, void *arg)
 {
     struct server *srv = arg;
     char peer[64], login[256], user[NAME_MAX_LEN + 1], pass[1024];
+    struct http_wait *w;
     http_peer_addr(req, peer, sizeof peer);
     ssize_t ln = http_query_get(query, "login", login, sizeof login);
     ssize_t pn = http_query_get(query, "passwd", pass, sizeof pass);
-    if (ln <= 0 || pn <= 0) pwtoken_get_done(req, 100, NULL);
-    else if (strchr(login, '@')) pwtoken_get_done(req, 1013, NULL);
-    else if (name_normalize(login, (size_t)ln, user) < 0) pwtoken_get_done(req, 1235, NULL); /* like unknown ids */
-    else auth_password_login(srv->auth, peer, user, pass, pwtoken_get_done, req);
+    if (ln <= 0 || pn <= 0) pwtoken_get_answer(req, 100, NULL);
+    else if (strchr(login, '@')) pwtoken_get_answer(req, 1013, NULL);
+    else if (name_normalize(login, (size_t)ln, user) < 0) pwtoken_get_answer(req, 1235, NULL); /* like unknown ids */
+    else if (!(w = http_wait_start(srv->http, req, pwtoken_get_late))) pwtoken_get_answer(req, 1236, NULL);
+    else auth_password_login(srv->auth, peer, user, pass, pwtoken_get_done, w);
     sodium_memzero(pass, sizeof pass);
 }
 

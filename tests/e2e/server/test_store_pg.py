@@ -302,7 +302,10 @@ def test_pg_paused():
 def test_pg_paused_method0():
     """A legacy (method 0) 0x54 sent while PostgreSQL is frozen: its account read waits on the store worker
     and the login completes after the resume; the others chat live meanwhile (before: the read froze the
-    loop).  A wrong answer sent the same way is refused (66=13) after the resume."""
+    loop).  A wrong answer sent the same way is refused (66=13) after the resume.  With http_timeout 1 s, an
+    HTTP token login (pwtoken_get) sent in the pause is answered 1236 ("come back later") 0.75 s after it
+    (before: evhttp closed the connection at the timeout with no answer at all), and succeeds after the
+    resume."""
     import warnings
     warnings.simplefilter("ignore", DeprecationWarning)
     try:
@@ -313,8 +316,8 @@ def test_pg_paused_method0():
     from ymsgd_harness import Client
     pg = pg_store()
     try:
-        with Server(YMSGD, extra_args=["--legacy-auth", "on"]) as srv:
-            for u, pw in (("alice", "pw"), ("bob", "pw"), ("oldie", "pass9")):
+        with Server(YMSGD, extra_args=["--legacy-auth", "on", "--http-timeout", "1"]) as srv:
+            for u, pw in (("alice", "pw"), ("bob", "pw"), ("oldie", "pass9"), ("tess", "pw")):
                 srv.add_user(u, pw)
             pg.psql("INSERT INTO buddies(owner, buddy, grp, pending) VALUES('alice', 'bob', 'Friends', 0);"
                     "INSERT INTO buddies(owner, buddy, grp, pending) VALUES('bob', 'alice', 'Friends', 0);", "ymsgd")
@@ -327,9 +330,13 @@ def test_pg_paused_method0():
                 o.send_raw(le_packet(0x57, [(1, "oldie")]))
                 p = o.expect(0x57)
                 olds.append((o, p.session, method0("oldie", pw, p.get(94))))
+            late = {}
+            tok = threading.Thread(target=lambda: late.update(body=srv.token("tess", "pw", timeout=5),
+                                                              t=time.time() - t0))
             pg.pause()
             t0 = time.time()
             try:
+                tok.start()
                 for o, session, (r6, r96) in olds:
                     o.send_raw(le_packet(0x54, [(0, "oldie"), (6, r6), (96, r96), (1, "oldie")], session=session))
                 for i in range(5):
@@ -338,8 +345,13 @@ def test_pg_paused_method0():
                 assert time.time() - t0 < 2.5, "the chat took %.1f s: the loop waited for PostgreSQL" % (time.time() - t0)
                 time.sleep(max(0, 3.0 - (time.time() - t0)))
                 assert olds[0][0].drain(0.1) == [] and olds[1][0].drain(0.1) == [], "a method-0 login answered in the pause"
+                tok.join(5)
+                assert late.get("body") == "1236", "pwtoken_get in the pause: %r (closed unanswered?)" % late
+                assert 0.5 < late["t"] < 1.0, late
             finally:
                 pg.resume()
+            assert srv.token("tess", "pw").startswith("0\r\nymsgr="), "no token after the resume"
+            assert "pwtoken_get_late" in srv.log_text()
             good, bad = olds[0][0], olds[1][0]
             _recv_within(good, lambda p: p.service == 0x55 and p.get(89) == "oldie", 10.0)
             _recv_within(bad, lambda p: p.service == 0x54 and p.get(66) == "13", 10.0)
