@@ -100,6 +100,10 @@ struct cluster {
     struct pwcache_remote *pwc;   /* the password verification cache's copy in Redis (pwshare.c) */
     const struct cluster_gw *gw;  /* the AMF gateway whose sessions are shared (gwshare.c), or NULL */
     struct cl_handover *handovers; /* fan-outs waiting for the end of the batch or for the user's next record */
+    int64_t last_tick_ms;         /* wall time of the last tick (a longer gap: this node's loop stalled) */
+    int64_t calm_ms;              /* wall time before which no heartbeat table is judged (after a stall) */
+    uint8_t reannounce;           /* declared dead by the others: announce our groups after registering */
+    uint8_t listed;               /* a heartbeat of this connection found us in the table already */
 };
 
 static const struct transport cl_transport;
@@ -353,10 +357,26 @@ static void cl_install(struct cluster *cl, const char *user, struct wire_record 
 static void cl_drop_node(struct cluster *cl, const char *node, int64_t keep_epoch)
 {
     struct server *srv = cl->srv;
-    size_t pos = 0, n = 0;
+    size_t pos = 0, n = 0, cap = 0;
     const char *k;
     void *v;
+    struct conn **gone = NULL;
+    int short_list = 0;
+    /* Collected first, dropped after: a drop changes the map under the iteration, and starting the scan
+     * again after each one made losing a node of 15,000 sessions cost seconds of this node's loop. */
     while (hmap_next(&srv->remote, &pos, &k, &v)) {
+        struct conn *c = v;
+        if (strcmp(c->addr, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == keep_epoch)) continue;
+        if (n == cap && grow_array((void **)&gone, &cap, n, sizeof *gone, 256) < 0) {
+            short_list = 1;
+            break;
+        }
+        gone[n++] = c;
+    }
+    for (size_t i = 0; i < n; i++) /* a fan-out never frees a proxy (released ones wait for the tick) */
+        if (hmap_get(&srv->remote, gone[i]->user) == gone[i]) cl_drop(cl, gone[i], 1);
+    free(gone);
+    for (pos = 0; short_list && hmap_next(&srv->remote, &pos, &k, &v);) { /* out of memory for the list */
         struct conn *c = v;
         if (strcmp(c->addr, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == keep_epoch)) continue;
         cl_drop(cl, c, 1);
@@ -784,16 +804,36 @@ static void cl_node_info(redisAsyncContext *ac, void *reply, void *arg)
     free(name);
 }
 
+/* This node's loop, or Redis, stood still for ms (seen at now_ms): the heartbeat table is not judged until
+ * every live node has had two heartbeats to get its score in again. */
+static void cl_stalled(struct cluster *cl, int64_t now_ms, const char *what, int64_t ms)
+{
+    int64_t calm = now_ms + 2 * cl->srv->cfg->cluster_heartbeat_ms;
+    if (now_ms >= cl->calm_ms) /* a new stall (not the same one seen again) */
+        log_event(LOG_WARN, NULL, NULL, "cluster_stall", (long)ms, "node %s: %s; nobody judged dead until a heartbeat table asked after it", cl->name, what);
+    if (calm > cl->calm_ms) cl->calm_ms = calm;
+}
+
 /* ZRANGE ymsg:nodes WITHSCORES answered: who is alive.  A node silent for cluster_node_timeout_ms is
- * dead: its sessions leave the mirror (watchers here are told) and its keys are removed. */
+ * dead: its sessions leave the mirror (watchers here are told) and its keys are removed.
+ *
+ * A heartbeat's age is judged at the time the question was SENT (arg: its wall ms), not when the answer
+ * is read: a loop busy for seconds (a login storm) reads an old answer late, and judging it by the clock
+ * then declared healthy nodes dead.  Nothing is judged right after a stall (cl_stalled): this node's loop
+ * or Redis stood still longer than half the timeout, so the others' heartbeats may not have got in yet. */
 static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
 {
     struct cluster *cl = ac->data;
     redisReply *r = reply;
+    int64_t sent_ms = 0;
+    if (arg) memcpy(&sent_ms, arg, sizeof sent_ms);
+    free(arg);
     if (cl) cl->pending--;
     if (!cl || !r || r->type != REDIS_REPLY_ARRAY) return;
     struct server *srv = cl->srv;
     int64_t now_ms = cl_wall_us() / 1000, timeout = srv->cfg->cluster_node_timeout_ms;
+    if (now_ms - sent_ms > timeout / 2) cl_stalled(cl, now_ms, "redis answered late", now_ms - sent_ms);
+    int judge = sent_ms >= cl->calm_ms;
     for (size_t i = 0; i < cl->nnodes; i++) cl->nodes[i].live = 0;
     int self_listed = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -803,7 +843,7 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
         struct cl_node *n = cl_node_get(cl, k->str, 1);
         if (!n) continue;
         n->seen_ms = strtoll(v->str, NULL, 10);
-        n->live = now_ms - n->seen_ms <= timeout;
+        n->live = sent_ms - n->seen_ms <= timeout || !judge;
         if (strcmp(n->name, cl->name) != 0 && n->live) {
             char key[128], *name = strdup(n->name);
             snprintf(key, sizeof key, CL_NODE "%s", n->name);
@@ -823,10 +863,13 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
     if (rl_now() - cl->up_since < (double)timeout / 1000.0) return;
     if (!self_listed && cl->registered) {
         /* Another node found us silent too long (a stalled loop) and dropped our sessions: write them
-         * again (cl_register); the records tell the watchers elsewhere they are back. */
+         * again (cl_register); the records tell the watchers elsewhere they are back, and the groups
+         * announced after them put our members back into their conferences and rooms. */
         log_event(LOG_WARN, NULL, NULL, "cluster_declared_dead", 0, "node %s: registering again", cl->name);
         cl->registered = 0; /* their watchers hear of our users from the records again (cl_install) */
+        cl->reannounce = 1;
     }
+    if (!judge) return;
     for (size_t i = 0; i < cl->nnodes; i++) {
         struct cl_node *n = &cl->nodes[i];
         if (n->live || !strcmp(n->name, cl->name)) continue;
@@ -867,10 +910,30 @@ static void cl_register(struct cluster *cl)
         if (c->state == CONN_ONLINE) cl_publish_record(cl, c);
     }
     cl->registered = 1;
+    if (cl->reannounce) cl_groups_rejoin(srv); /* after the records: the members exist there again */
+    cl->reannounce = 0;
     log_event(LOG_INFO, NULL, NULL, "cluster_registered", (long)srv->online.len, "node %s", cl->name);
 }
 
 static void cl_heartbeat_relay(struct cluster *cl, const char *key);
+
+/* Our heartbeat's ZADD answered: 1 is a new member of the table.  After a heartbeat that found us there,
+ * that means another node removed us (it found us silent for a timeout: a loop that stood still) and
+ * dropped our sessions from its mirror: we write them again (cl_register), and our groups after them.
+ * (The heartbeat table alone cannot tell: our ZADD puts us back before the ZRANGE that follows it.) */
+static void cl_zadd_done(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct cluster *cl = ac->data;
+    redisReply *r = reply;
+    if (cl) cl->pending--;
+    if (!cl || !r || r->type != REDIS_REPLY_INTEGER) return;
+    if (r->integer == 1 && cl->listed && cl->registered) {
+        log_event(LOG_WARN, NULL, NULL, "cluster_declared_dead", 0, "node %s: registering again", cl->name);
+        cl->registered = 0; /* their watchers hear of our users from the records again (cl_install) */
+        cl->reannounce = 1;
+    }
+    cl->listed = 1;
+}
 
 static void cl_heartbeat(struct cluster *cl)
 {
@@ -883,7 +946,7 @@ static void cl_heartbeat(struct cluster *cl)
     snprintf(ttl, sizeof ttl, "%lld", ttl_ms);
     const char *za[4] = {"ZADD", CL_NODES, now, cl->name};
     size_t zl[4] = {4, strlen(CL_NODES), strlen(now), strlen(cl->name)};
-    cl_cmd(cl, NULL, NULL, 4, za, zl);
+    cl_cmd(cl, cl_zadd_done, NULL, 4, za, zl);
     snprintf(key, sizeof key, CL_NODE "%s", cl->name);
     const char *ha[8] = {"HSET", key, "addr", cl->advertise, "sessions", count, "epoch", epoch};
     size_t hl[8] = {4, strlen(key), 4, strlen(cl->advertise), 8, strlen(count), 5, strlen(epoch)};
@@ -894,7 +957,11 @@ static void cl_heartbeat(struct cluster *cl)
     cl_cmd3(cl, "PEXPIRE", key, ttl);
     const char *ra[5] = {"ZRANGE", CL_NODES, "0", "-1", "WITHSCORES"};
     size_t rl[5] = {6, strlen(CL_NODES), 1, 2, 10};
-    cl_cmd(cl, cl_nodes_seen, NULL, 5, ra, rl);
+    int64_t *sent = malloc(sizeof *sent); /* the answer is judged at this time (cl_nodes_seen) */
+    if (!sent) return;                    /* the next tick asks again */
+    *sent = cl_wall_us() / 1000;
+    if (!cl->pub_up || redisAsyncCommandArgv(cl->pub, cl_nodes_seen, sent, 5, ra, rl) != REDIS_OK) free(sent);
+    else cl->pending++;
 }
 
 /* ---- connections ---------------------------------------------------------------------------- */
@@ -908,6 +975,7 @@ static void cl_went_down(struct cluster *cl, const char *why)
     cl->up_since = 0;
     cl->registered = 0;
     cl->loaded = 0;
+    cl->listed = 0;
     cl->retry_at = rl_now() + CL_RETRY_MS / 1000.0;
 }
 
@@ -993,6 +1061,10 @@ static void cl_connect(struct cluster *cl)
 static void cl_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct cluster *cl = arg;
+    int64_t now_ms = cl_wall_us() / 1000, hb = cl->srv->cfg->cluster_heartbeat_ms;
+    if (cl->last_tick_ms && now_ms - cl->last_tick_ms > hb + cl->srv->cfg->cluster_node_timeout_ms / 2)
+        cl_stalled(cl, now_ms, "event loop stalled", now_ms - cl->last_tick_ms - hb);
+    cl->last_tick_ms = now_ms;
     cl_free_released(cl);
     cl_handover_flush(cl); /* hand-overs whose next record never came: a sign-off */
     if ((!cl->pub || !cl->sub) && rl_now() >= cl->retry_at) cl_connect(cl);

@@ -106,3 +106,9 @@ void cl_groups_node_lost(struct server *srv, const char *user)
     conf_node_lost(srv, user);
     if (srv->chat) chat_node_lost(srv->chat, user);
 }
+
+void cl_groups_rejoin(struct server *srv)
+{
+    conf_rejoin(srv);
+    if (srv->chat) chat_rejoin(srv->chat);
+}

@@ -43,6 +43,7 @@ void cl_groups_detach(struct server *srv);
 void cl_groups_frame(struct server *srv, const char *node, const struct wire_frame *f);
 void cl_groups_node_lost(struct server *srv, const char *user);
 void cl_groups_announce(struct server *srv); /* a node seen for the first time: our part of the groups */
+void cl_groups_rejoin(struct server *srv);   /* this node was declared dead and is back: our members rejoin */
 
 /* pwshare.c: the remote for cl (free() it after the connections are freed), or NULL (out of memory). */
 struct pwcache_remote *cl_pwc_new(struct cluster *cl);

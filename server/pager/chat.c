@@ -912,3 +912,24 @@ void chat_announce(struct chat *ch)
         for (uint32_t i = 0; m->c && i < m->n_rooms; i++) chat_publish(ch, m, m->rooms[i], 1);
     }
 }
+
+void chat_rejoin(struct chat *ch)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&ch->members, &pos, &k, &v)) {
+        const struct chat_member *m = v;
+        for (uint32_t i = 0; m->c && i < m->n_rooms; i++) {
+            struct chat_room *r = m->rooms[i];
+            chat_publish(ch, m, r, 1); /* a no-op where it is still a member */
+            struct chat_out o = {.room = r, .who = m->user};
+            for (uint32_t j = 0; j < r->n; j++) { /* the members elsewhere heard it leave: a join now */
+                const struct chat_member *x = r->mem[j];
+                if (x == m || x->c) continue;
+                o.to = x->user;
+                delivery_to_user(ch->srv, x->user, m->user, YMSG_SVC_CHATJOIN, YMSG_PKT_SERVERACK, chat_build_joined, &o);
+            }
+        }
+    }
+}

@@ -59,6 +59,9 @@ void chat_node_lost(struct chat *ch, const char *user);
 /* A node joined the cluster (or came back): this node's members' rooms go out again (joins the others
  * already know change nothing there). */
 void chat_announce(struct chat *ch);
+/* This node was declared dead by the others and came back: its members' rooms are announced again and the
+ * members elsewhere (told of a leave by their nodes) are told ours joined. */
+void chat_rejoin(struct chat *ch);
 
 /* Removes the members silent in rooms for chat_idle_timeout (told with 0xA0); now is rl_now() time. */
 void chat_sweep(struct chat *ch, double now);

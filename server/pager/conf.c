@@ -971,3 +971,28 @@ void conf_free(struct server *srv)
     free(t);
     srv->conf = NULL;
 }
+
+void conf_rejoin(struct server *srv)
+{
+    struct conf_table *t = srv->conf;
+    if (!t || !srv->groups) return;
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(&t->rooms, &pos, &k, &v)) {
+        struct conf_room *r = v;
+        size_t a = 0;
+        while (a < r->nslots && !(r->parts[a].name[0] && r->parts[a].joined && sessions_local(srv, r->parts[a].name))) a++;
+        if (a == r->nslots) continue; /* no member here */
+        conf_publish(srv, r, r->parts[a].name); /* the next version: every replica takes this one */
+        for (size_t i = a; i < r->nslots; i++) {
+            if (!r->parts[i].name[0] || !r->parts[i].joined || !sessions_local(srv, r->parts[i].name)) continue;
+            for (size_t m = 0; m < r->nslots; m++) { /* the members elsewhere heard it leave: a join now */
+                if (m == i || !r->parts[m].name[0] || !r->parts[m].joined || sessions_local(srv, r->parts[m].name)) continue;
+                if (!conf_visible(srv, r, (int)m, (int)i)) continue;
+                struct conf_out o = {r, r->parts[m].name, CONF_KEY_JOINED, r->parts[i].name, NULL, 0};
+                delivery_to_user(srv, o.to, o.who, YMSG_SVC_CONFLOGON, YMSG_PKT_SERVERACK, conf_build_notice, &o);
+            }
+        }
+    }
+}

@@ -72,6 +72,9 @@ void conf_announce(struct server *srv);
 /* user's node died: it leaves its conferences here, only this node's members are told (every node
  * does the same for its own), nothing is republished. */
 void conf_node_lost(struct server *srv, const char *user);
+/* This node was declared dead by the others and came back: each conference with a member here is published
+ * again as a change (every replica takes it) and the members elsewhere are told ours joined again. */
+void conf_rejoin(struct server *srv);
 
 /* Room's state as this node would send it (open, or ended and still remembered): 0, or -1 unknown
  * (tests: replicas compared). */

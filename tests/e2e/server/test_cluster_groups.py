@@ -220,7 +220,14 @@ def test_room_two_nodes():
 
 
 def test_node_killed_members_leave():
-    """kill -9 of a node: its users leave the conferences and rooms of the others, each told once; when it
+    """Liveness under stalls first (server/cluster/cluster.c cl_nodes_seen, cl_zadd_done): Redis frozen
+    (SIGSTOP) longer than the node timeout (2 s here) does not make the nodes declare each other dead when it
+    runs again (before: each judged the old heartbeat table it read late by the clock of the reading), nor
+    does a node stopped for less than the timeout.  A node stopped for longer IS declared dead (its users
+    leave the conferences and rooms of the others, each told once), and when it runs again it finds out,
+    writes its sessions again and its users rejoin: the others are told and the conference and the room
+    work again (before: they stayed out of both until they joined again).
+    Then kill -9 of a node: its users leave the conferences and rooms of the others, each told once; when it
     comes back it learns the conferences and rooms of the others."""
     with cluster(["--chat-msg-rate", "1000", "--chat-msg-burst", "1000"]) as srv:  # dave's joins poll
         a, b, c = logins(srv, ("alice", 0), ("bob", 1), ("carol", 2))
@@ -246,6 +253,45 @@ def test_node_killed_members_leave():
         assert R.join_reply(c)[1] == ["alice", "bob", "carol"]
         for x in (a, b):
             assert room(x, R.JOIN).get(109) == "carol"
+        C.quiet(a, b, c)
+        rpid, pid1 = srv.redis.proc.pid, srv.nodes[1].proc.pid
+        os.kill(rpid, signal.SIGSTOP)
+        try:
+            time.sleep(2.6)
+        finally:
+            os.kill(rpid, signal.SIGCONT)
+        os.kill(pid1, signal.SIGSTOP)
+        try:
+            time.sleep(1.0)
+        finally:
+            os.kill(pid1, signal.SIGCONT)
+        msg_once("k", a, "nobody left", (a, b, c))                 # behind any leave a node would have told
+        assert "cluster_node_lost" not in srv.log_text(), "a node declared dead after a stall shorter than the timeout"
+        os.kill(pid1, signal.SIGSTOP)
+        try:
+            for x in (a, c):
+                seen = []
+                while len(seen) < 2:
+                    p = x.recv(timeout=12)
+                    assert p is not None, "%s: only %r while node 1 stood still" % (x.user, seen)
+                    if p.service in (C.LOGOFF, R.EXIT):
+                        seen.append((p.service, p.get(56) or p.get(109)))
+                assert sorted(seen) == [(C.LOGOFF, "bob"), (R.EXIT, "bob")], seen
+        finally:
+            os.kill(pid1, signal.SIGCONT)
+        for x in (a, c):                                             # bob is back in both, each told once
+            seen = []
+            while len(seen) < 2:
+                p = x.recv(timeout=10)
+                assert p is not None, "%s: only %r after node 1 ran again" % (x.user, seen)
+                if p.service in (C.LOGON, R.JOIN):
+                    seen.append((p.service, p.get(53) or p.get(109)))
+            assert sorted(seen) == [(C.LOGON, "bob"), (R.JOIN, "bob")], seen
+        assert "cluster_declared_dead" in srv.nodes[1].log_text()
+        msg_once("k", b, "back again", (a, b, c))
+        R.pid_say(b, "Rock", "rocking again")
+        for x in (a, c):
+            assert room(x, R.COMMENT).get(117) == "rocking again"
         C.quiet(a, b, c)
         srv.nodes[1].stop(signal.SIGKILL)
         for x in (a, c):                                             # within the node timeout (10 s)
