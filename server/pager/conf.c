@@ -984,7 +984,11 @@ void conf_rejoin(struct server *srv)
         size_t a = 0;
         while (a < r->nslots && !(r->parts[a].name[0] && r->parts[a].joined && sessions_local(srv, r->parts[a].name))) a++;
         if (a == r->nslots) continue; /* no member here */
-        conf_publish(srv, r, r->parts[a].name); /* the next version: every replica takes this one */
+        /* The others took our members out at their own stamps (conf_node_lost): new stamps win there. */
+        for (size_t i = a; i < r->nslots; i++)
+            if (r->parts[i].name[0] && r->parts[i].joined && sessions_local(srv, r->parts[i].name))
+                r->parts[i].st = conf_tick(srv, r);
+        conf_publish(srv, r, r->parts[a].name);
         for (size_t i = a; i < r->nslots; i++) {
             if (!r->parts[i].name[0] || !r->parts[i].joined || !sessions_local(srv, r->parts[i].name)) continue;
             for (size_t m = 0; m < r->nslots; m++) { /* the members elsewhere heard it leave: a join now */

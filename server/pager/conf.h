@@ -73,7 +73,8 @@ void conf_announce(struct server *srv);
  * does the same for its own), nothing is republished. */
 void conf_node_lost(struct server *srv, const char *user);
 /* This node was declared dead by the others and came back: each conference with a member here is published
- * again as a change (every replica takes it) and the members elsewhere are told ours joined again. */
+ * again with new stamps for those members (newer than the departures the others recorded for them) and the
+ * members elsewhere are told ours joined again. */
 void conf_rejoin(struct server *srv);
 
 /* Room's state as this node would send it (open, or ended and still remembered): 0, or -1 unknown
