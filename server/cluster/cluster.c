@@ -60,6 +60,7 @@ struct cl_node {
     int64_t epoch;                /* its incarnation */
     int64_t seen_ms;              /* its last heartbeat (wall ms) */
     uint8_t live;                 /* in the last heartbeat table and recent */
+    uint8_t dir_loaded;           /* its directory read since our last (re)connect */
 };
 
 /* Frames for one channel, published together. */
@@ -77,7 +78,6 @@ struct cluster {
     redisAsyncContext *sub;       /* SUBSCRIBE */
     uint8_t pub_up, sub_up;       /* connected (sub: subscribed) */
     uint8_t registered;           /* local sessions written since the last (re)connect */
-    uint8_t loaded;               /* the others' directories read since the last (re)connect */
     uint8_t stopping;             /* cluster_stop running */
     char name[WIRE_NODE_MAX + 1]; /* this node */
     char advertise[128];          /* its pager address */
@@ -104,6 +104,7 @@ struct cluster {
     int64_t calm_ms;              /* wall time before which no heartbeat table is judged (after a stall) */
     uint8_t reannounce;           /* declared dead by the others: announce our groups after registering */
     uint8_t listed;               /* a heartbeat of this connection found us in the table already */
+    int64_t up_wall_ms;           /* wall time both connections came up (directories load after it) */
 };
 
 static const struct transport cl_transport;
@@ -850,14 +851,18 @@ static void cl_nodes_seen(redisAsyncContext *ac, void *reply, void *arg)
             const char *a[2] = {"HGETALL", key};
             size_t l[2] = {7, strlen(key)};
             if (name) cl_cmd(cl, cl_node_info, name, 2, a, l);
-            if (!cl->loaded) {
+            if (!n->dir_loaded && n->seen_ms >= cl->up_wall_ms) {
+                /* Read once it heartbeated after we came up: a node registers its sessions before its
+                 * heartbeat, and a dead incarnation never heartbeats again, so after a whole-cluster
+                 * restart the stale records of the old ones are not installed (and fanned out) here
+                 * only to be dropped again when each node's new incarnation shows up. */
                 snprintf(key, sizeof key, CL_DIR "%s", n->name);
                 l[1] = strlen(key); /* the key is one byte shorter than CL_NODE's: it asked for "...\0" */
                 cl_cmd(cl, cl_dir_loaded, NULL, 2, a, l);
+                n->dir_loaded = 1;
             }
         }
     }
-    cl->loaded = 1;
     /* Judge the others only after a whole timeout connected: after Redis restarted, the table fills up
      * again as the nodes re-register. */
     if (rl_now() - cl->up_since < (double)timeout / 1000.0) return;
@@ -974,8 +979,8 @@ static void cl_went_down(struct cluster *cl, const char *why)
         log_event(LOG_WARN, NULL, NULL, "cluster_redis_down", 0, "%s; reconnecting", why);
     cl->up_since = 0;
     cl->registered = 0;
-    cl->loaded = 0;
     cl->listed = 0;
+    for (size_t i = 0; i < cl->nnodes; i++) cl->nodes[i].dir_loaded = 0; /* Redis may have lost them: again */
     cl->retry_at = rl_now() + CL_RETRY_MS / 1000.0;
 }
 
@@ -989,6 +994,7 @@ static void cl_on_message(redisAsyncContext *ac, void *reply, void *arg)
         if (!cl->sub_up && r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 2) {
             cl->sub_up = 1;
             if (cl->pub_up) cl->up_since = rl_now();
+            if (cl->pub_up) cl->up_wall_ms = cl_wall_us() / 1000;
             log_event(LOG_INFO, NULL, NULL, "cluster_up", 0, "node %s subscribed", cl->name);
         }
         return;
@@ -1011,6 +1017,7 @@ static void cl_on_connect(const redisAsyncContext *ac, int status)
     if (pub) {
         cl->pub_up = 1;
         if (cl->sub_up) cl->up_since = rl_now();
+        if (cl->sub_up) cl->up_wall_ms = cl_wall_us() / 1000;
         cl_flush(cl);
     } else {
         char chan[96];
