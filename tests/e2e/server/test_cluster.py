@@ -166,6 +166,20 @@ def test_node_killed_users_offline_messages_kept():
         # bob is back: alice sees him and they chat across nodes again
         b2.send(IM, [(1, "bob"), (5, "alice"), (14, "back")])
         assert a.expect(IM, skip=(0xF0, 0x01, 0xC6)).get(14) == "back"
+        # the whole cluster dies (node 1 is down already) and node 0 comes back at once: node 2's directory
+        # in Redis still holds bob's record of its dead incarnation, whose heartbeat is younger than the
+        # timeout; node 0 must not install it (before: bob showed online to alice until node 2 timed out,
+        # and every node of a restarted cluster installed, fanned out and dropped all the others' records)
+        srv.nodes[2].stop(signal.SIGKILL)
+        srv.nodes[0].stop(signal.SIGKILL)
+        t0 = time.time()
+        srv.start_node(0)
+        # node 0 heartbeated, so it has read the heartbeat table that came back with it
+        assert until(lambda: float(srv.redis.command("ZSCORE", "ymsg:nodes", "node0") or 0) / 1000 > t0, 5, 0.02)
+        time.sleep(0.05)  # its ZRANGE's answer follows its ZADD's on the same connection
+        a2 = srv.login("alice", "secret", node=0)
+        seen = [p for p in a2.login_burst + a2.drain(0.3) if p.service in (0xF0, 0x01) and "bob" in p.all(7)]
+        assert seen == [], "bob (on a dead node) online for alice after the restart: %r" % seen
 
 
 def test_redis_restart_chat_resumes():
