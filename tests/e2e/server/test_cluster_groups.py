@@ -289,9 +289,13 @@ def test_node_killed_members_leave():
             assert sorted(seen) == [(C.LOGON, "bob"), (R.JOIN, "bob")], seen
         assert "cluster_declared_dead" in srv.nodes[1].log_text()
         msg_once("k", b, "back again", (a, b, c))
+        msg_once("k", a, "welcome back", (a, b, c))                  # node 0's replica has bob again
         R.pid_say(b, "Rock", "rocking again")
         for x in (a, c):
             assert room(x, R.COMMENT).get(117) == "rocking again"
+        R.pid_say(c, "Rock", "hi bob")                               # and node 2's room has him
+        for x in (a, b):
+            assert room(x, R.COMMENT).get(117) == "hi bob"
         C.quiet(a, b, c)
         srv.nodes[1].stop(signal.SIGKILL)
         for x in (a, c):                                             # within the node timeout (10 s)
