@@ -19,11 +19,28 @@ struct token {
     char tok[AUTH_SECRET_LEN];   /* the token (table key) */
 };
 
+/* A login as the tables keep it: its texts packed one after another, so an entry costs what they do
+ * (~100 B) rather than struct auth_login's fixed buffers (240 B).  In a cluster every node keeps every
+ * node's HTTP logins (cl_share_issued), so this is paid once per login of the whole cluster.  The B
+ * cookie is not kept: only the HTTP answer that issued it shows it. */
+struct login_rec {
+    double expires;    /* monotonic expiry */
+    uint16_t size;     /* bytes of s (wiped before free) */
+    uint8_t crumb_off; /* offset of the crumb in s ("" once spent) */
+    uint8_t y_off;     /* offset of the Y cookie value (the table's key) */
+    uint8_t t_off;     /* offset of the T cookie value */
+    char s[];          /* user NUL crumb NUL y NUL t NUL */
+};
+#define REC_USER(r) ((r)->s)
+#define REC_CRUMB(r) ((r)->s + (r)->crumb_off)
+#define REC_Y(r) ((r)->s + (r)->y_off)
+#define REC_T(r) ((r)->s + (r)->t_off)
+
 struct auth {
     struct server *srv;      /* config and store */
     struct hmap tokens;      /* token -> struct token */
-    struct hmap logins;      /* Y cookie value -> struct auth_login (crumb not spent yet) */
-    struct hmap web;         /* Y cookie value -> struct auth_login whose crumb a 0x54 login spent (/yab) */
+    struct hmap logins;      /* Y cookie value -> struct login_rec (crumb not spent yet) */
+    struct hmap web;         /* Y cookie value -> struct login_rec whose crumb a 0x54 login spent (/yab) */
     struct login_throttle lt; /* the one login throttle of every path (ratelimit.h) */
     struct pwworker *workers; /* argon2id checks off the loop (NULL = inline) */
     char decoy[256];          /* hash checked for unknown accounts, so they cost the same */
@@ -81,6 +98,44 @@ struct auth *auth_new(struct server *srv)
     return a;
 }
 
+/* A record of l's user, crumb (NULL: none), Y and T, expiring at expires; NULL when a text is too long
+ * or out of memory. */
+static struct login_rec *rec_new(const struct auth_login *l, const char *crumb, double expires)
+{
+    size_t nu = strlen(l->user) + 1, nc = crumb ? strlen(crumb) + 1 : 1, ny = strlen(l->y) + 1,
+           nt = strlen(l->t) + 1;
+    if (nu + nc + ny > UINT8_MAX) return NULL;
+    struct login_rec *r = malloc(sizeof *r + nu + nc + ny + nt);
+    if (!r) return NULL;
+    r->expires = expires;
+    r->size = (uint16_t)(nu + nc + ny + nt);
+    r->crumb_off = (uint8_t)nu;
+    r->y_off = (uint8_t)(nu + nc);
+    r->t_off = (uint8_t)(nu + nc + ny);
+    memcpy(REC_USER(r), l->user, nu);
+    if (crumb) memcpy(REC_CRUMB(r), crumb, nc);
+    else *REC_CRUMB(r) = 0;
+    memcpy(REC_Y(r), l->y, ny);
+    memcpy(REC_T(r), l->t, nt);
+    return r;
+}
+
+static void rec_free(struct login_rec *r)
+{
+    if (!r) return;
+    sodium_memzero(r, sizeof *r + r->size);
+    free(r);
+}
+
+static void rec_free_map(struct hmap *m)
+{
+    size_t pos = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(m, &pos, &k, &v)) rec_free(v);
+    hmap_free(m);
+}
+
 static void free_map(struct hmap *m, size_t size)
 {
     size_t pos = 0;
@@ -132,8 +187,8 @@ void auth_free(struct auth *a)
     if (!a) return;
     auth_shutdown(a);
     free_map(&a->tokens, sizeof(struct token));
-    free_map(&a->logins, sizeof(struct auth_login));
-    free_map(&a->web, sizeof(struct auth_login));
+    rec_free_map(&a->logins);
+    rec_free_map(&a->web);
     lt_free(&a->lt);
     pwcache_free(a->pwcache);
     free(a);
@@ -154,9 +209,9 @@ void auth_sweep(struct auth *a)
     for (size_t m = 0; m < 2; m++) {
         pos = 0;
         while (hmap_next(maps[m], &pos, &k, &v))
-            if (((struct auth_login *)v)->expires <= now) {
+            if (((struct login_rec *)v)->expires <= now) {
                 hmap_iter_del(maps[m], &pos);
-                free(v);
+                rec_free(v);
             }
     }
     lt_sweep(&a->lt, now, 1);
@@ -192,14 +247,28 @@ static size_t drop_user_entries(struct hmap *m, const char *user, size_t size)
     return n;
 }
 _Static_assert(offsetof(struct token, user) == 0, "drop_user_entries reads the name first");
-_Static_assert(offsetof(struct auth_login, user) == 0, "drop_user_entries reads the name first");
+
+/* drop_user_entries for a table of struct login_rec. */
+static size_t drop_user_logins(struct hmap *m, const char *user)
+{
+    size_t pos = 0, n = 0;
+    const char *k;
+    void *v;
+    while (hmap_next(m, &pos, &k, &v))
+        if (!strcmp(REC_USER((struct login_rec *)v), user)) {
+            hmap_iter_del(m, &pos);
+            rec_free(v);
+            n++;
+        }
+    return n;
+}
 
 size_t auth_revoke_user(struct auth *a, const char *user, size_t *tokens, size_t *cookies)
 {
     size_t other = 0;
     size_t nt = drop_user_entries(&a->tokens, user, sizeof(struct token));
-    size_t nc = drop_user_entries(&a->logins, user, sizeof(struct auth_login));
-    drop_user_entries(&a->web, user, sizeof(struct auth_login)); /* web cookies of spent crumbs: not in *cookies */
+    size_t nc = drop_user_logins(&a->logins, user);
+    drop_user_logins(&a->web, user); /* web cookies of spent crumbs: not in *cookies */
     pwcache_revoke(a->pwcache, user); /* dead already (they name the old hash): the memory back now */
     for (size_t i = 0; i < a->nrevokers; i++) other += a->revokers[i].fn(a->revokers[i].arg, user);
     if (tokens) *tokens = nt;
@@ -560,8 +629,8 @@ int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out)
     if (!alive) return -1;
     if (a->logins.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
     if (a->logins.len >= (size_t)a->srv->cfg->max_tracked) return -1;
-    struct auth_login *l = calloc(1, sizeof *l);
-    if (!l) return -1;
+    struct auth_login ll, *l = &ll;
+    memset(l, 0, sizeof *l);
     snprintf(l->user, sizeof l->user, "%s", user);
     auth_random_text(l->crumb, sizeof l->crumb, 12);
     /* Cookie values look like Yahoo's (v=1&n=… / z=…) but are opaque random text. */
@@ -572,12 +641,15 @@ int auth_token_redeem(struct auth *a, const char *token, struct auth_login *out)
     snprintf(l->t, sizeof l->t, "z=%s", r);
     auth_random_text(l->b, sizeof l->b, 18);
     l->expires = now + (double)a->srv->cfg->crumb_lifetime;
-    if (hmap_put(&a->logins, l->y, l) < 0) {
-        free(l);
+    struct login_rec *rec = rec_new(l, l->crumb, l->expires);
+    if (!rec || hmap_put(&a->logins, REC_Y(rec), rec) < 0) {
+        rec_free(rec);
+        sodium_memzero(l, sizeof *l);
         return -1;
     }
     *out = *l;
     if (a->share) a->share->issued(a->share->arg, l, (double)a->srv->cfg->crumb_lifetime);
+    sodium_memzero(l, sizeof *l);
     return 0;
 }
 
@@ -587,12 +659,9 @@ int auth_login_import(struct auth *a, const struct auth_login *in, double ttl)
 {
     if (a->logins.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
     if (a->logins.len >= (size_t)a->srv->cfg->max_tracked || hmap_get(&a->logins, in->y)) return -1;
-    struct auth_login *l = malloc(sizeof *l);
-    if (!l) return -1;
-    *l = *in;
-    l->expires = rl_now() + ttl;
-    if (hmap_put(&a->logins, l->y, l) < 0) {
-        free(l);
+    struct login_rec *r = rec_new(in, in->crumb, rl_now() + ttl);
+    if (!r || hmap_put(&a->logins, REC_Y(r), r) < 0) {
+        rec_free(r);
         return -1;
     }
     return 0;
@@ -602,27 +671,23 @@ void auth_login_forget(struct auth *a, const char *y)
 {
     struct hmap *maps[] = {&a->logins, &a->web};
     for (size_t m = 0; m < 2; m++) {
-        struct auth_login *l = hmap_del(maps[m], y);
-        if (!l) continue;
-        sodium_memzero(l, sizeof *l);
-        free(l);
+        rec_free(hmap_del(maps[m], y));
     }
 }
 
 /* Keeps a spent crumb's Y/T pair for the web; frees l when the table is full (only the web use is lost). */
-static int keep_for_web(struct auth *a, struct auth_login *l)
+static int keep_for_web(struct auth *a, struct login_rec *l)
 {
-    sodium_memzero(l->crumb, sizeof l->crumb);
+    sodium_memzero(REC_CRUMB(l), strlen(REC_CRUMB(l)));
     if (a->web.len >= (size_t)a->srv->cfg->max_tracked) auth_sweep(a);
-    if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, l->y, l) == 0) return 0;
-    sodium_memzero(l, sizeof *l);
-    free(l);
+    if (a->web.len < (size_t)a->srv->cfg->max_tracked && hmap_put(&a->web, REC_Y(l), l) == 0) return 0;
+    rec_free(l);
     return -1;
 }
 
 void auth_login_spent(struct auth *a, const char *y)
 {
-    struct auth_login *l = hmap_del(&a->logins, y);
+    struct login_rec *l = hmap_del(&a->logins, y);
     if (l) keep_for_web(a, l);
 }
 
@@ -644,21 +709,20 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
     char yv[256], tv[256], want[25];
     cookie_core(y, 'Y', yv, sizeof yv);
     cookie_core(t, 'T', tv, sizeof tv);
-    struct auth_login *l = hmap_del(&a->logins, yv);
+    struct login_rec *l = hmap_del(&a->logins, yv);
     if (!l) {
         /* A replay of a spent crumb ends its cookies for the web too (on every node). */
         if ((l = hmap_del(&a->web, yv))) {
-            if (a->share) a->share->used(a->share->arg, l->user, yv, 0);
-            sodium_memzero(l, sizeof *l);
-            free(l);
+            if (a->share) a->share->used(a->share->arg, REC_USER(l), yv, 0);
+            rec_free(l);
             return -1;
         }
         return -2;
     }
-    int ok = l->expires > rl_now() && strcmp(l->user, user) == 0 && ymsg_ct_streq(l->t, tv) &&
-             ymsg_auth16_response(l->crumb, challenge, want) == 0 && ymsg_ct_streq(want, resp307);
+    int ok = l->expires > rl_now() && strcmp(REC_USER(l), user) == 0 && ymsg_ct_streq(REC_T(l), tv) &&
+             ymsg_auth16_response(REC_CRUMB(l), challenge, want) == 0 && ymsg_ct_streq(want, resp307);
     /* Single use on every node; a good login leaves the Y/T pair to the web on every node too. */
-    if (a->share) a->share->used(a->share->arg, l->user, yv, ok);
+    if (a->share) a->share->used(a->share->arg, REC_USER(l), yv, ok);
     if (ok) {
         /* The crumb is spent; the Y/T pair stays valid for the web (/yab, auth_cookie_user) until it
          * expires or the account is revoked, as Yahoo's cookies did.  A full table only costs the web
@@ -666,8 +730,7 @@ int auth_cookie_login(struct auth *a, const char *user, const char *y, const cha
         keep_for_web(a, l);
         return 0;
     }
-    sodium_memzero(l, sizeof *l);
-    free(l);
+    rec_free(l);
     return -1;
 }
 
@@ -677,10 +740,10 @@ int auth_cookie_user(struct auth *a, const char *y, const char *t, char user[NAM
     if (!y || !t) return -1;
     cookie_core(y, 'Y', yv, sizeof yv);
     cookie_core(t, 'T', tv, sizeof tv);
-    const struct auth_login *l = hmap_get(&a->logins, yv);
+    const struct login_rec *l = hmap_get(&a->logins, yv);
     if (!l) l = hmap_get(&a->web, yv);
-    if (!l || l->expires <= rl_now() || !ymsg_ct_streq(l->t, tv)) return -1;
-    snprintf(user, NAME_MAX_LEN + 1, "%s", l->user);
+    if (!l || l->expires <= rl_now() || !ymsg_ct_streq(REC_T(l), tv)) return -1;
+    snprintf(user, NAME_MAX_LEN + 1, "%s", REC_USER(l));
     return 0;
 }
 
