@@ -65,54 +65,60 @@ enum conn_state {
     CONN_DEAD,       /* on the reaper list; freed at the next loop iteration */
 };
 
+/* The first part, up to CONN_MIRROR_SIZE, is all that a cluster mirror of another node's session has
+ * (server/cluster/cluster.c allocates only that much): what can_see(), the fan-outs and the cluster
+ * transport read of a session that may be remote.  Fields after it belong to this node's sessions
+ * only; reading one through a mirror is out of bounds (the ASan build reports it). */
 struct conn {
+    /* ---- every session, this node's or a mirror of another node's ---- */
     struct server *srv;        /* owning server */
-    const struct transport *tp; /* how packets leave (TCP: conn.c; WebSocket: http/ws.c) */
-    struct bufferevent *bev;   /* socket + buffers (the TCP transport's; NULL on other transports) */
-    struct conn *next_dead;    /* reaper list link */
-    struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
-    double accepted_at;        /* monotonic accept time (pre-login eviction picks the oldest) */
-    double online_at;          /* monotonic time of the login (`ymsgd ctl online`) */
-    uint32_t garbage;          /* bytes of the current run of non-YMSG input */
-    uint16_t malformed;        /* malformed frames and garbage runs so far (max_malformed) */
-    struct conn *next_slow;    /* link in srv->slow while marked as a slow reader */
-    char *challenge;           /* challenge sent in 0x57 (freed after login) */
+    const struct transport *tp; /* how packets leave (TCP: conn.c; WebSocket: http/ws.c; cluster: its node) */
+    struct conn *next_dead;    /* reaper list link (a mirror's: the cluster's release list) */
     char *status_msg;          /* custom status text (key 19) or NULL */
     struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
     struct nameset ignores;    /* copy of the stored ignore list, so can_see() needs no query */
     struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
     struct nameset talked;     /* ids this session sent an IM to: they may know it is online (im.h) */
+    double accepted_at;        /* monotonic accept time (a mirror's: when it entered the mirror) */
+    int64_t idle_since;        /* wall time the idle status (999) began */
+    int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
+    uint32_t session_id;       /* random id put in every packet header we send */
+    uint32_t status;           /* presence code (0-9, 99, 999); never 12 (see invisible) */
+    uint32_t pres_seq;         /* status changes announced (pres_end): a cluster record with a new one is one */
+    uint16_t version;          /* client's header version */
+    uint8_t state;             /* enum conn_state */
+    uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */
+    uint8_t invisible;         /* appears offline to everyone not in allow */
+    uint8_t away;              /* key 47: 0 available, 1 away/busy, 2 idle */
+    uint8_t away_sent;         /* the client's last status change carried key 47: relay it as sent */
+    uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */
+    uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
+    uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote) */
+    char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
+    /* ---- this node's sessions only (CONN_MIRROR_SIZE ends here) ---- */
+    struct bufferevent *bev;   /* socket + buffers (the TCP transport's; NULL on other transports) */
+    struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
+    double online_at;          /* monotonic time of the login (`ymsgd ctl online`) */
+    uint32_t garbage;          /* bytes of the current run of non-YMSG input */
+    uint16_t malformed;        /* malformed frames and garbage runs so far (max_malformed) */
+    struct conn *next_slow;    /* link in srv->slow while marked as a slow reader */
+    char *challenge;           /* challenge sent in 0x57 (freed after login) */
     struct watch_entry **watching; /* watch-index entries of this session's authorised buddies, list order (presence.h) */
     uint32_t n_watching, cap_watching; /* entries used / allocated in watching */
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
     int64_t offline_after;     /* offline paging position: last id queued (pager/offline.h) */
     double refused_at;         /* monotonic time of the last "not sent" notice this session got */
     char refused_to[NAME_MAX_LEN + 1]; /* ... and the recipient it named */
-    int64_t idle_since;        /* wall time the idle status (999) began */
     float tokens;              /* packet token bucket (session_rate / session_burst) */
     float tokens_at;           /* monotonic time of the last refill, relative to srv->t0 */
-    uint32_t session_id;       /* random id put in every packet header we send */
-    uint32_t status;           /* presence code (0-9, 99, 999); never 12 (see invisible) */
-    uint16_t version;          /* client's header version */
-    uint8_t state;             /* enum conn_state */
     uint8_t version_le;        /* client wrote its version little-endian (YMSG 9/10) */
-    uint8_t old_proto;         /* YMSG <= 12: 0x55 lists and 0x01/0x03/0x04 presence */
-    uint8_t invisible;         /* appears offline to everyone not in allow */
     uint8_t invisible_by_c6;   /* invisible since a 0xC6 10=12 (OpenYMSG): a 0xC6 with another code ends it */
-    uint8_t away;              /* key 47: 0 available, 1 away/busy, 2 idle */
-    uint8_t away_sent;         /* the client's last status change carried key 47: relay it as sent */
-    uint8_t msg_utf8;          /* status_msg is UTF-8 (key 97) */
     uint8_t legacy_method;     /* challenge was issued for method 0 (13=0) */
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */
     uint8_t on_prelist;        /* linked in its address's pre-login list */
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
-    uint8_t slow;              /* output passed out_cap: the reaper closes it; nothing more is queued */
-    uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote): addr = its node */
-    uint32_t pres_seq;         /* status changes announced (pres_end): a cluster record with a new one is one */
-    int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */
-    char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     char addr[48];             /* peer address (no port): rate-limit key */
-    char peer[56];             /* "addr:port" for logs */
+    char peer[56];             /* "addr:port" for logs (a mirror's: its transport's peer()) */
     struct login_wait *login_wait; /* a 0x54 waiting for another node's crumb (login_ymsg.c), or NULL */
     void (*resume)(struct conn *c); /* the transport's: runs the input that waited for a store job (sessions_hold) */
     struct conn *next_resume;  /* link in srv->resume (input to run again on the reaper's turn) */
@@ -120,6 +126,8 @@ struct conn {
     uint8_t on_resume;         /* linked in srv->resume */
     uint8_t reap_waits;        /* the reaper found it dead with a store job in flight: sessions_release queues it again */
 };
+/* Bytes of struct conn a cluster mirror has (see above). */
+#define CONN_MIRROR_SIZE offsetof(struct conn, bev)
 
 /* What the session registry tells the cluster (server/cluster), when there is one (srv->hooks). */
 struct session_hooks {

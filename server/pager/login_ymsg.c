@@ -77,7 +77,7 @@ static void login_complete(struct conn *c, uint32_t initial_status, struct login
         struct ymsg_builder *b = delivery_begin(old, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
         ymsg_build_int(b, YMSG_KEY_ERROR_CODE, YMSG_AUTH_DUPLICATE_LOGIN);
         delivery_send(old);
-        log_event(LOG_INFO, old->peer, old->user, "kicked", YMSG_AUTH_DUPLICATE_LOGIN, "signed in from %s", c->peer);
+        log_event(LOG_INFO, old->tp->peer(old), old->user, "kicked", YMSG_AUTH_DUPLICATE_LOGIN, "signed in from %s", c->peer);
         /* Detach without a presence fan-out: the snapshot above covers the hand-over. */
         sessions_del(srv, old);
         old->state = CONN_CLOSING; /* not ONLINE any more, so delivery_close() will not announce it */
@@ -338,7 +338,7 @@ int login_revoke(struct server *srv, const char *user, int deleted)
     /* Header only, like the real server's kick (YMSG.md 4.2: clients look at status -1 alone). */
     delivery_begin(c, YMSG_SVC_LOGOFF, YMSG_PKT_ERROR);
     delivery_send(c);
-    log_event(LOG_INFO, c->peer, c->user, "revoked", 0, "session ended by the administrator (kick, password change or account deletion)");
+    log_event(LOG_INFO, c->tp->peer(c), c->user, "revoked", 0, "session ended by the administrator (kick, password change or account deletion)");
     delivery_close(c, 1, "revoked"); /* online: the presence fan-out of a sign-off */
     return 1;
 }
