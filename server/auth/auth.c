@@ -214,6 +214,10 @@ void auth_sweep(struct auth *a)
                 rec_free(v);
             }
     }
+    /* A storm's peak of logins expires after crumb_lifetime: its tables need not stay that large. */
+    hmap_shrink(&a->tokens);
+    hmap_shrink(&a->logins);
+    hmap_shrink(&a->web);
     lt_sweep(&a->lt, now, 1);
 }
 

@@ -1,5 +1,5 @@
 /* One growth rule for the server's arrays (the pager's lists read from the store, name sets): the
- * capacity doubles from a first size, with an overflow check, and a failure leaves the array as it
+ * capacity grows by half (at least one) from a first size, with an overflow check, and a failure leaves the array as it
  * was and is returned, never swallowed: callers log it and report it to theirs (a presence fan-out
  * or a list that would silently miss a watcher or a row is an error, not a shorter list).  Every
  * growth goes through grow_realloc, so tests can make any of them fail. */

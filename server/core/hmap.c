@@ -46,9 +46,9 @@ void *hmap_get(const struct hmap *m, const char *key)
     return m->slots[i].key ? m->slots[i].val : NULL;
 }
 
-static int grow(struct hmap *m)
+/* Moves every entry into a new table of ncap slots (a power of two above len). */
+static int rehash(struct hmap *m, size_t ncap)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 16;
     struct hmap_slot *ns = calloc(ncap, sizeof *ns);
     if (!ns) return -1;
     for (size_t i = 0; i < m->cap; i++) {
@@ -61,6 +61,21 @@ static int grow(struct hmap *m)
     m->slots = ns;
     m->cap = ncap;
     return 0;
+}
+
+static int grow(struct hmap *m) { return rehash(m, m->cap ? m->cap * 2 : 16); }
+
+int hmap_shrink(struct hmap *m)
+{
+    if (!m->len) {
+        hmap_free(m);
+        return 0;
+    }
+    /* Halve while the result stays at most 3/8 full: far from the 3/4 that grows it again, so a
+     * table hovering around one size does not rehash back and forth. */
+    size_t ncap = m->cap;
+    while (ncap > 16 && m->len * 8 <= (ncap / 2) * 3) ncap /= 2;
+    return ncap < m->cap ? rehash(m, ncap) : 0;
 }
 
 int hmap_put(struct hmap *m, const char *key, void *val)

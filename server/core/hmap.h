@@ -32,5 +32,9 @@ void *hmap_del(struct hmap *m, const char *key);
 int hmap_next(const struct hmap *m, size_t *pos, const char **key, void **val);
 /* Removes the entry hmap_next just returned and rewinds *pos so iteration continues correctly. */
 void hmap_iter_del(struct hmap *m, size_t *pos);
+/* Gives memory back after deletions (the table never shrinks by itself): halves the table while it
+ * would stay at most 3/8 full, frees it when empty.  Never during an iteration (entries move).
+ * 0, or -1 when out of memory (the table is left as it was). */
+int hmap_shrink(struct hmap *m);
 
 #endif
