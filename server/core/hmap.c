@@ -33,7 +33,7 @@ static size_t find(const struct hmap *m, const char *key, uint64_t h)
 {
     size_t mask = m->cap - 1, i = (size_t)h & mask;
     while (m->slots[i].key) {
-        if (m->slots[i].hash == h && strcmp(m->slots[i].key, key) == 0) return i;
+        if (m->slots[i].key == key || strcmp(m->slots[i].key, key) == 0) return i;
         i = (i + 1) & mask;
     }
     return i;
@@ -53,7 +53,7 @@ static int rehash(struct hmap *m, size_t ncap)
     if (!ns) return -1;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->slots[i].key) continue;
-        size_t j = (size_t)m->slots[i].hash & (ncap - 1);
+        size_t j = (size_t)hash_str(m->slots[i].key) & (ncap - 1);
         while (ns[j].key) j = (j + 1) & (ncap - 1);
         ns[j] = m->slots[i];
     }
@@ -86,7 +86,6 @@ int hmap_put(struct hmap *m, const char *key, void *val)
     if (!m->slots[i].key) m->len++;
     m->slots[i].key = key;
     m->slots[i].val = val;
-    m->slots[i].hash = h;
     return 0;
 }
 
@@ -99,7 +98,7 @@ static void remove_at(struct hmap *m, size_t i)
     for (;;) {
         j = (j + 1) & mask;
         if (!m->slots[j].key) break;
-        size_t home = (size_t)m->slots[j].hash & mask;
+        size_t home = (size_t)hash_str(m->slots[j].key) & mask;
         /* j may move to i only if its home is not in the cyclic range (i, j]. */
         int in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {

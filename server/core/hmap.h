@@ -8,10 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* 16 bytes: the hash is not cached (it is computed again when a table grows, shrinks or shifts an
+ * entry back after a deletion), since every session of a cluster costs several slots on every node. */
 struct hmap_slot {
     const char *key;   /* NULL = empty */
     void *val;         /* caller's value */
-    uint64_t hash;     /* cached hash of key */
 };
 
 struct hmap {
