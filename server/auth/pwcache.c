@@ -13,13 +13,16 @@
 #include "ratelimit.h"
 
 #define PWCACHE_USER_MAX 32 /* longest account name (NAME_MAX_LEN) */
+/* The table key: the MAC in unpadded URL-safe base64 (44 bytes with the NUL; hex took 65). */
+#define PWCACHE_KEY_TEXT sodium_base64_ENCODED_LEN(PWCACHE_MAC_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING)
 
+/* In a cluster every node holds every node's entries (pwshare.c): ~90 B each, the name sized to fit. */
 struct pwentry {
     struct pwentry *prev;                /* towards the most recently used */
     struct pwentry *next;                /* towards the least recently used */
-    char hex[PWCACHE_MAC_LEN * 2 + 1];   /* the MAC in hex (table key) */
-    char user[PWCACHE_USER_MAX + 1];     /* account (revocation) */
     double expires;                      /* monotonic expiry */
+    char key[PWCACHE_KEY_TEXT];          /* the MAC as text (table key) */
+    char user[];                         /* account (revocation), NUL-terminated */
 };
 
 struct pwcache {
@@ -62,9 +65,9 @@ static void push_front(struct pwcache *pc, struct pwentry *e)
 
 static void drop(struct pwcache *pc, struct pwentry *e)
 {
-    hmap_del(&pc->map, e->hex);
+    hmap_del(&pc->map, e->key);
     unlink_entry(pc, e);
-    sodium_memzero(e, sizeof *e);
+    sodium_memzero(e, sizeof *e + strlen(e->user));
     free(e);
 }
 
@@ -98,15 +101,15 @@ void pwcache_mac(const struct pwcache *pc, const char *user, const char *pwhash,
     sodium_memzero(&st, sizeof st);
 }
 
-static void to_hex(const uint8_t mac[PWCACHE_MAC_LEN], char hex[PWCACHE_MAC_LEN * 2 + 1])
+static void to_hex(const uint8_t mac[PWCACHE_MAC_LEN], char hex[PWCACHE_KEY_TEXT])
 {
-    sodium_bin2hex(hex, PWCACHE_MAC_LEN * 2 + 1, mac, PWCACHE_MAC_LEN);
+    sodium_bin2base64(hex, PWCACHE_KEY_TEXT, mac, PWCACHE_MAC_LEN, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 int pwcache_hit(struct pwcache *pc, const uint8_t mac[PWCACHE_MAC_LEN])
 {
     if (!pwcache_enabled(pc)) return 0;
-    char hex[PWCACHE_MAC_LEN * 2 + 1];
+    char hex[PWCACHE_KEY_TEXT];
     to_hex(mac, hex);
     struct pwentry *e = hmap_get(&pc->map, hex);
     if (!e) return 0;
@@ -123,7 +126,7 @@ void pwcache_put(struct pwcache *pc, const char *user, const uint8_t mac[PWCACHE
 {
     if (!pwcache_enabled(pc)) return;
     if (remote && pc->remote) pc->remote->put(pc->remote->arg, mac, pc->ttl);
-    char hex[PWCACHE_MAC_LEN * 2 + 1];
+    char hex[PWCACHE_KEY_TEXT];
     to_hex(mac, hex);
     double expires = rl_now() + (double)pc->ttl;
     struct pwentry *e = hmap_get(&pc->map, hex);
@@ -134,11 +137,12 @@ void pwcache_put(struct pwcache *pc, const char *user, const uint8_t mac[PWCACHE
         return;
     }
     while (pc->map.len >= pc->max && pc->tail) drop(pc, pc->tail);
-    if (!(e = calloc(1, sizeof *e))) return; /* out of memory: the next login pays the hash again */
-    memcpy(e->hex, hex, sizeof hex);
-    snprintf(e->user, sizeof e->user, "%s", user);
+    size_t ulen = strnlen(user, PWCACHE_USER_MAX);
+    if (!(e = calloc(1, sizeof *e + ulen + 1))) return; /* out of memory: the next login pays the hash again */
+    memcpy(e->key, hex, sizeof hex);
+    memcpy(e->user, user, ulen);
     e->expires = expires;
-    if (hmap_put(&pc->map, e->hex, e) < 0) {
+    if (hmap_put(&pc->map, e->key, e) < 0) {
         free(e);
         return;
     }
