@@ -341,9 +341,21 @@ struct namelist {
     size_t n, cap;                   /* used / allocated */
 };
 
+/* The watch list keeps only the slots it uses once the login's list is loaded (every online session
+ * holds one; an added buddy grows it again). */
+static void watching_fit(struct conn *c)
+{
+    if (!c->n_watching || c->cap_watching <= c->n_watching) return;
+    struct watch_entry **v = realloc(c->watching, c->n_watching * sizeof *v);
+    if (!v) return; /* kept as it was */
+    c->watching = v;
+    c->cap_watching = c->n_watching;
+}
+
 int presence_send_online_list(struct conn *c)
 {
     struct server *srv = c->srv;
+    watching_fit(c);
     /* The session's authorised buddies are its watch-index entries, in list order: no query. */
     struct namelist l = {0};
     if (c->n_watching && grow_array((void **)&l.names, &l.cap, 0, sizeof *l.names, c->n_watching) < 0) {
