@@ -2,7 +2,7 @@
 """The reconnect storm of a ymsgd cluster, and many sessions across nodes (issue 12):
 
     python3 bench/cluster/reconnect_storm.py BUILD_DIR storm [USERS] [NODES] [CONCURRENCY] [--cold]
-    python3 bench/cluster/reconnect_storm.py BUILD_DIR hold  [USERS] [NODES] [CONCURRENCY]
+    python3 bench/cluster/reconnect_storm.py BUILD_DIR hold  [USERS] [NODES] [CONCURRENCY] [--settle=SECONDS]
     python3 bench/cluster/reconnect_storm.py BUILD_DIR restart [USERS] [NODES] [CONCURRENCY]
 
 Both start a private redis-server and NODES ymsgd nodes on 127.0.0.1 (tests/e2e/server/ymsgd_harness.py
@@ -26,7 +26,9 @@ every 0.2 s while the node is down; printed: the time from the kill until all ar
 
 hold: NODES ymsg-bench processes (one per node, each below the 20,000 descriptor limit) log USERS/NODES
 users each in on their node and hold them; printed: sessions online, ymsgd RSS per session on each node
-(VmRSS after minus before), and Redis memory per session (INFO used_memory after minus before).
+(VmRSS after minus before), and Redis memory per session (INFO used_memory after minus before);
+--settle=S: the RSS again S seconds later, the sessions still held (with YMSGD_BENCH_ARGS="--crumb-lifetime N",
+N < S: once the logins' cookies that every node keeps for crumb_lifetime have expired).
 
 The nodes run ymsgd's own liveness settings (cluster_heartbeat_ms 1000, cluster_node_timeout_ms 4000), not
 the test harness's 200 / 2000: those exist so that a test sees a killed node within seconds, and under a
@@ -293,7 +295,7 @@ def restart(build, users, nodes, conc):
             srv.redis.stop()
 
 
-def hold(build, users, nodes, conc):
+def hold(build, users, nodes, conc, settle=0):
     srv = start_cluster(build, users, nodes)
     gens = []
     try:
@@ -319,15 +321,25 @@ def hold(build, users, nodes, conc):
         online = sum(int(metrics(p).get('ymsgd_sessions_online{transport="tcp"}', 0)) for p in srv.mports)
         print("%d sessions online on %d nodes (%d per node) after %.1fs; load average %s" % (
             online, nodes, per, el, load()))
-        grown = 0
-        for i, n in enumerate(srv.nodes):
-            r = rss_kib(n.proc.pid)
-            own = max(0, min(per, users - i * per))
-            grown += (r - rss0[i]) * 1024
-            print("node%d: RSS %d -> %d KiB = %.0f bytes per own session (its own %d, plus mirrors of the others' %d)" % (
-                i, rss0[i], r, (r - rss0[i]) * 1024.0 / max(own, 1), own, users - own))
-        print("all nodes: ymsgd RSS grew %.1f MiB = %.0f bytes per session of the cluster" % (
-            grown / 1048576.0, grown / float(max(online, 1))))
+        def rss_report(when):
+            grown = 0
+            for i, n in enumerate(srv.nodes):
+                r = rss_kib(n.proc.pid)
+                own = max(0, min(per, users - i * per))
+                grown += (r - rss0[i]) * 1024
+                print("node%d: RSS %d -> %d KiB = %.0f bytes per own session (its own %d, plus mirrors of the others' %d)" % (
+                    i, rss0[i], r, (r - rss0[i]) * 1024.0 / max(own, 1), own, users - own))
+            print("all nodes %s: ymsgd RSS grew %.1f MiB = %.0f bytes per session of the cluster" % (
+                when, grown / 1048576.0, grown / float(max(online, 1))))
+        rss_report("right after the logins")
+        if settle:
+            # The sessions stay; what each login left for a while goes: the HTTP logins' cookies on every
+            # node (crumb_lifetime; set it below settle with YMSGD_BENCH_ARGS="--crumb-lifetime N") and
+            # the generators' spent tokens. The steady state of a cluster whose users logged in a while ago.
+            time.sleep(settle)
+            still = sum(int(metrics(p).get('ymsgd_sessions_online{transport="tcp"}', 0)) for p in srv.mports)
+            print("%d sessions still online %ds later; load average %s" % (still, settle, load()))
+            rss_report("%ds later" % settle)
         mem1 = redis_mem(srv.redis)
         print("redis used_memory %d -> %d bytes = %.0f bytes per session (directory record; the password cache "
               "entries were written before)" % (mem0, mem1, (mem1 - mem0) / float(max(online, 1))))
@@ -354,7 +366,7 @@ def main():
         return storm(build, users, nodes, conc, "--cold" in sys.argv)
     if mode == "restart":
         return restart(build, users, nodes, conc)
-    return hold(build, users, nodes, conc)
+    return hold(build, users, nodes, conc, next((int(a.split('=', 1)[1]) for a in sys.argv if a.startswith('--settle=')), 0))
 
 
 if __name__ == "__main__":
