@@ -233,8 +233,8 @@ static int put_int(struct wire_buf *b, uint8_t tag, uint64_t v, int n)
 
 static int put_set(struct wire_buf *b, uint8_t tag, const struct nameset *s)
 {
-    for (uint32_t i = 0; i < s->n; i++)
-        if (put_field(b, tag, s->v[i], strlen(s->v[i])) < 0) return -1;
+    for (uint32_t i = 0; i < nameset_len(s); i++)
+        if (put_field(b, tag, nameset_at(s, i), strlen(nameset_at(s, i))) < 0) return -1;
     return 0;
 }
 

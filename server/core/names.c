@@ -20,13 +20,13 @@ int name_normalize(const char *in, size_t len, char out[NAME_MAX_LEN + 1])
     return 0;
 }
 
-/* Index of name in s, or -(insertion point) - 1. */
-static long find(const struct nameset *s, const char *name)
+/* Index of name in s (non-empty), or -(insertion point) - 1. */
+static long find(const struct nameset_buf *b, const char *name)
 {
-    long lo = 0, hi = (long)s->n - 1;
+    long lo = 0, hi = (long)b->n - 1;
     while (lo <= hi) {
         long mid = (lo + hi) / 2;
-        int c = strcmp(s->v[mid], name);
+        int c = strcmp(b->v[mid], name);
         if (c == 0) return mid;
         if (c < 0) lo = mid + 1;
         else hi = mid - 1;
@@ -34,43 +34,45 @@ static long find(const struct nameset *s, const char *name)
     return -lo - 1;
 }
 
-int nameset_has(const struct nameset *s, const char *name) { return s->n && find(s, name) >= 0; }
+int nameset_has(const struct nameset *s, const char *name) { return s->b && find(s->b, name) >= 0; }
 
 int nameset_add(struct nameset *s, const char *name)
 {
-    long i = s->n ? find(s, name) : -1;
+    uint32_t n = nameset_len(s);
+    long i = n ? find(s->b, name) : -1;
     if (i >= 0) return 0;
     size_t at = (size_t)(-i - 1);
     char *dup = strdup(name);
     /* One slot at a time: sets are small and most stay empty (server.h); the allocator is grow's. */
-    char **nv = dup ? grow_realloc(s->v, (s->n + 1) * sizeof *nv) : NULL;
-    if (!nv) {
+    struct nameset_buf *nb = dup ? grow_realloc(s->b, sizeof *nb + (n + 1) * sizeof nb->v[0]) : NULL;
+    if (!nb) {
         free(dup);
         return -1;
     }
-    memmove(nv + at + 1, nv + at, (s->n - at) * sizeof *nv);
-    nv[at] = dup;
-    s->v = nv;
-    s->n++;
+    if (!n) nb->n = 0;
+    memmove(nb->v + at + 1, nb->v + at, (n - at) * sizeof nb->v[0]);
+    nb->v[at] = dup;
+    nb->n = n + 1;
+    s->b = nb;
     return 0;
 }
 
 void nameset_del(struct nameset *s, const char *name)
 {
-    long i = s->n ? find(s, name) : -1;
+    long i = s->b ? find(s->b, name) : -1;
     if (i < 0) return;
-    free(s->v[i]);
-    memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof *s->v);
-    if (--s->n == 0) {
-        free(s->v);
-        s->v = NULL;
+    struct nameset_buf *b = s->b;
+    free(b->v[i]);
+    memmove(b->v + i, b->v + i + 1, (b->n - (size_t)i - 1) * sizeof b->v[0]);
+    if (--b->n == 0) {
+        free(b);
+        s->b = NULL;
     }
 }
 
 void nameset_free(struct nameset *s)
 {
-    for (uint32_t i = 0; i < s->n; i++) free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = 0;
+    for (uint32_t i = 0; i < nameset_len(s); i++) free(s->b->v[i]);
+    free(s->b);
+    s->b = NULL;
 }

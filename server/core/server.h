@@ -28,11 +28,17 @@ struct store_async;
 struct cluster;
 struct chat;
 
-/* A small sorted set of ids (binary search), allocated only when non-empty. */
-struct nameset {
-    char **v;     /* sorted, each strdup'ed */
+/* A small sorted set of ids (binary search), allocated only when non-empty.  One pointer: every session
+ * holds four and every node mirrors every other node's sessions, so an empty set costs 8 bytes, not 16. */
+struct nameset_buf {
     uint32_t n;   /* entries */
+    char *v[];    /* sorted, each strdup'ed */
 };
+struct nameset {
+    struct nameset_buf *b; /* NULL when empty */
+};
+static inline uint32_t nameset_len(const struct nameset *s) { return s->b ? s->b->n : 0; }
+static inline const char *nameset_at(const struct nameset *s, uint32_t i) { return s->b->v[i]; }
 int nameset_has(const struct nameset *s, const char *name);
 int nameset_add(struct nameset *s, const char *name); /* 0, or -1 when out of memory */
 void nameset_del(struct nameset *s, const char *name);

@@ -754,6 +754,6 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
         return;
     }
     /* The session's packets wait for the job: its in-memory ignore set cannot change meanwhile. */
-    j->rc2 = c->ignores.n >= (uint32_t)c->srv->cfg->max_buddies;
+    j->rc2 = nameset_len(&c->ignores) >= (uint32_t)c->srv->cfg->max_buddies;
     list_job_queue(c, j, ignore_job_run, ignore_job_done);
 }

@@ -81,7 +81,7 @@ static int im_sender_knows(struct server *srv, const struct conn *c, const char 
 
 void im_note_talked(struct conn *c, const char *to)
 {
-    if (nameset_has(&c->talked, to) || c->talked.n >= (uint32_t)c->srv->cfg->max_buddies) return;
+    if (nameset_has(&c->talked, to) || nameset_len(&c->talked) >= (uint32_t)c->srv->cfg->max_buddies) return;
     if (nameset_add(&c->talked, to) < 0) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
     else sessions_changed(c->srv, c->user); /* `to` may now know c is online, on any node */
 }

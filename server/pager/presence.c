@@ -482,7 +482,7 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
 static int allow_set(struct conn *c, const char *who, int on)
 {
     if (!on) nameset_del(&c->allow, who);
-    else if (c->allow.n < (uint32_t)c->srv->cfg->max_buddies) return nameset_add(&c->allow, who);
+    else if (nameset_len(&c->allow) < (uint32_t)c->srv->cfg->max_buddies) return nameset_add(&c->allow, who);
     return 0;
 }
 

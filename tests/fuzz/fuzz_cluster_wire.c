@@ -37,8 +37,9 @@ static void check_record(const uint8_t *p, size_t n)
     if (wire_put_record(&b, &c, r.node, r.epoch, r.seq) == 0) {
         if (wire_get_record(b.p, b.len, &r2) < 0) abort();
         if (r2.sid != r.sid || r2.status != r.status || r2.seq != r.seq || strcmp(r2.node, r.node) ||
-            r2.allow.n != r.allow.n || r2.ignores.n != r.ignores.n || r2.talked.n != r.talked.n ||
-            r2.stealthed.n != r.stealthed.n || strcmp(r2.status_msg, r.status_msg) || r2.has_msg != r.has_msg ||
+            nameset_len(&r2.allow) != nameset_len(&r.allow) || nameset_len(&r2.ignores) != nameset_len(&r.ignores) ||
+            nameset_len(&r2.talked) != nameset_len(&r.talked) ||
+            nameset_len(&r2.stealthed) != nameset_len(&r.stealthed) || strcmp(r2.status_msg, r.status_msg) || r2.has_msg != r.has_msg ||
             r2.pres_seq != r.pres_seq)
             abort();
         wire_record_free(&r2);
