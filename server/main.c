@@ -25,6 +25,7 @@
 #include "conn.h"
 #include "filexfer.h"
 #include "http.h"
+#include "linger.h"
 #include "log.h"
 #include "notify.h"
 #include "observe.h"
@@ -472,6 +473,7 @@ static int run_server(struct config *cfg)
     event_free(sig_usr1);
     if (srv->reaper) event_free(srv->reaper);
     notify_free();
+    linger_free_all(); /* not waited for: a client that keeps its socket open would hold the exit */
     log_detach();
     event_base_free(srv->base);
     srv->st->close(srv->st);

@@ -38,6 +38,9 @@ struct config {
     long prelogin_evict_age;    /* at max_conns_per_addr, a newcomer evicts the oldest pre-login conn this old (s) */
     long max_malformed;         /* malformed frames (or 64 KiB garbage runs) before a YMSG connection is closed */
     long accept_pause_ms;       /* EMFILE/ENFILE: a listener stops accepting for this long */
+    long linger_ms;             /* a closing socket reads and drops input this long after our last answer (ms) */
+    long linger_bytes;          /* ... and at most this many bytes */
+    long linger_max;            /* sockets lingering at once */
     long conn_rate;             /* new YMSG connections per second per address (token bucket rate) */
     long conn_burst;            /* ... and its burst size */
     long login_rate;            /* login attempts (pwtoken_get, 0x54) per second per address */

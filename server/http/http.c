@@ -23,6 +23,7 @@
 #include "accept_guard.h"
 #include "hmap.h"
 #include "httputil.h"
+#include "linger.h"
 #include "log.h"
 #include "server.h"
 
@@ -200,6 +201,7 @@ struct http_conn {
     uint8_t started;                /* start check done (counted or refused) */
     uint8_t tls;                    /* bev is an OpenSSL bufferevent */
     uint8_t armed;                  /* the head deadline runs */
+    uint8_t dropped;                /* guard_drop: nothing more goes out, so no lingering close */
     char peer[48];                  /* source address, for logs and the per-address count */
     struct http_conn *next, *prev;  /* http_server.conns */
     void (*taken_cb)(struct evhttp_connection *, void *); /* HC_TAKEN: the new owner's close callback */
@@ -214,6 +216,7 @@ static void guard_drop(struct http_conn *hc)
 {
     evutil_socket_t fd = bufferevent_getfd(hc->bev);
     hc->phase = HC_REJECTED;
+    hc->dropped = 1;
     if (hc->armed) event_del(hc->timer);
     hc->armed = 0;
     if (fd >= 0) shutdown(fd, SHUT_RDWR);
@@ -384,6 +387,9 @@ static void guard_closecb(struct evhttp_connection *evcon, void *arg)
             ERR_clear_error();
         }
     }
+    /* An answer sent before the request was read (413, a 400 for a bad head, …) and input still coming:
+     * a plain close would reset the connection and destroy the answer (linger.h). */
+    if (!hc->dropped) linger_socket(hs->srv, bufferevent_getfd(hc->bev));
     if (hc->addr) {
         hs->nconns--;
         if (--hc->addr->n == 0) {

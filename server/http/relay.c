@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "config.h"
 #include "hmap.h"
+#include "linger.h"
 #include "http.h"
 #include "httputil.h"
 #include "log.h"
@@ -51,15 +52,7 @@ enum rc_state {
     RC_SEND,    /* sending the file */
     RC_CLOSING, /* answer queued: closed once written */
     RC_PROXY,   /* a GET/HEAD passed to the holder's relay (another node): waiting for or relaying its answer */
-    RC_LINGER,  /* answer written and our side shut: reading what the client still sends, then closed */
 };
-
-/* After an answer that ends the connection, what the client still sends (the rest of a refused upload, a
- * pipelined request) is read and dropped for a while: closing a socket with unread input sends a TCP reset,
- * and a reset arriving before the client has read our answer destroys that answer. Bounded in time and in
- * bytes; the connection still counts against http_max_conns meanwhile. */
-#define RELAY_LINGER_SECONDS 2
-#define RELAY_LINGER_BYTES (1u << 20)
 
 struct relay_conn {
     struct relay *r;            /* owner */
@@ -995,21 +988,13 @@ static void relay_proxy(struct relay_conn *rc, const struct relay_req *q)
     }
 }
 
-/* The answer is written: shut our side (the client sees the end at once) and drain the rest (RC_LINGER). Over
- * TLS the session's own close is what ends it, so the connection is freed at once as before. */
+/* The answer is written: what the client still sends (the rest of a refused upload, a pipelined request)
+ * is read and dropped for a while (linger.h), or its reset would destroy the answer.  Over TLS the session's
+ * own close is what ends it, so the connection is freed at once as before. */
 static void relay_linger(struct relay_conn *rc)
 {
-    evutil_socket_t s = bufferevent_getfd(rc->bev);
-    if (rc->tls || s < 0 || shutdown(s, SHUT_WR) != 0) {
-        relay_conn_free(rc);
-        return;
-    }
-    rc->st = RC_LINGER;
-    rc->done = 0;
-    struct timeval tv = {RELAY_LINGER_SECONDS, 0};
-    bufferevent_set_timeouts(rc->bev, &tv, NULL);
-    bufferevent_disable(rc->bev, EV_WRITE);
-    bufferevent_enable(rc->bev, EV_READ);
+    if (!rc->tls) linger_socket(rc->r->srv, bufferevent_getfd(rc->bev));
+    relay_conn_free(rc);
 }
 
 static void relay_read_cb(struct bufferevent *bev, void *arg)
@@ -1017,12 +1002,6 @@ static void relay_read_cb(struct bufferevent *bev, void *arg)
     (void)bev;
     struct relay_conn *rc = arg;
     struct evbuffer *in = bufferevent_get_input(rc->bev);
-    if (rc->st == RC_LINGER) {
-        rc->done += evbuffer_get_length(in);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (rc->done > RELAY_LINGER_BYTES) relay_conn_free(rc);
-        return;
-    }
     if (rc->st == RC_BODY) {
         relay_body(rc);
         return;

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "conn.h"
 #include "http.h"
+#include "linger.h"
 #include "log.h"
 #include "server.h"
 
@@ -60,8 +61,13 @@ static void ws_destroy(struct ws_sess *s)
     if (s->start) event_free(s->start);
     struct evhttp_connection *evcon = s->evcon;
     s->evcon = NULL; /* its close callback (below) ignores us from here on */
-    if (evcon) evhttp_connection_free(evcon); /* frees sock and the upgrade request */
-    else if (s->sock) bufferevent_free(s->sock);
+    if (evcon) {
+        evhttp_connection_free(evcon); /* frees sock and the upgrade request (its close lingers: http.c) */
+    } else if (s->sock) {
+        /* the close frame is written: input still coming must not reset it away (linger.h) */
+        linger_socket(s->c.srv, bufferevent_getfd(s->sock));
+        bufferevent_free(s->sock);
+    }
     free(s);
 }
 

@@ -20,6 +20,7 @@
 #include "accept_guard.h"
 #include "delivery.h"
 #include "dispatch.h"
+#include "linger.h"
 #include "log.h"
 #include "login_ymsg.h"
 #include "metrics.h"
@@ -56,6 +57,9 @@ static const char *tcp_peer(const struct conn *c)
 
 static void tcp_release(struct conn *c)
 {
+    /* Whatever ended it (a kick, a refused login, ctl kick, shutdown, …), the last packets are in the kernel:
+     * input crossing them must not turn the close into a reset (linger.h; a slow reader's reset stays). */
+    if (c->bev) linger_socket(c->srv, bufferevent_getfd(c->bev));
     if (c->bev) bufferevent_free(c->bev);
     free(c);
 }

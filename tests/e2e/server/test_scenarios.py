@@ -2,6 +2,7 @@
 """Multi-client end-to-end scenarios against the real ymsgd: usage test_scenarios.py YMSGD [TEST...]"""
 import os
 import re
+import socket
 import sys
 import time
 
@@ -241,10 +242,27 @@ def test_offline_messages_survive_restart():
 def test_duplicate_login_kicks_first():
     with Server(YMSGD) as srv:
         a, b = two_friends(srv)
+        # alice reads slowly: IMs still on their way to her when the kick comes, and a keepalive of hers crossing
+        # it; input unread at the close (or arriving after it) made the kernel reset the connection, which threw
+        # away what it had not sent yet, the kick with it (lingering close: core/linger.c)
+        a.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        for i in range(8):
+            b.send(IM, [(1, "bob"), (5, "alice"), (14, "%02d" % i + "y" * 1500)], status=OFFLINE_STATUS)
+        b.send(0x8A, [(0, "bob")])
+        assert b.expect(0x8A, skip=(0xC6,)).status == 1      # the IMs are in alice's queue
         a2 = srv.login("alice", "secret")
-        kick = a.expect(0x02)
+        a.send(0x8A, [(0, "alice")])
+        got = []
+        while True:
+            p = a.recv()
+            assert p is not None, "the kick was lost after %d IMs" % len(got)
+            if p.service != IM:
+                break
+            got.append(p.get(14)[:2])
+        assert got == ["%02d" % i for i in range(8)], got
+        kick = p
         assert kick.status == 0xFFFFFFFF and kick.pairs == [(66, b"42")]
-        assert a.closed()
+        assert a.ends_cleanly()
         # bob saw no offline/online flicker for a plain hand-over
         assert [p.service for p in b.drain(0.3)] in ([], [0xC6])
         a2.send(IM, [(1, "alice"), (5, "bob"), (14, "still here")], status=OFFLINE_STATUS)

@@ -175,6 +175,21 @@ class Client:
             self.buf += d
         return False
 
+    def ends_cleanly(self, timeout=3.0):
+        """True when the stream ends with the server's FIN within timeout (pending bytes are kept in buf); False
+        on a reset (a server closing with unread input: the reset destroys what a client has not read yet)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.time()))
+            try:
+                d = self.sock.recv(65536)
+            except OSError:
+                return False
+            if not d:
+                return True
+            self.buf += d
+        return False
+
     def close(self):
         try:
             self.sock.close()
