@@ -296,6 +296,32 @@ def test_http_framing_smuggling_refused():
                 break
             out += d
         assert out.startswith(b"HTTP/1.1 400") and out.count(b"HTTP/1.1 ") == 1, out[:300]
+        # answers the client has not read yet (a small window), then the request that ends the connection (a
+        # 400 for a bad head, a 413 for a body above http_max_body) and input crossing the close: the input
+        # made the kernel reset the connection, and the reset threw away every answer not yet sent (lingering
+        # close: core/linger.c)
+        for last, code in ((data, b"400"), (b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 9999999\r\n\r\n", b"413")):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(3)
+            s.connect(("127.0.0.1", srv.http_port))
+            s.sendall(SMUGGLED * 30 + last)
+            time.sleep(0.3)                               # all answered, the connection closed on the server
+            s.sendall(SMUGGLED)
+            out, how = b"", "timeout"
+            while True:
+                try:
+                    d = s.recv(65536)
+                except OSError as e:
+                    how = "reset: %s" % e
+                    break
+                if not d:
+                    how = "end"
+                    break
+                out += d
+            s.close()
+            assert (out.count(b"HTTP/1.1 200"), out.count(b"HTTP/1.1 " + code), how) == (30, 1, "end"), \
+                (code, out.count(b"HTTP/1.1 200"), how, out[-200:])
 
 
 def test_http_framing_valid_pipelines_still_work():
