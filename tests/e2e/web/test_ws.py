@@ -175,6 +175,36 @@ def test_refusals_have_clear_close_codes():
         refused(srv, frame(0x9, b"p" * 200), 1002)                             # control frame > 125 bytes
         refused(srv, frame(0x0, b"orphan continuation"), 1002)
         assert "ws_close" in srv.log_text()
+        # packets the client has not read yet (a small window), the close frame behind them, and input crossing
+        # the close: it made the kernel reset the connection, which threw away what was not sent yet (the close
+        # frame with it); now every packet and the code arrive, and the stream ends with a FIN (core/linger.c)
+        b = srv.login("bob", "pw-bob")
+        a = ws_login(srv, "alice", "pw-alice", client=WsClient(srv.http_port, rcvbuf=4096))
+        befriend(b, a)
+        for i in range(8):
+            b.send(IM, [(1, "bob"), (5, "alice"), (14, "%02d" % i + "y" * 1500), (97, "1")])
+        b.send(0x8A, [(0, "bob")])
+        b.expect(0x8A, skip=(0xF0,))                                        # the IMs are in alice's queue
+        a.send_frame(frame(0x1, b"text"))                                   # refused: 1003
+        time.sleep(0.3)                                                     # closed on the server by now
+        a.send_frame(frame(0x9, b"still here?"))
+        how = None
+        a.sock.settimeout(3)
+        while how is None:
+            try:
+                d = a.sock.recv(65536)
+            except OSError as e:
+                how = "reset: %s" % e
+                break
+            how = None if d else "end"
+            a.wbuf += d
+        a._frames()
+        ims = []
+        while len(a.buf) >= 20:
+            p = a.recv(0.01)
+            if p and p.service == IM:
+                ims.append(p.get(14)[:2])
+        assert (ims, a.close_code, how) == (["%02d" % i for i in range(8)], 1003, "end"), (ims, a.close_code, how)
         still_serving(srv)
 
 
