@@ -259,7 +259,8 @@ def test_duplicate_login_kicks_first():
             if p.service != IM:
                 break
             got.append(p.get(14)[:2])
-        assert got == ["%02d" % i for i in range(8)], got
+        # all of them on one node; with YMSGD_TEST_NODES an IM still crossing the cluster may come after the kick
+        assert got == ["%02d" % i for i in range(len(got))] and (len(got) == 8 or "YMSGD_TEST_NODES" in os.environ), got
         kick = p
         assert kick.status == 0xFFFFFFFF and kick.pairs == [(66, b"42")]
         assert a.ends_cleanly()
