@@ -167,6 +167,7 @@ static const char *const live_knobs[] = {
     "max_buddies", "max_message", "conf_max_members", "conf_max_per_user", "conf_invite_rate", "conf_max_message",
     "session_rate", "session_burst", "stealth_max_names", "amf_crossdomain",
     "amf_crossdomain_secure", "web_max_file", "web_cache_age", "ws_origins", "ws_max_frame", "ws_max_message",
+    "linger_ms", "linger_bytes", "linger_max", /* read at every close (core/linger.c) */
 };
 
 size_t config_knob_count(void) { return NKNOBS; }
