@@ -87,7 +87,7 @@ void cl_groups_frame(struct server *srv, const char *node, const struct wire_fra
         conf_apply(srv, &s, node);
     } else if (f->type == WIRE_ROOM) {
         if (!srv->chat) return; /* no rooms here: nothing to follow */
-        if (f->flag > 1 || f->len == 0 || f->len > CHAT_NAME_MAX || memchr(f->data, 0, f->len)) {
+        if (f->flag > 1 || f->len == 0 || f->len > CHAT_KEY_MAX || memchr(f->data, 0, f->len)) {
             log_event(LOG_WARN, NULL, f->user, "cluster_bad_room", f->flag, "from node %s: ignored", node);
             return;
         }

@@ -46,6 +46,13 @@ enum {
 #define CHAT_JOIN_CHUNK 15    /* members per join-reply packet: ~50 bytes each keeps packets under ~1 KB */
 #define CHAT_CAT_BASE 1600000001u
 #define CHAT_ROOM_BASE 1600100001u
+/* OY's legacy API joins "room:lobby" names of the room list's <lobby count="N"> entries; each room is
+ * published as one lobby, number 1 (docs/CHAT_ROOMS.md §3). */
+#define CHAT_LOBBY_SUFFIX ":1"
+/* OY caches the category list for 15 minutes (ChatroomManager.REFRESH_TIMOUT_IN_SECONDS) and asks the rooms
+ * of its root category as ?chatroom_<the list's time attribute>: a time that recent lists every room. */
+#define CHAT_ROOT_WINDOW 900
+#define CHAT_ROOT_SKEW 60 /* a root id this far in the future still counts (clock steps) */
 
 struct chat_cat {
     char name[CHAT_NAME_MAX + 1]; /* as configured */
@@ -67,6 +74,7 @@ struct chat_member {
     char user[NAME_MAX_LEN + 1]; /* key in chat->members */
     struct conn *c;              /* the session that joined; NULL: a session of another node (cluster replica) */
     struct chat_room **rooms;    /* rooms it is in, join order (at most chat_max_rooms) */
+    unsigned char *lobby;        /* per entry of rooms: 1 = joined by its "room:lobby" name (OY legacy) */
     uint32_t n_rooms, cap_rooms; /* used / allocated in rooms */
     double active;               /* rl_now() of its last join, message or chat ping */
     double tokens;               /* room-message bucket (chat_msg_rate / chat_msg_burst) */
@@ -128,6 +136,19 @@ static struct chat_room *chat_find_room(const struct chat *ch, const char *name,
     for (size_t i = 0; i < ch->nrooms; i++)
         if (strlen(ch->rooms[i].name) == len && strncasecmp(ch->rooms[i].name, name, len) == 0) return &ch->rooms[i];
     return NULL;
+}
+
+/* The room a client's key 104 names: its name, or (OY's legacy API) its lobby's "NAME:1"; *lobby says
+ * which.  A room name holds no ':', so the two never collide. */
+static struct chat_room *chat_resolve(const struct chat *ch, const char *name, size_t len, int *lobby)
+{
+    const size_t sl = sizeof CHAT_LOBBY_SUFFIX - 1;
+    struct chat_room *r = chat_find_room(ch, name, len);
+    *lobby = 0;
+    if (!r && len > sl && memcmp(name + len - sl, CHAT_LOBBY_SUFFIX, sl) == 0 &&
+        (r = chat_find_room(ch, name, len - sl)))
+        *lobby = 1;
+    return r;
 }
 
 struct chat *chat_parse(const char *text, size_t len, char *err, size_t errlen)
@@ -275,6 +296,7 @@ struct chat *chat_new(struct server *srv, char *err, size_t errlen)
 static void chat_member_free(struct chat_member *m)
 {
     free(m->rooms);
+    free(m->lobby);
     free(m);
 }
 
@@ -399,17 +421,25 @@ int chat_list_xml(const struct chat *ch, const char *query, long now, char **out
             else id = id * 10 + (unsigned long)(rest[i] - '0');
         }
         if (!ok) return 400;
+        /* Not a category but a recent list time: OY's root category (ChatroomManager.loadCategories makes
+         * the list's time its id), whose rooms are all rooms. */
+        int root = 1;
+        for (size_t i = 0; i < ch->ncats; i++)
+            if (ch->cats[i].id == id) root = 0;
+        if (root && ((long)id < now - CHAT_ROOT_WINDOW || (long)id > now + CHAT_ROOT_SKEW)) root = 0;
         cb_str(&b, tmp);
         cb_str(&b, "<chatRooms>\n");
         for (size_t i = 0; i < ch->nrooms; i++) {
             const struct chat_room *r = &ch->rooms[i];
-            if (ch->cats[r->cat].id != id) continue;
+            if (!root && ch->cats[r->cat].id != id) continue;
             snprintf(tmp, sizeof tmp, "<room type=\"yahoo\" id=\"%u\" name=\"", r->id);
             cb_str(&b, tmp);
             cb_attr(&b, r->name);
             cb_str(&b, "\" topic=\"");
             cb_attr(&b, r->topic);
-            cb_str(&b, "\"></room>\n");
+            /* One lobby, no counts (nobody outside a room learns who or how many are in it: §5).  OY's legacy
+             * API joins it as "NAME:1"; PID lists it as a child room "NAME:1" (yahoo_chatlist_end_element). */
+            cb_str(&b, "\"><lobby count=\"1\"></lobby></room>\n");
         }
         cb_str(&b, "</chatRooms></content>\n");
     } else {
@@ -438,9 +468,30 @@ static int chat_in_room(const struct chat_member *m, const struct chat_room *r)
     return 0;
 }
 
+/* Room names as one member sees them: its lobby's "NAME:1" when it joined by that (OY's legacy API
+ * resolves every 104 it gets against the lobbies it loaded and throws on anything else). */
+#define CHAT_SHOWN_MAX (CHAT_KEY_MAX + 1)
+
+/* 1 when m (NULL: nobody) is in r by its lobby's name. */
+static int chat_by_lobby(const struct chat_member *m, const struct chat_room *r)
+{
+    for (uint32_t i = 0; m && i < m->n_rooms; i++)
+        if (m->rooms[i] == r) return m->lobby[i];
+    return 0;
+}
+
+/* r's name as key 104 for a member in it by its lobby (lobby 1) or by the name (0); out holds CHAT_SHOWN_MAX. */
+static const char *chat_shown(const struct chat_room *r, int lobby, char *out)
+{
+    if (!lobby) return r->name;
+    snprintf(out, CHAT_SHOWN_MAX, "%s%s", r->name, CHAT_LOBBY_SUFFIX);
+    return out;
+}
+
 /* What a 0x98 notice / 0x9B notice / 0xA8 message to one member is made of. */
 struct chat_out {
     const struct chat_room *room; /* the room */
+    const char *name;             /* key 104 for the recipient (chat_shown()) */
     const char *who;              /* the member it is about / from */
     const struct ymsg_packet *pkt; /* 0xA8: the sender's packet */
     const uint8_t *text;          /* 0xA8 / 0x9D: text */
@@ -454,7 +505,7 @@ static void chat_build_joined(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
     ymsg_build_str(b, CK_ME, o->to);
-    ymsg_build_str(b, CK_ROOM, o->room->name);
+    ymsg_build_str(b, CK_ROOM, o->name);
     ymsg_build_str(b, CK_COUNT, "1");
     ymsg_build_str(b, CK_MEMBER, o->who);
     ymsg_build_str(b, CK_AGE, "0");
@@ -465,7 +516,7 @@ static void chat_build_left(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
     ymsg_build_str(b, CK_ME, o->to);
-    ymsg_build_str(b, CK_ROOM, o->room->name);
+    ymsg_build_str(b, CK_ROOM, o->name);
     ymsg_build_str(b, CK_MEMBER, o->who);
     ymsg_build_str(b, CK_COUNT, "1");
 }
@@ -474,7 +525,7 @@ static void chat_build_comment(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
     ymsg_build_str(b, CK_ME, o->to);
-    ymsg_build_str(b, CK_ROOM, o->room->name);
+    ymsg_build_str(b, CK_ROOM, o->name);
     ymsg_build_str(b, CK_MEMBER, o->who); /* from the session: never the client's 1/109 */
     ymsg_build_kv(b, CK_TEXT, o->text, o->text_len);
     ymsg_build_int(b, CK_MSGTYPE, o->msgtype);
@@ -485,7 +536,7 @@ static void chat_build_invite(struct ymsg_builder *b, void *arg)
 {
     const struct chat_out *o = arg;
     ymsg_build_str(b, CK_ME, o->to);
-    ymsg_build_str(b, CK_ROOM, o->room->name);
+    ymsg_build_str(b, CK_ROOM, o->name);
     ymsg_build_kv(b, CK_TEXT, o->text, o->text_len);
     ymsg_build_str(b, CK_INVITEE, o->to);
     ymsg_build_str(b, CK_INVITER, o->who);
@@ -500,7 +551,10 @@ static int chat_quiet;
 static void chat_publish(struct chat *ch, const struct chat_member *m, const struct chat_room *r, int op)
 {
     const struct group_hooks *g = ch->srv ? ch->srv->groups : NULL;
-    if (g && m->c && !chat_quiet) g->chat_changed(ch->srv, op, m->user, r->name, strlen(r->name));
+    char nm[CHAT_SHOWN_MAX];
+    /* A lobby join goes out under the lobby's name: the other nodes then name the room so to this member. */
+    const char *name = chat_shown(r, chat_by_lobby(m, r), nm);
+    if (g && m->c && !chat_quiet) g->chat_changed(ch->srv, op, m->user, name, strlen(name));
 }
 
 /* Tells every member of r but `who` (whom the packet is about or from): service, built by build. */
@@ -511,7 +565,9 @@ static void chat_fan_out(struct chat *ch, struct chat_room *r, const char *who, 
         struct chat_member *m = r->mem[i];
         if (strcmp(m->user, who) == 0) continue;
         if (chat_quiet && !m->c) continue; /* its own node tells it */
+        char nm[CHAT_SHOWN_MAX];
         o->to = m->user;
+        o->name = chat_shown(r, chat_by_lobby(m, r), nm);
         delivery_to_user(ch->srv, m->user, who, service, YMSG_PKT_SERVERACK, build, o);
     }
 }
@@ -528,6 +584,7 @@ static void chat_leave_room(struct chat *ch, struct chat_member *m, struct chat_
     for (uint32_t i = 0; i < m->n_rooms; i++) {
         if (m->rooms[i] != r) continue;
         memmove(&m->rooms[i], &m->rooms[i + 1], (m->n_rooms - i - 1) * sizeof m->rooms[0]);
+        memmove(&m->lobby[i], &m->lobby[i + 1], (m->n_rooms - i - 1) * sizeof m->lobby[0]);
         m->n_rooms--;
         break;
     }
@@ -564,19 +621,23 @@ static void chat_join_refused(struct conn *c, int code)
 
 /* The join reply: the room's header, then every member, CHAT_JOIN_CHUNK per packet, status 5 on all
  * but the last packet and 1 on the last (YMSG.md §1.6). */
-static void chat_send_join_reply(struct chat *ch, struct conn *c, const struct chat_room *r)
+static void chat_send_join_reply(struct chat *ch, struct conn *c, const struct chat_room *r, int lobby)
 {
     uint32_t total = r->n, done = 0;
     int first = 1;
+    char nm[CHAT_SHOWN_MAX];
+    const char *name = chat_shown(r, lobby, nm);
     do {
         uint32_t k = total - done < CHAT_JOIN_CHUNK ? total - done : CHAT_JOIN_CHUNK;
         int last = done + k == total;
         struct ymsg_builder *b =
             delivery_begin(c, YMSG_SVC_CHATJOIN, last ? YMSG_PKT_SERVERACK : YMSG_PKT_CONTINUED);
         ymsg_build_str(b, CK_ME, c->user);
-        ymsg_build_str(b, CK_ROOM, r->name);
+        ymsg_build_str(b, CK_ROOM, name);
         if (first) {
-            ymsg_build_str(b, CK_TOPIC, r->topic);
+            /* OY's legacy receiveChatJoin takes any 105 for a captcha (and never finishes the join): a
+             * lobby join gets none.  PID and LY2 join by the name and show the topic. */
+            if (!lobby) ymsg_build_str(b, CK_TOPIC, r->topic);
             ymsg_build_int(b, CK_COUNT, total); /* OY reads the first 108 as the total */
             ymsg_build_int(b, CK_CATID, ch->cats[r->cat].id);
             ymsg_build_int(b, CK_ROOMID, r->id);
@@ -603,13 +664,16 @@ static int chat_take_token(const struct config *cfg, struct chat_member *m);
 static uint64_t chat_dropped_joins; /* joins refused by chat_msg_rate (the log names the 1st, 1001st, ...) */
 
 /* m in r and r in m's rooms, growing both arrays.  0, or -1 when out of memory (nothing linked). */
-static int chat_link(struct chat_member *m, struct chat_room *r)
+static int chat_link(struct chat_member *m, struct chat_room *r, int lobby)
 {
     if (m->n_rooms == m->cap_rooms) {
         uint32_t nc = m->cap_rooms ? m->cap_rooms * 2 : 1;
         struct chat_room **v = realloc(m->rooms, nc * sizeof *v);
         if (!v) return -1;
         m->rooms = v;
+        unsigned char *l = realloc(m->lobby, nc * sizeof *l);
+        if (!l) return -1; /* rooms is only larger than cap_rooms says */
+        m->lobby = l;
         m->cap_rooms = nc;
     }
     if (r->n == r->cap) {
@@ -619,6 +683,7 @@ static int chat_link(struct chat_member *m, struct chat_room *r)
         r->mem = v;
         r->cap = nc;
     }
+    m->lobby[m->n_rooms] = (unsigned char)(lobby != 0);
     m->rooms[m->n_rooms++] = r;
     r->mem[r->n++] = m;
     return 0;
@@ -626,7 +691,7 @@ static int chat_link(struct chat_member *m, struct chat_room *r)
 
 /* c joins r (after the checks of a 0x98 or 0x97).  A join costs a room-message token: every join is
  * a notice to every member, so joining and leaving in a loop is a flood like any other. */
-static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
+static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r, int lobby)
 {
     const struct config *cfg = c->srv->cfg;
     struct chat_member *m = chat_member_of(ch, c->user);
@@ -642,7 +707,12 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
     }
     if (m && chat_in_room(m, r)) { /* again: the list once more, nobody else told */
         m->active = rl_now();
-        chat_send_join_reply(ch, c, r);
+        for (uint32_t i = 0; i < m->n_rooms; i++) {
+            if (m->rooms[i] != r || m->lobby[i] == (lobby != 0)) continue;
+            m->lobby[i] = (unsigned char)(lobby != 0); /* by the other name now: named so from here on */
+            chat_publish(ch, m, r, 1);
+        }
+        chat_send_join_reply(ch, c, r, lobby);
         return;
     }
     if (r->n >= (uint32_t)cfg->chat_room_max_members) {
@@ -664,11 +734,11 @@ static void chat_join_room(struct chat *ch, struct conn *c, struct chat_room *r)
     }
     /* One room more than allowed: the room joined first is left (Yahoo moved a user between rooms). */
     while (m->n_rooms >= (uint32_t)cfg->chat_max_rooms && m->n_rooms) chat_leave_room(ch, m, m->rooms[0], 1);
-    if (chat_link(m, r) < 0) goto oom_member;
+    if (chat_link(m, r, lobby) < 0) goto oom_member;
     m->active = rl_now();
-    log_event(LOG_DEBUG, c->peer, c->user, "chat_join", (long)r->id, "%s", r->name);
+    log_event(LOG_DEBUG, c->peer, c->user, "chat_join", (long)r->id, "%s%s", r->name, lobby ? CHAT_LOBBY_SUFFIX : "");
     chat_publish(ch, m, r, 1);
-    chat_send_join_reply(ch, c, r);
+    chat_send_join_reply(ch, c, r, lobby);
     struct chat_out o = {.room = r, .who = m->user};
     chat_fan_out(ch, r, m->user, YMSG_SVC_CHATJOIN, chat_build_joined, &o);
     return;
@@ -679,12 +749,13 @@ oom:
     chat_join_refused(c, CHAT_ERR_FULL);
 }
 
-/* The room named by key 104 of pkt, or NULL. */
-static struct chat_room *chat_pkt_room(struct chat *ch, const struct ymsg_packet *pkt)
+/* The room named by key 104 of pkt (its name or its lobby's: *lobby says which), or NULL. */
+static struct chat_room *chat_pkt_room(struct chat *ch, const struct ymsg_packet *pkt, int *lobby)
 {
     struct ymsg_kv kv;
-    if (ymsg_get(pkt, CK_ROOM, &kv) < 0 || kv.len == 0 || kv.len > CHAT_NAME_MAX) return NULL;
-    return chat_find_room(ch, (const char *)kv.val, kv.len);
+    *lobby = 0;
+    if (ymsg_get(pkt, CK_ROOM, &kv) < 0 || kv.len == 0 || kv.len >= CHAT_SHOWN_MAX) return NULL;
+    return chat_resolve(ch, (const char *)kv.val, kv.len, lobby);
 }
 
 /* ---- handlers ---------------------------------------------------------------------------------- */
@@ -702,12 +773,13 @@ void chat_handle_join(struct conn *c, const struct ymsg_packet *pkt)
 {
     struct chat *ch = c->srv->chat;
     if (!ch) return;
-    struct chat_room *r = chat_pkt_room(ch, pkt);
+    int lobby;
+    struct chat_room *r = chat_pkt_room(ch, pkt, &lobby);
     if (!r) {
         chat_join_refused(c, CHAT_ERR_UNKNOWN);
         return;
     }
-    chat_join_room(ch, c, r);
+    chat_join_room(ch, c, r, lobby);
 }
 
 void chat_handle_goto(struct conn *c, const struct ymsg_packet *pkt)
@@ -720,7 +792,7 @@ void chat_handle_goto(struct conn *c, const struct ymsg_packet *pkt)
     struct chat_member *t = target[0] ? chat_member_of(ch, target) : NULL;
     /* The same refusal whether target is offline, hidden from c, or in no room (docs/CHAT_ROOMS.md §5). */
     if (t && t->n_rooms && strcmp(target, c->user) != 0 && can_see(c->srv, c->user, target)) {
-        chat_join_room(ch, c, t->rooms[t->n_rooms - 1]);
+        chat_join_room(ch, c, t->rooms[t->n_rooms - 1], 0);
         return;
     }
     struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_CHATGOTO, YMSG_PKT_ERROR);
@@ -733,7 +805,8 @@ void chat_handle_exit(struct conn *c, const struct ymsg_packet *pkt)
     struct chat *ch = c->srv->chat;
     if (!ch) return;
     struct chat_member *m = chat_member_of(ch, c->user);
-    struct chat_room *r = chat_pkt_room(ch, pkt);
+    int lobby;
+    struct chat_room *r = chat_pkt_room(ch, pkt, &lobby);
     if (!m || m->c != c || !r || !chat_in_room(m, r)) return;
     /* The member stays (with its token bucket) until its chat logout, session end or idle timeout. */
     chat_leave_room(ch, m, r, 1);
@@ -769,7 +842,8 @@ void chat_handle_comment(struct conn *c, const struct ymsg_packet *pkt)
     if (!ch) return;
     const struct config *cfg = c->srv->cfg;
     struct chat_member *m = chat_member_of(ch, c->user);
-    struct chat_room *r = chat_pkt_room(ch, pkt);
+    int lobby;
+    struct chat_room *r = chat_pkt_room(ch, pkt, &lobby);
     if (!m || m->c != c || !r || !chat_in_room(m, r)) {
         struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_COMMENT, YMSG_PKT_SERVERACK);
         ymsg_build_int(b, CK_ERROR, CHAT_ERR_NOTIN);
@@ -803,7 +877,8 @@ void chat_handle_invite(struct conn *c, const struct ymsg_packet *pkt)
     struct chat *ch = c->srv->chat;
     if (!ch) return;
     struct chat_member *m = chat_member_of(ch, c->user);
-    struct chat_room *r = chat_pkt_room(ch, pkt);
+    int lobby;
+    struct chat_room *r = chat_pkt_room(ch, pkt, &lobby);
     struct ymsg_kv kv, text = {0};
     char to[NAME_MAX_LEN + 1];
     /* No answer in any case: the inviter learns nothing about the invitee (docs/CHAT_ROOMS.md §5). */
@@ -812,7 +887,7 @@ void chat_handle_invite(struct conn *c, const struct ymsg_packet *pkt)
     if (strcmp(to, c->user) == 0 || !chat_take_token(c->srv->cfg, m)) return;
     if (ymsg_get(pkt, CK_TEXT, &text) < 0) text.len = 0;
     if (text.len > (size_t)c->srv->cfg->chat_max_message) return;
-    struct chat_out o = {.room = r, .who = m->user, .text = text.len ? text.val : (const uint8_t *)"",
+    struct chat_out o = {.room = r, .name = r->name, .who = m->user, .text = text.len ? text.val : (const uint8_t *)"",
                          .text_len = text.len, .to = to};
     delivery_to_user(c->srv, to, m->user, YMSG_SVC_CHATADDINVITE, YMSG_PKT_SERVERACK, chat_build_invite, &o);
 }
@@ -857,7 +932,8 @@ void chat_sweep(struct chat *ch, double now)
 
 void chat_remote(struct chat *ch, int op, const char *user, const char *room, size_t len)
 {
-    struct chat_room *r = chat_find_room(ch, room, len);
+    int lobby;
+    struct chat_room *r = chat_resolve(ch, room, len, &lobby);
     struct chat_member *m = chat_member_of(ch, user);
     if (!r || (m && m->c)) {
         /* A room this node does not define (another rooms file), or the user's session here is the
@@ -873,7 +949,11 @@ void chat_remote(struct chat *ch, int op, const char *user, const char *room, si
         }
         return;
     }
-    if (m && chat_in_room(m, r)) return;
+    if (m && chat_in_room(m, r)) {
+        for (uint32_t i = 0; i < m->n_rooms; i++) /* its node named the room anew (joined by the other name) */
+            if (m->rooms[i] == r) m->lobby[i] = (unsigned char)(lobby != 0);
+        return;
+    }
     int fresh = !m;
     if (fresh) {
         if (!(m = calloc(1, sizeof *m))) goto oom;
@@ -885,7 +965,7 @@ void chat_remote(struct chat *ch, int op, const char *user, const char *room, si
     }
     /* No cap here: the member's node admitted it (two nodes admitting the last place at once both
      * keep theirs: docs/CHAT_ROOMS.md §6). */
-    if (chat_link(m, r) < 0) goto oom_member;
+    if (chat_link(m, r, lobby) < 0) goto oom_member;
     return;
 oom_member:
     if (m->n_rooms == 0) chat_drop_member(ch, m, 0);
@@ -927,7 +1007,9 @@ void chat_rejoin(struct chat *ch)
             for (uint32_t j = 0; j < r->n; j++) { /* the members elsewhere heard it leave: a join now */
                 const struct chat_member *x = r->mem[j];
                 if (x == m || x->c) continue;
+                char nm[CHAT_SHOWN_MAX];
                 o.to = x->user;
+                o.name = chat_shown(r, chat_by_lobby(x, r), nm);
                 delivery_to_user(ch->srv, x->user, m->user, YMSG_SVC_CHATJOIN, YMSG_PKT_SERVERACK, chat_build_joined, &o);
             }
         }

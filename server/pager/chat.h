@@ -16,6 +16,7 @@
 struct chat;
 
 #define CHAT_NAME_MAX 64   /* longest category or room name (bytes) */
+#define CHAT_KEY_MAX (CHAT_NAME_MAX + 2) /* longest room key 104 / R frame: a name or its lobby's "NAME:1" */
 #define CHAT_TOPIC_MAX 255 /* longest room topic (bytes) */
 #define CHAT_MAX_ROOMS 10000 /* rooms (and categories) one configuration may define */
 
