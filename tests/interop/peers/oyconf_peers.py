@@ -12,7 +12,15 @@ both ways reach every member exactly once (the sender's echo included), carol in
 OpenYMSG's "extend"), carol leaves (alice sees receivedConferenceLeft), alice leaves; then bob invites
 alice to room2, she accepts, both talk, she add-invites carol and dave (extendConference: one
 comma-separated 51), carol invites her to room3 and she declines (carol is told), her createConference on
-carol's room3 is refused; alice quits and bob sees her leave room2.  A missing kit or program is a FAIL, never a skip.
+carol's room3 is refused; alice quits and bob sees her leave room2.
+
+Then a chat room through OpenYMSG's LEGACY API (docs/CHAT_ROOMS.md): erin is OyRoom.java (ours, compiled like
+OyConf; started with alice so that its JVM and login overlap the conference steps).  It loads the room list
+(every category's rooms with their lobbies, then the root's lobbies its Session resolves packets against);
+bob joins Linux by name (libpurple's key set), erin joins the lobby Linux:1 (chatLogin) and sees bob in the
+member list, messages both ways reach the other side once (no echo), carol joins and leaves (libyahoo2's key
+set) and erin sees both, erin's chatLogout is seen by bob as an exit.  bob and carol get the room's plain name
+throughout, erin its lobby's.  A missing kit or program is a FAIL, never a skip.
 """
 import os
 import random
@@ -34,8 +42,8 @@ SETTLE = 1.5
 
 
 def build_oyconf(work, outdir):
-    """OyConf.java compiled against the kit's OpenYMSG (work/openymsg/classpath) into outdir/oyconf;
-    recompiled when the source is newer.  Returns the classpath that runs it."""
+    """OyConf.java and OyRoom.java compiled against the kit's OpenYMSG (work/openymsg/classpath) into
+    outdir/oyconf; recompiled when a source is newer.  Returns the classpath that runs them."""
     kitcp = os.path.join(work, "openymsg", "classpath")
     if not os.path.isfile(kitcp):
         fail("the kit's OpenYMSG is not built: no %s" % kitcp)
@@ -43,20 +51,21 @@ def build_oyconf(work, outdir):
     javac = shutil.which("javac")
     if not javac:
         fail("javac not found (openjdk-17-jdk-headless: scripts/deps.sh test installs it)")
-    src = os.path.join(HERE, "OyConf.java")
     out = os.path.join(outdir, "oyconf")
-    cls = os.path.join(out, "OyConf.class")
-    if not os.path.exists(cls) or os.path.getmtime(cls) < os.path.getmtime(src):
-        os.makedirs(out, exist_ok=True)
-        r = subprocess.run([javac, "-Xlint:all,-path", "-Werror", "-encoding", "UTF-8", "-cp", cp, "-d", out, src],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            fail("compiling OyConf.java: %s" % (r.stdout + r.stderr)[-3000:])
+    for name in ("OyConf", "OyRoom"):
+        src = os.path.join(HERE, name + ".java")
+        cls = os.path.join(out, name + ".class")
+        if not os.path.exists(cls) or os.path.getmtime(cls) < os.path.getmtime(src):
+            os.makedirs(out, exist_ok=True)
+            r = subprocess.run([javac, "-Xlint:all,-path", "-Werror", "-encoding", "UTF-8", "-cp", cp, "-d", out, src],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                fail("compiling %s.java: %s" % (name, (r.stdout + r.stderr)[-3000:]))
     return out + ":" + cp
 
 
-def oyconf_peer(s, classpath, user):
-    """OyConf as user, reaching the session's ymsgd the way the kit's openymsg-peer does (yahoo_shim.so
+def oyconf_peer(s, classpath, user, main="OyConf"):
+    """OyConf (or OyRoom) as user, reaching the session's ymsgd the way the kit's openymsg-peer does (yahoo_shim.so
     with a port map, the test CA as the JVM's only trust store)."""
     shim = os.path.join(s.work, "lib", "yahoo_shim.so")
     if not os.path.isfile(shim):
@@ -67,8 +76,8 @@ def oyconf_peer(s, classpath, user):
     env = s.shim_env(LD_PRELOAD=shim)
     cmd = [java, "-Djava.net.preferIPv4Stack=true",
            "-Djavax.net.ssl.trustStore=" + os.path.join(s.certs, "truststore.jks"),
-           "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", classpath, "OyConf", user, s.pw]
-    p = Peer(user, "oyconf", cmd, env, s.tmp)
+           "-Djavax.net.ssl.trustStorePassword=changeit", "-cp", classpath, main, user, s.pw]
+    p = Peer(user, main.lower(), cmd, env, s.tmp)
     s.procs.append(p)
     return p
 
@@ -135,6 +144,7 @@ def run_with(classpath):
     def run(s):
         n = random.randint(1000, 9999)
         alice = oyconf_peer(s, classpath, "alice")
+        erin = oyconf_peer(s, classpath, "erin", main="OyRoom")
         hit = alice.wait([r" authenticationSuccess", r" authenticationFailure", r" connectionFailure"], timeout=60)
         if not s.step("login", bool(hit) and "authenticationSuccess" in hit, hit or "no answer in 60 s"):
             return
@@ -300,9 +310,94 @@ def run_with(classpath):
         alice.say("quit")
         p = bob.wait(pkt(0x1B, "room2", k56="alice"), mb, timeout=15)
         s.step("logoff", alice.gone(20) and p is not None, "process ended, bob's 0x1B: %r" % p)
+        room_steps(s, erin, bob, carol, n)
         for ib in (bob, carol):
             ib.c.close()
     return run
+
+
+LINUX_ID = "1600100001"  # the default rooms' first room (server/pager/chat.c chat_default_rooms)
+
+
+def room(service, name, **keys):
+    """A predicate: a room packet (104 = name) with each key (k109=...) equal; status=N checks the header."""
+    status = keys.pop("status", None)
+
+    def pred(p):
+        if p.service != service or p.get(104) != name or (status is not None and p.status != status):
+            return False
+        return all(p.all(int(k[1:])) == (v if isinstance(v, list) else [v]) for k, v in keys.items())
+    return pred
+
+
+def room_steps(s, erin, bob, carol, n):
+    """erin (OpenYMSG's legacy API) in the room Linux with bob and carol (raw sessions)."""
+    hit = erin.wait([r" authenticationSuccess", r" authenticationFailure"], timeout=60)
+    if not s.step("room-login", bool(hit) and "authenticationSuccess" in hit, hit or "legacy login: no answer in 60 s"):
+        return
+    # --- the room list: categories, each category's rooms with one lobby, the root's lobbies ---
+    a = erin.mark()
+    erin.say("list")
+    hit = erin.wait([r" root lobbies=", r" cmd-exception"], a)
+    with erin.lock:
+        lines = erin.lines[a:]
+    cats = [re.search(r" category id=(\d+) name=(.*)$", x).groups() for x in lines if " category id=" in x]
+    rooms = [re.search(r" room cat=(\d+) id=\d+ name=(.*) topic=.* lobbies=(\S+)$", x).groups()
+             for x in lines if " room cat=" in x]
+    names = ["Linux", "Programming", "Rock", "Jazz", "Europe", "Americas"]
+    s.step("room-list", bool(hit) and "root lobbies=" in hit and
+           cats == [("1600000001", "Computers & Internet"), ("1600000002", "Music"), ("1600000003", "Regional")] and
+           sorted(r[1] for r in rooms) == sorted(names) and all(r[2] == r[1] + ":1" for r in rooms) and
+           hit.endswith(" root lobbies=" + ",".join(sorted(x + ":1" for x in names))),
+           "categories %r, rooms %r, %s" % (cats, rooms, hit))
+    # --- bob joins Linux by its name (libpurple's key set): his reply has the topic (105) ---
+    mb = bob.mark()
+    bob.c.send(0x98, [(1, "bob"), (104, "Linux"), (62, "2"), (129, LINUX_ID)])
+    p = bob.wait(room(0x98, "Linux", status=1), mb)
+    s.step("room-bob-in", p is not None and p.get(105) == "Penguins welcome" and p.all(109) == ["bob"], repr(p))
+    # --- erin joins the lobby Linux:1 (chatConnect 0x96, then 0x98 104=Linux:1): OpenYMSG logs in and lists bob ---
+    a, mb = erin.mark(), bob.mark()
+    erin.say("join Linux:1")
+    hit = erin.wait([r" chat-login lobby=", r" chat-login-failed"], a)
+    s.step("room-join", bool(hit) and hit.endswith(" chat-login lobby=Linux:1 members=bob,erin"), hit or "no answer")
+    p = bob.wait(room(0x98, "Linux", k109="erin"), mb)
+    s.step("room-join-seen", p is not None and p.get(1) == "bob", "bob is told erin joined Linux: %r" % p)
+    # --- messages: each reaches the other side exactly once, never echoed ---
+    t = "héllo ✓ from OpenYMSG %d" % n
+    a, mb = erin.mark(), bob.mark()
+    erin.say("msg " + t)
+    p = bob.wait(room(0xA8, "Linux", k109="erin", k117=t), mb)
+    settle(erin, (bob,))
+    s.step("room-msg-out", p is not None and p.get(124) == "1" and p.get(97) == "1" and
+           len(bob.matching(room(0xA8, "Linux", k117=t), mb)) == 1 and not erin.find([r" chat-message "], a),
+           "bob's copy %r, no echo to erin" % p)
+    t = "grüße ✓ from bob %d" % n
+    a = erin.mark()
+    bob.c.send(0xA8, [(1, "bob"), (104, "Linux"), (117, t), (124, "1"), (97, "1")])
+    hit = erin.wait([ev("chat-message", lobby="Linux:1", **{"from": "bob", "emote": "false", "msg": t})], a)
+    settle(erin, (bob,))
+    s.step("room-msg-in", bool(hit) and count_lines(erin, r" chat-message ", a) == 1, hit or "no chat-message")
+    # --- carol joins and leaves with libyahoo2's key set: erin sees both in the lobby ---
+    a, mc = erin.mark(), carol.mark()
+    carol.c.send(0x98, [(1, "carol"), (104, "Linux"), (129, LINUX_ID), (62, "2")])
+    p = carol.wait(room(0x98, "Linux", status=1), mc)
+    hit = erin.wait([ev("chat-join", lobby="Linux:1", who="carol")], a)
+    s.step("room-join-carol", p is not None and p.all(109) == ["bob", "erin", "carol"] and bool(hit),
+           "carol's list %r; OpenYMSG: %s" % (p and p.all(109), hit))
+    a = erin.mark()
+    carol.c.send(0x9B, [(104, "Linux"), (109, "carol"), (108, "1"), (112, "0")])
+    hit = erin.wait([ev("chat-exit", lobby="Linux:1", who="carol")], a)
+    s.step("room-exit-carol", bool(hit), hit or "no chat-exit for carol")
+    # --- erin's chatLogout (0xA0): bob sees her exit; nothing of the room reached anyone under another name ---
+    a, mb = erin.mark(), bob.mark()
+    erin.say("leave")
+    p = bob.wait(room(0x9B, "Linux", k109="erin"), mb)
+    settle(erin, (bob,))
+    err = open(os.path.join(s.tmp, "erin-oyroom.err"), errors="replace").read()
+    s.step("room-leave", p is not None and not erin.find([r" cmd-exception"], a), "bob's 0x9B: %r" % p)
+    odd = [q for q in bob.pkts + carol.pkts if q.service in (0x98, 0x9B, 0xA8) and q.get(104) not in (None, "Linux")]
+    s.step("room-names", not odd and "NoSuchChatroom" not in err and "BadFormat" not in err,
+           "bob/carol got only 'Linux' (%d other), OpenYMSG resolved every packet (stderr clean)" % len(odd))
 
 
 def main():
@@ -315,7 +410,8 @@ def main():
     if not out:
         fail("--out BUILDDIR is required (where OyConf.java is compiled)")
     peers_session.run_main(lambda s: run_with(build_oyconf(s.work, os.path.abspath(out)))(s), client="openymsg",
-                           label="openymsg conference")
+                           label="openymsg conference and room",
+                           prepare=lambda s: setattr(s, "extra_users", ("erin",)))
 
 
 if __name__ == "__main__":

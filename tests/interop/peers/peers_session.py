@@ -194,7 +194,7 @@ class Session:
         if r.returncode != 0:
             fail("certs.sh: %s" % r.stderr.decode(errors="replace"))
         self.data = os.path.join(self.tmp, "data")
-        for u in ("alice", "bob", "carol", "dave"):
+        for u in ("alice", "bob", "carol", "dave") + tuple(getattr(self, "extra_users", ())):
             r = subprocess.run([self.a.ymsgd, "--data-dir", self.data, "--pwhash-opslimit", "1", "--pwhash-memlimit",
                                 "8192", "user", "add", u], input=(self.pw + "\n").encode(), capture_output=True,
                                timeout=30)
