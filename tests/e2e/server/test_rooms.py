@@ -56,7 +56,7 @@ def oy_connect(c):  # transmitChatConnect
     c.send(ONLINE, [(109, c.user), (1, c.user), (6, "abcde")])
 
 
-def oy_join(c, room, rid="0"):  # transmitChatJoin
+def oy_join(c, room, rid="0"):  # transmitChatJoin: room is a lobby's "room:lobby" (YahooChatLobby.getNetworkName)
     c.send(JOIN, [(1, c.user), (104, room), (129, rid), (62, "2")])
 
 
@@ -135,29 +135,46 @@ def test_room_three_users_join_talk_leave():
         n = expect_only(a, JOIN)
         assert n.status == 1 and n.get(104) == "Linux" and n.get(109) == "bob" and n.get(108) == "1", n
         assert n.get(110) == "0" and n.get(113) == "0"               # OY parses both as integers
+        # OpenYMSG joins the room's lobby (the list's <lobby count="1">): every 104 it gets names the lobby
+        # (it resolves each against its lobbies) and its join reply has no 105 (read as a captcha)
         oy_connect(c)
         c.expect(ONLINE)
-        oy_join(c, "Linux")
-        _, members = join_reply(c)
+        oy_join(c, "linux:1", "1600100001")
+        pk, members = join_reply(c)
         assert members == ["alice", "bob", "carol"]
+        first = pk[0]
+        assert first.get(104) == "Linux:1" and first.get(105) is None and first.get(108) == "3", first
+        assert first.get(61) is not None and first.get(129) == "1600100001" and first.all(113) == ["0"] * 3
         for x in (a, b):
-            assert expect_only(x, JOIN).get(109) == "carol"
+            n = expect_only(x, JOIN)
+            assert n.get(109) == "carol" and n.get(104) == "Linux", n         # the others: the room's name
         # bob talks, with a forged sender: everybody else gets it from bob, bob gets no echo
         b.send(COMMENT, [(1, "alice"), (109, "alice"), (104, "Linux"), (117, "hello room"), (124, "1")])
-        for x in (a, c):
+        for x, name in ((a, "Linux"), (c, "Linux:1")):
             m = expect_only(x, COMMENT)
-            assert m.status == 1 and m.get(109) == "bob" and m.get(117) == "hello room" and m.get(104) == "Linux", m
+            assert m.status == 1 and m.get(109) == "bob" and m.get(117) == "hello room" and m.get(104) == name, m
             assert m.get(124) == "1" and m.get(97) is None and m.get(1) == x.user   # 1 = the recipient (LY2 "me")
         assert room_packets(b) == []
         pid_say(a, "Linux", "waves", me=True)
         for x in (b, c):
             m = expect_only(x, COMMENT)
             assert m.get(109) == "alice" and m.get(124) == "2" and m.get(97) == "1", m
-        oy_say(c, "Linux", "hi from java")
+        oy_say(c, "Linux:1", "hi from java")
         for x in (a, b):
-            assert expect_only(x, COMMENT).get(117) == "hi from java"
+            m = expect_only(x, COMMENT)
+            assert m.get(117) == "hi from java" and m.get(104) == "Linux", m
+        # a PID member joining again by the lobby is named so from then on; by the name again, back
+        pid_join(a, "Linux:1")
+        pk, _ = join_reply(a)
+        assert pk[0].get(104) == "Linux:1" and pk[0].get(105) is None, pk[0]
+        ly2_say(b, "Linux", "renamed?")
+        assert a.expect(COMMENT).get(104) == "Linux:1" and c.expect(COMMENT).get(104) == "Linux:1"
+        pid_join(a, "Linux")
+        pk, _ = join_reply(a)
+        assert pk[0].get(104) == "Linux" and pk[0].get(105) == "Penguins welcome", pk[0]
+        # a rejoin tells nobody: the expect_only()s below see exactly one room packet each
         # carol leaves the OpenYMSG way (0xA0 104 109): confirmation, the others told
-        oy_disconnect(c, "Linux")
+        oy_disconnect(c, "Linux:1")
         lo = expect_only(c, LOGOUT)
         assert lo.status == 1 and lo.get(1) == "carol", lo
         for x in (a, b):
@@ -221,6 +238,11 @@ def test_room_cap_and_unknown_room():
         assert r.status == ERR and r.pairs == [(114, b"-6")], r     # "Unknown room"
         pid_join(c, "x" * 300)
         assert c.expect(JOIN).pairs == [(114, b"-6")]
+        for lobby in ("Jazz:2", "Jazz:", "Jazz:1:1", "Jazz:01", ":1", "No Such Room:1", "Jazz :1"):
+            oy_join(c, lobby)                                        # one lobby per room, number 1
+            assert c.expect(JOIN).pairs == [(114, b"-6")], lobby
+        oy_join(c, "jazz:1")                                         # a lobby of a full room is full too
+        assert c.expect(JOIN).pairs[0] == (114, b"-15")
         c.send(JOIN, [(1, "carol")])                                 # no room key at all
         assert c.expect(JOIN).pairs == [(114, b"-6")]
         # a place frees up: the join works
@@ -433,6 +455,22 @@ def test_room_list_http():
         assert [e.get("name") for e in ET.fromstring(body).iter("room")] == ["Linux", "Programming"]
         _, _, body = room_list(srv, "chatroom_42=0")
         assert list(ET.fromstring(body).iter("room")) == []
+        # every room has one lobby, number 1, without counts (nobody outside a room learns how many are in
+        # it): OpenYMSG joins it as "Linux:1", libpurple lists it as a child room "Linux:1"
+        _, _, body = room_list(srv, "chatroom_1600000001=0")
+        for r in ET.fromstring(body).iter("room"):
+            assert [(lb.attrib, len(lb)) for lb in r] == [({"count": "1"}, 0)], ET.tostring(r)
+        # OpenYMSG's root category: the list's time as a category id (ChatroomManager.loadCategories); its
+        # rooms are all rooms, for 15 minutes (its cache); an older time is an unknown category
+        _, _, body = room_list(srv, "chatcat=0")
+        t = int(ET.fromstring(body).get("time"))
+        for q in ("chatroom_%d" % t, "chatroom_%d=0" % (t - 800), "chatroom_%d&intl=us" % (t + 30)):
+            _, _, body = room_list(srv, q)
+            names = [e.get("name") for e in ET.fromstring(body).iter("room")]
+            assert names == ["Linux", "Programming", "Rock", "Jazz", "Europe", "Americas"], (q, names)
+        for q in ("chatroom_%d=0" % (t - 1000), "chatroom_%d=0" % (t + 600)):
+            _, _, body = room_list(srv, q)
+            assert list(ET.fromstring(body).iter("room")) == [], q
         for bad in ("", "foo=1", "chatroom_=0", "chatroom_12a=0", "chatroom_99999999999=0"):
             line, _, _ = room_list(srv, bad)
             assert "400" in line, (bad, line)
