@@ -1,7 +1,7 @@
 /* libFuzzer harness: the chat-room configuration parser and the /ycontent/ room list (chat_parse,
  * chat_list_xml; server/pager/chat.c).  First byte even: the rest is a rooms file; when it parses, the
- * category list and every category's rooms are produced and must be well-formed (balanced tags, every
- * '&' an entity).  First byte odd: the rest is a /ycontent/ query against the default rooms. */
+ * category list, every category's rooms and the root's (OY's ?chatroom_<time>) are produced and must be
+ * well-formed (balanced tags, every '&' an entity).  First byte odd: the rest is a /ycontent/ query against the default rooms. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         }
         fz_query(ch, "chatcat=0&intl=us");
+        fz_query(ch, "chatroom_1700000000"); /* OY's root category (the list's time): every room with its lobby */
         for (unsigned id = 1600000001u; id < 1600000001u + 8; id++) {
             char q[64];
             snprintf(q, sizeof q, "chatroom_%u=0&intl=us", id);

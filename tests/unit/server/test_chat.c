@@ -83,8 +83,21 @@ static void test_parse_errors(void **state)
                              "</category>\n</chatCategories></content>\n");
     free(xml);
     assert_int_equal(chat_list_xml(ch, "chatroom_1600000001=0", 5, &xml, &len), 200);
-    assert_non_null(strstr(xml, "<room type=\"yahoo\" id=\"1600100001\" name=\"Tom &amp; Jerry\" topic=\"&lt;b&gt;\">"));
+    /* one lobby per room, without counts (docs/CHAT_ROOMS.md §3) */
+    assert_non_null(strstr(xml, "<room type=\"yahoo\" id=\"1600100001\" name=\"Tom &amp; Jerry\" topic=\"&lt;b&gt;\">"
+                                "<lobby count=\"1\"></lobby></room>\n"));
     free(xml);
+    /* OY's root category: a list time of the last 15 minutes (or a minute ahead) lists every room */
+    const long now = 1700000000;
+    const struct { const char *q; int rooms; } root[] = {
+        {"chatroom_1700000000", 1}, {"chatroom_1699999100=0", 1}, {"chatroom_1700000060", 1},
+        {"chatroom_1699999099", 0}, {"chatroom_1700000061", 0}, {"chatroom_5=0", 0},
+    };
+    for (size_t i = 0; i < sizeof root / sizeof root[0]; i++) {
+        assert_int_equal(chat_list_xml(ch, root[i].q, now, &xml, &len), 200);
+        assert_int_equal(strstr(xml, "name=\"Tom &amp; Jerry\"") != NULL, root[i].rooms);
+        free(xml);
+    }
     assert_int_equal(chat_list_xml(ch, "chatroom_x=0", 5, &xml, &len), 400);
     assert_int_equal(chat_list_xml(ch, "intl=us", 5, &xml, &len), 400);
     chat_free(ch);
