@@ -191,6 +191,9 @@ def run_room(s, alice, bob, carol):
     alice.say("expand Computers & Internet")
     hit = alice.wait([r"^EV roomlist-entry category\+room Linux$"], m)
     s.step("room-list-category", bool(hit), hit or "the category's rooms not listed")
+    # each room's one <lobby count="1"> is a child room "Linux:1" in Pidgin's list (yahoo_chatlist_end_element)
+    hit = alice.wait([r"^EV roomlist-entry room Linux:1$"], m, timeout=5)
+    s.step("room-list-lobby", bool(hit), hit or "the lobby not listed")
     for c in (bob, carol):
         c.drain(0.3)
     bob.send(ROOM_JOIN, [(1, "bob"), (104, "Linux"), (62, "2"), (129, "1600100001")])
