@@ -426,7 +426,8 @@ int chat_list_xml(const struct chat *ch, const char *query, long now, char **out
         int root = 1;
         for (size_t i = 0; i < ch->ncats; i++)
             if (ch->cats[i].id == id) root = 0;
-        if (root && ((long)id < now - CHAT_ROOT_WINDOW || (long)id > now + CHAT_ROOT_SKEW)) root = 0;
+        if (root && ((long long)id < (long long)now - CHAT_ROOT_WINDOW || (long long)id > (long long)now + CHAT_ROOT_SKEW))
+            root = 0;
         cb_str(&b, tmp);
         cb_str(&b, "<chatRooms>\n");
         for (size_t i = 0; i < ch->nrooms; i++) {
