@@ -205,17 +205,26 @@ def test_room_two_nodes():
         b.send(R.INVITE, [(1, "bob"), (118, "carol"), (104, "Linux"), (117, "come"), (129, "0")])
         p = room(c, R.INVITE)
         assert (p.get(119), p.get(118), p.get(104)) == ("bob", "carol", "Linux"), p
-        R.pid_join(c, "Linux")
-        assert R.join_reply(c)[1] == ["alice", "bob", "carol"]
+        # carol joins by the lobby (OpenYMSG's legacy API, CHAT_ROOMS.md §2.1): her R frame carries "Linux:1",
+        # so packets built for her on the other nodes name the lobby too; the others keep "Linux"
+        R.oy_join(c, "Linux:1", "1600100001")
+        pk, members = R.join_reply(c)
+        assert members == ["alice", "bob", "carol"] and pk[0].get(104) == "Linux:1" and pk[0].get(105) is None, pk[0]
         for x in (a, b):
-            assert room(x, R.JOIN).get(109) == "carol"
+            p = room(x, R.JOIN)
+            assert (p.get(109), p.get(104)) == ("carol", "Linux"), p
         R.pid_leave(b, "Linux")
         room(b, R.LOGOUT)
-        for x in (a, c):
-            assert room(x, R.EXIT).get(109) == "bob"
+        for x, name in ((a, "Linux"), (c, "Linux:1")):
+            p = room(x, R.EXIT)
+            assert (p.get(109), p.get(104)) == ("bob", name), p
         sync(b, c)
-        R.pid_say(c, "Linux", "bob is gone")
-        assert room(a, R.COMMENT).get(117) == "bob is gone"
+        R.oy_say(c, "Linux:1", "bob is gone")
+        p = room(a, R.COMMENT)
+        assert (p.get(117), p.get(104)) == ("bob is gone", "Linux"), p
+        R.pid_say(a, "Linux", "bye carol")
+        p = room(c, R.COMMENT)
+        assert (p.get(117), p.get(104)) == ("bye carol", "Linux:1"), p
         C.quiet(a, b, c)                                             # no echo, nothing twice
 
 
