@@ -35,14 +35,19 @@
 /* Another node's session as mirrored here: a struct conn (what handlers read) and what the mirror
  * needs to keep it current. */
 struct cl_proxy {
-    uint64_t seq;     /* seq of the record it was last updated from */
-    int64_t epoch;    /* its node's incarnation */
     const char *node; /* its node's name (cl_node_name: kept as long as the cluster) */
+    uint32_t seq;     /* low 32 bits of the seq of the record it was last updated from (compared mod 2^32) */
+    uint32_t epoch;   /* low 32 bits of its node's incarnation (wall µs; two incarnations collide here only if they
+                       * started a multiple of 2^32 µs, ~71.6 min, apart to the microsecond) */
 };
-/* A proxy is a struct conn's first CONN_MIRROR_SIZE bytes (server.h), then its struct cl_proxy: about
- * 200 B instead of a whole struct conn (~470 B), times every session of every other node. */
+/* A proxy is a struct conn's first CONN_MIRROR_SIZE bytes (server.h), then its struct cl_proxy: 136 B
+ * instead of a whole struct conn (~470 B), times every session of every other node. */
 #define CL_PROXY_OFF ((CONN_MIRROR_SIZE + _Alignof(struct cl_proxy) - 1) & ~(_Alignof(struct cl_proxy) - 1))
 #define CL_PROXY_SIZE (CL_PROXY_OFF + sizeof(struct cl_proxy))
+#if defined(__x86_64__) && defined(__GLIBC__)
+/* 100,000 sessions over 6 nodes are half a million proxies: keep one in glibc's 144-byte chunk */
+_Static_assert(CL_PROXY_SIZE <= 136, "a cluster proxy outgrew its malloc chunk (docs/PERFORMANCE.md)");
+#endif
 
 /* A node name as proxies point to it: "node:NAME" (their peer() for logs); the name is at +5. */
 struct cl_name {
@@ -192,10 +197,7 @@ static void cl_proxy_release(struct cluster *cl, struct conn *c)
 static void cl_proxy_free(struct conn *c)
 {
     free(c->status_msg);
-    nameset_free(&c->allow);
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
-    nameset_free(&c->talked);
+    nameset_free(&c->sets);
     free(c);
 }
 
@@ -239,20 +241,11 @@ static void cl_apply(struct conn *c, struct wire_record *r)
     c->pres_seq = r->pres_seq;
     free(c->status_msg);
     c->status_msg = r->has_msg ? strdup(r->status_msg) : NULL;
-    nameset_free(&c->allow);
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
-    nameset_free(&c->talked);
-    c->allow = r->allow;
-    c->ignores = r->ignores;
-    c->stealthed = r->stealthed;
-    c->talked = r->talked;
-    memset(&r->allow, 0, sizeof r->allow);
-    memset(&r->ignores, 0, sizeof r->ignores);
-    memset(&r->stealthed, 0, sizeof r->stealthed);
-    memset(&r->talked, 0, sizeof r->talked);
-    p->seq = r->seq;
-    p->epoch = r->epoch;
+    nameset_free(&c->sets);
+    c->sets = r->sets;
+    memset(&r->sets, 0, sizeof r->sets);
+    p->seq = (uint32_t)r->seq;
+    p->epoch = (uint32_t)r->epoch;
 }
 
 /* Keeps s (taken before user's session left here, or before a watch began) to be told later. */
@@ -351,8 +344,8 @@ static void cl_install(struct cluster *cl, const char *user, struct wire_record 
     int same = 0;
     if (c) {
         struct cl_proxy *p = cl_proxy_of(c);
-        same = c->session_id == r->sid && !strcmp(p->node, r->node) && p->epoch == r->epoch;
-        if (same && r->seq <= p->seq) return;       /* stale: a newer record came first */
+        same = c->session_id == r->sid && !strcmp(p->node, r->node) && p->epoch == (uint32_t)r->epoch;
+        if (same && (int32_t)((uint32_t)r->seq - p->seq) <= 0) return; /* stale: a newer record came first */
         if (!same && r->login_us < c->login_us) return; /* an older session of the user */
     }
     /* A login (0: nothing to compare), a session that replaces another (a duplicate login: a status
@@ -405,7 +398,7 @@ static void cl_drop_node(struct cluster *cl, const char *node, int64_t keep_epoc
      * scan started again from the first slot after each drop). */
     while (hmap_next(&srv->remote, &pos, &k, &v)) {
         struct conn *c = v;
-        if (strcmp(cl_proxy_of(c)->node, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == keep_epoch)) continue;
+        if (strcmp(cl_proxy_of(c)->node, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == (uint32_t)keep_epoch)) continue;
         if (n == cap && grow_array((void **)&gone, &cap, n, sizeof *gone, 256) < 0) {
             short_list = 1;
             break;
@@ -417,7 +410,7 @@ static void cl_drop_node(struct cluster *cl, const char *node, int64_t keep_epoc
     free(gone);
     for (pos = 0; short_list && hmap_next(&srv->remote, &pos, &k, &v);) { /* out of memory for the list */
         struct conn *c = v;
-        if (strcmp(cl_proxy_of(c)->node, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == keep_epoch)) continue;
+        if (strcmp(cl_proxy_of(c)->node, node) != 0 || (keep_epoch && cl_proxy_of(c)->epoch == (uint32_t)keep_epoch)) continue;
         cl_drop(cl, c, 1);
         pos = 0; /* the map changed under the iteration */
         n++;
@@ -754,7 +747,7 @@ static void cl_on_frame(struct cluster *cl, const char *node, const struct wire_
             presence_watch(c, id);
             cl_handover_put(cl, &s, 0, 0);
         } else {
-            nameset_del(&c->stealthed, id); /* a declined request: the row, and its stealth flag, are gone */
+            tagset_del(&c->sets, SET_STEALTH, id); /* a declined request: the row, and its stealth flag, are gone */
             presence_unwatch(c, id);
         }
         break;

@@ -231,10 +231,11 @@ static int put_int(struct wire_buf *b, uint8_t tag, uint64_t v, int n)
     return put_field(b, tag, x, (size_t)n);
 }
 
-static int put_set(struct wire_buf *b, uint8_t tag, const struct nameset *s)
+static int put_set(struct wire_buf *b, uint8_t tag, const struct nameset *s, char set)
 {
-    for (uint32_t i = 0; i < nameset_len(s); i++)
-        if (put_field(b, tag, nameset_at(s, i), strlen(nameset_at(s, i))) < 0) return -1;
+    uint32_t first, n = tagset_range(s, set, &first);
+    for (uint32_t i = first; i < first + n; i++)
+        if (put_field(b, tag, nameset_at(s, i) + 1, strlen(nameset_at(s, i) + 1)) < 0) return -1;
     return 0;
 }
 
@@ -249,8 +250,8 @@ int wire_put_record(struct wire_buf *b, const struct conn *c, const char *node, 
               put_int(b, TAG_UTF8, c->msg_utf8, 1) < 0 || put_int(b, TAG_STATUS, c->status, 4) < 0 ||
               put_int(b, TAG_IDLE, (uint64_t)c->idle_since, 8) < 0 || put_int(b, TAG_PRES_SEQ, c->pres_seq, 4) < 0 ||
               (c->status_msg && put_field(b, TAG_MSG, c->status_msg, strlen(c->status_msg)) < 0) ||
-              put_set(b, TAG_ALLOW, &c->allow) < 0 || put_set(b, TAG_IGNORE, &c->ignores) < 0 ||
-              put_set(b, TAG_STEALTH, &c->stealthed) < 0 || put_set(b, TAG_TALKED, &c->talked) < 0;
+              put_set(b, TAG_ALLOW, &c->sets, SET_ALLOW) < 0 || put_set(b, TAG_IGNORE, &c->sets, SET_IGNORE) < 0 ||
+              put_set(b, TAG_STEALTH, &c->sets, SET_STEALTH) < 0 || put_set(b, TAG_TALKED, &c->sets, SET_TALKED) < 0;
     if (bad) b->len = old;
     return bad ? -1 : 0;
 }
@@ -272,7 +273,7 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r)
         const uint8_t *v = p + o;
         o += n;
         char name[NAME_MAX_LEN + 1];
-        struct nameset *set = NULL;
+        char set = 0;
         switch (tag) {
         case TAG_NODE:
             if (!valid_node(v, n)) goto bad;
@@ -299,14 +300,14 @@ int wire_get_record(const uint8_t *p, size_t len, struct wire_record *r)
             r->status_msg[n] = 0;
             r->has_msg = 1;
             break;
-        case TAG_ALLOW: set = &r->allow; break;
-        case TAG_IGNORE: set = &r->ignores; break;
-        case TAG_STEALTH: set = &r->stealthed; break;
-        case TAG_TALKED: set = &r->talked; break;
+        case TAG_ALLOW: set = SET_ALLOW; break;
+        case TAG_IGNORE: set = SET_IGNORE; break;
+        case TAG_STEALTH: set = SET_STEALTH; break;
+        case TAG_TALKED: set = SET_TALKED; break;
         default: break; /* a newer node's field, or an older node's watch list: skipped */
         }
         if (set) {
-            if (name_normalize((const char *)v, n, name) < 0 || nameset_add(set, name) < 0) goto bad;
+            if (name_normalize((const char *)v, n, name) < 0 || tagset_add(&r->sets, set, name) < 0) goto bad;
         }
     }
     if (have_node && have_sid) return 0;
@@ -317,10 +318,7 @@ bad:
 
 void wire_record_free(struct wire_record *r)
 {
-    nameset_free(&r->allow);
-    nameset_free(&r->ignores);
-    nameset_free(&r->stealthed);
-    nameset_free(&r->talked);
+    nameset_free(&r->sets);
     memset(r, 0, sizeof *r);
 }
 

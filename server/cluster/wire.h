@@ -111,7 +111,7 @@ struct wire_record {
     uint32_t pres_seq;            /* status changes its node announced: a new one is a status change */
     char status_msg[256];         /* custom status text */
     uint8_t has_msg;              /* status_msg is set (it may be "") */
-    struct nameset allow, ignores, stealthed, talked; /* see struct conn (owned: wire_record_free) */
+    struct nameset sets;          /* its allow, ignore, stealth and talked sets: see struct conn (owned: wire_record_free) */
 };
 /* Encodes c (a local session) with node, epoch and seq.  No watch list: every node keeps its own
  * sessions' watches (a record of an older node that lists them is read, the list skipped). */

@@ -76,3 +76,60 @@ void nameset_free(struct nameset *s)
     free(s->b);
     s->b = NULL;
 }
+
+/* ---- tagged sets (server.h) ------------------------------------------------------------------ */
+
+static int tag_key(char k[NAME_MAX_LEN + 2], char tag, const char *name)
+{
+    size_t n = strlen(name);
+    if (n > NAME_MAX_LEN) return -1;
+    k[0] = tag;
+    memcpy(k + 1, name, n + 1);
+    return 0;
+}
+
+int tagset_has(const struct nameset *s, char tag, const char *name)
+{
+    char k[NAME_MAX_LEN + 2];
+    return tag_key(k, tag, name) == 0 && nameset_has(s, k);
+}
+
+int tagset_add(struct nameset *s, char tag, const char *name)
+{
+    char k[NAME_MAX_LEN + 2];
+    return tag_key(k, tag, name) == 0 ? nameset_add(s, k) : -1;
+}
+
+void tagset_del(struct nameset *s, char tag, const char *name)
+{
+    char k[NAME_MAX_LEN + 2];
+    if (tag_key(k, tag, name) == 0) nameset_del(s, k);
+}
+
+uint32_t tagset_range(const struct nameset *s, char tag, uint32_t *first)
+{
+    *first = 0;
+    if (!s->b) return 0;
+    /* the tag alone sorts before its entries (ids are never empty), the next tag after them */
+    char k[2] = {tag, 0};
+    long lo = find(s->b, k), hi;
+    lo = lo >= 0 ? lo : -lo - 1;
+    k[0] = (char)(tag + 1);
+    hi = find(s->b, k);
+    hi = hi >= 0 ? hi : -hi - 1;
+    *first = (uint32_t)lo;
+    return (uint32_t)(hi - lo);
+}
+
+void tagset_clear(struct nameset *s, char tag)
+{
+    uint32_t at, n = tagset_range(s, tag, &at);
+    if (!n) return;
+    struct nameset_buf *b = s->b;
+    for (uint32_t i = at; i < at + n; i++) free(b->v[i]);
+    memmove(b->v + at, b->v + at + n, (b->n - at - n) * sizeof b->v[0]);
+    if ((b->n -= n) == 0) {
+        free(b);
+        s->b = NULL;
+    }
+}

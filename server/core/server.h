@@ -29,7 +29,7 @@ struct cluster;
 struct chat;
 
 /* A small sorted set of ids (binary search), allocated only when non-empty.  One pointer: every session
- * holds four and every node mirrors every other node's sessions, so an empty set costs 8 bytes, not 16. */
+ * holds one and every node mirrors every other node's sessions, so an empty set costs 8 bytes, not 16. */
 struct nameset_buf {
     uint32_t n;   /* entries */
     char *v[];    /* sorted, each strdup'ed */
@@ -43,6 +43,18 @@ int nameset_has(const struct nameset *s, const char *name);
 int nameset_add(struct nameset *s, const char *name); /* 0, or -1 when out of memory */
 void nameset_del(struct nameset *s, const char *name);
 void nameset_free(struct nameset *s);
+/* Several sets of ids in one nameset: each entry is a tag byte then the id, so the sets a session keeps
+ * (struct conn's `sets`) cost one pointer together, and nothing while all are empty. */
+#define SET_ALLOW 'a'   /* 0xBA: ids this invisible user appears online to (this session) */
+#define SET_IGNORE 'i'  /* copy of the stored ignore list, so can_see() needs no query */
+#define SET_STEALTH 's' /* copy of the stored 0xB9 permanent-stealth buddies */
+#define SET_TALKED 't'  /* ids this session sent an IM to: they may know it is online (im.h) */
+int tagset_has(const struct nameset *s, char tag, const char *name);
+int tagset_add(struct nameset *s, char tag, const char *name); /* 0, or -1 when out of memory or too long */
+void tagset_del(struct nameset *s, char tag, const char *name);
+void tagset_clear(struct nameset *s, char tag);
+/* The entries of one tag are nameset_at(s, first .. first + count - 1) + 1; returns count. */
+uint32_t tagset_range(const struct nameset *s, char tag, uint32_t *first);
 struct evconnlistener;
 struct bufferevent;
 
@@ -81,10 +93,7 @@ struct conn {
     const struct transport *tp; /* how packets leave (TCP: conn.c; WebSocket: http/ws.c; cluster: its node) */
     struct conn *next_dead;    /* reaper list link (a mirror's: the cluster's release list) */
     char *status_msg;          /* custom status text (key 19) or NULL */
-    struct nameset allow;      /* 0xBA: ids this invisible user appears online to (this session) */
-    struct nameset ignores;    /* copy of the stored ignore list, so can_see() needs no query */
-    struct nameset stealthed;  /* copy of the stored 0xB9 permanent-stealth buddies */
-    struct nameset talked;     /* ids this session sent an IM to: they may know it is online (im.h) */
+    struct nameset sets;       /* its allow, ignore, stealth and talked sets, by tag (SET_*) */
     double accepted_at;        /* monotonic accept time (a mirror's: when it entered the mirror) */
     int64_t idle_since;        /* wall time the idle status (999) began */
     int64_t login_us;          /* wall time of the login (µs): of two sessions of one user the later wins */

@@ -191,12 +191,12 @@ static int send_list_rows(struct conn *c, struct rows *bl, struct rows *ig)
 {
     /* The same rows fill the in-memory privacy sets can_see() uses (read once per login): a set missing
      * an ignored or stealthed id would show the user to someone it hides from, so any failure fails. */
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
+    tagset_clear(&c->sets, SET_IGNORE);
+    tagset_clear(&c->sets, SET_STEALTH);
     int failed = bl->failed || ig->failed;
-    for (size_t i = 0; i < ig->n && !failed; i++) failed = nameset_add(&c->ignores, ig->r[i].buddy) < 0;
+    for (size_t i = 0; i < ig->n && !failed; i++) failed = tagset_add(&c->sets, SET_IGNORE, ig->r[i].buddy) < 0;
     for (size_t i = 0; i < bl->n && !failed; i++)
-        if (bl->r[i].stealth) failed = nameset_add(&c->stealthed, bl->r[i].buddy) < 0;
+        if (bl->r[i].stealth) failed = tagset_add(&c->sets, SET_STEALTH, bl->r[i].buddy) < 0;
     /* ... and the watch index (presence.h): the authorised entries, in list order. */
     if (!failed) presence_unwatch_all(c);
     for (size_t i = 0; i < bl->n && !failed; i++)
@@ -498,7 +498,7 @@ static void auth_job_done(void *arg, int rc)
     if (j->v13 == 1) {
         if (j->rc2 == STORE_OK && r) presence_watch(r, j->user);
     } else if (j->rc2 == STORE_OK && r) {
-        nameset_del(&r->stealthed, j->user);
+        tagset_del(&r->sets, SET_STEALTH, j->user);
         presence_unwatch(r, j->user);
     }
     if (r) {
@@ -537,7 +537,7 @@ void buddy_handle_auth(struct conn *c, const struct ymsg_packet *pkt)
 /* The ack for a removal (after the row is gone: a login on another node must not read it back). */
 static void remove_ack(struct conn *c, const char *who, const char *group, int rc)
 {
-    nameset_del(&c->stealthed, who); /* the stealth flag lived on the removed entry */
+    tagset_del(&c->sets, SET_STEALTH, who); /* the stealth flag lived on the removed entry */
     if (rc == STORE_OK) presence_unwatch(c, who);
     int code = rc == STORE_OK ? YMSG_RESULT_OK : rc == STORE_NOTFOUND ? YMSG_RESULT_NOT_FOUND : YMSG_RESULT_FAILURE;
     struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_REMBUDDY, YMSG_PKT_SERVERACK);
@@ -715,7 +715,7 @@ static void ignore_job_done(void *arg, int rc)
     if (on) pres_begin(srv, c->user, j->who, &s);
     if (j->v13 == 1) {
         /* (A session that closed meanwhile keeps the stored row: its next login reads it.) */
-        if (code == YMSG_RESULT_OK && on && nameset_add(&c->ignores, j->who) < 0) {
+        if (code == YMSG_RESULT_OK && on && tagset_add(&c->sets, SET_IGNORE, j->who) < 0) {
             /* can_see() reads the in-memory set: stored but not in it would not hide c. Undo, say so. */
             struct list_job *u = calloc(1, sizeof *u);
             if (u) {
@@ -726,7 +726,7 @@ static void ignore_job_done(void *arg, int rc)
             log_event(LOG_ERROR, c->peer, c->user, "out_of_memory", 0, "ignore %s not applied", j->who);
             code = YMSG_RESULT_FAILURE;
         }
-    } else if (code == YMSG_RESULT_OK && on) nameset_del(&c->ignores, j->who);
+    } else if (code == YMSG_RESULT_OK && on) tagset_del(&c->sets, SET_IGNORE, j->who);
     if (on) {
         /* Ignoring someone hides c from them exactly like signing off would (can_see checks ignores). */
         pres_end(srv, &s, 0);
@@ -754,6 +754,7 @@ void buddy_handle_ignore(struct conn *c, const struct ymsg_packet *pkt)
         return;
     }
     /* The session's packets wait for the job: its in-memory ignore set cannot change meanwhile. */
-    j->rc2 = nameset_len(&c->ignores) >= (uint32_t)c->srv->cfg->max_buddies;
+    uint32_t first;
+    j->rc2 = tagset_range(&c->sets, SET_IGNORE, &first) >= (uint32_t)c->srv->cfg->max_buddies;
     list_job_queue(c, j, ignore_job_run, ignore_job_done);
 }

@@ -168,10 +168,7 @@ static void free_conn(struct conn *c)
     login_wait_free(c);
     free(c->challenge);
     free(c->status_msg);
-    nameset_free(&c->allow);
-    nameset_free(&c->ignores);
-    nameset_free(&c->stealthed);
-    nameset_free(&c->talked);
+    nameset_free(&c->sets);
     srv->nconns--;
     c->tp->release(c);
 }

@@ -121,7 +121,7 @@ int delivery_to_user(struct server *srv, const char *to, const char *from, uint1
 {
     struct conn *r = sessions_get(srv, to);
     if (!r) return DELIVERY_OFFLINE;
-    if (from && nameset_has(&r->ignores, from)) return DELIVERY_IGNORED;
+    if (from && tagset_has(&r->sets, SET_IGNORE, from)) return DELIVERY_IGNORED;
     build(delivery_begin(r, service, status), arg);
     return delivery_send(r) == 0 ? DELIVERY_SENT : DELIVERY_FAILED;
 }

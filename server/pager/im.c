@@ -81,8 +81,11 @@ static int im_sender_knows(struct server *srv, const struct conn *c, const char 
 
 void im_note_talked(struct conn *c, const char *to)
 {
-    if (nameset_has(&c->talked, to) || nameset_len(&c->talked) >= (uint32_t)c->srv->cfg->max_buddies) return;
-    if (nameset_add(&c->talked, to) < 0) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
+    uint32_t first;
+    if (tagset_has(&c->sets, SET_TALKED, to) ||
+        tagset_range(&c->sets, SET_TALKED, &first) >= (uint32_t)c->srv->cfg->max_buddies)
+        return;
+    if (tagset_add(&c->sets, SET_TALKED, to) < 0) log_event(LOG_WARN, c->peer, c->user, "out_of_memory", 0, "talked set");
     else sessions_changed(c->srv, c->user); /* `to` may now know c is online, on any node */
 }
 

@@ -19,8 +19,8 @@ int can_see(struct server *srv, const char *viewer, const char *target)
     if (!t) return 0;
     /* The target is online, so its ignore and stealth lists are in memory (loaded at login, kept in
      * step by the handlers that change them): no query on this hot path. */
-    if (t->invisible && !nameset_has(&t->allow, viewer)) return 0;
-    if (nameset_has(&t->stealthed, viewer) || nameset_has(&t->ignores, viewer)) return 0;
+    if (t->invisible && !tagset_has(&t->sets, SET_ALLOW, viewer)) return 0;
+    if (tagset_has(&t->sets, SET_STEALTH, viewer) || tagset_has(&t->sets, SET_IGNORE, viewer)) return 0;
     return 1;
 }
 
@@ -481,8 +481,10 @@ void presence_handle_status(struct conn *c, const struct ymsg_packet *pkt)
 /* 0, or -1 when memory ran out (c stays hidden from who: the safe side). */
 static int allow_set(struct conn *c, const char *who, int on)
 {
-    if (!on) nameset_del(&c->allow, who);
-    else if (nameset_len(&c->allow) < (uint32_t)c->srv->cfg->max_buddies) return nameset_add(&c->allow, who);
+    uint32_t first;
+    if (!on) tagset_del(&c->sets, SET_ALLOW, who);
+    else if (tagset_range(&c->sets, SET_ALLOW, &first) < (uint32_t)c->srv->cfg->max_buddies)
+        return tagset_add(&c->sets, SET_ALLOW, who);
     return 0;
 }
 
@@ -575,12 +577,12 @@ static void stealth_batch_done(void *arg, int unused)
             /* Not an authorised buddy: the store's answer decides, as on the loop before. */
             struct pres_snap s;
             pres_begin(srv, c->user, it->who, &s);
-            if (it->rc == STORE_OK && j->v31 == 1 && nameset_add(&c->stealthed, it->who) < 0) {
+            if (it->rc == STORE_OK && j->v31 == 1 && tagset_add(&c->sets, SET_STEALTH, it->who) < 0) {
                 /* can_see() reads the in-memory set: stored but not in it would not hide c.  Undo. */
                 stealth_store(c, it->who, 0);
                 oom = 1;
             } else if (it->rc == STORE_OK && j->v31 != 1) {
-                nameset_del(&c->stealthed, it->who);
+                tagset_del(&c->sets, SET_STEALTH, it->who);
             }
             pres_end(srv, &s, 0);
         }
@@ -644,8 +646,8 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
         if (it) {
             /* PostgreSQL, an authorised buddy (the row exists): the in-memory set decides at once (the
              * buddy sees the change now), the row follows on the store worker, the ack after it. */
-            if (v31 == 1 && nameset_add(&c->stealthed, who) < 0) oom = 1;
-            else if (v31 != 1) nameset_del(&c->stealthed, who);
+            if (v31 == 1 && tagset_add(&c->sets, SET_STEALTH, who) < 0) oom = 1;
+            else if (v31 != 1) tagset_del(&c->sets, SET_STEALTH, who);
             if (!oom) {
                 snprintf(it->who, sizeof it->who, "%s", who);
                 it->applied = 1;
@@ -653,12 +655,12 @@ void presence_handle_stealth(struct conn *c, const struct ymsg_packet *pkt)
             }
         } else if (perm) {
             rc = srv->st->buddy_set_stealth(srv->st, c->user, who, v31 == 1);
-            if (rc == STORE_OK && v31 == 1 && nameset_add(&c->stealthed, who) < 0) {
+            if (rc == STORE_OK && v31 == 1 && tagset_add(&c->sets, SET_STEALTH, who) < 0) {
                 /* can_see() reads the in-memory set: stored but not in it would not hide c.  Undo. */
                 srv->st->buddy_set_stealth(srv->st, c->user, who, 0);
                 oom = 1;
             } else if (rc == STORE_OK && v31 != 1) {
-                nameset_del(&c->stealthed, who);
+                tagset_del(&c->sets, SET_STEALTH, who);
             }
         } else {
             oom = allow_set(c, who, v31 == 1) < 0;

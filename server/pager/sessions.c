@@ -54,7 +54,7 @@ void sessions_changed(struct server *srv, const char *user)
 int sessions_heard_from(struct server *srv, const char *user, const char *to)
 {
     struct conn *c = sessions_get(srv, user);
-    return c && nameset_has(&c->talked, to);
+    return c && tagset_has(&c->sets, SET_TALKED, to);
 }
 
 void sessions_fill_bucket(struct conn *c)

@@ -245,10 +245,7 @@ void fake_conn_free(struct fake_conn *f)
     if (f->c.state == CONN_ONLINE) sessions_del(f->c.srv, &f->c);
     free(f->c.challenge);
     free(f->c.status_msg);
-    nameset_free(&f->c.allow);
-    nameset_free(&f->c.ignores);
-    nameset_free(&f->c.stealthed);
-    nameset_free(&f->c.talked);
+    nameset_free(&f->c.sets);
     presence_unwatch_all(&f->c);
     free(f->out);
     free(f);

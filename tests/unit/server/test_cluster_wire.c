@@ -30,6 +30,43 @@ static void put_tlv(struct wire_buf *b, uint8_t tag, const void *v, uint16_t n)
     assert_int_equal(wire_put(b, v, n), 0);
 }
 
+/* Tagged sets (server.h): several sets in one, each tag's entries kept apart and in order. */
+static void test_tagsets(void **state)
+{
+    (void)state;
+    struct nameset s = {0};
+    uint32_t first;
+    assert_int_equal(tagset_range(&s, SET_IGNORE, &first), 0);
+    tagset_clear(&s, SET_IGNORE); /* empty: nothing to do */
+    const char *ids[] = {"zed", "amy", "bob", "a"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(tagset_add(&s, SET_IGNORE, ids[i]), 0);
+        assert_int_equal(tagset_add(&s, SET_TALKED, ids[i]), 0);
+    }
+    assert_int_equal(tagset_add(&s, SET_ALLOW, "bob"), 0);
+    assert_int_equal(tagset_add(&s, SET_ALLOW, "bob"), 0); /* already there */
+    assert_int_equal(nameset_len(&s), 9);
+    assert_int_equal(tagset_range(&s, SET_ALLOW, &first), 1);
+    assert_int_equal(tagset_range(&s, SET_STEALTH, &first), 0);
+    assert_int_equal(tagset_range(&s, SET_IGNORE, &first), 4);
+    assert_string_equal(nameset_at(&s, first) + 1, "a"); /* in order */
+    assert_string_equal(nameset_at(&s, first + 3) + 1, "zed");
+    assert_true(tagset_has(&s, SET_ALLOW, "bob") && !tagset_has(&s, SET_ALLOW, "amy"));
+    assert_true(!tagset_has(&s, SET_STEALTH, "bob") && tagset_has(&s, SET_TALKED, "a"));
+    /* an id too long for a Yahoo id is in no set and cannot be added */
+    const char *longid = "abcdefghijklmnopqrstuvwxyz0123456789";
+    assert_int_equal(tagset_add(&s, SET_IGNORE, longid), -1);
+    assert_false(tagset_has(&s, SET_IGNORE, longid));
+    tagset_del(&s, SET_IGNORE, longid);
+    tagset_clear(&s, SET_IGNORE);
+    assert_int_equal(tagset_range(&s, SET_IGNORE, &first), 0);
+    assert_int_equal(nameset_len(&s), 5);
+    assert_true(tagset_has(&s, SET_TALKED, "zed") && tagset_has(&s, SET_ALLOW, "bob"));
+    tagset_del(&s, SET_ALLOW, "bob");
+    tagset_clear(&s, SET_TALKED);
+    assert_null(s.b); /* the last entry gone: nothing allocated */
+}
+
 static void test_record_round_trips_without_a_list(void **state)
 {
     (void)state;
@@ -38,10 +75,11 @@ static void test_record_round_trips_without_a_list(void **state)
     c.invisible = 1;
     c.pres_seq = 0x01020304;
     c.status_msg = "out";
-    assert_int_equal(nameset_add(&c.allow, "alice"), 0);
-    assert_int_equal(nameset_add(&c.stealthed, "bob"), 0);
-    assert_int_equal(nameset_add(&c.ignores, "carol"), 0);
-    assert_int_equal(nameset_add(&c.talked, "dave"), 0);
+    assert_int_equal(tagset_add(&c.sets, SET_ALLOW, "alice"), 0);
+    assert_int_equal(tagset_add(&c.sets, SET_STEALTH, "bob"), 0);
+    assert_int_equal(tagset_add(&c.sets, SET_IGNORE, "carol"), 0);
+    assert_int_equal(tagset_add(&c.sets, SET_TALKED, "dave"), 0);
+    assert_int_equal(tagset_add(&c.sets, SET_TALKED, "alice"), 0);
     struct wire_buf b = {0};
     assert_int_equal(wire_put_record(&b, &c, "node1", 7, 42), 0);
     /* no watch-list field (tag 24/25) anywhere in it: walk the fields */
@@ -60,14 +98,13 @@ static void test_record_round_trips_without_a_list(void **state)
     assert_int_equal(r.pres_seq, 0x01020304);
     assert_int_equal(r.has_msg, 1);
     assert_string_equal(r.status_msg, "out");
-    assert_true(nameset_has(&r.allow, "alice") && nameset_has(&r.stealthed, "bob"));
-    assert_true(nameset_has(&r.ignores, "carol") && nameset_has(&r.talked, "dave"));
+    assert_true(tagset_has(&r.sets, SET_ALLOW, "alice") && tagset_has(&r.sets, SET_STEALTH, "bob"));
+    assert_true(tagset_has(&r.sets, SET_IGNORE, "carol") && tagset_has(&r.sets, SET_TALKED, "dave"));
+    assert_true(tagset_has(&r.sets, SET_TALKED, "alice") && !tagset_has(&r.sets, SET_IGNORE, "alice"));
+    assert_int_equal(nameset_len(&r.sets), 5);
     wire_record_free(&r);
     wire_buf_free(&b);
-    nameset_free(&c.allow);
-    nameset_free(&c.stealthed);
-    nameset_free(&c.ignores);
-    nameset_free(&c.talked);
+    nameset_free(&c.sets);
 }
 
 static void test_older_node_list_skipped(void **state)
@@ -112,7 +149,7 @@ static void test_bad_fields_refused(void **state)
         struct wire_record r;
         assert_int_equal(wire_get_record(b.p, b.len, &r), -1);
         assert_int_equal(r.sid, 0); /* left empty */
-        assert_int_equal(nameset_len(&r.allow), 0);
+        assert_int_equal(nameset_len(&r.sets), 0);
     }
     wire_buf_free(&b);
 }
@@ -120,6 +157,7 @@ static void test_bad_fields_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tagsets),
         cmocka_unit_test(test_record_round_trips_without_a_list),
         cmocka_unit_test(test_older_node_list_skipped),
         cmocka_unit_test(test_bad_fields_refused),
