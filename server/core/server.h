@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <event2/event.h>
 #include <ymsg/ymsg.h>
@@ -123,7 +124,7 @@ struct conn {
     int64_t offline_upto;      /* offline messages written up to this id; deleted once flushed */
     int64_t offline_after;     /* offline paging position: last id queued (pager/offline.h) */
     double refused_at;         /* monotonic time of the last "not sent" notice this session got */
-    char refused_to[NAME_MAX_LEN + 1]; /* ... and the recipient it named */
+    uint32_t refused_hash;     /* ... and a hash of the recipient it named (im.c) */
     float tokens;              /* packet token bucket (session_rate / session_burst) */
     float tokens_at;           /* monotonic time of the last refill, relative to srv->t0 */
     uint8_t version_le;        /* client wrote its version little-endian (YMSG 9/10) */
@@ -132,8 +133,8 @@ struct conn {
     uint8_t counted_addr;      /* holds a slot in the per-address connection count */
     uint8_t on_prelist;        /* linked in its address's pre-login list */
     uint8_t offline_more;      /* offline messages still wait for the output to drain */
-    char addr[48];             /* peer address (no port): rate-limit key */
     char peer[56];             /* "addr:port" for logs (a mirror's: its transport's peer()) */
+    uint8_t addr_off, addr_len; /* where in peer its address (no port): the rate-limit key (conn_addr) */
     struct login_wait *login_wait; /* a 0x54 waiting for another node's crumb (login_ymsg.c), or NULL */
     void (*resume)(struct conn *c); /* the transport's: runs the input that waited for a store job (sessions_hold) */
     struct conn *next_resume;  /* link in srv->resume (input to run again on the reaper's turn) */
@@ -141,6 +142,14 @@ struct conn {
     uint8_t on_resume;         /* linked in srv->resume */
     uint8_t reap_waits;        /* the reaper found it dead with a store job in flight: sessions_release queues it again */
 };
+/* A session's address (no port, no brackets): the key of its per-address limits. */
+#define CONN_ADDR_MAX 48
+static inline const char *conn_addr(const struct conn *c, char out[CONN_ADDR_MAX])
+{
+    memcpy(out, c->peer + c->addr_off, c->addr_len);
+    out[c->addr_len] = 0;
+    return out;
+}
 /* Bytes of struct conn a cluster mirror has (see above). */
 #define CONN_MIRROR_SIZE offsetof(struct conn, bev)
 

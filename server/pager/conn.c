@@ -78,12 +78,28 @@ struct conn_prelist {
     char key[48];             /* the address (hmap key) */
 };
 
+/* The address is kept inside peer ("addr:port", "[addr]:port"), not in a field of its own: a session
+ * is one of 100,000 (docs/PERFORMANCE.md). */
+static void conn_set_peer(struct conn *c, const char *addr, const char *peer)
+{
+    size_t al = strlen(addr), off = peer[0] == '[';
+    if (al >= CONN_ADDR_MAX) al = CONN_ADDR_MAX - 1;
+    if (strncmp(peer + off, addr, al) != 0 || strlen(peer) >= sizeof c->peer) {
+        peer = addr; /* not of that form: the address is what the logs show */
+        off = 0;
+    }
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    c->addr_off = (uint8_t)off;
+    c->addr_len = (uint8_t)(al < sizeof c->peer - off ? al : sizeof c->peer - off - 1);
+}
+
 static void prelist_add(struct server *srv, struct conn *c)
 {
-    struct conn_prelist *l = hmap_get(&srv->prelogin, c->addr);
+    char addr[CONN_ADDR_MAX];
+    struct conn_prelist *l = hmap_get(&srv->prelogin, conn_addr(c, addr));
     if (!l) {
         if (!(l = calloc(1, sizeof *l))) return; /* not evictable then; the cap still holds */
-        snprintf(l->key, sizeof l->key, "%s", c->addr);
+        snprintf(l->key, sizeof l->key, "%s", addr);
         if (hmap_put(&srv->prelogin, l->key, l) < 0) {
             free(l);
             return;
@@ -100,7 +116,8 @@ static void prelist_add(struct server *srv, struct conn *c)
 static void prelist_del(struct server *srv, struct conn *c)
 {
     if (!c->on_prelist) return;
-    struct conn_prelist *l = hmap_get(&srv->prelogin, c->addr);
+    char addr[CONN_ADDR_MAX];
+    struct conn_prelist *l = hmap_get(&srv->prelogin, conn_addr(c, addr));
     if (c->pl_prev) c->pl_prev->pl_next = c->pl_next;
     else if (l) l->head = c->pl_next;
     if (c->pl_next) c->pl_next->pl_prev = c->pl_prev;
@@ -162,7 +179,8 @@ static void free_conn(struct conn *c)
 {
     struct server *srv = c->srv;
     if (c->counted_addr) {
-        struct rl_entry *e = rl_get(&srv->conn_rl, c->addr, 0);
+        char addr[CONN_ADDR_MAX];
+        struct rl_entry *e = rl_get(&srv->conn_rl, conn_addr(c, addr), 0);
         if (e && e->active) e->active--;
     }
     login_wait_free(c);
@@ -382,8 +400,7 @@ struct conn *conn_new(struct server *srv, const struct transport *tp, size_t siz
     c->state = CONN_NEW;
     c->accepted_at = now;
     do c->session_id = randombytes_random(); while (c->session_id == 0);
-    snprintf(c->addr, sizeof c->addr, "%s", addr);
-    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    conn_set_peer(c, addr, peer);
     if (e) {
         e->active++;
         c->counted_addr = 1;

@@ -62,8 +62,11 @@ static void im_build_delivery(struct ymsg_builder *b, void *arg)
 static void im_refuse(struct conn *c, const char *to)
 {
     double now = rl_now();
-    if (strcmp(c->refused_to, to) == 0 && now - c->refused_at < (double)c->srv->cfg->offline_notice_interval) return;
-    snprintf(c->refused_to, sizeof c->refused_to, "%s", to);
+    /* FNV-1a: two recipients with one hash within the interval cost one notice, nothing else */
+    uint32_t h = 2166136261u;
+    for (const char *p = to; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    if (c->refused_hash == h && now - c->refused_at < (double)c->srv->cfg->offline_notice_interval) return;
+    c->refused_hash = h;
     c->refused_at = now;
     struct ymsg_builder *b = delivery_begin(c, YMSG_SVC_MESSAGE, YMSG_PKT_NOTSENT);
     ymsg_build_str(b, YMSG_KEY_ACTIVE_ID, c->user);

@@ -183,6 +183,7 @@ void login_wait_free(struct conn *c)
 
 static void login_wait_cb(evutil_socket_t fd, short what, void *arg)
 {
+    char addr[CONN_ADDR_MAX];
     struct login_wait *w = arg;
     struct conn *c = w->c;
     struct server *srv = c->srv;
@@ -199,7 +200,7 @@ static void login_wait_cb(evutil_socket_t fd, short what, void *arg)
     uint32_t status = w->status;
     login_wait_free(c);
     if (rc < 0) {
-        auth_login_failed(srv->auth, c->addr, NULL);
+        auth_login_failed(srv->auth, conn_addr(c, addr), NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
         return;
     }
@@ -250,6 +251,7 @@ static void m0_checked(void *arg, int code)
 
 void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
 {
+    char addr[CONN_ADDR_MAX];
     struct server *srv = c->srv;
     if (c->state != CONN_CHALLENGED) {
         fail_login(c, YMSG_AUTH_UNKNOWN, "0x54 before 0x57");
@@ -264,14 +266,14 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
     char id[NAME_MAX_LEN + 1];
     if ((ymsg_get(pkt, YMSG_KEY_LOGIN_ID, &kv) == 0 || ymsg_get(pkt, YMSG_KEY_ACTIVE_ID, &kv) == 0) &&
         (name_normalize((const char *)kv.val, kv.len, id) < 0 || strcmp(id, c->user) != 0)) {
-        auth_login_failed(srv->auth, c->addr, NULL);
+        auth_login_failed(srv->auth, conn_addr(c, addr), NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "id differs from 0x57");
         return;
     }
     char y[1024], t[1024], r307[64], r6[64], r96[64];
     if (ymsg_get_str(pkt, YMSG_KEY_AUTH16_RESP, r307, sizeof r307) >= 0 &&
         ymsg_get_str(pkt, YMSG_KEY_Y_COOKIE, y, sizeof y) >= 0 && ymsg_get_str(pkt, YMSG_KEY_T_COOKIE, t, sizeof t) >= 0) {
-        if (!auth_addr_allowed(srv->auth, c->addr)) {
+        if (!auth_addr_allowed(srv->auth, conn_addr(c, addr))) {
             fail_login(c, YMSG_AUTH_LOCKED, "login rate or failure limit for address");
             return;
         }
@@ -280,7 +282,7 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
         if (rc < 0) {
             /* Counted against the address (a cookie is not a password guess, so not against the
              * account), and answered 13 whether or not the id exists. */
-            auth_login_failed(srv->auth, c->addr, NULL);
+            auth_login_failed(srv->auth, conn_addr(c, addr), NULL);
             fail_login(c, YMSG_AUTH_BAD_PASSWORD, "cookie/crumb check failed");
             return;
         }
@@ -296,10 +298,10 @@ void login_handle_authresp(struct conn *c, const struct ymsg_packet *pkt)
         snprintf(w->user, sizeof w->user, "%s", c->user);
         w->status = pkt->hdr.status;
         sessions_hold(c);
-        auth_method0_login_async(srv->auth, c->addr, c->user, c->challenge, r6, r96, m0_checked, w);
+        auth_method0_login_async(srv->auth, conn_addr(c, addr), c->user, c->challenge, r6, r96, m0_checked, w);
         return;
     } else {
-        auth_login_failed(srv->auth, c->addr, NULL);
+        auth_login_failed(srv->auth, conn_addr(c, addr), NULL);
         fail_login(c, YMSG_AUTH_BAD_PASSWORD, "no usable credentials in 0x54");
         return;
     }

@@ -122,8 +122,8 @@ struct fake_conn *fake_conn_new(struct server *srv)
     f->c.state = CONN_NEW;
     f->c.version = 16;
     f->c.session_id = 0x1234;
-    snprintf(f->c.addr, sizeof f->c.addr, "127.0.0.1");
     snprintf(f->c.peer, sizeof f->c.peer, "127.0.0.1:%u", (unsigned)next_port++);
+    f->c.addr_len = 9;
     return f;
 }
 
