@@ -472,6 +472,7 @@ static int run_server(struct config *cfg)
     event_free(sig_hup);
     event_free(sig_usr1);
     if (srv->reaper) event_free(srv->reaper);
+    if (srv->flusher) event_free(srv->flusher);
     notify_free();
     linger_free_all(); /* not waited for: a client that keeps its socket open would hold the exit */
     log_detach();

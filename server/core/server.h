@@ -3,8 +3,8 @@
  *
  * Memory per logged-in session is kept small on purpose (see docs/PERFORMANCE.md): struct conn holds
  * fixed-size names and pointers only; optional state (custom status text, per-session visibility
- * list, login challenge) is allocated only while it exists, and the bufferevent's buffers grow on
- * demand and are capped by out_cap / max_packet. */
+ * list, login challenge) is allocated only while it exists, and a TCP session's buffers and write
+ * event exist only while it has input or output waiting, capped by max_packet / out_cap (conn.c). */
 #ifndef YMSGD_SERVER_H
 #define YMSGD_SERVER_H
 
@@ -57,7 +57,7 @@ void tagset_clear(struct nameset *s, char tag);
 /* The entries of one tag are nameset_at(s, first .. first + count - 1) + 1; returns count. */
 uint32_t tagset_range(const struct nameset *s, char tag, uint32_t *first);
 struct evconnlistener;
-struct bufferevent;
+struct evbuffer;
 
 struct conn;
 struct watch_entry;
@@ -112,7 +112,11 @@ struct conn {
     uint8_t remote;            /* another node's session (the cluster's mirror, srv->remote) */
     char user[NAME_MAX_LEN + 1]; /* id from 0x57; the authenticated user once ONLINE */
     /* ---- this node's sessions only (CONN_MIRROR_SIZE ends here) ---- */
-    struct bufferevent *bev;   /* socket + buffers (the TCP transport's; NULL on other transports) */
+    struct event *rd;          /* TCP: the socket's read event (its timeout: login_timeout, then idle_timeout) */
+    struct event *wr;          /* TCP: write event while the socket does not take our output, or NULL */
+    struct evbuffer *in;       /* TCP: input not handled yet (a partial frame, input held for a store job), or NULL */
+    struct evbuffer *out;      /* TCP: output not written yet, or NULL */
+    struct conn *next_flush;   /* TCP: link in srv->flush (output written on the flusher's turn) */
     struct conn *pl_prev, *pl_next; /* this address's pre-login list (oldest first), see conn.c */
     double online_at;          /* monotonic time of the login (`ymsgd ctl online`) */
     uint32_t garbage;          /* bytes of the current run of non-YMSG input */
@@ -140,6 +144,8 @@ struct conn {
     struct conn *next_resume;  /* link in srv->resume (input to run again on the reaper's turn) */
     uint16_t store_jobs;       /* store jobs in flight for this session: its input waits, it is not freed */
     uint8_t on_resume;         /* linked in srv->resume */
+    uint8_t on_flush;          /* TCP: linked in srv->flush */
+    uint8_t rd_paused;         /* TCP: reading stopped: a maximal packet of input is waiting */
     uint8_t reap_waits;        /* the reaper found it dead with a store job in flight: sessions_release queues it again */
 };
 /* A session's address (no port, no brackets): the key of its per-address limits. */
@@ -151,7 +157,7 @@ static inline const char *conn_addr(const struct conn *c, char out[CONN_ADDR_MAX
     return out;
 }
 /* Bytes of struct conn a cluster mirror has (see above). */
-#define CONN_MIRROR_SIZE offsetof(struct conn, bev)
+#define CONN_MIRROR_SIZE offsetof(struct conn, rd)
 
 /* What the session registry tells the cluster (server/cluster), when there is one (srv->hooks). */
 struct session_hooks {
@@ -188,6 +194,8 @@ struct server {
     struct evconnlistener *ymsg_lis[SERVER_MAX_YMSG_LISTEN]; /* YMSG pager listeners (ymsg_listen A,B,...) */
     size_t n_ymsg_lis;             /* entries used in ymsg_lis */
     struct event *reaper;          /* frees dead connections outside their callbacks */
+    struct event *flusher;         /* writes the output queued by this loop turn's handlers (conn.c) */
+    struct conn *flush;            /* TCP sessions with output queued since the flusher last ran */
     struct event *sweeper;         /* periodic expiry of tokens and rate-limit entries */
     struct event *sig_int, *sig_term; /* graceful stop */
     struct event *drain_check;     /* during shutdown: leaves the loop once every session is flushed */

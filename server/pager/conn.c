@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 
 #include "accept_guard.h"
@@ -29,23 +29,45 @@
 
 /* ---- the TCP transport (struct transport in server.h) ---------------------------------------- */
 
+/* A session's socket is one persistent read event; its input and output buffers and its write event
+ * exist only while something waits in them.  An idle session so costs about 200 bytes of libevent
+ * state instead of a bufferevent's ~1 KB (100,000 sessions: docs/PERFORMANCE.md).  Output is queued
+ * by the handlers and written on the flusher's turn, after the handlers of this loop turn: one write
+ * per session per turn, a write event only when the socket does not take it all. */
+
+static void tcp_io_end(struct conn *c, const char *why);
+static void tcp_flush(struct conn *c);
+
+static evutil_socket_t tcp_fd(const struct conn *c) { return event_get_fd(c->rd); }
+
+static int tcp_retriable(int e) { return e == EAGAIN || e == EWOULDBLOCK || e == EINTR; }
+
 static int tcp_write(struct conn *c, const void *data, size_t len)
 {
-    return c->bev ? bufferevent_write(c->bev, data, len) : -1;
+    if (!c->rd || c->state >= CONN_DEAD) return -1;
+    if (!c->out && !(c->out = evbuffer_new())) return -1;
+    if (evbuffer_add(c->out, data, len) < 0) return -1;
+    if (!c->on_flush && !c->wr) { /* with a write event pending, the socket is full: it writes when it can */
+        c->on_flush = 1;
+        c->next_flush = c->srv->flush;
+        c->srv->flush = c;
+        event_active(c->srv->flusher, EV_TIMEOUT, 0);
+    }
+    return 0;
 }
 
 static size_t tcp_queued(const struct conn *c)
 {
-    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+    return c->out ? evbuffer_get_length(c->out) : 0;
 }
 
 static void tcp_close(struct conn *c, int flush, const char *why)
 {
-    if (c->slow && c->bev && c->state < CONN_DEAD) {
+    if (c->slow && c->rd && c->state < CONN_DEAD) {
         /* Abortive close (RST): what is already in the kernel's send buffer is dropped too, so a
          * reader that does not read cannot keep that memory pinned either. */
         struct linger lg = {1, 0};
-        setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        setsockopt(tcp_fd(c), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     conn_close(c, flush, why);
 }
@@ -55,17 +77,159 @@ static const char *tcp_peer(const struct conn *c)
     return c->peer;
 }
 
+/* Stops every callback of c's socket (it is dead; the reaper frees it). */
+static void tcp_stop(struct conn *c)
+{
+    if (c->rd) event_del(c->rd);
+    if (c->wr) event_del(c->wr);
+}
+
+static void tcp_unflush(struct conn *c)
+{
+    if (!c->on_flush) return;
+    for (struct conn **p = &c->srv->flush; *p; p = &(*p)->next_flush)
+        if (*p == c) {
+            *p = c->next_flush;
+            break;
+        }
+    c->on_flush = 0;
+}
+
 static void tcp_release(struct conn *c)
 {
-    /* Whatever ended it (a kick, a refused login, ctl kick, shutdown, …), the last packets are in the kernel:
-     * input crossing them must not turn the close into a reset (linger.h; a slow reader's reset stays). */
-    if (c->bev) linger_socket(c->srv, bufferevent_getfd(c->bev));
-    if (c->bev) bufferevent_free(c->bev);
+    tcp_unflush(c);
+    if (c->rd) {
+        /* Whatever ended it (a kick, a refused login, ctl kick, shutdown, …), the last packets are in the
+         * kernel: input crossing them must not turn the close into a reset (linger.h; a slow reader's
+         * reset stays). */
+        linger_socket(c->srv, tcp_fd(c));
+        evutil_closesocket(tcp_fd(c));
+        event_free(c->rd);
+    }
+    if (c->wr) event_free(c->wr);
+    if (c->in) evbuffer_free(c->in);
+    if (c->out) evbuffer_free(c->out);
     free(c);
 }
 
 static const struct transport tcp_transport = {tcp_write, tcp_queued, tcp_close, conn_set_online_timeouts, tcp_peer,
                                                tcp_release, "tcp"};
+
+/* (Re)arms reading with the timeout of c's state: login_timeout before the login, idle_timeout after. */
+static void tcp_arm_read(struct conn *c)
+{
+    if (!c->rd || c->state >= CONN_CLOSING) return;
+    struct timeval tv = {c->state == CONN_ONLINE ? c->srv->cfg->idle_timeout : c->srv->cfg->login_timeout, 0};
+    c->rd_paused = 0;
+    event_add(c->rd, &tv);
+}
+
+/* Never more than one maximal packet of unread input: reading stops until it is handled. */
+static size_t tcp_in_cap(const struct conn *c) { return (size_t)YMSG_HEADER_LEN + (size_t)c->srv->cfg->max_packet; }
+
+/* After input was handled: the buffer goes when empty; reading stops while it is full, resumes after. */
+static void tcp_input_settle(struct conn *c)
+{
+    if (c->state >= CONN_CLOSING || !c->in) return;
+    size_t len = evbuffer_get_length(c->in);
+    if (len == 0) {
+        evbuffer_free(c->in);
+        c->in = NULL;
+    }
+    if (len >= tcp_in_cap(c) && !c->rd_paused) {
+        event_del(c->rd);
+        c->rd_paused = 1;
+    } else if (len < tcp_in_cap(c) && c->rd_paused) {
+        tcp_arm_read(c);
+    }
+}
+
+static void tcp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (c->state >= CONN_CLOSING) return;
+    if (what & EV_TIMEOUT) {
+        tcp_io_end(c, "timeout");
+        return;
+    }
+    if (!c->in && !(c->in = evbuffer_new())) {
+        tcp_io_end(c, "error");
+        return;
+    }
+    size_t have = evbuffer_get_length(c->in), cap = tcp_in_cap(c);
+    int n = have < cap ? evbuffer_read(c->in, fd, (int)(cap - have < 16384 ? cap - have : 16384)) : 0;
+    if (n == 0 && have < cap) {
+        tcp_io_end(c, "eof");
+        return;
+    }
+    if (n < 0) {
+        if (tcp_retriable(errno)) return;
+        tcp_io_end(c, "error");
+        return;
+    }
+    conn_input(c, c->in);
+    if (c->state < CONN_DEAD) tcp_input_settle(c);
+}
+
+static void tcp_resume(struct conn *c)
+{
+    if (!c->in) return;
+    conn_input(c, c->in);
+    if (c->state < CONN_DEAD) tcp_input_settle(c);
+}
+
+static void tcp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        tcp_io_end(c, "timeout"); /* a closing peer that did not read its last packets */
+        return;
+    }
+    tcp_flush(c);
+}
+
+/* Writes what c has queued; a write event waits for the rest.  Everything written: the buffer and the
+ * write event go, and the session hears that its output drained (offline paging, a flushed close). */
+static void tcp_flush(struct conn *c)
+{
+    if (c->state >= CONN_DEAD || !c->out) return;
+    while (evbuffer_get_length(c->out)) {
+        int n = evbuffer_write(c->out, tcp_fd(c));
+        if (n > 0) continue;
+        if (n < 0 && tcp_retriable(errno)) {
+            if (!c->wr && !(c->wr = event_new(c->srv->base, tcp_fd(c), EV_WRITE | EV_PERSIST, tcp_write_cb, c))) {
+                tcp_io_end(c, "error");
+                return;
+            }
+            struct timeval tv = {10, 0}; /* a peer that will not read its last packets is cut off */
+            event_add(c->wr, c->state == CONN_CLOSING ? &tv : NULL);
+            return;
+        }
+        tcp_io_end(c, "error");
+        return;
+    }
+    evbuffer_free(c->out);
+    c->out = NULL;
+    if (c->wr) {
+        event_free(c->wr);
+        c->wr = NULL;
+    }
+    conn_drained(c);
+}
+
+static void tcp_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    /* Flushing can queue more (a drained session's next offline page, a dead one's sign-off): those
+     * are written in this same turn. */
+    while (srv->flush) {
+        struct conn *c = srv->flush;
+        srv->flush = c->next_flush;
+        c->on_flush = 0;
+        c->next_flush = NULL;
+        tcp_flush(c);
+    }
+}
 
 /* ---- pre-login lists ------------------------------------------------------------------------ */
 
@@ -153,7 +317,7 @@ static void kill_conn(struct conn *c)
     sessions_del(srv, c);
     prelist_del(srv, c);
     c->state = CONN_DEAD;
-    if (c->bev) bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    if (c->tp == &tcp_transport) tcp_stop(c);
     c->next_dead = srv->dead;
     srv->dead = c;
     event_active(srv->reaper, EV_TIMEOUT, 0);
@@ -163,16 +327,18 @@ void conn_close(struct conn *c, int flush, const char *why)
 {
     if (c->state >= CONN_DEAD) return;
     log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "close", flush, "%s", why);
-    if (!flush || !c->bev || evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+    if (!flush || c->tp != &tcp_transport || tcp_queued(c) == 0) {
         kill_conn(c);
         return;
     }
     login_end(c);
     prelist_del(c->srv, c);
     c->state = CONN_CLOSING;
-    bufferevent_disable(c->bev, EV_READ);
-    struct timeval tv = {10, 0}; /* a peer that will not read its last packets is cut off */
-    bufferevent_set_timeouts(c->bev, NULL, &tv);
+    event_del(c->rd);
+    if (c->wr) { /* the socket is full: its write event now also cuts a peer that will not read */
+        struct timeval tv = {10, 0};
+        event_add(c->wr, &tv);
+    } /* else it is on the flush list: the flusher writes it, or arms the write event with that timeout */
 }
 
 static void free_conn(struct conn *c)
@@ -205,6 +371,8 @@ static void reaper_cb(evutil_socket_t fd, short what, void *arg)
         c->on_resume = 0;
         if (c->state < CONN_CLOSING && !c->store_jobs && c->resume) c->resume(c);
     }
+    /* Output queued so far goes out before anything is freed (a dead session only leaves the list). */
+    tcp_flush_cb(-1, 0, srv);
     while (srv->dead) {
         struct conn *c = srv->dead;
         srv->dead = c->next_dead;
@@ -243,8 +411,7 @@ void conn_close_all(struct server *srv)
 
 void conn_set_online_timeouts(struct conn *c)
 {
-    struct timeval tv = {c->srv->cfg->idle_timeout, 0};
-    bufferevent_set_timeouts(c->bev, &tv, NULL);
+    if (!c->rd_paused) tcp_arm_read(c);
 }
 
 /* ---- input ---------------------------------------------------------------------------------- */
@@ -314,13 +481,6 @@ void conn_input(struct conn *c, struct evbuffer *in)
     }
 }
 
-static void read_cb(struct bufferevent *bev, void *arg) { conn_input(arg, bufferevent_get_input(bev)); }
-
-static void tcp_resume(struct conn *c)
-{
-    if (c->bev) conn_input(c, bufferevent_get_input(c->bev));
-}
-
 void conn_drained(struct conn *c)
 {
     /* Output fully written: offline messages queued earlier have reached the socket. */
@@ -328,12 +488,9 @@ void conn_drained(struct conn *c)
     if (c->state == CONN_CLOSING) kill_conn(c);
 }
 
-static void write_cb(struct bufferevent *bev, void *arg) { conn_drained(arg); }
-
-static void event_cb(struct bufferevent *bev, short what, void *arg)
+/* The socket ended (eof, error, or a timeout): the session ends. */
+static void tcp_io_end(struct conn *c, const char *why)
 {
-    struct conn *c = arg;
-    const char *why = (what & BEV_EVENT_TIMEOUT) ? "timeout" : (what & BEV_EVENT_EOF) ? "eof" : "error";
     if (c->state == CONN_ONLINE) log_event(LOG_INFO, c->peer, c->user, "disconnect", 0, "%s", why);
     else log_event(LOG_DEBUG, c->peer, c->user[0] ? c->user : NULL, "disconnect", 0, "%s", why);
     kill_conn(c);
@@ -416,25 +573,23 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     struct server *srv = arg;
     char addr[48], peer[56];
     addr_text(sa, addr, sizeof addr, peer, sizeof peer);
-    struct bufferevent *bev = srv->stopping ? NULL : bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
-        close(fd);
-        if (!srv->stopping) log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
+    if (srv->stopping) {
+        evutil_closesocket(fd);
         return;
     }
     struct conn *c = conn_new(srv, &tcp_transport, sizeof *c, addr, peer);
     if (!c) {
-        bufferevent_free(bev); /* closes fd */
+        evutil_closesocket(fd);
         return;
     }
-    c->bev = bev;
+    if (!(c->rd = event_new(srv->base, fd, EV_READ | EV_PERSIST, tcp_read_cb, c))) {
+        evutil_closesocket(fd);
+        log_event(LOG_ERROR, peer, NULL, "refused", 4, "out of memory");
+        kill_conn(c);
+        return;
+    }
     c->resume = tcp_resume;
-    bufferevent_setcb(bev, read_cb, write_cb, event_cb, c);
-    /* Never hold more than one maximal packet of unread input. */
-    bufferevent_setwatermark(bev, EV_READ, 0, (size_t)YMSG_HEADER_LEN + (size_t)srv->cfg->max_packet);
-    struct timeval tv = {srv->cfg->login_timeout, 0};
-    bufferevent_set_timeouts(bev, &tv, NULL);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    tcp_arm_read(c);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -490,7 +645,8 @@ int conn_listen(struct server *srv, char *err, size_t errlen)
         if (conn_listen_one(srv, addr, err, errlen) < 0) return -1;
     }
     srv->reaper = event_new(srv->base, -1, 0, reaper_cb, srv);
-    return srv->reaper ? 0 : -1;
+    srv->flusher = event_new(srv->base, -1, 0, tcp_flush_cb, srv);
+    return srv->reaper && srv->flusher ? 0 : -1;
 }
 
 void conn_stop_listening(struct server *srv)
