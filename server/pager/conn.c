@@ -254,8 +254,9 @@ static void conn_set_peer(struct conn *c, const char *addr, const char *peer)
     }
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->addr_off = (uint8_t)off;
-    c->addr_len = (uint8_t)(al < sizeof c->peer - off ? al : sizeof c->peer - off - 1);
+    c->addr_len = (uint8_t)al; /* al < CONN_ADDR_MAX: within peer, after its '[' */
 }
+_Static_assert(CONN_ADDR_MAX + 1 < sizeof ((struct conn *)0)->peer, "an address fits in the peer text");
 
 static void prelist_add(struct server *srv, struct conn *c)
 {
